@@ -1,0 +1,261 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// RequestID returns the request id Chain assigned to the request, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// Middleware wraps a handler.
+type Middleware func(http.Handler) http.Handler
+
+// Chain applies mws to h so that the first one is outermost.
+func Chain(h http.Handler, mws ...Middleware) http.Handler {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}
+
+// WithRequestID takes X-Request-ID from the request when it is sane, or makes
+// a new one, puts it in the context and echoes it in the response.
+func WithRequestID() Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := r.Header.Get("X-Request-ID")
+			if !saneRequestID(id) {
+				var b [12]byte
+				_, _ = rand.Read(b[:])
+				id = hex.EncodeToString(b[:])
+			}
+			w.Header().Set("X-Request-ID", id)
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		})
+	}
+}
+
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// statusRecorder remembers the status and size a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	size   int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.size += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// WithRecovery turns a panic in a handler into a logged error and a 500
+// written by internal, which must not reveal anything about the panic.
+func WithRecovery(log *slog.Logger, internal http.HandlerFunc) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := &statusRecorder{ResponseWriter: w}
+			defer func() {
+				v := recover()
+				if v == nil {
+					return
+				}
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.ErrorContext(r.Context(), "panic in handler",
+					"request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path,
+					"panic", v, "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					internal(rec, r)
+				}
+			}()
+			next.ServeHTTP(rec, r)
+		})
+	}
+}
+
+// WithAccessLog logs one structured line per request at debug level (info
+// for server errors is left to the handlers, which log causes once). Query
+// strings are not logged: they can carry tokens and codes.
+func WithAccessLog(log *slog.Logger) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !log.Enabled(r.Context(), slog.LevelDebug) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			start := time.Now()
+			rec := &statusRecorder{ResponseWriter: w}
+			next.ServeHTTP(rec, r)
+			log.DebugContext(r.Context(), "request",
+				"request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "bytes", rec.size, "duration_ms", float64(time.Since(start).Microseconds())/1000,
+				"remote", ClientIP(r))
+		})
+	}
+}
+
+// WithBodyLimit caps request bodies at n bytes; reading past it fails with
+// an *http.MaxBytesError, which DecodeJSON reports as a client error.
+func WithBodyLimit(n int64) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Body != nil {
+				r.Body = http.MaxBytesReader(w, r.Body, n)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// CORS is the cross-origin policy of a listener.
+type CORS struct {
+	Enabled          bool
+	AllowedOrigins   []string // exact origins, "*" or "https://*.example.com"
+	AllowedMethods   []string
+	AllowedHeaders   []string
+	ExposedHeaders   []string
+	AllowCredentials bool
+	MaxAge           time.Duration
+}
+
+// WithCORS answers preflight requests and adds CORS headers for allowed
+// origins. Disabled policies pass requests through untouched.
+func WithCORS(c CORS) Middleware {
+	methods := strings.Join(defaultList(c.AllowedMethods, []string{"GET", "POST", "PUT", "PATCH", "DELETE"}), ", ")
+	headers := strings.Join(defaultList(c.AllowedHeaders, []string{"Authorization", "Content-Type", "Cookie", "X-Session-Token", "X-Language", "X-CSRF-Token", "X-Request-ID"}), ", ")
+	exposed := strings.Join(c.ExposedHeaders, ", ")
+	maxAge := ""
+	if c.MaxAge > 0 {
+		maxAge = strconv.Itoa(int(c.MaxAge / time.Second))
+	}
+	return func(next http.Handler) http.Handler {
+		if !c.Enabled {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			origin := r.Header.Get("Origin")
+			if origin == "" || !originAllowed(c.AllowedOrigins, origin) {
+				if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+					w.WriteHeader(http.StatusForbidden)
+					return
+				}
+				next.ServeHTTP(w, r)
+				return
+			}
+			h := w.Header()
+			h.Add("Vary", "Origin")
+			if len(c.AllowedOrigins) == 1 && c.AllowedOrigins[0] == "*" && !c.AllowCredentials {
+				h.Set("Access-Control-Allow-Origin", "*")
+			} else {
+				h.Set("Access-Control-Allow-Origin", origin)
+			}
+			if c.AllowCredentials {
+				h.Set("Access-Control-Allow-Credentials", "true")
+			}
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", methods)
+				h.Set("Access-Control-Allow-Headers", headers)
+				if maxAge != "" {
+					h.Set("Access-Control-Max-Age", maxAge)
+				}
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			if exposed != "" {
+				h.Set("Access-Control-Expose-Headers", exposed)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func defaultList(v, def []string) []string {
+	if len(v) == 0 {
+		return def
+	}
+	return v
+}
+
+func originAllowed(allowed []string, origin string) bool {
+	for _, a := range allowed {
+		switch {
+		case a == "*":
+			return true
+		case strings.EqualFold(a, origin):
+			return true
+		case strings.Contains(a, "://*."):
+			scheme, suffix, _ := strings.Cut(a, "://*")
+			if strings.HasPrefix(strings.ToLower(origin), strings.ToLower(scheme)+"://") &&
+				strings.HasSuffix(strings.ToLower(origin), strings.ToLower(suffix)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ClientIP returns the request's remote IP address (without port). Proxy
+// headers are not trusted here: deployments behind a proxy set the remote
+// address through their proxy's PROXY protocol or a trusted middleware.
+func ClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// NoCache sets Kratos' Cache-Control header on every GET response, so that
+// personal data is never cached by proxies.
+func NoCache() Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet {
+				w.Header().Set("Cache-Control", "private, no-cache, no-store, must-revalidate")
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
