@@ -1,0 +1,221 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/latchkey/latchkey/core"
+)
+
+// SessionIDClaim is the private claim naming the session row, as Hanko
+// names it.
+const SessionIDClaim = "session_id"
+
+// registered lists the claims Claims holds in typed fields.
+var registered = map[string]bool{
+	jwt.SubjectKey: true, jwt.IssuerKey: true, jwt.AudienceKey: true, jwt.IssuedAtKey: true,
+	jwt.NotBeforeKey: true, jwt.ExpirationKey: true, jwt.JwtIDKey: true, SessionIDClaim: true,
+}
+
+// Claims is the content of a session JWT. Zero fields are left out of a
+// signed token.
+type Claims struct {
+	Subject   string    // sub: the identity id
+	SessionID string    // session_id: the session row
+	Issuer    string    // iss
+	Audience  []string  // aud
+	ID        string    // jti
+	IssuedAt  time.Time // iat; SignJWT sets it to now when zero
+	NotBefore time.Time // nbf
+	ExpiresAt time.Time // exp; required
+	// Extra holds every other claim (Hanko's email, username, amr …). Its
+	// values must encode to JSON; after VerifyJWT they are what
+	// encoding/json decodes into an any (numbers are float64).
+	Extra map[string]any
+}
+
+// VerifyOptions are the checks VerifyJWT makes beyond signature and times.
+type VerifyOptions struct {
+	Audience string // when set, aud must contain it
+	Issuer   string // when set, iss must equal it
+}
+
+// SignJWT signs c with the current signing key; the header names the key
+// (kid) and its algorithm. It returns a *core.Error with CodeInvalid when
+// ExpiresAt is zero or not after IssuedAt, or when Extra redefines a claim
+// Claims has a field for, and a wrapped error when signing fails.
+func (k *Keys) SignJWT(ctx context.Context, c Claims) (string, error) {
+	if c.IssuedAt.IsZero() {
+		c.IssuedAt = k.now()
+	}
+	if c.ExpiresAt.IsZero() || !c.ExpiresAt.After(c.IssuedAt) {
+		return "", core.Errorf(core.CodeInvalid, "A JWT needs an expiry after its issue time.")
+	}
+	t := jwt.New()
+	set := func(name string, v any) error {
+		if err := t.Set(name, v); err != nil {
+			return fmt.Errorf("sign JWT: set %s: %w", name, err)
+		}
+		return nil
+	}
+	for name := range c.Extra {
+		if registered[name] {
+			return "", core.Errorf(core.CodeInvalid, "The claim %q must be set through its field.", name)
+		}
+	}
+	for name, v := range c.Extra {
+		if err := set(name, v); err != nil {
+			return "", err
+		}
+	}
+	fields := []struct {
+		name string
+		v    any
+		ok   bool
+	}{
+		{jwt.SubjectKey, c.Subject, c.Subject != ""},
+		{SessionIDClaim, c.SessionID, c.SessionID != ""},
+		{jwt.IssuerKey, c.Issuer, c.Issuer != ""},
+		{jwt.AudienceKey, c.Audience, len(c.Audience) > 0},
+		{jwt.JwtIDKey, c.ID, c.ID != ""},
+		{jwt.IssuedAtKey, c.IssuedAt, true},
+		{jwt.NotBeforeKey, c.NotBefore, !c.NotBefore.IsZero()},
+		{jwt.ExpirationKey, c.ExpiresAt, true},
+	}
+	for _, f := range fields {
+		if f.ok {
+			if err := set(f.name, f.v); err != nil {
+				return "", err
+			}
+		}
+	}
+	r := k.current(ctx)
+	b, err := jwt.Sign(t, jwt.WithKey(r.signerAlg, r.signer))
+	if err != nil {
+		return "", fmt.Errorf("sign JWT: %w", err)
+	}
+	return string(b), nil
+}
+
+// keyProvider hands jws the ring's key for the token's kid, with the
+// algorithm stored for that key; a header naming another algorithm (none,
+// HS256 …) is refused before any signature check.
+type keyProvider struct {
+	k   *Keys
+	ctx context.Context
+}
+
+func (p keyProvider) FetchKeys(_ context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
+	h := sig.ProtectedHeaders()
+	kid, ok := h.KeyID()
+	if !ok || kid == "" {
+		return errors.New("no kid in the JWT header")
+	}
+	alg, ok := h.Algorithm()
+	if !ok {
+		return errors.New("no alg in the JWT header")
+	}
+	rk, err := p.k.lookup(p.ctx, kid)
+	if err != nil {
+		return err
+	}
+	if alg != rk.alg {
+		return fmt.Errorf("alg %q not allowed for key %q", alg, kid)
+	}
+	sink.Key(rk.alg, rk.public)
+	return nil
+}
+
+// lookup returns the verification key kid, reloading the ring first when
+// kid is unknown (it may have been rotated in on another replica), at most
+// once per unknownKidInterval.
+func (k *Keys) lookup(ctx context.Context, kid string) (*ringKey, error) {
+	r := k.current(ctx)
+	if rk := r.keys[kid]; rk != nil {
+		return rk, nil
+	}
+	r = k.refresh(ctx, unknownKidInterval)
+	if rk := r.keys[kid]; rk != nil {
+		return rk, nil
+	}
+	return nil, fmt.Errorf("unknown kid %q", kid)
+}
+
+// VerifyJWT checks token's signature against the ring (only ES256 and
+// RS256, only with the key its kid names), its exp (required), nbf and iat
+// with the configured skew, and the audience and issuer o asks for, and
+// returns its claims. It returns a *core.Error with CodeUnauthorized whose
+// cause wraps ErrInvalidJWT, and also ErrExpired when the token has
+// expired.
+func (k *Keys) VerifyJWT(ctx context.Context, token string, o VerifyOptions) (*Claims, error) {
+	if token == "" || len(token) > maxJWTLen {
+		return nil, invalidJWT(errors.New("empty or oversized token"))
+	}
+	opts := []jwt.ParseOption{
+		jwt.WithKeyProvider(keyProvider{k: k, ctx: ctx}),
+		jwt.WithValidate(true),
+		jwt.WithClock(jwt.ClockFunc(k.now)),
+		jwt.WithAcceptableSkew(k.skew),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+	}
+	if o.Audience != "" {
+		opts = append(opts, jwt.WithAudience(o.Audience))
+	}
+	if o.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(o.Issuer))
+	}
+	t, err := jwt.ParseString(token, opts...)
+	if err != nil {
+		return nil, invalidJWT(err)
+	}
+	return claimsOf(t)
+}
+
+func invalidJWT(err error) error {
+	cause := fmt.Errorf("%w: %w", ErrInvalidJWT, err)
+	msg := "The token is invalid."
+	if errors.Is(err, jwt.TokenExpiredError()) {
+		cause = fmt.Errorf("%w: %w: %w", ErrInvalidJWT, ErrExpired, err)
+		msg = "The token has expired."
+	}
+	return unauthorized(msg, cause)
+}
+
+// claimsOf copies a verified token into Claims.
+func claimsOf(t jwt.Token) (*Claims, error) {
+	c := &Claims{}
+	c.Subject, _ = t.Subject()
+	c.Issuer, _ = t.Issuer()
+	c.Audience, _ = t.Audience()
+	c.ID, _ = t.JwtID()
+	c.IssuedAt, _ = t.IssuedAt()
+	c.NotBefore, _ = t.NotBefore()
+	c.ExpiresAt, _ = t.Expiration()
+	for _, name := range t.Keys() {
+		if registered[name] && name != SessionIDClaim {
+			continue
+		}
+		var v any
+		if err := t.Get(name, &v); err != nil {
+			return nil, invalidJWT(fmt.Errorf("claim %s: %w", name, err))
+		}
+		if name == SessionIDClaim {
+			s, ok := v.(string)
+			if !ok {
+				return nil, invalidJWT(errors.New("session_id is not a string"))
+			}
+			c.SessionID = s
+			continue
+		}
+		if c.Extra == nil {
+			c.Extra = make(map[string]any)
+		}
+		c.Extra[name] = v
+	}
+	return c, nil
+}
