@@ -1,0 +1,178 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/latchkey/latchkey/core"
+)
+
+// MaxTraitsSize is the largest traits document, in bytes, that Validate and
+// Extract accept.
+const MaxTraitsSize = 512 << 10
+
+// ErrMalformedTraits is wrapped by the error Validate and Extract return when
+// the traits are not JSON at all or are larger than MaxTraitsSize.
+var ErrMalformedTraits = errors.New("schema: malformed traits")
+
+// Schema is one compiled identity schema. Like Kratos, the document describes
+// the whole identity ({"properties": {"traits": {...}}}); the traits are
+// validated as {"traits": <traits>}. A Schema is immutable and safe for
+// concurrent use.
+type Schema struct {
+	// ID is the schema id from configuration ("default" for the embedded one).
+	ID string
+	// URL is where the schema was loaded from, as configured.
+	URL string
+
+	raw      []byte
+	compiled *jsonschema.Schema
+}
+
+// Raw returns a copy of the schema document as it was loaded, for GET
+// /schemas.
+func (s *Schema) Raw() json.RawMessage {
+	out := make(json.RawMessage, len(s.raw))
+	copy(out, s.raw)
+	return out
+}
+
+// compile builds a Schema from a document. resource is the URL the document
+// is registered under, against which relative $refs resolve.
+func compile(id, url string, doc []byte, resource string) (*Schema, error) {
+	if len(bytes.TrimSpace(doc)) == 0 {
+		return nil, errors.New("the schema document is empty")
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return nil, fmt.Errorf("the schema is not valid JSON: %w", err)
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return nil, errors.New("the schema must be a JSON object")
+	}
+	vocab, err := extensionVocabulary()
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft7) // as Kratos: schemas without $schema are draft-07
+	c.AssertFormat()
+	c.AssertVocabs()
+	c.RegisterVocabulary(vocab)
+	// Only local files may be referenced; nothing is fetched over the network.
+	c.UseLoader(jsonschema.SchemeURLLoader{"file": jsonschema.FileLoader{}})
+	if err := c.AddResource(resource, v); err != nil {
+		return nil, fmt.Errorf("add schema: %w", err)
+	}
+	compiled, err := c.Compile(resource)
+	if err != nil {
+		return nil, fmt.Errorf("compile: %s", compileMessage(err))
+	}
+	raw := make([]byte, len(doc))
+	copy(raw, doc)
+	return &Schema{ID: id, URL: url, raw: raw, compiled: compiled}, nil
+}
+
+// compileMessage flattens the library's multi-line compile errors into one
+// line suitable for `latchkey config check`.
+func compileMessage(err error) string {
+	var sve *jsonschema.SchemaValidationError
+	if errors.As(err, &sve) {
+		var leaves []string
+		var walk func(e *jsonschema.ValidationError)
+		walk = func(e *jsonschema.ValidationError) {
+			if len(e.Causes) == 0 {
+				leaves = append(leaves, fmt.Sprintf("at %s: %s", pointer(e.InstanceLocation), e.ErrorKind.LocalizedString(printer)))
+				return
+			}
+			for _, c := range e.Causes {
+				walk(c)
+			}
+		}
+		if ve, ok := sve.Err.(*jsonschema.ValidationError); ok {
+			walk(ve)
+			return "the document is not a valid JSON Schema: " + strings.Join(leaves, "; ")
+		}
+	}
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// parseTraits decodes traits for validation. Empty traits are the empty
+// object, as in Kratos.
+func parseTraits(traits json.RawMessage) (any, error) {
+	if len(traits) > MaxTraitsSize {
+		return nil, &core.Error{
+			Code:    core.CodeInvalid,
+			Message: fmt.Sprintf("The identity traits must not be larger than %d bytes.", MaxTraitsSize),
+			Field:   "traits",
+			Cause:   fmt.Errorf("traits of %d bytes: %w", len(traits), ErrMalformedTraits),
+		}
+	}
+	if len(bytes.TrimSpace(traits)) == 0 {
+		return map[string]any{}, nil
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(traits))
+	if err != nil {
+		return nil, &core.Error{
+			Code:    core.CodeInvalid,
+			Message: "The identity traits are not valid JSON.",
+			Field:   "traits",
+			Cause:   fmt.Errorf("decode traits: %v: %w", err, ErrMalformedTraits),
+		}
+	}
+	return v, nil
+}
+
+// Validate checks traits against the schema, including the checks the
+// ory.sh/kratos extension implies (an address used for verification,
+// recovery or code login must be a valid e-mail address or E.164 phone
+// number). It returns nil when the traits are valid, a *ValidationError
+// listing every violation, or a *core.Error with CodeInvalid wrapping
+// ErrMalformedTraits when the traits are not JSON or exceed MaxTraitsSize.
+func (s *Schema) Validate(traits json.RawMessage) error {
+	_, err := s.Extract(traits)
+	return err
+}
+
+// validate runs the JSON Schema part of validation on decoded traits.
+func (s *Schema) validate(v any) error {
+	if _, ok := v.(map[string]any); !ok {
+		return &ValidationError{SchemaID: s.ID, Causes: []Cause{typeCause("", []string{"object"}, jsonType(v))}}
+	}
+	err := s.compiled.Validate(map[string]any{"traits": v})
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return fmt.Errorf("validate traits against schema %q: %w", s.ID, err)
+	}
+	return &ValidationError{SchemaID: s.ID, Causes: causes(ve)}
+}
+
+func jsonType(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case json.Number:
+		if _, err := v.Int64(); err == nil {
+			return "integer"
+		}
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	default:
+		return fmt.Sprintf("%T", v)
+	}
+}
