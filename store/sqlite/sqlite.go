@@ -1,0 +1,164 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strings"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/latchkey/latchkey/store/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns the embedded SQLite migrations.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is fixed at build time
+	}
+	return sub
+}
+
+// Dialect describes SQLite to sqlstore.
+var Dialect = sqlstore.Dialect{
+	Flavor:            sqlstore.SQLite,
+	IsUniqueViolation: isUniqueViolation,
+}
+
+func isUniqueViolation(err error) bool {
+	var e *msqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return true
+	}
+	return false
+}
+
+// memory is the DSN path of an in-memory database.
+const memory = ":memory:"
+
+// The pragmas every connection gets, and those only the writer gets.
+var (
+	commonParams = []string{"_pragma=busy_timeout(10000)", "_pragma=foreign_keys(1)"}
+	writeParams  = []string{"_txlock=immediate", "_pragma=journal_mode(WAL)", "_pragma=synchronous(NORMAL)"}
+	readParams   = []string{"_pragma=query_only(1)"}
+)
+
+// ParseDSN splits a Latchkey SQLite DSN into the database path and the
+// driver query parameters given with it. Accepted forms are
+// sqlite://relative/path.db, sqlite:///absolute/path.db and
+// sqlite://:memory:, each optionally followed by ?driver=params.
+func ParseDSN(dsn string) (path string, params url.Values, err error) {
+	rest, ok := strings.CutPrefix(dsn, "sqlite://")
+	if !ok {
+		rest, ok = strings.CutPrefix(dsn, "sqlite3://")
+	}
+	if !ok {
+		return "", nil, errors.New("sqlite dsn: must start with sqlite://")
+	}
+	path, query, _ := strings.Cut(rest, "?")
+	if path == "" {
+		return "", nil, errors.New("sqlite dsn: no database path (use sqlite://file.db, sqlite:///abs/file.db or sqlite://:memory:)")
+	}
+	params, err = url.ParseQuery(query)
+	if err != nil {
+		return "", nil, fmt.Errorf("sqlite dsn: bad query parameters: %w", err)
+	}
+	return path, params, nil
+}
+
+// driverDSN builds the modernc DSN for path with the user's parameters and
+// ours appended.
+func driverDSN(path string, user url.Values, ours ...[]string) string {
+	parts := []string{}
+	if enc := user.Encode(); enc != "" {
+		parts = append(parts, enc)
+	}
+	for _, o := range ours {
+		parts = append(parts, o...)
+	}
+	return path + "?" + strings.Join(parts, "&")
+}
+
+// Open connects to the SQLite database named by dsn (see ParseDSN),
+// creating the file when it does not exist, and pings it. It does not
+// migrate: call Migrate. A file database gets a one-connection write pool
+// and a read-only read pool; an in-memory database lives on one connection
+// for as long as the Store is open.
+func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
+	path, params, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if path == memory {
+		db, err := sql.Open("sqlite", driverDSN(memory, params, commonParams))
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite in-memory database: %w", err)
+		}
+		oneConn(db)
+		return finish(ctx, path, db, nil)
+	}
+	write, err := sql.Open("sqlite", driverDSN(path, params, commonParams, writeParams))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	oneConn(write)
+	// Connect the writer first: it switches the file to WAL before any
+	// reader opens it.
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", driverDSN(path, params, commonParams, readParams))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	return finish(ctx, path, write, read)
+}
+
+// oneConn limits db to a single connection that is never closed while the
+// pool is open.
+func oneConn(db *sql.DB) {
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+}
+
+func finish(ctx context.Context, path string, write, read *sql.DB) (*sqlstore.Store, error) {
+	s, err := sqlstore.New(sqlstore.Config{
+		Dialect:    Dialect,
+		Write:      write,
+		Read:       read,
+		Migrations: Migrations(),
+	})
+	if err != nil {
+		write.Close()
+		if read != nil {
+			read.Close()
+		}
+		return nil, err
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,91 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store"
+)
+
+const flowColumns = `id, kind, face, type, state, stash, csrf_token, identity_id, version,
+	expires_at, created_at, updated_at`
+
+// CreateFlow implements store.Flows.
+func (o *ops) CreateFlow(ctx context.Context, f *core.Flow) error {
+	if f == nil || f.ID == "" {
+		return errors.New("create flow: no flow id")
+	}
+	_, err := o.exec(ctx, `INSERT INTO flows (`+flowColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, string(f.Kind), f.Face, f.Type, f.State, jsonArg(f.Stash), f.CSRFToken,
+		nullArg(f.IdentityID), 1, o.d.timeArg(f.ExpiresAt), o.d.timeArg(f.CreatedAt),
+		o.d.timeArg(f.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("create flow %s: %w", f.ID, o.wrap(err))
+	}
+	f.Version = 1
+	return nil
+}
+
+// GetFlow implements store.Flows.
+func (o *ops) GetFlow(ctx context.Context, id string) (*core.Flow, error) {
+	var f core.Flow
+	err := o.queryRow(ctx, `SELECT `+flowColumns+` FROM flows WHERE id = ?`, id).Scan(
+		&f.ID, &f.Kind, &f.Face, &f.Type, &f.State, bytesScan{(*[]byte)(&f.Stash)}, &f.CSRFToken,
+		stringScan{&f.IdentityID}, &f.Version, timeScan{&f.ExpiresAt}, timeScan{&f.CreatedAt},
+		timeScan{&f.UpdatedAt})
+	if err != nil {
+		return nil, fmt.Errorf("get flow %s: %w", id, o.wrap(err))
+	}
+	return &f, nil
+}
+
+// UpdateFlow implements store.Flows.
+func (o *ops) UpdateFlow(ctx context.Context, f *core.Flow) error {
+	if f == nil {
+		return errors.New("update flow: flow is nil")
+	}
+	n, err := o.execAffected(ctx, `UPDATE flows SET kind = ?, face = ?, type = ?, state = ?,
+		stash = ?, csrf_token = ?, identity_id = ?, version = ?, expires_at = ?, created_at = ?,
+		updated_at = ? WHERE id = ? AND version = ?`,
+		string(f.Kind), f.Face, f.Type, f.State, jsonArg(f.Stash), f.CSRFToken,
+		nullArg(f.IdentityID), f.Version+1, o.d.timeArg(f.ExpiresAt), o.d.timeArg(f.CreatedAt),
+		o.d.timeArg(f.UpdatedAt), f.ID, f.Version)
+	if err != nil {
+		return fmt.Errorf("update flow %s: %w", f.ID, o.wrap(err))
+	}
+	if n == 0 {
+		var one int
+		err := o.queryRow(ctx, `SELECT 1 FROM flows WHERE id = ?`, f.ID).Scan(&one)
+		if err == nil {
+			return fmt.Errorf("update flow %s: version %d is stale: %w", f.ID, f.Version, store.ErrConflict)
+		}
+		return fmt.Errorf("update flow %s: %w", f.ID, o.wrap(err))
+	}
+	f.Version++
+	return nil
+}
+
+// DeleteFlow implements store.Flows.
+func (o *ops) DeleteFlow(ctx context.Context, id string) error {
+	n, err := o.execAffected(ctx, `DELETE FROM flows WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("delete flow %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("delete flow %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteExpiredFlows implements store.Flows.
+func (o *ops) DeleteExpiredFlows(ctx context.Context, t time.Time) (int, error) {
+	n, err := o.execAffected(ctx, `DELETE FROM flows WHERE expires_at < ?`, o.d.timeArg(t))
+	if err != nil {
+		return 0, fmt.Errorf("delete expired flows: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,421 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store"
+)
+
+// inChunk is the most ids bound in one IN list.
+const inChunk = 500
+
+const identityColumns = `id, schema_id, traits, state, state_changed_at, metadata_public,
+	metadata_admin, metadata_unsafe, external_id, organization_id, locale, created_at, updated_at`
+
+func scanIdentity(r rowScanner, i *core.Identity) error {
+	return r.Scan(&i.ID, &i.SchemaID, bytesScan{(*[]byte)(&i.Traits)}, &i.State,
+		timeScan{&i.StateChangedAt}, bytesScan{(*[]byte)(&i.MetadataPublic)},
+		bytesScan{(*[]byte)(&i.MetadataAdmin)}, bytesScan{(*[]byte)(&i.MetadataUnsafe)},
+		stringScan{&i.ExternalID}, stringScan{&i.OrganizationID}, &i.Locale,
+		timeScan{&i.CreatedAt}, timeScan{&i.UpdatedAt})
+}
+
+const addressColumns = `id, identity_id, via, value, verified, verified_at, status, is_primary,
+	verifiable, recovery, created_at, updated_at`
+
+func scanAddress(r rowScanner, a *core.Address) error {
+	return r.Scan(&a.ID, &a.IdentityID, &a.Via, &a.Value, &a.Verified, timePtrScan{&a.VerifiedAt},
+		&a.Status, &a.Primary, &a.Verifiable, &a.Recovery, timeScan{&a.CreatedAt}, timeScan{&a.UpdatedAt})
+}
+
+func checkIdentity(i *core.Identity) error {
+	if i == nil {
+		return errors.New("identity is nil")
+	}
+	if i.ID == "" {
+		return errors.New("identity has no id")
+	}
+	for _, a := range i.Addresses {
+		if a.ID == "" {
+			return errors.New("address has no id")
+		}
+	}
+	for t, c := range i.Credentials {
+		if c.ID == "" {
+			return fmt.Errorf("%s credential has no id", t)
+		}
+	}
+	return nil
+}
+
+// CreateIdentity implements store.Identities.
+func (o *ops) CreateIdentity(ctx context.Context, i *core.Identity) error {
+	if err := checkIdentity(i); err != nil {
+		return fmt.Errorf("create identity: %w", err)
+	}
+	_, err := o.exec(ctx, `INSERT INTO identities (`+identityColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		i.ID, i.SchemaID, jsonArg(i.Traits), string(i.State), o.d.timeArg(i.StateChangedAt),
+		jsonArg(i.MetadataPublic), jsonArg(i.MetadataAdmin), jsonArg(i.MetadataUnsafe),
+		nullArg(i.ExternalID), nullArg(i.OrganizationID), i.Locale,
+		o.d.timeArg(i.CreatedAt), o.d.timeArg(i.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("create identity %s: %w", i.ID, o.wrap(err))
+	}
+	if err := o.insertIdentityChildren(ctx, i); err != nil {
+		return fmt.Errorf("create identity %s: %w", i.ID, err)
+	}
+	return nil
+}
+
+// insertIdentityChildren inserts the addresses, credentials and identifiers
+// of i.
+func (o *ops) insertIdentityChildren(ctx context.Context, i *core.Identity) error {
+	for _, a := range i.Addresses {
+		_, err := o.exec(ctx, `INSERT INTO identity_addresses (`+addressColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, i.ID, string(a.Via), a.Value, a.Verified, o.d.timePtrArg(a.VerifiedAt),
+			string(a.Status), a.Primary, a.Verifiable, a.Recovery,
+			o.d.timeArg(a.CreatedAt), o.d.timeArg(a.UpdatedAt))
+		if err != nil {
+			return fmt.Errorf("insert address %s %q: %w", a.Via, a.Value, o.wrap(err))
+		}
+	}
+	// Insert in a fixed order so that concurrent writers take locks in the
+	// same order.
+	types := make([]core.CredentialType, 0, len(i.Credentials))
+	for t := range i.Credentials {
+		types = append(types, t)
+	}
+	slices.Sort(types)
+	for _, t := range types {
+		c := i.Credentials[t]
+		_, err := o.exec(ctx, `INSERT INTO identity_credentials
+			(id, identity_id, type, config, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, i.ID, string(t), jsonArg(c.Config), c.Version,
+			o.d.timeArg(c.CreatedAt), o.d.timeArg(c.UpdatedAt))
+		if err != nil {
+			return fmt.Errorf("insert %s credential: %w", t, o.wrap(err))
+		}
+		ids := slices.Clone(c.Identifiers)
+		slices.Sort(ids)
+		for _, id := range slices.Compact(ids) {
+			_, err := o.exec(ctx, `INSERT INTO identity_credential_identifiers
+				(credential_type, identifier, credential_id, identity_id) VALUES (?, ?, ?, ?)`,
+				string(t), id, c.ID, i.ID)
+			if err != nil {
+				return fmt.Errorf("insert %s identifier %q: %w", t, id, o.wrap(err))
+			}
+		}
+	}
+	return nil
+}
+
+// GetIdentity implements store.Identities.
+func (o *ops) GetIdentity(ctx context.Context, id string) (*core.Identity, error) {
+	i, err := o.oneIdentity(ctx, `SELECT `+identityColumns+` FROM identities WHERE id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("get identity %s: %w", id, err)
+	}
+	return i, nil
+}
+
+// GetIdentityByExternalID implements store.Identities.
+func (o *ops) GetIdentityByExternalID(ctx context.Context, externalID string) (*core.Identity, error) {
+	if externalID == "" {
+		return nil, fmt.Errorf("get identity by external id: %w", store.ErrNotFound)
+	}
+	i, err := o.oneIdentity(ctx, `SELECT `+identityColumns+` FROM identities WHERE external_id = ?`, externalID)
+	if err != nil {
+		return nil, fmt.Errorf("get identity by external id: %w", err)
+	}
+	return i, nil
+}
+
+// FindIdentityByIdentifier implements store.Identities.
+func (o *ops) FindIdentityByIdentifier(ctx context.Context, t core.CredentialType, identifier string) (*core.Identity, error) {
+	i, err := o.oneIdentity(ctx, `SELECT `+prefixed("i.", identityColumns)+`
+		FROM identity_credential_identifiers ci JOIN identities i ON i.id = ci.identity_id
+		WHERE ci.credential_type = ? AND ci.identifier = ?`, string(t), identifier)
+	if err != nil {
+		return nil, fmt.Errorf("find identity by %s identifier: %w", t, err)
+	}
+	return i, nil
+}
+
+// FindIdentityByAddress implements store.Identities.
+func (o *ops) FindIdentityByAddress(ctx context.Context, via core.AddressVia, value string) (*core.Identity, error) {
+	i, err := o.oneIdentity(ctx, `SELECT `+prefixed("i.", identityColumns)+`
+		FROM identity_addresses a JOIN identities i ON i.id = a.identity_id
+		WHERE a.via = ? AND a.value = ?`, string(via), value)
+	if err != nil {
+		return nil, fmt.Errorf("find identity by %s address: %w", via, err)
+	}
+	return i, nil
+}
+
+// prefixed qualifies every column of a column list with p.
+func prefixed(p, columns string) string {
+	parts := strings.Split(columns, ",")
+	for k, c := range parts {
+		parts[k] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// oneIdentity loads the identity the query selects, with its addresses and
+// credentials, or returns store.ErrNotFound.
+func (o *ops) oneIdentity(ctx context.Context, q string, args ...any) (*core.Identity, error) {
+	var i core.Identity
+	if err := scanIdentity(o.queryRow(ctx, q, args...), &i); err != nil {
+		return nil, o.wrap(err)
+	}
+	list := []core.Identity{i}
+	if err := o.loadRelations(ctx, list, true); err != nil {
+		return nil, err
+	}
+	return &list[0], nil
+}
+
+// loadRelations fills in the addresses and, when withCreds, the credentials
+// of the identities.
+func (o *ops) loadRelations(ctx context.Context, list []core.Identity, withCreds bool) error {
+	if len(list) == 0 {
+		return nil
+	}
+	byID := make(map[string]*core.Identity, len(list))
+	ids := make([]string, len(list))
+	for k := range list {
+		byID[list[k].ID] = &list[k]
+		ids[k] = list[k].ID
+	}
+	for _, chunk := range chunks(ids, inChunk) {
+		if err := o.loadAddresses(ctx, chunk, byID); err != nil {
+			return err
+		}
+		if withCreds {
+			if err := o.loadCredentials(ctx, chunk, byID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (o *ops) loadAddresses(ctx context.Context, ids []string, byID map[string]*core.Identity) error {
+	rows, err := o.query(ctx, `SELECT `+addressColumns+` FROM identity_addresses
+		WHERE identity_id IN (`+placeholders(len(ids))+`) ORDER BY created_at, id`, anys(ids)...)
+	if err != nil {
+		return fmt.Errorf("load addresses: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a core.Address
+		if err := scanAddress(rows, &a); err != nil {
+			return fmt.Errorf("scan address: %w", err)
+		}
+		if i := byID[a.IdentityID]; i != nil {
+			i.Addresses = append(i.Addresses, a)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load addresses: %w", err)
+	}
+	return nil
+}
+
+func (o *ops) loadCredentials(ctx context.Context, ids []string, byID map[string]*core.Identity) error {
+	type owned struct {
+		identityID string
+		c          core.Credential
+	}
+	rows, err := o.query(ctx, `SELECT id, identity_id, type, config, version, created_at, updated_at
+		FROM identity_credentials WHERE identity_id IN (`+placeholders(len(ids))+`)`, anys(ids)...)
+	if err != nil {
+		return fmt.Errorf("load credentials: %w", err)
+	}
+	var creds []owned
+	byCred := make(map[string]int)
+	for rows.Next() {
+		var oc owned
+		err := rows.Scan(&oc.c.ID, &oc.identityID, &oc.c.Type, bytesScan{(*[]byte)(&oc.c.Config)},
+			&oc.c.Version, timeScan{&oc.c.CreatedAt}, timeScan{&oc.c.UpdatedAt})
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("scan credential: %w", err)
+		}
+		byCred[oc.c.ID] = len(creds)
+		creds = append(creds, oc)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load credentials: %w", err)
+	}
+	if len(creds) == 0 {
+		return nil
+	}
+	rows, err = o.query(ctx, `SELECT credential_id, identifier FROM identity_credential_identifiers
+		WHERE identity_id IN (`+placeholders(len(ids))+`) ORDER BY identifier`, anys(ids)...)
+	if err != nil {
+		return fmt.Errorf("load identifiers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var credID, ident string
+		if err := rows.Scan(&credID, &ident); err != nil {
+			return fmt.Errorf("scan identifier: %w", err)
+		}
+		if k, ok := byCred[credID]; ok {
+			creds[k].c.Identifiers = append(creds[k].c.Identifiers, ident)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load identifiers: %w", err)
+	}
+	for _, oc := range creds {
+		if i := byID[oc.identityID]; i != nil {
+			i.SetCredential(oc.c)
+		}
+	}
+	return nil
+}
+
+// UpdateIdentity implements store.Identities.
+func (o *ops) UpdateIdentity(ctx context.Context, i *core.Identity) error {
+	if err := checkIdentity(i); err != nil {
+		return fmt.Errorf("update identity: %w", err)
+	}
+	n, err := o.execAffected(ctx, `UPDATE identities SET schema_id = ?, traits = ?, state = ?,
+		state_changed_at = ?, metadata_public = ?, metadata_admin = ?, metadata_unsafe = ?,
+		external_id = ?, organization_id = ?, locale = ?, created_at = ?, updated_at = ?
+		WHERE id = ?`,
+		i.SchemaID, jsonArg(i.Traits), string(i.State), o.d.timeArg(i.StateChangedAt),
+		jsonArg(i.MetadataPublic), jsonArg(i.MetadataAdmin), jsonArg(i.MetadataUnsafe),
+		nullArg(i.ExternalID), nullArg(i.OrganizationID), i.Locale,
+		o.d.timeArg(i.CreatedAt), o.d.timeArg(i.UpdatedAt), i.ID)
+	if err != nil {
+		return fmt.Errorf("update identity %s: %w", i.ID, o.wrap(err))
+	}
+	if n == 0 {
+		return fmt.Errorf("update identity %s: %w", i.ID, store.ErrNotFound)
+	}
+	if err := o.deleteIdentityChildren(ctx, i.ID); err != nil {
+		return fmt.Errorf("update identity %s: %w", i.ID, err)
+	}
+	if err := o.insertIdentityChildren(ctx, i); err != nil {
+		return fmt.Errorf("update identity %s: %w", i.ID, err)
+	}
+	return nil
+}
+
+// deleteIdentityChildren removes the identifiers, credentials and addresses
+// of the identity (explicitly, not relying on cascades).
+func (o *ops) deleteIdentityChildren(ctx context.Context, id string) error {
+	for _, q := range []string{
+		`DELETE FROM identity_credential_identifiers WHERE identity_id = ?`,
+		`DELETE FROM identity_credentials WHERE identity_id = ?`,
+		`DELETE FROM identity_addresses WHERE identity_id = ?`,
+	} {
+		if _, err := o.exec(ctx, q, id); err != nil {
+			return fmt.Errorf("delete identity children: %w", err)
+		}
+	}
+	return nil
+}
+
+// DeleteIdentity implements store.Identities.
+func (o *ops) DeleteIdentity(ctx context.Context, id string) error {
+	if err := o.deleteIdentityChildren(ctx, id); err != nil {
+		return fmt.Errorf("delete identity %s: %w", id, err)
+	}
+	if _, err := o.exec(ctx, `DELETE FROM sessions WHERE identity_id = ?`, id); err != nil {
+		return fmt.Errorf("delete identity %s sessions: %w", id, err)
+	}
+	n, err := o.execAffected(ctx, `DELETE FROM identities WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("delete identity %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("delete identity %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// identityFilter renders q's filters (not its paging) as conditions.
+func (o *ops) identityFilter(q store.IdentityQuery) ([]string, []any) {
+	var conds []string
+	var args []any
+	if len(q.IDs) > 0 {
+		conds = append(conds, `id IN (`+placeholders(len(q.IDs))+`)`)
+		args = append(args, anys(q.IDs)...)
+	}
+	identCond := func(cond string, arg any) {
+		sub := `id IN (SELECT identity_id FROM identity_credential_identifiers WHERE ` + cond
+		args = append(args, arg)
+		if q.CredentialType != "" {
+			sub += ` AND credential_type = ?`
+			args = append(args, string(q.CredentialType))
+		}
+		conds = append(conds, sub+`)`)
+	}
+	if q.CredentialIdentifier != "" {
+		identCond(`identifier = ?`, q.CredentialIdentifier)
+	}
+	if q.IdentifierPrefix != "" {
+		identCond(o.d.prefixCond("identifier", q.IdentifierPrefix))
+	}
+	if q.OrganizationID != "" {
+		conds = append(conds, `organization_id = ?`)
+		args = append(args, q.OrganizationID)
+	}
+	return conds, args
+}
+
+// ListIdentities implements store.Identities.
+func (o *ops) ListIdentities(ctx context.Context, q store.IdentityQuery) ([]core.Identity, error) {
+	conds, args := o.identityFilter(q)
+	offset := q.Offset
+	if q.AfterID != "" {
+		conds = append(conds, `id > ?`)
+		args = append(args, q.AfterID)
+		offset = 0
+	}
+	rows, err := o.query(ctx, `SELECT `+identityColumns+` FROM identities`+where(conds)+
+		` ORDER BY id`+limitOffset(q.Limit, offset), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	var list []core.Identity
+	for rows.Next() {
+		var i core.Identity
+		if err := scanIdentity(rows, &i); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list identities: scan: %w", err)
+		}
+		list = append(list, i)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	if err := o.loadRelations(ctx, list, q.WithCredentials); err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	return list, nil
+}
+
+// CountIdentities implements store.Identities.
+func (o *ops) CountIdentities(ctx context.Context, q store.IdentityQuery) (int, error) {
+	conds, args := o.identityFilter(q)
+	var n int
+	if err := o.queryRow(ctx, `SELECT COUNT(*) FROM identities`+where(conds), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count identities: %w", err)
+	}
+	return n, nil
+}

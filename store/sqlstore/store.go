@@ -1,0 +1,264 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
+
+	"github.com/latchkey/latchkey/store"
+)
+
+// Config is what a backend hands to New.
+type Config struct {
+	Dialect Dialect
+	// Write is the handle transactions and writes run on. On SQLite it must
+	// be limited to one open connection.
+	Write *sql.DB
+	// Read is the handle plain reads run on; nil means Write.
+	Read *sql.DB
+	// Migrations holds the backend's goose .sql files at its root.
+	Migrations fs.FS
+	// MigrationOptions are passed to goose.NewProvider (for example a
+	// session locker, so that replicas do not migrate concurrently).
+	MigrationOptions []goose.ProviderOption
+	// MaxAttempts bounds how often a transaction is run when it fails with
+	// a retryable error; 0 means 5.
+	MaxAttempts int
+}
+
+// Store implements store.Store over SQL. It is safe for concurrent use.
+type Store struct {
+	ops                  // plain reads, on the read handle
+	read, write *sqlx.DB // write may equal read
+	d           *Dialect // shared with every ops
+	migrations  fs.FS    // goose sources
+	migrateOpts []goose.ProviderOption
+	maxAttempts int
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store over the handles in c. It does not connect, ping or
+// migrate; it fails only when c is incomplete.
+func New(c Config) (*Store, error) {
+	if c.Write == nil {
+		return nil, errors.New("sqlstore: no write handle")
+	}
+	if c.Dialect.Flavor < SQLite || c.Dialect.Flavor > MySQL {
+		return nil, errors.New("sqlstore: unknown dialect flavour")
+	}
+	if c.Dialect.IsUniqueViolation == nil {
+		return nil, errors.New("sqlstore: dialect has no unique violation check")
+	}
+	d := c.Dialect
+	s := &Store{
+		d:           &d,
+		migrations:  c.Migrations,
+		migrateOpts: c.MigrationOptions,
+		maxAttempts: c.MaxAttempts,
+	}
+	driver := d.Flavor.String()
+	s.write = sqlx.NewDb(c.Write, driver)
+	s.read = s.write
+	if c.Read != nil && c.Read != c.Write {
+		s.read = sqlx.NewDb(c.Read, driver)
+	}
+	if s.maxAttempts <= 0 {
+		s.maxAttempts = 5
+	}
+	s.ops = ops{q: s.read, d: s.d}
+	return s, nil
+}
+
+// Dialect returns the store's dialect.
+func (s *Store) Dialect() Dialect { return *s.d }
+
+// Update implements store.Store: fn runs in one transaction on the write
+// handle and is run again, up to the configured number of attempts, when
+// the database reports a serialisation failure or deadlock. It returns fn's
+// error (after rolling back) or the error of beginning or committing.
+func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.inTx(ctx, func(o *ops) error { return fn(o) })
+}
+
+// inTx runs fn in a write transaction with retries.
+func (s *Store) inTx(ctx context.Context, fn func(o *ops) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if err == nil || attempt >= s.maxAttempts || s.d.IsRetryable == nil || !s.d.IsRetryable(err) {
+			return err
+		}
+		// Jittered linear back-off; the jitter only spreads contenders, so
+		// math/rand is fine.
+		wait := time.Duration(attempt)*5*time.Millisecond + rand.N(5*time.Millisecond)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(o *ops) error) (err error) {
+	tx, err := s.write.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(&ops{q: tx, d: s.d}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	committed = true
+	return nil
+}
+
+// Ping checks that both handles answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", s.d.Flavor, err)
+	}
+	if s.read != s.write {
+		if err := s.read.PingContext(ctx); err != nil {
+			return fmt.Errorf("ping %s read pool: %w", s.d.Flavor, err)
+		}
+	}
+	return nil
+}
+
+// Close closes both handles and returns the first error.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != s.write {
+		errs = append(errs, s.read.Close())
+	}
+	errs = append(errs, s.write.Close())
+	return errors.Join(errs...)
+}
+
+// provider builds a goose provider over the write handle.
+func (s *Store) provider() (*goose.Provider, error) {
+	if s.migrations == nil {
+		return nil, errors.New("migrate: no migrations configured")
+	}
+	p, err := goose.NewProvider(s.d.gooseDialect(), s.write.DB, s.migrations, s.migrateOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: load migrations: %w", err)
+	}
+	return p, nil
+}
+
+// Migrate applies every pending migration and returns how many it applied.
+// Running it on an up-to-date database applies none and is not an error.
+func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
+	p, err := s.provider()
+	if err != nil {
+		return 0, err
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return len(res), fmt.Errorf("migrate %s: %w", s.d.Flavor, err)
+	}
+	return len(res), nil
+}
+
+// MigrationStatus lists every known migration and whether it is applied.
+func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error) {
+	p, err := s.provider()
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migration status %s: %w", s.d.Flavor, err)
+	}
+	out := make([]store.MigrationStatus, 0, len(st))
+	for _, m := range st {
+		ms := store.MigrationStatus{Applied: m.State == goose.StateApplied}
+		if m.Source != nil {
+			ms.Version = m.Source.Version
+			ms.Name = path.Base(m.Source.Path)
+		}
+		if ms.Applied && !m.AppliedAt.IsZero() {
+			ms.AppliedAt = m.AppliedAt.UTC()
+		}
+		out = append(out, ms)
+	}
+	return out, nil
+}
+
+// ops implements store.Tx over one sqlx handle: the read pool for a Store's
+// plain reads, or a transaction.
+type ops struct {
+	q sqlx.ExtContext
+	d *Dialect
+}
+
+var _ store.Tx = (*ops)(nil)
+
+func (o *ops) rebind(q string) string { return sqlx.Rebind(o.d.bindType(), q) }
+
+func (o *ops) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return o.q.ExecContext(ctx, o.rebind(q), args...)
+}
+
+func (o *ops) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return o.q.QueryContext(ctx, o.rebind(q), args...)
+}
+
+func (o *ops) queryRow(ctx context.Context, q string, args ...any) *sqlx.Row {
+	return o.q.QueryRowxContext(ctx, o.rebind(q), args...)
+}
+
+// execAffected runs q and returns the number of rows it matched.
+func (o *ops) execAffected(ctx context.Context, q string, args ...any) (int, error) {
+	res, err := o.exec(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("rows affected: %w", err)
+	}
+	return int(n), nil
+}
+
+// wrap turns a unique violation into store.ErrConflict (keeping the driver
+// error in the chain for the log) and sql.ErrNoRows into store.ErrNotFound.
+func (o *ops) wrap(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case o.d.IsUniqueViolation(err):
+		return fmt.Errorf("%w: %w", store.ErrConflict, err)
+	}
+	return err
+}
+
+// where joins conditions with AND, or returns "" when there are none.
+func where(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
