@@ -1,0 +1,493 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store"
+)
+
+func flow() *core.Flow {
+	return &core.Flow{
+		ID: newID(), Kind: core.FlowLogin, Face: "kratos", Type: "browser", State: "choose_method",
+		Stash: json.RawMessage(`{"return_to":"/welcome"}`), CSRFToken: "csrf-" + newID(),
+		ExpiresAt: base.Add(time.Hour), CreatedAt: base, UpdatedAt: base,
+	}
+}
+
+func testFlows(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := flow()
+	f.Version = 7 // ignored: a new flow is version 1
+	wantErr(t, "CreateFlow", s.CreateFlow(ctx, f), nil)
+	if f.Version != 1 {
+		t.Fatalf("Version after create = %d, want 1", f.Version)
+	}
+	wantErr(t, "CreateFlow again", s.CreateFlow(ctx, f), store.ErrConflict)
+	got, err := s.GetFlow(ctx, f.ID)
+	wantErr(t, "GetFlow", err, nil)
+	want := *f
+	want.ExpiresAt, want.CreatedAt, want.UpdatedAt = utc(f.ExpiresAt), utc(f.CreatedAt), utc(f.UpdatedAt)
+	if g, w := fmt.Sprint(*got), fmt.Sprint(want); g != w {
+		t.Fatalf("flow:\n got %s\nwant %s", g, w)
+	}
+
+	stale := *f
+	f.State = "second_factor"
+	f.IdentityID = newID()
+	f.Stash = json.RawMessage(`{"return_to":"/welcome","step":2}`)
+	wantErr(t, "UpdateFlow", s.UpdateFlow(ctx, f), nil)
+	if f.Version != 2 {
+		t.Fatalf("Version after update = %d, want 2", f.Version)
+	}
+	wantErr(t, "UpdateFlow stale", s.UpdateFlow(ctx, &stale), store.ErrConflict)
+	if stale.Version != 1 {
+		t.Fatalf("stale Version changed to %d", stale.Version)
+	}
+	got, err = s.GetFlow(ctx, f.ID)
+	wantErr(t, "GetFlow", err, nil)
+	if got.Version != 2 || got.State != "second_factor" || got.IdentityID != f.IdentityID || string(got.Stash) != string(f.Stash) {
+		t.Fatalf("flow after update: %+v", got)
+	}
+	missing := flow()
+	missing.Version = 1
+	wantErr(t, "UpdateFlow missing", s.UpdateFlow(ctx, missing), store.ErrNotFound)
+	_, err = s.GetFlow(ctx, missing.ID)
+	wantErr(t, "GetFlow missing", err, store.ErrNotFound)
+
+	// Expiry: flows expiring strictly before the time go.
+	old1, old2, edge := flow(), flow(), flow()
+	old1.ExpiresAt, old2.ExpiresAt, edge.ExpiresAt = base.Add(-time.Hour), base.Add(-time.Second), base
+	for _, x := range []*core.Flow{old1, old2, edge} {
+		wantErr(t, "CreateFlow", s.CreateFlow(ctx, x), nil)
+	}
+	n, err := s.DeleteExpiredFlows(ctx, base)
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteExpiredFlows = %d, %v; want 2", n, err)
+	}
+	for _, x := range []*core.Flow{edge, f} {
+		if _, err := s.GetFlow(ctx, x.ID); err != nil {
+			t.Fatalf("unexpired flow deleted: %v", err)
+		}
+	}
+	wantErr(t, "DeleteFlow", s.DeleteFlow(ctx, f.ID), nil)
+	wantErr(t, "DeleteFlow again", s.DeleteFlow(ctx, f.ID), store.ErrNotFound)
+}
+
+func testFlowRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := flow()
+	wantErr(t, "CreateFlow", s.CreateFlow(ctx, f), nil)
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for k := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g := *f
+			g.State = fmt.Sprintf("state-%d", k)
+			errs[k] = s.UpdateFlow(ctx, &g)
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrConflict):
+			t.Errorf("UpdateFlow: %v, want nil or ErrConflict", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d concurrent updates won, want exactly 1", won)
+	}
+	got, err := s.GetFlow(ctx, f.ID)
+	if err != nil || got.Version != 2 {
+		t.Fatalf("GetFlow: version %v, %v; want 2", got, err)
+	}
+}
+
+func testUpdateRollback(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	boom := errors.New("boom")
+	i := identity(email())
+	f := flow()
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateIdentity(ctx, i); err != nil {
+			return err
+		}
+		if err := tx.CreateFlow(ctx, f); err != nil {
+			return err
+		}
+		if _, err := tx.GetIdentity(ctx, i.ID); err != nil {
+			return fmt.Errorf("read own write: %w", err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want fn's error", err)
+	}
+	_, err = s.GetIdentity(ctx, i.ID)
+	wantErr(t, "identity after rollback", err, store.ErrNotFound)
+	_, err = s.GetFlow(ctx, f.ID)
+	wantErr(t, "flow after rollback", err, store.ErrNotFound)
+
+	// A conflict inside the transaction rolls back what came before it.
+	taken := identity(email())
+	mustCreate(t, s, taken)
+	m := message("a@example.com", base)
+	err = s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateMessage(ctx, m); err != nil {
+			return err
+		}
+		return tx.CreateIdentity(ctx, taken)
+	})
+	wantErr(t, "Update with conflict", err, store.ErrConflict)
+	_, err = s.GetMessage(ctx, m.ID)
+	wantErr(t, "message after rollback", err, store.ErrNotFound)
+
+	// And a successful one commits everything.
+	err = s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateIdentity(ctx, i); err != nil {
+			return err
+		}
+		return tx.CreateSession(ctx, session(i.ID, base))
+	})
+	wantErr(t, "Update", err, nil)
+	if n, err := s.CountSessions(ctx, store.SessionQuery{IdentityID: i.ID}); err != nil || n != 1 {
+		t.Fatalf("CountSessions = %d, %v; want 1", n, err)
+	}
+}
+
+func message(to string, created time.Time) *core.Message {
+	return &core.Message{
+		ID: newID(), Channel: core.ChannelEmail, Recipient: to, Subject: "Your code",
+		Body: "Your code is 123456", HTMLBody: "<p>Your code is 123456</p>", TemplateType: "login_code_valid",
+		TemplateData: json.RawMessage(`{"code":"123456"}`), NextAttempt: created,
+		CreatedAt: created, UpdatedAt: created,
+	}
+}
+
+func testMessages(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var all []*core.Message
+	for k := range 5 {
+		m := message(fmt.Sprintf("r%d@example.com", k%2), base.Add(time.Duration(k/2)*time.Second))
+		wantErr(t, "CreateMessage", s.CreateMessage(ctx, m), nil)
+		if m.Status != core.MessageQueued {
+			t.Fatalf("status = %q, want queued", m.Status)
+		}
+		all = append(all, m)
+	}
+	wantErr(t, "CreateMessage again", s.CreateMessage(ctx, all[0]), store.ErrConflict)
+	got, err := s.GetMessage(ctx, all[0].ID)
+	wantErr(t, "GetMessage", err, nil)
+	if got.Body != all[0].Body || got.Status != core.MessageQueued || !got.CreatedAt.Equal(utc(all[0].CreatedAt)) || got.Dispatches != nil {
+		t.Fatalf("message: %+v", got)
+	}
+	_, err = s.GetMessage(ctx, newID())
+	wantErr(t, "GetMessage missing", err, store.ErrNotFound)
+
+	for k, st := range []string{"failed", "success"} {
+		d := &core.Dispatch{ID: newID(), MessageID: all[0].ID, Status: st, CreatedAt: base.Add(time.Duration(k) * time.Second)}
+		if st == "failed" {
+			d.Error = "connection refused"
+		}
+		wantErr(t, "AddDispatch", s.AddDispatch(ctx, d), nil)
+	}
+	wantErr(t, "AddDispatch to missing message",
+		s.AddDispatch(ctx, &core.Dispatch{ID: newID(), MessageID: newID(), Status: "success"}), store.ErrNotFound)
+	all[0].Status, all[0].SendCount, all[0].UpdatedAt = core.MessageSent, 2, base.Add(time.Minute)
+	wantErr(t, "UpdateMessage", s.UpdateMessage(ctx, all[0]), nil)
+	wantErr(t, "UpdateMessage missing", s.UpdateMessage(ctx, message("x", base)), store.ErrNotFound)
+	got, err = s.GetMessage(ctx, all[0].ID)
+	wantErr(t, "GetMessage", err, nil)
+	if got.Status != core.MessageSent || got.SendCount != 2 || len(got.Dispatches) != 2 ||
+		got.Dispatches[0].Status != "failed" || got.Dispatches[0].Error != "connection refused" {
+		t.Fatalf("message after update: %+v", got)
+	}
+
+	ordered := slices.Clone(all)
+	slices.SortFunc(ordered, func(a, b *core.Message) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		if a.ID > b.ID {
+			return -1
+		}
+		return 1
+	})
+	var want []string
+	for _, m := range ordered {
+		want = append(want, m.ID)
+	}
+	tests := []struct {
+		name string
+		q    store.MessageQuery
+		want func() []string
+	}{
+		{"all", store.MessageQuery{}, func() []string { return want }},
+		{"limit", store.MessageQuery{Limit: 2}, func() []string { return want[:2] }},
+		{"cursor", store.MessageQuery{BeforeCreatedAt: ordered[1].CreatedAt, BeforeID: ordered[1].ID, Limit: 2}, func() []string { return want[2:4] }},
+		{"status", store.MessageQuery{Status: core.MessageSent}, func() []string { return []string{all[0].ID} }},
+		{"recipient", store.MessageQuery{Recipient: "r1@example.com"}, func() []string {
+			var out []string
+			for _, m := range ordered {
+				if m.Recipient == "r1@example.com" {
+					out = append(out, m.ID)
+				}
+			}
+			return out
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			list, err := s.ListMessages(ctx, tc.q)
+			wantErr(t, "ListMessages", err, nil)
+			var got []string
+			for _, m := range list {
+				got = append(got, m.ID)
+			}
+			if w := tc.want(); !slices.Equal(got, w) {
+				t.Fatalf("ids = %v\nwant %v", got, w)
+			}
+		})
+	}
+}
+
+func testClaimMessages(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := base.Add(time.Hour)
+	lease := 5 * time.Minute
+	due := message("due@example.com", base)
+	later := message("later@example.com", base)
+	later.NextAttempt = now.Add(time.Second)
+	sent := message("sent@example.com", base)
+	sent.Status = core.MessageSent
+	stuck := message("stuck@example.com", base) // a dead worker's claim
+	stuck.Status, stuck.UpdatedAt = core.MessageProcessing, now.Add(-lease)
+	busy := message("busy@example.com", base) // a live worker's claim
+	busy.Status, busy.UpdatedAt = core.MessageProcessing, now.Add(-lease+time.Second)
+	for _, m := range []*core.Message{due, later, sent, stuck, busy} {
+		wantErr(t, "CreateMessage", s.CreateMessage(ctx, m), nil)
+	}
+	list, err := s.ClaimMessages(ctx, now, lease, 10)
+	wantErr(t, "ClaimMessages", err, nil)
+	var got []string
+	for _, m := range list {
+		got = append(got, m.ID)
+		if m.Status != core.MessageProcessing || !m.UpdatedAt.Equal(utc(now)) {
+			t.Fatalf("claimed message %s: status %s, updated %v", m.Recipient, m.Status, m.UpdatedAt)
+		}
+	}
+	want := []string{due.ID, stuck.ID}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("claimed %v, want %v", got, want)
+	}
+	list, err = s.ClaimMessages(ctx, now, lease, 10)
+	if err != nil || len(list) != 0 {
+		t.Fatalf("second claim = %d messages, %v; want none", len(list), err)
+	}
+	list, err = s.ClaimMessages(ctx, now.Add(lease), lease, 1)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("claim after the lease = %d messages, %v; want 1 (limit)", len(list), err)
+	}
+	if list, err := s.ClaimMessages(ctx, now, lease, 0); err != nil || list != nil {
+		t.Fatalf("claim with limit 0 = %v, %v", list, err)
+	}
+}
+
+func testClaimRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const total, claimers = 200, 8
+	for range total {
+		wantErr(t, "CreateMessage", s.CreateMessage(ctx, message("race@example.com", base)), nil)
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for range claimers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				list, err := s.ClaimMessages(ctx, base.Add(time.Minute), time.Hour, 7)
+				if err != nil {
+					t.Errorf("ClaimMessages: %v", err)
+					return
+				}
+				if len(list) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, m := range list {
+					seen[m.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != total {
+		t.Fatalf("%d distinct messages claimed, want %d", len(seen), total)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("message %s claimed %d times", id, n)
+		}
+	}
+}
+
+func testKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var ids []string
+	for k := range 3 {
+		key := &core.SigningKey{
+			ID: fmt.Sprintf("kid-%d-%s", k, newID()), Algorithm: "ES256",
+			PrivateKeyEncrypted: append([]byte{0, 0xff}, token()...), PublicJWK: []byte(`{"kty":"EC"}`),
+			CreatedAt: base.Add(time.Duration(k) * time.Hour),
+		}
+		wantErr(t, "CreateKey", s.CreateKey(ctx, key), nil)
+		wantErr(t, "CreateKey again", s.CreateKey(ctx, key), store.ErrConflict)
+		ids = append([]string{key.ID}, ids...)
+	}
+	list, err := s.ListKeys(ctx)
+	wantErr(t, "ListKeys", err, nil)
+	var got []string
+	for _, k := range list {
+		got = append(got, k.ID)
+		if len(k.PrivateKeyEncrypted) != 34 || k.PrivateKeyEncrypted[1] != 0xff || string(k.PublicJWK) != `{"kty":"EC"}` {
+			t.Fatalf("key %s content changed", k.ID)
+		}
+	}
+	if !slices.Equal(got, ids) {
+		t.Fatalf("ListKeys = %v, want newest first %v", got, ids)
+	}
+	wantErr(t, "DeleteKey", s.DeleteKey(ctx, ids[1]), nil)
+	wantErr(t, "DeleteKey again", s.DeleteKey(ctx, ids[1]), store.ErrNotFound)
+	if list, _ := s.ListKeys(ctx); len(list) != 2 {
+		t.Fatalf("%d keys after delete, want 2", len(list))
+	}
+}
+
+func testCounters(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const w = time.Minute
+	start := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		key       string
+		at        time.Time
+		wantCount int64
+		wantReset time.Time
+	}{
+		{"first hit", "login:ip:192.0.2.1", start.Add(10 * time.Second), 1, start.Add(w)},
+		{"same window", "login:ip:192.0.2.1", start.Add(59 * time.Second), 2, start.Add(w)},
+		{"same window, other zone", "login:ip:192.0.2.1", start.Add(30 * time.Second).In(base.Location()), 3, start.Add(w)},
+		{"other key", "login:id:zoë@example.com", start.Add(30 * time.Second), 1, start.Add(w)},
+		{"window start belongs to the new window", "login:ip:192.0.2.1", start.Add(w), 1, start.Add(2 * w)},
+		{"next window", "login:ip:192.0.2.1", start.Add(w + time.Second), 2, start.Add(2 * w)},
+	}
+	for _, tc := range tests {
+		n, reset, err := s.Hit(ctx, tc.key, w, tc.at)
+		wantErr(t, tc.name, err, nil)
+		if n != tc.wantCount || !reset.Equal(tc.wantReset) || reset.Location() != time.UTC {
+			t.Fatalf("%s: Hit = %d, %v; want %d, %v", tc.name, n, reset, tc.wantCount, tc.wantReset)
+		}
+	}
+	n, err := s.DeleteExpiredCounters(ctx, start.Add(w+time.Second))
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteExpiredCounters = %d, %v; want 2 (the two first windows)", n, err)
+	}
+	if n, _, _ := s.Hit(ctx, "login:ip:192.0.2.1", w, start.Add(w+2*time.Second)); n != 3 {
+		t.Fatalf("unexpired window lost: count %d, want 3", n)
+	}
+	wantErr(t, "ResetCounter", s.ResetCounter(ctx, "login:ip:192.0.2.1"), nil)
+	if n, _, _ := s.Hit(ctx, "login:ip:192.0.2.1", w, start.Add(w+3*time.Second)); n != 1 {
+		t.Fatalf("count after reset = %d, want 1", n)
+	}
+	if _, _, err := s.Hit(ctx, "k", 0, start); err == nil {
+		t.Fatal("Hit with a zero window: no error")
+	}
+}
+
+func testCounterRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n = 32
+	counts := make([]int64, n)
+	var wg sync.WaitGroup
+	for k := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, _, err := s.Hit(ctx, "race", time.Hour, base)
+			if err != nil {
+				t.Errorf("Hit: %v", err)
+			}
+			counts[k] = c
+		}()
+	}
+	wg.Wait()
+	slices.Sort(counts)
+	for k, c := range counts {
+		if c != int64(k+1) {
+			t.Fatalf("counts = %v, want 1..%d each once", counts, n)
+		}
+	}
+}
+
+// testConcurrentWriters hammers the store with writers of every kind: none
+// may fail (SQLite's "database is locked" is the failure this guards
+// against).
+func testConcurrentWriters(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n = 64
+	var wg sync.WaitGroup
+	for k := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			i := identity(email())
+			if err := s.CreateIdentity(ctx, i); err != nil {
+				t.Errorf("writer %d: CreateIdentity: %v", k, err)
+				return
+			}
+			sess := session(i.ID, base)
+			if err := s.CreateSession(ctx, sess); err != nil {
+				t.Errorf("writer %d: CreateSession: %v", k, err)
+			}
+			if _, err := s.GetSessionByTokenHash(ctx, sess.TokenHash); err != nil {
+				t.Errorf("writer %d: GetSessionByTokenHash: %v", k, err)
+			}
+			if _, _, err := s.Hit(ctx, "writers", time.Hour, base); err != nil {
+				t.Errorf("writer %d: Hit: %v", k, err)
+			}
+			err := s.Update(ctx, func(tx store.Tx) error {
+				f := flow()
+				if err := tx.CreateFlow(ctx, f); err != nil {
+					return err
+				}
+				f.State = "done"
+				return tx.UpdateFlow(ctx, f)
+			})
+			if err != nil {
+				t.Errorf("writer %d: Update: %v", k, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if c, err := s.CountIdentities(ctx, store.IdentityQuery{}); err != nil || c != n {
+		t.Fatalf("CountIdentities = %d, %v; want %d", c, err, n)
+	}
+}
