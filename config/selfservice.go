@@ -1,0 +1,493 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// SelfService configures the self-service flows and credential methods.
+type SelfService struct {
+	DefaultBrowserReturnURL string   `koanf:"default_browser_return_url" doc:"Where browsers go after a flow when no return_to is given." default:"<serve.public.base_url>/ui/settings"`
+	AllowedReturnURLs       []string `koanf:"allowed_return_urls" doc:"URLs (or URL prefixes; one \"*\" wildcard in the host allowed) that return_to may point at."`
+	Methods                 Methods  `koanf:"methods"`
+	Flows                   Flows    `koanf:"flows"`
+}
+
+// Methods enables and configures the credential methods.
+type Methods struct {
+	Password     PasswordMethod `koanf:"password"`
+	Code         CodeMethod     `koanf:"code"`
+	Link         LinkMethod     `koanf:"link"`
+	Profile      Toggle         `koanf:"profile"`
+	TOTP         TOTPMethod     `koanf:"totp"`
+	WebAuthn     WebAuthnMethod `koanf:"webauthn"`
+	Passkey      PasskeyMethod  `koanf:"passkey"`
+	LookupSecret Toggle         `koanf:"lookup_secret"`
+	OIDC         OIDCMethod     `koanf:"oidc"`
+}
+
+// Toggle is a method with nothing to configure but whether it is on.
+type Toggle struct {
+	Enabled bool `koanf:"enabled" doc:"Enable the method."`
+}
+
+// PasswordMethod configures passwords.
+type PasswordMethod struct {
+	Enabled bool           `koanf:"enabled" doc:"Enable passwords."`
+	Config  PasswordConfig `koanf:"config"`
+}
+
+// PasswordConfig holds the password policy.
+type PasswordConfig struct {
+	HaveIBeenPwnedEnabled            bool   `koanf:"haveibeenpwned_enabled" doc:"Reject passwords found in the Have I Been Pwned corpus (outgoing HTTPS calls)."`
+	HaveIBeenPwnedHost               string `koanf:"haveibeenpwned_host" doc:"Have I Been Pwned API host."`
+	MaxBreaches                      int    `koanf:"max_breaches" doc:"Breaches (0 to 100) a password may appear in before it is rejected."`
+	IgnoreNetworkErrors              bool   `koanf:"ignore_network_errors" doc:"Accept the password when the breach lookup fails."`
+	MinPasswordLength                int    `koanf:"min_password_length" doc:"Minimum password length (at least 6)."`
+	IdentifierSimilarityCheckEnabled bool   `koanf:"identifier_similarity_check_enabled" doc:"Reject passwords too similar to the identifier."`
+}
+
+// CodeMethod configures one-time codes sent by e-mail or SMS.
+type CodeMethod struct {
+	Enabled             bool       `koanf:"enabled" doc:"Enable one-time codes (needed by recovery and verification with use: code)."`
+	PasswordlessEnabled bool       `koanf:"passwordless_enabled" doc:"Allow login and registration with a code alone."`
+	MFAEnabled          bool       `koanf:"mfa_enabled" doc:"Allow a code as second factor."`
+	Config              CodeConfig `koanf:"config"`
+}
+
+// CodeConfig configures one-time codes.
+type CodeConfig struct {
+	Lifespan       time.Duration `koanf:"lifespan" doc:"How long a code is valid."`
+	MaxSubmissions int           `koanf:"max_submissions" doc:"Wrong codes accepted before the flow must request a new one."`
+}
+
+// LinkMethod configures magic links for recovery and verification.
+type LinkMethod struct {
+	Enabled bool       `koanf:"enabled" doc:"Enable links (recovery and verification with use: link)."`
+	Config  LinkConfig `koanf:"config"`
+}
+
+// LinkConfig configures magic links.
+type LinkConfig struct {
+	BaseURL  string        `koanf:"base_url" doc:"Base URL of the links; empty means serve.public.base_url."`
+	Lifespan time.Duration `koanf:"lifespan" doc:"How long a link is valid."`
+}
+
+// TOTPMethod configures time-based one-time passwords.
+type TOTPMethod struct {
+	Enabled bool       `koanf:"enabled" doc:"Enable TOTP as second factor."`
+	Config  TOTPConfig `koanf:"config"`
+}
+
+// TOTPConfig configures TOTP.
+type TOTPConfig struct {
+	Issuer string `koanf:"issuer" doc:"Issuer shown in authenticator apps." default:"host of serve.public.base_url"`
+}
+
+// WebAuthnMethod configures WebAuthn security keys (and, with passwordless,
+// Kratos' older passkey mode).
+type WebAuthnMethod struct {
+	Enabled bool           `koanf:"enabled" doc:"Enable WebAuthn."`
+	Config  WebAuthnConfig `koanf:"config"`
+}
+
+// WebAuthnConfig configures WebAuthn.
+type WebAuthnConfig struct {
+	Passwordless bool         `koanf:"passwordless" doc:"Use WebAuthn as first factor instead of second."`
+	RP           RelyingParty `koanf:"rp"`
+}
+
+// PasskeyMethod configures passkeys (discoverable WebAuthn credentials).
+type PasskeyMethod struct {
+	Enabled bool          `koanf:"enabled" doc:"Enable passkeys."`
+	Config  PasskeyConfig `koanf:"config"`
+}
+
+// PasskeyConfig configures passkeys.
+type PasskeyConfig struct {
+	RP RelyingParty `koanf:"rp"`
+}
+
+// RelyingParty is the WebAuthn relying party.
+type RelyingParty struct {
+	DisplayName string   `koanf:"display_name" doc:"Name shown by authenticators." default:"Latchkey"`
+	ID          string   `koanf:"id" doc:"RP ID: the site's domain." default:"host of serve.public.base_url"`
+	Origin      string   `koanf:"origin" doc:"Deprecated single origin; prefer origins."`
+	Origins     []string `koanf:"origins" doc:"Origins allowed to use the credentials." default:"[origin of serve.public.base_url]"`
+}
+
+// OIDCMethod configures sign-in with OpenID Connect and OAuth2 providers.
+type OIDCMethod struct {
+	Enabled bool       `koanf:"enabled" doc:"Enable social sign-in."`
+	Config  OIDCConfig `koanf:"config"`
+}
+
+// OIDCConfig lists the upstream providers.
+type OIDCConfig struct {
+	BaseRedirectURI string         `koanf:"base_redirect_uri" doc:"Base of the redirect URIs registered at providers; empty means serve.public.base_url."`
+	Providers       []OIDCProvider `koanf:"providers" doc:"Upstream providers."`
+}
+
+// OIDCProvider is one upstream OpenID Connect or OAuth2 provider.
+type OIDCProvider struct {
+	ID                string         `koanf:"id" doc:"Provider id used in URLs and credentials."`
+	Provider          string         `koanf:"provider" doc:"Provider kind: generic, google, github, microsoft, apple …"`
+	Label             string         `koanf:"label" doc:"Button label."`
+	ClientID          string         `koanf:"client_id" doc:"OAuth2 client id."`
+	ClientSecret      string         `koanf:"client_secret" doc:"OAuth2 client secret." secret:"true"`
+	IssuerURL         string         `koanf:"issuer_url" doc:"OIDC issuer (discovery) URL."`
+	AuthURL           string         `koanf:"auth_url" doc:"Authorization endpoint (non-discovery providers)."`
+	TokenURL          string         `koanf:"token_url" doc:"Token endpoint (non-discovery providers)."`
+	MapperURL         string         `koanf:"mapper_url" doc:"Jsonnet claims-to-traits mapper."`
+	Scope             []string       `koanf:"scope" doc:"Scopes requested."`
+	MicrosoftTenant   string         `koanf:"microsoft_tenant" doc:"Azure AD tenant (provider microsoft)."`
+	SubjectSource     string         `koanf:"subject_source" doc:"Subject source: userinfo or me (provider microsoft)."`
+	AppleTeamID       string         `koanf:"apple_team_id" doc:"Apple team id (provider apple)."`
+	ApplePrivateKeyID string         `koanf:"apple_private_key_id" doc:"Apple private key id (provider apple)."`
+	ApplePrivateKey   string         `koanf:"apple_private_key" doc:"Apple private key PEM (provider apple)." secret:"true"`
+	RequestedClaims   map[string]any `koanf:"requested_claims" doc:"OIDC claims request parameter."`
+	PKCE              string         `koanf:"pkce" doc:"PKCE use: auto, force or never."`
+}
+
+var oidcProviders = []string{"generic", "google", "github", "github-app", "gitlab", "microsoft", "discord", "slack", "facebook", "auth0", "vk", "yandex", "apple", "spotify", "netid", "dingtalk", "patreon", "linkedin", "lark", "x", "amazon"}
+
+// Flows configures the self-service flows.
+type Flows struct {
+	Login        LoginFlow        `koanf:"login"`
+	Registration RegistrationFlow `koanf:"registration"`
+	Settings     SettingsFlow     `koanf:"settings"`
+	Recovery     AddressFlow      `koanf:"recovery"`
+	Verification AddressFlow      `koanf:"verification"`
+	Logout       LogoutFlow       `koanf:"logout"`
+	Error        ErrorFlow        `koanf:"error"`
+}
+
+// LoginFlow configures login.
+type LoginFlow struct {
+	UIURL    string        `koanf:"ui_url" doc:"Login page." default:"<serve.public.base_url>/ui/login"`
+	Lifespan time.Duration `koanf:"lifespan" doc:"How long a login flow may take."`
+	Before   Before        `koanf:"before"`
+	After    After         `koanf:"after"`
+}
+
+// RegistrationFlow configures registration.
+type RegistrationFlow struct {
+	Enabled  bool          `koanf:"enabled" doc:"Allow self-service registration."`
+	UIURL    string        `koanf:"ui_url" doc:"Registration page." default:"<serve.public.base_url>/ui/registration"`
+	Lifespan time.Duration `koanf:"lifespan" doc:"How long a registration flow may take."`
+	Before   Before        `koanf:"before"`
+	After    After         `koanf:"after"`
+}
+
+// SettingsFlow configures account settings.
+type SettingsFlow struct {
+	UIURL                   string        `koanf:"ui_url" doc:"Settings page." default:"<serve.public.base_url>/ui/settings"`
+	Lifespan                time.Duration `koanf:"lifespan" doc:"How long a settings flow may take."`
+	PrivilegedSessionMaxAge time.Duration `koanf:"privileged_session_max_age" doc:"How recent the last sign-in must be to change credentials."`
+	RequiredAAL             string        `koanf:"required_aal" doc:"AAL needed for settings: aal1 or highest_available."`
+	Before                  Before        `koanf:"before"`
+	After                   After         `koanf:"after"`
+}
+
+// AddressFlow configures recovery or verification, both of which send a code
+// or a link to an address.
+type AddressFlow struct {
+	Enabled                 bool          `koanf:"enabled" doc:"Enable the flow."`
+	UIURL                   string        `koanf:"ui_url" doc:"The flow's page." default:"<serve.public.base_url>/ui/<flow>"`
+	Lifespan                time.Duration `koanf:"lifespan" doc:"How long the flow may take."`
+	Use                     string        `koanf:"use" doc:"What is sent: code or link."`
+	NotifyUnknownRecipients bool          `koanf:"notify_unknown_recipients" doc:"Tell an address with no account that someone asked."`
+	Before                  Before        `koanf:"before"`
+	After                   After         `koanf:"after"`
+}
+
+// LogoutFlow configures logout.
+type LogoutFlow struct {
+	After LogoutAfter `koanf:"after"`
+}
+
+// LogoutAfter says where browsers go after logout.
+type LogoutAfter struct {
+	DefaultBrowserReturnURL string `koanf:"default_browser_return_url" doc:"Where browsers go after logout; empty means selfservice.default_browser_return_url."`
+}
+
+// ErrorFlow configures the error page.
+type ErrorFlow struct {
+	UIURL string `koanf:"ui_url" doc:"Error page." default:"<serve.public.base_url>/ui/error"`
+}
+
+// Before holds hooks run when a flow starts.
+type Before struct {
+	Hooks []Hook `koanf:"hooks" doc:"Hooks as a list of {hook, config}."`
+}
+
+// After holds what happens when a flow completes, overall and per method.
+type After struct {
+	DefaultBrowserReturnURL string      `koanf:"default_browser_return_url" doc:"Where browsers go when the flow completes."`
+	Hooks                   []Hook      `koanf:"hooks" doc:"Hooks as a list of {hook, config}."`
+	Password                AfterMethod `koanf:"password"`
+	Code                    AfterMethod `koanf:"code"`
+	WebAuthn                AfterMethod `koanf:"webauthn"`
+	Passkey                 AfterMethod `koanf:"passkey"`
+	OIDC                    AfterMethod `koanf:"oidc"`
+	TOTP                    AfterMethod `koanf:"totp"`
+	LookupSecret            AfterMethod `koanf:"lookup_secret"`
+	Profile                 AfterMethod `koanf:"profile"`
+}
+
+// AfterMethod holds what happens when a flow completes with one method.
+type AfterMethod struct {
+	DefaultBrowserReturnURL string `koanf:"default_browser_return_url" doc:"Where browsers go when the flow completes with this method."`
+	Hooks                   []Hook `koanf:"hooks" doc:"Hooks as a list of {hook, config}."`
+}
+
+// Hook is one flow hook. Config is the hook's own settings (for web_hook:
+// url, method, body, auth, response, can_interrupt), kept raw.
+type Hook struct {
+	Hook   string         `koanf:"hook" doc:"Hook name: session, revoke_active_sessions, require_verified_address, show_verification_ui or web_hook."`
+	Config map[string]any `koanf:"config" doc:"Hook settings."`
+}
+
+var hookNames = []string{"session", "revoke_active_sessions", "require_verified_address", "show_verification_ui", "web_hook"}
+
+func (s *SelfService) setDefaults(dev bool) {
+	m := &s.Methods
+	m.Password = PasswordMethod{Enabled: true, Config: PasswordConfig{
+		HaveIBeenPwnedEnabled: !dev, HaveIBeenPwnedHost: "api.pwnedpasswords.com", IgnoreNetworkErrors: true,
+		MinPasswordLength: 8, IdentifierSimilarityCheckEnabled: true,
+	}}
+	m.Code = CodeMethod{Enabled: true, Config: CodeConfig{Lifespan: time.Hour, MaxSubmissions: 5}}
+	m.Link.Config.Lifespan = time.Hour
+	m.Profile.Enabled = true
+	f := &s.Flows
+	f.Login.Lifespan = time.Hour
+	f.Registration = RegistrationFlow{Enabled: true, Lifespan: time.Hour}
+	f.Settings = SettingsFlow{Lifespan: time.Hour, PrivilegedSessionMaxAge: time.Hour, RequiredAAL: "highest_available"}
+	f.Recovery = AddressFlow{Enabled: true, Lifespan: time.Hour, Use: "code"}
+	f.Verification = AddressFlow{Enabled: true, Lifespan: time.Hour, Use: "code"}
+}
+
+func (s *SelfService) resolve(c *Config, _ *[]Warning) {
+	base, err := url.Parse(c.Serve.Public.BaseURL)
+	if err != nil || base.Host == "" {
+		return // reported by serve's validation
+	}
+	ui := func(dst *string, page string) {
+		if *dst == "" {
+			*dst = base.JoinPath("ui", page).String()
+		}
+	}
+	f := &s.Flows
+	ui(&f.Login.UIURL, "login")
+	ui(&f.Registration.UIURL, "registration")
+	ui(&f.Settings.UIURL, "settings")
+	ui(&f.Recovery.UIURL, "recovery")
+	ui(&f.Verification.UIURL, "verification")
+	ui(&f.Error.UIURL, "error")
+	ui(&s.DefaultBrowserReturnURL, "settings")
+	origin := (&url.URL{Scheme: base.Scheme, Host: base.Host}).String()
+	for _, rp := range []*RelyingParty{&s.Methods.WebAuthn.Config.RP, &s.Methods.Passkey.Config.RP} {
+		if rp.ID == "" {
+			rp.ID = base.Hostname()
+		}
+		if rp.DisplayName == "" {
+			rp.DisplayName = "Latchkey"
+		}
+		if len(rp.Origins) == 0 {
+			if rp.Origin != "" {
+				rp.Origins = []string{rp.Origin}
+			} else {
+				rp.Origins = []string{origin}
+			}
+		}
+	}
+	if s.Methods.TOTP.Config.Issuer == "" {
+		s.Methods.TOTP.Config.Issuer = base.Hostname()
+	}
+	for i := range s.Methods.OIDC.Config.Providers {
+		if s.Methods.OIDC.Config.Providers[i].PKCE == "" {
+			s.Methods.OIDC.Config.Providers[i].PKCE = "auto"
+		}
+	}
+}
+
+// mailUser names the first enabled feature that sends e-mail, or returns "".
+func (s *SelfService) mailUser() string {
+	switch {
+	case s.Flows.Verification.Enabled:
+		return "selfservice.flows.verification"
+	case s.Flows.Recovery.Enabled:
+		return "selfservice.flows.recovery"
+	case s.Methods.Code.PasswordlessEnabled:
+		return "selfservice.methods.code.passwordless_enabled"
+	case s.Methods.Code.MFAEnabled:
+		return "selfservice.methods.code.mfa_enabled"
+	}
+	return ""
+}
+
+func (s *SelfService) validate(_ *Config, p *Problems) {
+	checkReturnURL(p, "selfservice.default_browser_return_url", s.DefaultBrowserReturnURL, true)
+	for i, u := range s.AllowedReturnURLs {
+		checkReturnURL(p, fmt.Sprintf("selfservice.allowed_return_urls[%d]", i), u, true)
+	}
+	m := s.Methods
+	if n := m.Password.Config.MinPasswordLength; n < 6 {
+		p.add("selfservice.methods.password.config.min_password_length", "%d is below the minimum of 6", n)
+	}
+	if n := m.Password.Config.MaxBreaches; n < 0 || n > 100 {
+		p.add("selfservice.methods.password.config.max_breaches", "%d is outside 0 to 100", n)
+	}
+	if m.Code.Config.Lifespan <= 0 {
+		p.add("selfservice.methods.code.config.lifespan", "%s must be positive", m.Code.Config.Lifespan)
+	}
+	if m.Code.Config.MaxSubmissions < 1 {
+		p.add("selfservice.methods.code.config.max_submissions", "%d must be at least 1", m.Code.Config.MaxSubmissions)
+	}
+	if m.Link.Config.Lifespan <= 0 {
+		p.add("selfservice.methods.link.config.lifespan", "%s must be positive", m.Link.Config.Lifespan)
+	}
+	checkHTTPURL(p, "selfservice.methods.link.config.base_url", m.Link.Config.BaseURL, false)
+	checkRP(p, "selfservice.methods.webauthn.config.rp", m.WebAuthn.Config.RP)
+	checkRP(p, "selfservice.methods.passkey.config.rp", m.Passkey.Config.RP)
+	checkHTTPURL(p, "selfservice.methods.oidc.config.base_redirect_uri", m.OIDC.Config.BaseRedirectURI, false)
+	ids := map[string]int{}
+	for i, pr := range m.OIDC.Config.Providers {
+		key := fmt.Sprintf("selfservice.methods.oidc.config.providers[%d]", i)
+		if pr.ID == "" {
+			p.add(key+".id", "is required")
+		} else if j, dup := ids[pr.ID]; dup {
+			p.add(key+".id", "%q is also providers[%d].id; provider ids must be unique", pr.ID, j)
+		} else {
+			ids[pr.ID] = i
+		}
+		if !oneOf(pr.Provider, oidcProviders...) {
+			p.add(key+".provider", "%q is not one of %s", pr.Provider, strings.Join(oidcProviders, ", "))
+		}
+		if pr.ClientID == "" {
+			p.add(key+".client_id", "is required")
+		}
+		if pr.Provider == "generic" {
+			checkHTTPURL(p, key+".issuer_url", pr.IssuerURL, true)
+		}
+		if pr.Provider == "microsoft" && pr.MicrosoftTenant == "" {
+			p.add(key+".microsoft_tenant", "is required for provider microsoft")
+		}
+		if pr.Provider == "apple" {
+			if pr.ClientSecret == "" && (pr.AppleTeamID == "" || pr.ApplePrivateKeyID == "" || pr.ApplePrivateKey == "") {
+				p.add(key+".apple_private_key", "provider apple needs client_secret or all of apple_team_id, apple_private_key_id, apple_private_key")
+			}
+		} else if pr.ClientSecret == "" {
+			p.add(key+".client_secret", "is required")
+		}
+		if !oneOf(pr.PKCE, "auto", "force", "never") {
+			p.add(key+".pkce", "%q is not one of auto, force, never", pr.PKCE)
+		}
+		if pr.SubjectSource != "" && !oneOf(pr.SubjectSource, "userinfo", "me") {
+			p.add(key+".subject_source", "%q is not one of userinfo, me", pr.SubjectSource)
+		}
+		checkLoaderURL(p, key+".mapper_url", pr.MapperURL, false)
+	}
+
+	f := s.Flows
+	const fk = "selfservice.flows."
+	checkFlowURL(p, fk+"login.ui_url", f.Login.UIURL)
+	checkFlowURL(p, fk+"registration.ui_url", f.Registration.UIURL)
+	checkFlowURL(p, fk+"settings.ui_url", f.Settings.UIURL)
+	checkFlowURL(p, fk+"recovery.ui_url", f.Recovery.UIURL)
+	checkFlowURL(p, fk+"verification.ui_url", f.Verification.UIURL)
+	checkFlowURL(p, fk+"error.ui_url", f.Error.UIURL)
+	for key, d := range map[string]time.Duration{
+		"login.lifespan": f.Login.Lifespan, "registration.lifespan": f.Registration.Lifespan,
+		"settings.lifespan": f.Settings.Lifespan, "recovery.lifespan": f.Recovery.Lifespan,
+		"verification.lifespan": f.Verification.Lifespan, "settings.privileged_session_max_age": f.Settings.PrivilegedSessionMaxAge,
+	} {
+		if d <= 0 {
+			p.add(fk+key, "%s must be positive", d)
+		}
+	}
+	if !oneOf(f.Settings.RequiredAAL, "aal1", "highest_available") {
+		p.add(fk+"settings.required_aal", "%q is not one of aal1, highest_available", f.Settings.RequiredAAL)
+	}
+	for name, af := range map[string]AddressFlow{"recovery": f.Recovery, "verification": f.Verification} {
+		if !oneOf(af.Use, "code", "link") {
+			p.add(fk+name+".use", "%q is not one of code, link", af.Use)
+		} else if af.Enabled && af.Use == "code" && !m.Code.Enabled {
+			p.add(fk+name+".use", "is code but selfservice.methods.code.enabled is false; enable it or use link")
+		} else if af.Enabled && af.Use == "link" && !m.Link.Enabled {
+			p.add(fk+name+".use", "is link but selfservice.methods.link.enabled is false; enable it or use code")
+		}
+	}
+	checkHooks(p, fk+"login.before.hooks", f.Login.Before.Hooks)
+	checkHooks(p, fk+"registration.before.hooks", f.Registration.Before.Hooks)
+	checkHooks(p, fk+"settings.before.hooks", f.Settings.Before.Hooks)
+	checkHooks(p, fk+"recovery.before.hooks", f.Recovery.Before.Hooks)
+	checkHooks(p, fk+"verification.before.hooks", f.Verification.Before.Hooks)
+	checkAfter(p, fk+"login.after", f.Login.After)
+	checkAfter(p, fk+"registration.after", f.Registration.After)
+	checkAfter(p, fk+"settings.after", f.Settings.After)
+	checkAfter(p, fk+"recovery.after", f.Recovery.After)
+	checkAfter(p, fk+"verification.after", f.Verification.After)
+	checkReturnURL(p, fk+"logout.after.default_browser_return_url", f.Logout.After.DefaultBrowserReturnURL, false)
+}
+
+func checkRP(p *Problems, key string, rp RelyingParty) {
+	if rp.ID == "" {
+		p.add(key+".id", "is required")
+	}
+	for i, o := range rp.Origins {
+		checkHTTPURL(p, fmt.Sprintf("%s.origins[%d]", key, i), o, true)
+	}
+	checkHTTPURL(p, key+".origin", rp.Origin, false)
+}
+
+func checkAfter(p *Problems, key string, a After) {
+	checkReturnURL(p, key+".default_browser_return_url", a.DefaultBrowserReturnURL, false)
+	checkHooks(p, key+".hooks", a.Hooks)
+	for name, am := range map[string]AfterMethod{
+		"password": a.Password, "code": a.Code, "webauthn": a.WebAuthn, "passkey": a.Passkey,
+		"oidc": a.OIDC, "totp": a.TOTP, "lookup_secret": a.LookupSecret, "profile": a.Profile,
+	} {
+		checkReturnURL(p, key+"."+name+".default_browser_return_url", am.DefaultBrowserReturnURL, false)
+		checkHooks(p, key+"."+name+".hooks", am.Hooks)
+	}
+}
+
+func checkHooks(p *Problems, key string, hooks []Hook) {
+	for i, h := range hooks {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if !oneOf(h.Hook, hookNames...) {
+			p.add(k+".hook", "%q is not one of %s", h.Hook, strings.Join(hookNames, ", "))
+			continue
+		}
+		if h.Hook == "web_hook" {
+			u, _ := h.Config["url"].(string)
+			checkHTTPURL(p, k+".config.url", u, true)
+		}
+	}
+}
+
+// checkFlowURL reports a problem unless raw is an absolute http(s) URL or an
+// absolute path on the public listener.
+func checkFlowURL(p *Problems, key, raw string) {
+	checkReturnURL(p, key, raw, true)
+}
+
+// checkReturnURL accepts an absolute http(s) URL or a path starting with "/".
+func checkReturnURL(p *Problems, key, raw string, required bool) {
+	if raw == "" {
+		if required {
+			p.add(key, "is required")
+		}
+		return
+	}
+	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") {
+		return
+	}
+	u, err := url.Parse(strings.Replace(raw, "*.", "wildcard.", 1))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add(key, "%q is not an absolute http:// or https:// URL nor a path starting with \"/\"", raw)
+	}
+}

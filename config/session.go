@@ -1,0 +1,147 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"time"
+)
+
+// Session configures sessions, their cookie and their signed tokens.
+type Session struct {
+	Lifespan               time.Duration `koanf:"lifespan" doc:"How long a session lasts before the user must sign in again."`
+	EarliestPossibleExtend time.Duration `koanf:"earliest_possible_extend" doc:"A session may be extended only when it expires within this duration; 0 means always."`
+	Cookie                 SessionCookie `koanf:"cookie"`
+	WhoAmI                 WhoAmI        `koanf:"whoami"`
+	JWT                    SessionJWT    `koanf:"jwt"`
+}
+
+// SessionCookie configures the session cookie of the Kratos face.
+type SessionCookie struct {
+	Name       string `koanf:"name" doc:"Session cookie name."`
+	Domain     string `koanf:"domain" doc:"Cookie Domain attribute; empty means the host of the request."`
+	Path       string `koanf:"path" doc:"Cookie Path attribute."`
+	SameSite   string `koanf:"same_site" doc:"Cookie SameSite attribute: Lax, Strict or None (None needs secure)."`
+	Secure     bool   `koanf:"secure" doc:"Cookie Secure attribute (HTTPS only)."`
+	Persistent bool   `koanf:"persistent" doc:"Give the cookie a Max-Age of session.lifespan so it survives a browser restart."`
+}
+
+// WhoAmI configures /sessions/whoami.
+type WhoAmI struct {
+	RequiredAAL string    `koanf:"required_aal" doc:"AAL a session needs for whoami: aal1 or highest_available."`
+	Tokenizer   Tokenizer `koanf:"tokenizer"`
+}
+
+// Tokenizer configures whoami's conversion of a session into a JWT.
+type Tokenizer struct {
+	Templates map[string]TokenizerTemplate `koanf:"templates" doc:"Named templates for whoami?tokenize_as=<name>."`
+}
+
+// TokenizerTemplate is one whoami tokenizer template.
+type TokenizerTemplate struct {
+	TTL             time.Duration `koanf:"ttl" doc:"Lifetime of the token." default:"1m"`
+	ClaimsMapperURL string        `koanf:"claims_mapper_url" doc:"Jsonnet claims mapper (file://, http(s)://, base64://)."`
+	JWKSURL         string        `koanf:"jwks_url" doc:"Key set holding the signing key (file://, http(s)://, base64://); required."`
+	SubjectSource   string        `koanf:"subject_source" doc:"Source of the sub claim: id or external_id." default:"id"`
+}
+
+// SessionJWT configures the signed session tokens of the Hanko face.
+type SessionJWT struct {
+	Algorithm string   `koanf:"algorithm" doc:"Signing algorithm of session JWTs and new signing keys: ES256 or RS256."`
+	Issuer    string   `koanf:"issuer" doc:"iss claim of session JWTs." default:"serve.public.base_url"`
+	Audience  []string `koanf:"audience" doc:"aud claim of session JWTs." default:"[host of serve.public.base_url]"`
+}
+
+func (s *Session) setDefaults(dev bool) {
+	s.Lifespan = 24 * time.Hour
+	s.Cookie = SessionCookie{Name: "ory_kratos_session", Path: "/", SameSite: "Lax", Secure: !dev, Persistent: true}
+	s.WhoAmI.RequiredAAL = "highest_available"
+	s.JWT.Algorithm = "ES256"
+}
+
+func (s *Session) resolve(c *Config, _ *[]Warning) {
+	for name, t := range s.WhoAmI.Tokenizer.Templates {
+		if t.TTL == 0 {
+			t.TTL = time.Minute
+		}
+		if t.SubjectSource == "" {
+			t.SubjectSource = "id"
+		}
+		s.WhoAmI.Tokenizer.Templates[name] = t
+	}
+	if s.JWT.Issuer == "" {
+		s.JWT.Issuer = c.Serve.Public.BaseURL
+	}
+	if len(s.JWT.Audience) == 0 {
+		if u, err := url.Parse(c.Serve.Public.BaseURL); err == nil && u.Hostname() != "" {
+			s.JWT.Audience = []string{u.Hostname()}
+		}
+	}
+}
+
+func (s *Session) validate(c *Config, p *Problems) {
+	if s.Lifespan <= 0 {
+		p.add("session.lifespan", "%s must be positive", s.Lifespan)
+	}
+	if s.EarliestPossibleExtend < 0 {
+		p.add("session.earliest_possible_extend", "%s must not be negative", s.EarliestPossibleExtend)
+	}
+	ck := s.Cookie
+	if !isCookieToken(ck.Name) {
+		p.add("session.cookie.name", "%q is not a valid cookie name", ck.Name)
+	}
+	if ck.Path != "" && ck.Path[0] != '/' {
+		p.add("session.cookie.path", "%q must start with \"/\"", ck.Path)
+	}
+	if !oneOf(ck.SameSite, "Lax", "Strict", "None") {
+		p.add("session.cookie.same_site", "%q is not one of Lax, Strict, None", ck.SameSite)
+	} else if ck.SameSite == "None" && !ck.Secure {
+		p.add("session.cookie.same_site", "None requires session.cookie.secure: true; browsers drop SameSite=None cookies that are not Secure")
+	}
+	if !oneOf(s.WhoAmI.RequiredAAL, "aal1", "highest_available") {
+		p.add("session.whoami.required_aal", "%q is not one of aal1, highest_available", s.WhoAmI.RequiredAAL)
+	}
+	names := make([]string, 0, len(s.WhoAmI.Tokenizer.Templates))
+	for n := range s.WhoAmI.Tokenizer.Templates {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t := s.WhoAmI.Tokenizer.Templates[n]
+		key := "session.whoami.tokenizer.templates." + n
+		if t.TTL <= 0 {
+			p.add(key+".ttl", "%s must be positive", t.TTL)
+		}
+		checkLoaderURL(p, key+".jwks_url", t.JWKSURL, true)
+		checkLoaderURL(p, key+".claims_mapper_url", t.ClaimsMapperURL, false)
+		if !oneOf(t.SubjectSource, "id", "external_id") {
+			p.add(key+".subject_source", "%q is not one of id, external_id", t.SubjectSource)
+		}
+	}
+	if !oneOf(s.JWT.Algorithm, "ES256", "RS256") {
+		p.add("session.jwt.algorithm", "%q is not one of ES256, RS256", s.JWT.Algorithm)
+	}
+	for i, a := range s.JWT.Audience {
+		if a == "" {
+			p.add(fmt.Sprintf("session.jwt.audience[%d]", i), "must not be empty")
+		}
+	}
+}
+
+// isCookieToken reports whether s is a non-empty RFC 6265 §4.1.1 cookie-name
+// (an RFC 7230 token).
+func isCookieToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f {
+			return false
+		}
+		switch r {
+		case '(', ')', '<', '>', '@', ',', ';', ':', '\\', '"', '/', '[', ']', '?', '=', '{', '}':
+			return false
+		}
+	}
+	return true
+}
