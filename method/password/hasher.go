@@ -56,7 +56,7 @@ func NewHasher(p Params, random io.Reader) (*Hasher, error) {
 		n = runtime.GOMAXPROCS(0)
 	}
 	h := &Hasher{params: p, random: random, sem: make(chan struct{}, n), lim: &defaultLimits}
-	dummy, err := h.dummyHash()
+	dummy, err := h.dummyHash(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("password hasher: %w", err)
 	}
@@ -71,19 +71,21 @@ func (h *Hasher) Params() Params { return h.params }
 
 // dummyHash builds a well-formed hash with the configured algorithm and
 // parameters but random content, so verifying against it costs what a real
-// verification costs without hashing anything at start-up.
-func (h *Hasher) dummyHash() (string, error) {
+// verification costs without hashing anything at start-up. Its content
+// comes from random, not from the Hasher's salt source, so injected salts
+// stay predictable in tests.
+func (h *Hasher) dummyHash(random io.Reader) (string, error) {
 	switch h.params.Algorithm {
 	case AlgorithmBcrypt:
 		b := make([]byte, 16+23)
-		if _, err := io.ReadFull(h.random, b); err != nil {
+		if _, err := io.ReadFull(random, b); err != nil {
 			return "", fmt.Errorf("read random: %w", err)
 		}
 		return fmt.Sprintf("$2a$%02d$%s%s", h.params.BcryptCost, bcryptB64.EncodeToString(b[:16]), bcryptB64.EncodeToString(b[16:])), nil
 	default:
 		a := h.params.Argon2
 		b := make([]byte, a.SaltLength+a.KeyLength)
-		if _, err := io.ReadFull(h.random, b); err != nil {
+		if _, err := io.ReadFull(random, b); err != nil {
 			return "", fmt.Errorf("read random: %w", err)
 		}
 		return encodeArgon2id(a, b[:a.SaltLength], b[a.SaltLength:]), nil
