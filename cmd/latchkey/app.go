@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/cipher"
+	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/method/password"
+	"github.com/latchkey/latchkey/schema"
+	"github.com/latchkey/latchkey/session"
+)
+
+// app holds every part of a running server, built once by build.
+type app struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	db       backend
+	schemas  *schema.Registry
+	hasher   *password.Hasher
+	cipher   *cipher.Cipher
+	signer   *cipher.Signer
+	keys     *session.Keys
+	sessions *session.Manager
+}
+
+// maxBody caps every request body; identity imports are the largest.
+const maxBody = 16 << 20
+
+// build opens the database and constructs every part. Each failure is one
+// clear message with a non-zero exit.
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bool) (*app, error) {
+	fail := func(format string, args ...any) error {
+		return exitError{code: 1, msg: "Error: " + fmt.Sprintf(format, args...)}
+	}
+	a := &app{cfg: cfg, log: log}
+	var err error
+	if a.schemas, err = newSchemaRegistry(cfg); err != nil {
+		return nil, fail("identity.schemas: %v", err)
+	}
+	if a.hasher, err = password.NewHasher(hasherParams(cfg.Hashers), nil); err != nil {
+		return nil, fail("hashers: %v", err)
+	}
+	if a.cipher, err = cipher.New(cfg.Secrets.Cipher...); err != nil {
+		return nil, fail("secrets.cipher: %v", err)
+	}
+	if a.signer, err = cipher.NewSigner(cfg.Secrets.Default...); err != nil {
+		return nil, fail("secrets.default: %v", err)
+	}
+
+	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if a.db, err = openBackend(openCtx, cfg.DSN); err != nil {
+		return nil, fail("cannot open the database %s: %v", redactDSN(cfg.DSN), err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			a.db.Close()
+		}
+	}()
+	if migrate {
+		n, err := a.db.Migrate(openCtx)
+		if err != nil {
+			return nil, fail("migrating the database failed: %v", err)
+		}
+		if n > 0 {
+			log.Info("applied database migrations", "count", n)
+		}
+	} else if err := requireMigrated(openCtx, a.db); err != nil {
+		return nil, err
+	}
+
+	a.keys, err = session.NewKeys(openCtx, a.db, a.cipher, session.KeysOptions{
+		Algorithm:     session.Algorithm(cfg.Session.JWT.Algorithm),
+		OnReloadError: func(err error) { log.Error("reload signing keys", "error", err) },
+	})
+	if err != nil {
+		return nil, fail("signing keys: %v", err)
+	}
+	if a.sessions, err = session.NewManager(a.db, a.signer, session.Options{}); err != nil {
+		return nil, fail("sessions: %v", err)
+	}
+	ok = true
+	return a, nil
+}
+
+// requireMigrated refuses to serve on a database with pending migrations.
+func requireMigrated(ctx context.Context, db backend) error {
+	st, err := db.MigrationStatus(ctx)
+	if err != nil {
+		return exitError{code: 1, msg: "Error: cannot read the migration status: " + err.Error()}
+	}
+	for _, s := range st {
+		if !s.Applied {
+			return exitError{code: 1, msg: "Error: the database schema is not up to date; run `latchkey migrate sql` first (or serve with --dev, which migrates)."}
+		}
+	}
+	return nil
+}
+
+func hasherParams(h config.Hashers) password.Params {
+	p := password.DefaultParams()
+	p.Algorithm = password.Algorithm(h.Algorithm)
+	p.Argon2 = password.Argon2Params{
+		Memory:      uint32(uint64(h.Argon2.Memory) / 1024),
+		Iterations:  h.Argon2.Iterations,
+		Parallelism: h.Argon2.Parallelism,
+		SaltLength:  h.Argon2.SaltLength,
+		KeyLength:   h.Argon2.KeyLength,
+	}
+	p.BcryptCost = h.Bcrypt.Cost
+	return p
+}
+
+// internalError is the last-resort answer of the panic recovery middleware.
+func internalError(w http.ResponseWriter, r *http.Request) {
+	api.WriteJSON(w, http.StatusInternalServerError, map[string]any{"error": map[string]any{
+		"code": 500, "status": "Internal Server Error",
+		"message": "An internal server error occurred, please contact the system administrator",
+	}})
+}
+
+func (a *app) middleware(h http.Handler, cors api.CORS) http.Handler {
+	return api.Chain(h,
+		api.WithRequestID(),
+		api.WithAccessLog(a.log),
+		api.WithRecovery(a.log, internalError),
+		api.WithCORS(cors),
+		api.WithBodyLimit(maxBody),
+		api.NoCache(),
+	)
+}
+
+func (a *app) publicHandler() http.Handler {
+	mux := http.NewServeMux()
+	api.MountHealth(mux, a.db)
+	a.mountPublic(mux)
+	return a.middleware(mux, listenerCORS(a.cfg.Serve.Public.CORS))
+}
+
+func (a *app) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	api.MountHealth(mux, a.db)
+	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
+		api.WriteJSON(w, http.StatusOK, map[string]string{"version": currentBuild().Version})
+	})
+	a.mountAdmin(mux)
+	return a.middleware(mux, api.CORS{})
+}
+
+// mountPublic and mountAdmin attach the API faces.
+func (a *app) mountPublic(mux *http.ServeMux) {}
+
+func (a *app) mountAdmin(mux *http.ServeMux) {}
+
+// startBackground starts the work that runs beside the listeners: the
+// courier worker and the clean-up of expired flows and counters.
+func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup, courier bool) {
+	wg.Go(func() { a.cleanup(ctx) })
+}
+
+// cleanup removes expired flows and rate-limit windows every ten minutes.
+func (a *app) cleanup(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			now := time.Now()
+			if _, err := a.db.DeleteExpiredFlows(ctx, now.Add(-time.Hour)); err != nil && ctx.Err() == nil {
+				a.log.Error("delete expired flows", "error", err)
+			}
+			if _, err := a.db.DeleteExpiredCounters(ctx, now); err != nil && ctx.Err() == nil {
+				a.log.Error("delete expired rate-limit counters", "error", err)
+			}
+		}
+	}
+}
+
+func (a *app) close() {
+	if err := a.db.Close(); err != nil {
+		a.log.Error("close database", "error", err)
+	}
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/config"
+)
+
+func newServeCmd() *cobra.Command {
+	var (
+		file      string
+		dev       bool
+		dsn       string
+		noMigrate bool
+		noCourier bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the public and admin HTTP listeners",
+		Long: `Run Latchkey: the public listener (default 127.0.0.1:4433 in --dev) that
+browsers and apps talk to, and the admin listener (default 127.0.0.1:4434)
+that must never be exposed publicly. The courier worker runs inside unless
+--no-courier is given.
+
+--dev needs no config file and no other service: it uses sqlite://latchkey.db
+in the working directory (or --dsn), migrates it, generates secrets (kept in
+latchkey.dev-secrets.json beside the database so a restart keeps sessions and
+keys), uses cheap password hashing and allows insecure cookies. Never use
+--dev in production.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), serveOptions{file: file, dev: dev, dsn: dsn, migrate: !noMigrate, courier: !noCourier})
+		},
+	}
+	cmd.Flags().StringVarP(&file, "config", "c", "", "config file (YAML); every key can also be set as LATCHKEY_<KEY>")
+	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: no config needed, SQLite, generated secrets, insecure cookies")
+	cmd.Flags().StringVar(&dsn, "dsn", "", "database DSN (overrides the config's dsn)")
+	cmd.Flags().BoolVar(&noMigrate, "no-migrate", false, "do not apply pending migrations at start (they are applied by default in --dev only)")
+	cmd.Flags().BoolVar(&noCourier, "no-courier", false, "do not run the courier worker in this process")
+	return cmd
+}
+
+type serveOptions struct {
+	file, dsn        string
+	dev              bool
+	migrate, courier bool
+	// ready, when set, receives the bound addresses once both listeners
+	// accept connections (tests use port 0).
+	ready func(public, admin net.Addr)
+}
+
+func runServe(ctx context.Context, o serveOptions) error {
+	cfg, warnings, err := loadConfig(o.file, o.dev)
+	if err != nil {
+		return err
+	}
+	if o.dsn != "" {
+		cfg.DSN = o.dsn
+	}
+	log := newLogger(cfg.Log)
+	logWarnings(log, warnings)
+
+	if cfg.NeedsDevSecrets() {
+		path, generated, err := loadDevSecrets(cfg)
+		if err != nil {
+			return exitError{code: 1, msg: "Error: " + err.Error()}
+		}
+		if generated {
+			log.Warn("generated development secrets; never use --dev in production", "file", path)
+		}
+	}
+
+	app, err := build(ctx, cfg, log, o.dev && o.migrate)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+
+	publicLn, err := net.Listen("tcp", cfg.Serve.Public.Addr())
+	if err != nil {
+		return exitError{code: 1, msg: fmt.Sprintf("Error: cannot listen on %s (serve.public): %v", cfg.Serve.Public.Addr(), err)}
+	}
+	adminLn, err := net.Listen("tcp", cfg.Serve.Admin.Addr())
+	if err != nil {
+		publicLn.Close()
+		return exitError{code: 1, msg: fmt.Sprintf("Error: cannot listen on %s (serve.admin): %v", cfg.Serve.Admin.Addr(), err)}
+	}
+	servers := []*http.Server{
+		newHTTPServer(app.publicHandler(), log),
+		newHTTPServer(app.adminHandler(), log),
+	}
+	listeners := []net.Listener{publicLn, adminLn}
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var work sync.WaitGroup
+	app.startBackground(workCtx, &work, o.courier)
+
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	log.Info("latchkey is serving",
+		"public", "http://"+publicLn.Addr().String(), "admin", "http://"+adminLn.Addr().String(),
+		"dev", cfg.Dev, "version", currentBuild().Version)
+	if o.ready != nil {
+		o.ready(publicLn.Addr(), adminLn.Addr())
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: finishing in-flight requests")
+	case serveErr = <-errc:
+		log.Error("listener failed", "error", serveErr)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			log.Error("shutdown", "error", err)
+		}
+	}
+	stopWork()
+	work.Wait()
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return exitError{code: 1, msg: "Error: " + serveErr.Error()}
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+}
+
+// listenerCORS converts the config's CORS section for the api middleware.
+func listenerCORS(c config.CORS) api.CORS {
+	return api.CORS{
+		Enabled: c.Enabled, AllowedOrigins: c.AllowedOrigins, AllowedMethods: c.AllowedMethods,
+		AllowedHeaders: c.AllowedHeaders, ExposedHeaders: c.ExposedHeaders,
+		AllowCredentials: c.AllowCredentials, MaxAge: time.Duration(c.MaxAge) * time.Second,
+	}
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/store/mysql"
+	"github.com/latchkey/latchkey/store/postgres"
+	"github.com/latchkey/latchkey/store/sqlite"
+)
+
+// backend is a store that can also migrate its own schema.
+type backend interface {
+	store.Store
+	Migrate(ctx context.Context) (applied int, err error)
+	MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error)
+}
+
+// openBackend picks the storage engine from the DSN's scheme.
+func openBackend(ctx context.Context, dsn string) (backend, error) {
+	scheme, _, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return nil, fmt.Errorf("the DSN %q has no scheme; use sqlite://FILE, sqlite://:memory:, postgres://USER@HOST:PORT/DB or mysql://USER:PASSWORD@tcp(HOST:PORT)/DB", redactDSN(dsn))
+	}
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite3", "file":
+		return sqlite.Open(ctx, dsn)
+	case "postgres", "postgresql":
+		return postgres.Open(ctx, dsn)
+	case "mysql":
+		return mysql.Open(ctx, dsn)
+	}
+	return nil, fmt.Errorf("the DSN scheme %q is not supported; use sqlite://, postgres:// or mysql://", scheme)
+}
+
+// redactDSN hides a password in a DSN so it can be shown in messages.
+func redactDSN(dsn string) string {
+	scheme, rest, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return "(unparseable DSN)"
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return dsn
+	}
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		return dsn
+	}
+	return scheme + "://" + user + ":***" + rest[at:]
+}
