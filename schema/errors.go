@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"sort"
 	"strconv"
@@ -288,11 +289,19 @@ func numberCause(ptr, keyword, format string, id int, limitKey string, want, got
 	return Cause{ptr, keyword, fmt.Sprintf(format, w, g), id, map[string]any{limitKey: w, "actual": g}}
 }
 
+// ratFloat converts for messages; parseTraits keeps numbers within float64
+// range, and anything else is clamped so the context stays encodable.
 func ratFloat(r *big.Rat) float64 {
 	if r == nil {
 		return 0
 	}
 	f, _ := r.Float64()
+	switch {
+	case math.IsInf(f, 1):
+		return math.MaxFloat64
+	case math.IsInf(f, -1):
+		return -math.MaxFloat64
+	}
 	return f
 }
 

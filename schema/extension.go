@@ -3,6 +3,7 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -48,47 +49,43 @@ type Extension struct {
 	Mappings      json.RawMessage `json:"mappings,omitempty"`
 }
 
-// extensionMeta is the meta-schema every ory.sh/kratos keyword must satisfy.
-// It is strict so that a typo in a schema file fails at start instead of
-// silently disabling an identifier.
+// extensionMeta is the schema every ory.sh/kratos keyword value must
+// satisfy. It is strict so that a typo in a schema file fails at start
+// instead of silently disabling an identifier.
 const extensionMeta = `{
+  "type": "object",
+  "additionalProperties": false,
   "properties": {
-    "ory.sh/kratos": {
+    "credentials": {
       "type": "object",
       "additionalProperties": false,
       "properties": {
-        "credentials": {
+        "password": {"$ref": "#/definitions/identifier"},
+        "webauthn": {"$ref": "#/definitions/identifier"},
+        "passkey": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {"display_name": {"type": "boolean"}}
+        },
+        "totp": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {"account_name": {"type": "boolean"}}
+        },
+        "code": {
           "type": "object",
           "additionalProperties": false,
           "properties": {
-            "password": {"$ref": "#/definitions/identifier"},
-            "webauthn": {"$ref": "#/definitions/identifier"},
-            "passkey": {
-              "type": "object",
-              "additionalProperties": false,
-              "properties": {"display_name": {"type": "boolean"}}
-            },
-            "totp": {
-              "type": "object",
-              "additionalProperties": false,
-              "properties": {"account_name": {"type": "boolean"}}
-            },
-            "code": {
-              "type": "object",
-              "additionalProperties": false,
-              "properties": {
-                "identifier": {"type": "boolean"},
-                "via": {"$ref": "#/definitions/via"}
-              }
-            }
+            "identifier": {"type": "boolean"},
+            "via": {"$ref": "#/definitions/via"}
           }
-        },
-        "verification": {"$ref": "#/definitions/channel"},
-        "recovery": {"$ref": "#/definitions/channel"},
-        "organizations": {"type": "object"},
-        "mappings": {"type": "object"}
+        }
       }
-    }
+    },
+    "verification": {"$ref": "#/definitions/channel"},
+    "recovery": {"$ref": "#/definitions/channel"},
+    "organizations": {"type": "object"},
+    "mappings": {"type": "object"}
   },
   "definitions": {
     "identifier": {
@@ -105,17 +102,15 @@ const extensionMeta = `{
   }
 }`
 
-// extensionVocabulary returns the vocabulary that compiles the ory.sh/kratos
-// keyword into each schema node's Extensions. Its Validate does nothing: the
-// extension's semantics are applied by the extractor, which knows the whole
-// instance.
-var extensionVocabulary = sync.OnceValues(func() (*jsonschema.Vocabulary, error) {
+// extensionSchema is extensionMeta compiled.
+var extensionSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	meta, err := jsonschema.UnmarshalJSON(strings.NewReader(extensionMeta))
 	if err != nil {
 		return nil, fmt.Errorf("ory.sh/kratos meta-schema: %w", err)
 	}
 	const url = "latchkey:///meta/ory.sh-kratos.schema.json"
 	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft7)
 	if err := c.AddResource(url, meta); err != nil {
 		return nil, fmt.Errorf("ory.sh/kratos meta-schema: %w", err)
 	}
@@ -123,12 +118,21 @@ var extensionVocabulary = sync.OnceValues(func() (*jsonschema.Vocabulary, error)
 	if err != nil {
 		return nil, fmt.Errorf("ory.sh/kratos meta-schema: %w", err)
 	}
-	return &jsonschema.Vocabulary{
-		URL:     url,
-		Schema:  sch,
-		Compile: compileExtension,
-	}, nil
+	return sch, nil
 })
+
+// extensionVocabulary is the vocabulary that compiles the ory.sh/kratos
+// keyword into each schema node's Extensions. The keyword's value is checked
+// against extensionMeta when it is compiled (a vocabulary's own meta-schema
+// would only be applied to the document root). The compiled extension's
+// Validate does nothing: its semantics are applied by the extractor, which
+// sees the whole instance.
+func extensionVocabulary() *jsonschema.Vocabulary {
+	return &jsonschema.Vocabulary{
+		URL:     "latchkey:///vocab/ory.sh-kratos",
+		Compile: compileExtension,
+	}
+}
 
 // extension is the compiled form of the keyword, attached to a schema node.
 type extension struct{ cfg Extension }
@@ -142,6 +146,17 @@ func compileExtension(_ *jsonschema.CompilerContext, obj map[string]any) (jsonsc
 	}
 	b, err := json.Marshal(raw)
 	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ExtensionKeyword, err)
+	}
+	meta, err := extensionSchema()
+	if err != nil {
+		return nil, err
+	}
+	if err := meta.Validate(raw); err != nil {
+		var ve *jsonschema.ValidationError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("%s is malformed: %s", ExtensionKeyword, strings.Join(leafMessages(ve), "; "))
+		}
 		return nil, fmt.Errorf("%s: %w", ExtensionKeyword, err)
 	}
 	var e extension

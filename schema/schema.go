@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -55,15 +57,11 @@ func compile(id, url string, doc []byte, resource string) (*Schema, error) {
 	if _, ok := v.(map[string]any); !ok {
 		return nil, errors.New("the schema must be a JSON object")
 	}
-	vocab, err := extensionVocabulary()
-	if err != nil {
-		return nil, err
-	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft7) // as Kratos: schemas without $schema are draft-07
 	c.AssertFormat()
 	c.AssertVocabs()
-	c.RegisterVocabulary(vocab)
+	c.RegisterVocabulary(extensionVocabulary())
 	// Only local files may be referenced; nothing is fetched over the network.
 	c.UseLoader(jsonschema.SchemeURLLoader{"file": jsonschema.FileLoader{}})
 	if err := c.AddResource(resource, v); err != nil {
@@ -83,20 +81,8 @@ func compile(id, url string, doc []byte, resource string) (*Schema, error) {
 func compileMessage(err error) string {
 	var sve *jsonschema.SchemaValidationError
 	if errors.As(err, &sve) {
-		var leaves []string
-		var walk func(e *jsonschema.ValidationError)
-		walk = func(e *jsonschema.ValidationError) {
-			if len(e.Causes) == 0 {
-				leaves = append(leaves, fmt.Sprintf("at %s: %s", pointer(e.InstanceLocation), e.ErrorKind.LocalizedString(printer)))
-				return
-			}
-			for _, c := range e.Causes {
-				walk(c)
-			}
-		}
 		if ve, ok := sve.Err.(*jsonschema.ValidationError); ok {
-			walk(ve)
-			return "the document is not a valid JSON Schema: " + strings.Join(leaves, "; ")
+			return "the document is not a valid JSON Schema: " + strings.Join(leafMessages(ve), "; ")
 		}
 	}
 	return strings.Join(strings.Fields(err.Error()), " ")
@@ -125,7 +111,59 @@ func parseTraits(traits json.RawMessage) (any, error) {
 			Cause:   fmt.Errorf("decode traits: %v: %w", err, ErrMalformedTraits),
 		}
 	}
+	if err := checkNumbers(v); err != nil {
+		return nil, &core.Error{
+			Code:    core.CodeInvalid,
+			Message: "The identity traits contain a number that is out of range.",
+			Field:   "traits",
+			Cause:   fmt.Errorf("%v: %w", err, ErrMalformedTraits),
+		}
+	}
 	return v, nil
+}
+
+// maxNumberLen and maxExponent bound the numbers traits may hold. Numbers
+// are compared as big.Rat by the validator; an exponent like 1e999999999
+// would make that arbitrarily slow or fail inside the library.
+const (
+	maxNumberLen = 400
+	maxExponent  = 400
+)
+
+// checkNumbers rejects numbers outside float64 range or with absurd
+// exponents anywhere in v.
+func checkNumbers(v any) error {
+	stack := []any{v}
+	for len(stack) > 0 {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch cur := cur.(type) {
+		case map[string]any:
+			for _, x := range cur {
+				stack = append(stack, x)
+			}
+		case []any:
+			stack = append(stack, cur...)
+		case json.Number:
+			s := string(cur)
+			if len(s) > maxNumberLen {
+				return fmt.Errorf("number of %d characters", len(s))
+			}
+			if i := strings.IndexAny(s, "eE"); i >= 0 {
+				exp, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
+				if err != nil || exp > maxExponent || exp < -maxExponent {
+					return fmt.Errorf("number %s: exponent out of range", s)
+				}
+			}
+			if _, err := strconv.ParseFloat(s, 64); err != nil {
+				return fmt.Errorf("number %s: %w", s, err)
+			}
+			if _, ok := new(big.Rat).SetString(s); !ok {
+				return fmt.Errorf("number %s is not a decimal", s)
+			}
+		}
+	}
+	return nil
 }
 
 // Validate checks traits against the schema, including the checks the
@@ -175,4 +213,26 @@ func jsonType(v any) string {
 	default:
 		return fmt.Sprintf("%T", v)
 	}
+}
+
+// leafMessages renders the leaves of a validation error tree as
+// "at <pointer>: <message>".
+func leafMessages(ve *jsonschema.ValidationError) []string {
+	var out []string
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			p := pointer(e.InstanceLocation)
+			if p == "" {
+				p = "/"
+			}
+			out = append(out, fmt.Sprintf("at %s: %s", p, e.ErrorKind.LocalizedString(printer)))
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	return out
 }
