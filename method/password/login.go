@@ -1,0 +1,159 @@
+package password
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/latchkey/latchkey/core"
+)
+
+// ErrInvalidCredentials is the one answer to a wrong identifier or a wrong
+// password: the two are not told apart.
+var ErrInvalidCredentials = &core.Error{Code: core.CodeUnauthorized, Message: "The provided credentials are invalid, check for spelling mistakes in your password or username, email address, or phone number."}
+
+// ErrIdentityDisabled is returned, after the password matched, for an
+// identity whose state is inactive.
+var ErrIdentityDisabled = &core.Error{Code: core.CodeForbidden, Message: "This account was disabled."}
+
+// RateLimitError is returned when an identifier or a client address made too
+// many attempts; RetryAfter says when to try again.
+type RateLimitError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("too many password attempts; retry after %s", e.RetryAfter.Round(time.Second))
+}
+
+// AsCore returns the error as a *core.Error with code rate_limited.
+func (e *RateLimitError) AsCore() *core.Error {
+	secs := int(e.RetryAfter.Round(time.Second) / time.Second)
+	return &core.Error{Code: core.CodeRateLimited, Message: fmt.Sprintf("Too many login attempts. Please try again in %d seconds.", max(secs, 1)), Cause: e}
+}
+
+// Limiter counts attempts under a key and says how long to wait once the
+// key's limit is reached (zero while attempts remain).
+type Limiter interface {
+	Attempt(ctx context.Context, key string) (retryAfter time.Duration, err error)
+}
+
+// IdentityStore is the part of the store the Authenticator uses.
+type IdentityStore interface {
+	FindIdentityByIdentifier(ctx context.Context, t core.CredentialType, identifier string) (*core.Identity, error)
+	UpdateIdentity(ctx context.Context, i *core.Identity) error
+}
+
+// Config is the stored config of a password credential, in Kratos' shape.
+type Config struct {
+	HashedPassword   string `json:"hashed_password,omitempty"`
+	UseMigrationHook bool   `json:"use_password_migration_hook,omitempty"`
+}
+
+// Authenticator checks an identifier and password: one indexed lookup, one
+// hash verification (a dummy one for unknown identifiers, so timing does not
+// reveal which exist), attempt limits per identifier and per client address,
+// and a lazy re-hash of imported or outdated hashes after a successful login.
+type Authenticator struct {
+	Store   IdentityStore
+	Hasher  *Hasher
+	PerID   Limiter // attempts per identifier; nil for none
+	PerIP   Limiter // attempts per client address; nil for none
+	NotFound error  // the store's not-found error (store.ErrNotFound)
+}
+
+// Authenticate returns the identity whose password credential has the
+// (already normalised) identifier and whose password is pw. It returns
+// ErrInvalidCredentials for an unknown identifier or a wrong password, a
+// *RateLimitError when limits are reached (checked before any hashing),
+// ErrIdentityDisabled for an inactive identity with the right password, and
+// other errors for failures of the store.
+func (a *Authenticator) Authenticate(ctx context.Context, identifier, pw, clientIP string) (*core.Identity, error) {
+	if err := a.limit(ctx, identifier, clientIP); err != nil {
+		return nil, err
+	}
+	if identifier == "" || pw == "" || len(pw) > MaxPasswordBytes {
+		_ = a.Hasher.DummyVerify(ctx, []byte(pw))
+		return nil, ErrInvalidCredentials
+	}
+	id, err := a.Store.FindIdentityByIdentifier(ctx, core.CredentialPassword, identifier)
+	if err != nil {
+		if a.NotFound != nil && errors.Is(err, a.NotFound) {
+			_ = a.Hasher.DummyVerify(ctx, []byte(pw))
+			return nil, ErrInvalidCredentials
+		}
+		return nil, fmt.Errorf("look up identifier: %w", err)
+	}
+	cred, ok := id.Credential(core.CredentialPassword)
+	var cfg Config
+	if ok {
+		_ = json.Unmarshal(cred.Config, &cfg)
+	}
+	if cfg.HashedPassword == "" {
+		// Found by identifier but without a password (e.g. deleted through
+		// the admin API): same answer and timing as a wrong password.
+		_ = a.Hasher.DummyVerify(ctx, []byte(pw))
+		return nil, ErrInvalidCredentials
+	}
+	if err := a.Hasher.Verify(ctx, []byte(pw), cfg.HashedPassword); err != nil {
+		if errors.Is(err, ErrMismatch) {
+			return nil, ErrInvalidCredentials
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// A stored hash we cannot parse is the operator's problem, not the
+		// user's: log-worthy, but the user learns only that login failed.
+		return nil, &core.Error{Code: core.CodeInternal, Message: "The stored password cannot be checked.", Cause: err}
+	}
+	if id.State == core.IdentityInactive {
+		return nil, ErrIdentityDisabled
+	}
+	if a.Hasher.NeedsRehash(cfg.HashedPassword) {
+		if err := a.rehash(ctx, id, cred, pw); err != nil {
+			// The login itself succeeded; the upgrade is retried next time.
+			return id, nil
+		}
+	}
+	return id, nil
+}
+
+func (a *Authenticator) rehash(ctx context.Context, id *core.Identity, cred core.Credential, pw string) error {
+	h, err := a.Hasher.Hash(ctx, []byte(pw))
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(Config{HashedPassword: h})
+	if err != nil {
+		return err
+	}
+	cred.Config = b
+	id.SetCredential(cred)
+	return a.Store.UpdateIdentity(ctx, id)
+}
+
+func (a *Authenticator) limit(ctx context.Context, identifier, ip string) error {
+	check := func(l Limiter, key string) error {
+		if l == nil {
+			return nil
+		}
+		wait, err := l.Attempt(ctx, key)
+		if err != nil {
+			return fmt.Errorf("rate limit: %w", err)
+		}
+		if wait > 0 {
+			return &RateLimitError{RetryAfter: wait}
+		}
+		return nil
+	}
+	if ip != "" {
+		if err := check(a.PerIP, "password:ip:"+ip); err != nil {
+			return err
+		}
+	}
+	// Identifiers are hashed so counter keys in the store reveal nothing.
+	sum := sha256.Sum256([]byte(identifier))
+	return check(a.PerID, "password:id:"+hex.EncodeToString(sum[:16]))
+}
