@@ -57,11 +57,11 @@ type Config struct {
 // reveal which exist), attempt limits per identifier and per client address,
 // and a lazy re-hash of imported or outdated hashes after a successful login.
 type Authenticator struct {
-	Store   IdentityStore
-	Hasher  *Hasher
-	PerID   Limiter // attempts per identifier; nil for none
-	PerIP   Limiter // attempts per client address; nil for none
-	NotFound error  // the store's not-found error (store.ErrNotFound)
+	Store    IdentityStore
+	Hasher   *Hasher
+	PerID    Limiter // attempts per identifier; nil for none
+	PerIP    Limiter // attempts per client address; nil for none
+	NotFound error   // the store's not-found error (store.ErrNotFound)
 }
 
 // Authenticate returns the identity whose password credential has the
