@@ -16,9 +16,9 @@ import (
 // recovery.
 const ExtensionKeyword = "ory.sh/kratos"
 
-// Extension is the parsed ory.sh/kratos keyword of one schema node, with
-// Kratos' field names.
-type Extension struct {
+// extensionConfig is the parsed ory.sh/kratos keyword of one schema node,
+// with Kratos' field names.
+type extensionConfig struct {
 	Credentials struct {
 		Password struct {
 			Identifier bool `json:"identifier"`
@@ -135,7 +135,7 @@ func extensionVocabulary() *jsonschema.Vocabulary {
 }
 
 // extension is the compiled form of the keyword, attached to a schema node.
-type extension struct{ cfg Extension }
+type extension struct{ cfg extensionConfig }
 
 func (*extension) Validate(*jsonschema.ValidatorContext, any) {}
 

@@ -80,7 +80,7 @@ func (s *Schema) Extract(traits json.RawMessage) (*Extracted, error) {
 
 // hit is one value the extension applies to.
 type hit struct {
-	ext   *Extension
+	ext   *extensionConfig
 	ptr   string // into the traits
 	value string
 }

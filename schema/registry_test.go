@@ -143,6 +143,7 @@ func TestRegistryInvalidSources(t *testing.T) {
 		{"https refused", []Source{{"remote", "https://example.com/s.json"}}, []string{`"remote"`, "https is not supported"}},
 		{"unknown scheme", []Source{{"x", "ftp://host/s.json"}}, []string{`"x"`, `unsupported URL scheme "ftp"`}},
 		{"no scheme", []Source{{"x", "/etc/s.json"}}, []string{`"x"`, "has no scheme"}},
+		{"missing referenced file", []Source{{"ref", b64(`{"properties":{"traits":{"$ref":"file:///nonexistent/t.json"}}}`)}}, []string{`"ref"`, `references "file:///nonexistent/t.json"`}},
 		{"missing file", []Source{{"gone", "file:///nonexistent/s.json"}}, []string{`"gone"`, "read schema file", "no such file"}},
 		{"empty file url", []Source{{"x", "file://"}}, []string{`"x"`, "no path"}},
 		{"bad base64", []Source{{"b", "base64://!!!"}}, []string{`"b"`, "not valid standard or URL-safe base64"}},
@@ -152,7 +153,7 @@ func TestRegistryInvalidSources(t *testing.T) {
 		{"array document", []Source{{"j", b64(`[]`)}}, []string{`"j"`, "must be a JSON object"}},
 		{"bad type keyword", []Source{{"t", b64(`{"type":"strnig"}`)}}, []string{`"t"`, "not a valid JSON Schema"}},
 		{"bad regex", []Source{{"re", b64(`{"properties":{"traits":{"pattern":"(("}}}`)}}, []string{`"re"`, "compile"}},
-		{"remote ref", []Source{{"ref", b64(`{"properties":{"traits":{"$ref":"https://example.com/t.json"}}}`)}}, []string{`"ref"`, "compile"}},
+		{"remote ref", []Source{{"ref", b64(`{"properties":{"traits":{"$ref":"https://example.com/t.json"}}}`)}}, []string{`"ref"`, `references "https://example.com/t.json"`, "network"}},
 		{"unknown via", []Source{{"v", b64(`{"properties":{"traits":{"properties":{"e":{"type":"string","ory.sh/kratos":{"verification":{"via":"pigeon"}}}}}}}`)}}, []string{`"v"`, "/verification/via", "email"}},
 		{"typo in extension", []Source{{"v", b64(`{"properties":{"traits":{"properties":{"e":{"type":"string","ory.sh/kratos":{"credentials":{"password":{"identifer":true}}}}}}}}`)}}, []string{`"v"`, "identifer"}},
 		{"unknown credential type", []Source{{"v", b64(`{"properties":{"traits":{"properties":{"e":{"type":"string","ory.sh/kratos":{"credentials":{"oidc":{"identifier":true}}}}}}}}`)}}, []string{`"v"`, "oidc"}},
@@ -191,4 +192,19 @@ func ids(list []*Schema) []string {
 		out[i] = s.ID
 	}
 	return out
+}
+
+func TestRegistryRelativeFileRef(t *testing.T) {
+	t.Parallel()
+	s := mustSchema(t, mustRegistry(t, Source{ID: "split", URL: "file://./testdata/split.schema.json"}), "split")
+	ex, err := s.Extract([]byte(`{"login":"Root"}`))
+	if err != nil {
+		t.Fatalf("Extract: %v", err)
+	}
+	if got := ex.Identifiers[core.CredentialPassword]; len(got) != 1 || got[0] != "root" {
+		t.Errorf("password identifiers = %v, want [root]", got)
+	}
+	checkCauses(t, s.Validate([]byte(`{}`)), []Cause{
+		{"/login", "required", "Property login is missing.", MessageRequired, map[string]any{"property": "login"}},
+	})
 }

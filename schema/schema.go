@@ -85,6 +85,14 @@ func compileMessage(err error) string {
 			return "the document is not a valid JSON Schema: " + strings.Join(leafMessages(ve), "; ")
 		}
 	}
+	var le *jsonschema.LoadURLError
+	if errors.As(err, &le) {
+		var us *jsonschema.UnsupportedURLSchemeError
+		if errors.As(le.Err, &us) {
+			return fmt.Sprintf("the schema references %q, which cannot be loaded: only file:// references are resolved (Latchkey does not fetch schemas over the network)", le.URL)
+		}
+		return fmt.Sprintf("the schema references %q, which cannot be loaded: %s", le.URL, strings.Join(strings.Fields(le.Err.Error()), " "))
+	}
 	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
