@@ -49,8 +49,9 @@
 // NormalizeIdentifier: a value that is an E.164 number after phone
 // normalisation is stored as such, anything else (e-mail address or
 // username) is trimmed and lower-cased, so usernames are case-insensitive
-// (Kratos up to v1.1 and Hanko do the same; newer Kratos keeps the case of
-// usernames). No Unicode normalisation is applied. Empty values are skipped.
+// (older Kratos releases lower-cased every identifier; current Kratos keeps
+// the case of usernames, which lets "Alice" and "alice" be two accounts).
+// No Unicode normalisation is applied. Empty values are skipped.
 //
 // # Errors
 //

@@ -35,9 +35,9 @@ func Normalize(via core.AddressVia, value string) string {
 // case-insensitive. Login code must normalise what the user typed with the
 // same function before looking it up.
 //
-// This follows Kratos up to v1.1 (which lower-cased every identifier); newer
-// Kratos keeps the case of usernames, which lets "Alice" and "alice" be two
-// accounts and disagrees with Hanko, so Latchkey keeps the older rule.
+// This follows older Kratos releases, which lower-cased every identifier.
+// Current Kratos keeps the case of usernames, which lets "Alice" and "alice"
+// be two accounts; Latchkey keeps the older, case-insensitive rule.
 func NormalizeIdentifier(value string) string {
 	v := strings.TrimSpace(value)
 	if p := normalizePhone(v); validPhone(p) {

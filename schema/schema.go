@@ -19,7 +19,8 @@ import (
 const MaxTraitsSize = 512 << 10
 
 // ErrMalformedTraits is wrapped by the error Validate and Extract return when
-// the traits are not JSON at all or are larger than MaxTraitsSize.
+// the traits are not JSON at all, are larger than MaxTraitsSize, or hold a
+// number outside float64 range or with an exponent beyond ±400.
 var ErrMalformedTraits = errors.New("schema: malformed traits")
 
 // Schema is one compiled identity schema. Like Kratos, the document describes
