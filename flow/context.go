@@ -125,11 +125,18 @@ type outcome struct {
 // ActionContext is the Context of an action's Execute, with the validated
 // input and the methods that choose how the step ends.
 type ActionContext struct {
-	*Context
+	*baseContext
 	action  *Action
 	input   map[string]any // validated, converted values of the inputs sent
 	outcome outcome
 }
+
+// baseContext names the embedded Context so that its Context method is
+// promoted to ActionContext.
+type baseContext = Context
+
+// Base returns the ActionContext's Context, for helpers shared with hooks.
+func (c *ActionContext) Base() *Context { return c.baseContext }
 
 // Action returns the name of the action being executed.
 func (c *ActionContext) Action() string { return c.action.Name }

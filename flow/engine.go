@@ -190,12 +190,12 @@ func (e *Engine) Fetch(ctx context.Context, def *Definition, flowID string) (*Re
 	return res, nil
 }
 
-// Submit runs one action of a flow of def. In order it returns: ErrNotFound
-// when no flow of def's kind has the id, ErrExpired when it expired, ErrCSRF
-// when the token does not match (compared in constant time), ErrEnded when
-// the flow has ended, ErrActionNotAllowed when the action is not offered in
-// the current state, and ErrMalformedInput when the input is not a JSON
-// object; in all these cases nothing is changed.
+// Submit runs one action of a flow of def. It returns ErrNotFound when no
+// flow of def's kind has the id, ErrExpired when it expired, ErrCSRF when the
+// token does not match (compared in constant time), ErrMalformedInput when
+// the input is not a JSON object, ErrEnded when the flow has ended, and
+// ErrActionNotAllowed when the action is not offered in the current state
+// (unknown or suspended); in all these cases nothing is changed.
 //
 // Otherwise the whole step runs in one transaction: input validation (a
 // failure shows the state again with per-input errors and skips the action),
@@ -283,7 +283,7 @@ func (e *Engine) step(ctx context.Context, tx store.Tx, def *Definition, f *core
 	if act.Suspended != nil && act.Suspended(c) {
 		return nil, ErrActionNotAllowed
 	}
-	ac := &ActionContext{Context: c, action: act}
+	ac := &ActionContext{baseContext: c, action: act}
 	before := historyItem{
 		State:     f.State,
 		Data:      maps.Clone(env.Data),
