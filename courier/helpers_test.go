@@ -2,6 +2,7 @@ package courier
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,7 +11,9 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
+	"log"
 	"math/big"
 	"mime"
 	"mime/multipart"
@@ -24,6 +27,10 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/store/sqlstore"
 )
 
 // testClock is a settable clock.
@@ -160,6 +167,7 @@ func startSMTP(t *testing.T, o smtpServerOptions) (string, *mailbox, func()) {
 	box := &mailbox{ch: make(chan received, 100)}
 	srv := smtp.NewServer(&smtpBackend{box: box, user: o.user, password: o.password})
 	srv.Domain = "localhost"
+	srv.ErrorLog = log.New(io.Discard, "", 0)
 	srv.AllowInsecureAuth = !o.implicit
 	srv.ReadTimeout = 10 * time.Second
 	srv.WriteTimeout = 10 * time.Second
@@ -294,3 +302,30 @@ func base64Reader(raw []byte) io.Reader {
 }
 
 func base64NewDecoder(r io.Reader) io.Reader { return base64.NewDecoder(base64.StdEncoding, r) }
+
+// openSQLite opens and migrates the SQLite database at dsn.
+func openSQLite(t *testing.T, dsn string) *sqlstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// brief describes a message's delivery state for failure output.
+func brief(m *core.Message) string {
+	if m == nil {
+		return "<nil>"
+	}
+	var ds []string
+	for _, d := range m.Dispatches {
+		ds = append(ds, d.Status+":"+d.Error)
+	}
+	return fmt.Sprintf("{id %s to %s status %s sends %d next %s dispatches %q}",
+		m.ID, m.Recipient, m.Status, m.SendCount, m.NextAttempt.Format(time.RFC3339), ds)
+}
