@@ -24,7 +24,7 @@ type patchDoc struct {
 	StateChangedAt      *time.Time         `json:"state_changed_at,omitempty"`
 	Traits              json.RawMessage    `json:"traits"`
 	VerifiableAddresses []patchAddress     `json:"verifiable_addresses"`
-	RecoveryAddresses   []patchAddress     `json:"recovery_addresses"`
+	RecoveryAddresses   []patchRecovery    `json:"recovery_addresses"`
 	MetadataPublic      json.RawMessage    `json:"metadata_public"`
 	MetadataAdmin       json.RawMessage    `json:"metadata_admin"`
 	ExternalID          string             `json:"external_id,omitempty"`
@@ -37,11 +37,19 @@ type patchAddress struct {
 	ID         string             `json:"id,omitempty"`
 	Value      string             `json:"value"`
 	Via        core.AddressVia    `json:"via"`
-	Verified   bool               `json:"verified,omitempty"`
+	Verified   bool               `json:"verified"`
 	VerifiedAt *time.Time         `json:"verified_at,omitempty"`
-	Status     core.AddressStatus `json:"status,omitempty"`
+	Status     core.AddressStatus `json:"status"`
 	CreatedAt  *time.Time         `json:"created_at,omitempty"`
 	UpdatedAt  *time.Time         `json:"updated_at,omitempty"`
+}
+
+type patchRecovery struct {
+	ID        string          `json:"id,omitempty"`
+	Value     string          `json:"value"`
+	Via       core.AddressVia `json:"via"`
+	CreatedAt *time.Time      `json:"created_at,omitempty"`
+	UpdatedAt *time.Time      `json:"updated_at,omitempty"`
 }
 
 // ProtectedPaths are the JSON pointers (and everything below them) that a
@@ -56,7 +64,7 @@ func docOf(i *core.Identity) patchDoc {
 		ID: i.ID, SchemaID: i.SchemaID, State: i.State, Traits: i.Traits,
 		MetadataPublic: i.MetadataPublic, MetadataAdmin: i.MetadataAdmin, ExternalID: i.ExternalID,
 		CreatedAt: i.CreatedAt, UpdatedAt: i.UpdatedAt,
-		VerifiableAddresses: []patchAddress{}, RecoveryAddresses: []patchAddress{},
+		VerifiableAddresses: []patchAddress{}, RecoveryAddresses: []patchRecovery{},
 	}
 	if !i.StateChangedAt.IsZero() {
 		t := i.StateChangedAt
@@ -68,14 +76,12 @@ func docOf(i *core.Identity) patchDoc {
 	}
 	for _, a := range i.Addresses {
 		ca, ua := a.CreatedAt, a.UpdatedAt
-		pa := patchAddress{ID: a.ID, Value: a.Value, Via: a.Via, CreatedAt: &ca, UpdatedAt: &ua}
 		if a.Verifiable {
-			v := pa
-			v.Verified, v.VerifiedAt, v.Status = a.Verified, a.VerifiedAt, a.Status
-			d.VerifiableAddresses = append(d.VerifiableAddresses, v)
+			d.VerifiableAddresses = append(d.VerifiableAddresses, patchAddress{ID: a.ID, Value: a.Value, Via: a.Via,
+				Verified: a.Verified, VerifiedAt: a.VerifiedAt, Status: a.Status, CreatedAt: &ca, UpdatedAt: &ua})
 		}
 		if a.Recovery {
-			d.RecoveryAddresses = append(d.RecoveryAddresses, pa)
+			d.RecoveryAddresses = append(d.RecoveryAddresses, patchRecovery{ID: a.ID, Value: a.Value, Via: a.Via, CreatedAt: &ca, UpdatedAt: &ua})
 		}
 	}
 	return d
