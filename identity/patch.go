@@ -159,7 +159,7 @@ func (s *Service) Patch(ctx context.Context, id string, patchJSON []byte) (*core
 	}
 	p, err := jsonpatch.DecodePatch(patchJSON)
 	if err != nil {
-		return nil, &core.Error{Code: core.CodeInvalid, Message: "The request body is not a JSON Patch document (an array of operations, RFC 6902).", Cause: err}
+		return nil, &core.Error{Code: core.CodeInvalid, Message: fmt.Sprintf("The request body is not a JSON Patch document (an array of operations, RFC 6902): %v.", err), Cause: err}
 	}
 	if len(p) == 0 {
 		return nil, core.Errorf(core.CodeInvalid, "The JSON Patch document has no operations.")

@@ -258,6 +258,12 @@ func (e *env) golden(t *testing.T, name string, r result) {
 	}
 }
 
+// sqliteOnly opens a SQLite store (for tests that do not depend on the
+// backend).
+func sqliteOnly(t testing.TB) store.Store { return storetest.SQLite(t) }
+
+func (e *env) now() time.Time { return time.Now() }
+
 // forEachBackend runs f on every configured store backend, in parallel.
 func forEachBackend(t *testing.T, f func(t *testing.T, e *env, name string)) {
 	for name, open := range storetest.Backends(t) {
