@@ -133,8 +133,8 @@ func (c courierHandler) show(w http.ResponseWriter, r *http.Request) {
 		c.h.errs.Write(w, r, &core.Error{Code: core.CodeInternal, Message: "The courier store failed.", Cause: err})
 		return
 	}
-	v := courierMessageView(m)
-	v.Dispatches = make([]CourierDispatchJSON, 0, len(m.Dispatches))
+	v := courierMessageDetail{CourierMessageJSON: courierMessageView(m),
+		Dispatches: make([]CourierDispatchJSON, 0, len(m.Dispatches))}
 	for _, d := range m.Dispatches {
 		dj := CourierDispatchJSON{ID: d.ID, MessageID: d.MessageID, Status: d.Status,
 			CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.CreatedAt.UTC()}
@@ -144,6 +144,13 @@ func (c courierHandler) show(w http.ResponseWriter, r *http.Request) {
 		v.Dispatches = append(v.Dispatches, dj)
 	}
 	api.WriteJSON(w, http.StatusOK, v)
+}
+
+// courierMessageDetail is a message with its dispatches, always present
+// (an empty list before the first attempt).
+type courierMessageDetail struct {
+	CourierMessageJSON
+	Dispatches []CourierDispatchJSON `json:"dispatches"`
 }
 
 // courierMessageView converts a message to Kratos' shape. The spec's message

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -88,7 +89,7 @@ func newCourierEnv(t *testing.T, open func(testing.TB) store.Store) *courierEnv 
 		return nil
 	})
 	w, err := courier.NewWorker(courier.WorkerOptions{Store: e.store, Email: sender, MessageRetries: new(int),
-		BatchSize: 2, Now: clock.now})
+		BatchSize: 2, Now: clock.now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,16 +112,6 @@ func (ce *courierEnv) get(t *testing.T, path string) result {
 	}
 	ce.v.Validate(t, vreq, rec.Code, rec.Header(), rec.Body.Bytes())
 	return result{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
-}
-
-var linkRE = regexp.MustCompile(`<([^>]+)>; rel="(\w+)"`)
-
-func links(h http.Header) map[string]string {
-	out := map[string]string{}
-	for _, m := range linkRE.FindAllStringSubmatch(h.Get("Link"), -1) {
-		out[m[2]] = m[1]
-	}
-	return out
 }
 
 func recipients(list []kratos.CourierMessageJSON) []string {
