@@ -85,6 +85,8 @@ func parseMD5Crypt(encoded string) (*parsed, error) {
 // parseSHACrypt decodes "$5$[rounds=N$]<salt up to 16>$<hash>" and the
 // "$6$" form (Kratos' "$sha256-crypt$" and "$sha512-crypt$" arrive
 // rewritten). Rounds are checked here because go-crypt accepts up to 2^32.
+// SHA-crypt's work grows with rounds × password length, so passwords over
+// shaCryptMaxPasswordBytes are refused with ErrPasswordTooLong.
 func parseSHACrypt(scheme, encoded string, lim *limits) (*parsed, error) {
 	hashLen := 43
 	if scheme == "sha512-crypt" {
@@ -112,5 +114,11 @@ func parseSHACrypt(scheme, encoded string, lim *limits) (*parsed, error) {
 	if err != nil {
 		return nil, malformed(scheme, "%v", err)
 	}
-	return &parsed{scheme: scheme, match: cryptMatcher(scheme, d)}, nil
+	match := cryptMatcher(scheme, d)
+	return &parsed{scheme: scheme, match: func(password []byte) (bool, error) {
+		if len(password) > shaCryptMaxPasswordBytes {
+			return false, fmt.Errorf("%s: %w: %d bytes, the limit for this scheme is %d", scheme, ErrPasswordTooLong, len(password), shaCryptMaxPasswordBytes)
+		}
+		return match(password)
+	}}, nil
 }

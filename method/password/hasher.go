@@ -151,7 +151,9 @@ func (h *Hasher) Hash(ctx context.Context, password []byte) (string, error) {
 // ErrMismatch on a mismatch. Any other error means the password could not
 // be checked and must be treated as a failure: ErrUnknownFormat or
 // ErrMalformed (wrapped, with a description fit for the log) for a hash it
-// cannot use, ErrPasswordTooLong for a password over MaxPasswordBytes, or
+// cannot use, ErrPasswordTooLong for a password over MaxPasswordBytes (over
+// 256 bytes against a sha256-crypt or sha512-crypt hash, whose work grows
+// with the password's length), or
 // the context's error when ctx ends while waiting for a slot.
 func (h *Hasher) Verify(ctx context.Context, password []byte, encoded string) error {
 	p, err := parse(encoded, h.lim)

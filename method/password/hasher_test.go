@@ -119,6 +119,13 @@ func TestHashRefusesLongPasswords(t *testing.T) {
 	if err := h.Verify(t.Context(), bytes.Repeat([]byte("a"), MaxPasswordBytes+1), enc); !errors.Is(err, ErrPasswordTooLong) {
 		t.Errorf("Verify(long) = %v, want ErrPasswordTooLong", err)
 	}
+	const sha512crypt = "$6$Zq9.Rm/2$Kk0akxtlVSFinNNXq1DubBg7KTNUPOV2nIV3mJlnjj7r3V2z2zhgL1yNRlm9Jz2UvYO3ERMYSIZ6r4kCTtW79/"
+	if err := h.Verify(t.Context(), bytes.Repeat([]byte("a"), 257), sha512crypt); !errors.Is(err, ErrPasswordTooLong) {
+		t.Errorf("Verify(257 bytes, sha512-crypt) = %v, want ErrPasswordTooLong", err)
+	}
+	if err := h.Verify(t.Context(), bytes.Repeat([]byte("a"), 256), sha512crypt); !errors.Is(err, ErrMismatch) {
+		t.Errorf("Verify(256 bytes, sha512-crypt) = %v, want ErrMismatch", err)
+	}
 }
 
 func TestHashRandomFailure(t *testing.T) {

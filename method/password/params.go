@@ -67,9 +67,11 @@ const (
 	maxScryptWork       = 1 << 24 // N·r·p
 	maxFirescryptLogN   = 20
 	maxShaCryptRounds   = 10_000_000
-	maxEncodedLength    = 1024
-	maxSaltBytes        = 1024
-	maxKeyBytes         = 1024
+	// shaCryptMaxPasswordBytes bounds SHA-crypt's rounds × length work.
+	shaCryptMaxPasswordBytes = 256
+	maxEncodedLength         = 1024
+	maxSaltBytes             = 1024
+	maxKeyBytes              = 1024
 )
 
 // DefaultParams returns Kratos' default hashing parameters: argon2id with
