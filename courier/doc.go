@@ -16,4 +16,7 @@
 //   - Worker claims queued messages (row locks on PostgreSQL and MySQL, so
 //     replicas never send one twice), sends them, records a dispatch for every
 //     attempt and marks them sent, queued for a later retry, or abandoned.
+//   - OptionsFromConfig, SendersFromConfig and WorkerOptionsFromConfig turn
+//     the courier.* configuration into the constructors' inputs, for
+//     cmd/latchkey to wire (serve, and courier watch).
 package courier

@@ -52,6 +52,7 @@ type HTTPAuth struct {
 type HTTPPayload struct {
 	ID           string          `json:"id"`
 	Channel      string          `json:"channel"`
+	MessageType  string          `json:"message_type"` // Kratos' name for the channel
 	Recipient    string          `json:"recipient"`
 	Subject      string          `json:"subject,omitempty"`
 	Body         string          `json:"body"`
@@ -111,6 +112,15 @@ func NewHTTP(o HTTPOptions) (*HTTPSender, error) {
 			return nil, fmt.Errorf("http delivery: body template: %w", err)
 		}
 		s.body = t
+		// Fail now, not on every message, when the template cannot make
+		// JSON (a Kratos Jsonnet body, for instance).
+		var buf bytes.Buffer
+		sample := HTTPPayload{ID: "00000000-0000-0000-0000-000000000000", Channel: "email", MessageType: "email",
+			Recipient: "user@example.com", Subject: "Subject", Body: "Body", TemplateType: TypeLoginCodeValid,
+			TemplateData: json.RawMessage(`{"LoginCode":"123456"}`)}
+		if err := t.Execute(&buf, sample); err != nil || !json.Valid(buf.Bytes()) {
+			return nil, errors.New("http delivery: body template must be a Go text/template that produces JSON (Jsonnet is not supported)")
+		}
 	}
 	if s.client == nil {
 		timeout := o.Timeout
@@ -135,6 +145,7 @@ func (s *HTTPSender) Send(ctx context.Context, m *core.Message) error {
 	p := HTTPPayload{
 		ID:           m.ID,
 		Channel:      string(m.Channel),
+		MessageType:  string(m.Channel),
 		Recipient:    m.Recipient,
 		Subject:      m.Subject,
 		Body:         m.Body,

@@ -122,11 +122,11 @@ func TestHTTPSender(t *testing.T) {
 			msg:  msg, status: 503, errIs: "status 503",
 		},
 		{
-			name: "body template that is not json is permanent",
+			name: "body template that makes no json for a message is permanent",
 			opts: func(u string) HTTPOptions {
-				return HTTPOptions{URL: u, BodyTemplate: `function(ctx) { to: ctx.recipient }`}
+				return HTTPOptions{URL: u, BodyTemplate: `{{if eq .Channel "sms"}}oops{{else}}{}{{end}}`}
 			},
-			msg: msg, status: 200, errIs: "did not produce JSON", perm: true,
+			msg: sms, status: 200, errIs: "did not produce JSON", perm: true,
 		},
 	}
 	for _, tc := range tests {
@@ -194,6 +194,7 @@ func TestNewHTTPRejectsBadConfig(t *testing.T) {
 		{"api key in query", HTTPOptions{URL: "http://x", Auth: HTTPAuth{Type: "api_key", Name: "n", Value: "v", In: "query"}}},
 		{"bad header", HTTPOptions{URL: "http://x", Headers: map[string]string{"A": "b\nc"}}},
 		{"bad body template", HTTPOptions{URL: "http://x", BodyTemplate: "{{ .Nope "}},
+		{"jsonnet body", HTTPOptions{URL: "http://x", BodyTemplate: "function(ctx) { to: ctx.recipient }"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -33,6 +33,9 @@ type SMTPOptions struct {
 	LocalName string
 	// Timeout bounds connecting and each SMTP command; default 10s.
 	Timeout time.Duration
+	// ClientCertPath and ClientKeyPath name a PEM client certificate and
+	// key for TLS client authentication (both or neither).
+	ClientCertPath, ClientKeyPath string
 	// TLSConfig, when set, is used as the base TLS configuration (tests
 	// use it to trust their own CA).
 	TLSConfig *tls.Config
@@ -107,6 +110,16 @@ func NewSMTP(o SMTPOptions) (*SMTPSender, error) {
 	}
 	if s.tlsConfig.ServerName == "" {
 		s.tlsConfig.ServerName = s.host
+	}
+	if (o.ClientCertPath == "") != (o.ClientKeyPath == "") {
+		return nil, errors.New("smtp: client certificate and key must be given together")
+	}
+	if o.ClientCertPath != "" {
+		cert, err := tls.LoadX509KeyPair(o.ClientCertPath, o.ClientKeyPath)
+		if err != nil {
+			return nil, fmt.Errorf("smtp: client certificate: %w", err)
+		}
+		s.tlsConfig.Certificates = append(s.tlsConfig.Certificates, cert)
 	}
 	s.tlsConfig.InsecureSkipVerify = skipVerify //nolint:gosec // operator's explicit skip_ssl_verify
 	if _, err := mailAddress(o.FromAddress); err != nil {

@@ -8,13 +8,16 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	"io"
 	"io/fs"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	texttemplate "text/template"
+	"time"
 
 	"github.com/latchkey/latchkey/core"
 )
@@ -33,7 +36,8 @@ type Rendered struct {
 
 // TemplateOverride replaces parts of one template type's built-in templates,
 // in every language. Each field is empty (keep the built-in) or a URL:
-// file:///path/to/template or base64://<standard base64 of the template>.
+// file:///path/to/template, base64://<standard base64 of the template>, or
+// http(s)://… (fetched once, when the courier is built).
 // Templates are Go templates over the request data (text/template for
 // Subject, Plaintext and SMS; html/template for HTML), the shape of Kratos'
 // courier.templates.<type>.<valid|invalid>.email.{subject,body.plaintext,
@@ -303,9 +307,38 @@ func fetchTemplate(raw string) (string, error) {
 			return "", fmt.Errorf("read template: %w", err)
 		}
 		return string(b), nil
+	case strings.HasPrefix(raw, "http://"), strings.HasPrefix(raw, "https://"):
+		return fetchHTTP(raw)
 	default:
-		return "", fmt.Errorf("template url must start with file:// or base64://")
+		return "", fmt.Errorf("template url must start with file://, base64://, http:// or https://")
 	}
+}
+
+// fetchHTTP downloads a template (once, at start) with a timeout and a size
+// limit. Errors name the host, never the query.
+func fetchHTTP(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", errors.New("template url is malformed")
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(raw)
+	if err != nil {
+		return "", fmt.Errorf("fetch template from %s: request failed", u.Host)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("fetch template from %s: status %d", u.Host, resp.StatusCode)
+	}
+	const limit = 1 << 20
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return "", fmt.Errorf("fetch template from %s: %w", u.Host, err)
+	}
+	if len(b) > limit {
+		return "", fmt.Errorf("fetch template from %s: larger than 1 MiB", u.Host)
+	}
+	return string(b), nil
 }
 
 // part picks the override template for (typ, lang, part): configuration
