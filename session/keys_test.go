@@ -361,3 +361,40 @@ func TestReloadFailureKeepsRing(t *testing.T) {
 		t.Fatalf("%d reload errors after recovery", len(reported))
 	}
 }
+
+// TestKeysConcurrentUse signs and verifies from many goroutines while the
+// ring rotates and reloads; run with -race.
+func TestKeysConcurrentUse(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newClock()
+	k := newKeys(t, newStore(t), clk, ES256)
+	done := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 50 {
+				tok, err := k.SignJWT(ctx, Claims{Subject: alice, ExpiresAt: clk.Now().Add(time.Hour)})
+				if err != nil {
+					done <- err
+					return
+				}
+				if _, err := k.VerifyJWT(ctx, tok, VerifyOptions{}); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 3 {
+		clk.Add(DefaultReloadInterval)
+		if _, err := k.Rotate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
