@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
+	yamlv3 "go.yaml.in/yaml/v3"
 )
 
 // Config is Latchkey's whole configuration. Each section lives in its own
@@ -24,6 +26,7 @@ type Config struct {
 	Log         Log         `koanf:"log"`
 	Courier     Courier     `koanf:"courier"`
 	SelfService SelfService `koanf:"selfservice"`
+	Hanko       Hanko       `koanf:"hanko"`
 
 	// Dev is true when Latchkey runs with --dev: cheap hashing, generated
 	// secrets, loopback listeners, cookies without Secure.
@@ -113,11 +116,24 @@ func load(data []byte, opts LoadOptions) (*Config, []Warning, error) {
 	fileOK := true
 	if len(data) > 0 {
 		raw, err := yaml.Parser().Unmarshal(data)
-		if err != nil {
+		var te *yamlv3.TypeError
+		switch {
+		case errors.As(err, &te):
+			// Several errors (e.g. duplicate keys): one problem each.
+			for _, e := range te.Errors {
+				if i := strings.Index(e, "cannot unmarshal"); i >= 0 && strings.HasSuffix(e, "into map[string]interface {}") {
+					e = e[:i] + "the top level must be a mapping of keys to values"
+				}
+				ck.problems.add("", "%s: %s", fileLabel(opts.File), e)
+			}
+			fileOK = false
+		case err != nil:
 			ck.problems.add("", "%s: %v", fileLabel(opts.File), err)
 			fileOK = false
-		} else if err := k.Load(mapProvider(ck.section(schema(), "", raw)), nil); err != nil {
-			return nil, nil, fmt.Errorf("merge config file: %w", err)
+		default:
+			if err := k.Load(mapProvider(ck.section(schema(), "", raw)), nil); err != nil {
+				return nil, nil, fmt.Errorf("merge config file: %w", err)
+			}
 		}
 	}
 

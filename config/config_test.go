@@ -669,7 +669,7 @@ func TestFileProblems(t *testing.T) {
 	t.Run("top-level list", func(t *testing.T) {
 		t.Parallel()
 		ps := problems(t, "- a\n- b\n", nil, true)
-		if len(ps) != 1 || !strings.Contains(ps[0].Message, "yaml:") {
+		if len(ps) != 1 || !strings.HasSuffix(ps[0].Message, "line 1: the top level must be a mapping of keys to values") {
 			t.Errorf("got %v", ps)
 		}
 	})
@@ -847,4 +847,46 @@ func FuzzLoadYAML(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSecretValuesNotEchoed(t *testing.T) {
+	t.Parallel()
+	ps := problems(t, "secrets: {default: hunter2-hunter2-hunter2}\nserve: {admin: {api_key: 1234567890123456789}}\n", nil, true)
+	if strings.Contains(ps.Error(), "hunter2") || strings.Contains(ps.Error(), "1234567890123456789") {
+		t.Errorf("a secret value appears in the problems:\n%v", ps)
+	}
+	if !hasProblem(ps, "secrets.default", "expected a list of strings, got a string") || !hasProblem(ps, "serve.admin.api_key", "put it in quotes") {
+		t.Errorf("got:\n%v", ps)
+	}
+}
+
+func TestDevBaseURLFollowsListener(t *testing.T) {
+	t.Parallel()
+	c, w := mustLoad(t, "", []string{"LATCHKEY_SERVE_PUBLIC_PORT=8080"}, true)
+	if c.Serve.Public.BaseURL != "http://127.0.0.1:8080/" || c.SelfService.Flows.Login.UIURL != "http://127.0.0.1:8080/ui/login" {
+		t.Errorf("base_url %q, login ui %q", c.Serve.Public.BaseURL, c.SelfService.Flows.Login.UIURL)
+	}
+	if len(w) != 0 {
+		t.Errorf("warnings: %v", w)
+	}
+}
+
+func TestNamesWithDots(t *testing.T) {
+	t.Parallel()
+	c, _ := mustLoad(t, "session: {whoami: {tokenizer: {templates: {jwt.v1: {jwks_url: 'file:///k'}}}}}\ncourier: {smtp: {headers: {X.Y: z}}}\n", nil, true)
+	tpl, ok := c.Session.WhoAmI.Tokenizer.Templates["jwt.v1"]
+	if !ok || tpl.TTL != time.Minute || tpl.SubjectSource != "id" {
+		t.Errorf("templates = %+v", c.Session.WhoAmI.Tokenizer.Templates)
+	}
+	if c.Courier.SMTP.Headers["X.Y"] != "z" {
+		t.Errorf("headers = %v", c.Courier.SMTP.Headers)
+	}
+}
+
+func TestYAMLErrorsOnePerLine(t *testing.T) {
+	t.Parallel()
+	ps := problems(t, "dsn: a\ndsn: b\nlog: {}\nlog: {}\n", nil, true)
+	if len(ps) != 2 || strings.Contains(ps[0].Message, "\n") || !strings.Contains(ps[0].Message, `mapping key "dsn" already defined`) {
+		t.Errorf("got %q", ps)
+	}
 }

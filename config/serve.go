@@ -18,7 +18,7 @@ type Serve struct {
 type PublicListener struct {
 	Host    string `koanf:"host" doc:"Interface the public listener binds; empty means all interfaces." devdefault:"127.0.0.1"`
 	Port    int    `koanf:"port" doc:"TCP port of the public listener; 0 picks a free port."`
-	BaseURL string `koanf:"base_url" doc:"URL at which browsers reach the public listener; used for redirects, cookies and links." default:"https://<host or localhost>:<port>/ (a warning is logged)" devdefault:"http://127.0.0.1:4433/"`
+	BaseURL string `koanf:"base_url" doc:"URL at which browsers reach the public listener; used for redirects, cookies and links." default:"https://<host or localhost>:<port>/ (a warning is logged)" devdefault:"http://<host>:<port>/"`
 	CORS    CORS   `koanf:"cors"`
 }
 
@@ -64,7 +64,6 @@ func (s *Serve) setDefaults(dev bool) {
 	s.Public.Port = 4433
 	if dev {
 		s.Public.Host = "127.0.0.1"
-		s.Public.BaseURL = "http://127.0.0.1:4433/"
 	}
 	s.Public.CORS = CORS{
 		AllowedOrigins:   []string{"*"},
@@ -78,7 +77,9 @@ func (s *Serve) setDefaults(dev bool) {
 }
 
 func (s *Serve) resolve(c *Config, w *[]Warning) {
-	if s.Public.BaseURL == "" {
+	if s.Public.BaseURL == "" && c.Dev {
+		s.Public.BaseURL = listenerURL("http", s.Public.Host, s.Public.Port)
+	} else if s.Public.BaseURL == "" {
 		s.Public.BaseURL = listenerURL("https", s.Public.Host, s.Public.Port)
 		*w = append(*w, Warning{Key: "serve.public.base_url", Message: fmt.Sprintf("not set; using %s — set it to the URL browsers use to reach Latchkey", s.Public.BaseURL)})
 	}

@@ -36,7 +36,7 @@ func nearest(target string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	if bestD < 0 || bestD > max(2, len(target)/5) {
+	if bestD < 0 || bestD > max(1, len(target)/4) {
 		return ""
 	}
 	return best

@@ -45,10 +45,15 @@ func (c *checker) section(n *node, path string, m map[string]any) map[string]any
 }
 
 // value checks v against node n at the concrete key path. It returns false
-// when v is unset (null) or wrong, so the key keeps its default.
+// when v is unset (null) or wrong, so the key keeps its default. Problems
+// about secret keys never quote the value.
 func (c *checker) value(n *node, path string, v any) (any, bool) {
 	if v == nil {
 		return nil, false
+	}
+	describe := describe
+	if n.secret {
+		describe = describeKind
 	}
 	switch n.kind {
 	case kindStruct:
@@ -312,6 +317,19 @@ func normalize(v any) any {
 		return l
 	}
 	return v
+}
+
+// describeKind names a raw value's type without quoting it.
+func describeKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int, int64, uint64, float64:
+		return "a number"
+	}
+	return describe(v)
 }
 
 // describe names a raw value's type for a problem message.

@@ -1,0 +1,290 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Hanko configures the Hanko face: its Flow API (/login, /registration,
+// /profile), its public API (/me, /sessions/validate, /logout, JWKS) and its
+// admin API (users, e-mails, credentials, sessions, audit logs, webhooks).
+// Key names and defaults follow Hanko's own configuration
+// (backend/config/config_default.yaml), so a Hanko deployment maps over key
+// by key. Signing keys, the JWT issuer and audience are shared with the
+// Kratos face under session.jwt.
+type Hanko struct {
+	Enabled     bool             `koanf:"enabled" doc:"Serve the Hanko face (Flow, public and admin API)."`
+	AdminPrefix string           `koanf:"admin_prefix" doc:"Path prefix of the Hanko admin API on the admin listener (e.g. /hanko); empty serves /users, /webhooks, /audit_logs … at the root."`
+	Account     HankoAccount     `koanf:"account"`
+	Password    HankoPassword    `koanf:"password"`
+	Email       HankoEmail       `koanf:"email"`
+	Passcode    HankoPasscode    `koanf:"passcode"`
+	Username    HankoUsername    `koanf:"username"`
+	Session     HankoSession     `koanf:"session"`
+	CORS        HankoCORS        `koanf:"cors"`
+	RateLimiter HankoRateLimiter `koanf:"rate_limiter"`
+	Webhooks    HankoWebhooks    `koanf:"webhooks"`
+	Privacy     HankoPrivacy     `koanf:"privacy"`
+	AuditLog    HankoAuditLog    `koanf:"audit_log"`
+}
+
+// HankoAccount configures what users may do with their accounts.
+type HankoAccount struct {
+	AllowSignup   bool `koanf:"allow_signup" doc:"Users may register through POST /registration."`
+	AllowDeletion bool `koanf:"allow_deletion" doc:"Users may delete their own account through the profile flow (account_delete)."`
+}
+
+// HankoPassword configures password credentials in the Hanko flows.
+type HankoPassword struct {
+	Enabled               bool   `koanf:"enabled" doc:"Passwords can be used to log in and be set in the flows."`
+	Optional              bool   `koanf:"optional" doc:"A user may have no password (they can delete it, and skip it at registration)."`
+	MinLength             int    `koanf:"min_length" doc:"Minimum password length in characters."`
+	AcquireOnRegistration string `koanf:"acquire_on_registration" doc:"When registration asks for a password: always, conditional (when no passkey is created) or never."`
+	AcquireOnLogin        string `koanf:"acquire_on_login" doc:"When login asks a user without a password for one: always, conditional or never."`
+	Recovery              bool   `koanf:"recovery" doc:"Offer password recovery by passcode (continue_to_passcode_confirmation_recovery)."`
+}
+
+// HankoEmail configures e-mail addresses of Hanko users.
+type HankoEmail struct {
+	Enabled               bool `koanf:"enabled" doc:"Users have e-mail addresses."`
+	Optional              bool `koanf:"optional" doc:"A user may have no e-mail address (needs username.enabled)."`
+	AcquireOnRegistration bool `koanf:"acquire_on_registration" doc:"Registration asks for an e-mail address."`
+	AcquireOnLogin        bool `koanf:"acquire_on_login" doc:"Login asks users without an e-mail address for one (onboarding_email)."`
+	RequireVerification   bool `koanf:"require_verification" doc:"New e-mail addresses must be verified by passcode, at registration and in the profile."`
+	Limit                 int  `koanf:"limit" doc:"Maximum number of e-mail addresses per user."`
+	MaxLength             int  `koanf:"max_length" doc:"Maximum length of an e-mail address."`
+	UseAsLoginIdentifier  bool `koanf:"use_as_login_identifier" doc:"Users log in with their e-mail address."`
+	UseForAuthentication  bool `koanf:"use_for_authentication" doc:"Passcodes sent by e-mail can be used to log in (passcode login)."`
+	// Delivery is Hanko's email_delivery.enabled.
+	Delivery bool `koanf:"delivery" doc:"Latchkey sends passcode e-mails itself through the courier; when false they go out only as email.send webhooks (bring your own mailer)."`
+}
+
+// HankoPasscode configures the one-time codes mailed by the Hanko flows.
+type HankoPasscode struct {
+	TTL         time.Duration `koanf:"ttl" doc:"How long a passcode is valid."`
+	MaxAttempts int           `koanf:"max_attempts" doc:"Wrong submissions a passcode accepts before it is void (passcode_max_attempts_reached)."`
+}
+
+// HankoUsername configures usernames of Hanko users.
+type HankoUsername struct {
+	Enabled               bool `koanf:"enabled" doc:"Users may have a username."`
+	Optional              bool `koanf:"optional" doc:"A user may have no username."`
+	AcquireOnRegistration bool `koanf:"acquire_on_registration" doc:"Registration asks for a username."`
+	AcquireOnLogin        bool `koanf:"acquire_on_login" doc:"Login asks users without a username for one (onboarding_username)."`
+	UseAsLoginIdentifier  bool `koanf:"use_as_login_identifier" doc:"Users log in with their username."`
+	MinLength             int  `koanf:"min_length" doc:"Minimum username length."`
+	MaxLength             int  `koanf:"max_length" doc:"Maximum username length."`
+}
+
+// HankoSession configures the Hanko session token and its cookie.
+type HankoSession struct {
+	Lifespan              time.Duration    `koanf:"lifespan" doc:"How long a Hanko session (and its JWT) lasts."`
+	EnableAuthTokenHeader bool             `koanf:"enable_auth_token_header" doc:"Return the session JWT in the X-Auth-Token header instead of a cookie (cross-site setups)."`
+	Cookie                HankoCookie      `koanf:"cookie"`
+	JWTTemplate           HankoJWTTemplate `koanf:"jwt_template"`
+}
+
+// HankoCookie configures the hanko session cookie.
+type HankoCookie struct {
+	Name      string `koanf:"name" doc:"Name of the session cookie."`
+	Domain    string `koanf:"domain" doc:"Cookie Domain attribute; empty means the host of the request."`
+	HTTPOnly  bool   `koanf:"http_only" doc:"Cookie HttpOnly attribute."`
+	SameSite  string `koanf:"same_site" doc:"Cookie SameSite attribute: strict, lax or none (none needs secure)."`
+	Secure    bool   `koanf:"secure" doc:"Cookie Secure attribute (HTTPS only)."`
+	Retention string `koanf:"retention" doc:"Cookie lifetime: persistent (Max-Age of the session lifespan), session (a browser-session cookie) or prompt (the user chooses with remember_me)."`
+}
+
+// HankoJWTTemplate adds custom claims to Hanko session JWTs.
+type HankoJWTTemplate struct {
+	Claims map[string]any `koanf:"claims" doc:"Extra claims put in every session JWT; string values may use Go templates over {{.User}} (e.g. \"{{.User.Email.Address}}\"). Reserved claims are refused."`
+}
+
+// HankoCORS configures cross-origin access to the Hanko public API.
+type HankoCORS struct {
+	AllowOrigins                []string `koanf:"allow_origins" doc:"Origins allowed to call the Hanko public API with credentials (exact origins or one * wildcard)."`
+	UnsafeWildcardOriginAllowed bool     `koanf:"unsafe_wildcard_origin_allowed" doc:"Allow \"*\" in allow_origins (reflects any origin with credentials; unsafe)."`
+}
+
+// HankoRateLimiter configures the Hanko face's rate limits.
+type HankoRateLimiter struct {
+	Enabled        bool           `koanf:"enabled" doc:"Limit passcode mails and password attempts."`
+	PasscodeLimits HankoRateLimit `koanf:"passcode_limits"`
+	PasswordLimits HankoRateLimit `koanf:"password_limits"`
+}
+
+// HankoRateLimit is a limit of Tokens events per Interval.
+type HankoRateLimit struct {
+	Tokens   int           `koanf:"tokens" doc:"Events allowed per interval."`
+	Interval time.Duration `koanf:"interval" doc:"Length of the interval."`
+}
+
+// HankoWebhooks configures the outgoing Hanko webhooks.
+type HankoWebhooks struct {
+	Enabled             bool           `koanf:"enabled" doc:"Send webhook events."`
+	AllowTimeExpiration bool           `koanf:"allow_time_expiration" doc:"Webhooks created through the admin API expire 30 days after their last update."`
+	MaxFailures         int            `koanf:"max_failures" doc:"Consecutive failed deliveries after which a webhook created through the admin API is disabled."`
+	MaxAttempts         int            `koanf:"max_attempts" doc:"Delivery attempts of one event before it is given up."`
+	Timeout             time.Duration  `koanf:"timeout" doc:"Timeout of one delivery request."`
+	Hooks               []HankoWebhook `koanf:"hooks" doc:"Webhooks from the configuration, as a list of {callback, events}."`
+}
+
+// HankoWebhook is one configured webhook.
+type HankoWebhook struct {
+	Callback string   `koanf:"callback" doc:"URL the events are POSTed to."`
+	Events   []string `koanf:"events" doc:"Events (or event prefixes such as user.update) to send."`
+}
+
+// HankoPrivacy configures what the flows reveal.
+type HankoPrivacy struct {
+	ShowAccountExistenceHints  bool `koanf:"show_account_existence_hints" doc:"Tell users when an e-mail address or username is unknown or taken (reveals which accounts exist)."`
+	OnlyShowActualLoginMethods bool `koanf:"only_show_actual_login_methods" doc:"Offer only the login methods the user actually has (reveals which credentials exist)."`
+}
+
+// HankoAuditLog configures the audit log.
+type HankoAuditLog struct {
+	Enabled   bool `koanf:"enabled" doc:"Record logins, failed logins, registrations and credential changes in the audit log."`
+	MaskEmail bool `koanf:"mask_email" doc:"Store actor e-mail addresses masked (j***@example.com)."`
+}
+
+// HankoEvents lists every webhook event name Hanko defines, in Hanko's order.
+var HankoEvents = []string{
+	"user", "user.login", "user.create", "user.delete",
+	"user.update", "user.update.email", "user.update.email.create", "user.update.email.delete", "user.update.email.primary",
+	"user.update.username", "user.update.username.create", "user.update.username.delete", "user.update.username.update",
+	"email.send",
+	"session", "session.create", "session.delete",
+}
+
+// IsHankoEvent reports whether e is one of HankoEvents.
+func IsHankoEvent(e string) bool {
+	for _, k := range HankoEvents {
+		if e == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Hanko) setDefaults(dev bool) {
+	h.Enabled = true
+	h.Account = HankoAccount{AllowSignup: true}
+	h.Password = HankoPassword{Enabled: true, Optional: true, MinLength: 8, AcquireOnRegistration: "always",
+		AcquireOnLogin: "never", Recovery: true}
+	h.Email = HankoEmail{Enabled: true, AcquireOnRegistration: true, AcquireOnLogin: false, RequireVerification: true,
+		Limit: 5, MaxLength: 100, UseAsLoginIdentifier: true, UseForAuthentication: true, Delivery: true}
+	h.Passcode = HankoPasscode{TTL: 300 * time.Second, MaxAttempts: 3}
+	h.Username = HankoUsername{Enabled: false, Optional: true, MinLength: 3, MaxLength: 32}
+	h.Session = HankoSession{Lifespan: 12 * time.Hour,
+		Cookie: HankoCookie{Name: "hanko", HTTPOnly: true, SameSite: "strict", Secure: !dev, Retention: "persistent"}}
+	h.RateLimiter = HankoRateLimiter{Enabled: true,
+		PasscodeLimits: HankoRateLimit{Tokens: 3, Interval: time.Minute},
+		PasswordLimits: HankoRateLimit{Tokens: 5, Interval: time.Minute}}
+	h.Webhooks = HankoWebhooks{Enabled: true, AllowTimeExpiration: false, MaxFailures: 5, MaxAttempts: 5, Timeout: 10 * time.Second}
+	h.AuditLog = HankoAuditLog{Enabled: true}
+}
+
+func (h *Hanko) validate(_ *Config, p *Problems) {
+	if h.AdminPrefix != "" && (!strings.HasPrefix(h.AdminPrefix, "/") || strings.HasSuffix(h.AdminPrefix, "/")) {
+		p.add("hanko.admin_prefix", "%q must start with \"/\" and not end with one (e.g. /hanko)", h.AdminPrefix)
+	}
+	pw := h.Password
+	if pw.MinLength < 1 || pw.MinLength > 72 {
+		p.add("hanko.password.min_length", "%d must be between 1 and 72", pw.MinLength)
+	}
+	for key, v := range map[string]string{"hanko.password.acquire_on_registration": pw.AcquireOnRegistration,
+		"hanko.password.acquire_on_login": pw.AcquireOnLogin} {
+		if !oneOf(v, "always", "conditional", "never") {
+			p.add(key, "%q is not one of always, conditional, never", v)
+		}
+	}
+	if h.Email.Limit < 1 {
+		p.add("hanko.email.limit", "%d must be at least 1", h.Email.Limit)
+	}
+	if h.Email.MaxLength < 6 || h.Email.MaxLength > 254 {
+		p.add("hanko.email.max_length", "%d must be between 6 and 254", h.Email.MaxLength)
+	}
+	if !h.Email.Enabled && !h.Username.Enabled {
+		p.add("hanko.email.enabled", "at least one of hanko.email.enabled and hanko.username.enabled must be true, or users have no identifier")
+	}
+	if h.Email.Optional && !h.Username.Enabled {
+		p.add("hanko.email.optional", "needs hanko.username.enabled: true, or a user may end up without any identifier")
+	}
+	if !h.Password.Enabled && !(h.Email.Enabled && h.Email.UseForAuthentication) {
+		p.add("hanko.password.enabled", "with passwords off, hanko.email.use_for_authentication (passcode login) must be on, or nobody can log in")
+	}
+	if h.Passcode.TTL < 10*time.Second || h.Passcode.TTL > 24*time.Hour {
+		p.add("hanko.passcode.ttl", "%s must be between 10s and 24h", h.Passcode.TTL)
+	}
+	if h.Passcode.MaxAttempts < 1 {
+		p.add("hanko.passcode.max_attempts", "%d must be at least 1", h.Passcode.MaxAttempts)
+	}
+	u := h.Username
+	if u.MinLength < 1 || u.MaxLength < u.MinLength {
+		p.add("hanko.username.min_length", "min_length %d and max_length %d must satisfy 1 <= min_length <= max_length", u.MinLength, u.MaxLength)
+	}
+	s := h.Session
+	if s.Lifespan < time.Minute {
+		p.add("hanko.session.lifespan", "%s must be at least 1m", s.Lifespan)
+	}
+	if !isCookieToken(s.Cookie.Name) {
+		p.add("hanko.session.cookie.name", "%q is not a valid cookie name", s.Cookie.Name)
+	}
+	if !oneOf(strings.ToLower(s.Cookie.SameSite), "strict", "lax", "none") {
+		p.add("hanko.session.cookie.same_site", "%q is not one of strict, lax, none", s.Cookie.SameSite)
+	} else if strings.EqualFold(s.Cookie.SameSite, "none") && !s.Cookie.Secure {
+		p.add("hanko.session.cookie.same_site", "none requires hanko.session.cookie.secure: true; browsers drop SameSite=None cookies that are not Secure")
+	}
+	if !oneOf(s.Cookie.Retention, "persistent", "session", "prompt") {
+		p.add("hanko.session.cookie.retention", "%q is not one of persistent, session, prompt", s.Cookie.Retention)
+	}
+	for name := range s.JWTTemplate.Claims {
+		switch name {
+		case "sub", "iat", "exp", "aud", "iss", "nbf", "jti", "session_id", "email", "username", "amr":
+			p.add("hanko.session.jwt_template.claims."+name, "is a reserved claim set by Latchkey; choose another name")
+		}
+	}
+	for i, o := range h.CORS.AllowOrigins {
+		key := fmt.Sprintf("hanko.cors.allow_origins[%d]", i)
+		if o == "*" {
+			if !h.CORS.UnsafeWildcardOriginAllowed {
+				p.add(key, "\"*\" with credentials needs hanko.cors.unsafe_wildcard_origin_allowed: true")
+			}
+			continue
+		}
+		if u, err := url.Parse(strings.Replace(o, "*.", "x.", 1)); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+			p.add(key, "%q is not an origin like https://app.example.com", o)
+		}
+	}
+	for key, l := range map[string]HankoRateLimit{"hanko.rate_limiter.passcode_limits": h.RateLimiter.PasscodeLimits,
+		"hanko.rate_limiter.password_limits": h.RateLimiter.PasswordLimits} {
+		if h.RateLimiter.Enabled && (l.Tokens < 1 || l.Interval <= 0) {
+			p.add(key, "tokens (%d) and interval (%s) must be positive", l.Tokens, l.Interval)
+		}
+	}
+	w := h.Webhooks
+	if w.MaxFailures < 1 {
+		p.add("hanko.webhooks.max_failures", "%d must be at least 1", w.MaxFailures)
+	}
+	if w.MaxAttempts < 1 {
+		p.add("hanko.webhooks.max_attempts", "%d must be at least 1", w.MaxAttempts)
+	}
+	if w.Timeout <= 0 {
+		p.add("hanko.webhooks.timeout", "%s must be positive", w.Timeout)
+	}
+	for i, hook := range w.Hooks {
+		key := fmt.Sprintf("hanko.webhooks.hooks[%d]", i)
+		if u, err := url.Parse(hook.Callback); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.add(key+".callback", "%q is not an http(s) URL", hook.Callback)
+		}
+		if len(hook.Events) == 0 {
+			p.add(key+".events", "must name at least one event")
+		}
+		for _, e := range hook.Events {
+			if !IsHankoEvent(e) {
+				p.add(key+".events", "%q is not a Hanko event; use one of %s", e, strings.Join(HankoEvents, ", "))
+			}
+		}
+	}
+}
