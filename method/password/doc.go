@@ -33,6 +33,8 @@
 // encoded string), so a hostile or corrupt hash is rejected at once instead
 // of tying up a CPU or allocating gigabytes. [Hasher.DummyVerify] spends the
 // same time as a real verification, for logins with an unknown identifier.
+// [Scheme] recognises and checks a stored hash without computing anything,
+// for validating hashes at import.
 //
 // # Policy
 //
