@@ -1,0 +1,70 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Counters is what DB needs of the store; store.Store and store.Tx satisfy
+// it.
+type Counters interface {
+	// Hit atomically adds one to the counter key in the fixed window of
+	// length window containing now and returns the new count and the end of
+	// the window.
+	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error)
+	// ResetCounter removes every window of key.
+	ResetCounter(ctx context.Context, key string) error
+}
+
+// DB is a fixed-window limiter over the store's counters, shared by every
+// replica on the same database. An event is allowed while the count in the
+// current window is at most the rule's limit.
+//
+// Counting through a store.Store commits at once; counting through the
+// store.Tx of a flow step (flow.Context.Tx) commits or rolls back with the
+// step. Inside a step always count through its Tx: using the outer store
+// there would deadlock on SQLite.
+type DB struct {
+	counters Counters
+	now      func() time.Time
+	secret   []byte
+}
+
+// NewDB returns a limiter over c. now is the clock (time.Now when nil);
+// secret keys the hash of stored keys and should come from the server's
+// secrets (nil gives an unkeyed hash).
+func NewDB(c Counters, now func() time.Time, secret []byte) *DB {
+	if now == nil {
+		now = time.Now
+	}
+	return &DB{counters: c, now: now, secret: secret}
+}
+
+// Allow implements Limiter.
+func (d *DB) Allow(ctx context.Context, rule Rule, key string) (Decision, error) {
+	if err := rule.check(); err != nil {
+		return Decision{}, err
+	}
+	now := d.now()
+	count, resetAt, err := d.counters.Hit(ctx, hashKey(d.secret, rule, key), rule.Window, now)
+	if err != nil {
+		return Decision{}, fmt.Errorf("rate limit %s: %w", rule.Name, err)
+	}
+	if count <= int64(rule.Limit) {
+		return Decision{Allowed: true, Remaining: rule.Limit - int(count)}, nil
+	}
+	retry := resetAt.Sub(now)
+	if retry < 0 {
+		retry = 0
+	}
+	return Decision{Allowed: false, Remaining: 0, RetryAfter: retry}, nil
+}
+
+// Reset implements Limiter.
+func (d *DB) Reset(ctx context.Context, rule Rule, key string) error {
+	if err := d.counters.ResetCounter(ctx, hashKey(d.secret, rule, key)); err != nil {
+		return fmt.Errorf("reset rate limit %s: %w", rule.Name, err)
+	}
+	return nil
+}
