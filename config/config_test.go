@@ -125,7 +125,7 @@ func TestDefaults(t *testing.T) {
 		{"log format", func(c *Config) any { return c.Log.Format }, "text", "text"},
 		{"message retries", func(c *Config) any { return c.Courier.MessageRetries }, 5, 5},
 		{"delivery strategy", func(c *Config) any { return c.Courier.DeliveryStrategy }, "smtp", "smtp"},
-		{"dev smtp", func(c *Config) any { return c.Courier.SMTP.ConnectionURI }, "smtp://mail.example.com:587/", "smtp://127.0.0.1:1025/?disable_starttls=true"},
+		{"dev smtp", func(c *Config) any { return c.Courier.SMTP.ConnectionURI }, "smtp://mail.example.com:587/", ""},
 		{"recovery", func(c *Config) any {
 			return [2]any{c.SelfService.Flows.Recovery.Enabled, c.SelfService.Flows.Recovery.Use}
 		}, [2]any{true, "code"}, [2]any{true, "code"}},
