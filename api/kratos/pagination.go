@@ -83,11 +83,10 @@ func cloneQuery(q url.Values) url.Values {
 
 // identityPage is the parsed pagination of GET /admin/identities.
 type identityPage struct {
-	legacy  bool
-	after   string // keyset: ids greater than this
-	size    int    // keyset page size or legacy per_page
-	page    int    // legacy page number (0-based)
-	pageSet bool
+	legacy bool
+	after  string // keyset: ids greater than this
+	size   int    // keyset page size or legacy per_page
+	page   int    // legacy page number (0-based)
 }
 
 // parseIdentityPage implements Kratos' ParseKeysetOrPagePagination: `page`
@@ -110,7 +109,7 @@ func parseIdentityPage(q url.Values) (identityPage, error) {
 			return identityPage{}, &core.Error{Code: core.CodeInvalid, Field: "page",
 				Message: fmt.Sprintf("Legacy pagination reaches at most %d items (page*per_page); use page_token and page_size instead.", legacyPageItemsMax)}
 		}
-		return identityPage{legacy: true, size: size, page: page, pageSet: true}, nil
+		return identityPage{legacy: true, size: size, page: page}, nil
 	}
 	p := identityPage{after: NilUUID}
 	var err error

@@ -48,7 +48,7 @@ func SpecPath() (string, error) {
 	}
 	dir, err := os.Getwd()
 	if err != nil {
-		return "", fmt.Errorf("kratostest: %w", err)
+		return "", err
 	}
 	for {
 		p := filepath.Join(dir, specRelPath)
@@ -57,7 +57,7 @@ func SpecPath() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("kratostest: %s not found above the working directory; set %s", specRelPath, SpecEnv)
+			return "", fmt.Errorf("%s not found above the working directory; set %s", specRelPath, SpecEnv)
 		}
 		dir = parent
 	}
