@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -212,5 +213,36 @@ func TestInternalErrorsHideCause(t *testing.T) {
 				t.Fatalf("cause leaked: %+v", g)
 			}
 		})
+	}
+}
+
+// TestPublicRedirects checks that admin paths on the public listener
+// redirect to the admin listener with 307.
+func TestPublicRedirects(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sqliteOnly)
+	h, err := kratos.New(kratos.Options{Identities: e.ids, Sessions: e.store, PublicBaseURL: publicBase,
+		AdminBaseURL: "http://127.0.0.1:4434/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.MountPublic(mux)
+	for _, tc := range []struct{ method, path, want string }{
+		{"GET", "/admin/identities?page_size=2", "http://127.0.0.1:4434/admin/identities?page_size=2"},
+		{"GET", "/identities/abc", "http://127.0.0.1:4434/admin/identities/abc"},
+		{"DELETE", "/admin/identities/abc/sessions", "http://127.0.0.1:4434/admin/identities/abc/sessions"},
+		{"GET", "/admin/sessions", "http://127.0.0.1:4434/admin/sessions"},
+	} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != http.StatusTemporaryRedirect || rec.Header().Get("Location") != tc.want {
+			t.Errorf("%s %s: %d %q", tc.method, tc.path, rec.Code, rec.Header().Get("Location"))
+		}
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/schemas", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("GET /schemas on public: %d", rec.Code)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/identity"
@@ -19,6 +20,10 @@ type Options struct {
 	// PublicBaseURL is the public listener's base URL, used for schema_url
 	// (required, e.g. "http://127.0.0.1:4433/").
 	PublicBaseURL string
+	// AdminBaseURL, when set, makes MountPublic answer the admin identity and
+	// session paths on the public listener with a 307 to the admin listener,
+	// as Kratos does; when empty they are not found there.
+	AdminBaseURL string
 	// Decrypter opens OIDC tokens for include_credential=oidc; nil shows
 	// them as empty strings.
 	Decrypter Decrypter
@@ -40,6 +45,7 @@ type Handler struct {
 	ids      *identity.Service
 	sessions store.Sessions
 	public   string
+	admin    string
 	dec      Decrypter
 	lifespan time.Duration
 	now      func() time.Time
@@ -52,7 +58,7 @@ func New(o Options) (*Handler, error) {
 	if o.Identities == nil || o.Sessions == nil || o.PublicBaseURL == "" {
 		return nil, errors.New("kratos: Identities, Sessions and PublicBaseURL are required")
 	}
-	h := &Handler{ids: o.Identities, sessions: o.Sessions, public: o.PublicBaseURL, dec: o.Decrypter,
+	h := &Handler{ids: o.Identities, sessions: o.Sessions, public: o.PublicBaseURL, admin: o.AdminBaseURL, dec: o.Decrypter,
 		lifespan: o.SessionLifespan, now: o.Now, errs: ErrorWriter{Log: o.Log}, maxBody: o.MaxBodyBytes}
 	if h.lifespan <= 0 {
 		h.lifespan = 24 * time.Hour
@@ -97,12 +103,33 @@ func (h *Handler) MountAdmin(mux *http.ServeMux) {
 
 // MountPublic registers the public routes: GET /schemas and GET
 // /schemas/{id} (also under /admin/schemas, as Kratos serves them on the
-// public listener).
+// public listener) and, when Options.AdminBaseURL is set, 307 redirects of
+// the admin identity and session paths to the admin listener.
 func (h *Handler) MountPublic(mux *http.ServeMux) {
 	mux.HandleFunc("GET /schemas", h.get(h.listSchemas))
 	mux.HandleFunc("GET /schemas/{id}", h.get(h.getSchema))
 	mux.HandleFunc("GET /admin/schemas", h.get(h.listSchemas))
 	mux.HandleFunc("GET /admin/schemas/{id}", h.get(h.getSchema))
+	if h.admin != "" {
+		for _, p := range []string{"/identities", "/identities/", "/admin/identities", "/admin/identities/",
+			"/admin/sessions", "/admin/sessions/"} {
+			mux.HandleFunc(p, h.redirectToAdmin)
+		}
+	}
+}
+
+// redirectToAdmin answers an admin path on the public listener with 307 to
+// the same path (with the /admin prefix) and query on the admin listener.
+func (h *Handler) redirectToAdmin(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if !strings.HasPrefix(p, "/admin/") {
+		p = "/admin" + p
+	}
+	target := strings.TrimRight(h.admin, "/") + p
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	http.Redirect(w, r, target, http.StatusTemporaryRedirect)
 }
 
 // get adds Kratos' no-cache header to GET responses.
