@@ -711,6 +711,43 @@ func TestActionWithoutOutcomeFails(t *testing.T) {
 
 func TestTransactionalSideEffects(t *testing.T) {
 	t.Parallel()
+	sideEffects(t, storetest.SQLite)
+}
+
+// TestOnEveryBackend repeats the tests that depend on the database's
+// transactions and locking on every configured backend.
+func TestOnEveryBackend(t *testing.T) {
+	t.Parallel()
+	for name, open := range storetest.Backends(t) {
+		if name == "sqlite" {
+			continue // the other tests cover it
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			t.Run("race", func(t *testing.T) { raceOneStep(t, open(t)) })
+			t.Run("side effects", func(t *testing.T) { sideEffects(t, open) })
+			t.Run("walk and back", func(t *testing.T) {
+				s := open(t)
+				h := newHarnessOn(t, s, s)
+				res := h.must(h.toPasscode(), "verify_passcode", `{"code":"000000"}`)
+				res = h.must(res, "back", `{}`)
+				res = h.must(res, "continue_with_email", `{"email":"a@example.com"}`)
+				res = h.must(res, "verify_passcode", `{"code":"123456"}`)
+				res = h.must(res, "password_login", `{"password":"correct horse"}`)
+				if !res.Ended || res.State != "success" {
+					t.Fatalf("state %q ended %v", res.State, res.Ended)
+				}
+				if n, _ := attemptsKey.Get(res.Stash); n != 1 {
+					t.Fatalf("attempts %d", n)
+				}
+			})
+		})
+	}
+}
+
+// sideEffects checks that a message queued by an action commits with the
+// flow update, and rolls back with it when the action fails.
+func sideEffects(t *testing.T, open func(testing.TB) store.Store) {
 	ctx := context.Background()
 	tests := []struct {
 		name     string
@@ -724,7 +761,8 @@ func TestTransactionalSideEffects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t)
+			s := open(t)
+			h := newHarnessOn(t, s, s)
 			res := h.must(h.start(), "register_client_capabilities", `{"webauthn_available":true}`)
 			got, err := h.submit(res, "queue_message", tt.input)
 			if (err != nil) != tt.wantErr {
@@ -773,8 +811,13 @@ func (b barrierStore) GetFlow(ctx context.Context, id string) (*core.Flow, error
 
 func TestConcurrentSubmissionsOneWins(t *testing.T) {
 	t.Parallel()
+	raceOneStep(t, storetest.SQLite(t))
+}
+
+// raceOneStep lets two submissions of the same step read the same version
+// before either writes: exactly one wins, the other gets ErrConflict.
+func raceOneStep(t *testing.T, s store.Store) {
 	const n = 2
-	s := storetest.SQLite(t)
 	setup := newHarnessOn(t, s, s)
 	res := setup.must(setup.start(), "register_client_capabilities", `{"webauthn_available":true}`)
 

@@ -1,0 +1,41 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/latchkey/latchkey/store"
+)
+
+// Peek returns the flow as it stands whatever its expiry, without changing
+// it. A face uses it to build the replacement of an expired flow (Kratos
+// carries the expired flow's request URL and return_to over) and to answer
+// with when it expired. Suspended predicates run with a nil Tx here, as
+// nothing is read or written in a transaction. It returns ErrNotFound when no flow of def's kind has
+// the id, and a wrapped store or decoding error otherwise.
+func (e *Engine) Peek(ctx context.Context, def *Definition, flowID string) (*Result, error) {
+	f, err := e.store.GetFlow(ctx, flowID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("peek %s flow: %w", def.name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("peek %s flow: load flow: %w", def.name, err)
+	}
+	if f.Kind != def.kind {
+		return nil, fmt.Errorf("peek %s flow: %w", def.name, ErrNotFound)
+	}
+	env, err := decodeEnvelope(f.Stash)
+	if err != nil {
+		return nil, fmt.Errorf("peek %s flow: %w", def.name, err)
+	}
+	if _, ok := def.states[f.State]; !ok {
+		return nil, fmt.Errorf("peek %s flow: stored state %q: %w", def.name, f.State, ErrDiscontinuity)
+	}
+	c := newContext(ctx, nil, def, f, env, e.now())
+	res := c.result(nil)
+	if err := c.stash.Err(); err != nil {
+		return nil, fmt.Errorf("peek %s flow: %w", def.name, err)
+	}
+	return res, nil
+}
