@@ -258,18 +258,26 @@ func decodeProblems(err error) Problems {
 	var out Problems
 	var walk func(error)
 	walk = func(e error) {
-		var de *mapstructure.DecodeError
-		if errors.As(e, &de) {
-			out.add(de.Name(), "%v", de.Unwrap())
-			return
-		}
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
+		switch x := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, y := range x.Unwrap() {
+				walk(y)
 			}
-			return
+		case *mapstructure.DecodeError:
+			if inner, ok := x.Unwrap().(interface{ Unwrap() []error }); ok {
+				walk(inner.(error))
+				return
+			}
+			out.add(x.Name(), "%v", x.Unwrap())
+		case interface{ Unwrap() error }:
+			if inner := x.Unwrap(); inner != nil {
+				walk(inner)
+			} else {
+				out.add("", "%v", e)
+			}
+		default:
+			out.add("", "%v", e)
 		}
-		out.add("", "%v", e)
 	}
 	walk(err)
 	return out

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-viper/mapstructure/v2"
 )
 
 var update = flag.Bool("update", false, "rewrite REFERENCE.md from Reference()")
@@ -888,5 +890,59 @@ func TestYAMLErrorsOnePerLine(t *testing.T) {
 	ps := problems(t, "dsn: a\ndsn: b\nlog: {}\nlog: {}\n", nil, true)
 	if len(ps) != 2 || strings.Contains(ps[0].Message, "\n") || !strings.Contains(ps[0].Message, `mapping key "dsn" already defined`) {
 		t.Errorf("got %q", ps)
+	}
+}
+
+func TestAccessors(t *testing.T) {
+	t.Parallel()
+	c, _ := mustLoad(t, mergeYAML(minimal, "secrets:\n  default: [this-is-a-long-enough-secret]\n  cookie: [cookie-secret-0123456789]\n"), nil, false)
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"public addr", c.Serve.Public.Addr(), ":4433"},
+		{"admin addr", c.Serve.Admin.Addr(), "127.0.0.1:4434"},
+		{"public url host", c.Serve.PublicURL().Host, "id.example.com"},
+		{"cookie secrets", c.Secrets.Cookies(), []string{"cookie-secret-0123456789"}},
+		{"cookie secrets fall back", Secrets{Default: []string{"d"}}.Cookies(), []string{"d"}},
+		{"problem string", Problem{Key: "a.b", Message: "is bad"}.String(), "a.b: is bad"},
+		{"keyless problem", Problem{Message: "file: broken"}.String(), "file: broken"},
+		{"warning string", Warning{Key: "tracing", Message: "ignored"}.String(), "tracing: ignored"},
+		{"keyless warning", Warning{Message: "note"}.String(), "note"},
+	}
+	for _, tt := range tests {
+		if !reflect.DeepEqual(tt.got, tt.want) {
+			t.Errorf("%s: got %#v, want %#v", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+func TestByteSizeText(t *testing.T) {
+	t.Parallel()
+	var b ByteSize
+	if err := b.UnmarshalText([]byte("2GB")); err != nil || b != 2*GB {
+		t.Errorf("UnmarshalText(2GB) = %v, %v", b, err)
+	}
+	if err := b.UnmarshalText([]byte("lots")); err == nil {
+		t.Error("UnmarshalText(lots) succeeded")
+	}
+	if out, err := (64 * KB).MarshalText(); err != nil || string(out) != "64KB" {
+		t.Errorf("MarshalText = %q, %v", out, err)
+	}
+}
+
+func TestDecodeProblems(t *testing.T) {
+	t.Parallel()
+	// The checker normally converts every value before decoding; this is the
+	// backstop that still names the key if a decode error slips through.
+	var c Config
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{TagName: "koanf", Result: &c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = dec.Decode(map[string]any{"serve": map[string]any{"public": map[string]any{"port": "x"}, "admin": map[string]any{"port": []any{}}}})
+	ps := decodeProblems(err)
+	if len(ps) != 2 || !hasProblem(ps, "serve.public.port", "") || !hasProblem(ps, "serve.admin.port", "") {
+		t.Errorf("got %v", ps)
 	}
 }
