@@ -119,7 +119,7 @@ func (o *ops) insertIdentityChildren(ctx context.Context, i *core.Identity) erro
 
 // GetIdentity implements store.Identities.
 func (o *ops) GetIdentity(ctx context.Context, id string) (*core.Identity, error) {
-	i, err := o.oneIdentity(ctx, `SELECT `+identityColumns+` FROM identities WHERE id = ?`, id)
+	i, err := o.oneIdentity(ctx, `SELECT `+identityColumns+` FROM identities WHERE id = ?`+o.forUpdate(), id)
 	if err != nil {
 		return nil, fmt.Errorf("get identity %s: %w", id, err)
 	}

@@ -93,7 +93,7 @@ func (o *ops) oneSession(ctx context.Context, q string, args ...any) (*core.Sess
 
 // GetSession implements store.Sessions.
 func (o *ops) GetSession(ctx context.Context, id string) (*core.Session, error) {
-	s, err := o.oneSession(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id)
+	s, err := o.oneSession(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`+o.forUpdate(), id)
 	if err != nil {
 		return nil, fmt.Errorf("get session %s: %w", id, err)
 	}
@@ -105,7 +105,7 @@ func (o *ops) GetSessionByTokenHash(ctx context.Context, h []byte) (*core.Sessio
 	if len(h) == 0 {
 		return nil, fmt.Errorf("get session by token: %w", store.ErrNotFound)
 	}
-	s, err := o.oneSession(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, h)
+	s, err := o.oneSession(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`+o.forUpdate(), h)
 	if err != nil {
 		return nil, fmt.Errorf("get session by token: %w", err)
 	}

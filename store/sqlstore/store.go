@@ -121,7 +121,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(o *ops) error) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(&ops{q: tx, d: s.d}); err != nil {
+	if err := fn(&ops{q: tx, d: s.d, inTx: true}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -208,8 +208,21 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]store.MigrationStatus, e
 // ops implements store.Tx over one sqlx handle: the read pool for a Store's
 // plain reads, or a transaction.
 type ops struct {
-	q sqlx.ExtContext
-	d *Dialect
+	q    sqlx.ExtContext
+	d    *Dialect
+	inTx bool // inside Update: reads of rows that may be written back lock them
+}
+
+// forUpdate returns the row-lock clause for a read inside a transaction, so
+// that a read-modify-write in Update (revoking or extending a session,
+// patching an identity) cannot lose a concurrent writer's change on
+// PostgreSQL or MySQL. SQLite transactions take the write lock at BEGIN
+// IMMEDIATE, which already serialises them.
+func (o *ops) forUpdate() string {
+	if o.inTx && o.d.Flavor != SQLite {
+		return " FOR UPDATE"
+	}
+	return ""
 }
 
 var _ store.Tx = (*ops)(nil)
