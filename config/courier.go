@@ -21,7 +21,7 @@ type Courier struct {
 
 // SMTP configures delivery over SMTP.
 type SMTP struct {
-	ConnectionURI  string            `koanf:"connection_uri" doc:"smtp:// (STARTTLS) or smtps:// (implicit TLS) URI with optional user:password; query disable_starttls=true allows cleartext, skip_ssl_verify=true skips certificate checks." secret:"true"`
+	ConnectionURI  string            `koanf:"connection_uri" doc:"smtp:// (STARTTLS) or smtps:// (implicit TLS) URI with optional user:password; query disable_starttls=true allows cleartext, skip_ssl_verify=true skips certificate checks. Required outside --dev when a flow sends e-mail; empty under --dev logs messages instead of sending them." secret:"true"`
 	ClientCertPath string            `koanf:"client_cert_path" doc:"Client certificate for SMTP TLS authentication."`
 	ClientKeyPath  string            `koanf:"client_key_path" doc:"Private key of the client certificate."`
 	FromAddress    string            `koanf:"from_address" doc:"Sender address."`
