@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/api/kratos"
 	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/courier"
+	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
@@ -27,6 +30,9 @@ type app struct {
 	signer   *cipher.Signer
 	keys     *session.Keys
 	sessions *session.Manager
+	ids      *identity.Service
+	courier  *courier.Courier
+	kratos   *kratos.Handler
 }
 
 // maxBody caps every request body; identity imports are the largest.
@@ -85,6 +91,24 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	}
 	if a.sessions, err = session.NewManager(a.db, a.signer, session.Options{}); err != nil {
 		return nil, fail("sessions: %v", err)
+	}
+	if a.ids, err = identity.New(identity.Options{
+		Store: a.db, Schemas: a.schemas, Hasher: a.hasher, DefaultSchemaID: cfg.Identity.DefaultSchemaID,
+	}); err != nil {
+		return nil, fail("identities: %v", err)
+	}
+	courierOpts, err := courier.OptionsFromConfig(cfg.Courier, "Latchkey")
+	if err != nil {
+		return nil, fail("courier: %v", err)
+	}
+	if a.courier, err = courier.New(courierOpts); err != nil {
+		return nil, fail("courier: %v", err)
+	}
+	if a.kratos, err = kratos.New(kratos.Options{
+		Identities: a.ids, Sessions: a.db, PublicBaseURL: cfg.Serve.Public.BaseURL, AdminBaseURL: cfg.Serve.Admin.BaseURL,
+		Decrypter: a.cipher, SessionLifespan: cfg.Session.Lifespan, Log: log,
+	}); err != nil {
+		return nil, fail("kratos face: %v", err)
 	}
 	ok = true
 	return a, nil
@@ -151,18 +175,67 @@ func (a *app) adminHandler() http.Handler {
 		api.WriteJSON(w, http.StatusOK, map[string]string{"version": currentBuild().Version})
 	})
 	a.mountAdmin(mux)
-	return a.middleware(mux, api.CORS{})
+	h := api.WithAPIKey(a.cfg.Serve.Admin.APIKey, a.kratos.Errors().Unauthorized())(adminFallback(mux))
+	return a.middleware(h, api.CORS{})
 }
 
 // mountPublic and mountAdmin attach the API faces.
-func (a *app) mountPublic(mux *http.ServeMux) {}
+func (a *app) mountPublic(mux *http.ServeMux) {
+	a.kratos.MountPublic(mux)
+}
 
-func (a *app) mountAdmin(mux *http.ServeMux) {}
+func (a *app) mountAdmin(mux *http.ServeMux) {
+	a.kratos.MountAdmin(mux)
+	a.kratos.MountCourier(mux, a.db)
+}
+
+// adminFallback serves a request with the admin mux as is when a face
+// registered its path, and otherwise as /admin + path, Kratos' un-prefixed
+// admin paths (GET :4434/identities ≡ GET :4434/admin/identities). Trying
+// the exact path first keeps the Hanko face's un-prefixed admin paths
+// working beside Kratos' prefix rule.
+func adminFallback(mux *http.ServeMux) http.Handler {
+	prefixed := kratos.AdminPrefix(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		prefixed.ServeHTTP(w, r)
+	})
+}
 
 // startBackground starts the work that runs beside the listeners: the
 // courier worker and the clean-up of expired flows and counters.
-func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup, courier bool) {
+func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup, runCourier bool) error {
+	if runCourier {
+		w, err := a.newCourierWorker()
+		if err != nil {
+			return err
+		}
+		wg.Go(func() {
+			if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("courier worker stopped", "error", err)
+			}
+		})
+	}
 	wg.Go(func() { a.cleanup(ctx) })
+	return nil
+}
+
+// newCourierWorker builds the courier worker from the courier section.
+func (a *app) newCourierWorker() (*courier.Worker, error) {
+	email, sms, err := courier.SendersFromConfig(a.cfg.Courier, a.cfg.Dev, a.log)
+	if err != nil {
+		return nil, exitError{code: 1, msg: "Error: courier: " + err.Error()}
+	}
+	o := courier.WorkerOptionsFromConfig(a.cfg.Courier)
+	o.Store, o.Email, o.SMS, o.Logger = a.db, email, sms, a.log
+	w, err := courier.NewWorker(o)
+	if err != nil {
+		return nil, exitError{code: 1, msg: "Error: courier: " + err.Error()}
+	}
+	return w, nil
 }
 
 // cleanup removes expired flows and rate-limit windows every ten minutes.

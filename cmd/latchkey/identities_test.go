@@ -119,8 +119,17 @@ func TestIdentitiesCommands(t *testing.T) {
 		t.Fatalf("list table: %v\n%s", err, out)
 	}
 
-	// get with the password hash
-	id := list[0].ID
+	// get with the password hash (of a@example.com, who has one; list
+	// order is by random id)
+	var id string
+	for _, i := range list {
+		if strings.Contains(string(i.Traits), `"a@example.com"`) {
+			id = i.ID
+		}
+	}
+	if id == "" {
+		t.Fatalf("a@example.com not in the list: %s", out)
+	}
 	out, _, err = runIdentities(t, "", append([]string{"get", id, "--include-credential", "password"}, common...)...)
 	if err != nil || !strings.Contains(out, `"hashed_password"`) {
 		t.Fatalf("get: %v\n%s", err, out)

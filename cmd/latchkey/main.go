@@ -58,6 +58,8 @@ Start a development server with no other service:
 		newMigrateCmd(),
 		newConfigCmd(),
 		newKeysCmd(),
+		newCourierCmd(),
+		newIdentitiesCmd(),
 		newVersionCmd(),
 	)
 	return root

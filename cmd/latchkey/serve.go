@@ -103,7 +103,12 @@ func runServe(ctx context.Context, o serveOptions) error {
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var work sync.WaitGroup
-	app.startBackground(workCtx, &work, o.courier)
+	if err := app.startBackground(workCtx, &work, o.courier); err != nil {
+		stopWork()
+		publicLn.Close()
+		adminLn.Close()
+		return err
+	}
 
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {

@@ -265,3 +265,49 @@ func TestConfigCheckJSON(t *testing.T) {
 		t.Fatalf("config check --json = %s (%v)", out, err)
 	}
 }
+
+func TestServeKratosAdminWiring(t *testing.T) {
+	devEnv(t)
+	t.Setenv("LATCHKEY_SERVE_ADMIN_API_KEY", "an-admin-key-for-tests")
+	public, admin, _ := startServe(t, serveOptions{dev: true, migrate: true, courier: true})
+
+	do := func(method, url, key, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	const key = "an-admin-key-for-tests"
+	if code, body := do("GET", admin+"/admin/identities", "", ""); code != 401 || !strings.Contains(body, `"code":401`) {
+		t.Fatalf("admin without key = %d %s", code, body)
+	}
+	if code, _ := do("GET", admin+"/health/ready", "", ""); code != 200 {
+		t.Fatalf("admin health must stay open, got %d", code)
+	}
+	code, body := do("POST", admin+"/admin/identities", key, `{"schema_id":"default","traits":{"email":"Wired@Example.com"}}`)
+	if code != 201 {
+		t.Fatalf("create = %d %s", code, body)
+	}
+	// Kratos' un-prefixed admin path on the admin listener.
+	code, body = do("GET", admin+"/identities?credentials_identifier=wired@example.com", key, "")
+	if code != 200 || !strings.Contains(body, "wired@example.com") {
+		t.Fatalf("un-prefixed list = %d %s", code, body)
+	}
+	if code, body := do("GET", public+"/schemas/default", "", ""); code != 200 || !strings.Contains(body, "ory.sh/kratos") {
+		t.Fatalf("public schema = %d %s", code, body)
+	}
+	if code, body := do("GET", admin+"/admin/courier/messages", key, ""); code != 200 || !strings.HasPrefix(body, "[") {
+		t.Fatalf("courier messages = %d %s", code, body)
+	}
+}
