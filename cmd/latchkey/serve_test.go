@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/store/storetest"
 )
 
 // devEnv points a --dev server at a fresh SQLite file on free ports.
@@ -309,5 +311,34 @@ func TestServeKratosAdminWiring(t *testing.T) {
 	}
 	if code, body := do("GET", admin+"/admin/courier/messages", key, ""); code != 200 || !strings.HasPrefix(body, "[") {
 		t.Fatalf("courier messages = %d %s", code, body)
+	}
+}
+
+// TestMigrateServerDatabases runs the migrate command against fresh
+// PostgreSQL and MySQL databases (required in CI).
+func TestMigrateServerDatabases(t *testing.T) {
+	for name, fresh := range map[string]func(testing.TB) string{
+		"postgres": storetest.PostgresDSN,
+		"mysql":    storetest.MySQLDSN,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dsn := fresh(t)
+			out, err := runCLI(t, "migrate", "sql", "status", "--dsn", dsn)
+			if err != nil || !strings.Contains(out, "pending") {
+				t.Fatalf("status before: %v %s", err, out)
+			}
+			out, err = runCLI(t, "migrate", "sql", "--dsn", dsn, "--json")
+			if err != nil || strings.Contains(out, `"applied":0`) {
+				t.Fatalf("first migrate: %v %s", err, out)
+			}
+			out, err = runCLI(t, "migrate", "sql", "--dsn", dsn, "--json")
+			if err != nil || !strings.Contains(out, `"applied":0`) {
+				t.Fatalf("second migrate is not a no-op: %v %s", err, out)
+			}
+			out, err = runCLI(t, "migrate", "sql", "status", "--dsn", dsn)
+			if err != nil || strings.Contains(out, "pending") {
+				t.Fatalf("status after: %v %s", err, out)
+			}
+		})
 	}
 }

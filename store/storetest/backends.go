@@ -56,6 +56,25 @@ func SQLite(t testing.TB) store.Store {
 // fails t when the server cannot be reached.
 func Postgres(t testing.TB) store.Store {
 	t.Helper()
+	dbDSN := PostgresDSN(t)
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	s, err := postgres.Open(ctx, dbDSN)
+	if err != nil {
+		t.Fatalf("storetest: open postgres: %v", err)
+	}
+	t.Cleanup(func() { s.Close() }) // runs before the drop
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatalf("storetest: migrate postgres: %v", err)
+	}
+	return s
+}
+
+// PostgresDSN creates a fresh, empty, randomly named database on the server
+// named by LATCHKEY_TEST_POSTGRES_DSN and returns its DSN; the database is
+// dropped when t ends. It skips and fails like Postgres.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
 	dsn := dsnFromEnv(t, PostgresEnv)
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
@@ -88,15 +107,7 @@ func Postgres(t testing.TB) store.Store {
 	if err != nil {
 		t.Fatalf("storetest: %s: %v", PostgresEnv, err)
 	}
-	s, err := postgres.Open(ctx, dbDSN)
-	if err != nil {
-		t.Fatalf("storetest: open postgres: %v", err)
-	}
-	t.Cleanup(func() { s.Close() }) // runs before the drop
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatalf("storetest: migrate postgres: %v", err)
-	}
-	return s
+	return dbDSN
 }
 
 // MySQL returns a migrated store on a fresh, randomly named database created
@@ -104,6 +115,25 @@ func Postgres(t testing.TB) store.Store {
 // skips t when the variable is unset (fails it when CI is set) and fails t
 // when the server cannot be reached.
 func MySQL(t testing.TB) store.Store {
+	t.Helper()
+	dbDSN := MySQLDSN(t)
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	s, err := mysql.Open(ctx, dbDSN)
+	if err != nil {
+		t.Fatalf("storetest: open mysql: %v", err)
+	}
+	t.Cleanup(func() { s.Close() }) // runs before the drop
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatalf("storetest: migrate mysql: %v", err)
+	}
+	return s
+}
+
+// MySQLDSN creates a fresh, empty, randomly named database on the server
+// named by LATCHKEY_TEST_MYSQL_DSN and returns its DSN in Kratos' mysql://
+// form; the database is dropped when t ends. It skips and fails like MySQL.
+func MySQLDSN(t testing.TB) string {
 	t.Helper()
 	dsn := dsnFromEnv(t, MySQLEnv)
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
@@ -139,15 +169,7 @@ func MySQL(t testing.TB) store.Store {
 	if err != nil {
 		t.Fatalf("storetest: %s: %v", MySQLEnv, err)
 	}
-	s, err := mysql.Open(ctx, dbDSN)
-	if err != nil {
-		t.Fatalf("storetest: open mysql: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatalf("storetest: migrate mysql: %v", err)
-	}
-	return s
+	return dbDSN
 }
 
 // Backends returns the store constructors the environment configures, by
