@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store/storetest"
 )
 
@@ -101,9 +102,33 @@ func TestServeDevHealthVersionAndRestart(t *testing.T) {
 	if len(first) != 1 {
 		t.Fatalf("keys after first start = %v, want one generated key", first)
 	}
-	// A restart keeps the signing key (it can still be decrypted with the
-	// persisted dev secrets).
-	_, _, stop = startServe(t, serveOptions{dev: true, migrate: true})
+	// Put an identity and a session in the database between two runs.
+	ctx := context.Background()
+	db, err := openBackend(ctx, os.Getenv("LATCHKEY_DSN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	const identityID, sessionID = "0b7f3c52-8d7e-4f8e-9a43-3c1d3f0e8a11", "5a0e1f7e-3b8c-4d2a-8f61-6a2b9c4d7e01"
+	if err := db.CreateIdentity(ctx, &core.Identity{ID: identityID, SchemaID: "default", Traits: []byte(`{"email":"kept@example.com"}`),
+		State: core.IdentityActive, StateChangedAt: now, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSession(ctx, &core.Session{ID: sessionID, IdentityID: identityID, TokenHash: []byte("0123456789abcdef0123456789abcdef"),
+		Active: true, AAL: core.AAL1, IssuedAt: now, AuthenticatedAt: now, ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	// A restart keeps identities, sessions and the signing key (which can
+	// still be decrypted with the persisted dev secrets).
+	_, admin, stop = startServe(t, serveOptions{dev: true, migrate: true})
+	if code, body := getJSON(t, admin+"/admin/identities/"+identityID); code != 200 || body["id"] != identityID {
+		t.Errorf("identity after restart = %d %v", code, body)
+	}
+	if code, body := getJSON(t, admin+"/admin/sessions/"+sessionID); code != 200 || body["id"] != sessionID || body["active"] != true {
+		t.Errorf("session after restart = %d %v", code, body)
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
