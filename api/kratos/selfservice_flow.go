@@ -1,0 +1,764 @@
+package kratos
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/flow"
+)
+
+// strategy is a credential method taking part in one kind of flow (Kratos'
+// selfservice/strategy/*). Adding a method to a flow is adding a strategy
+// to the kind's list: its nodes, the body fields it reads and its prepare
+// step; the engine action that records its outcome is derived from it.
+type strategy struct {
+	// method is the body's "method" value that selects the strategy.
+	method string
+	// inputs are the body fields handed to the engine (besides method and
+	// csrf_token, which the face consumes).
+	inputs []flow.Input
+	// nodes renders the strategy's nodes for the flow as it stands.
+	nodes func(v *view) []Node
+	// prepare does the work outside the step's transaction (password
+	// hashing, identity writes) and decides the outcome the engine records.
+	// An error is answered as an error envelope (or error page) without
+	// touching the flow; problems to show in the form go into the outcome.
+	prepare func(sub *submission) (*outcome, error)
+}
+
+// submission is one POST of a flow, as a strategy's prepare step sees it.
+type submission struct {
+	r     *http.Request
+	res   *flow.Result
+	body  map[string]any
+	sess  *core.Session  // the caller's session, when there is one
+	ident *core.Identity // its identity
+}
+
+// str returns a string field of the body ("" when missing or not a string).
+func (sub *submission) str(name string) string {
+	v, _ := sub.body[name].(string)
+	return v
+}
+
+// view is what node renderers see.
+type view struct {
+	kind   core.FlowKind
+	res    *flow.Result
+	ident  *core.Identity // settings: the identity; login refresh: the caller's
+	values map[string]json.RawMessage
+}
+
+// value returns a kept node value.
+func (v *view) value(name string) json.RawMessage { return v.values[name] }
+
+// flowJSON is the JSON of a login, registration or settings flow (the
+// kind-specific fields are left out where they do not apply).
+type flowJSON struct {
+	ID           string         `json:"id"`
+	Type         string         `json:"type"`
+	ExpiresAt    time.Time      `json:"expires_at"`
+	IssuedAt     time.Time      `json:"issued_at"`
+	RequestURL   string         `json:"request_url"`
+	ReturnTo     string         `json:"return_to,omitempty"`
+	Active       string         `json:"active,omitempty"`
+	UI           UI             `json:"ui"`
+	CreatedAt    *time.Time     `json:"created_at,omitempty"`
+	UpdatedAt    *time.Time     `json:"updated_at,omitempty"`
+	Refresh      *bool          `json:"refresh,omitempty"`
+	RequestedAAL core.AAL       `json:"requested_aal,omitempty"`
+	Identity     *IdentityJSON  `json:"identity,omitempty"`
+	ContinueWith []ContinueWith `json:"continue_with,omitempty"`
+	State        string         `json:"state"`
+}
+
+// strategies returns the enabled strategies of a kind of flow.
+func (s *SelfService) strategies(kind core.FlowKind) []strategy {
+	switch kind {
+	case core.FlowLogin:
+		return s.loginStrategies()
+	case core.FlowRegistration:
+		return s.registrationStrategies()
+	case core.FlowSettings:
+		return s.settingsStrategies()
+	}
+	return nil
+}
+
+// actions returns the engine actions of a kind's strategies plus the
+// internal message action.
+func (s *SelfService) actions(kind core.FlowKind, targets ...string) []flow.Action {
+	var out []flow.Action
+	for _, st := range s.strategies(kind) {
+		out = append(out, outcomeAction(st.method, st.inputs, targets...))
+	}
+	return append(out, messageAction())
+}
+
+// render builds the flow's JSON. csrfToken is the anti-CSRF cookie token to
+// mask into the csrf_token node (browser flows).
+func (s *SelfService) render(r *http.Request, kind core.FlowKind, res *flow.Result, ident *core.Identity, csrfToken []byte, extra ...Text) flowJSON {
+	st := res.Stash
+	f := res.Flow
+	reqURL, _ := keyRequestURL.Get(st)
+	ret, _ := keyReturnTo.Get(st)
+	active, _ := keyActive.Get(st)
+	values, _ := keyValues.Get(st)
+	out := flowJSON{ID: f.ID, Type: f.Type, ExpiresAt: f.ExpiresAt, IssuedAt: f.CreatedAt, RequestURL: reqURL,
+		ReturnTo: ret, Active: active, State: res.State}
+	if out.Active == errorAction {
+		out.Active = ""
+	}
+	out.ContinueWith, _ = keyContinueWith.Get(st)
+	v := &view{kind: kind, res: res, ident: ident, values: values}
+	ui := UI{Action: s.url("self-service/"+string(kind), url.Values{"flow": {f.ID}}), Method: "POST", Nodes: []Node{}}
+	var nodes []Node
+	if f.Type == "browser" {
+		n := inputNode(groupDefault, "csrf_token", "hidden", true, nil)
+		n.Attributes.Value = s.csrf.mask(csrfToken)
+		nodes = append(nodes, n)
+	}
+	if !res.Ended {
+		for _, strat := range s.strategies(kind) {
+			nodes = append(nodes, strat.nodes(v)...)
+		}
+	}
+	if nodes = orderNodes(kind, dedupeNodes(nodes)); nodes != nil {
+		ui.Nodes = nodes
+	}
+	switch kind {
+	case core.FlowLogin:
+		refresh := val(keyRefresh, st)
+		out.Refresh = &refresh
+		out.RequestedAAL = core.AAL(val(keyAAL, st))
+		if out.RequestedAAL == "" {
+			out.RequestedAAL = core.AAL1
+		}
+		c, u := f.CreatedAt, f.UpdatedAt
+		out.CreatedAt, out.UpdatedAt = &c, &u
+		ui.Messages = append(ui.Messages, s.loginMessages(v)...)
+	case core.FlowRegistration:
+		ui.Messages = append(ui.Messages, s.registrationMessages(v)...)
+	case core.FlowSettings:
+		if ident != nil {
+			iv := publicIdentity(ident, s.public)
+			out.Identity = &iv
+		}
+	}
+	msgs, _ := keyMessages.Get(st)
+	ui.Messages = append(ui.Messages, msgs...)
+	ui.Messages = append(ui.Messages, extra...)
+	nm, _ := keyNodeMessages.Get(st)
+	attachMessages(&ui, nm)
+	out.UI = ui
+	return out
+}
+
+// publicIdentity is the identity as self-service responses show it: no
+// credentials and no admin metadata.
+func publicIdentity(i *core.Identity, public string) IdentityJSON {
+	v := NewIdentityJSON(i, public, false, nil, nil)
+	v.MetadataAdmin = nil
+	return v
+}
+
+// dedupeNodes drops repeated default-group inputs (two strategies both
+// contributing the identifier node), keeping the first.
+func dedupeNodes(nodes []Node) []Node {
+	seen := map[string]bool{}
+	out := nodes[:0]
+	for _, n := range nodes {
+		if n.Group == groupDefault {
+			if seen[n.Attributes.Name] {
+				continue
+			}
+			seen[n.Attributes.Name] = true
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// orderNodes puts login's identifier before the csrf_token node, as Kratos'
+// login sort does; other flows keep the csrf_token first.
+func orderNodes(kind core.FlowKind, nodes []Node) []Node {
+	if kind != core.FlowLogin || len(nodes) < 2 || nodes[0].Attributes.Name != "csrf_token" {
+		return nodes
+	}
+	for i := 1; i < len(nodes); i++ {
+		if nodes[i].Group == groupDefault && nodes[i].Attributes.Name == "identifier" {
+			id := nodes[i]
+			copy(nodes[1:i+1], nodes[0:i])
+			nodes[0] = id
+			break
+		}
+	}
+	return nodes
+}
+
+// decodeBody reads a submission body: JSON, or a form whose dotted names
+// (traits.email) become nested objects (notes §1). Query parameters are not
+// read (GET submissions carry no body).
+func (s *SelfService) decodeBody(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
+	if r.Method == http.MethodGet || r.Body == nil {
+		return map[string]any{}, nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, &core.Error{Code: core.CodeInvalid, Message: "The request body could not be read.", Cause: err}
+		}
+		if len(strings.TrimSpace(string(raw))) == 0 {
+			return map[string]any{}, nil
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+			return nil, &core.Error{Code: core.CodeInvalid, Message: "The request body must be a JSON object.", Cause: err}
+		}
+		return m, nil
+	case mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data" || mt == "":
+		if err := r.ParseForm(); err != nil {
+			return nil, &core.Error{Code: core.CodeInvalid, Message: "The form body could not be parsed.", Cause: err}
+		}
+		return formToJSON(r.PostForm), nil
+	default:
+		return nil, core.Errorf(core.CodeInvalid, "The request body must be application/json or application/x-www-form-urlencoded, not %q.", mt)
+	}
+}
+
+// formToJSON maps form fields with dotted names into nested objects. The
+// last value of a repeated field wins, as in Kratos' decoder for scalars.
+func formToJSON(form url.Values) map[string]any {
+	out := map[string]any{}
+	for name, vals := range form {
+		if len(vals) == 0 {
+			continue
+		}
+		parts := strings.Split(name, ".")
+		cur := out
+		for _, p := range parts[:len(parts)-1] {
+			next, ok := cur[p].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				cur[p] = next
+			}
+			cur = next
+		}
+		cur[parts[len(parts)-1]] = vals[len(vals)-1]
+	}
+	return out
+}
+
+// engineInput returns the body fields a strategy declares, as the engine's
+// input document.
+func engineInput(body map[string]any, inputs []flow.Input) json.RawMessage {
+	m := map[string]any{}
+	for _, in := range inputs {
+		v, ok := body[in.Name]
+		if !ok || v == nil {
+			continue
+		}
+		if in.Type == flow.TypeJSON {
+			if _, isObj := v.(map[string]any); !isObj {
+				continue
+			}
+		} else if _, isStr := v.(string); !isStr {
+			continue
+		}
+		m[in.Name] = v
+	}
+	raw, _ := json.Marshal(m)
+	return raw
+}
+
+// flowID parses the flow (or id) query parameter.
+func flowIDParam(r *http.Request, name string) (string, error) {
+	raw := r.URL.Query().Get(name)
+	u, err := uuid.Parse(raw)
+	if err != nil || len(raw) != 36 {
+		return "", &kratosError{status: http.StatusBadRequest,
+			reason: "The flow query parameter is missing or malformed."}
+	}
+	return u.String(), nil
+}
+
+// initFlow serves GET /self-service/<kind>/{browser,api}.
+func (s *SelfService) initFlow(w http.ResponseWriter, r *http.Request, kind core.FlowKind, typ string) {
+	jsonAnswer := typ == "api" || isJSONRequest(r)
+	if kind == core.FlowRegistration && !s.cfg.Flows.Registration.Enabled {
+		s.writeError(w, r, jsonAnswer, flowDisabled(kind))
+		return
+	}
+	ret, err := s.returnTo.check(r.URL.Query().Get("return_to"))
+	if err != nil {
+		s.writeError(w, r, jsonAnswer, err)
+		return
+	}
+	sess, ident := s.optionalSession(r)
+	pre, err := s.initChecks(w, r, kind, typ, jsonAnswer, ret, sess, ident)
+	if err != nil || pre.handled {
+		if err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+		}
+		return
+	}
+	var tok []byte
+	if typ == "browser" {
+		if tok, err = s.csrf.ensure(w, r); err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+			return
+		}
+	}
+	res, err := s.start(r.Context(), kind, typ, requestURL(r, s.public), ret, tok, pre)
+	if err != nil {
+		s.writeError(w, r, jsonAnswer, err)
+		return
+	}
+	if !jsonAnswer {
+		redirect(w, r, s.uiURL(kind, res.Flow.ID))
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, s.render(r, kind, res, pre.ident, tok))
+}
+
+// initState is what a kind's init checks hand to the flow's start.
+type initState struct {
+	handled bool           // the checks answered the request already
+	ident   *core.Identity // the identity the flow is about (settings, refresh)
+	seed    func(st *flow.Stash)
+}
+
+// initChecks runs a kind's preconditions at flow creation.
+func (s *SelfService) initChecks(w http.ResponseWriter, r *http.Request, kind core.FlowKind, typ string, jsonAnswer bool, ret string, sess *core.Session, ident *core.Identity) (initState, error) {
+	switch kind {
+	case core.FlowLogin:
+		return s.loginInit(w, r, typ, jsonAnswer, ret, sess, ident)
+	case core.FlowRegistration:
+		if sess != nil {
+			if !jsonAnswer {
+				redirect(w, r, s.returnOrDefault(ret, s.cfg.Flows.Registration.After.DefaultBrowserReturnURL))
+				return initState{handled: true}, nil
+			}
+			return initState{}, sessionAlreadyAvailable()
+		}
+	case core.FlowSettings:
+		if sess == nil {
+			if !jsonAnswer {
+				redirect(w, r, s.url("self-service/login/browser", url.Values{"return_to": {requestURL(r, s.public)}}))
+				return initState{handled: true}, nil
+			}
+			return initState{}, noSession()
+		}
+		return initState{ident: ident}, nil
+	}
+	return initState{}, nil
+}
+
+// start creates a flow.
+func (s *SelfService) start(ctx context.Context, kind core.FlowKind, typ, reqURL, ret string, csrfToken []byte, pre initState) (*flow.Result, error) {
+	init := flow.Init{Face: "kratos", Type: typ, Seed: func(st *flow.Stash) {
+		keyRequestURL.Set(st, reqURL)
+		if ret != "" {
+			keyReturnTo.Set(st, ret)
+		}
+		if csrfToken != nil {
+			keyCSRF.Set(st, csrfHash(csrfToken))
+		}
+		if pre.seed != nil {
+			pre.seed(st)
+		}
+	}}
+	if pre.ident != nil {
+		init.IdentityID = pre.ident.ID
+	}
+	res, err := s.engine.Start(ctx, s.defs[kind], init)
+	if err != nil {
+		return nil, &core.Error{Code: core.CodeInternal, Message: "Creating the flow failed.", Cause: err}
+	}
+	return res, nil
+}
+
+// requestURL returns the URL the client requested, on the public base URL.
+func requestURL(r *http.Request, public string) string {
+	u := strings.TrimRight(public, "/") + r.URL.Path
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	return u
+}
+
+// returnOrDefault returns ret, else the configured default, else
+// selfservice.default_browser_return_url.
+func (s *SelfService) returnOrDefault(ret string, defaults ...string) string {
+	if ret != "" {
+		return ret
+	}
+	for _, d := range defaults {
+		if d != "" {
+			return d
+		}
+	}
+	if s.cfg.DefaultBrowserReturnURL != "" {
+		return s.cfg.DefaultBrowserReturnURL
+	}
+	return s.public
+}
+
+// getFlow serves GET /self-service/<kind>/flows?id=.
+func (s *SelfService) getFlow(w http.ResponseWriter, r *http.Request, kind core.FlowKind) {
+	id, err := flowIDParam(r, "id")
+	if err != nil {
+		s.writeError(w, r, true, err)
+		return
+	}
+	def := s.defs[kind]
+	res, err := s.engine.Fetch(r.Context(), def, id)
+	switch {
+	case errors.Is(err, flow.ErrNotFound):
+		s.writeError(w, r, true, flowNotFound(kind))
+		return
+	case errors.Is(err, flow.ErrExpired):
+		p, perr := s.engine.Peek(r.Context(), def, id)
+		if perr != nil {
+			s.writeError(w, r, true, flowNotFound(kind))
+			return
+		}
+		ret, _ := keyReturnTo.Get(p.Stash)
+		s.writeError(w, r, true, s.expiredOnFetch(kind, p.Flow.Type, ret))
+		return
+	case err != nil:
+		s.writeError(w, r, true, &core.Error{Code: core.CodeInternal, Message: "Loading the flow failed.", Cause: err})
+		return
+	}
+	var tok []byte
+	if res.Flow.Type == "browser" {
+		stored, _ := keyCSRF.Get(res.Stash)
+		if err := s.csrf.verifyFlow(r, stored); err != nil {
+			s.writeError(w, r, true, err)
+			return
+		}
+		tok = s.csrf.token(r)
+	}
+	var ident *core.Identity
+	if kind == core.FlowSettings || (kind == core.FlowLogin && res.Flow.IdentityID != "") {
+		sess, i, err := s.currentSession(r)
+		if err != nil {
+			s.writeError(w, r, true, err)
+			return
+		}
+		if res.Flow.IdentityID != "" && i.ID != res.Flow.IdentityID {
+			s.writeError(w, r, true, identityMismatch())
+			return
+		}
+		_ = sess
+		ident = i
+	}
+	api.WriteJSON(w, http.StatusOK, s.render(r, kind, res, ident, tok))
+}
+
+// submitFlow serves POST (and GET) /self-service/<kind>?flow=.
+func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind core.FlowKind) {
+	jsonHint := isJSONRequest(r)
+	id, err := flowIDParam(r, "flow")
+	if err != nil {
+		s.writeError(w, r, jsonHint, err)
+		return
+	}
+	def := s.defs[kind]
+	res, err := s.engine.Fetch(r.Context(), def, id)
+	switch {
+	case errors.Is(err, flow.ErrNotFound):
+		s.writeError(w, r, jsonHint, flowNotFound(kind))
+		return
+	case errors.Is(err, flow.ErrExpired):
+		s.replaceExpired(w, r, kind, id, jsonHint)
+		return
+	case err != nil:
+		s.writeError(w, r, jsonHint, &core.Error{Code: core.CodeInternal, Message: "Loading the flow failed.", Cause: err})
+		return
+	}
+	typ := res.Flow.Type
+	jsonAnswer := typ == "api" || jsonHint
+	body, err := s.decodeBody(w, r)
+	if err != nil {
+		s.writeError(w, r, jsonAnswer, err)
+		return
+	}
+	var tok []byte
+	if typ == "api" {
+		if r.Header.Get("Origin") != "" {
+			s.writeError(w, r, true, apiFlowBrowserRequest("an Origin header"))
+			return
+		}
+		if hasNonCloudflareCookie(r) {
+			s.writeError(w, r, true, apiFlowBrowserRequest("cookies"))
+			return
+		}
+	} else {
+		sent, _ := body["csrf_token"].(string)
+		if err := s.csrf.verify(r, sent); err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+			return
+		}
+		tok = s.csrf.token(r)
+	}
+	sub := &submission{r: r, res: res, body: body}
+	sub.sess, sub.ident = s.optionalSession(r)
+	if handled, err := s.submitChecks(w, r, kind, sub, jsonAnswer); err != nil || handled {
+		if err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+		}
+		return
+	}
+	showIdent := sub.ident
+	if res.Ended {
+		s.showForm(w, r, kind, res, showIdent, tok, jsonAnswer, retryText(string(kind)))
+		return
+	}
+	method, _ := body["method"].(string)
+	var strat *strategy
+	for _, st := range s.strategies(kind) {
+		if st.method == method {
+			strat = &st
+			break
+		}
+	}
+	action, inputs := errorAction, []flow.Input(nil)
+	var o *outcome
+	if strat == nil {
+		o = &outcome{messages: []Text{noStrategyText(string(kind))}}
+	} else {
+		if o, err = strat.prepare(sub); err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+			return
+		}
+		action, inputs = strat.method, strat.inputs
+	}
+	ctx := context.WithValue(r.Context(), outcomeKey{}, o)
+	res2, err := s.engine.Submit(ctx, def, flow.Submission{FlowID: id, Action: action, CSRFToken: res.Flow.CSRFToken,
+		Input: engineInput(body, inputs)})
+	if err != nil && o.undo != nil {
+		o.undo(r)
+	}
+	switch {
+	case errors.Is(err, flow.ErrExpired):
+		s.replaceExpired(w, r, kind, id, jsonHint)
+		return
+	case errors.Is(err, flow.ErrEnded):
+		s.showForm(w, r, kind, res, showIdent, tok, jsonAnswer, retryText(string(kind)))
+		return
+	case errors.Is(err, flow.ErrConflict), errors.Is(err, flow.ErrCSRF):
+		s.writeError(w, r, jsonAnswer, &core.Error{Code: core.CodeConflict, Message: "The flow was submitted twice at the same time; reload it and try again.", Cause: err})
+		return
+	case err != nil:
+		s.writeError(w, r, jsonAnswer, &core.Error{Code: core.CodeInternal, Message: "Submitting the flow failed.", Cause: err})
+		return
+	}
+	if o.ident != nil {
+		showIdent = o.ident
+	}
+	s.finish(w, r, kind, sub, o, res2, showIdent, tok, jsonAnswer)
+}
+
+// hasNonCloudflareCookie reports whether the request carries cookies other
+// than Cloudflare's, which native clients must not send.
+func hasNonCloudflareCookie(r *http.Request) bool {
+	for _, c := range r.Cookies() {
+		n := c.Name
+		if strings.HasPrefix(n, "__cf") || strings.HasPrefix(n, "_cf") || strings.HasPrefix(n, "cf_") {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// submitChecks runs a kind's preconditions of a submission.
+func (s *SelfService) submitChecks(w http.ResponseWriter, r *http.Request, kind core.FlowKind, sub *submission, jsonAnswer bool) (bool, error) {
+	switch kind {
+	case core.FlowLogin:
+		return s.loginSubmitChecks(w, r, sub, jsonAnswer)
+	case core.FlowRegistration:
+		if sub.sess != nil {
+			if !jsonAnswer {
+				redirect(w, r, s.returnOrDefault("", s.cfg.DefaultBrowserReturnURL))
+				return true, nil
+			}
+			return false, sessionAlreadyAvailable()
+		}
+	case core.FlowSettings:
+		return s.settingsSubmitChecks(w, r, sub, jsonAnswer)
+	}
+	return false, nil
+}
+
+// finish answers a committed step.
+func (s *SelfService) finish(w http.ResponseWriter, r *http.Request, kind core.FlowKind, sub *submission, o *outcome, res *flow.Result, ident *core.Identity, tok []byte, jsonAnswer bool) {
+	switch kind {
+	case core.FlowLogin:
+		s.finishLogin(w, r, sub, o, res, tok, jsonAnswer)
+	case core.FlowRegistration:
+		s.finishRegistration(w, r, sub, o, res, tok, jsonAnswer)
+	case core.FlowSettings:
+		s.finishSettings(w, r, sub, o, res, ident, tok, jsonAnswer)
+	}
+}
+
+// showForm answers "show the form again": browsers go back to the UI, JSON
+// clients get 400 with the flow (extra messages are shown, not stored).
+func (s *SelfService) showForm(w http.ResponseWriter, r *http.Request, kind core.FlowKind, res *flow.Result, ident *core.Identity, tok []byte, jsonAnswer bool, extra ...Text) {
+	if !jsonAnswer {
+		redirect(w, r, s.uiURL(kind, res.Flow.ID))
+		return
+	}
+	api.WriteJSON(w, http.StatusBadRequest, s.render(r, kind, res, ident, tok, extra...))
+}
+
+// replaceExpired answers a submission of an expired flow: a replacement flow
+// of the same type, request URL and return_to carrying the expiry message;
+// browsers are sent to it, JSON clients get 410 naming it (notes §2.6).
+func (s *SelfService) replaceExpired(w http.ResponseWriter, r *http.Request, kind core.FlowKind, id string, jsonHint bool) {
+	old, err := s.engine.Peek(r.Context(), s.defs[kind], id)
+	if err != nil {
+		s.writeError(w, r, jsonHint, flowNotFound(kind))
+		return
+	}
+	typ := old.Flow.Type
+	jsonAnswer := typ == "api" || jsonHint
+	now := s.now()
+	since := now.Sub(old.Flow.ExpiresAt)
+	reqURL, _ := keyRequestURL.Get(old.Stash)
+	ret, _ := keyReturnTo.Get(old.Stash)
+	var tok []byte
+	if typ == "browser" {
+		if tok, err = s.csrf.ensure(w, r); err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+			return
+		}
+	}
+	pre := initState{}
+	if kind == core.FlowSettings {
+		_, ident, err := s.currentSession(r)
+		if err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+			return
+		}
+		pre.ident = ident
+	}
+	msg := expiredText(string(kind), since.Minutes(), old.Flow.ExpiresAt.Unix(), old.Flow.ExpiresAt.UTC().Format(time.RFC3339))
+	prevSeed := pre.seed
+	pre.seed = func(st *flow.Stash) {
+		if prevSeed != nil {
+			prevSeed(st)
+		}
+		keyMessages.Set(st, []Text{msg})
+		if kind == core.FlowLogin {
+			keyRefresh.Set(st, val(keyRefresh, old.Stash))
+			keyAAL.Set(st, val(keyAAL, old.Stash))
+		}
+	}
+	res, err := s.start(r.Context(), kind, typ, reqURL, ret, tok, pre)
+	if err != nil {
+		s.writeError(w, r, jsonAnswer, err)
+		return
+	}
+	if !jsonAnswer {
+		redirect(w, r, s.uiURL(kind, res.Flow.ID))
+		return
+	}
+	s.writeError(w, r, true, expiredOnSubmit(old.Flow.ExpiresAt, since, res.Flow.ID))
+}
+
+// issueSession issues a session for the identity after a login or a
+// registration with the session hook, and sets the cookie for browsers.
+func (s *SelfService) issueSession(w http.ResponseWriter, r *http.Request, identityID, method, typ string) (*issued, error) {
+	lifespan := s.sessCfg.Lifespan
+	if lifespan <= 0 {
+		lifespan = 24 * time.Hour
+	}
+	sess, tok, err := s.sessions.Issue(r.Context(), identityID, core.AuthMethod{Method: method, AAL: core.AAL1}, device(r), lifespan)
+	if err != nil {
+		return nil, err
+	}
+	if typ == "browser" {
+		if err := s.cookie.issue(w, tok, sess.ExpiresAt, s.now()); err != nil {
+			return nil, &core.Error{Code: core.CodeInternal, Message: "Setting the session cookie failed.", Cause: err}
+		}
+	}
+	return &issued{session: sess, token: tok}, nil
+}
+
+// sessionJSON renders a session with its identity and devices.
+func (s *SelfService) sessionJSON(sess *core.Session, i *core.Identity) SessionJSON {
+	iv := publicIdentity(i, s.public)
+	return NewSessionJSON(sess, s.now(), &iv, i.State, true)
+}
+
+// keep returns the node values to keep for the next render.
+func keep(pairs ...any) map[string]json.RawMessage {
+	m := map[string]json.RawMessage{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		name, _ := pairs[i].(string)
+		if raw, err := json.Marshal(pairs[i+1]); err == nil {
+			m[name] = raw
+		}
+	}
+	return m
+}
+
+func jsonUnmarshal(raw json.RawMessage, v any) error { return json.Unmarshal(raw, v) }
+
+// methodAfter returns the after-settings of one method.
+func methodAfter(a config.After, method string) config.AfterMethod {
+	switch method {
+	case "password":
+		return a.Password
+	case "code":
+		return a.Code
+	case "profile":
+		return a.Profile
+	case "webauthn":
+		return a.WebAuthn
+	case "passkey":
+		return a.Passkey
+	case "oidc":
+		return a.OIDC
+	case "totp":
+		return a.TOTP
+	case "lookup_secret":
+		return a.LookupSecret
+	}
+	return config.AfterMethod{}
+}
+
+// hookNames returns the names of the hooks that apply: the method's own when
+// it has any, else the flow's.
+func hookNames(flowHooks, methodHooks []config.Hook) []string {
+	hooks := methodHooks
+	if len(hooks) == 0 {
+		hooks = flowHooks
+	}
+	out := make([]string, 0, len(hooks))
+	for _, h := range hooks {
+		out = append(out, h.Hook)
+	}
+	return out
+}
+
+func (s *SelfService) hasHook(hooks []string, name string) bool { return slices.Contains(hooks, name) }

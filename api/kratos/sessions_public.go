@@ -1,0 +1,159 @@
+package kratos
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/session"
+	"github.com/latchkey/latchkey/store"
+)
+
+// whoamiJSON is the session whoami returns, with the JWT of tokenize_as.
+type whoamiJSON struct {
+	SessionJSON
+	Tokenized string `json:"tokenized,omitempty"`
+}
+
+// noCredentials is whoami's 401 (notes §5.1).
+func noCredentials() error {
+	return &kratosError{status: http.StatusUnauthorized, reason: "No valid session credentials found in the request."}
+}
+
+// whoami serves /sessions/whoami: one indexed lookup of the token, the
+// identity, and a device update at most every few minutes.
+func (s *SelfService) whoami(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "private, no-cache, no-store, must-revalidate")
+	sess, ident, err := s.currentSession(r)
+	if err != nil {
+		var ke *kratosError
+		if errors.As(err, &ke) && ke.id == "session_inactive" {
+			err = noCredentials()
+		}
+		s.writeError(w, r, true, err)
+		return
+	}
+	if _, err := s.sessions.Touch(r.Context(), sess, device(r)); err != nil {
+		s.errs.Log.WarnContext(r.Context(), "record session device", "error", err, "session_id", sess.ID)
+	}
+	out := whoamiJSON{SessionJSON: s.sessionJSON(sess, ident)}
+	if name := r.URL.Query().Get("tokenize_as"); name != "" {
+		if out.Tokenized, err = s.tokenize(r, name, sess, ident); err != nil {
+			s.writeError(w, r, true, err)
+			return
+		}
+	}
+	w.Header().Set("X-Kratos-Authenticated-Identity-Id", ident.ID)
+	api.WriteJSON(w, http.StatusOK, out)
+}
+
+// tokenize signs the session as a JWT with the template's lifetime and the
+// server's signing keys (notes §6 tokenize_as).
+func (s *SelfService) tokenize(r *http.Request, name string, sess *core.Session, ident *core.Identity) (string, error) {
+	tpl, ok := s.sessCfg.WhoAmI.Tokenizer.Templates[name]
+	if !ok || s.keys == nil {
+		return "", &kratosError{status: http.StatusBadRequest, reason: fmt.Sprintf("Unable to find tokenizer template %q.", name)}
+	}
+	sub := ident.ID
+	if tpl.SubjectSource == "external_id" {
+		if ident.ExternalID == "" {
+			return "", &kratosError{status: http.StatusBadRequest,
+				reason: "The session's identity has no external_id, but the tokenizer template's subject_source is external_id."}
+		}
+		sub = ident.ExternalID
+	}
+	now := s.now()
+	ttl := tpl.TTL
+	if ttl <= 0 {
+		ttl = 60e9
+	}
+	jwt, err := s.keys.SignJWT(r.Context(), session.Claims{Subject: sub, Issuer: s.public, ID: uuid.NewString(),
+		IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(ttl), Extra: map[string]any{"sid": sess.ID}})
+	if err != nil {
+		return "", &core.Error{Code: core.CodeInternal, Message: "Signing the session token failed.", Cause: err}
+	}
+	return jwt, nil
+}
+
+// listMySessions serves GET /sessions: the caller's other sessions, with
+// Kratos' migration pagination.
+func (s *SelfService) listMySessions(w http.ResponseWriter, r *http.Request) {
+	p, err := parseMigrationPage(r.URL.Query())
+	if err != nil {
+		s.writeError(w, r, true, err)
+		return
+	}
+	sess, ident, err := s.currentSession(r)
+	if err != nil {
+		s.writeError(w, r, true, err)
+		return
+	}
+	active := true
+	q := store.SessionQuery{IdentityID: ident.ID, ExceptID: sess.ID, Active: &active, Now: s.now()}
+	total, err := s.st.CountSessions(r.Context(), q)
+	if err != nil {
+		s.writeError(w, r, true, sessionStoreError(err, ""))
+		return
+	}
+	q.Offset, q.Limit = p.offset, p.size
+	list, err := s.st.ListSessions(r.Context(), q)
+	if err != nil {
+		s.writeError(w, r, true, sessionStoreError(err, ""))
+		return
+	}
+	out := make([]SessionJSON, 0, len(list))
+	for n := range list {
+		out = append(out, s.sessionJSON(&list[n], ident))
+	}
+	MigrationLinks(w, r, total, p.offset, p.size)
+	api.WriteJSON(w, http.StatusOK, out)
+}
+
+// deleteMySessions serves DELETE /sessions: revoke all other sessions.
+func (s *SelfService) deleteMySessions(w http.ResponseWriter, r *http.Request) {
+	sess, ident, err := s.currentSession(r)
+	if err != nil {
+		s.writeError(w, r, true, err)
+		return
+	}
+	n, err := s.sessions.RevokeOthers(r.Context(), ident.ID, sess.ID)
+	if err != nil {
+		s.writeError(w, r, true, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]int{"count": n})
+}
+
+// deleteMySession serves DELETE /sessions/{id}: revoke one other session of
+// the caller.
+func (s *SelfService) deleteMySession(w http.ResponseWriter, r *http.Request) {
+	id, err := sessionID(r)
+	if err != nil {
+		s.writeError(w, r, true, err)
+		return
+	}
+	sess, ident, err := s.currentSession(r)
+	if err != nil {
+		s.writeError(w, r, true, err)
+		return
+	}
+	if id == sess.ID {
+		s.writeError(w, r, true, &kratosError{status: http.StatusBadRequest,
+			reason: "You are not allowed to revoke your current session; use logout instead."})
+		return
+	}
+	other, err := s.sessions.Session(r.Context(), id)
+	if err != nil || other.IdentityID != ident.ID {
+		s.writeError(w, r, true, &kratosError{status: http.StatusNotFound, reason: "The session could not be found."})
+		return
+	}
+	if err := s.sessions.Revoke(r.Context(), id); err != nil {
+		s.writeError(w, r, true, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
