@@ -10,6 +10,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -537,5 +539,50 @@ func TestSelfServiceLoginImportedHashes(t *testing.T) {
 				"identifier": email, "password": h.Password})
 			must(t, r, 200)
 		})
+	}
+}
+
+// TestSelfServiceGoldenNodes pins the UI nodes and messages of each flow's
+// screens (testdata/selfservice/*.golden.json; -update rewrites them).
+func TestSelfServiceGoldenNodes(t *testing.T) {
+	t.Parallel()
+	e := newSelfServiceEnv(t)
+	c := e.native(t)
+	tok := e.registerNative(t, c, "gina@example.com", "correct horse battery")
+	ui := func(r resp) []byte {
+		t.Helper()
+		out, _ := json.MarshalIndent(r.json(t)["ui"], "", "  ")
+		return append(out, '\n')
+	}
+	lf := c.do("GET", "/self-service/login/api", nil)
+	rf := c.do("GET", "/self-service/registration/api", nil)
+	screen2 := c.do("POST", "/self-service/registration?flow="+flowID(t, rf), map[string]any{"method": "profile",
+		"traits": map[string]any{"email": "hank@example.com"}})
+	bad := c.do("POST", "/self-service/registration?flow="+flowID(t, rf), map[string]any{"method": "password",
+		"traits": map[string]any{"email": "nope"}, "password": "x"})
+	c.token = tok
+	sf := c.do("GET", "/self-service/settings/api", nil)
+	for name, body := range map[string][]byte{
+		"login_api": ui(lf), "registration_api": ui(rf), "registration_credentials": ui(screen2),
+		"registration_errors": ui(bad), "settings_api": ui(sf),
+	} {
+		got := normalize(bytes.ReplaceAll(body, []byte(strings.TrimSuffix(e.base, "/")), []byte("<public>")))
+		path := filepath.Join("testdata", "selfservice", name+".golden.json")
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%s: %v (run go test -update)", name, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs (go test -update to accept):\n%s", name, got)
+		}
 	}
 }
