@@ -10,6 +10,7 @@ func (h *Handler) mountAdminAPI(mux *http.ServeMux) {
 		mux.Handle(method+" "+p+path, h.adminRoute(f))
 	}
 	h.mountAdminUsers(route)
+	h.mountAdminCredentials(route)
 }
 
 // cut splits "METHOD /path" at the space.
