@@ -1,0 +1,98 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// BaselineHandler returns a trivial handler that answers every request with
+// 200 and a JSON body of exactly size bytes (at least 2): the cheapest
+// server answer the same size as the scenario it is compared with.
+func BaselineHandler(size int) http.Handler {
+	size = max(size, 2)
+	body := bytes.Repeat([]byte("x"), size)
+	body[0], body[size-1] = '"', '"'
+	length := strconv.Itoa(size)
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		h["Content-Type"] = []string{"application/json"}
+		h["Content-Length"] = []string{length}
+		w.Write(body)
+	})
+}
+
+// ServeBaseline serves BaselineHandler(size) on ln until ctx ends, with the
+// server settings of `latchkey serve`' listeners.
+func ServeBaseline(ctx context.Context, ln net.Listener, size int) error {
+	srv := &http.Server{Handler: BaselineHandler(size), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		return nil
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("baseline server: %w", err)
+	}
+}
+
+// startBaselineInProcess runs the baseline server inside this process.
+func startBaselineInProcess(ctx context.Context, size int) (string, int, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", 0, nil, fmt.Errorf("baseline listen: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); ServeBaseline(ctx, ln, size) }()
+	return "http://" + ln.Addr().String(), 0, func() { cancel(); <-done }, nil
+}
+
+func (r *Runner) baseline(ctx context.Context) ([]Result, error) {
+	r.mu.Lock()
+	size, from := r.whoamiBody, "whoami's"
+	r.mu.Unlock()
+	if size == 0 {
+		size, from = r.o.BaselineBodySize, "the configured"
+	}
+	start := r.o.StartBaseline
+	if start == nil {
+		start = startBaselineInProcess
+	}
+	u, pid, stop, err := start(ctx, size)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	if _, err := CheckTarget(ctx, u); err != nil {
+		return nil, err
+	}
+	h := http.Header{"Accept": {"application/json"}}
+	if _, err := fetch(ctx, r.hc, http.MethodGet, u, h, nil, http.StatusOK, nil); err != nil {
+		return nil, err
+	}
+	note := fmt.Sprintf("%d B body (%s size), separate process", size, from)
+	cpuOf := "baseline-server"
+	if pid == 0 {
+		// In this process the server's CPU cannot be told from the
+		// client's: report both together and say so.
+		pid, cpuOf = selfPID, "bench (client and server)"
+		note = fmt.Sprintf("%d B body (%s size), in this process", size, from)
+	}
+	res, err := r.measure(ctx, "baseline", note, pid, cpuOf, 1, func(ctx context.Context, _ int, _ int64) error {
+		_, err := fetch(ctx, r.hc, http.MethodGet, u, h, nil, http.StatusOK, nil)
+		return err
+	})
+	return []Result{res}, err
+}

@@ -1,0 +1,369 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey/method/password"
+)
+
+// Options configure a Runner.
+type Options struct {
+	// Public and Admin are the base URLs of the target's public and admin
+	// listeners (loopback only). Admin may be empty when no scenario needs
+	// it; such scenarios are then skipped.
+	Public, Admin string
+	// APIKey, when set, is sent to the admin listener as a bearer token.
+	APIKey string
+	// Load is the concurrency, duration, warm-up and request cap of every
+	// measured scenario.
+	Load Load
+	// ServerPID, when not 0, is the server's process: its CPU time per
+	// operation and peak RSS are reported.
+	ServerPID int
+	// Password is the password of every identity the tool creates.
+	Password string
+	// SchemaID is the identity schema of created identities ("default").
+	SchemaID string
+	// Sessions is how many distinct sessions whoami, validate and me
+	// rotate through.
+	Sessions int
+	// BatchSize is the number of identities per batch-import request (at
+	// most 1000, Kratos' limit).
+	BatchSize int
+	// Scales are the identity counts lookup-at-scale seeds and measures at,
+	// ascending.
+	Scales []int
+	// Hash is the hasher the hash scenario runs in this process; it should
+	// be the server's configuration.
+	Hash password.Params
+	// BaselineBodySize is the body size of the baseline handler when
+	// whoami did not run (whoami's body size is used when it did).
+	BaselineBodySize int
+	// StartBaseline starts the baseline server for a body size and returns
+	// its URL, its PID (0 when it runs in this process) and a stop
+	// function. Nil starts it in this process.
+	StartBaseline func(ctx context.Context, bodySize int) (url string, pid int, stop func(), err error)
+	// Timeout bounds each HTTP request (30 s when 0).
+	Timeout time.Duration
+	// Progress, when not nil, receives progress lines (a terminal).
+	Progress io.Writer
+	// Log, when not nil, receives one line per setup step.
+	Log io.Writer
+}
+
+// Result is the outcome of one measurement. Times are milliseconds.
+type Result struct {
+	Scenario   string   `json:"scenario"`
+	Skipped    string   `json:"skipped,omitempty"`
+	Note       string   `json:"note,omitempty"`
+	Ops        int64    `json:"ops"`
+	Errors     int64    `json:"errors"`
+	FirstError string   `json:"first_error,omitempty"`
+	Seconds    float64  `json:"seconds"`
+	OpsPerSec  float64  `json:"ops_per_sec"`
+	P50        float64  `json:"p50_ms"`
+	P90        float64  `json:"p90_ms"`
+	P99        float64  `json:"p99_ms"`
+	Max        float64  `json:"max_ms"`
+	CPUMsPerOp *float64 `json:"cpu_ms_per_op,omitempty"`
+	// CPUOf says whose CPU CPUMsPerOp is: "server", "baseline-server" or
+	// "bench" (the hash scenario runs in this process).
+	CPUOf       string   `json:"cpu_of,omitempty"`
+	PeakRSSMB   *float64 `json:"peak_rss_mb,omitempty"`
+	Concurrency int      `json:"concurrency"`
+	Load1       float64  `json:"load1"`
+	// Items is how many items one op handles (identities per batch), 1
+	// otherwise.
+	Items int `json:"items_per_op"`
+}
+
+// Runner runs scenarios against one target.
+type Runner struct {
+	o      Options
+	hc     *http.Client
+	public string
+	admin  string
+	runID  string
+
+	mu         sync.Mutex
+	users      []user // identities with Password, created on demand
+	whoamiBody int    // body size of whoami, for baseline
+	seq        int    // counter for unique identifiers
+}
+
+type user struct{ id, email string }
+
+// New checks o (targets must be loopback URLs) and returns a Runner. It
+// fails with a description of the first bad option.
+func New(ctx context.Context, o Options) (*Runner, error) {
+	if o.Load.Concurrency < 1 {
+		return nil, errors.New("bench: concurrency must be at least 1")
+	}
+	if o.Load.Duration <= 0 && o.Load.Requests <= 0 {
+		return nil, errors.New("bench: a duration or a request cap is required")
+	}
+	if o.Public == "" {
+		return nil, errors.New("bench: the public URL is required")
+	}
+	u, err := CheckTarget(ctx, o.Public)
+	if err != nil {
+		return nil, fmt.Errorf("bench: public: %w", err)
+	}
+	r := &Runner{o: o, public: strings.TrimRight(u.String(), "/")}
+	if o.Admin != "" {
+		a, err := CheckTarget(ctx, o.Admin)
+		if err != nil {
+			return nil, fmt.Errorf("bench: admin: %w", err)
+		}
+		r.admin = strings.TrimRight(a.String(), "/")
+	}
+	if r.o.Password == "" {
+		r.o.Password = "bench-Password-1234!"
+	}
+	if r.o.SchemaID == "" {
+		r.o.SchemaID = "default"
+	}
+	if r.o.Sessions < 1 {
+		r.o.Sessions = 100
+	}
+	if r.o.BatchSize < 1 || r.o.BatchSize > 1000 {
+		r.o.BatchSize = 1000
+	}
+	if r.o.BaselineBodySize <= 0 {
+		r.o.BaselineBodySize = 1024
+	}
+	if r.o.Timeout <= 0 {
+		r.o.Timeout = 30 * time.Second
+	}
+	if r.o.Hash.Algorithm == "" {
+		r.o.Hash = password.DefaultParams()
+	}
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("bench: random run id: %w", err)
+	}
+	r.runID = hex.EncodeToString(b[:])
+	r.hc = newClient(o.Load.Concurrency, r.o.Timeout)
+	return r, nil
+}
+
+// Close releases idle connections.
+func (r *Runner) Close() { r.hc.CloseIdleConnections() }
+
+// scenario is one named measurement.
+type scenario struct {
+	name, about string
+	run         func(r *Runner, ctx context.Context) ([]Result, error)
+}
+
+// scenarios in the order `all` runs them: baseline right after the
+// session checks it is compared with, hashing last.
+var scenarios = []scenario{
+	{"whoami", "Kratos GET /sessions/whoami with N distinct session tokens", (*Runner).whoami},
+	{"validate", "Hanko GET and POST /sessions/validate with N distinct JWTs", (*Runner).validate},
+	{"me", "Hanko GET /me with N distinct JWTs", (*Runner).me},
+	{"baseline", "the same client against a trivial Go handler returning whoami's body size", (*Runner).baseline},
+	{"kratos-login", "Kratos native login: GET /self-service/login/api, POST password", (*Runner).kratosLogin},
+	{"kratos-register", "Kratos native registration with password", (*Runner).kratosRegister},
+	{"hanko-login", "Hanko /login flow: init, capabilities, identifier, password", (*Runner).hankoLogin},
+	{"admin-create", "Kratos POST /admin/identities without password", (*Runner).adminCreate},
+	{"batch-import", "Kratos PATCH /admin/identities, batches with bcrypt-hashed passwords", (*Runner).batchImport},
+	{"lookup-at-scale", "seed identities, then credentials_identifier lookup and password login at each scale", (*Runner).lookupAtScale},
+	{"hash", "the configured password hasher alone, in this process", (*Runner).hash},
+}
+
+// ScenarioNames returns every scenario name, in the order `all` runs them.
+func ScenarioNames() []string {
+	names := make([]string, len(scenarios))
+	for i, s := range scenarios {
+		names[i] = s.name
+	}
+	return names
+}
+
+// ScenarioHelp returns one "name  description" line per scenario.
+func ScenarioHelp() string {
+	var b strings.Builder
+	for _, s := range scenarios {
+		fmt.Fprintf(&b, "  %-16s %s\n", s.name, s.about)
+	}
+	return b.String()
+}
+
+// ParseScenarios splits a comma-separated list of scenario names ("all"
+// for every one) and fails on an unknown name.
+func ParseScenarios(list string) ([]string, error) {
+	var out []string
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		switch {
+		case n == "":
+		case n == "all":
+			out = append(out, ScenarioNames()...)
+		case slices.Contains(ScenarioNames(), n):
+			out = append(out, n)
+		default:
+			return nil, fmt.Errorf("unknown scenario %q; known: all, %s", n, strings.Join(ScenarioNames(), ", "))
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no scenario given")
+	}
+	return slices.Compact(out), nil
+}
+
+// Run runs the named scenarios in order and returns one or more results
+// each. A scenario that cannot run against the target is a result with
+// Skipped set; one that fails in setup is a result with Skipped set to the
+// failure (the run continues). Run fails only when ctx ends.
+func (r *Runner) Run(ctx context.Context, names []string) ([]Result, error) {
+	var out []Result
+	for _, n := range names {
+		i := slices.IndexFunc(scenarios, func(s scenario) bool { return s.name == n })
+		if i < 0 {
+			return out, fmt.Errorf("bench: unknown scenario %q", n)
+		}
+		res, err := scenarios[i].run(r, ctx)
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		if err != nil {
+			var skip *SkipError
+			reason := "setup failed: " + err.Error()
+			if errors.As(err, &skip) {
+				reason = skip.Reason
+			}
+			res = append(res, Result{Scenario: n, Skipped: reason})
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}
+
+func (r *Runner) logf(format string, args ...any) {
+	if r.o.Log != nil {
+		fmt.Fprintf(r.o.Log, format+"\n", args...)
+	}
+}
+
+// measure runs op under the runner's load and reads the CPU time and peak
+// RSS of pid (0: none) around the measured phase.
+func (r *Runner) measure(ctx context.Context, name, note string, pid int, cpuOf string, items int, op Op) (Result, error) {
+	return r.measureLoad(ctx, r.o.Load, name, note, pid, cpuOf, items, op)
+}
+
+func (r *Runner) measureLoad(ctx context.Context, l Load, name, note string, pid int, cpuOf string, items int, op Op) (Result, error) {
+	var (
+		before  ProcSample
+		procErr error
+		sampler *rssSampler
+	)
+	between := func() {
+		if pid == 0 {
+			return
+		}
+		before, procErr = ReadProc(pid)
+		if procErr == nil {
+			sampler = startRSSSampler(pid, 100*time.Millisecond)
+		}
+	}
+	var progress func(int64, int64, time.Duration)
+	if r.o.Progress != nil {
+		progress = progressLine(r.o.Progress, name, l)
+	}
+	st, err := Measure(ctx, l, op, between, progress)
+	var peak int64
+	if sampler != nil {
+		peak = sampler.Stop()
+	}
+	if r.o.Progress != nil {
+		fmt.Fprint(r.o.Progress, "\r\033[K")
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{
+		Scenario: name, Note: note, Ops: st.Ops, Errors: st.Errors, FirstError: st.FirstError,
+		Seconds: st.Elapsed.Seconds(), OpsPerSec: st.OpsPerSec(),
+		P50: ms(st.Percentile(50)), P90: ms(st.Percentile(90)), P99: ms(st.Percentile(99)), Max: ms(st.Percentile(100)),
+		Concurrency: l.Concurrency, Load1: LoadAverage(), Items: max(items, 1),
+	}
+	if pid != 0 && procErr == nil {
+		after, err := ReadProc(pid)
+		if err == nil && st.Ops > 0 {
+			cpu := ms(after.CPU-before.CPU) / float64(st.Ops)
+			res.CPUMsPerOp, res.CPUOf = &cpu, cpuOf
+			mb := float64(max(peak, after.RSS)) / (1 << 20)
+			res.PeakRSSMB = &mb
+		}
+	}
+	return res, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// nextID returns a number unique within this runner.
+func (r *Runner) nextID() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seq++
+	return r.seq
+}
+
+// email returns a fresh e-mail address unique to this run.
+func (r *Runner) email(kind string) string {
+	return fmt.Sprintf("bench-%s-%s-%d@example.com", r.runID, kind, r.nextID())
+}
+
+// serverPID is the PID to read for the target's CPU, or 0.
+func (r *Runner) serverPID() int { return r.o.ServerPID }
+
+// parallel runs f(i) for i in [0, n) on the runner's concurrency and returns
+// the first error.
+func (r *Runner) parallel(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+		next  = make(chan int)
+	)
+	for range max(1, min(r.o.Load.Concurrency, n)) {
+		wg.Go(func() {
+			for i := range next {
+				if err := f(ctx, i); err != nil {
+					once.Do(func() { first = err; cancel() })
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}
+
+// pid of this process, for scenarios that run in it.
+var selfPID = os.Getpid()

@@ -1,0 +1,19 @@
+// Package bench is the load generator behind `latchkey bench`: a closed-loop
+// HTTP/1.1 keep-alive client that measures an identity server through the
+// Kratos and Hanko wire APIs only, so the same scenarios run against Latchkey,
+// Ory Kratos or Hanko.
+//
+// A run is a list of scenarios (whoami, validate, me, kratos-login,
+// kratos-register, hanko-login, admin-create, batch-import, lookup-at-scale,
+// baseline, hash). Each scenario prepares what it needs through the public or
+// admin API (identities, sessions), warms up, then runs a fixed number of
+// workers in a closed loop for a bounded time and request count, and reports
+// throughput, latency percentiles, errors and, when the server's PID is
+// known, the server's CPU time per operation and peak RSS read from /proc.
+// A scenario whose endpoints the target lacks (404 or 405 during setup) is
+// reported as skipped, never as a number.
+//
+// Targets must be loopback addresses (127.0.0.0/8, ::1, localhost): the
+// client refuses any other URL before sending a request and refuses to dial
+// any other address.
+package bench

@@ -1,0 +1,85 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteJSON writes results as an indented JSON array. It returns the
+// writer's error.
+func WriteJSON(w io.Writer, results []Result) error {
+	if results == nil {
+		results = []Result{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(results)
+}
+
+func optMs(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", *v)
+}
+
+func optMB(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", *v)
+}
+
+// WriteText writes one line per result: throughput, latency percentiles,
+// errors, CPU per op and peak RSS. It returns the writer's error.
+func WriteText(w io.Writer, results []Result) error {
+	var b strings.Builder
+	for _, r := range results {
+		if r.Skipped != "" {
+			fmt.Fprintf(&b, "%-28s skipped: %s\n", r.Scenario, r.Skipped)
+			continue
+		}
+		fmt.Fprintf(&b, "%-28s %9.1f ops/s  p50 %7.2fms  p90 %7.2fms  p99 %7.2fms  max %7.2fms  errors %d  cpu %s ms/op  peak RSS %s MB",
+			r.Scenario, r.OpsPerSec, r.P50, r.P90, r.P99, r.Max, r.Errors, optMs(r.CPUMsPerOp), optMB(r.PeakRSSMB))
+		if r.Note != "" {
+			fmt.Fprintf(&b, "  (%s)", r.Note)
+		}
+		b.WriteByte('\n')
+		if r.FirstError != "" {
+			fmt.Fprintf(&b, "%-28s first error: %s\n", "", r.FirstError)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteMarkdown writes results as a Markdown table. It returns the writer's
+// error.
+func WriteMarkdown(w io.Writer, results []Result) error {
+	var b strings.Builder
+	b.WriteString("| scenario | ops/s | p50 ms | p90 ms | p99 ms | max ms | errors | CPU ms/op | peak RSS MB | load1 | notes |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range results {
+		if r.Skipped != "" {
+			fmt.Fprintf(&b, "| %s | skipped | | | | | | | | | %s |\n", r.Scenario, mdEscape(r.Skipped))
+			continue
+		}
+		note := r.Note
+		if r.CPUOf != "" && r.CPUOf != "server" {
+			note += "; CPU of " + r.CPUOf
+		}
+		if r.FirstError != "" {
+			note += "; first error: " + r.FirstError
+		}
+		fmt.Fprintf(&b, "| %s | %.1f | %.2f | %.2f | %.2f | %.2f | %d | %s | %s | %.2f | %s |\n",
+			r.Scenario, r.OpsPerSec, r.P50, r.P90, r.P99, r.Max, r.Errors, optMs(r.CPUMsPerOp), optMB(r.PeakRSSMB), r.Load1, mdEscape(note))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}

@@ -1,0 +1,179 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ProcSample is one reading of a process's resource use from /proc.
+type ProcSample struct {
+	CPU     time.Duration // user + system time since the process started
+	RSS     int64         // resident set size now, in bytes (VmRSS)
+	PeakRSS int64         // peak resident set size since start, in bytes (VmHWM)
+}
+
+// ReadProc reads the CPU time of pid from /proc/PID/stat and its resident
+// set sizes from /proc/PID/status. It fails when the process does not exist
+// or the files are not in the Linux format.
+func ReadProc(pid int) (ProcSample, error) {
+	var s ProcSample
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return s, fmt.Errorf("read process %d: %w", pid, err)
+	}
+	ticks, err := parseStatCPU(stat)
+	if err != nil {
+		return s, fmt.Errorf("read process %d: %w", pid, err)
+	}
+	s.CPU = time.Duration(ticks) * time.Second / time.Duration(clockTicks())
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return s, fmt.Errorf("read process %d: %w", pid, err)
+	}
+	if s.RSS, s.PeakRSS, err = parseStatusRSS(status); err != nil {
+		return s, fmt.Errorf("read process %d: %w", pid, err)
+	}
+	return s, nil
+}
+
+// parseStatCPU returns utime+stime (fields 14 and 15, in clock ticks) of a
+// /proc/PID/stat line. The command name (field 2) may hold spaces and
+// parentheses, so fields are counted from the last ')'.
+func parseStatCPU(stat []byte) (uint64, error) {
+	end := bytes.LastIndexByte(stat, ')')
+	if end < 0 {
+		return 0, errors.New("/proc stat: no command name")
+	}
+	fields := strings.Fields(string(stat[end+1:]))
+	// fields[0] is field 3 (state); utime is field 14, stime field 15.
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc stat: %d fields after the command name, want at least 13", len(fields))
+	}
+	utime, err := strconv.ParseUint(fields[11], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("/proc stat: utime: %w", err)
+	}
+	stime, err := strconv.ParseUint(fields[12], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("/proc stat: stime: %w", err)
+	}
+	return utime + stime, nil
+}
+
+// parseStatusRSS returns VmRSS and VmHWM of a /proc/PID/status file in
+// bytes.
+func parseStatusRSS(status []byte) (rss, hwm int64, err error) {
+	var haveRSS bool
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		line := sc.Text()
+		var dst *int64
+		switch {
+		case strings.HasPrefix(line, "VmRSS:"):
+			dst, haveRSS = &rss, true
+		case strings.HasPrefix(line, "VmHWM:"):
+			dst = &hwm
+		default:
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 3 || f[2] != "kB" {
+			return 0, 0, fmt.Errorf("/proc status: unexpected line %q", line)
+		}
+		kb, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc status: %q: %w", line, err)
+		}
+		*dst = kb * 1024
+	}
+	if !haveRSS {
+		return 0, 0, errors.New("/proc status: no VmRSS line (a zombie or kernel thread?)")
+	}
+	return rss, hwm, nil
+}
+
+// clockTicks returns the kernel's clock ticks per second (AT_CLKTCK from
+// /proc/self/auxv), or 100, the value on every common Linux platform, when
+// that cannot be read.
+var clockTicks = sync.OnceValue(func() int64 {
+	auxv, err := os.ReadFile("/proc/self/auxv")
+	if err != nil {
+		return 100
+	}
+	const atClkTck = 17
+	for i := 0; i+16 <= len(auxv); i += 16 {
+		k := binary.NativeEndian.Uint64(auxv[i:])
+		v := binary.NativeEndian.Uint64(auxv[i+8:])
+		if k == atClkTck && v > 0 && v < 1e6 {
+			return int64(v)
+		}
+		if k == 0 {
+			break
+		}
+	}
+	return 100
+})
+
+// LoadAverage returns the one-minute load average from /proc/loadavg, or -1
+// when it cannot be read.
+func LoadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+// rssSampler records the highest VmRSS of a process while it runs.
+type rssSampler struct {
+	pid  int
+	stop chan struct{}
+	done chan struct{}
+	peak int64
+}
+
+func startRSSSampler(pid int, every time.Duration) *rssSampler {
+	s := &rssSampler{pid: pid, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if p, err := ReadProc(pid); err == nil && p.RSS > s.peak {
+				s.peak = p.RSS
+			}
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// Stop ends sampling and returns the peak RSS seen, in bytes.
+func (s *rssSampler) Stop() int64 {
+	close(s.stop)
+	<-s.done
+	if p, err := ReadProc(s.pid); err == nil && p.RSS > s.peak {
+		s.peak = p.RSS
+	}
+	return s.peak
+}
