@@ -54,6 +54,10 @@ type SelfServiceOptions struct {
 	// Verification, when set, runs after registration and after a settings
 	// change of traits, to send verification messages (part B).
 	Verification VerificationHook
+	// AddressFlows, when set, enables the recovery and verification flows
+	// with the code and link methods (recovery_verification.go); they
+	// answer self_service_flow_disabled without it.
+	AddressFlows *AddressFlowOptions
 	// Now is the clock and Random the source of CSRF tokens and masks (for
 	// tests; time.Now and crypto/rand when nil).
 	Now    func() time.Time
@@ -110,6 +114,9 @@ type SelfService struct {
 	defs      map[core.FlowKind]*flow.Definition
 	uiURLs    map[core.FlowKind]string
 	lifespans map[core.FlowKind]time.Duration
+	// addr runs recovery and verification (part B); nil unless
+	// SelfServiceOptions.AddressFlows is set.
+	addr *addressFlows
 }
 
 // NewSelfService returns the self-service handler over o. It fails when a
@@ -190,6 +197,11 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 			return nil, fmt.Errorf("kratos: %s flow: %w", kind, err)
 		}
 	}
+	if o.AddressFlows != nil {
+		if err := s.enableRecoveryVerification(*o.AddressFlows); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -205,6 +217,7 @@ func (s *SelfService) MountPublic(mux *http.ServeMux) {
 		mux.HandleFunc("GET /self-service/"+string(k)+"", func(w http.ResponseWriter, r *http.Request) { s.submitFlow(w, r, k) })
 	}
 	mux.HandleFunc("GET /self-service/errors", s.getError)
+	s.mountAddressFlows(mux) // recovery and verification (recovery_verification.go)
 	mux.HandleFunc("GET /self-service/logout/browser", s.createBrowserLogout)
 	mux.HandleFunc("GET /self-service/logout", s.updateLogout)
 	mux.HandleFunc("DELETE /self-service/logout/api", s.performNativeLogout)

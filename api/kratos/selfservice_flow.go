@@ -94,6 +94,8 @@ func (s *SelfService) strategies(kind core.FlowKind) []strategy {
 		return s.registrationStrategies()
 	case core.FlowSettings:
 		return s.settingsStrategies()
+	case core.FlowRecovery, core.FlowVerification:
+		return s.addressStrategies(kind)
 	}
 	return nil
 }

@@ -174,6 +174,26 @@ type Attributes struct {
 	MaxLength    int    `json:"maxlength,omitempty"`
 	Disabled     bool   `json:"disabled"`
 	NodeType     string `json:"node_type"`
+	// Href, Title and AnchorID are the attributes of anchor nodes
+	// (node_type "a"), which MarshalJSON writes in Kratos' anchor shape.
+	Href     string `json:"href,omitempty"`
+	Title    *Text  `json:"title,omitempty"`
+	AnchorID string `json:"id,omitempty"`
+}
+
+// MarshalJSON writes anchor nodes as uiNodeAnchorAttributes (href, title,
+// id, node_type) and every other node as its input attributes.
+func (a Attributes) MarshalJSON() ([]byte, error) {
+	if a.NodeType == "a" {
+		return json.Marshal(struct {
+			Href     string `json:"href"`
+			Title    *Text  `json:"title"`
+			ID       string `json:"id"`
+			NodeType string `json:"node_type"`
+		}{a.Href, a.Title, a.AnchorID, a.NodeType})
+	}
+	type plain Attributes
+	return json.Marshal(plain(a))
 }
 
 // The node groups.
