@@ -1,0 +1,351 @@
+package hanko
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/flow"
+)
+
+// The Flow API: POST /login, /registration and /profile (flow*.go, login*.go,
+// registration*.go, profile*.go, passcode*.go). Each flow is a definition on
+// package flow, built once in New; this file turns HTTP requests into engine
+// calls and engine results into Hanko's flowpilot response
+// (backend/flowpilot/response.go).
+
+func init() {
+	addPart(part{name: "flow API", setup: setupFlows, mountPublic: mountFlows})
+}
+
+// flows holds the built flow definitions and the engine that runs them.
+type flows struct {
+	engine       *flow.Engine
+	login        *flow.Definition
+	registration *flow.Definition
+	profile      *flow.Definition
+}
+
+// setupFlows builds the three definitions from the handler's configuration.
+func setupFlows(h *Handler) error {
+	f := &flows{engine: flow.NewEngine(h.store, h.now, nil)}
+	var err error
+	if f.login, err = h.loginDefinition(); err != nil {
+		return fmt.Errorf("login flow: %w", err)
+	}
+	if f.registration, err = h.registrationDefinition(); err != nil {
+		return fmt.Errorf("registration flow: %w", err)
+	}
+	if f.profile, err = h.profileDefinition(); err != nil {
+		return fmt.Errorf("profile flow: %w", err)
+	}
+	flowsMu.Lock()
+	flowsOf[h] = f
+	flowsMu.Unlock()
+	return nil
+}
+
+// flowsOf holds each Handler's flows. Handler is P's type (handler.go) and
+// knows the Flow API only as a part, so the part keeps its state here; a
+// Handler is built once per process.
+var (
+	flowsMu sync.Mutex
+	flowsOf = map[*Handler]*flows{}
+)
+
+// flowsFor returns h's flows, set up by New.
+func flowsFor(h *Handler) *flows {
+	flowsMu.Lock()
+	defer flowsMu.Unlock()
+	return flowsOf[h]
+}
+
+// mountFlows registers the Flow API routes.
+func mountFlows(h *Handler, mux *http.ServeMux) {
+	f := flowsFor(h)
+	for _, def := range []*flow.Definition{f.login, f.registration, f.profile} {
+		mux.HandleFunc("POST /"+def.Name(), func(w http.ResponseWriter, r *http.Request) { h.serveFlow(w, r, f, def) })
+	}
+}
+
+// flowTTL is the flow lifetime Hanko uses (backend/flow_api/flow/flows.go).
+const flowTTL = 24 * time.Hour
+
+// flowRequest is what a step's actions and hooks may know of the HTTP
+// request: it travels in the context passed to the engine.
+type flowRequest struct {
+	r        *http.Request
+	language string // X-Language, for mails
+	authn    *Authn // the caller's session (profile flow only)
+	// user caches the profile flow's user for the Suspended predicates of
+	// one response; profile_init's BeforeState hook reloads it.
+	user *core.Identity
+}
+
+type flowRequestKey struct{}
+
+// requestOf returns the flowRequest of a step's context.
+func requestOf(ctx context.Context) *flowRequest {
+	fr, _ := ctx.Value(flowRequestKey{}).(*flowRequest)
+	if fr == nil {
+		return &flowRequest{}
+	}
+	return fr
+}
+
+// flowBody is the body of an action request.
+type flowBody struct {
+	InputData json.RawMessage `json:"input_data"`
+	CSRFToken string          `json:"csrf_token"`
+}
+
+// serveFlow starts (no action query) or advances (?action=name@flow_id) a
+// flow of def and writes the state it ends in.
+func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request, f *flows, def *flow.Definition) {
+	h.limitBody(w, r)
+	w.Header().Set("Cache-Control", "no-store")
+	fr := &flowRequest{r: r, language: r.Header.Get("X-Language")}
+	if def == f.profile {
+		a, err := h.sessionFromRequest(r)
+		if err != nil {
+			if core.ErrorCode(err) != core.CodeUnauthorized {
+				h.writeFlowFailure(w, r, def, err)
+				return
+			}
+			h.writeFlowError(w, def, errUnauthorized)
+			return
+		}
+		fr.authn = a
+	}
+	ctx := context.WithValue(r.Context(), flowRequestKey{}, fr)
+	param := r.URL.Query().Get("action")
+	if param == "" {
+		init := flow.Init{Face: "hanko"}
+		if fr.authn != nil {
+			init.IdentityID = fr.authn.Session.IdentityID
+		}
+		res, err := f.engine.Start(ctx, def, init)
+		if err != nil {
+			h.writeFlowFailure(w, r, def, err)
+			return
+		}
+		h.writeFlowResult(w, r, def, res)
+		return
+	}
+	name, id, ok := strings.Cut(param, "@")
+	if !ok || name == "" || id == "" {
+		h.writeFlowError(w, def, errOperationNotPermitted)
+		return
+	}
+	var body flowBody
+	if err := api.DecodeJSONLax(r, &body); err != nil {
+		h.writeFlowError(w, def, errFormDataInvalid)
+		return
+	}
+	res, err := f.engine.Submit(ctx, def, flow.Submission{FlowID: id, Action: name, CSRFToken: body.CSRFToken,
+		Input: body.InputData})
+	if err != nil {
+		h.writeFlowFailure(w, r, def, err)
+		return
+	}
+	h.writeFlowResult(w, r, def, res)
+}
+
+// writeFlowFailure answers an error Start or Submit returned: the engine's
+// refusals with their Hanko codes, anything else as technical_error (logged
+// here, never shown).
+func (h *Handler) writeFlowFailure(w http.ResponseWriter, r *http.Request, def *flow.Definition, err error) {
+	switch {
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return
+	case errors.Is(err, flow.ErrExpired):
+		h.writeFlowError(w, def, errFlowExpired)
+	case errors.Is(err, flow.ErrNotFound), errors.Is(err, flow.ErrCSRF), errors.Is(err, flow.ErrActionNotAllowed),
+		errors.Is(err, flow.ErrEnded):
+		h.writeFlowError(w, def, errOperationNotPermitted)
+	case errors.Is(err, flow.ErrMalformedInput):
+		h.writeFlowError(w, def, errFormDataInvalid)
+	case errors.Is(err, flow.ErrConflict):
+		// Another request advanced the flow first; the client must use the
+		// state that request got.
+		h.writeFlowError(w, def, errOperationNotPermitted)
+	default:
+		var fe *flowError
+		if errors.As(err, &fe) {
+			h.writeFlowError(w, def, fe)
+			return
+		}
+		h.log.ErrorContext(r.Context(), "hanko: flow step failed", "flow", def.Name(), "path", r.URL.Path,
+			"request_id", api.RequestID(r.Context()), "error", err)
+		h.writeFlowError(w, def, errTechnical)
+	}
+}
+
+// writeFlowError writes the error state with e.
+func (h *Handler) writeFlowError(w http.ResponseWriter, def *flow.Definition, e *flowError) {
+	resp := flowResponse{Name: def.ErrorState(), Status: e.status, Payload: map[string]any{}, Actions: map[string]actionJSON{},
+		Error: &errorJSON{Code: e.code, Message: e.message}}
+	api.WriteJSON(w, e.status, resp)
+}
+
+// writeFlowResult renders res. Reaching success issues the session first;
+// reaching account_deleted expires the cookie.
+func (h *Handler) writeFlowResult(w http.ResponseWriter, r *http.Request, def *flow.Definition, res *flow.Result) {
+	payload := make(map[string]any, len(res.Payload)+3)
+	for k, v := range res.Payload {
+		payload[k] = v
+	}
+	switch res.State {
+	case stateSuccess:
+		if err := h.completeFlow(w, r, def, res, payload); err != nil {
+			h.writeFlowFailure(w, r, def, err)
+			return
+		}
+	case stateAccountDeleted:
+		h.clearSessionCookie(w)
+	}
+	status := http.StatusOK
+	var ej *errorJSON
+	if res.Error != nil {
+		fe := flowErrorOf(res.Error)
+		status = fe.status
+		ej = &errorJSON{Code: fe.code, Message: fe.message}
+		if h.debug && res.Error.Cause != nil {
+			ej.Cause = res.Error.Cause.Error()
+		}
+	}
+	resp := flowResponse{Name: res.State, Status: status, Payload: payload, CSRFToken: res.Flow.CSRFToken,
+		Actions: make(map[string]actionJSON, len(res.Actions)), Error: ej}
+	if res.Ended {
+		resp.CSRFToken = ""
+	}
+	for _, a := range res.Actions {
+		resp.Actions[a.Name] = h.actionJSON(def, res.Flow.ID, a)
+	}
+	api.WriteJSON(w, status, resp)
+}
+
+// completeFlow issues the session of a flow that reached success and puts
+// claims, user and (for logins) last_login into the payload.
+func (h *Handler) completeFlow(w http.ResponseWriter, r *http.Request, def *flow.Definition, res *flow.Result,
+	payload map[string]any) error {
+	userID, _ := keyUserID.Get(res.Stash)
+	if userID == "" {
+		return errors.New("flow reached success without a user")
+	}
+	i, err := h.ids.Get(r.Context(), userID)
+	if err != nil {
+		return fmt.Errorf("load user: %w", err)
+	}
+	amr, _ := keyAMR.Get(res.Stash)
+	if len(amr) == 0 {
+		return errors.New("flow reached success without an authentication method")
+	}
+	issued, err := h.issueSession(r.Context(), w, r, i, amr, h.retention(res.Stash))
+	if err != nil {
+		return err
+	}
+	payload["claims"] = issued.Claims
+	payload["user"] = h.profileJSON(i)
+	if def.Kind() == core.FlowLogin {
+		payload["last_login"] = lastLoginJSON(amr)
+	}
+	return nil
+}
+
+// retention returns the cookie retention for a flow's session: the
+// configured one, or with "prompt" what remember_me chose (a session cookie
+// unless the user asked to be remembered).
+func (h *Handler) retention(s *flow.Stash) Retention {
+	switch h.cfg.Session.Cookie.Retention {
+	case string(RetentionSession):
+		return RetentionSession
+	case "prompt":
+		if remember, _ := keyRememberMe.Get(s); remember {
+			return RetentionPersistent
+		}
+		return RetentionSession
+	default:
+		return RetentionPersistent
+	}
+}
+
+// LastLoginJSON is the login success payload's last_login.
+type LastLoginJSON struct {
+	LoginMethod string `json:"login_method"`
+}
+
+func lastLoginJSON(amr []string) LastLoginJSON {
+	switch amr[0] {
+	case AMRPassword:
+		return LastLoginJSON{LoginMethod: "password"}
+	case AMRPasskey:
+		return LastLoginJSON{LoginMethod: "passkey"}
+	case AMRPasscode:
+		return LastLoginJSON{LoginMethod: "passcode"}
+	default:
+		return LastLoginJSON{LoginMethod: "third_party"}
+	}
+}
+
+// flowResponse is Hanko's flowpilot PublicResponse.
+type flowResponse struct {
+	Name      string                `json:"name"`
+	Status    int                   `json:"status"`
+	Payload   map[string]any        `json:"payload"`
+	CSRFToken string                `json:"csrf_token"`
+	Actions   map[string]actionJSON `json:"actions"`
+	Error     *errorJSON            `json:"error,omitempty"`
+	Links     []any                 `json:"links"`
+}
+
+// actionJSON is Hanko's PublicAction.
+type actionJSON struct {
+	Action      string               `json:"action"`
+	Href        string               `json:"href"`
+	Inputs      map[string]inputJSON `json:"inputs"`
+	Description string               `json:"description"`
+}
+
+// inputJSON is Hanko's PublicInput.
+type inputJSON struct {
+	Name          string              `json:"name"`
+	Type          string              `json:"type"`
+	Value         any                 `json:"value,omitempty"`
+	MinLength     int                 `json:"min_length,omitempty"`
+	MaxLength     int                 `json:"max_length,omitempty"`
+	Required      bool                `json:"required,omitempty"`
+	Hidden        bool                `json:"hidden,omitempty"`
+	Error         *errorJSON          `json:"error,omitempty"`
+	AllowedValues []flow.AllowedValue `json:"allowed_values,omitempty"`
+}
+
+// errorJSON is Hanko's PublicError.
+type errorJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Cause   string `json:"cause,omitempty"`
+}
+
+func (h *Handler) actionJSON(def *flow.Definition, flowID string, a flow.ActionView) actionJSON {
+	out := actionJSON{Action: a.Name, Description: a.Description, Inputs: make(map[string]inputJSON, len(a.Inputs)),
+		Href: "/" + def.Name() + "?action=" + url.QueryEscape(a.Name+"@"+flowID)}
+	for _, in := range a.Inputs {
+		ij := inputJSON{Name: in.Name, Type: string(in.Type), Value: in.Value, MinLength: in.MinLength,
+			MaxLength: in.MaxLength, Required: in.Required, Hidden: in.Hidden, AllowedValues: in.AllowedValues}
+		if in.Error != nil {
+			fe := inputErrorOf(in.Error)
+			ij.Error = &errorJSON{Code: fe.code, Message: fe.message}
+		}
+		out.Inputs[in.Name] = ij
+	}
+	return out
+}

@@ -1,0 +1,539 @@
+package hanko
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/flow"
+	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/schema"
+	"github.com/latchkey/latchkey/store"
+)
+
+// The states of Hanko's flows (backend/flow_api/flow/shared/const_states.go).
+// Every state the seed lists exists in the definitions; those of methods
+// Latchkey does not offer yet (passkeys, security keys, TOTP, third-party
+// providers) are reachable only through actions that stay suspended until
+// the method is configured.
+const (
+	statePreflight                         = "preflight"
+	stateLoginInit                         = "login_init"
+	stateLoginMethodChooser                = "login_method_chooser"
+	stateLoginPassword                     = "login_password"
+	stateLoginPasswordRecovery             = "login_password_recovery"
+	stateLoginPasskey                      = "login_passkey"
+	stateLoginOTP                          = "login_otp"
+	stateLoginSecurityKey                  = "login_security_key"
+	statePasscodeConfirmation              = "passcode_confirmation"
+	statePasswordCreation                  = "password_creation"
+	stateCredentialOnboardingChooser       = "credential_onboarding_chooser"
+	stateOnboardingEmail                   = "onboarding_email"
+	stateOnboardingUsername                = "onboarding_username"
+	stateOnboardingCreatePasskey           = "onboarding_create_passkey"
+	stateOnboardingVerifyPasskeyAttestaion = "onboarding_verify_passkey_attestation"
+	stateMFAMethodChooser                  = "mfa_method_chooser"
+	stateMFAOTPSecretCreation              = "mfa_otp_secret_creation"
+	stateMFASecurityKeyCreation            = "mfa_security_key_creation"
+	stateDeviceTrust                       = "device_trust"
+	stateThirdParty                        = "thirdparty"
+	stateRegistrationInit                  = "registration_init"
+	stateProfileInit                       = "profile_init"
+	stateWebauthnCredentialVerification    = "webauthn_credential_verification"
+	stateAccountDeleted                    = "account_deleted"
+	stateSuccess                           = "success"
+	stateError                             = "error"
+)
+
+// Stash keys shared by the flows. Each flow reads and writes only what its
+// actions need; the passcode keys live in passcode.go.
+var (
+	// keyUserID is the user the flow is about (once known).
+	keyUserID = flow.NewKey[string]("user_id")
+	// keyEmail is the e-mail address entered (login identifier or
+	// registration address).
+	keyEmail = flow.NewKey[string]("email")
+	// keyUsername is the username entered at login or registration.
+	keyUsername = flow.NewKey[string]("username")
+	// keyAMR lists the authentication methods completed, in order.
+	keyAMR = flow.NewKey[[]string]("amr")
+	// keyRememberMe is remember_me's choice (cookie retention "prompt").
+	keyRememberMe = flow.NewKey[bool]("remember_me")
+	// keyCapabilities is what register_client_capabilities reported.
+	keyCapabilities = flow.NewKey[clientCapabilities]("client_capabilities")
+	// keyPasswordHash is the hash of the password chosen during
+	// registration, stored with the user at success (never the password).
+	keyPasswordHash = flow.NewKey[string]("new_password_hash")
+	// keyEmailVerified says the registration address was verified.
+	keyEmailVerified = flow.NewKey[bool]("email_verified")
+	// keyRecoveryVerified says a recovery passcode was confirmed, so
+	// login_password_recovery may set a new password.
+	keyRecoveryVerified = flow.NewKey[bool]("password_recovery_verified")
+)
+
+// clientCapabilities is the input of register_client_capabilities.
+type clientCapabilities struct {
+	WebAuthn                   bool `json:"webauthn_available"`
+	ConditionalMediation       bool `json:"webauthn_conditional_mediation_available"`
+	PlatformAuthenticatorAvail bool `json:"webauthn_platform_authenticator_available"`
+}
+
+// never is the Suspended predicate of actions whose method Latchkey does not
+// offer yet (passkeys, security keys, TOTP, third-party providers): the
+// method's package will replace it with "is the method configured".
+func never(*flow.Context) bool { return true }
+
+// notOffered is the Execute of such actions; a suspended action is refused
+// before it runs, so it is never reached.
+func notOffered(c *flow.ActionContext) error { return c.Error(errOperationNotPermitted.core()) }
+
+// unoffered declares an action of a method that is not configured.
+func unoffered(name, description string, inputs ...flow.Input) flow.Action {
+	return flow.Action{Name: name, Description: description, Inputs: inputs, Suspended: never, Execute: notOffered}
+}
+
+// capabilitiesSubFlow is Hanko's capabilities sub-flow: the client says what
+// WebAuthn support it has.
+func capabilitiesSubFlow() *flow.SubFlow {
+	return flow.NewSubFlow("capabilities").State(statePreflight, flow.Action{
+		Name:        "register_client_capabilities",
+		Description: "Send the computer capabilities.",
+		Inputs: []flow.Input{
+			{Name: "webauthn_available", Type: flow.TypeBoolean, Required: true, Hidden: true},
+			{Name: "webauthn_conditional_mediation_available", Type: flow.TypeBoolean, Hidden: true},
+			{Name: "webauthn_platform_authenticator_available", Type: flow.TypeBoolean, Hidden: true},
+		},
+		Execute: func(c *flow.ActionContext) error {
+			keyCapabilities.Set(c.Base().Stash(), clientCapabilities{
+				WebAuthn:                   c.Bool("webauthn_available"),
+				ConditionalMediation:       c.Bool("webauthn_conditional_mediation_available"),
+				PlatformAuthenticatorAvail: c.Bool("webauthn_platform_authenticator_available"),
+			})
+			return c.Continue()
+		},
+	})
+}
+
+// rememberMeAction is offered with cookie retention "prompt".
+func (h *Handler) rememberMeAction() flow.Action {
+	return flow.Action{
+		Name:        "remember_me",
+		Description: "Enables the user to stay signed in.",
+		Inputs:      []flow.Input{{Name: "remember_me", Type: flow.TypeBoolean, Required: true}},
+		Suspended:   func(*flow.Context) bool { return h.cfg.Session.Cookie.Retention != "prompt" },
+		Execute: func(c *flow.ActionContext) error {
+			keyRememberMe.Set(c.Base().Stash(), c.Bool("remember_me"))
+			return c.Continue(c.Base().State())
+		},
+	}
+}
+
+// thirdPartyAction is thirdparty_oauth, offered once providers exist.
+func thirdPartyAction() flow.Action {
+	return unoffered("thirdparty_oauth", "Sign up/sign in with a third party provider via OAuth.",
+		flow.Input{Name: "provider", Type: flow.TypeString, Required: true, Hidden: true},
+		flow.Input{Name: "redirect_to", Type: flow.TypeString, Required: true, Hidden: true},
+		flow.Input{Name: "code_verifier", Type: flow.TypeString, Hidden: true})
+}
+
+// credentialOnboardingSubFlow asks for credentials after login or during
+// registration. Only passwords exist yet; the passkey states are declared
+// for the WebAuthn method.
+func (h *Handler) credentialOnboardingSubFlow() *flow.SubFlow {
+	back := flow.BackAction("back", "Navigate one step back.")
+	return flow.NewSubFlow("credential_onboarding").
+		State(stateCredentialOnboardingChooser,
+			unoffered("continue_to_passkey_registration", "Create a passkey."),
+			flow.Action{Name: "continue_to_password_registration", Description: "Set a password.",
+				Suspended: func(*flow.Context) bool { return !h.cfg.Password.Enabled },
+				Execute:   func(c *flow.ActionContext) error { return c.Continue(statePasswordCreation) }},
+			h.skipAction(func(*flow.Context) bool { return !h.cfg.Password.Optional }),
+			back).
+		State(stateOnboardingCreatePasskey,
+			unoffered("webauthn_generate_creation_options", "Get creation options to create a webauthn credential."),
+			h.skipAction(nil), back).
+		State(stateOnboardingVerifyPasskeyAttestaion,
+			unoffered("webauthn_verify_attestation_response", "Send the result which was generated by creating a webauthn credential.",
+				flow.Input{Name: "public_key", Type: flow.TypeJSON, Required: true, Hidden: true}),
+			back).
+		State(statePasswordCreation, flow.Action{
+			Name:        "register_password",
+			Description: "Submit a new password.",
+			Inputs:      []flow.Input{h.newPasswordInput("new_password")},
+			Execute:     h.registerPassword,
+		}, h.skipAction(func(*flow.Context) bool { return !h.cfg.Password.Optional }), back)
+}
+
+// skipAction continues with the next scheduled state; suspended, when not
+// nil, hides it.
+func (h *Handler) skipAction(suspended func(*flow.Context) bool) flow.Action {
+	return flow.Action{Name: "skip", Description: "Skip", Suspended: suspended,
+		Execute: func(c *flow.ActionContext) error { return c.Continue() }}
+}
+
+// newPasswordInput declares an input for a password being set.
+func (h *Handler) newPasswordInput(name string) flow.Input {
+	return flow.Input{Name: name, Type: flow.TypePassword, Required: true, MinLength: h.cfg.Password.MinLength,
+		MaxLength: h.policy.MaxLength}
+}
+
+// registerPassword sets the password chosen in password_creation: on the
+// user (login onboarding) or in the stash until the user is created
+// (registration).
+func (h *Handler) registerPassword(c *flow.ActionContext) error {
+	pw := c.String("new_password")
+	b := c.Base()
+	if b.Definition().Kind() == core.FlowRegistration {
+		if ierr := h.checkNewPassword(pw); ierr != nil {
+			return c.Error(ierr)
+		}
+		hash, err := h.hasher.Hash(b.Context(), []byte(pw))
+		if err != nil {
+			return fmt.Errorf("hash password: %w", err)
+		}
+		keyPasswordHash.Set(b.Stash(), hash)
+		return c.Continue()
+	}
+	i, err := h.flowUser(b)
+	if err != nil {
+		return err
+	}
+	if ierr := h.checkNewPassword(pw); ierr != nil {
+		return c.Error(ierr)
+	}
+	if err := h.flowSetPassword(b, i, pw); err != nil {
+		return err
+	}
+	return c.Continue()
+}
+
+// checkNewPassword applies the password policy; a violation is reported on
+// the input as Hanko does (value_too_short_error / value_invalid_error).
+func (h *Handler) checkNewPassword(pw string) error {
+	if n := len([]rune(pw)); n < h.cfg.Password.MinLength {
+		return inputErr("new_password", flow.CodeValueTooShort)
+	}
+	if h.policy.MaxLength > 0 && len(pw) > h.policy.MaxLength {
+		return inputErr("new_password", flow.CodeValueTooLong)
+	}
+	return nil
+}
+
+// userDetailsSubFlow asks users without a username or e-mail address for one
+// (onboarding after login).
+func (h *Handler) userDetailsSubFlow() *flow.SubFlow {
+	return flow.NewSubFlow("user_details").
+		State(stateOnboardingUsername, flow.Action{
+			Name:        "username_create",
+			Description: "Set a new username.",
+			Inputs:      []flow.Input{h.usernameInput(true)},
+			Execute: func(c *flow.ActionContext) error {
+				i, err := h.flowUser(c.Base())
+				if err != nil {
+					return err
+				}
+				if ierr, err := h.flowSetUsername(c.Base(), i, c.String("username")); ierr != nil || err != nil {
+					if err != nil {
+						return err
+					}
+					return c.Error(ierr)
+				}
+				return c.Continue()
+			},
+		}, h.skipAction(func(*flow.Context) bool { return !h.cfg.Username.Optional })).
+		State(stateOnboardingEmail, flow.Action{
+			Name:        "email_address_set",
+			Description: "Set an email address.",
+			Inputs:      []flow.Input{h.emailInput()},
+			Execute: func(c *flow.ActionContext) error {
+				b := c.Base()
+				i, err := h.flowUser(b)
+				if err != nil {
+					return err
+				}
+				email := c.String("email")
+				if _, err := b.Tx().FindIdentityByAddress(b.Context(), core.ViaEmail, email); err == nil {
+					return c.Error(inputErr("email", codeEmailAlreadyExists))
+				} else if !errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("look up e-mail: %w", err)
+				}
+				if h.cfg.Email.RequireVerification {
+					keyEmail.Set(b.Stash(), email)
+					if err := h.startPasscode(b, passcodeEmailVerification, email); err != nil {
+						return c.Error(err)
+					}
+					return c.Continue(statePasscodeConfirmation)
+				}
+				if err := h.flowAddEmail(b, i, email, false); err != nil {
+					return err
+				}
+				return c.Continue()
+			},
+		}, h.skipAction(func(*flow.Context) bool { return !h.cfg.Email.Optional }))
+}
+
+// usernameInput declares the username input.
+func (h *Handler) usernameInput(required bool) flow.Input {
+	return flow.Input{Name: "username", Type: flow.TypeString, Required: required, MinLength: h.cfg.Username.MinLength,
+		MaxLength: h.cfg.Username.MaxLength, TrimSpace: true, LowerCase: true, Preserve: true}
+}
+
+// emailInput declares the e-mail input.
+func (h *Handler) emailInput() flow.Input {
+	return flow.Input{Name: "email", Type: flow.TypeEmail, Required: true, MaxLength: h.cfg.Email.MaxLength,
+		TrimSpace: true, LowerCase: true, Preserve: true}
+}
+
+// mfaSubFlows declares the states of second factors, which arrive with the
+// TOTP and WebAuthn methods.
+func mfaSubFlows() []*flow.SubFlow {
+	back := flow.BackAction("back", "Navigate one step back.")
+	skip := flow.Action{Name: "skip", Description: "Skip", Execute: func(c *flow.ActionContext) error { return c.Continue() }}
+	return []*flow.SubFlow{
+		flow.NewSubFlow("mfa_creation").
+			State(stateMFAMethodChooser,
+				unoffered("continue_to_otp_secret_creation", "Create an OTP secret"),
+				unoffered("continue_to_security_key_creation", "Create a security key"),
+				skip, back).
+			State(stateMFAOTPSecretCreation,
+				unoffered("otp_code_verify", "Verify an OTP code",
+					flow.Input{Name: "otp_code", Type: flow.TypeString, Required: true}),
+				back).
+			State(stateMFASecurityKeyCreation,
+				unoffered("webauthn_generate_creation_options", "Get creation options to create a webauthn credential."),
+				back),
+		flow.NewSubFlow("mfa_usage").
+			State(stateLoginSecurityKey,
+				unoffered("webauthn_generate_request_options", "Get request options to use a webauthn credential."),
+				unoffered("continue_to_login_otp", "Continue to the OTP login.")).
+			State(stateLoginOTP,
+				unoffered("otp_code_validate", "Validate an OTP code",
+					flow.Input{Name: "otp_code", Type: flow.TypeString, Required: true}),
+				unoffered("continue_to_login_security_key", "Continue to the security key login.")),
+		flow.NewSubFlow("device_trust").
+			State(stateDeviceTrust, unoffered("trust_device", "Trust this device."), skip, back),
+	}
+}
+
+// thirdPartyState is the state a third-party login waits in.
+func thirdPartyState() (string, []flow.Action) {
+	return stateThirdParty, []flow.Action{
+		unoffered("exchange_token", "Exchange a one time token.",
+			flow.Input{Name: "token", Type: flow.TypeString, Required: true, Hidden: true},
+			flow.Input{Name: "code_verifier", Type: flow.TypeString, Hidden: true}),
+		flow.BackAction("back", "Navigate one step back."),
+	}
+}
+
+// authenticated records that the user of the flow completed method amr
+// (AMRPassword, AMRPasscode …) and forgets the way back behind this point.
+func authenticated(c *flow.Context, userID, amr string) {
+	keyUserID.Set(c.Stash(), userID)
+	c.SetIdentityID(userID)
+	list, _ := keyAMR.Get(c.Stash())
+	keyAMR.Set(c.Stash(), append(list, amr))
+	c.ClearHistory()
+}
+
+// loginOnboarding returns the states a user who just logged in passes
+// before success, as Hanko's ScheduleOnboardingStates orders them.
+func (h *Handler) loginOnboarding(i *core.Identity) []string {
+	var next []string
+	t := traitsOf(i)
+	if h.cfg.Username.Enabled && h.cfg.Username.AcquireOnLogin && t.Username == "" {
+		next = append(next, stateOnboardingUsername)
+	}
+	if h.cfg.Email.Enabled && h.cfg.Email.AcquireOnLogin && len(emails(i)) == 0 && t.Email == "" {
+		next = append(next, stateOnboardingEmail)
+	}
+	if h.cfg.Password.Enabled && passwordJSON(i) == nil {
+		switch h.cfg.Password.AcquireOnLogin {
+		case "always", "conditional":
+			next = append(next, statePasswordCreation)
+		}
+	}
+	return append(next, stateSuccess)
+}
+
+// flowUser loads the flow's user inside the step's transaction.
+func (h *Handler) flowUser(c *flow.Context) (*core.Identity, error) {
+	id, _ := keyUserID.Get(c.Stash())
+	if id == "" {
+		id = c.IdentityID()
+	}
+	if id == "" {
+		return nil, errors.New("the flow has no user")
+	}
+	i, err := c.Tx().GetIdentity(c.Context(), id)
+	if err != nil {
+		return nil, fmt.Errorf("load user %s: %w", id, err)
+	}
+	return i, nil
+}
+
+// txStore lets the identity service run inside a flow step: its Update runs
+// on the step's transaction instead of opening another.
+type txStore struct{ store.Tx }
+
+func (t txStore) Update(_ context.Context, fn func(tx store.Tx) error) error { return fn(t.Tx) }
+func (t txStore) Ping(context.Context) error                                 { return nil }
+func (t txStore) Close() error                                               { return nil }
+
+// identitiesIn returns the identity service bound to tx, so schema
+// validation and identifier extraction happen exactly as everywhere else.
+func (h *Handler) identitiesIn(tx store.Tx) (*identity.Service, error) {
+	return identity.New(identity.Options{Store: txStore{tx}, Schemas: h.ids.Schemas(), Hasher: h.hasher,
+		DefaultSchemaID: h.ids.DefaultSchemaID(), NewID: h.newID, Now: h.now})
+}
+
+// draftOf returns i as a draft with traits t, keeping everything else.
+func draftOf(i *core.Identity, t json.RawMessage) identity.Draft {
+	return identity.Draft{SchemaID: i.SchemaID, Traits: t, MetadataPublic: i.MetadataPublic, MetadataAdmin: i.MetadataAdmin,
+		ExternalID: i.ExternalID, OrganizationID: i.OrganizationID}
+}
+
+// updateTraits stores i with its Hanko traits changed by edit (through the
+// identity service, in the step's transaction) and marks the traits' e-mail
+// address primary. It returns the stored identity, or the service's
+// *core.Error (CodeConflict when an identifier is taken, CodeInvalid when the
+// schema refuses the traits).
+func (h *Handler) updateTraits(c *flow.Context, i *core.Identity, edit func(*traits), creds *identity.CredentialsDraft) (*core.Identity, error) {
+	t := traitsOf(i)
+	edit(&t)
+	raw, err := withTraits(i.Traits, t)
+	if err != nil {
+		return nil, fmt.Errorf("encode traits: %w", err)
+	}
+	ids, err := h.identitiesIn(c.Tx())
+	if err != nil {
+		return nil, err
+	}
+	d := draftOf(i, raw)
+	d.Credentials = creds
+	out, err := ids.Update(c.Context(), i.ID, d)
+	if err != nil {
+		return nil, err
+	}
+	return h.markPrimary(c, out)
+}
+
+// markPrimary makes the traits' e-mail address the only primary one.
+func (h *Handler) markPrimary(c *flow.Context, i *core.Identity) (*core.Identity, error) {
+	want := schema.Normalize(core.ViaEmail, traitsOf(i).Email)
+	changed := false
+	for n := range i.Addresses {
+		a := &i.Addresses[n]
+		if a.Via != core.ViaEmail {
+			continue
+		}
+		if p := a.Value == want; p != a.Primary {
+			a.Primary, a.UpdatedAt, changed = p, h.now().UTC(), true
+		}
+	}
+	if !changed {
+		return i, nil
+	}
+	if err := c.Tx().UpdateIdentity(c.Context(), i); err != nil {
+		return nil, fmt.Errorf("mark primary e-mail: %w", err)
+	}
+	return i, nil
+}
+
+// flowSetPassword hashes pw and stores it as i's password.
+func (h *Handler) flowSetPassword(c *flow.Context, i *core.Identity, pw string) error {
+	hash, err := h.hasher.Hash(c.Context(), []byte(pw))
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	_, err = h.updateTraits(c, i, func(*traits) {},
+		&identity.CredentialsDraft{Password: &identity.PasswordDraft{HashedPassword: hash}})
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	return nil
+}
+
+// flowSetUsername gives i the username u. A taken or invalid username is an
+// input error (first result); anything else the second.
+func (h *Handler) flowSetUsername(c *flow.Context, i *core.Identity, u string) (error, error) {
+	if owner, err := c.Tx().FindIdentityByIdentifier(c.Context(), core.CredentialPassword, u); err == nil {
+		if owner.ID != i.ID {
+			return inputErr("username", codeUsernameAlreadyExists), nil
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("look up username: %w", err)
+	}
+	_, err := h.updateTraits(c, i, func(t *traits) { t.Username = u }, nil)
+	switch core.ErrorCode(err) {
+	case "":
+	case core.CodeConflict:
+		return inputErr("username", codeUsernameAlreadyExists), nil
+	case core.CodeInvalid:
+		return inputErr("username", codeInvalidUsername), nil
+	}
+	if err != nil && core.ErrorCode(err) != core.CodeConflict && core.ErrorCode(err) != core.CodeInvalid {
+		return nil, fmt.Errorf("set username: %w", err)
+	}
+	return nil, nil
+}
+
+// flowAddEmail adds address to i: as the primary one (traits.email) when i has
+// none, else as an extra address. verified marks it confirmed by passcode.
+func (h *Handler) flowAddEmail(c *flow.Context, i *core.Identity, address string, verified bool) error {
+	now := h.now().UTC()
+	if traitsOf(i).Email == "" {
+		out, err := h.updateTraits(c, i, func(t *traits) { t.Email = address }, nil)
+		if err != nil {
+			return fmt.Errorf("add e-mail: %w", err)
+		}
+		i = out
+	} else {
+		i.Addresses = append(i.Addresses, core.Address{ID: h.newID(), IdentityID: i.ID, Via: core.ViaEmail,
+			Value: schema.Normalize(core.ViaEmail, address), Status: core.AddressPending, CreatedAt: now, UpdatedAt: now})
+	}
+	if verified {
+		markVerified(i, address, now)
+	}
+	if err := c.Tx().UpdateIdentity(c.Context(), i); err != nil {
+		return fmt.Errorf("add e-mail: %w", err)
+	}
+	return nil
+}
+
+// markVerified marks i's address verified.
+func markVerified(i *core.Identity, address string, now time.Time) bool {
+	address = schema.Normalize(core.ViaEmail, address)
+	for n := range i.Addresses {
+		a := &i.Addresses[n]
+		if a.Via == core.ViaEmail && a.Value == address {
+			if !a.Verified {
+				a.Verified, a.VerifiedAt, a.Status, a.UpdatedAt = true, &now, core.AddressCompleted, now
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// emailOf returns i's e-mail address with id.
+func emailOf(i *core.Identity, id string) (core.Address, bool) {
+	for _, a := range i.Addresses {
+		if a.Via == core.ViaEmail && strings.EqualFold(a.ID, id) {
+			return a, true
+		}
+	}
+	return core.Address{}, false
+}
+
+// userPrimaryEmail returns i's primary e-mail address: the one marked
+// primary, else the traits' address.
+func userPrimaryEmail(i *core.Identity) string {
+	if a, ok := primaryEmail(i); ok {
+		return a.Value
+	}
+	return schema.Normalize(core.ViaEmail, traitsOf(i).Email)
+}

@@ -1,0 +1,294 @@
+package hanko
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/courier"
+	"github.com/latchkey/latchkey/flow"
+	"github.com/latchkey/latchkey/method/code"
+	"github.com/latchkey/latchkey/store"
+)
+
+// Passcodes: the passcode_confirmation state shared by the login,
+// registration and profile flows. An action that needs a passcode calls
+// startPasscode and continues to passcode_confirmation; the state's
+// BeforeState hook issues the code (6 digits, hanko.passcode.ttl, at most
+// hanko.passcode.max_attempts submissions; only a keyed hash is kept, in the
+// stash) and mails it through SendEmail; verify_passcode checks it and does
+// what the purpose says.
+
+// passcodePurpose says what a confirmed passcode does.
+type passcodePurpose string
+
+const (
+	passcodeLogin             passcodePurpose = "login"              // log the user in
+	passcodeRecovery          passcodePurpose = "recovery"           // allow login_password_recovery
+	passcodeEmailVerification passcodePurpose = "email_verification" // verify the address
+)
+
+// passcodeState is the passcode in play. It is sticky: stepping back and
+// forth does not reset the attempt counter.
+type passcodeState struct {
+	Purpose passcodePurpose `json:"purpose"`
+	Email   string          `json:"email"`
+	// Genuine is false when the mail is an enumeration-safe notice
+	// (email_login_attempted, email_registration_attempted) that carries no
+	// code: every submission then fails as a wrong code would.
+	Genuine bool      `json:"genuine"`
+	Code    code.Code `json:"code"`
+}
+
+var (
+	keyPasscode = flow.NewStickyKey[passcodeState]("passcode")
+	// keyPasscodeSends are the times passcodes were mailed in this flow,
+	// for hanko.rate_limiter.passcode_limits.
+	keyPasscodeSends = flow.NewStickyKey[[]time.Time]("passcode_sends")
+)
+
+// passcodeSubFlow declares passcode_confirmation.
+func (h *Handler) passcodeSubFlow() *flow.SubFlow {
+	return flow.NewSubFlow("passcode").
+		State(statePasscodeConfirmation,
+			flow.Action{
+				Name:        "verify_passcode",
+				Description: "Enter a passcode.",
+				Inputs:      []flow.Input{{Name: "code", Type: flow.TypeString, Required: true, MinLength: 6, MaxLength: 6, TrimSpace: true}},
+				Execute:     h.verifyPasscode,
+			},
+			flow.Action{
+				Name:        "resend_passcode",
+				Description: "Send the passcode again.",
+				Execute: func(c *flow.ActionContext) error {
+					b := c.Base()
+					p, ok := keyPasscode.Get(b.Stash())
+					if !ok {
+						return fmt.Errorf("resend passcode: %w", flow.ErrDiscontinuity)
+					}
+					if err := h.startPasscodeFor(b, p.Purpose, p.Email, p.Genuine); err != nil {
+						return c.Error(err)
+					}
+					return c.Continue(statePasscodeConfirmation)
+				},
+			},
+			flow.BackAction("back", "Navigate one step back."),
+		).
+		Hook(flow.BeforeState(statePasscodeConfirmation, h.sendPasscode))
+}
+
+// passcodeBinding binds a code to its flow, purpose and address.
+func passcodeBinding(flowID string, p passcodeState) string {
+	return "hanko-passcode:" + flowID + ":" + string(p.Purpose) + ":" + p.Email
+}
+
+// startPasscode prepares a genuine passcode for purpose to email; the flow
+// must then continue to passcode_confirmation, whose hook sends it. It
+// returns a *core.Error (rate_limit_exceeded, with payload retry_after)
+// when hanko.rate_limiter.passcode_limits allows no mail now.
+func (h *Handler) startPasscode(c *flow.Context, purpose passcodePurpose, email string) error {
+	return h.startPasscodeFor(c, purpose, email, true)
+}
+
+// startPasscodeFor is startPasscode with the choice of a genuine code or an
+// enumeration-safe notice.
+func (h *Handler) startPasscodeFor(c *flow.Context, purpose passcodePurpose, email string, genuine bool) error {
+	if h.codes == nil {
+		return errors.New("passcodes need a code issuer (Options.Codes)")
+	}
+	if wait := h.passcodeWait(c); wait > 0 {
+		c.SetPayload("retry_after", seconds(wait))
+		return errRateLimitExceeded.core()
+	}
+	keyPasscode.Set(c.Stash(), passcodeState{Purpose: purpose, Email: email, Genuine: genuine})
+	return nil
+}
+
+// passcodeWait is how long until another passcode may be mailed in this
+// flow (zero when one may be mailed now).
+func (h *Handler) passcodeWait(c *flow.Context) time.Duration {
+	rl := h.cfg.RateLimiter
+	if !rl.Enabled || rl.PasscodeLimits.Tokens < 1 || rl.PasscodeLimits.Interval <= 0 {
+		return 0
+	}
+	sends, _ := keyPasscodeSends.Get(c.Stash())
+	now := c.Now()
+	var recent []time.Time
+	for _, t := range sends {
+		if now.Sub(t) < rl.PasscodeLimits.Interval {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) < rl.PasscodeLimits.Tokens {
+		return 0
+	}
+	return recent[0].Add(rl.PasscodeLimits.Interval).Sub(now)
+}
+
+// resendAfter is how long a client should wait before offering a resend:
+// the time one token of the passcode limit takes to come back.
+func (h *Handler) resendAfter(c *flow.Context) time.Duration {
+	rl := h.cfg.RateLimiter
+	if !rl.Enabled || rl.PasscodeLimits.Tokens < 1 {
+		return 0
+	}
+	if wait := h.passcodeWait(c); wait > 0 {
+		return wait
+	}
+	return rl.PasscodeLimits.Interval / time.Duration(rl.PasscodeLimits.Tokens)
+}
+
+func seconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+
+// sendPasscode is the BeforeState hook of passcode_confirmation: it issues
+// the prepared passcode and mails it (or the enumeration-safe notice) in the
+// step's transaction.
+func (h *Handler) sendPasscode(c *flow.Context) error {
+	p, ok := keyPasscode.Get(c.Stash())
+	if !ok {
+		return fmt.Errorf("send passcode: nothing prepared: %w", flow.ErrDiscontinuity)
+	}
+	plain, stored, err := h.codes.IssueWithTTL(passcodeBinding(c.FlowID(), p), h.cfg.Passcode.TTL)
+	if err != nil {
+		return fmt.Errorf("issue passcode: %w", err)
+	}
+	stored.MaxAttempts = h.cfg.Passcode.MaxAttempts
+	p.Code = stored
+	keyPasscode.Set(c.Stash(), p)
+	sends, _ := keyPasscodeSends.Get(c.Stash())
+	keyPasscodeSends.Set(c.Stash(), append(sends, c.Now()))
+
+	fr := requestOf(c.Context())
+	var locale string
+	if i, err := c.Tx().FindIdentityByAddress(c.Context(), core.ViaEmail, p.Email); err == nil {
+		locale = i.Locale
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("send passcode: look up recipient: %w", err)
+	}
+	acceptLanguage := ""
+	if fr.r != nil {
+		acceptLanguage = fr.r.Header.Get("Accept-Language")
+	}
+	lang := courier.Language(fr.language, acceptLanguage, locale)
+	template, data := passcodeMail(c.Definition().Kind(), p, plain, h.cfg.Passcode.TTL)
+	if err := h.SendEmail(c.Context(), c.Tx(), template, p.Email, lang, data); err != nil {
+		return fmt.Errorf("send passcode: %w", err)
+	}
+	if d := h.resendAfter(c); d > 0 {
+		c.SetPayload("resend_after", seconds(d))
+	}
+	return nil
+}
+
+// passcodeMail picks the template and data of the mail for p.
+func passcodeMail(kind core.FlowKind, p passcodeState, plain string, ttl time.Duration) (string, map[string]any) {
+	if !p.Genuine {
+		if kind == core.FlowRegistration {
+			return courier.TypeHankoEmailRegistrationAttempted, map[string]any{}
+		}
+		return courier.TypeHankoEmailLoginAttempted, map[string]any{}
+	}
+	data := map[string]any{"Code": plain, "TTL": int(ttl / time.Minute)}
+	switch p.Purpose {
+	case passcodeLogin:
+		return courier.TypeHankoLogin, data
+	case passcodeRecovery:
+		return courier.TypeHankoRecovery, data
+	default:
+		return courier.TypeHankoEmailVerification, data
+	}
+}
+
+// verifyPasscode checks the submitted code and, when it matches, does what
+// the passcode was for. A wrong code is passcode_invalid on the input; the
+// submission that uses up the attempts, and every later one, is 401
+// passcode_max_attempts_reached.
+func (h *Handler) verifyPasscode(c *flow.ActionContext) error {
+	b := c.Base()
+	p, ok := keyPasscode.Get(b.Stash())
+	if !ok {
+		return fmt.Errorf("verify passcode: %w", flow.ErrDiscontinuity)
+	}
+	err := h.codes.Check(&p.Code, passcodeBinding(b.FlowID(), p), c.String("code"))
+	if err == nil && !p.Genuine {
+		err = code.ErrInvalid // a notice carries no code; a lucky guess proves nothing
+	}
+	keyPasscode.Set(b.Stash(), p)
+	switch {
+	case err == nil:
+	case errors.Is(err, code.ErrExhausted):
+		h.audit(b, AuditPasscodeLoginFailed, "", p.Email, err, p.Purpose == passcodeLogin)
+		return c.Error(errPasscodeMaxAttempts.core())
+	case errors.Is(err, code.ErrInvalid), errors.Is(err, code.ErrExpired), errors.Is(err, code.ErrUsed):
+		h.audit(b, AuditPasscodeLoginFailed, "", p.Email, err, p.Purpose == passcodeLogin)
+		return c.Error(inputErr("code", codePasscodeInvalid))
+	default:
+		return fmt.Errorf("check passcode: %w", err)
+	}
+	keyPasscode.Delete(b.Stash())
+	return h.passcodeConfirmed(c, p)
+}
+
+// passcodeConfirmed applies a confirmed passcode.
+func (h *Handler) passcodeConfirmed(c *flow.ActionContext, p passcodeState) error {
+	b := c.Base()
+	kind := b.Definition().Kind()
+	switch {
+	case p.Purpose == passcodeLogin || p.Purpose == passcodeRecovery:
+		i, err := h.flowUser(b)
+		if err != nil {
+			return err
+		}
+		if markVerified(i, p.Email, h.now().UTC()) {
+			if err := b.Tx().UpdateIdentity(b.Context(), i); err != nil {
+				return fmt.Errorf("mark e-mail verified: %w", err)
+			}
+		}
+		if p.Purpose == passcodeRecovery {
+			keyRecoveryVerified.Set(b.Stash(), true)
+			return c.Continue()
+		}
+		authenticated(b, i.ID, AMRPasscode)
+		h.audit(b, AuditPasscodeLoginSucceeded, i.ID, p.Email, nil, true)
+		return c.Continue(h.loginOnboarding(i)...)
+	case kind == core.FlowRegistration:
+		keyEmailVerified.Set(b.Stash(), true)
+		return c.Continue()
+	default: // onboarding_email at login, email_create / email_verify in the profile
+		i, err := h.flowUser(b)
+		if err != nil {
+			return err
+		}
+		if markVerified(i, p.Email, h.now().UTC()) {
+			if err := b.Tx().UpdateIdentity(b.Context(), i); err != nil {
+				return fmt.Errorf("mark e-mail verified: %w", err)
+			}
+			h.audit(b, AuditEmailVerified, i.ID, p.Email, nil, true)
+			return c.Continue()
+		}
+		if err := h.flowAddEmail(b, i, p.Email, true); err != nil {
+			if core.ErrorCode(err) == core.CodeConflict || errors.Is(err, store.ErrConflict) {
+				return c.Error(inputErr("code", codeEmailAlreadyExists))
+			}
+			return err
+		}
+		h.audit(b, AuditEmailCreated, i.ID, p.Email, nil, true)
+		return c.Continue()
+	}
+}
+
+// audit records an audit log entry in the step's transaction (or, for
+// failures whose step changes nothing else, in it too: the step commits on
+// an input error). Failures of the audit log are logged, not fatal. Only
+// entries with record set are written.
+func (h *Handler) audit(c *flow.Context, typ AuditType, userID, email string, cause error, record bool) {
+	if !record {
+		return
+	}
+	fr := requestOf(c.Context())
+	if err := h.Audit(c.Context(), c.Tx(), fr.r, typ, userID, email, cause); err != nil {
+		h.log.ErrorContext(c.Context(), "hanko: write audit log", "type", typ, "error", err)
+	}
+}

@@ -1,0 +1,163 @@
+package hanko
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/flow"
+	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/schema"
+	"github.com/latchkey/latchkey/store"
+)
+
+// The registration flow (Hanko's NewRegistrationFlow): preflight →
+// registration_init → passcode_confirmation (e-mail verification) →
+// credential onboarding (password_creation) → success. As in Hanko the user
+// is created only at the very end, in success's BeforeState hook, in the
+// same transaction as the last step.
+
+// registrationDefinition builds the registration flow.
+func (h *Handler) registrationDefinition() (*flow.Definition, error) {
+	tpState, tpActions := thirdPartyState()
+	return flow.New("registration").Kind(core.FlowRegistration).TTL(flowTTL).
+		InitialState(statePreflight, stateRegistrationInit).
+		ErrorState(stateError).
+		EndState(stateSuccess).
+		SubFlow(capabilitiesSubFlow(), h.passcodeSubFlow(), h.credentialOnboardingSubFlow(), h.userDetailsSubFlow()).
+		SubFlow(mfaSubFlows()...).
+		State(stateRegistrationInit,
+			flow.Action{
+				Name:        "register_login_identifier",
+				Description: "Enter an identifier to register.",
+				Inputs:      h.registrationInputs(),
+				Suspended:   func(*flow.Context) bool { return !h.cfg.Account.AllowSignup },
+				Execute:     h.registerLoginIdentifier,
+			},
+			h.rememberMeAction(),
+			thirdPartyAction(),
+		).
+		State(tpState, tpActions...).
+		Hook(flow.BeforeState(stateSuccess, h.createRegisteredUser)).
+		Build()
+}
+
+// registrationInputs declares register_login_identifier's inputs.
+func (h *Handler) registrationInputs() []flow.Input {
+	var in []flow.Input
+	if h.cfg.Email.Enabled && h.cfg.Email.AcquireOnRegistration {
+		e := h.emailInput()
+		e.Required = !h.cfg.Email.Optional
+		in = append(in, e)
+	}
+	if h.cfg.Username.Enabled && h.cfg.Username.AcquireOnRegistration {
+		in = append(in, h.usernameInput(!h.cfg.Username.Optional))
+	}
+	return in
+}
+
+// registerLoginIdentifier checks the identifiers and schedules e-mail
+// verification and password creation. A username that is taken is refused;
+// an e-mail address that is taken is refused only when addresses are not
+// verified, else the "verification" mail is an
+// email_registration_attempted notice and the flow cannot go on, so the
+// answer does not reveal the account.
+func (h *Handler) registerLoginIdentifier(c *flow.ActionContext) error {
+	b := c.Base()
+	ctx, tx := b.Context(), b.Tx()
+	email := schema.Normalize(core.ViaEmail, c.String("email"))
+	username := c.String("username")
+	if email == "" && username == "" {
+		return c.Error(errFormDataInvalid.core())
+	}
+	if username != "" {
+		if _, err := tx.FindIdentityByIdentifier(ctx, core.CredentialPassword, username); err == nil {
+			return c.Error(inputErr("username", codeUsernameAlreadyExists))
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("look up username: %w", err)
+		}
+	}
+	taken := false
+	if email != "" {
+		_, err := tx.FindIdentityByAddress(ctx, core.ViaEmail, email)
+		switch {
+		case err == nil:
+			taken = true
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("look up e-mail: %w", err)
+		}
+		if taken && (!h.cfg.Email.RequireVerification || h.cfg.Privacy.ShowAccountExistenceHints) {
+			return c.Error(inputErr("email", codeEmailAlreadyExists))
+		}
+	}
+	keyEmail.Set(b.Stash(), email)
+	keyUsername.Set(b.Stash(), username)
+	var next []string
+	if email != "" && h.cfg.Email.RequireVerification {
+		if err := h.startPasscodeFor(b, passcodeEmailVerification, email, !taken); err != nil {
+			return c.Error(err)
+		}
+		next = append(next, statePasscodeConfirmation)
+	}
+	if h.cfg.Password.Enabled && h.cfg.Password.AcquireOnRegistration != "never" {
+		next = append(next, statePasswordCreation)
+	}
+	return c.Continue(append(next, stateSuccess)...)
+}
+
+// createRegisteredUser is the BeforeState hook of the registration's
+// success: it creates the user from the stash through the identity service
+// (schema validation, identifiers), marks the verified address, and queues
+// user.create.
+func (h *Handler) createRegisteredUser(c *flow.Context) error {
+	ctx, st := c.Context(), c.Stash()
+	email, _ := keyEmail.Get(st)
+	username, _ := keyUsername.Get(st)
+	hash, _ := keyPasswordHash.Get(st)
+	verified, _ := keyEmailVerified.Get(st)
+	raw, err := withTraits(nil, traits{Email: email, Username: username})
+	if err != nil {
+		return fmt.Errorf("encode traits: %w", err)
+	}
+	d := identity.Draft{Traits: raw}
+	if hash != "" {
+		d.Credentials = &identity.CredentialsDraft{Password: &identity.PasswordDraft{HashedPassword: hash}}
+	}
+	ids, err := h.identitiesIn(c.Tx())
+	if err != nil {
+		return err
+	}
+	i, err := ids.Create(ctx, d)
+	if err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	if verified {
+		markVerified(i, email, h.now().UTC())
+	}
+	for n := range i.Addresses {
+		if a := &i.Addresses[n]; a.Via == core.ViaEmail && a.Value == email {
+			a.Primary = true
+		}
+	}
+	if err := c.Tx().UpdateIdentity(ctx, i); err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	var amr []string
+	if verified {
+		amr = append(amr, AMRPasscode)
+	}
+	if hash != "" {
+		amr = append(amr, AMRPassword)
+	}
+	if len(amr) == 0 {
+		amr = []string{AMRPasscode} // registration without any credential: the session stands for the sign-up itself
+	}
+	for _, m := range amr {
+		authenticated(c, i.ID, m)
+	}
+	h.audit(c, AuditUserCreated, i.ID, email, nil, true)
+	if err := h.emitUser(ctx, c.Tx(), EventUserCreate, i); err != nil {
+		return fmt.Errorf("queue user.create: %w", err)
+	}
+	return nil
+}
