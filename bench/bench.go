@@ -44,6 +44,11 @@ type Options struct {
 	// Scales are the identity counts lookup-at-scale seeds and measures at,
 	// ascending.
 	Scales []int
+	// Seed, when not nil, creates lookup-at-scale's identities instead of
+	// PATCH /admin/identities: a direct path into the target's database
+	// that must still go through its identity service. It is called with
+	// batches of at most BatchSize identities, on the runner's concurrency.
+	Seed func(ctx context.Context, batch []SeedIdentity) error
 	// Hash is the hasher the hash scenario runs in this process; it should
 	// be the server's configuration.
 	Hash password.Params
@@ -60,6 +65,13 @@ type Options struct {
 	Progress io.Writer
 	// Log, when not nil, receives one line per setup step.
 	Log io.Writer
+}
+
+// SeedIdentity is one identity lookup-at-scale seeds: the e-mail trait and,
+// when not empty, an imported password hash.
+type SeedIdentity struct {
+	Email          string
+	HashedPassword string
 }
 
 // Result is the outcome of one measurement. Times are milliseconds.

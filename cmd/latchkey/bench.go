@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/bench"
+	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/password"
 )
 
@@ -44,6 +46,7 @@ type benchFlags struct {
 	inProcessBaseline     bool
 	timeout               time.Duration
 	quiet                 bool
+	seedDSN               string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -96,6 +99,7 @@ section of --config (or of --dev's defaults with --dev, as "latchkey serve
 	fl.BoolVar(&f.inProcessBaseline, "baseline-in-process", false, "run the baseline server in this process (its CPU then includes the client's)")
 	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each HTTP request")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress or setup lines on stderr")
+	fl.StringVar(&f.seedDSN, "seed-dsn", "", "seed lookup-at-scale directly into the server's database (its DSN) through the identity service, not HTTP; use --config/--dev for the schemas")
 	cmd.AddCommand(newBenchBaselineServerCmd())
 	return cmd
 }
@@ -125,6 +129,14 @@ func runBench(ctx context.Context, cmd *cobra.Command, f *benchFlags) error {
 	}
 	if !f.inProcessBaseline {
 		o.StartBaseline = startBaselineProcess
+	}
+	if f.seedDSN != "" {
+		seed, closeSeed, err := newDirectSeeder(ctx, f)
+		if err != nil {
+			return err
+		}
+		defer closeSeed()
+		o.Seed = seed
 	}
 	if !f.quiet {
 		o.Log = stderr
@@ -241,6 +253,60 @@ func benchHashParams(f *benchFlags) (password.Params, error) {
 		return p, exitError{code: 2, msg: "Error: hash parameters: " + err.Error()}
 	}
 	return p, nil
+}
+
+// newDirectSeeder opens the server's database and returns a lookup-at-scale
+// seeder that creates identities through the identity service (schema
+// validation, identifier extraction, imported hash checks) without HTTP.
+func newDirectSeeder(ctx context.Context, f *benchFlags) (func(context.Context, []bench.SeedIdentity) error, func(), error) {
+	fail := func(format string, args ...any) error {
+		return exitError{code: 1, msg: "Error: --seed-dsn: " + fmt.Sprintf(format, args...)}
+	}
+	cfg, _, err := loadConfig(f.configFile, f.dev)
+	if err != nil {
+		return nil, nil, err
+	}
+	schemas, err := newSchemaRegistry(cfg)
+	if err != nil {
+		return nil, nil, fail("identity.schemas: %v", err)
+	}
+	hasher, err := password.NewHasher(hasherParams(cfg.Hashers), nil)
+	if err != nil {
+		return nil, nil, fail("hashers: %v", err)
+	}
+	db, err := openBackend(ctx, f.seedDSN)
+	if err != nil {
+		return nil, nil, fail("cannot open %s: %v", redactDSN(f.seedDSN), err)
+	}
+	if err := requireMigrated(ctx, db); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	ids, err := identity.New(identity.Options{Store: db, Schemas: schemas, Hasher: hasher, DefaultSchemaID: cfg.Identity.DefaultSchemaID})
+	if err != nil {
+		db.Close()
+		return nil, nil, fail("identities: %v", err)
+	}
+	seed := func(ctx context.Context, batch []bench.SeedIdentity) error {
+		drafts := make([]identity.Draft, len(batch))
+		for i, s := range batch {
+			traits, err := json.Marshal(map[string]string{"email": s.Email})
+			if err != nil {
+				return err
+			}
+			drafts[i] = identity.Draft{SchemaID: f.schemaID, Traits: traits}
+			if s.HashedPassword != "" {
+				drafts[i].Credentials = &identity.CredentialsDraft{Password: &identity.PasswordDraft{HashedPassword: s.HashedPassword}}
+			}
+		}
+		for i, r := range ids.BatchCreate(ctx, drafts) {
+			if r.Err != nil {
+				return fmt.Errorf("create %s: %w", batch[i].Email, r.Err)
+			}
+		}
+		return nil
+	}
+	return seed, func() { db.Close() }, nil
 }
 
 // startBaselineProcess starts `latchkey bench baseline-server` as a child

@@ -1,0 +1,182 @@
+package bench_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/api/kratos"
+	"github.com/latchkey/latchkey/bench"
+	"github.com/latchkey/latchkey/cipher"
+	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/method/password"
+	"github.com/latchkey/latchkey/schema"
+	"github.com/latchkey/latchkey/session"
+	"github.com/latchkey/latchkey/store/storetest"
+)
+
+var cheapHash = password.Params{Algorithm: password.AlgorithmArgon2,
+	Argon2: password.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}}
+
+// newTarget serves Latchkey's real Kratos handlers (admin API and native
+// self-service) over a SQLite store on two loopback test servers.
+func newTarget(t *testing.T) (public, admin string) {
+	t.Helper()
+	st := storetest.SQLite(t)
+	var pub http.Handler
+	ps := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { pub.ServeHTTP(w, r) }))
+	t.Cleanup(ps.Close)
+	cfg, _, err := config.Load(config.LoadOptions{Dev: true, Env: []string{"LATCHKEY_SERVE_PUBLIC_BASE_URL=" + ps.URL + "/"}})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	reg, err := schema.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasher, err := password.NewHasher(cheapHash, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := identity.New(identity.Options{Store: st, Schemas: reg, Hasher: hasher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := cipher.NewSigner("a-test-secret-of-32-characters!!")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions, err := session.NewManager(st, signer, session.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ciph, err := cipher.New("0123456789abcdef0123456789abcdef")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ss, err := kratos.NewSelfService(kratos.SelfServiceOptions{Store: st, Identities: ids, Sessions: sessions, Hasher: hasher,
+		Cookies: ciph, PublicBaseURL: ps.URL + "/", SelfService: cfg.SelfService, Session: cfg.Session, Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kh, err := kratos.New(kratos.Options{Identities: ids, Sessions: st, PublicBaseURL: ps.URL + "/", Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm := http.NewServeMux()
+	ss.MountPublic(pm)
+	pub = api.Chain(pm, api.WithRequestID(), api.NoCache())
+	am := http.NewServeMux()
+	kh.MountAdmin(am)
+	as := httptest.NewServer(api.Chain(am, api.WithRequestID(), api.NoCache()))
+	t.Cleanup(as.Close)
+	return ps.URL, as.URL
+}
+
+func TestRunAgainstRealHandlers(t *testing.T) {
+	t.Parallel()
+	public, admin := newTarget(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var log strings.Builder
+	r, err := bench.New(ctx, bench.Options{
+		Public: public, Admin: admin,
+		Load:      bench.Load{Concurrency: 2, Duration: 100 * time.Millisecond, Warmup: 20 * time.Millisecond},
+		Sessions:  4,
+		BatchSize: 50,
+		Scales:    []int{100, 200},
+		Hash:      cheapHash,
+		Log:       &log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	results, err := r.Run(ctx, []string{"whoami", "validate", "baseline", "kratos-login", "admin-create", "batch-import", "lookup-at-scale", "hash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bench.Result{}
+	for _, res := range results {
+		got[res.Scenario] = res
+	}
+	for _, name := range []string{"whoami", "baseline", "kratos-login", "admin-create", "batch-import",
+		"lookup-at-scale/lookup@100", "lookup-at-scale/login@100", "lookup-at-scale/lookup@200", "lookup-at-scale/login@200", "hash"} {
+		res, ok := got[name]
+		switch {
+		case !ok:
+			t.Errorf("%s: no result (have %v)", name, results)
+		case res.Skipped != "":
+			t.Errorf("%s: skipped: %s", name, res.Skipped)
+		case res.Ops == 0 || res.Errors != 0:
+			t.Errorf("%s: %d ops, %d errors (first: %s)", name, res.Ops, res.Errors, res.FirstError)
+		case res.P50 <= 0 || res.P99 < res.P50 || res.Max < res.P99:
+			t.Errorf("%s: percentiles p50 %v p99 %v max %v", name, res.P50, res.P99, res.Max)
+		}
+	}
+	// The Hanko face is not mounted: validate must be reported as skipped
+	// with the endpoint that was missing, not as a number.
+	if v := got["validate"]; !strings.Contains(v.Skipped, "/login answered 404") {
+		t.Errorf("validate: %+v, want skipped for the missing Hanko login", v)
+	}
+	if b := got["baseline"]; b.CPUMsPerOp == nil || b.CPUOf != "bench (client and server)" {
+		t.Errorf("baseline in process: CPU %v of %q", b.CPUMsPerOp, b.CPUOf)
+	}
+	if h := got["hash"]; h.CPUMsPerOp == nil || *h.CPUMsPerOp <= 0 {
+		t.Errorf("hash: CPU %v", h.CPUMsPerOp)
+	}
+	if w := got["whoami"]; w.CPUMsPerOp != nil {
+		t.Errorf("whoami without a server PID reports CPU %v", *w.CPUMsPerOp)
+	}
+	var out strings.Builder
+	if err := bench.WriteText(&out, results); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "whoami") || !strings.Contains(out.String(), "ops/s") {
+		t.Errorf("text output:\n%s", out.String())
+	}
+}
+
+func TestRunWithServerPID(t *testing.T) {
+	t.Parallel()
+	// The test process serves the handlers, so its own PID is the server's.
+	public, admin := newTarget(t)
+	ctx := context.Background()
+	r, err := bench.New(ctx, bench.Options{Public: public, Admin: admin, ServerPID: osPID(),
+		Load: bench.Load{Concurrency: 2, Requests: 200, Duration: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	results, err := r.Run(ctx, []string{"admin-create"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := results[0]
+	if res.Ops+res.Errors != 200 {
+		t.Errorf("%d ops and %d errors, want 200 requests", res.Ops, res.Errors)
+	}
+	if res.CPUMsPerOp == nil || *res.CPUMsPerOp <= 0 || res.PeakRSSMB == nil || *res.PeakRSSMB <= 0 {
+		t.Errorf("CPU %v, peak RSS %v", res.CPUMsPerOp, res.PeakRSSMB)
+	}
+	var js strings.Builder
+	if err := bench.WriteJSON(&js, results); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"scenario"`, `"ops_per_sec"`, `"p50_ms"`, `"p99_ms"`, `"errors"`, `"cpu_ms_per_op"`} {
+		if !strings.Contains(js.String(), key) {
+			t.Errorf("JSON lacks %s:\n%s", key, js.String())
+		}
+	}
+}
+
+func osPID() int { return os.Getpid() }

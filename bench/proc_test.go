@@ -1,0 +1,101 @@
+package bench
+
+import (
+	"crypto/sha256"
+	"os"
+	"testing"
+	"time"
+)
+
+func TestReadProcSelf(t *testing.T) {
+	t.Parallel()
+	before, err := ReadProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Burn some CPU so utime moves by more than a clock tick.
+	deadline := time.Now().Add(100 * time.Millisecond)
+	sum := sha256.Sum256(nil)
+	for time.Now().Before(deadline) {
+		sum = sha256.Sum256(sum[:])
+	}
+	after, err := ReadProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.CPU <= before.CPU {
+		t.Errorf("CPU time did not grow: %v then %v", before.CPU, after.CPU)
+	}
+	if after.RSS <= 0 || after.PeakRSS < after.RSS {
+		t.Errorf("RSS %d, peak %d", after.RSS, after.PeakRSS)
+	}
+}
+
+func TestReadProcMissing(t *testing.T) {
+	t.Parallel()
+	if _, err := ReadProc(1 << 30); err == nil {
+		t.Fatal("no error for a process that does not exist")
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		stat    string
+		want    uint64
+		wantErr bool
+	}{
+		{"plain", "42 (latchkey) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 100 0 0", 300, false},
+		{"command with spaces and parens", "42 (a (b) c) R 1 42 42 0 -1 0 0 0 0 0 7 3 0 0 20 0 1 0 1 0 0", 10, false},
+		{"truncated", "42 (x) S 1 2", 0, true},
+		{"no command", "42 x S", 0, true},
+		{"bad number", "42 (x) S 1 42 42 0 -1 0 0 0 0 0 abc 3 0", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := parseStatCPU([]byte(tt.stat))
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Fatalf("parseStatCPU = %d, %v; want %d, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		status   string
+		rss, hwm int64
+		wantErr  bool
+	}{
+		{"both", "Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n", 1 << 20, 2 << 20, false},
+		{"no VmRSS", "Name:\tx\nState:\tZ (zombie)\n", 0, 0, true},
+		{"odd unit", "VmRSS:\t1 MB\n", 0, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rss, hwm, err := parseStatusRSS([]byte(tt.status))
+			if (err != nil) != tt.wantErr || rss != tt.rss || hwm != tt.hwm {
+				t.Fatalf("parseStatusRSS = %d, %d, %v; want %d, %d, error %v", rss, hwm, err, tt.rss, tt.hwm, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestClockTicks(t *testing.T) {
+	t.Parallel()
+	if n := clockTicks(); n < 1 || n > 100000 {
+		t.Fatalf("clock ticks %d", n)
+	}
+}
+
+func TestLoadAverage(t *testing.T) {
+	t.Parallel()
+	if l := LoadAverage(); l < 0 {
+		t.Fatalf("load average %v", l)
+	}
+}
