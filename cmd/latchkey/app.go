@@ -9,14 +9,18 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/api/hanko"
 	"github.com/latchkey/latchkey/api/kratos"
 	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/courier"
 	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/method/code"
 	"github.com/latchkey/latchkey/method/password"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
+	"github.com/latchkey/latchkey/store"
 )
 
 // app holds every part of a running server, built once by build.
@@ -32,7 +36,10 @@ type app struct {
 	sessions *session.Manager
 	ids      *identity.Service
 	courier  *courier.Courier
+	limiter  ratelimit.Limiter
 	kratos   *kratos.Handler
+	selfsvc  *kratos.SelfService
+	hanko    *hanko.Handler // nil when hanko.enabled is false
 }
 
 // maxBody caps every request body; identity imports are the largest.
@@ -104,11 +111,43 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	if a.courier, err = courier.New(courierOpts); err != nil {
 		return nil, fail("courier: %v", err)
 	}
+	// Rate-limit counters live in the database, so replicas share them.
+	a.limiter = ratelimit.NewDB(a.db, time.Now, a.signer.MAC([]byte("latchkey ratelimit keys")))
+	perID := attemptLimiter{a.limiter, passwordPerIdentifier}
+	perIP := attemptLimiter{a.limiter, passwordPerIP}
 	if a.kratos, err = kratos.New(kratos.Options{
 		Identities: a.ids, Sessions: a.db, PublicBaseURL: cfg.Serve.Public.BaseURL, AdminBaseURL: cfg.Serve.Admin.BaseURL,
 		Decrypter: a.cipher, SessionLifespan: cfg.Session.Lifespan, Log: log,
 	}); err != nil {
 		return nil, fail("kratos face: %v", err)
+	}
+	if a.selfsvc, err = kratos.NewSelfService(kratos.SelfServiceOptions{
+		Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
+		PasswordAttemptsPerIdentifier: perID, PasswordAttemptsPerIP: perIP,
+		Cookies: a.cipher, PublicBaseURL: cfg.Serve.Public.BaseURL,
+		SelfService: cfg.SelfService, Session: cfg.Session,
+		AddressFlows: &kratos.AddressFlowOptions{Courier: a.courier, MAC: a.signer, SendLimiter: a.limiter},
+		Log:          log,
+	}); err != nil {
+		return nil, fail("kratos self-service: %v", err)
+	}
+	if cfg.Hanko.Enabled {
+		passcodes, err := code.NewIssuer(a.signer, code.Options{TTL: cfg.Hanko.Passcode.TTL, MaxAttempts: cfg.Hanko.Passcode.MaxAttempts})
+		if err != nil {
+			return nil, fail("hanko.passcode: %v", err)
+		}
+		var hankoLimiter ratelimit.Limiter
+		if cfg.Hanko.RateLimiter.Enabled {
+			hankoLimiter = a.limiter
+		}
+		if a.hanko, err = hanko.New(hanko.Options{
+			Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
+			Authenticator: &password.Authenticator{Store: a.db, Hasher: a.hasher, PerID: perID, PerIP: perIP, NotFound: store.ErrNotFound},
+			Codes:         passcodes, Courier: a.courier, Limiter: hankoLimiter,
+			Config: cfg.Hanko, JWT: cfg.Session.JWT, AdminAPIKey: cfg.Serve.Admin.APIKey, Debug: false, Log: log,
+		}); err != nil {
+			return nil, fail("hanko face: %v", err)
+		}
 	}
 	ok = true
 	return a, nil
@@ -161,48 +200,108 @@ func (a *app) middleware(h http.Handler, cors api.CORS) http.Handler {
 	)
 }
 
+// publicHandler serves both faces on the public listener: their paths do
+// not overlap (Kratos: /self-service/…, /sessions/whoami, /sessions,
+// /schemas; Hanko: /login, /registration, /profile, /me, /logout,
+// /sessions/validate, /.well-known/jwks.json), so one mux holds both and
+// ServeMux refuses a conflicting registration at start.
 func (a *app) publicHandler() http.Handler {
 	mux := http.NewServeMux()
 	api.MountHealth(mux, a.db)
-	a.mountPublic(mux)
-	return a.middleware(mux, listenerCORS(a.cfg.Serve.Public.CORS))
+	a.kratos.MountPublic(mux)
+	a.selfsvc.MountPublic(mux)
+	cors := listenerCORS(a.cfg.Serve.Public.CORS)
+	if a.hanko != nil {
+		a.hanko.MountPublic(mux)
+		cors = mergeCORS(cors, a.hanko.CORS())
+	}
+	return a.middleware(mux, cors)
 }
 
+// adminHandler serves both faces on the admin listener. A request whose
+// method and path the Hanko admin API registered goes there (it checks the
+// admin API key itself and answers in Hanko's error shape); everything else
+// is the Kratos admin API, which also answers Kratos' un-prefixed paths
+// (GET :4434/identities ≡ GET :4434/admin/identities) and checks the key
+// with Kratos' error envelope.
 func (a *app) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	api.MountHealth(mux, a.db)
-	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
+	kmux := http.NewServeMux()
+	api.MountHealth(kmux, a.db)
+	// GET /version reaches this as /admin/version through AdminPrefix.
+	kmux.HandleFunc("GET /admin/version", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteJSON(w, http.StatusOK, map[string]string{"version": currentBuild().Version})
 	})
-	a.mountAdmin(mux)
-	h := api.WithAPIKey(a.cfg.Serve.Admin.APIKey, a.kratos.Errors().Unauthorized())(adminFallback(mux))
-	return a.middleware(h, api.CORS{})
-}
-
-// mountPublic and mountAdmin attach the API faces.
-func (a *app) mountPublic(mux *http.ServeMux) {
-	a.kratos.MountPublic(mux)
-}
-
-func (a *app) mountAdmin(mux *http.ServeMux) {
-	a.kratos.MountAdmin(mux)
-	a.kratos.MountCourier(mux, a.db)
-}
-
-// adminFallback serves a request with the admin mux as is when a face
-// registered its path, and otherwise as /admin + path, Kratos' un-prefixed
-// admin paths (GET :4434/identities ≡ GET :4434/admin/identities). Trying
-// the exact path first keeps the Hanko face's un-prefixed admin paths
-// working beside Kratos' prefix rule.
-func adminFallback(mux *http.ServeMux) http.Handler {
-	prefixed := kratos.AdminPrefix(mux)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(w, r)
+	a.kratos.MountAdmin(kmux)
+	a.kratos.MountCourier(kmux, a.db)
+	kratosAdmin := api.WithAPIKey(a.cfg.Serve.Admin.APIKey, a.kratos.Errors().Unauthorized())(kratos.AdminPrefix(kmux))
+	if a.hanko == nil {
+		return a.middleware(kratosAdmin, api.CORS{})
+	}
+	hmux := http.NewServeMux()
+	a.hanko.MountAdmin(hmux)
+	both := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := hmux.Handler(r); pattern != "" {
+			hmux.ServeHTTP(w, r)
 			return
 		}
-		prefixed.ServeHTTP(w, r)
+		kratosAdmin.ServeHTTP(w, r)
 	})
+	return a.middleware(both, api.CORS{})
+}
+
+// mergeCORS combines two faces' policies on one listener: a request from an
+// origin either face allows is allowed, with the union of their headers.
+func mergeCORS(a, b api.CORS) api.CORS {
+	if !b.Enabled {
+		return a
+	}
+	if !a.Enabled {
+		return b
+	}
+	union := func(x, y []string) []string {
+		seen := map[string]bool{}
+		var out []string
+		for _, v := range append(append([]string{}, x...), y...) {
+			if !seen[v] {
+				seen[v] = true
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	return api.CORS{
+		Enabled:          true,
+		AllowedOrigins:   union(a.AllowedOrigins, b.AllowedOrigins),
+		AllowedMethods:   union(a.AllowedMethods, b.AllowedMethods),
+		AllowedHeaders:   union(a.AllowedHeaders, b.AllowedHeaders),
+		ExposedHeaders:   union(a.ExposedHeaders, b.ExposedHeaders),
+		AllowCredentials: a.AllowCredentials || b.AllowCredentials,
+		MaxAge:           max(a.MaxAge, b.MaxAge),
+	}
+}
+
+// Password attempt limits shared by both faces' password logins, counted in
+// the database so replicas share them.
+var (
+	passwordPerIdentifier = ratelimit.Rule{Name: "password_identifier", Limit: 10, Window: 5 * time.Minute}
+	passwordPerIP         = ratelimit.Rule{Name: "password_ip", Limit: 100, Window: time.Minute}
+)
+
+// attemptLimiter adapts a ratelimit rule to the password method's Limiter.
+type attemptLimiter struct {
+	l    ratelimit.Limiter
+	rule ratelimit.Rule
+}
+
+func (a attemptLimiter) Attempt(ctx context.Context, key string) (time.Duration, error) {
+	d, err := a.l.Allow(ctx, a.rule, key)
+	if err != nil {
+		return 0, err
+	}
+	if !d.Allowed {
+		return max(d.RetryAfter, time.Second), nil
+	}
+	return 0, nil
 }
 
 // startBackground starts the work that runs beside the listeners: the
