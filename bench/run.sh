@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bench/run.sh — one command for the figures in BENCHMARKS.md.
+#
+# Builds latchkey, starts `latchkey serve --dev` on a fresh temporary
+# directory (SQLite) on free loopback ports, measures cold start to ready and
+# idle RSS, runs `latchkey bench --scenario all --server-pid <pid>` and
+# prints Markdown ready to paste. Extra arguments go to `latchkey bench`
+# (e.g. --duration 10s, --scales 10000,1000000, --scenario whoami,baseline).
+#
+# Environment:
+#   LATCHKEY_BIN   use this binary instead of building one
+#   BENCH_DSN      serve on this database instead of a temporary SQLite file
+#                  (e.g. postgres://postgres@127.0.0.1:5432/latchkey_bench);
+#                  the direct seeder then uses it too
+#   BENCH_PUBLIC_PORT, BENCH_ADMIN_PORT  ports (default 44330, 44340)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d /tmp/latchkey-bench.XXXXXX)
+bin=${LATCHKEY_BIN:-}
+if [[ -z $bin ]]; then
+	bin=$work/latchkey
+	(cd "$root" && CGO_ENABLED=0 go build -o "$bin" ./cmd/latchkey)
+fi
+pport=${BENCH_PUBLIC_PORT:-44330}
+aport=${BENCH_ADMIN_PORT:-44340}
+dsn=${BENCH_DSN:-sqlite://$work/latchkey.db}
+public=http://127.0.0.1:$pport
+admin=http://127.0.0.1:$aport
+
+export LATCHKEY_SERVE_PUBLIC_PORT=$pport LATCHKEY_SERVE_ADMIN_PORT=$aport LATCHKEY_LOG_LEVEL=warn
+cd "$work"
+start=$(date +%s%N)
+"$bin" serve --dev --dsn "$dsn" --no-courier >"$work/serve.log" 2>&1 &
+pid=$!
+cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+until curl -fsS -o /dev/null "$public/health/ready" 2>/dev/null; do
+	if ! kill -0 "$pid" 2>/dev/null; then
+		echo "latchkey serve exited:" >&2
+		cat "$work/serve.log" >&2
+		exit 1
+	fi
+	sleep 0.01
+done
+ready_ms=$((($(date +%s%N) - start) / 1000000))
+sleep 1
+idle_rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+
+echo "## Run of $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo
+echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(go version 2>/dev/null | cut -d' ' -f3-), $(uname -sr)"
+echo "- commit: $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "- server: \`latchkey serve --dev --dsn ${dsn%%\?*}\` (pid $pid)"
+echo "- cold start to ready (exec to first 200 from /health/ready, migrations included): ${ready_ms} ms"
+echo "- idle RSS 1 s after ready: $(awk -v k="$idle_rss_kb" 'BEGIN {printf "%.1f", k/1024}') MB"
+echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+seed=()
+if [[ -z ${BENCH_NO_DIRECT_SEED:-} ]]; then
+	seed=(--seed-dsn "$dsn")
+fi
+"$bin" bench --public "$public" --admin "$admin" --server-pid "$pid" --dev "${seed[@]}" --markdown --scenario all "$@"
+echo
+echo "- load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
