@@ -41,6 +41,10 @@ func WriteText(w io.Writer, results []Result) error {
 			fmt.Fprintf(&b, "%-28s skipped: %s\n", r.Scenario, r.Skipped)
 			continue
 		}
+		if r.untimed() {
+			fmt.Fprintf(&b, "%-28s %9.1f items/s  %d items in %.1fs  (%s)\n", r.Scenario, r.OpsPerSec, r.Ops, r.Seconds, r.Note)
+			continue
+		}
 		fmt.Fprintf(&b, "%-28s %9.1f ops/s  p50 %7.2fms  p90 %7.2fms  p99 %7.2fms  max %7.2fms  errors %d  cpu %s ms/op  peak RSS %s MB",
 			r.Scenario, r.OpsPerSec, r.P50, r.P90, r.P99, r.Max, r.Errors, optMs(r.CPUMsPerOp), optMB(r.PeakRSSMB))
 		if r.Note != "" {
@@ -66,6 +70,11 @@ func WriteMarkdown(w io.Writer, results []Result) error {
 			fmt.Fprintf(&b, "| %s | skipped | | | | | | | | | %s |\n", r.Scenario, mdEscape(r.Skipped))
 			continue
 		}
+		if r.untimed() {
+			fmt.Fprintf(&b, "| %s | %.1f items/s | | | | | %d | | | %.2f | %d items in %.1f s; %s |\n",
+				r.Scenario, r.OpsPerSec, r.Errors, r.Load1, r.Ops, r.Seconds, mdEscape(r.Note))
+			continue
+		}
 		note := r.Note
 		if r.CPUOf != "" && r.CPUOf != "server" {
 			note += "; CPU of " + r.CPUOf
@@ -79,6 +88,10 @@ func WriteMarkdown(w io.Writer, results []Result) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// untimed reports whether r counts items without per-op latencies (the
+// seeding step of lookup-at-scale).
+func (r *Result) untimed() bool { return r.Ops > 0 && r.Max == 0 && r.P50 == 0 }
 
 func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
