@@ -130,6 +130,25 @@ func (b *inbox) wait(t *testing.T, addr string, n int) string {
 	return b.mail[addr][n-1]
 }
 
+// waitFor returns the newest mail to addr containing substr, waiting up to
+// 10 seconds for one.
+func (b *inbox) waitFor(t *testing.T, addr, substr string) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		b.mu.Lock()
+		list := b.mail[addr]
+		for i := len(list) - 1; i >= 0; i-- {
+			if strings.Contains(list[i], substr) {
+				b.mu.Unlock()
+				return list[i]
+			}
+		}
+		b.mu.Unlock()
+	}
+	t.Fatalf("no mail to %s containing %q after 10s", addr, substr)
+	return ""
+}
+
 // count returns how many mails addr received.
 func (b *inbox) count(addr string) int {
 	b.mu.Lock()
@@ -731,4 +750,64 @@ func (c *client) raw(method, path string, body any) resp {
 	defer res.Body.Close()
 	out, _ := io.ReadAll(res.Body)
 	return resp{code: res.StatusCode, hdr: res.Header, body: out}
+}
+
+// TestDoneWhenNative runs the "Done when" sequence for a native
+// client: register, whoami, change a trait, log out, recover the account
+// with an e-mailed code and set a new password, verify the address with the
+// link from the verification mail, and log in again.
+func TestDoneWhenNative(t *testing.T) {
+	t.Parallel()
+	opt, box := withMail(t, nil)
+	e := newSelfServiceEnv(t, opt)
+	c := e.native(t)
+	tok := e.registerNative(t, c, "kim@example.com", "correct horse battery")
+	verifyMail := box.wait(t, "kim@example.com", 1)
+	verifyLink := linkIn(t, verifyMail)
+	if !strings.Contains(verifyLink, "code=") {
+		t.Fatalf("verification mail link %q carries no code", verifyLink)
+	}
+
+	c.token = tok
+	who := c.do("GET", "/sessions/whoami", nil)
+	must(t, who, 200)
+	identityID := who.json(t)["identity"].(map[string]any)["id"].(string)
+	sf := c.do("GET", "/self-service/settings/api", nil)
+	must(t, c.do("POST", "/self-service/settings?flow="+flowID(t, sf), map[string]any{"method": "profile",
+		"traits": map[string]any{"email": "kim@example.com", "name": "Kim"}}), 200)
+	anon := e.native(t)
+	must(t, anon.do("DELETE", "/self-service/logout/api", map[string]any{"session_token": tok}), 204)
+	must(t, c.do("GET", "/sessions/whoami", nil), 401)
+
+	// Recovery by code, then a new password through the settings flow it
+	// hands over.
+	rf := anon.do("GET", "/self-service/recovery/api", nil)
+	must(t, anon.do("POST", "/self-service/recovery?flow="+flowID(t, rf), map[string]any{"method": "code", "email": "kim@example.com"}), 200)
+	code := codeIn(t, box.waitFor(t, "kim@example.com", "Recover access to your account"))
+	done := anon.do("POST", "/self-service/recovery?flow="+flowID(t, rf), map[string]any{"method": "code", "code": code})
+	must(t, done, 200)
+	cw := continueWith(t, done)
+	rc := e.native(t)
+	rc.token = cw["set_ory_session_token"]["ory_session_token"].(string)
+	settingsID := cw["show_settings_ui"]["flow"].(map[string]any)["id"].(string)
+	must(t, rc.do("POST", "/self-service/settings?flow="+settingsID, map[string]any{"method": "password", "password": "recovered passphrase 7"}), 200)
+
+	// The verification link from the first mail, opened in a browser.
+	b := e.browser(t)
+	v := b.do("GET", verifyLink, nil)
+	must(t, v, 303)
+	vid := flowID(t, v)
+	vf := e.native(t).do("GET", "/self-service/verification/flows?id="+vid, nil)
+	must(t, vf, 200)
+	if stateOf(t, vf) != "passed_challenge" {
+		t.Errorf("verification flow: %s", vf.body)
+	}
+	if !e.addressVerified(t, identityID, "kim@example.com") {
+		t.Error("address not verified")
+	}
+
+	lf := anon.do("GET", "/self-service/login/api", nil)
+	ok := anon.do("POST", "/self-service/login?flow="+flowID(t, lf), map[string]any{"method": "password",
+		"identifier": "kim@example.com", "password": "recovered passphrase 7"})
+	must(t, ok, 200)
 }
