@@ -30,7 +30,7 @@ type AuditLogQuery struct {
 	ActorUserID string
 	ActorEmail  string
 	SourceIP    string
-	Search      string    // substring of source IP, actor user id or actor e-mail
+	Search      string    // case-insensitive substring of source IP, actor user id or actor e-mail
 	From        time.Time // created at or after
 	To          time.Time // created at or before
 	Offset      int
@@ -40,6 +40,7 @@ type AuditLogQuery struct {
 // AuditLogs stores the audit log.
 type AuditLogs interface {
 	// CreateAuditLog inserts l (its ID and CreatedAt set by the caller).
+	// ErrConflict when the id exists.
 	CreateAuditLog(ctx context.Context, l *AuditLog) error
 	// ListAuditLogs returns entries as q says, newest first (created_at
 	// descending, then id descending).
@@ -102,19 +103,23 @@ type WebhookDeliveryQuery struct {
 
 // Webhooks stores the Hanko admin API's webhooks and the delivery queue.
 type Webhooks interface {
-	// CreateWebhook inserts w (ID and times set by the caller).
+	// CreateWebhook inserts w (ID and times set by the caller). ErrConflict
+	// when the id exists.
 	CreateWebhook(ctx context.Context, w *Webhook) error
-	// GetWebhook returns the webhook, or ErrNotFound.
+	// GetWebhook returns the webhook, or ErrNotFound. Inside Update it locks
+	// the row (PostgreSQL, MySQL) so that a read-modify-write of Failures
+	// cannot lose a concurrent worker's change.
 	GetWebhook(ctx context.Context, id string) (*Webhook, error)
 	// ListWebhooks returns every webhook (enabled or not) in creation order.
 	ListWebhooks(ctx context.Context) ([]Webhook, error)
 	// UpdateWebhook stores every field of w, or returns ErrNotFound.
 	UpdateWebhook(ctx context.Context, w *Webhook) error
-	// DeleteWebhook removes the webhook and its pending deliveries, or
-	// returns ErrNotFound.
+	// DeleteWebhook removes the webhook and all its deliveries, or returns
+	// ErrNotFound.
 	DeleteWebhook(ctx context.Context, id string) error
 
-	// CreateWebhookDelivery queues d (status queued unless set).
+	// CreateWebhookDelivery queues d (ID and times set by the caller; status
+	// queued unless set). ErrNotFound when d.WebhookID names no webhook.
 	CreateWebhookDelivery(ctx context.Context, d *WebhookDelivery) error
 	// ClaimWebhookDeliveries atomically moves up to limit deliveries that are
 	// queued with NextAttempt <= now, or processing with UpdatedAt <=

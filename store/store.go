@@ -42,6 +42,8 @@ type Tx interface {
 	Messages
 	Keys
 	Counters
+	AuditLogs
+	Webhooks
 }
 
 // Identities stores identities with their addresses, credentials and the

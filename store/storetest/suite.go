@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("IdentifierUniqueUnderConcurrency", func(t *testing.T) { testIdentifierRace(t, open(t)) })
 	t.Run("FlowOptimisticLockUnderConcurrency", func(t *testing.T) { testFlowRace(t, open(t)) })
 	t.Run("ClaimMessagesExactlyOnce", func(t *testing.T) { testClaimRace(t, open(t)) })
+	t.Run("ClaimWebhookDeliveriesExactlyOnce", func(t *testing.T) { testClaimDeliveriesRace(t, open(t)) })
 	t.Run("CounterHitUnderConcurrency", func(t *testing.T) { testCounterRace(t, open(t)) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open(t)) })
 
@@ -50,6 +51,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClaimMessages", testClaimMessages},
 		{"Keys", testKeys},
 		{"Counters", testCounters},
+		{"AuditLogs", testAuditLogs},
+		{"AuditLogInTx", testAuditLogInTx},
+		{"Webhooks", testWebhooks},
+		{"WebhookDeliveries", testWebhookDeliveries},
 	}
 	for _, tc := range parallel {
 		t.Run(tc.name, func(t *testing.T) {
