@@ -141,6 +141,11 @@ func TestDefaults(t *testing.T) {
 		{"password enabled", func(c *Config) any { return c.SelfService.Methods.Password.Enabled }, true, true},
 		{"hibp", func(c *Config) any { return c.SelfService.Methods.Password.Config.HaveIBeenPwnedEnabled }, true, false},
 		{"flow lifespan", func(c *Config) any { return c.SelfService.Flows.Login.Lifespan }, time.Hour, time.Hour},
+		{"registration style", func(c *Config) any { return c.SelfService.Flows.Registration.Style }, "profile_first", "profile_first"},
+		{"registration hooks", func(c *Config) any {
+			a := c.SelfService.Flows.Registration.After
+			return [3]any{a.Hooks, a.Password.Hooks, a.Code.Hooks}
+		}, [3]any{[]Hook(nil), []Hook{{Hook: "session"}}, []Hook{{Hook: "session"}}}, [3]any{[]Hook(nil), []Hook{{Hook: "session"}}, []Hook{{Hook: "session"}}}},
 		{"secrets", func(c *Config) any { return len(c.Secrets.Default) }, 1, 0},
 	}
 	for _, tt := range tests {
@@ -212,6 +217,22 @@ func TestListsReplaceDefaults(t *testing.T) {
 	c, _ := mustLoad(t, yml, nil, false)
 	if got := c.Serve.Public.CORS.AllowedMethods; !reflect.DeepEqual(got, []string{"GET"}) {
 		t.Errorf("allowed_methods = %v, want [GET]", got)
+	}
+}
+
+// TestRegistrationHooksOverride checks that a method's after-registration
+// hooks, which default to [{hook: session}], can be switched off with an
+// empty list (Kratos' behaviour: register, then log in).
+func TestRegistrationHooksOverride(t *testing.T) {
+	t.Parallel()
+	yml := mergeYAML(minimal, "selfservice:\n  flows:\n    registration:\n      style: unified\n      after:\n        password:\n          hooks: []\n")
+	c, _ := mustLoad(t, yml, nil, false)
+	r := c.SelfService.Flows.Registration
+	if len(r.After.Password.Hooks) != 0 || r.Style != RegistrationUnified {
+		t.Errorf("password hooks = %v, style = %q; want none and unified", r.After.Password.Hooks, r.Style)
+	}
+	if got := r.After.Code.Hooks; !reflect.DeepEqual(got, []Hook{{Hook: "session"}}) {
+		t.Errorf("code hooks = %v, want the default", got)
 	}
 }
 
@@ -385,6 +406,7 @@ func TestValidationRules(t *testing.T) {
 		{"min password length", "", []string{"LATCHKEY_SELFSERVICE_METHODS_PASSWORD_CONFIG_MIN_PASSWORD_LENGTH=4"}, false, "selfservice.methods.password.config.min_password_length", "below the minimum of 6"},
 		{"max breaches", "", []string{"LATCHKEY_SELFSERVICE_METHODS_PASSWORD_CONFIG_MAX_BREACHES=101"}, false, "selfservice.methods.password.config.max_breaches", "outside 0 to 100"},
 		{"flow lifespan", "", []string{"LATCHKEY_SELFSERVICE_FLOWS_LOGIN_LIFESPAN=-1m"}, false, "selfservice.flows.login.lifespan", "must be positive"},
+		{"registration style", "", []string{"LATCHKEY_SELFSERVICE_FLOWS_REGISTRATION_STYLE=two_step"}, false, "selfservice.flows.registration.style", `"two_step" is not one of profile_first, unified`},
 		{"settings aal", "", []string{"LATCHKEY_SELFSERVICE_FLOWS_SETTINGS_REQUIRED_AAL=aal2"}, false, "selfservice.flows.settings.required_aal", "not one of aal1, highest_available"},
 		{"ui url", "", []string{"LATCHKEY_SELFSERVICE_FLOWS_LOGIN_UI_URL=login"}, false, "selfservice.flows.login.ui_url", "not an absolute"},
 		{"hook name", "", []string{`LATCHKEY_SELFSERVICE_FLOWS_LOGIN_AFTER_HOOKS=[{"hook":"b2b_sso"}]`}, false, "selfservice.flows.login.after.hooks[0].hook", `"b2b_sso" is not one of`},

@@ -206,6 +206,7 @@ var kratosKeys = []string{
 	"selfservice.flows.registration.enable_legacy_one_step",
 	"selfservice.flows.registration.ui_url",
 	"selfservice.flows.registration.lifespan",
+	"selfservice.flows.registration.style",
 	"selfservice.flows.registration.before.hooks",
 	"selfservice.flows.registration.after.**",
 	"selfservice.flows.settings.ui_url",

@@ -173,13 +173,28 @@ type LoginFlow struct {
 }
 
 // RegistrationFlow configures registration.
+//
+// Unlike Kratos, whose after.<method>.hooks are empty by default (so a new
+// account must log in after signing up), Latchkey defaults
+// after.password.hooks and after.code.hooks to [{hook: session}]: a
+// registration logs the user in at once, and a native registration returns
+// a session token out of the box. Setting a method's hooks (even to []) or
+// relying on after.hooks instead needs the method's list to be set
+// explicitly, because a method's own hooks take precedence over after.hooks.
 type RegistrationFlow struct {
 	Enabled  bool          `koanf:"enabled" doc:"Allow self-service registration."`
 	UIURL    string        `koanf:"ui_url" doc:"Registration page." default:"<serve.public.base_url>/ui/registration"`
 	Lifespan time.Duration `koanf:"lifespan" doc:"How long a registration flow may take."`
+	Style    string        `koanf:"style" doc:"Registration screens: profile_first (traits, then credentials) or unified (one screen)."`
 	Before   Before        `koanf:"before"`
 	After    After         `koanf:"after"`
 }
+
+// The registration styles (selfservice.flows.registration.style).
+const (
+	RegistrationProfileFirst = "profile_first"
+	RegistrationUnified      = "unified"
+)
 
 // SettingsFlow configures account settings.
 type SettingsFlow struct {
@@ -250,6 +265,15 @@ type Hook struct {
 	Config map[string]any `koanf:"config" doc:"Hook settings."`
 }
 
+// String renders the hook as YAML flow mapping ({hook: session}), as the
+// reference shows defaults.
+func (h Hook) String() string {
+	if len(h.Config) == 0 {
+		return "{hook: " + h.Hook + "}"
+	}
+	return fmt.Sprintf("{hook: %s, config: %v}", h.Hook, h.Config)
+}
+
 var hookNames = []string{"session", "revoke_active_sessions", "require_verified_address", "show_verification_ui", "web_hook"}
 
 func (s *SelfService) setDefaults(dev bool) {
@@ -263,7 +287,11 @@ func (s *SelfService) setDefaults(dev bool) {
 	m.Profile.Enabled = true
 	f := &s.Flows
 	f.Login.Lifespan = time.Hour
-	f.Registration = RegistrationFlow{Enabled: true, Lifespan: time.Hour}
+	f.Registration = RegistrationFlow{Enabled: true, Lifespan: time.Hour, Style: RegistrationProfileFirst}
+	// Kratos ships no after-registration hooks; Latchkey logs the new
+	// account in (see RegistrationFlow).
+	f.Registration.After.Password.Hooks = []Hook{{Hook: "session"}}
+	f.Registration.After.Code.Hooks = []Hook{{Hook: "session"}}
 	f.Settings = SettingsFlow{Lifespan: time.Hour, PrivilegedSessionMaxAge: time.Hour, RequiredAAL: "highest_available"}
 	f.Recovery = AddressFlow{Enabled: true, Lifespan: time.Hour, Use: "code"}
 	f.Verification = AddressFlow{Enabled: true, Lifespan: time.Hour, Use: "code"}
@@ -407,6 +435,9 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 		if d <= 0 {
 			p.add(fk+key, "%s must be positive", d)
 		}
+	}
+	if !oneOf(f.Registration.Style, RegistrationProfileFirst, RegistrationUnified) {
+		p.add(fk+"registration.style", "%q is not one of %s, %s", f.Registration.Style, RegistrationProfileFirst, RegistrationUnified)
 	}
 	if !oneOf(f.Settings.RequiredAAL, "aal1", "highest_available") {
 		p.add(fk+"settings.required_aal", "%q is not one of aal1, highest_available", f.Settings.RequiredAAL)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/identity"
@@ -31,7 +32,7 @@ func (s *SelfService) registrationDefinition() *flow.Builder {
 // (the traits screen of the profile_first style) and password.
 func (s *SelfService) registrationStrategies() []strategy {
 	var out []strategy
-	twoStep := s.style == "profile_first" && s.cfg.Methods.Profile.Enabled
+	twoStep := s.style == config.RegistrationProfileFirst && s.cfg.Methods.Profile.Enabled
 	if twoStep {
 		out = append(out, strategy{
 			method:  "profile",

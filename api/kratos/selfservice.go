@@ -48,8 +48,10 @@ type SelfServiceOptions struct {
 	// SelfService and Session are the configuration sections.
 	SelfService config.SelfService
 	Session     config.Session
-	// RegistrationStyle is "profile_first" (two screens, Kratos' default)
-	// or "unified" (traits and credentials on one screen).
+	// RegistrationStyle overrides selfservice.flows.registration.style:
+	// "profile_first" (two screens) or "unified" (traits and credentials on
+	// one screen). Empty uses the configuration (profile_first when that is
+	// empty too).
 	RegistrationStyle string
 	// Verification, when set, runs after registration and after a settings
 	// change of traits, to send verification messages (part B).
@@ -142,9 +144,12 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 		s.maxBody = 1 << 20
 	}
 	if s.style == "" {
-		s.style = "profile_first"
+		s.style = o.SelfService.Flows.Registration.Style
 	}
-	if s.style != "profile_first" && s.style != "unified" {
+	if s.style == "" {
+		s.style = config.RegistrationProfileFirst
+	}
+	if s.style != config.RegistrationProfileFirst && s.style != config.RegistrationUnified {
 		return nil, fmt.Errorf("kratos: registration style %q is not profile_first or unified", s.style)
 	}
 	ck := o.Session.Cookie

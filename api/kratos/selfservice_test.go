@@ -69,7 +69,6 @@ func newSelfServiceEnv(t *testing.T, opts ...ssOption) *ssEnv {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	cfg.SelfService.Flows.Registration.After.Password.Hooks = []config.Hook{{Hook: "session"}}
 	reg, err := schema.New(nil)
 	if err != nil {
 		t.Fatal(err)
