@@ -73,7 +73,8 @@ func (s *SelfService) schemaTraits() []traitField {
 func (s *SelfService) profileRegistrationNodes(v *view) []Node {
 	traits := v.value("traits")
 	if val(keyScreen, v.res.Stash) == screenCredentials {
-		nodes := traitNodes(s.schemaTraits(), groupDefault, traits, true)
+		nm, _ := keyNodeMessages.Get(v.res.Stash)
+		nodes := hiddenTraitNodes(s.schemaTraits(), groupDefault, traits, nm)
 		back := submitNode(groupProfile, "screen", "previous", labelBack)
 		return append(nodes, back)
 	}

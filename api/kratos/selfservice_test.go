@@ -585,3 +585,48 @@ func TestSelfServiceGoldenNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestSelfServiceRegistrationTraitErrorVisible checks that on the
+// credentials screen of profile_first a trait that fails validation is shown
+// as a visible input carrying its message, while the valid traits stay
+// hidden.
+func TestSelfServiceRegistrationTraitErrorVisible(t *testing.T) {
+	t.Parallel()
+	e := newSelfServiceEnv(t)
+	c := e.native(t)
+	f := c.do("GET", "/self-service/registration/api", nil)
+	id := flowID(t, f)
+	must(t, c.do("POST", "/self-service/registration?flow="+id, map[string]any{"method": "profile",
+		"traits": map[string]any{"email": "ivy@example.com", "name": "Ivy"}}), 400)
+	// The hidden traits were tampered with: the e-mail is no longer valid.
+	r := c.do("POST", "/self-service/registration?flow="+id, map[string]any{"method": "password",
+		"traits": map[string]any{"email": "ivy-at-example.com", "name": "Ivy"}, "password": "correct horse battery"})
+	must(t, r, 400)
+	nodes := map[string]map[string]any{}
+	for _, n := range asList(r.json(t)["ui"].(map[string]any)["nodes"]) {
+		node := n.(map[string]any)
+		nodes[node["attributes"].(map[string]any)["name"].(string)] = node
+	}
+	tests := []struct {
+		name, typ string
+		messages  int
+	}{
+		{"traits.email", "email", 1},
+		{"traits.name", "hidden", 0},
+		{"password", "password", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n, ok := nodes[tc.name]
+			if !ok {
+				t.Fatalf("no node %s in %s", tc.name, r.body)
+			}
+			if got := n["attributes"].(map[string]any)["type"]; got != tc.typ {
+				t.Errorf("type = %v, want %s", got, tc.typ)
+			}
+			if got := len(asList(n["messages"])); got != tc.messages {
+				t.Errorf("%d messages, want %d", got, tc.messages)
+			}
+		})
+	}
+}

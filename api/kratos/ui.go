@@ -314,32 +314,58 @@ func walkTraits(node map[string]any, prefix string, out *[]traitField) {
 // traits (a JSON object); hidden renders them as hidden inputs, as Kratos'
 // second registration screen does.
 func traitNodes(fields []traitField, group string, traits json.RawMessage, hidden bool) []Node {
+	vals := traitValues(traits)
+	nodes := make([]Node, 0, len(fields))
+	for _, f := range fields {
+		nodes = append(nodes, traitNode(f, group, vals, hidden))
+	}
+	return nodes
+}
+
+// hiddenTraitNodes renders the trait fields as hidden inputs carrying the
+// values found in traits, except the fields that have messages in
+// nodeMessages: those stay visible inputs, so that the user sees and can
+// correct the trait that failed (Kratos keeps a trait with an error visible
+// on the credentials screen).
+func hiddenTraitNodes(fields []traitField, group string, traits json.RawMessage, nodeMessages map[string][]Text) []Node {
+	vals := traitValues(traits)
+	nodes := make([]Node, 0, len(fields))
+	for _, f := range fields {
+		nodes = append(nodes, traitNode(f, group, vals, len(nodeMessages[f.Name]) == 0))
+	}
+	return nodes
+}
+
+// traitValues decodes a traits object (nil when it is empty or not an
+// object).
+func traitValues(traits json.RawMessage) map[string]any {
 	var vals map[string]any
 	if len(traits) > 0 {
 		_ = json.Unmarshal(traits, &vals)
 	}
-	nodes := make([]Node, 0, len(fields))
-	for _, f := range fields {
-		var label *Text
-		if f.Title != "" && !hidden {
-			label = &Text{ID: MsgLabelGenerated, Text: f.Title, Type: textInfo,
-				Context: map[string]any{"title": f.Title, "name": f.Name}}
-		}
-		typ := f.Type
-		if hidden {
-			typ = "hidden"
-		}
-		n := inputNode(group, f.Name, typ, f.Required && !hidden, label)
-		if !hidden {
-			n.Attributes.Autocomplete = f.Autocomplete
-			n.Attributes.Pattern = f.Pattern
-		}
-		if v, ok := lookupPath(vals, strings.Split(strings.TrimPrefix(f.Name, "traits."), ".")); ok {
-			n.Attributes.Value = v
-		}
-		nodes = append(nodes, n)
+	return vals
+}
+
+// traitNode renders one trait field with its value from vals.
+func traitNode(f traitField, group string, vals map[string]any, hidden bool) Node {
+	var label *Text
+	if f.Title != "" && !hidden {
+		label = &Text{ID: MsgLabelGenerated, Text: f.Title, Type: textInfo,
+			Context: map[string]any{"title": f.Title, "name": f.Name}}
 	}
-	return nodes
+	typ := f.Type
+	if hidden {
+		typ = "hidden"
+	}
+	n := inputNode(group, f.Name, typ, f.Required && !hidden, label)
+	if !hidden {
+		n.Attributes.Autocomplete = f.Autocomplete
+		n.Attributes.Pattern = f.Pattern
+	}
+	if v, ok := lookupPath(vals, strings.Split(strings.TrimPrefix(f.Name, "traits."), ".")); ok {
+		n.Attributes.Value = v
+	}
+	return n
 }
 
 func lookupPath(m map[string]any, path []string) (any, bool) {
