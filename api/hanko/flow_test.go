@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +28,7 @@ import (
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/code"
 	"github.com/latchkey/latchkey/method/password"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
@@ -42,11 +45,75 @@ type fEnv struct {
 	h      *Handler
 	public http.Handler
 	flowV  *hankotest.Validator
-	now    time.Time
+	// limitClock is the rate limiter's clock (counters in the store, as
+	// cmd/latchkey wires them); tests move it to end a window.
+	limitClock *fakeClock
+	// events records the webhook events the flows queued.
+	events *recordedEvents
+}
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// recordedEvent is one webhook event a flow queued.
+type recordedEvent struct {
+	Event string
+	Data  any
+}
+
+// recordedEvents is the Events of the tests: it remembers what was queued
+// (in the step's transaction, as *webhook.Dispatcher does).
+type recordedEvents struct {
+	mu   sync.Mutex
+	list []recordedEvent
+}
+
+func (r *recordedEvents) Enqueue(_ context.Context, tx store.Tx, event string, data any) error {
+	if tx == nil {
+		return errors.New("event queued outside a transaction")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.list = append(r.list, recordedEvent{event, data})
+	return nil
+}
+
+// of returns the events named event, oldest first.
+func (r *recordedEvents) of(event string) []recordedEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []recordedEvent
+	for _, e := range r.list {
+		if e.Event == event {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // newFEnv builds the environment; mod may change the hanko config first.
 func newFEnv(t *testing.T, mod func(c *config.Hanko)) *fEnv {
+	t.Helper()
+	return newFEnvWith(t, mod, nil)
+}
+
+// newFEnvWith is newFEnv whose handler options opt may change last.
+func newFEnvWith(t *testing.T, mod func(c *config.Hanko), opt func(o *Options)) *fEnv {
 	t.Helper()
 	st := storetest.SQLite(t)
 	reg, err := schema.New(nil)
@@ -94,16 +161,23 @@ func newFEnv(t *testing.T, mod func(c *config.Hanko)) *fEnv {
 	if mod != nil {
 		mod(&hc)
 	}
-	h, err := New(Options{Store: st, Identities: ids, Sessions: mgr, Keys: keys, Hasher: hasher, Codes: codes,
+	clk := &fakeClock{now: time.Now()}
+	events := &recordedEvents{}
+	o := Options{Store: st, Identities: ids, Sessions: mgr, Keys: keys, Hasher: hasher, Codes: codes,
 		Courier: cour, Config: hc, JWT: config.SessionJWT{Issuer: "http://127.0.0.1:4433/", Audience: []string{"127.0.0.1"}},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Limiter: ratelimit.NewDB(st, clk.Now, []byte("rate-limit-test-secret")), Events: events,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if opt != nil {
+		opt(&o)
+	}
+	h, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub := http.NewServeMux()
 	h.MountPublic(pub)
 	return &fEnv{store: st, ids: ids, keys: keys, h: h, public: api.Chain(pub, api.WithRequestID()),
-		flowV: hankotest.New(t, hankotest.Flow)}
+		flowV: hankotest.New(t, hankotest.Flow), limitClock: clk, events: events}
 }
 
 // flowResp is a decoded Flow API response.

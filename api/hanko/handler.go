@@ -35,14 +35,18 @@ type Options struct {
 	// Policy checks new passwords; its MinLength is taken from
 	// Config.Password.MinLength when zero.
 	Policy password.Policy
-	// Authenticator checks login passwords with attempt limits (required for
-	// the Flow API's password login).
+	// Authenticator is unused and kept for compatibility: the Flow API's
+	// password_login builds a password.Authenticator per step over the
+	// step's transaction, with hanko.rate_limiter.password_limits counted
+	// through Limiter.
 	Authenticator *password.Authenticator
 	// Codes issues and checks passcodes (required for passcode flows).
 	Codes *code.Issuer
 	// Courier enqueues passcode mails (required when Config.Email.Delivery).
 	Courier *courier.Courier
-	// Limiter enforces hanko.rate_limiter; nil disables rate limits.
+	// Limiter enforces hanko.rate_limiter.password_limits; nil disables
+	// them (passcode_limits are counted in the flow itself). A
+	// *ratelimit.DB counts inside the flow step's transaction.
 	Limiter ratelimit.Limiter
 	// Events queues webhook events; nil sends none.
 	Events Events

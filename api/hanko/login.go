@@ -1,14 +1,19 @@
 package hanko
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/method/password"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/store"
 )
@@ -111,6 +116,7 @@ func (h *Handler) continueWithLoginIdentifier(c *flow.ActionContext) error {
 	if isEmail {
 		value = schema.Normalize(core.ViaEmail, value)
 		keyEmail.Set(b.Stash(), value)
+		keyUsername.Delete(b.Stash())
 		i, err = tx.FindIdentityByAddress(ctx, core.ViaEmail, value)
 	} else {
 		value = strings.ToLower(value)
@@ -212,39 +218,31 @@ func userIDOf(c *flow.Context) string {
 	return id
 }
 
-// passwordLogin checks the password of the user named at login_init. A
-// wrong password, an unknown user and a user without a password all answer
-// the same (value_invalid_error on the input) after the same work.
+// passwordLogin checks the password of the user named at login_init with
+// the shared password.Authenticator, built for this step over its
+// transaction (stepAuthenticator). A wrong password, an unknown user and a
+// user without a password all answer the same (value_invalid_error on the
+// input) after the same work; too many attempts answer 429
+// rate_limit_exceeded with payload retry_after, as Hanko's PasswordLogin.
 func (h *Handler) passwordLogin(c *flow.ActionContext) error {
 	b := c.Base()
-	ctx := b.Context()
-	pw := []byte(c.String("password"))
 	email, _ := keyEmail.Get(b.Stash())
-	var hash string
-	i, err := h.flowUser(b)
-	if err == nil {
-		if cred, ok := i.Credential(core.CredentialPassword); ok {
-			hash = passwordHash(cred)
-		}
-	} else if userIDOf(b) != "" && !errors.Is(err, store.ErrNotFound) {
-		return err
+	identifier, _ := keyUsername.Get(b.Stash())
+	if identifier == "" {
+		identifier = email
 	}
-	if hash == "" {
-		_ = h.hasher.DummyVerify(ctx, pw)
+	i, err := h.stepAuthenticator(b).Authenticate(b.Context(), identifier, c.String("password"), clientIP(b))
+	var rl *password.RateLimitError
+	switch {
+	case err == nil:
+	case errors.As(err, &rl):
+		b.SetPayload("retry_after", seconds(rl.RetryAfter))
+		return c.Error(errRateLimitExceeded.core())
+	case errors.Is(err, password.ErrInvalidCredentials), errors.Is(err, password.ErrIdentityDisabled):
 		h.audit(b, AuditPasswordLoginFailed, userIDOf(b), email, errInvalidPassword, true)
 		return c.Error(inputErr("password", flow.CodeValueInvalid))
-	}
-	if err := h.hasher.Verify(ctx, pw, hash); err != nil {
-		h.audit(b, AuditPasswordLoginFailed, i.ID, email, errInvalidPassword, true)
-		return c.Error(inputErr("password", flow.CodeValueInvalid))
-	}
-	if i.State != core.IdentityActive {
-		return c.Error(inputErr("password", flow.CodeValueInvalid))
-	}
-	if h.hasher.NeedsRehash(hash) {
-		if err := h.rehash(b, i, pw); err != nil {
-			h.log.WarnContext(ctx, "hanko: rehash password", "user_id", i.ID, "error", err)
-		}
+	default:
+		return fmt.Errorf("password login: %w", err)
 	}
 	authenticated(b, i.ID, AMRPassword)
 	h.audit(b, AuditPasswordLoginSucceeded, i.ID, email, nil, true)
@@ -253,28 +251,76 @@ func (h *Handler) passwordLogin(c *flow.ActionContext) error {
 
 var errInvalidPassword = core.Errorf(core.CodeUnauthorized, "The password is invalid.")
 
+// passwordRuleName names hanko.rate_limiter.password_limits in the rate
+// limiter's keys.
+const passwordRuleName = "hanko_password"
+
+// stepAuthenticator returns the password.Authenticator of one flow step:
+// its store is the step's user (stepUsers) and its attempt limit,
+// hanko.rate_limiter.password_limits keyed like Hanko's by client address
+// and login identifier, counts through the step's transaction, so the count
+// commits with the step (an input error commits too) and SQLite never sees
+// a second writer.
+func (h *Handler) stepAuthenticator(c *flow.Context) *password.Authenticator {
+	a := &password.Authenticator{Store: stepUsers{c: c}, Hasher: h.hasher, NotFound: store.ErrNotFound}
+	rl := h.cfg.RateLimiter
+	if rl.Enabled && h.limiter != nil && rl.PasswordLimits.Tokens > 0 && rl.PasswordLimits.Interval > 0 {
+		a.PerID = perClient{
+			l: ratelimit.Attempts{Limiter: ratelimit.InTx(h.limiter, c.Tx()),
+				Rule: ratelimit.Rule{Name: passwordRuleName, Limit: rl.PasswordLimits.Tokens, Window: rl.PasswordLimits.Interval}},
+			ip: clientIP(c),
+		}
+	}
+	return a
+}
+
+// perClient narrows an identifier's attempt count to one client address
+// (Hanko's CreateRateLimitPasswordKey: IP and user identification).
+type perClient struct {
+	l  password.Limiter
+	ip string
+}
+
+func (p perClient) Attempt(ctx context.Context, key string) (time.Duration, error) {
+	return p.l.Attempt(ctx, key+"|"+p.ip)
+}
+
+// stepUsers is the password.IdentityStore of a login step. The user was
+// found at login_init (by any of their e-mail addresses or their username),
+// so a lookup answers with that user, or store.ErrNotFound when the
+// identifier was unknown; updates (a lazy rehash) go through the step's
+// transaction.
+type stepUsers struct{ c *flow.Context }
+
+func (s stepUsers) FindIdentityByIdentifier(ctx context.Context, _ core.CredentialType, _ string) (*core.Identity, error) {
+	id := userIDOf(s.c)
+	if id == "" {
+		return nil, store.ErrNotFound
+	}
+	i, err := s.c.Tx().GetIdentity(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load user %s: %w", id, err)
+	}
+	return i, nil
+}
+
+func (s stepUsers) UpdateIdentity(ctx context.Context, i *core.Identity) error {
+	return s.c.Tx().UpdateIdentity(ctx, i)
+}
+
+// clientIP is the address of the client of the step's request.
+func clientIP(c *flow.Context) string {
+	if fr := requestOf(c.Context()); fr.r != nil {
+		return api.ClientIP(fr.r)
+	}
+	return ""
+}
+
 // passwordHash returns the stored hash of a password credential.
 func passwordHash(c core.Credential) string {
 	var pc identity.PasswordConfig
 	_ = jsonUnmarshal(c.Config, &pc)
 	return pc.HashedPassword
-}
-
-// rehash stores a fresh hash of a password just verified against an
-// outdated or imported one.
-func (h *Handler) rehash(c *flow.Context, i *core.Identity, pw []byte) error {
-	hash, err := h.hasher.Hash(c.Context(), pw)
-	if err != nil {
-		return err
-	}
-	cred, _ := i.Credential(core.CredentialPassword)
-	cred.Config, err = jsonMarshal(identity.PasswordConfig{HashedPassword: hash})
-	if err != nil {
-		return err
-	}
-	cred.UpdatedAt = h.now().UTC()
-	i.SetCredential(cred)
-	return c.Tx().UpdateIdentity(c.Context(), i)
 }
 
 // passwordRecovery sets the new password after a recovery passcode was

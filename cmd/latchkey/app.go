@@ -113,8 +113,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	}
 	// Rate-limit counters live in the database, so replicas share them.
 	a.limiter = ratelimit.NewDB(a.db, time.Now, a.signer.MAC([]byte("latchkey ratelimit keys")))
-	perID := attemptLimiter{a.limiter, passwordPerIdentifier}
-	perIP := attemptLimiter{a.limiter, passwordPerIP}
+	perID := ratelimit.Attempts{Limiter: a.limiter, Rule: passwordPerIdentifier}
+	perIP := ratelimit.Attempts{Limiter: a.limiter, Rule: passwordPerIP}
 	if a.kratos, err = kratos.New(kratos.Options{
 		Identities: a.ids, Sessions: a.db, PublicBaseURL: cfg.Serve.Public.BaseURL, AdminBaseURL: cfg.Serve.Admin.BaseURL,
 		Decrypter: a.cipher, SessionLifespan: cfg.Session.Lifespan, Log: log,
@@ -286,23 +286,6 @@ var (
 	passwordPerIdentifier = ratelimit.Rule{Name: "password_identifier", Limit: 10, Window: 5 * time.Minute}
 	passwordPerIP         = ratelimit.Rule{Name: "password_ip", Limit: 100, Window: time.Minute}
 )
-
-// attemptLimiter adapts a ratelimit rule to the password method's Limiter.
-type attemptLimiter struct {
-	l    ratelimit.Limiter
-	rule ratelimit.Rule
-}
-
-func (a attemptLimiter) Attempt(ctx context.Context, key string) (time.Duration, error) {
-	d, err := a.l.Allow(ctx, a.rule, key)
-	if err != nil {
-		return 0, err
-	}
-	if !d.Allowed {
-		return max(d.RetryAfter, time.Second), nil
-	}
-	return 0, nil
-}
 
 // startBackground starts the work that runs beside the listeners: the
 // courier worker and the clean-up of expired flows and counters.
