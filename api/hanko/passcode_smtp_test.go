@@ -55,7 +55,9 @@ func newSMTPInbox(t *testing.T) *smtpInbox {
 
 type inboxBackend struct{ box *smtpInbox }
 
-func (b inboxBackend) NewSession(*smtp.Conn) (smtp.Session, error) { return &inboxSession{box: b.box}, nil }
+func (b inboxBackend) NewSession(*smtp.Conn) (smtp.Session, error) {
+	return &inboxSession{box: b.box}, nil
+}
 
 type inboxSession struct {
 	box *smtpInbox
