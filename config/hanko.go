@@ -124,8 +124,8 @@ type HankoRateLimit struct {
 type HankoWebhooks struct {
 	Enabled             bool           `koanf:"enabled" doc:"Send webhook events."`
 	AllowTimeExpiration bool           `koanf:"allow_time_expiration" doc:"Webhooks created through the admin API expire 30 days after their last update."`
-	MaxFailures         int            `koanf:"max_failures" doc:"Consecutive failed deliveries after which a webhook created through the admin API is disabled."`
-	MaxAttempts         int            `koanf:"max_attempts" doc:"Delivery attempts of one event before it is given up."`
+	MaxFailures         int            `koanf:"max_failures" doc:"Consecutive failed delivery attempts after which a webhook created through the admin API is disabled; a successful delivery resets the count."`
+	MaxAttempts         int            `koanf:"max_attempts" doc:"Delivery attempts of one event to one webhook before it is given up (retried with exponential back-off)."`
 	Timeout             time.Duration  `koanf:"timeout" doc:"Timeout of one delivery request."`
 	Hooks               []HankoWebhook `koanf:"hooks" doc:"Webhooks from the configuration, as a list of {callback, events}."`
 }

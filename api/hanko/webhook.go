@@ -2,10 +2,14 @@ package hanko
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // Events queues webhook events in the store inside the transaction tx of
@@ -102,3 +106,25 @@ type EmailPasscodeData struct {
 func (h *Handler) SendEmail(ctx context.Context, tx store.Tx, templateType, to, language string, data map[string]any) error {
 	return h.sendEmail(ctx, tx, templateType, to, language, data)
 }
+
+// SignWebhookToken implements webhook.Signer with the session signing keys:
+// the token Hanko sends with every webhook event, with sub "hanko
+// webhooks", aud from session.jwt.audience, iat and exp from t, and the
+// claims "evt" and "data". It returns an error when t.Data is not JSON or
+// signing fails.
+func (h *Handler) SignWebhookToken(ctx context.Context, t webhook.Token) (string, error) {
+	var data any
+	if len(t.Data) > 0 {
+		if err := json.Unmarshal(t.Data, &data); err != nil {
+			return "", fmt.Errorf("hanko: webhook token data: %w", err)
+		}
+	}
+	tok, err := h.keys.SignJWT(ctx, session.Claims{Subject: webhook.TokenSubject, Audience: h.jwt.Audience,
+		IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt, Extra: map[string]any{"evt": t.Event, "data": data}})
+	if err != nil {
+		return "", fmt.Errorf("hanko: sign webhook token: %w", err)
+	}
+	return tok, nil
+}
+
+var _ webhook.Signer = (*Handler)(nil)

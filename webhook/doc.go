@@ -1,0 +1,19 @@
+// Package webhook delivers the Hanko face's outgoing webhook events.
+//
+// A Dispatcher queues an event in the store inside the transaction of the
+// change that caused it, one delivery per matching webhook: the webhooks of
+// the configuration (hanko.webhooks.hooks) and those created through the
+// Hanko admin API (store.Webhooks). A hook listening to an event name also
+// receives the events below it, as in Hanko: "user" matches "user.create"
+// and "user.update.email.primary", "user.update" matches every
+// "user.update.*".
+//
+// A Worker claims due deliveries (ClaimWebhookDeliveries, so replicas never
+// send one twice), signs a fresh token for each (sub "hanko webhooks", aud,
+// iat, exp five minutes later, and the claims "evt" and "data"), and POSTs
+// {"token": …, "event": …} to the callback. A delivery that fails is tried
+// again with jittered exponential back-off up to hanko.webhooks.max_attempts
+// times; a stored webhook whose deliveries fail hanko.webhooks.max_failures
+// times in a row is disabled, and a success resets its count (and, with
+// allow_time_expiration, moves its expiry 30 days ahead).
+package webhook
