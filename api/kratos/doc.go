@@ -13,3 +13,54 @@
 // Handlers decode, call the identity service or the store, and encode; the
 // rules about identities live in package identity.
 package kratos
+
+// # Self-service flows
+//
+// SelfService (selfservice*.go) serves Kratos' self-service flows (login,
+// registration, settings, recovery, verification, logout, stored errors) and
+// the public session endpoints (sessions_public.go) on the public listener.
+// Every flow runs on the shared flow engine: one flow.Definition per kind,
+// built once in NewSelfService, whose records live in the store, so any
+// replica continues any flow.
+//
+// A request goes through three generic handlers in selfservice_flow.go:
+// initFlow (GET /self-service/<kind>/{browser,api}: return_to check, the
+// kind's initChecks, the anti-CSRF cookie for browser flows, flow start,
+// then 303 to the UI or the flow as JSON), getFlow (GET …/flows?id=: CSRF
+// cookie check for browser flows, 410 when expired) and submitFlow (POST
+// /self-service/<kind>?flow=: JSON or dotted form body, the API-flow and
+// CSRF checks, the kind's submitChecks, then the strategy the body's method
+// names). Answers are made in one place each: showForm (303 back to the UI,
+// or 400 with the flow for SPA and native clients), replaceExpired (a fresh
+// flow carrying the expiry message; 410 naming it for JSON clients),
+// writeError (the error envelope, or a stored error and a 303 to the error
+// UI for browsers) and the kind's finish step (session issuance, hooks,
+// continue_with, return_to).
+//
+// # Adding a strategy
+//
+// A credential method takes part in a flow as a strategy: the body's method
+// value that selects it, the inputs the engine records, a nodes function
+// rendering its UI nodes from the flow as it stands (view: state, stash,
+// kept values, identity), and a prepare step that does the slow or external
+// work outside the step's transaction (hashing, identity writes) and returns
+// an outcome: the next state, or messages to show with the form again. The
+// engine action derived from the strategy (outcomeAction) applies the
+// outcome inside the transaction. To add a method to a flow, append its
+// strategy to the kind's strategies function (loginStrategies,
+// registrationStrategies, settingsStrategies, addressStrategies) when the
+// configuration enables it; use Kratos' node groups, message ids (ui.go)
+// and golden node lists (testdata/) so UIs render it unchanged. The method
+// logic itself belongs in method/*, shared with the Hanko face.
+//
+// # Adding a flow
+//
+// A new kind needs a definition builder (its states and s.actions(kind)),
+// an entry in NewSelfService's definition, UI URL and lifespan tables, its
+// strategies in strategies, its preconditions in initChecks and
+// submitChecks, its finish step, and its routes in MountPublic (recovery
+// and verification, in recovery_verification.go, mount theirs through
+// mountAddressFlows while reusing start, render, CSRF, expiry and errors).
+// Work that must happen after another flow completes goes through a hook
+// point rather than a call into that flow's code: registration and settings
+// call the VerificationHook, which returns the continue_with entries to add.
