@@ -122,7 +122,7 @@ func capabilitiesSubFlow() *flow.SubFlow {
 func (h *Handler) rememberMeAction() flow.Action {
 	return flow.Action{
 		Name:        "remember_me",
-		Description: "Enables the user to stay signed in.",
+		Description: "Show a remember me checkbox.",
 		Inputs:      []flow.Input{{Name: "remember_me", Type: flow.TypeBoolean, Required: true}},
 		Suspended:   func(*flow.Context) bool { return h.cfg.Session.Cookie.Retention != "prompt" },
 		Execute: func(c *flow.ActionContext) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -90,15 +91,22 @@ func (h *Handler) loginIdentifierInput() flow.Input {
 	case byUsername:
 		return h.usernameInput(true)
 	default:
-		return h.emailInput()
+		in := h.emailInput()
+		in.MinLength = 3
+		return in
 	}
 }
+
+// emailLike tells an e-mail address from a username in the "identifier"
+// input, as Hanko's analyzeIdentifierInputs does.
+var emailLike = regexp.MustCompile(`^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$`)
 
 // continueWithLoginIdentifier remembers who is logging in and routes to
 // the methods: the chooser when passwords and passcodes are both on,
 // otherwise the one method there is. An unknown address is not revealed
 // (unless privacy.show_account_existence_hints): the flow goes on as for a
 // known one, and a passcode mail becomes an email_login_attempted notice.
+// An unknown username is unknown_username_error, as in Hanko.
 func (h *Handler) continueWithLoginIdentifier(c *flow.ActionContext) error {
 	b := c.Base()
 	ctx, tx := b.Context(), b.Tx()
@@ -108,7 +116,7 @@ func (h *Handler) continueWithLoginIdentifier(c *flow.ActionContext) error {
 			name, value = n, c.String(n)
 		}
 	}
-	isEmail := name == "email" || (name == "identifier" && strings.Contains(value, "@"))
+	isEmail := name == "email" || (name == "identifier" && emailLike.MatchString(value))
 	var (
 		i   *core.Identity
 		err error
@@ -134,12 +142,13 @@ func (h *Handler) continueWithLoginIdentifier(c *flow.ActionContext) error {
 		}
 	case errors.Is(err, store.ErrNotFound):
 		keyUserID.Delete(b.Stash())
-		if h.cfg.Privacy.ShowAccountExistenceHints || (!isEmail && !h.cfg.Password.Enabled) {
-			code := codeUnknownEmail
-			if !isEmail {
-				code = codeUnknownUsername
-			}
-			return c.Error(inputErr(name, code))
+		// As Hanko: an unknown username is always named; an unknown
+		// e-mail address only with show_account_existence_hints.
+		if !isEmail {
+			return c.Error(inputErr(name, codeUnknownUsername))
+		}
+		if h.cfg.Privacy.ShowAccountExistenceHints {
+			return c.Error(inputErr(name, codeUnknownEmail))
 		}
 	default:
 		return fmt.Errorf("look up login identifier: %w", err)

@@ -238,9 +238,11 @@ func (h *Handler) signSession(ctx context.Context, i *core.Identity, s *core.Ses
 
 // writeSession puts the token on the response as the cookie or header.
 func (h *Handler) writeSession(w http.ResponseWriter, token string, expires time.Time, retention Retention) {
-	lifetime := int(time.Until(expires).Seconds())
+	// Rounded to the second: a session issued just now reports its whole
+	// lifespan, as Hanko's X-Session-Lifetime does.
+	lifetime := 0
 	if d := expires.Sub(h.now()); d > 0 {
-		lifetime = int(d.Seconds())
+		lifetime = int(d.Round(time.Second) / time.Second)
 	}
 	w.Header().Set("X-Session-Lifetime", strconv.Itoa(lifetime))
 	w.Header().Set("X-Session-Retention", string(retention))
