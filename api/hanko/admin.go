@@ -11,6 +11,8 @@ func (h *Handler) mountAdminAPI(mux *http.ServeMux) {
 	}
 	h.mountAdminUsers(route)
 	h.mountAdminCredentials(route)
+	h.mountAdminAudit(route)
+	h.mountAdminWebhooks(route)
 }
 
 // cut splits "METHOD /path" at the space.

@@ -2,6 +2,7 @@ package hanko
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -44,9 +45,9 @@ const (
 
 // Audit records audit log entries; the flows call it for every login, failed
 // login, registration and credential change. It is a no-op when
-// hanko.audit_log.enabled is off or the store keeps no audit log.
+// hanko.audit_log.enabled is off.
 //
-// Record writes through tx, so an entry describing a change commits with it;
+// Audit writes through tx, so an entry describing a change commits with it;
 // pass the Store itself for events that change nothing (a failed login).
 // actorID and actorEmail may be empty; cause, when not nil, is stored as the
 // entry's error text (its client message only, never internals). Record
@@ -54,10 +55,6 @@ const (
 // audit log log it and go on.
 func (h *Handler) Audit(ctx context.Context, tx store.Tx, r *http.Request, typ AuditType, actorID, actorEmail string, cause error) error {
 	if !h.cfg.AuditLog.Enabled {
-		return nil
-	}
-	al, ok := tx.(store.AuditLogs)
-	if !ok {
 		return nil
 	}
 	now := h.now()
@@ -74,8 +71,8 @@ func (h *Handler) Audit(ctx context.Context, tx store.Tx, r *http.Request, typ A
 	if cause != nil {
 		l.Error = auditMessage(cause)
 	}
-	if err := al.CreateAuditLog(ctx, l); err != nil {
-		return err
+	if err := tx.CreateAuditLog(ctx, l); err != nil {
+		return fmt.Errorf("hanko: audit %s: %w", typ, err)
 	}
 	return nil
 }
