@@ -37,6 +37,7 @@ func (s *SelfService) loginDefinition() *flow.Builder {
 	return flow.New("kratos_login").
 		InitialState(stateChooseMethod).
 		State(stateChooseMethod, s.actions(core.FlowLogin)...).
+		State(stateSentEmail, s.actions(core.FlowLogin)...). // a login code was sent (strategy_code_login.go)
 		EndState(statePassedChallenge)
 }
 

@@ -25,6 +25,7 @@ func (s *SelfService) registrationDefinition() *flow.Builder {
 	return flow.New("kratos_registration").
 		InitialState(stateChooseMethod).
 		State(stateChooseMethod, s.actions(core.FlowRegistration)...).
+		State(stateSentEmail, s.actions(core.FlowRegistration)...). // a registration code was sent (strategy_code_login.go)
 		EndState(statePassedChallenge)
 }
 

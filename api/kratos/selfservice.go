@@ -191,6 +191,13 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 		core.FlowRecovery: f.Recovery.Lifespan, core.FlowVerification: f.Verification.Lifespan,
 	}
 	s.defs = map[core.FlowKind]*flow.Definition{}
+	// Recovery and verification first: they provide the courier and the
+	// code issuer the login and registration code strategies use.
+	if o.AddressFlows != nil {
+		if err := s.enableRecoveryVerification(*o.AddressFlows); err != nil {
+			return nil, err
+		}
+	}
 	for kind, build := range map[core.FlowKind]func() *flow.Builder{
 		core.FlowLogin: s.loginDefinition, core.FlowRegistration: s.registrationDefinition, core.FlowSettings: s.settingsDefinition,
 	} {
@@ -200,11 +207,6 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 		}
 		if s.defs[kind], err = b.Build(); err != nil {
 			return nil, fmt.Errorf("kratos: %s flow: %w", kind, err)
-		}
-	}
-	if o.AddressFlows != nil {
-		if err := s.enableRecoveryVerification(*o.AddressFlows); err != nil {
-			return nil, err
 		}
 	}
 	return s, nil
@@ -275,6 +277,15 @@ type outcome struct {
 	// undo reverts what prepare wrote outside the transaction when the step
 	// then fails (a registered identity whose flow step lost a race).
 	undo func(r *http.Request)
+	// tx, when set, runs first inside the step's transaction and may change
+	// the outcome (strategy_code_login.go: a code is checked or sent and
+	// its message enqueued in the step's transaction). An error rolls the
+	// step back.
+	tx func(c *flow.ActionContext, o *outcome) error
+	// committed, when set, runs after the step committed and before the
+	// answer (a code registration creates its identity there); an error is
+	// answered as an error envelope.
+	committed func(r *http.Request) error
 }
 
 // issued is a session the finish step hands out.
@@ -299,6 +310,11 @@ func applyOutcome(c *flow.ActionContext) error {
 	st := c.Base().Stash()
 	keyMessages.Delete(st)
 	keyNodeMessages.Delete(st)
+	if o.tx != nil {
+		if err := o.tx(c, o); err != nil {
+			return err
+		}
+	}
 	if len(o.messages) > 0 {
 		keyMessages.Set(st, o.messages)
 	}

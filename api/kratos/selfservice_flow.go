@@ -89,9 +89,9 @@ type flowJSON struct {
 func (s *SelfService) strategies(kind core.FlowKind) []strategy {
 	switch kind {
 	case core.FlowLogin:
-		return s.loginStrategies()
+		return append(s.loginStrategies(), s.codeStrategies(kind)...)
 	case core.FlowRegistration:
-		return s.registrationStrategies()
+		return append(s.registrationStrategies(), s.codeStrategies(kind)...)
 	case core.FlowSettings:
 		return s.settingsStrategies()
 	case core.FlowRecovery, core.FlowVerification:
@@ -135,6 +135,9 @@ func (s *SelfService) render(r *http.Request, kind core.FlowKind, res *flow.Resu
 	}
 	if !res.Ended {
 		for _, strat := range s.strategies(kind) {
+			if onlyCodeNodes(kind, res.State) && strat.method != methodCode {
+				continue // a login or registration code was sent: only its form shows
+			}
 			nodes = append(nodes, strat.nodes(v)...)
 		}
 	}
@@ -571,6 +574,12 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 	case err != nil:
 		s.writeError(w, r, jsonAnswer, &core.Error{Code: core.CodeInternal, Message: "Submitting the flow failed.", Cause: err})
 		return
+	}
+	if o.committed != nil {
+		if err := o.committed(r); err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+			return
+		}
 	}
 	if o.ident != nil {
 		showIdent = o.ident
