@@ -1,12 +1,17 @@
 package kratos_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/api/kratos"
+	"github.com/latchkey/latchkey/config"
 )
 
 // browserForm fetches a browser flow (with the client's cookies, as an SSR
@@ -107,4 +112,34 @@ func TestSelfServiceBrowserDoneWhen(t *testing.T) {
 			t.Errorf("whoami name = %v", name)
 		}
 	})
+}
+
+// TestSelfServiceUnifiedRegistration runs registration in the unified style
+// chosen by selfservice.flows.registration.style: traits and the password
+// on one screen (pinned by testdata/selfservice/registration_unified.golden.json),
+// and a one-step native registration.
+func TestSelfServiceUnifiedRegistration(t *testing.T) {
+	t.Parallel()
+	unified := func(_ *config.Config, o *kratos.SelfServiceOptions) {
+		o.SelfService.Flows.Registration.Style = config.RegistrationUnified
+	}
+	onBackends(t, func(t *testing.T, e *ssEnv) {
+		c := e.native(t)
+		f := c.do("GET", "/self-service/registration/api", nil)
+		must(t, f, http.StatusOK)
+		ui, _ := json.MarshalIndent(f.json(t)["ui"], "", "  ")
+		got := normalize(bytes.ReplaceAll(append(ui, '\n'), []byte(strings.TrimSuffix(e.base, "/")), []byte("<public>")))
+		path := filepath.Join("testdata", "selfservice", "registration_unified.golden.json")
+		if *update {
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		} else if want, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("registration_unified differs (go test -update to accept; %v):\n%s", err, got)
+		}
+		if bytes.Contains(ui, []byte(`"value": "profile"`)) {
+			t.Error("unified registration offers method=profile")
+		}
+		e.registerNative(t, c, "lena@example.com", "correct horse battery")
+	}, unified)
 }
