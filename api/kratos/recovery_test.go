@@ -32,6 +32,7 @@ import (
 	"github.com/latchkey/latchkey/courier"
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/ratelimit"
+	"github.com/latchkey/latchkey/store/storetest"
 )
 
 // inbox is an in-process SMTP server: the courier worker delivers the
@@ -226,6 +227,20 @@ func withMail(t *testing.T, tune func(cfg *config.Config)) (ssOption, *inbox) {
 			SendLimiter: ratelimit.NewDB(o.Store, o.Now, []byte("rate-limit-secret")),
 			SendRule:    ratelimit.Rule{Name: "test_send", Limit: 4, Window: time.Hour}}
 	}, box
+}
+
+// onMailBackends runs test on every store backend, each with its own
+// self-service env and inbox (so parallel backends never read each other's
+// mail).
+func onMailBackends(t *testing.T, tune func(cfg *config.Config), test func(t *testing.T, e *ssEnv, box *inbox)) {
+	t.Helper()
+	for name, open := range storetest.Backends(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			opt, box := withMail(t, tune)
+			test(t, newSelfServiceEnvOn(t, open, opt), box)
+		})
+	}
 }
 
 // createUser makes an identity with a password through the identity
@@ -708,12 +723,18 @@ var maskedCSRF = regexp.MustCompile(`"value": "[A-Za-z0-9+/]{86}=="`)
 // (csrf tokens and the server's URL replaced).
 func golden(t *testing.T, e *ssEnv, name string, r resp) {
 	t.Helper()
+	goldenIn(t, e, "recovery", name, r)
+}
+
+// goldenIn compares a flow's ui with testdata/<dir>/<name>.golden.json.
+func goldenIn(t *testing.T, e *ssEnv, dir, name string, r resp) {
+	t.Helper()
 	out, _ := json.MarshalIndent(r.json(t)["ui"], "", "  ")
 	out = bytes.ReplaceAll(out, []byte(strings.TrimSuffix(e.base, "/")), []byte("<public>"))
 	out = maskedCSRF.ReplaceAll(out, []byte(`"value": "<csrf>"`))
 	out = regexp.MustCompile(`flow=[0-9a-f-]{36}`).ReplaceAll(out, []byte("flow=<id>"))
 	out = append(out, '\n')
-	path := filepath.Join("testdata", "recovery", name+".golden.json")
+	path := filepath.Join("testdata", dir, name+".golden.json")
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
