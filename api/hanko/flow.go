@@ -177,6 +177,10 @@ func (h *Handler) writeFlowFailure(w http.ResponseWriter, r *http.Request, def *
 		// Another request advanced the flow first; the client must use the
 		// state that request got.
 		h.writeFlowError(w, def, errOperationNotPermitted)
+	case errors.Is(err, flow.ErrDiscontinuity):
+		h.log.ErrorContext(r.Context(), "hanko: flow cannot continue", "flow", def.Name(), "path", r.URL.Path,
+			"request_id", api.RequestID(r.Context()), "error", err)
+		h.writeFlowError(w, def, errFlowDiscontinuity)
 	default:
 		var fe *flowError
 		if errors.As(err, &fe) {

@@ -23,6 +23,7 @@ func (e *flowError) Error() string { return e.code + ": " + e.message }
 var (
 	errTechnical             = &flowError{http.StatusInternalServerError, "technical_error", "Something went wrong."}
 	errFlowExpired           = &flowError{http.StatusGone, "flow_expired_error", "The flow has expired."}
+	errFlowDiscontinuity     = &flowError{http.StatusInternalServerError, "flow_discontinuity_error", "The flow can't be continued."}
 	errOperationNotPermitted = &flowError{http.StatusForbidden, "operation_not_permitted_error", "The operation is not permitted."}
 	errFormDataInvalid       = &flowError{http.StatusBadRequest, "form_data_invalid_error", "Form data invalid."}
 	errPasscodeMaxAttempts   = &flowError{http.StatusUnauthorized, "passcode_max_attempts_reached", "The passcode was entered wrong too many times."}
@@ -36,7 +37,7 @@ var (
 var flowErrorsByMessage = map[string]*flowError{}
 
 func init() {
-	for _, e := range []*flowError{errTechnical, errFlowExpired, errOperationNotPermitted, errFormDataInvalid,
+	for _, e := range []*flowError{errTechnical, errFlowExpired, errFlowDiscontinuity, errOperationNotPermitted, errFormDataInvalid,
 		errPasscodeMaxAttempts, errRateLimitExceeded, errUnauthorized, errNotFound} {
 		flowErrorsByMessage[e.message] = e
 	}
@@ -101,7 +102,7 @@ const (
 
 // inputMessages are Hanko's messages for its input error codes.
 var inputMessages = map[string]string{
-	flow.CodeValueMissing:     "Missing value.",
+	flow.CodeValueMissing:     "The value is missing.",
 	flow.CodeValueInvalid:     "The value is invalid.",
 	flow.CodeValueTooShort:    "The value is too short.",
 	flow.CodeValueTooLong:     "The value is too long.",

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/config"
@@ -471,4 +472,71 @@ func TestFlowGoldenStates(t *testing.T) {
 	mustState(t, r, statePasscodeConfirmation, 200)
 	golden(t, "profile_passcode_confirmation", r)
 	mustState(t, p.act("back", nil), stateProfileInit, 200)
+}
+
+// flowIDOf returns the flow id in the hrefs of the last response.
+func flowIDOf(t *testing.T, r *flowResp) string {
+	t.Helper()
+	for _, a := range r.Actions {
+		if _, id, ok := strings.Cut(a.Href, "%40"); ok {
+			return id
+		}
+	}
+	t.Fatalf("no action href in %s", r.raw)
+	return ""
+}
+
+// TestFlowServerErrors: a step that cannot go on answers in the error
+// state with Hanko's 500 codes and no internals.
+func TestFlowServerErrors(t *testing.T) {
+	t.Parallel()
+	e := newFEnv(t, nil)
+
+	t.Run("technical_error", func(t *testing.T) {
+		u := e.createUser(t, "ada@example.com", "")
+		cl := e.client(t)
+		toPasscode(t, cl, "ada@example.com")
+		code, _ := e.lastCode(t, "ada@example.com")
+		if err := e.store.DeleteIdentity(context.Background(), u.ID); err != nil {
+			t.Fatal(err)
+		}
+		r := cl.act("verify_passcode", map[string]any{"code": code})
+		if r.code != 500 || r.Name != stateError || r.Error == nil || r.Error.Code != "technical_error" ||
+			r.Error.Message != "Something went wrong." || bytes.Contains(r.raw, []byte(u.ID)) {
+			t.Fatalf("got %d %s", r.code, r.raw)
+		}
+	})
+
+	t.Run("flow_discontinuity_error", func(t *testing.T) {
+		e.createUser(t, "bea@example.com", "")
+		cl := e.client(t)
+		r := toPasscode(t, cl, "bea@example.com")
+		// The passcode in play vanishes from the stash (a flow stored by
+		// an older release, say): resending has nothing to resend.
+		ctx := context.Background()
+		f, err := e.store.GetFlow(ctx, flowIDOf(t, r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stash map[string]json.RawMessage
+		if err := json.Unmarshal(f.Stash, &stash); err != nil {
+			t.Fatal(err)
+		}
+		var data map[string]json.RawMessage
+		if err := json.Unmarshal(stash["data"], &data); err != nil || data["passcode"] == nil {
+			t.Fatalf("no passcode in the stash %s (%v)", f.Stash, err)
+		}
+		delete(data, "passcode")
+		stash["data"], _ = json.Marshal(data)
+		if f.Stash, err = json.Marshal(stash); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.UpdateFlow(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		r = cl.act("resend_passcode", nil)
+		if r.code != 500 || r.Name != stateError || r.Error == nil || r.Error.Code != "flow_discontinuity_error" {
+			t.Fatalf("got %d %s", r.code, r.raw)
+		}
+	})
 }
