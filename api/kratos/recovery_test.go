@@ -290,204 +290,204 @@ func continueWith(t *testing.T, r resp) map[string]map[string]any {
 
 func TestRecoveryCodeNative(t *testing.T) {
 	t.Parallel()
-	opt, box := withMail(t, nil)
-	e := newSelfServiceEnv(t, opt)
-	alice := e.createUser(t, "alice@example.com")
-	c := e.native(t)
+	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *inbox) {
+		alice := e.createUser(t, "alice@example.com")
+		c := e.native(t)
 
-	f := c.do("GET", "/self-service/recovery/api", nil)
-	must(t, f, 200)
-	if stateOf(t, f) != "choose_method" {
-		t.Fatalf("state %q", stateOf(t, f))
-	}
-	id := flowID(t, f)
-	sent := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "email": "Alice@Example.com"})
-	must(t, sent, 200)
-	if stateOf(t, sent) != "sent_email" || !hasID(messageIDs(sent.json(t)), kratos.MsgRecoveryEmailWithCodeSent) {
-		t.Fatalf("after send: %s", sent.body)
-	}
-	mailText := box.wait(t, "alice@example.com", 1)
-	code := codeIn(t, mailText)
+		f := c.do("GET", "/self-service/recovery/api", nil)
+		must(t, f, 200)
+		if stateOf(t, f) != "choose_method" {
+			t.Fatalf("state %q", stateOf(t, f))
+		}
+		id := flowID(t, f)
+		sent := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "email": "Alice@Example.com"})
+		must(t, sent, 200)
+		if stateOf(t, sent) != "sent_email" || !hasID(messageIDs(sent.json(t)), kratos.MsgRecoveryEmailWithCodeSent) {
+			t.Fatalf("after send: %s", sent.body)
+		}
+		mailText := box.wait(t, "alice@example.com", 1)
+		code := codeIn(t, mailText)
 
-	wrong := "000000"
-	if code == wrong {
-		wrong = "111111"
-	}
-	bad := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": wrong})
-	must(t, bad, 400)
-	if !hasID(messageIDs(bad.json(t)), kratos.MsgRecoveryCodeInvalid) {
-		t.Errorf("wrong code: no 4060006 in %s", bad.body)
-	}
-	ok := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": code})
-	must(t, ok, 200)
-	if stateOf(t, ok) != "passed_challenge" {
-		t.Fatalf("state after code: %s", ok.body)
-	}
-	cw := continueWith(t, ok)
-	tok, _ := cw["set_ory_session_token"]["ory_session_token"].(string)
-	if !strings.HasPrefix(tok, "ory_st_") || cw["show_settings_ui"] == nil {
-		t.Fatalf("continue_with: %s", ok.body)
-	}
-	settingsID := cw["show_settings_ui"]["flow"].(map[string]any)["id"].(string)
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		bad := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": wrong})
+		must(t, bad, 400)
+		if !hasID(messageIDs(bad.json(t)), kratos.MsgRecoveryCodeInvalid) {
+			t.Errorf("wrong code: no 4060006 in %s", bad.body)
+		}
+		ok := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": code})
+		must(t, ok, 200)
+		if stateOf(t, ok) != "passed_challenge" {
+			t.Fatalf("state after code: %s", ok.body)
+		}
+		cw := continueWith(t, ok)
+		tok, _ := cw["set_ory_session_token"]["ory_session_token"].(string)
+		if !strings.HasPrefix(tok, "ory_st_") || cw["show_settings_ui"] == nil {
+			t.Fatalf("continue_with: %s", ok.body)
+		}
+		settingsID := cw["show_settings_ui"]["flow"].(map[string]any)["id"].(string)
 
-	// The session is privileged (amr code_recovery) and drives the settings
-	// flow the recovery handed over, which shows 1060001.
-	c.token = tok
-	who := c.do("GET", "/sessions/whoami", nil)
-	must(t, who, 200)
-	if m := who.json(t)["authentication_methods"].([]any)[0].(map[string]any); m["method"] != "code_recovery" {
-		t.Errorf("amr: %v", m)
-	}
-	sf := c.do("GET", "/self-service/settings/flows?id="+settingsID, nil)
-	must(t, sf, 200)
-	if !hasID(messageIDs(sf.json(t)), kratos.MsgRecoverySuccessful) {
-		t.Errorf("settings flow lacks 1060001: %s", sf.body)
-	}
-	must(t, c.do("POST", "/self-service/settings?flow="+settingsID, map[string]any{"method": "password", "password": "a brand new passphrase"}), 200)
-	if !e.addressVerified(t, alice.ID, "alice@example.com") {
-		t.Error("recovery by code did not verify the address")
-	}
+		// The session is privileged (amr code_recovery) and drives the settings
+		// flow the recovery handed over, which shows 1060001.
+		c.token = tok
+		who := c.do("GET", "/sessions/whoami", nil)
+		must(t, who, 200)
+		if m := who.json(t)["authentication_methods"].([]any)[0].(map[string]any); m["method"] != "code_recovery" {
+			t.Errorf("amr: %v", m)
+		}
+		sf := c.do("GET", "/self-service/settings/flows?id="+settingsID, nil)
+		must(t, sf, 200)
+		if !hasID(messageIDs(sf.json(t)), kratos.MsgRecoverySuccessful) {
+			t.Errorf("settings flow lacks 1060001: %s", sf.body)
+		}
+		must(t, c.do("POST", "/self-service/settings?flow="+settingsID, map[string]any{"method": "password", "password": "a brand new passphrase"}), 200)
+		if !e.addressVerified(t, alice.ID, "alice@example.com") {
+			t.Error("recovery by code did not verify the address")
+		}
 
-	// Replaying the finished flow is refused with 4060001.
-	again := e.native(t).do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": code})
-	must(t, again, 400)
-	if !hasID(messageIDs(again.json(t)), kratos.MsgRecoveryRetrySuccess) {
-		t.Errorf("replay: no 4060001 in %s", again.body)
-	}
+		// Replaying the finished flow is refused with 4060001.
+		again := e.native(t).do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": code})
+		must(t, again, 400)
+		if !hasID(messageIDs(again.json(t)), kratos.MsgRecoveryRetrySuccess) {
+			t.Errorf("replay: no 4060001 in %s", again.body)
+		}
 
-	// The new password logs in.
-	anon := e.native(t)
-	lf := anon.do("GET", "/self-service/login/api", nil)
-	must(t, anon.do("POST", "/self-service/login?flow="+flowID(t, lf), map[string]any{"method": "password",
-		"identifier": "alice@example.com", "password": "a brand new passphrase"}), 200)
+		// The new password logs in.
+		anon := e.native(t)
+		lf := anon.do("GET", "/self-service/login/api", nil)
+		must(t, anon.do("POST", "/self-service/login?flow="+flowID(t, lf), map[string]any{"method": "password",
+			"identifier": "alice@example.com", "password": "a brand new passphrase"}), 200)
+	})
 }
 
 func TestRecoveryCodeAttemptsAndEnumeration(t *testing.T) {
 	t.Parallel()
-	opt, box := withMail(t, func(cfg *config.Config) { cfg.SelfService.Flows.Recovery.NotifyUnknownRecipients = true })
-	e := newSelfServiceEnv(t, opt)
-	e.createUser(t, "bob@example.com")
+	onMailBackends(t, func(cfg *config.Config) { cfg.SelfService.Flows.Recovery.NotifyUnknownRecipients = true }, func(t *testing.T, e *ssEnv, box *inbox) {
+		e.createUser(t, "bob@example.com")
 
-	t.Run("wrong code six times", func(t *testing.T) {
-		c := e.native(t)
-		id := flowID(t, c.do("GET", "/self-service/recovery/api", nil))
-		must(t, c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "email": "bob@example.com"}), 200)
-		code := codeIn(t, box.wait(t, "bob@example.com", 1))
-		wrong := "123456"
-		if code == wrong {
-			wrong = "654321"
-		}
-		for i := 1; i <= 5; i++ {
-			r := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": wrong})
-			must(t, r, 400)
-			if !hasID(messageIDs(r.json(t)), kratos.MsgRecoveryCodeInvalid) {
-				t.Fatalf("attempt %d: %s", i, r.body)
+		t.Run("wrong code six times", func(t *testing.T) {
+			c := e.native(t)
+			id := flowID(t, c.do("GET", "/self-service/recovery/api", nil))
+			must(t, c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "email": "bob@example.com"}), 200)
+			code := codeIn(t, box.wait(t, "bob@example.com", 1))
+			wrong := "123456"
+			if code == wrong {
+				wrong = "654321"
 			}
-		}
-		// The sixth submission, even with the right code, finds it dead.
-		r := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": code})
-		must(t, r, 400)
-		if stateOf(t, r) != "sent_email" || !hasID(messageIDs(r.json(t)), kratos.MsgRecoveryCodeInvalid) {
-			t.Fatalf("right code after 5 wrong ones: %s", r.body)
-		}
-	})
+			for i := 1; i <= 5; i++ {
+				r := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": wrong})
+				must(t, r, 400)
+				if !hasID(messageIDs(r.json(t)), kratos.MsgRecoveryCodeInvalid) {
+					t.Fatalf("attempt %d: %s", i, r.body)
+				}
+			}
+			// The sixth submission, even with the right code, finds it dead.
+			r := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": code})
+			must(t, r, 400)
+			if stateOf(t, r) != "sent_email" || !hasID(messageIDs(r.json(t)), kratos.MsgRecoveryCodeInvalid) {
+				t.Fatalf("right code after 5 wrong ones: %s", r.body)
+			}
+		})
 
-	t.Run("unknown address", func(t *testing.T) {
-		c := e.native(t)
-		id := flowID(t, c.do("GET", "/self-service/recovery/api", nil))
-		r := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "email": "nobody@example.com"})
-		must(t, r, 200)
-		if stateOf(t, r) != "sent_email" || !hasID(messageIDs(r.json(t)), kratos.MsgRecoveryEmailWithCodeSent) {
-			t.Fatalf("unknown address not answered as sent: %s", r.body)
-		}
-		// notify_unknown_recipients: the invalid template, with no code.
-		text := box.wait(t, "nobody@example.com", 1)
-		if codeRE.MatchString(text) || !strings.Contains(text, "not on our database") {
-			t.Errorf("unknown recipient mail:\n%s", text)
-		}
-		bad := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": "123456"})
-		must(t, bad, 400)
-	})
+		t.Run("unknown address", func(t *testing.T) {
+			c := e.native(t)
+			id := flowID(t, c.do("GET", "/self-service/recovery/api", nil))
+			r := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "email": "nobody@example.com"})
+			must(t, r, 200)
+			if stateOf(t, r) != "sent_email" || !hasID(messageIDs(r.json(t)), kratos.MsgRecoveryEmailWithCodeSent) {
+				t.Fatalf("unknown address not answered as sent: %s", r.body)
+			}
+			// notify_unknown_recipients: the invalid template, with no code.
+			text := box.wait(t, "nobody@example.com", 1)
+			if codeRE.MatchString(text) || !strings.Contains(text, "not on our database") {
+				t.Errorf("unknown recipient mail:\n%s", text)
+			}
+			bad := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": "123456"})
+			must(t, bad, 400)
+		})
 
-	t.Run("malformed address", func(t *testing.T) {
-		c := e.native(t)
-		id := flowID(t, c.do("GET", "/self-service/recovery/api", nil))
-		r := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "email": "not-an-address"})
-		must(t, r, 400)
-		if stateOf(t, r) != "choose_method" || !hasID(messageIDs(r.json(t)), kratos.MsgValidationGeneric) {
-			t.Fatalf("malformed address: %s", r.body)
-		}
-	})
+		t.Run("malformed address", func(t *testing.T) {
+			c := e.native(t)
+			id := flowID(t, c.do("GET", "/self-service/recovery/api", nil))
+			r := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "email": "not-an-address"})
+			must(t, r, 400)
+			if stateOf(t, r) != "choose_method" || !hasID(messageIDs(r.json(t)), kratos.MsgValidationGeneric) {
+				t.Fatalf("malformed address: %s", r.body)
+			}
+		})
 
-	t.Run("send limit", func(t *testing.T) {
-		c := e.native(t)
-		id := flowID(t, c.do("GET", "/self-service/recovery/api", nil))
-		var last resp
-		for i := 0; i < 5; i++ {
-			last = c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "email": "carol@example.com"})
-		}
-		must(t, last, 429)
-		if last.hdr.Get("Retry-After") == "" {
-			t.Error("429 without Retry-After")
-		}
+		t.Run("send limit", func(t *testing.T) {
+			c := e.native(t)
+			id := flowID(t, c.do("GET", "/self-service/recovery/api", nil))
+			var last resp
+			for i := 0; i < 5; i++ {
+				last = c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "email": "carol@example.com"})
+			}
+			must(t, last, 429)
+			if last.hdr.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+		})
 	})
 }
 
 func TestRecoveryBrowser(t *testing.T) {
 	t.Parallel()
-	opt, box := withMail(t, nil)
-	e := newSelfServiceEnv(t, opt)
-	e.createUser(t, "dora@example.com")
-	b := e.browser(t)
+	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *inbox) {
+		e.createUser(t, "dora@example.com")
+		b := e.browser(t)
 
-	init := b.do("GET", "/self-service/recovery/browser?return_to=https://app.example.com/welcome", nil)
-	must(t, init, 303)
-	id := flowID(t, init)
-	if loc := init.hdr.Get("Location"); !strings.HasPrefix(loc, e.base+"ui/recovery?") {
-		t.Errorf("Location %q", loc)
-	}
-	b.json = true
-	f := b.do("GET", "/self-service/recovery/flows?id="+id, nil)
-	must(t, f, 200)
-	csrf := csrfOf(t, f.json(t))
-	if rt, _ := f.json(t)["return_to"].(string); rt != "https://app.example.com/welcome" {
-		t.Errorf("return_to %q", rt)
-	}
-	b.json = false
+		init := b.do("GET", "/self-service/recovery/browser?return_to=https://app.example.com/welcome", nil)
+		must(t, init, 303)
+		id := flowID(t, init)
+		if loc := init.hdr.Get("Location"); !strings.HasPrefix(loc, e.base+"ui/recovery?") {
+			t.Errorf("Location %q", loc)
+		}
+		b.json = true
+		f := b.do("GET", "/self-service/recovery/flows?id="+id, nil)
+		must(t, f, 200)
+		csrf := csrfOf(t, f.json(t))
+		if rt, _ := f.json(t)["return_to"].(string); rt != "https://app.example.com/welcome" {
+			t.Errorf("return_to %q", rt)
+		}
+		b.json = false
 
-	// A wrong anti-CSRF token is refused and nothing is sent.
-	bad := b.do("POST", "/self-service/recovery?flow="+id, url.Values{"csrf_token": {base64.StdEncoding.EncodeToString(make([]byte, 64))},
-		"method": {"code"}, "email": {"dora@example.com"}})
-	if bad.code != 303 || !strings.Contains(bad.hdr.Get("Location"), "ui/error?id=") {
-		t.Fatalf("wrong csrf: %d %s", bad.code, bad.hdr.Get("Location"))
-	}
-	b.json = true
-	badJSON := b.do("POST", "/self-service/recovery?flow="+id, map[string]any{"csrf_token": "nope", "method": "code", "email": "dora@example.com"})
-	must(t, badJSON, 403)
-	b.json = false
+		// A wrong anti-CSRF token is refused and nothing is sent.
+		bad := b.do("POST", "/self-service/recovery?flow="+id, url.Values{"csrf_token": {base64.StdEncoding.EncodeToString(make([]byte, 64))},
+			"method": {"code"}, "email": {"dora@example.com"}})
+		if bad.code != 303 || !strings.Contains(bad.hdr.Get("Location"), "ui/error?id=") {
+			t.Fatalf("wrong csrf: %d %s", bad.code, bad.hdr.Get("Location"))
+		}
+		b.json = true
+		badJSON := b.do("POST", "/self-service/recovery?flow="+id, map[string]any{"csrf_token": "nope", "method": "code", "email": "dora@example.com"})
+		must(t, badJSON, 403)
+		b.json = false
 
-	sent := b.do("POST", "/self-service/recovery?flow="+id, url.Values{"csrf_token": {csrf}, "method": {"code"}, "email": {"dora@example.com"}})
-	must(t, sent, 303)
-	code := codeIn(t, box.wait(t, "dora@example.com", 1))
-	if n := box.count("dora@example.com"); n != 1 {
-		t.Errorf("%d mails; the refused submissions must not send", n)
-	}
-	done := b.do("POST", "/self-service/recovery?flow="+id, url.Values{"csrf_token": {csrf}, "method": {"code"}, "code": {code}})
-	must(t, done, 303)
-	loc, _ := url.Parse(done.hdr.Get("Location"))
-	if !strings.HasPrefix(loc.String(), e.base+"ui/settings?") || loc.Query().Get("flow") == "" {
-		t.Fatalf("after recovery: Location %q", loc)
-	}
-	b.json = true
-	who := b.do("GET", "/sessions/whoami", nil)
-	must(t, who, 200)
-	sf := b.do("GET", "/self-service/settings/flows?id="+loc.Query().Get("flow"), nil)
-	must(t, sf, 200)
-	if rt, _ := sf.json(t)["return_to"].(string); rt != "https://app.example.com/welcome" {
-		t.Errorf("settings flow return_to %q", rt)
-	}
-	// With a session, recovery is not offered.
-	must(t, b.do("GET", "/self-service/recovery/browser", nil), 400)
+		sent := b.do("POST", "/self-service/recovery?flow="+id, url.Values{"csrf_token": {csrf}, "method": {"code"}, "email": {"dora@example.com"}})
+		must(t, sent, 303)
+		code := codeIn(t, box.wait(t, "dora@example.com", 1))
+		if n := box.count("dora@example.com"); n != 1 {
+			t.Errorf("%d mails; the refused submissions must not send", n)
+		}
+		done := b.do("POST", "/self-service/recovery?flow="+id, url.Values{"csrf_token": {csrf}, "method": {"code"}, "code": {code}})
+		must(t, done, 303)
+		loc, _ := url.Parse(done.hdr.Get("Location"))
+		if !strings.HasPrefix(loc.String(), e.base+"ui/settings?") || loc.Query().Get("flow") == "" {
+			t.Fatalf("after recovery: Location %q", loc)
+		}
+		b.json = true
+		who := b.do("GET", "/sessions/whoami", nil)
+		must(t, who, 200)
+		sf := b.do("GET", "/self-service/settings/flows?id="+loc.Query().Get("flow"), nil)
+		must(t, sf, 200)
+		if rt, _ := sf.json(t)["return_to"].(string); rt != "https://app.example.com/welcome" {
+			t.Errorf("settings flow return_to %q", rt)
+		}
+		// With a session, recovery is not offered.
+		must(t, b.do("GET", "/self-service/recovery/browser", nil), 400)
+	})
 }
 
 func TestRecoverySPAGetsLocationChange(t *testing.T) {
@@ -519,54 +519,54 @@ func TestRecoverySPAGetsLocationChange(t *testing.T) {
 
 func TestRecoveryLinkBrowser(t *testing.T) {
 	t.Parallel()
-	opt, box := withMail(t, func(cfg *config.Config) {
+	onMailBackends(t, func(cfg *config.Config) {
 		cfg.SelfService.Methods.Link.Enabled = true
 		cfg.SelfService.Flows.Recovery.Use = "link"
+	}, func(t *testing.T, e *ssEnv, box *inbox) {
+		e.createUser(t, "fay@example.com")
+		b := e.browser(t)
+		id := flowID(t, b.do("GET", "/self-service/recovery/browser", nil))
+		b.json = true
+		f := b.do("GET", "/self-service/recovery/flows?id="+id, nil)
+		csrf := csrfOf(t, f.json(t))
+		b.json = false
+		must(t, b.do("POST", "/self-service/recovery?flow="+id, url.Values{"csrf_token": {csrf}, "method": {"link"}, "email": {"fay@example.com"}}), 303)
+		link := linkIn(t, box.wait(t, "fay@example.com", 1))
+
+		// A tampered token fails and leaves the flow open.
+		u, _ := url.Parse(link)
+		q := u.Query()
+		q.Set("token", q.Get("token")+"x")
+		u.RawQuery = q.Encode()
+		other := e.browser(t)
+		must(t, other.do("GET", u.String(), nil), 303)
+		b.json = true
+		af := b.do("GET", "/self-service/recovery/flows?id="+id, nil)
+		must(t, af, 200)
+		if stateOf(t, af) != "sent_email" || !hasID(messageIDs(af.json(t)), kratos.MsgRecoveryTokenInvalid) {
+			t.Errorf("tampered link: no 4060004 in %s", af.body)
+		}
+
+		// The link works in any browser (no cookie needed) and logs it in.
+		fresh := e.browser(t)
+		r := fresh.do("GET", link, nil)
+		must(t, r, 303)
+		if loc := r.hdr.Get("Location"); !strings.HasPrefix(loc, e.base+"ui/settings?flow=") {
+			t.Fatalf("Location %q", loc)
+		}
+		fresh.json = true
+		who := fresh.do("GET", "/sessions/whoami", nil)
+		must(t, who, 200)
+		if m := who.json(t)["authentication_methods"].([]any)[0].(map[string]any); m["method"] != "link_recovery" {
+			t.Errorf("amr: %v", m)
+		}
+		// A used link is dead: the flow has ended, and a second browser gets
+		// no session from it.
+		again := e.browser(t)
+		must(t, again.do("GET", link, nil), 303)
+		again.json = true
+		must(t, again.do("GET", "/sessions/whoami", nil), 401)
 	})
-	e := newSelfServiceEnv(t, opt)
-	e.createUser(t, "fay@example.com")
-	b := e.browser(t)
-	id := flowID(t, b.do("GET", "/self-service/recovery/browser", nil))
-	b.json = true
-	f := b.do("GET", "/self-service/recovery/flows?id="+id, nil)
-	csrf := csrfOf(t, f.json(t))
-	b.json = false
-	must(t, b.do("POST", "/self-service/recovery?flow="+id, url.Values{"csrf_token": {csrf}, "method": {"link"}, "email": {"fay@example.com"}}), 303)
-	link := linkIn(t, box.wait(t, "fay@example.com", 1))
-
-	// A tampered token fails and leaves the flow open.
-	u, _ := url.Parse(link)
-	q := u.Query()
-	q.Set("token", q.Get("token")+"x")
-	u.RawQuery = q.Encode()
-	other := e.browser(t)
-	must(t, other.do("GET", u.String(), nil), 303)
-	b.json = true
-	af := b.do("GET", "/self-service/recovery/flows?id="+id, nil)
-	must(t, af, 200)
-	if stateOf(t, af) != "sent_email" || !hasID(messageIDs(af.json(t)), kratos.MsgRecoveryTokenInvalid) {
-		t.Errorf("tampered link: no 4060004 in %s", af.body)
-	}
-
-	// The link works in any browser (no cookie needed) and logs it in.
-	fresh := e.browser(t)
-	r := fresh.do("GET", link, nil)
-	must(t, r, 303)
-	if loc := r.hdr.Get("Location"); !strings.HasPrefix(loc, e.base+"ui/settings?flow=") {
-		t.Fatalf("Location %q", loc)
-	}
-	fresh.json = true
-	who := fresh.do("GET", "/sessions/whoami", nil)
-	must(t, who, 200)
-	if m := who.json(t)["authentication_methods"].([]any)[0].(map[string]any); m["method"] != "link_recovery" {
-		t.Errorf("amr: %v", m)
-	}
-	// A used link is dead: the flow has ended, and a second browser gets
-	// no session from it.
-	again := e.browser(t)
-	must(t, again.do("GET", link, nil), 303)
-	again.json = true
-	must(t, again.do("GET", "/sessions/whoami", nil), 401)
 }
 
 func TestRecoveryExpiryAndReturnTo(t *testing.T) {
@@ -599,103 +599,103 @@ func TestRecoveryExpiryAndReturnTo(t *testing.T) {
 
 func TestVerificationCodeNative(t *testing.T) {
 	t.Parallel()
-	opt, box := withMail(t, nil)
-	e := newSelfServiceEnv(t, opt)
-	gus := e.createUser(t, "gus@example.com")
-	c := e.native(t)
-	id := flowID(t, c.do("GET", "/self-service/verification/api", nil))
-	sent := c.do("POST", "/self-service/verification?flow="+id, map[string]any{"method": "code", "email": "gus@example.com"})
-	must(t, sent, 200)
-	if !hasID(messageIDs(sent.json(t)), kratos.MsgVerificationEmailWithCodeSent) {
-		t.Fatalf("sent: %s", sent.body)
-	}
-	code := codeIn(t, box.wait(t, "gus@example.com", 1))
-	bad := c.do("POST", "/self-service/verification?flow="+id, map[string]any{"method": "code", "code": "99999"})
-	must(t, bad, 400)
-	if !hasID(messageIDs(bad.json(t)), kratos.MsgVerificationCodeInvalid) {
-		t.Errorf("wrong code: %s", bad.body)
-	}
-	ok := c.do("POST", "/self-service/verification?flow="+id, map[string]any{"method": "code", "code": code})
-	must(t, ok, 200)
-	m := ok.json(t)
-	if m["state"] != "passed_challenge" || !hasID(messageIDs(m), kratos.MsgVerificationSuccessful) {
-		t.Fatalf("verified: %s", ok.body)
-	}
-	if ui := m["ui"].(map[string]any); ui["method"] != "GET" {
-		t.Errorf("ui.method %v", ui["method"])
-	}
-	if !e.addressVerified(t, gus.ID, "gus@example.com") {
-		t.Error("address not verified")
-	}
-	// Unknown address: still "sent", nothing delivered.
-	id2 := flowID(t, c.do("GET", "/self-service/verification/api", nil))
-	u := c.do("POST", "/self-service/verification?flow="+id2, map[string]any{"method": "code", "email": "ghost@example.com"})
-	must(t, u, 200)
-	if stateOf(t, u) != "sent_email" {
-		t.Errorf("unknown: %s", u.body)
-	}
+	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *inbox) {
+		gus := e.createUser(t, "gus@example.com")
+		c := e.native(t)
+		id := flowID(t, c.do("GET", "/self-service/verification/api", nil))
+		sent := c.do("POST", "/self-service/verification?flow="+id, map[string]any{"method": "code", "email": "gus@example.com"})
+		must(t, sent, 200)
+		if !hasID(messageIDs(sent.json(t)), kratos.MsgVerificationEmailWithCodeSent) {
+			t.Fatalf("sent: %s", sent.body)
+		}
+		code := codeIn(t, box.wait(t, "gus@example.com", 1))
+		bad := c.do("POST", "/self-service/verification?flow="+id, map[string]any{"method": "code", "code": "99999"})
+		must(t, bad, 400)
+		if !hasID(messageIDs(bad.json(t)), kratos.MsgVerificationCodeInvalid) {
+			t.Errorf("wrong code: %s", bad.body)
+		}
+		ok := c.do("POST", "/self-service/verification?flow="+id, map[string]any{"method": "code", "code": code})
+		must(t, ok, 200)
+		m := ok.json(t)
+		if m["state"] != "passed_challenge" || !hasID(messageIDs(m), kratos.MsgVerificationSuccessful) {
+			t.Fatalf("verified: %s", ok.body)
+		}
+		if ui := m["ui"].(map[string]any); ui["method"] != "GET" {
+			t.Errorf("ui.method %v", ui["method"])
+		}
+		if !e.addressVerified(t, gus.ID, "gus@example.com") {
+			t.Error("address not verified")
+		}
+		// Unknown address: still "sent", nothing delivered.
+		id2 := flowID(t, c.do("GET", "/self-service/verification/api", nil))
+		u := c.do("POST", "/self-service/verification?flow="+id2, map[string]any{"method": "code", "email": "ghost@example.com"})
+		must(t, u, 200)
+		if stateOf(t, u) != "sent_email" {
+			t.Errorf("unknown: %s", u.body)
+		}
+	})
 }
 
 func TestVerificationLinkBrowserAndRegistrationHook(t *testing.T) {
 	t.Parallel()
-	opt, box := withMail(t, func(cfg *config.Config) {
+	onMailBackends(t, func(cfg *config.Config) {
 		cfg.SelfService.Methods.Link.Enabled = true
 		cfg.SelfService.Flows.Verification.Use = "link"
 		cfg.SelfService.Flows.Registration.After.Password.Hooks = []config.Hook{{Hook: "session"}, {Hook: "show_verification_ui"}}
+	}, func(t *testing.T, e *ssEnv, box *inbox) {
+
+		// Native registration starts a verification flow and sends the link.
+		c := e.native(t)
+		f := c.do("GET", "/self-service/registration/api", nil)
+		r := c.do("POST", "/self-service/registration?flow="+flowID(t, f), map[string]any{"method": "password",
+			"traits": map[string]any{"email": "hope@example.com"}, "password": "correct horse battery"})
+		must(t, r, 200)
+		cw := continueWith(t, r)["show_verification_ui"]
+		if cw == nil {
+			t.Fatalf("no show_verification_ui: %s", r.body)
+		}
+		vf := cw["flow"].(map[string]any)
+		if vf["verifiable_address"] != "hope@example.com" || vf["url"] != nil {
+			t.Errorf("show_verification_ui flow: %v", vf)
+		}
+		identityID := r.json(t)["identity"].(map[string]any)["id"].(string)
+		link := linkIn(t, box.wait(t, "hope@example.com", 1))
+		if !strings.Contains(link, "flow="+vf["id"].(string)) {
+			t.Errorf("link %q is not for flow %v", link, vf["id"])
+		}
+		got := c.do("GET", "/self-service/verification/flows?id="+vf["id"].(string), nil)
+		must(t, got, 200)
+		if stateOf(t, got) != "sent_email" {
+			t.Errorf("hook flow state: %s", got.body)
+		}
+		b := e.browser(t)
+		res := b.do("GET", link, nil)
+		must(t, res, 303)
+		if loc := res.hdr.Get("Location"); !strings.HasPrefix(loc, e.base+"ui/verification?flow=") {
+			t.Errorf("Location %q", loc)
+		}
+		if !e.addressVerified(t, identityID, "hope@example.com") {
+			t.Error("address not verified by the link")
+		}
+
+		// Browser verification by link, with the golden node lists.
+		b2 := e.browser(t)
+		id := flowID(t, b2.do("GET", "/self-service/verification/browser", nil))
+		b2.json = true
+		choose := b2.do("GET", "/self-service/verification/flows?id="+id, nil)
+		csrf := csrfOf(t, choose.json(t))
+		sent := b2.do("POST", "/self-service/verification?flow="+id, map[string]any{"csrf_token": csrf, "method": "link", "email": "hope@example.com"})
+		must(t, sent, 200)
+		link2 := linkIn(t, box.wait(t, "hope@example.com", 2))
+		b2.json = false
+		must(t, b2.do("GET", link2, nil), 303)
+		b2.json = true
+		passed := b2.do("GET", "/self-service/verification/flows?id="+id, nil)
+		must(t, passed, 200)
+		golden(t, e, "verification_link_choose", choose)
+		golden(t, e, "verification_link_sent", sent)
+		golden(t, e, "verification_passed", passed)
 	})
-	e := newSelfServiceEnv(t, opt)
-
-	// Native registration starts a verification flow and sends the link.
-	c := e.native(t)
-	f := c.do("GET", "/self-service/registration/api", nil)
-	r := c.do("POST", "/self-service/registration?flow="+flowID(t, f), map[string]any{"method": "password",
-		"traits": map[string]any{"email": "hope@example.com"}, "password": "correct horse battery"})
-	must(t, r, 200)
-	cw := continueWith(t, r)["show_verification_ui"]
-	if cw == nil {
-		t.Fatalf("no show_verification_ui: %s", r.body)
-	}
-	vf := cw["flow"].(map[string]any)
-	if vf["verifiable_address"] != "hope@example.com" || vf["url"] != nil {
-		t.Errorf("show_verification_ui flow: %v", vf)
-	}
-	identityID := r.json(t)["identity"].(map[string]any)["id"].(string)
-	link := linkIn(t, box.wait(t, "hope@example.com", 1))
-	if !strings.Contains(link, "flow="+vf["id"].(string)) {
-		t.Errorf("link %q is not for flow %v", link, vf["id"])
-	}
-	got := c.do("GET", "/self-service/verification/flows?id="+vf["id"].(string), nil)
-	must(t, got, 200)
-	if stateOf(t, got) != "sent_email" {
-		t.Errorf("hook flow state: %s", got.body)
-	}
-	b := e.browser(t)
-	res := b.do("GET", link, nil)
-	must(t, res, 303)
-	if loc := res.hdr.Get("Location"); !strings.HasPrefix(loc, e.base+"ui/verification?flow=") {
-		t.Errorf("Location %q", loc)
-	}
-	if !e.addressVerified(t, identityID, "hope@example.com") {
-		t.Error("address not verified by the link")
-	}
-
-	// Browser verification by link, with the golden node lists.
-	b2 := e.browser(t)
-	id := flowID(t, b2.do("GET", "/self-service/verification/browser", nil))
-	b2.json = true
-	choose := b2.do("GET", "/self-service/verification/flows?id="+id, nil)
-	csrf := csrfOf(t, choose.json(t))
-	sent := b2.do("POST", "/self-service/verification?flow="+id, map[string]any{"csrf_token": csrf, "method": "link", "email": "hope@example.com"})
-	must(t, sent, 200)
-	link2 := linkIn(t, box.wait(t, "hope@example.com", 2))
-	b2.json = false
-	must(t, b2.do("GET", link2, nil), 303)
-	b2.json = true
-	passed := b2.do("GET", "/self-service/verification/flows?id="+id, nil)
-	must(t, passed, 200)
-	golden(t, e, "verification_link_choose", choose)
-	golden(t, e, "verification_link_sent", sent)
-	golden(t, e, "verification_passed", passed)
 }
 
 func TestRecoveryGoldenNodes(t *testing.T) {
@@ -779,56 +779,56 @@ func (c *client) raw(method, path string, body any) resp {
 // link from the verification mail, and log in again.
 func TestDoneWhenNative(t *testing.T) {
 	t.Parallel()
-	opt, box := withMail(t, nil)
-	e := newSelfServiceEnv(t, opt)
-	c := e.native(t)
-	tok := e.registerNative(t, c, "kim@example.com", "correct horse battery")
-	verifyMail := box.wait(t, "kim@example.com", 1)
-	verifyLink := linkIn(t, verifyMail)
-	if !strings.Contains(verifyLink, "code=") {
-		t.Fatalf("verification mail link %q carries no code", verifyLink)
-	}
+	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *inbox) {
+		c := e.native(t)
+		tok := e.registerNative(t, c, "kim@example.com", "correct horse battery")
+		verifyMail := box.wait(t, "kim@example.com", 1)
+		verifyLink := linkIn(t, verifyMail)
+		if !strings.Contains(verifyLink, "code=") {
+			t.Fatalf("verification mail link %q carries no code", verifyLink)
+		}
 
-	c.token = tok
-	who := c.do("GET", "/sessions/whoami", nil)
-	must(t, who, 200)
-	identityID := who.json(t)["identity"].(map[string]any)["id"].(string)
-	sf := c.do("GET", "/self-service/settings/api", nil)
-	must(t, c.do("POST", "/self-service/settings?flow="+flowID(t, sf), map[string]any{"method": "profile",
-		"traits": map[string]any{"email": "kim@example.com", "name": "Kim"}}), 200)
-	anon := e.native(t)
-	must(t, anon.do("DELETE", "/self-service/logout/api", map[string]any{"session_token": tok}), 204)
-	must(t, c.do("GET", "/sessions/whoami", nil), 401)
+		c.token = tok
+		who := c.do("GET", "/sessions/whoami", nil)
+		must(t, who, 200)
+		identityID := who.json(t)["identity"].(map[string]any)["id"].(string)
+		sf := c.do("GET", "/self-service/settings/api", nil)
+		must(t, c.do("POST", "/self-service/settings?flow="+flowID(t, sf), map[string]any{"method": "profile",
+			"traits": map[string]any{"email": "kim@example.com", "name": "Kim"}}), 200)
+		anon := e.native(t)
+		must(t, anon.do("DELETE", "/self-service/logout/api", map[string]any{"session_token": tok}), 204)
+		must(t, c.do("GET", "/sessions/whoami", nil), 401)
 
-	// Recovery by code, then a new password through the settings flow it
-	// hands over.
-	rf := anon.do("GET", "/self-service/recovery/api", nil)
-	must(t, anon.do("POST", "/self-service/recovery?flow="+flowID(t, rf), map[string]any{"method": "code", "email": "kim@example.com"}), 200)
-	code := codeIn(t, box.waitFor(t, "kim@example.com", "Recover access to your account"))
-	done := anon.do("POST", "/self-service/recovery?flow="+flowID(t, rf), map[string]any{"method": "code", "code": code})
-	must(t, done, 200)
-	cw := continueWith(t, done)
-	rc := e.native(t)
-	rc.token = cw["set_ory_session_token"]["ory_session_token"].(string)
-	settingsID := cw["show_settings_ui"]["flow"].(map[string]any)["id"].(string)
-	must(t, rc.do("POST", "/self-service/settings?flow="+settingsID, map[string]any{"method": "password", "password": "recovered passphrase 7"}), 200)
+		// Recovery by code, then a new password through the settings flow it
+		// hands over.
+		rf := anon.do("GET", "/self-service/recovery/api", nil)
+		must(t, anon.do("POST", "/self-service/recovery?flow="+flowID(t, rf), map[string]any{"method": "code", "email": "kim@example.com"}), 200)
+		code := codeIn(t, box.waitFor(t, "kim@example.com", "Recover access to your account"))
+		done := anon.do("POST", "/self-service/recovery?flow="+flowID(t, rf), map[string]any{"method": "code", "code": code})
+		must(t, done, 200)
+		cw := continueWith(t, done)
+		rc := e.native(t)
+		rc.token = cw["set_ory_session_token"]["ory_session_token"].(string)
+		settingsID := cw["show_settings_ui"]["flow"].(map[string]any)["id"].(string)
+		must(t, rc.do("POST", "/self-service/settings?flow="+settingsID, map[string]any{"method": "password", "password": "recovered passphrase 7"}), 200)
 
-	// The verification link from the first mail, opened in a browser.
-	b := e.browser(t)
-	v := b.do("GET", verifyLink, nil)
-	must(t, v, 303)
-	vid := flowID(t, v)
-	vf := e.native(t).do("GET", "/self-service/verification/flows?id="+vid, nil)
-	must(t, vf, 200)
-	if stateOf(t, vf) != "passed_challenge" {
-		t.Errorf("verification flow: %s", vf.body)
-	}
-	if !e.addressVerified(t, identityID, "kim@example.com") {
-		t.Error("address not verified")
-	}
+		// The verification link from the first mail, opened in a browser.
+		b := e.browser(t)
+		v := b.do("GET", verifyLink, nil)
+		must(t, v, 303)
+		vid := flowID(t, v)
+		vf := e.native(t).do("GET", "/self-service/verification/flows?id="+vid, nil)
+		must(t, vf, 200)
+		if stateOf(t, vf) != "passed_challenge" {
+			t.Errorf("verification flow: %s", vf.body)
+		}
+		if !e.addressVerified(t, identityID, "kim@example.com") {
+			t.Error("address not verified")
+		}
 
-	lf := anon.do("GET", "/self-service/login/api", nil)
-	ok := anon.do("POST", "/self-service/login?flow="+flowID(t, lf), map[string]any{"method": "password",
-		"identifier": "kim@example.com", "password": "recovered passphrase 7"})
-	must(t, ok, 200)
+		lf := anon.do("GET", "/self-service/login/api", nil)
+		ok := anon.do("POST", "/self-service/login?flow="+flowID(t, lf), map[string]any{"method": "password",
+			"identifier": "kim@example.com", "password": "recovered passphrase 7"})
+		must(t, ok, 200)
+	})
 }
