@@ -540,3 +540,28 @@ func TestFlowServerErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestFlowLoginPasscodeOnly: with passwords off the identifier step mails
+// the passcode itself and goes straight to passcode_confirmation (notes §6,
+// passcode login), and a successful login reports last_login passcode.
+func TestFlowLoginPasscodeOnly(t *testing.T) {
+	t.Parallel()
+	e := newFEnv(t, func(c *config.Hanko) { c.Password.Enabled = false })
+	u := e.createUser(t, "cleo@example.com", "")
+	cl := e.client(t)
+	mustState(t, cl.start("login"), statePreflight, 200)
+	mustState(t, cl.act("register_client_capabilities", capabilities), stateLoginInit, 200)
+	r := cl.act("continue_with_login_identifier", map[string]any{"email": "cleo@example.com"})
+	mustState(t, r, statePasscodeConfirmation, 200)
+	code, m := e.lastCode(t, "cleo@example.com")
+	if m.TemplateType != "login" {
+		t.Fatalf("mail type %s", m.TemplateType)
+	}
+	r = cl.act("verify_passcode", map[string]any{"code": code})
+	if got := checkSession(t, e, cl, r, AMRPasscode); got.Subject != u.ID {
+		t.Errorf("sub %s", got.Subject)
+	}
+	if !strings.Contains(string(r.Payload["last_login"]), `"passcode"`) {
+		t.Errorf("last_login = %s", r.Payload["last_login"])
+	}
+}
