@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -28,7 +29,7 @@ func noCredentials() error {
 // identity, and a device update at most every few minutes.
 func (s *SelfService) whoami(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "private, no-cache, no-store, must-revalidate")
-	sess, ident, err := s.currentSession(r)
+	sess, ident, err := s.whoamiSession(r)
 	if err != nil {
 		var ke *kratosError
 		if errors.As(err, &ke) && ke.id == "session_inactive" {
@@ -49,6 +50,44 @@ func (s *SelfService) whoami(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Kratos-Authenticated-Identity-Id", ident.ID)
 	api.WriteJSON(w, http.StatusOK, out)
+}
+
+// whoamiSession is currentSession that also honours the Hanko face's session
+// JWT sent as "Authorization: Bearer <jwt>" (one session row, two faces):
+// when the bearer token is not an opaque session token and looks like a
+// JWS, it is verified with the signing keys and its session_id claim names
+// the row, which must be active, unexpired and belong to the token's
+// subject. Any failure is whoami's usual 401.
+func (s *SelfService) whoamiSession(r *http.Request) (*core.Session, *core.Identity, error) {
+	tok := s.sessionToken(r)
+	a := r.Header.Get("Authorization")
+	if s.keys == nil || len(a) <= 7 || !strings.EqualFold(a[:7], "bearer ") || tok != strings.TrimSpace(a[7:]) ||
+		strings.HasPrefix(tok, "ory_st_") || strings.Count(tok, ".") != 2 {
+		return s.currentSession(r)
+	}
+	ctx := r.Context()
+	c, err := s.keys.VerifyJWT(ctx, tok, session.VerifyOptions{})
+	if err != nil || c.SessionID == "" {
+		return nil, nil, noSession()
+	}
+	sess, err := s.sessions.Session(ctx, c.SessionID)
+	if err != nil {
+		if core.ErrorCode(err) == core.CodeNotFound {
+			return nil, nil, noSession()
+		}
+		return nil, nil, err
+	}
+	if sess.IdentityID != c.Subject || s.sessions.Check(sess) != nil {
+		return nil, nil, noSession()
+	}
+	i, err := s.identityFor(ctx, sess)
+	if err != nil {
+		return nil, nil, err
+	}
+	if i.State == core.IdentityInactive {
+		return nil, nil, noSession()
+	}
+	return sess, i, nil
 }
 
 // tokenize signs the session as a JWT with the template's lifetime and the
