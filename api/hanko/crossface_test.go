@@ -180,49 +180,98 @@ func (f *faces) hankoAdmin(t *testing.T, method, path string, body any) xres {
 	return call(t, f.hankoAdm, f.hankoAdmV, method, path, body, "Authorization: Bearer "+xAPIKey)
 }
 
-// hankoPasswordLogin runs hanko-elements' password login through POST
-// /login and returns the session JWT from the hanko cookie.
-func (f *faces) hankoPasswordLogin(t *testing.T, email, pw string) string {
-	t.Helper()
-	type flowResp struct {
+// hankoFlow drives one Hanko flow as hanko-elements does.
+type hankoFlow struct {
+	t    *testing.T
+	f    *faces
+	last struct {
 		Name      string `json:"name"`
 		CSRFToken string `json:"csrf_token"`
 		Actions   map[string]struct {
 			Href string `json:"href"`
 		} `json:"actions"`
 	}
-	var last flowResp
-	var jar []string // the Flow API keeps no cookies before success
-	step := func(path string, body any) xres {
-		t.Helper()
-		// The flow answers are validated against openapi-flow.yaml, with
-		// its known drift, by the flow tests (checkFlowSpec); here only the
-		// crossing matters.
-		r := call(t, f.hankoPub, nil, "POST", path, body, jar...)
-		if err := json.Unmarshal(r.body, &last); err != nil {
-			t.Fatalf("flow answer %s: %v", r.body, err)
-		}
-		return r
+	res xres
+}
+
+// startFlow begins the flow name (login, registration) and registers the
+// client's capabilities.
+func (f *faces) startFlow(t *testing.T, name string) *hankoFlow {
+	t.Helper()
+	fl := &hankoFlow{t: t, f: f}
+	fl.post("/"+name, nil)
+	fl.act("register_client_capabilities", map[string]any{"webauthn_available": false})
+	return fl
+}
+
+func (fl *hankoFlow) post(path string, body any) {
+	fl.t.Helper()
+	// The flow answers are validated against openapi-flow.yaml, with its
+	// known drift, by the flow tests (checkFlowSpec); here only the
+	// crossing matters.
+	fl.res = call(fl.t, fl.f.hankoPub, nil, "POST", path, body)
+	if err := json.Unmarshal(fl.res.body, &fl.last); err != nil {
+		fl.t.Fatalf("flow answer %s: %v", fl.res.body, err)
 	}
-	act := func(action string, input map[string]any) xres {
-		t.Helper()
-		a, ok := last.Actions[action]
-		if !ok {
-			t.Fatalf("action %s not offered in %s", action, last.Name)
-		}
-		return step(a.Href, map[string]any{"input_data": input, "csrf_token": last.CSRFToken})
+}
+
+// act runs action with input in the current state and returns the new
+// state's name.
+func (fl *hankoFlow) act(action string, input map[string]any) string {
+	fl.t.Helper()
+	a, ok := fl.last.Actions[action]
+	if !ok {
+		fl.t.Fatalf("action %s not offered in %s: %s", action, fl.last.Name, fl.res.body)
 	}
-	step("/login", nil)
-	act("register_client_capabilities", map[string]any{"webauthn_available": false})
-	act("continue_with_login_identifier", map[string]any{"email": email})
-	if last.Name == "login_method_chooser" {
-		act("continue_to_password_login", map[string]any{})
+	if input == nil {
+		input = map[string]any{}
 	}
-	r := act("password_login", map[string]any{"password": pw})
-	if last.Name != "success" || r.cookie["hanko"] == nil {
-		t.Fatalf("Hanko password login ended in %s: %s", last.Name, r.body)
+	fl.post(a.Href, map[string]any{"input_data": input, "csrf_token": fl.last.CSRFToken})
+	return fl.last.Name
+}
+
+// session returns the session JWT of a flow that ended in success.
+func (fl *hankoFlow) session() string {
+	fl.t.Helper()
+	if fl.last.Name != "success" || fl.res.cookie["hanko"] == nil {
+		fl.t.Fatalf("flow ended in %s: %s", fl.last.Name, fl.res.body)
 	}
-	return r.cookie["hanko"].Value
+	return fl.res.cookie["hanko"].Value
+}
+
+// hankoPasswordLogin runs hanko-elements' password login through POST
+// /login and returns the session JWT from the hanko cookie.
+func (f *faces) hankoPasswordLogin(t *testing.T, email, pw string) string {
+	t.Helper()
+	fl := f.startFlow(t, "login")
+	if fl.act("continue_with_login_identifier", map[string]any{"email": email}) == "login_method_chooser" {
+		fl.act("continue_to_password_login", nil)
+	}
+	fl.act("password_login", map[string]any{"password": pw})
+	return fl.session()
+}
+
+// hankoRegister registers email with a password through POST
+// /registration, verifying the address with the mailed passcode, and
+// returns the session JWT.
+func (f *faces) hankoRegister(t *testing.T, email, pw string) string {
+	t.Helper()
+	fl := f.startFlow(t, "registration")
+	if s := fl.act("register_login_identifier", map[string]any{"email": email}); s != "passcode_confirmation" {
+		t.Fatalf("registration: state %s", s)
+	}
+	msgs, err := f.st.ListMessages(context.Background(), store.MessageQuery{Recipient: email, Limit: 1})
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("no passcode mail to %s: %v", email, err)
+	}
+	var data map[string]any
+	_ = json.Unmarshal(msgs[0].TemplateData, &data)
+	code, _ := data["Code"].(string)
+	if s := fl.act("verify_passcode", map[string]any{"code": code}); s != "password_creation" {
+		t.Fatalf("registration after the passcode: state %s", s)
+	}
+	fl.act("register_password", map[string]any{"new_password": pw})
+	return fl.session()
 }
 
 // kratosNativeLogin runs the Kratos native password login and returns the
@@ -294,6 +343,22 @@ func testCrossFace(t *testing.T, f *faces) {
 	hs := f.hankoAdmin(t, "GET", "/users/"+ivy+"/sessions", nil)
 	if hs.code != http.StatusOK || !strings.Contains(string(hs.body), `"user_id":"`+ivy+`"`) {
 		t.Fatalf("Hanko admin sessions of a Kratos login: %d %s", hs.code, hs.body)
+	}
+
+	// A user registered through Hanko's /registration flow (e-mail verified
+	// by passcode) is a Kratos identity with a verified address, and its
+	// password works on the Kratos face.
+	f.hankoRegister(t, "kim@example.com", "kim's long password")
+	kl := call(t, f.kratosAdm, f.kratosV, "GET", "/admin/identities?credentials_identifier=kim@example.com", nil)
+	var kims []map[string]any
+	if err := json.Unmarshal(kl.body, &kims); err != nil || len(kims) != 1 {
+		t.Fatalf("Kratos admin identities after Hanko registration: %d %s", kl.code, kl.body)
+	}
+	if va, _ := kims[0]["verifiable_addresses"].([]any); len(va) != 1 || va[0].(map[string]any)["verified"] != true {
+		t.Fatalf("Kratos verifiable addresses = %v", kims[0]["verifiable_addresses"])
+	}
+	if _, code := f.kratosNativeLogin(t, "kim@example.com", "kim's long password"); code != http.StatusOK {
+		t.Fatalf("Kratos login after Hanko registration: %d", code)
 	}
 
 	// A Kratos identity (admin API, with a password) is a Hanko user and
