@@ -237,6 +237,31 @@ func TestHankoElementsSequences(t *testing.T) {
 		token := c.success(c.run("verify_passcode", map[string]any{"code": passcode(t, db, email)}))
 		checkHankoSession(t, public, token, userID)
 	})
+
+	// hanko.rate_limiter.password_limits (5 a minute by default) counted
+	// in the flow step's transaction on the served SQLite database.
+	t.Run("password attempt limit", func(t *testing.T) {
+		c := newHankoClient(t, public)
+		c.start("login")
+		c.capabilities("login_init")
+		c.run("continue_with_login_identifier", map[string]any{"email": email})
+		c.want(c.run("continue_to_password_login", nil), "login_password")
+		// Every attempt counts, so the successful login above used one.
+		for n := 1; ; n++ {
+			s := c.run("password_login", map[string]any{"password": "wrong password"})
+			if s.Status == http.StatusTooManyRequests {
+				break
+			}
+			if s.Status != http.StatusBadRequest || n > 5 {
+				t.Fatalf("wrong password %d: %d %+v", n, s.Status, s.Error)
+			}
+		}
+		s := c.run("password_login", map[string]any{"password": pw})
+		if s.Status != http.StatusTooManyRequests || s.Name != "login_password" || s.Error == nil ||
+			s.Error.Code != "rate_limit_exceeded" || len(s.Payload["retry_after"]) == 0 {
+			t.Fatalf("right password during the lock-out: %d %s %+v %s", s.Status, s.Name, s.Error, s.Payload["retry_after"])
+		}
+	})
 }
 
 // checkHankoSession checks a session JWT through /sessions/validate and
