@@ -832,3 +832,98 @@ func TestDoneWhenNative(t *testing.T) {
 		must(t, ok, 200)
 	})
 }
+
+// TestDoneWhenBrowser runs the "Done when" sequence for a browser
+// that only follows cookies, forms and redirects (fetching flows as an SSR
+// UI does): register in two screens and land on the verification UI,
+// whoami with the cookie, change a trait and the password, log out, recover
+// the account with an e-mailed code and set a new password in the settings
+// flow the recovery hands over, open the verification link from the
+// registration mail, and log in again.
+func TestDoneWhenBrowser(t *testing.T) {
+	t.Parallel()
+	onMailBackends(t, func(cfg *config.Config) {
+		cfg.SelfService.Flows.Registration.After.Password.Hooks = []config.Hook{{Hook: "session"}, {Hook: "show_verification_ui"}}
+	}, func(t *testing.T, e *ssEnv, box *inbox) {
+		b := e.browser(t)
+		ui := func(kind string) string { return e.base + "ui/" + kind + "?flow=" }
+		const addr = "lou@example.com"
+
+		// Registration: traits, then the password; the show_verification_ui
+		// hook sends the browser to the verification UI.
+		id := flowID(t, b.do("GET", "/self-service/registration/browser", nil))
+		_, form := browserForm(t, b, "registration", id, url.Values{"method": {"profile"}, "traits.email": {addr}})
+		location(t, b.do("POST", "/self-service/registration?flow="+id, form), ui("registration")+id)
+		_, form = browserForm(t, b, "registration", id, url.Values{"method": {"password"}, "traits.email": {addr},
+			"password": {"correct horse battery"}})
+		vloc := location(t, b.do("POST", "/self-service/registration?flow="+id, form), ui("verification"))
+		verifyMail := box.wait(t, addr, 1)
+		verifyLink := linkIn(t, verifyMail)
+		if u, _ := url.Parse(vloc); !strings.Contains(verifyLink, "flow="+u.Query().Get("flow")) {
+			t.Errorf("verification UI %q and mailed link %q name different flows", vloc, verifyLink)
+		}
+
+		who := b.do("GET", "/sessions/whoami", nil)
+		must(t, who, http.StatusOK)
+		identityID := who.hdr.Get("X-Kratos-Authenticated-Identity-Id")
+		if e.addressVerified(t, identityID, addr) {
+			t.Fatal("address verified before anything proved it")
+		}
+
+		// Settings: a trait, then the password.
+		sid := flowID(t, b.do("GET", "/self-service/settings/browser", nil))
+		_, form = browserForm(t, b, "settings", sid, url.Values{"method": {"profile"}, "traits.email": {addr}, "traits.name": {"Lou"}})
+		location(t, b.do("POST", "/self-service/settings?flow="+sid, form), ui("settings")+sid)
+		_, form = browserForm(t, b, "settings", sid, url.Values{"method": {"password"}, "password": {"a changed passphrase 3"}})
+		location(t, b.do("POST", "/self-service/settings?flow="+sid, form), ui("settings")+sid)
+
+		// Logout.
+		lo := b.do("GET", "/self-service/logout/browser", nil)
+		must(t, lo, http.StatusOK)
+		location(t, b.do("GET", lo.json(t)["logout_url"].(string), nil), "")
+		must(t, b.do("GET", "/sessions/whoami", nil), http.StatusUnauthorized)
+
+		// Recovery by an e-mailed code, then a new password in the settings
+		// flow it hands over (the browser now holds a privileged session).
+		rid := flowID(t, b.do("GET", "/self-service/recovery/browser", nil))
+		_, form = browserForm(t, b, "recovery", rid, url.Values{"method": {"code"}, "email": {addr}})
+		location(t, b.do("POST", "/self-service/recovery?flow="+rid, form), ui("recovery")+rid)
+		code := codeIn(t, box.waitFor(t, addr, "Recover access to your account"))
+		f, form := browserForm(t, b, "recovery", rid, url.Values{"method": {"code"}, "code": {code}})
+		if f["state"] != "sent_email" {
+			t.Fatalf("recovery flow state %v", f["state"])
+		}
+		sloc := location(t, b.do("POST", "/self-service/recovery?flow="+rid, form), ui("settings"))
+		sid = flowID(t, resp{code: http.StatusSeeOther, hdr: http.Header{"Location": {sloc}}})
+		f, form = browserForm(t, b, "settings", sid, url.Values{"method": {"password"}, "password": {"recovered passphrase 8"}})
+		if !hasID(messageIDs(f), kratos.MsgRecoverySuccessful) {
+			t.Errorf("settings flow after recovery lacks 1060001: %v", messageIDs(f))
+		}
+		location(t, b.do("POST", "/self-service/settings?flow="+sid, form), ui("settings")+sid)
+		lo = b.do("GET", "/self-service/logout/browser", nil)
+		must(t, lo, http.StatusOK)
+		location(t, b.do("GET", lo.json(t)["logout_url"].(string), nil), "")
+
+		// The verification link from the registration mail.
+		vres := b.do("GET", verifyLink, nil)
+		vid := flowID(t, resp{code: http.StatusSeeOther, hdr: http.Header{"Location": {location(t, vres, ui("verification"))}}})
+		vf := b.do("GET", "/self-service/verification/flows?id="+vid, nil)
+		must(t, vf, http.StatusOK)
+		if stateOf(t, vf) != "passed_challenge" || !hasID(messageIDs(vf.json(t)), kratos.MsgVerificationSuccessful) {
+			t.Errorf("verification flow: %s", vf.body)
+		}
+		if !e.addressVerified(t, identityID, addr) {
+			t.Error("address not verified")
+		}
+
+		// Login with the recovered password.
+		lid := flowID(t, b.do("GET", "/self-service/login/browser", nil))
+		_, form = browserForm(t, b, "login", lid, url.Values{"method": {"password"}, "identifier": {addr}, "password": {"recovered passphrase 8"}})
+		location(t, b.do("POST", "/self-service/login?flow="+lid, form), e.base)
+		who = b.do("GET", "/sessions/whoami", nil)
+		must(t, who, http.StatusOK)
+		if got := who.hdr.Get("X-Kratos-Authenticated-Identity-Id"); got != identityID {
+			t.Errorf("logged in as %s, want %s", got, identityID)
+		}
+	})
+}
