@@ -24,9 +24,11 @@
 // Errors of the public and admin API have Hanko's shape
 // {"code": <status>, "message": "..."} (errors.go); the Flow API renders its
 // own errors into flow states. Webhook events are queued in the store in the
-// same transaction as the change that caused them and delivered by
-// package webhook's worker (webhook*.go); audit log entries are written by
-// the Recorder (audit*.go).
+// same transaction as the change that caused them (Options.Events, a
+// *webhook.Dispatcher) and delivered by package webhook's Worker, whose
+// tokens the Handler signs (SignWebhookToken, webhook*.go); audit log
+// entries are written by Handler.Audit, in the change's transaction where
+// there is one, and listed by GET /audit_logs (audit*.go, admin_audit.go).
 //
 // Nothing outside cmd/latchkey imports this package, and it never imports
 // the Kratos face.
