@@ -412,3 +412,26 @@ func TestCodeUnified(t *testing.T) {
 	code := codeIn(t, box.wait(t, "xena@example.com", 1))
 	must(t, c.do("POST", "/self-service/registration?flow="+flowID(t, f), map[string]any{"method": "code", "code": code, "traits": traits}), http.StatusOK)
 }
+
+// TestCodeOnlyLogin checks login with the password method switched off: the
+// code strategy renders the identifier itself.
+func TestCodeOnlyLogin(t *testing.T) {
+	t.Parallel()
+	opt, box := withMail(t, func(cfg *config.Config) {
+		passwordless(cfg)
+		cfg.SelfService.Methods.Password.Enabled = false
+	})
+	e := newSelfServiceEnv(t, opt)
+	e.createUser(t, "yara@example.com")
+	c := e.native(t)
+	f := c.do("GET", "/self-service/login/api", nil)
+	must(t, f, http.StatusOK)
+	goldenIn(t, e, "code", "login_code_only", f)
+	if nodeNamed(f.json(t), "identifier", "") == nil || nodeNamed(f.json(t), "password", "") != nil {
+		t.Fatalf("code-only login nodes: %s", f.body)
+	}
+	id := flowID(t, f)
+	must(t, c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "identifier": "yara@example.com"}), http.StatusBadRequest)
+	code := codeIn(t, box.wait(t, "yara@example.com", 1))
+	must(t, c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "code": code}), http.StatusOK)
+}
