@@ -90,7 +90,7 @@ section of --config (or of --dev's defaults with --dev, as "latchkey serve
 	fl.StringVar(&f.schemaID, "schema-id", "default", "identity schema of created identities (traits: {\"email\": …})")
 	fl.IntVar(&f.sessions, "sessions", 100, "distinct sessions whoami, validate and me rotate through")
 	fl.IntVar(&f.batchSize, "batch-size", 1000, "identities per PATCH /admin/identities request (1 to 1000)")
-	fl.StringVar(&f.scales, "scales", "10000,1000000", "identity counts lookup-at-scale seeds and measures at")
+	fl.StringVar(&f.scales, "scales", "10000,100000", "identity counts lookup-at-scale seeds and measures at")
 	fl.StringVarP(&f.configFile, "config", "c", "", "server config file, for the hash scenario's hasher")
 	fl.BoolVar(&f.dev, "dev", false, "the server runs with --dev: hash with --dev's hasher defaults")
 	fl.StringVar(&f.hashAlgorithm, "hash-algorithm", "", "override the hash scenario's algorithm (argon2 or bcrypt)")
