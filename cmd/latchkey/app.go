@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // app holds every part of a running server, built once by build.
@@ -140,10 +141,14 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 		if cfg.Hanko.RateLimiter.Enabled {
 			hankoLimiter = a.limiter
 		}
+		events, err := webhook.NewDispatcher(webhook.DispatcherOptions{Config: cfg.Hanko.Webhooks})
+		if err != nil {
+			return nil, fail("hanko.webhooks: %v", err)
+		}
 		if a.hanko, err = hanko.New(hanko.Options{
 			Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 			Authenticator: &password.Authenticator{Store: a.db, Hasher: a.hasher, PerID: perID, PerIP: perIP, NotFound: store.ErrNotFound},
-			Codes:         passcodes, Courier: a.courier, Limiter: hankoLimiter,
+			Codes:         passcodes, Courier: a.courier, Limiter: hankoLimiter, Events: events,
 			Config: cfg.Hanko, JWT: cfg.Session.JWT, AdminAPIKey: cfg.Serve.Admin.APIKey, Debug: false, Log: log,
 		}); err != nil {
 			return nil, fail("hanko face: %v", err)
@@ -298,6 +303,17 @@ func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup, runCourie
 		wg.Go(func() {
 			if err := w.Run(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("courier worker stopped", "error", err)
+			}
+		})
+	}
+	if a.hanko != nil && a.cfg.Hanko.Webhooks.Enabled {
+		ww, err := webhook.NewWorker(webhook.WorkerOptions{Store: a.db, Signer: a.hanko, Config: a.cfg.Hanko.Webhooks, Logger: a.log})
+		if err != nil {
+			return exitError{code: 1, msg: "Error: hanko.webhooks: " + err.Error()}
+		}
+		wg.Go(func() {
+			if err := ww.Run(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("webhook worker stopped", "error", err)
 			}
 		})
 	}

@@ -60,6 +60,7 @@ Start a development server with no other service:
 		newKeysCmd(),
 		newCourierCmd(),
 		newIdentitiesCmd(),
+		newBenchCmd(),
 		newVersionCmd(),
 	)
 	return root
