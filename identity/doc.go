@@ -14,4 +14,16 @@
 // JSON pointer or field), CodeNotFound for unknown ids, CodeConflict when an
 // identifier, address or external id belongs to another identity, and
 // CodeInternal (with the cause attached for the log) for everything else.
+//
+// Service runs each operation in its own transaction. A caller that must
+// write an identity together with other records (a flow step creating the
+// registered identity) binds the service to its own transaction with
+// WithTx; the TxService applies the same rules. Slow password hashing does
+// not belong inside a transaction (on SQLite it would hold the single
+// writer): Prepare validates and hashes a draft before the transaction and
+// TxService.CreatePrepared stores it inside. TxService writes look up every
+// identifier, address and external id they would take before writing, so a
+// taken one is reported as CodeConflict with the transaction still usable;
+// errors after a failed statement match ErrTxAborted and require a
+// rollback.
 package identity

@@ -153,74 +153,76 @@ func protectedPointer(ptr string) bool {
 // CodeInvalid (bad patch, protected path, failed test op, schema
 // violation), CodeNotFound, CodeConflict, CodeInternal.
 func (s *Service) Patch(ctx context.Context, id string, patchJSON []byte) (*core.Identity, error) {
-	cid, err := canonicalID(id)
+	cid, p, err := decodePatch(id, patchJSON)
 	if err != nil {
-		return nil, err
-	}
-	p, err := jsonpatch.DecodePatch(patchJSON)
-	if err != nil {
-		return nil, &core.Error{Code: core.CodeInvalid, Message: fmt.Sprintf("The request body is not a JSON Patch document (an array of operations, RFC 6902): %v.", err), Cause: err}
-	}
-	if len(p) == 0 {
-		return nil, core.Errorf(core.CodeInvalid, "The JSON Patch document has no operations.")
-	}
-	if err := checkPatch(p); err != nil {
 		return nil, err
 	}
 	var out *core.Identity
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		old, err := tx.GetIdentity(ctx, cid)
-		if err != nil {
-			return storeError("patch identity", err, cid)
-		}
-		before, err := json.Marshal(docOf(old))
-		if err != nil {
-			return &core.Error{Code: core.CodeInternal, Message: "Encoding the identity failed.", Cause: err}
-		}
-		after, err := p.ApplyWithOptions(before, &jsonpatch.ApplyOptions{
-			SupportNegativeIndices: true, EnsurePathExistsOnAdd: false, AccumulatedCopySizeLimit: 1 << 20,
-		})
-		if err != nil {
-			return &core.Error{Code: core.CodeInvalid, Message: fmt.Sprintf("The JSON Patch could not be applied: %v.", err), Cause: err}
-		}
-		var doc patchDoc
-		dec := json.NewDecoder(bytes.NewReader(after))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&doc); err != nil {
-			return &core.Error{Code: core.CodeInvalid, Message: fmt.Sprintf("The patched identity is not valid: %v.", err), Cause: err}
-		}
-		d := Draft{
-			SchemaID: doc.SchemaID, Traits: doc.Traits, State: doc.State,
-			MetadataPublic: doc.MetadataPublic, MetadataAdmin: doc.MetadataAdmin, ExternalID: doc.ExternalID,
-		}
-		if d.State == "" {
-			return &core.Error{Code: core.CodeInvalid, Field: "state", Message: "The state cannot be removed; use active or inactive."}
-		}
-		if doc.SchemaID == "" {
-			return &core.Error{Code: core.CodeInvalid, Field: "schema_id", Message: "The schema_id cannot be removed."}
-		}
-		if doc.OrganizationID != nil {
-			d.OrganizationID = *doc.OrganizationID
-		}
-		for _, a := range doc.VerifiableAddresses {
-			d.VerifiableAddresses = append(d.VerifiableAddresses, AddressDraft{
-				Via: a.Via, Value: a.Value, Verified: a.Verified, VerifiedAt: a.VerifiedAt, Status: a.Status})
-		}
-		i, err := s.build(old, d, "")
-		if err != nil {
-			return err
-		}
-		if doc.OrganizationID == nil {
-			i.OrganizationID = ""
-		}
-		if err := tx.UpdateIdentity(ctx, i); err != nil {
-			return storeError("patch identity", err, cid)
-		}
+		i, err := s.WithTx(tx).patch(ctx, cid, p)
 		out = i
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, asCoreError("patch identity", err)
 	}
 	return out, nil
+}
+
+// decodePatch checks the identity id and decodes and checks the patch.
+func decodePatch(id string, patchJSON []byte) (string, jsonpatch.Patch, error) {
+	cid, err := canonicalID(id)
+	if err != nil {
+		return "", nil, err
+	}
+	p, err := jsonpatch.DecodePatch(patchJSON)
+	if err != nil {
+		return "", nil, &core.Error{Code: core.CodeInvalid, Message: fmt.Sprintf("The request body is not a JSON Patch document (an array of operations, RFC 6902): %v.", err), Cause: err}
+	}
+	if len(p) == 0 {
+		return "", nil, core.Errorf(core.CodeInvalid, "The JSON Patch document has no operations.")
+	}
+	if err := checkPatch(p); err != nil {
+		return "", nil, err
+	}
+	return cid, p, nil
+}
+
+// patchedDraft applies p to old's JSON view and returns the result as a
+// draft; keepOrg is false when the patch removed the organization id.
+func patchedDraft(old *core.Identity, p jsonpatch.Patch) (d Draft, keepOrg bool, err error) {
+	before, err := json.Marshal(docOf(old))
+	if err != nil {
+		return Draft{}, false, &core.Error{Code: core.CodeInternal, Message: "Encoding the identity failed.", Cause: err}
+	}
+	after, err := p.ApplyWithOptions(before, &jsonpatch.ApplyOptions{
+		SupportNegativeIndices: true, EnsurePathExistsOnAdd: false, AccumulatedCopySizeLimit: 1 << 20,
+	})
+	if err != nil {
+		return Draft{}, false, &core.Error{Code: core.CodeInvalid, Message: fmt.Sprintf("The JSON Patch could not be applied: %v.", err), Cause: err}
+	}
+	var doc patchDoc
+	dec := json.NewDecoder(bytes.NewReader(after))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return Draft{}, false, &core.Error{Code: core.CodeInvalid, Message: fmt.Sprintf("The patched identity is not valid: %v.", err), Cause: err}
+	}
+	d = Draft{
+		SchemaID: doc.SchemaID, Traits: doc.Traits, State: doc.State,
+		MetadataPublic: doc.MetadataPublic, MetadataAdmin: doc.MetadataAdmin, ExternalID: doc.ExternalID,
+	}
+	if d.State == "" {
+		return Draft{}, false, &core.Error{Code: core.CodeInvalid, Field: "state", Message: "The state cannot be removed; use active or inactive."}
+	}
+	if doc.SchemaID == "" {
+		return Draft{}, false, &core.Error{Code: core.CodeInvalid, Field: "schema_id", Message: "The schema_id cannot be removed."}
+	}
+	if doc.OrganizationID != nil {
+		d.OrganizationID = *doc.OrganizationID
+	}
+	for _, a := range doc.VerifiableAddresses {
+		d.VerifiableAddresses = append(d.VerifiableAddresses, AddressDraft{
+			Via: a.Via, Value: a.Value, Verified: a.Verified, VerifiedAt: a.VerifiedAt, Status: a.Status})
+	}
+	return d, doc.OrganizationID != nil, nil
 }

@@ -97,18 +97,14 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microse
 // metadata or hash format), CodeConflict (identifier, address or external id
 // taken), CodeInternal otherwise.
 func (s *Service) Create(ctx context.Context, d Draft) (*core.Identity, error) {
-	hash, err := s.hashDraft(ctx, d)
+	p, err := s.Prepare(ctx, d)
 	if err != nil {
 		return nil, err
 	}
-	i, err := s.build(nil, d, hash)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.store.CreateIdentity(ctx, i); err != nil {
+	if err := s.store.CreateIdentity(ctx, p.ident); err != nil {
 		return nil, storeError("create identity", err, "")
 	}
-	return i, nil
+	return p.ident, nil
 }
 
 // Get returns the identity with its addresses and credentials. Errors:
@@ -199,22 +195,9 @@ func (s *Service) Update(ctx context.Context, id string, d Draft) (*core.Identit
 	}
 	var out *core.Identity
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		old, err := tx.GetIdentity(ctx, cid)
-		if err != nil {
-			return storeError("update identity", err, cid)
-		}
-		if d.OrganizationID == "" {
-			d.OrganizationID = old.OrganizationID
-		}
-		i, err := s.build(old, d, hash)
-		if err != nil {
-			return err
-		}
-		if err := tx.UpdateIdentity(ctx, i); err != nil {
-			return storeError("update identity", err, cid)
-		}
+		i, err := s.WithTx(tx).update(ctx, cid, d, hash)
 		out = i
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, asCoreError("update identity", err)
@@ -244,75 +227,87 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 // CodeNotFound (unknown identity, no such credential or link),
 // CodeInternal.
 func (s *Service) DeleteCredential(ctx context.Context, id string, t core.CredentialType, identifier string) error {
-	if !t.Valid() {
-		return &core.Error{Code: core.CodeInvalid, Field: "type",
-			Message: fmt.Sprintf("%q is not a credential type; use one of %s.", t, typeList())}
-	}
-	if t == core.CredentialCode {
-		return &core.Error{Code: core.CodeInvalid, Field: "type",
-			Message: "Code credentials follow the identity's traits and cannot be removed; change the traits instead."}
-	}
-	if (t == core.CredentialOIDC || t == core.CredentialSAML) && identifier == "" {
-		return &core.Error{Code: core.CodeInvalid, Field: "identifier",
-			Message: fmt.Sprintf("Removing %s credentials needs the identifier query parameter (provider:subject).", t)}
-	}
-	cid, err := canonicalID(id)
+	cid, err := checkDeleteCredential(id, t, identifier)
 	if err != nil {
 		return err
 	}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		i, err := tx.GetIdentity(ctx, cid)
-		if err != nil {
-			return storeError("delete credential", err, cid)
-		}
-		c, ok := i.Credential(t)
-		if !ok {
-			return core.Errorf(core.CodeNotFound, "You tried to remove a %s credential but this identity has no %s credential set up.", t, t)
-		}
-		now := s.clock()
-		switch t {
-		case core.CredentialPassword:
-			c.Config = json.RawMessage(`{}`)
-			c.UpdatedAt = now
-			i.SetCredential(c)
-		case core.CredentialOIDC, core.CredentialSAML:
-			var cfg OIDCConfig
-			if len(c.Config) > 0 {
-				if err := json.Unmarshal(c.Config, &cfg); err != nil {
-					return &core.Error{Code: core.CodeInternal, Message: "The stored credential is corrupt.", Cause: fmt.Errorf("decode %s config: %w", t, err)}
-				}
-			}
-			kept := cfg.Providers[:0]
-			found := false
-			for _, p := range cfg.Providers {
-				if p.Provider+":"+p.Subject == identifier {
-					found = true
-					continue
-				}
-				kept = append(kept, p)
-			}
-			if !found {
-				return core.Errorf(core.CodeNotFound, "This identity has no %s credential with the identifier %q.", t, identifier)
-			}
-			if len(kept) == 0 {
-				delete(i.Credentials, t)
-				break
-			}
-			cfg.Providers = kept
-			c.Config = mustJSON(cfg)
-			c.Identifiers = oidcIdentifiers(kept)
-			c.UpdatedAt = now
-			i.SetCredential(c)
-		default:
-			delete(i.Credentials, t)
-		}
-		i.UpdatedAt = now
-		if err := tx.UpdateIdentity(ctx, i); err != nil {
-			return storeError("delete credential", err, cid)
-		}
-		return nil
+		return s.WithTx(tx).deleteCredential(ctx, cid, t, identifier)
 	})
 	return asCoreError("delete credential", err)
+}
+
+// checkDeleteCredential checks the arguments of DeleteCredential and returns
+// the canonical identity id.
+func checkDeleteCredential(id string, t core.CredentialType, identifier string) (string, error) {
+	if !t.Valid() {
+		return "", &core.Error{Code: core.CodeInvalid, Field: "type",
+			Message: fmt.Sprintf("%q is not a credential type; use one of %s.", t, typeList())}
+	}
+	if t == core.CredentialCode {
+		return "", &core.Error{Code: core.CodeInvalid, Field: "type",
+			Message: "Code credentials follow the identity's traits and cannot be removed; change the traits instead."}
+	}
+	if (t == core.CredentialOIDC || t == core.CredentialSAML) && identifier == "" {
+		return "", &core.Error{Code: core.CodeInvalid, Field: "identifier",
+			Message: fmt.Sprintf("Removing %s credentials needs the identifier query parameter (provider:subject).", t)}
+	}
+	return canonicalID(id)
+}
+
+// deleteCredential removes the credential of type ct (the link identifier
+// for oidc and saml) of the identity cid.
+func (t *TxService) deleteCredential(ctx context.Context, cid string, ct core.CredentialType, identifier string) error {
+	i, err := t.tx.GetIdentity(ctx, cid)
+	if err != nil {
+		return txStoreError("delete credential", err, cid)
+	}
+	c, ok := i.Credential(ct)
+	if !ok {
+		return core.Errorf(core.CodeNotFound, "You tried to remove a %s credential but this identity has no %s credential set up.", ct, ct)
+	}
+	now := t.s.clock()
+	switch ct {
+	case core.CredentialPassword:
+		c.Config = json.RawMessage(`{}`)
+		c.UpdatedAt = now
+		i.SetCredential(c)
+	case core.CredentialOIDC, core.CredentialSAML:
+		var cfg OIDCConfig
+		if len(c.Config) > 0 {
+			if err := json.Unmarshal(c.Config, &cfg); err != nil {
+				return &core.Error{Code: core.CodeInternal, Message: "The stored credential is corrupt.", Cause: fmt.Errorf("decode %s config: %w", ct, err)}
+			}
+		}
+		kept := cfg.Providers[:0]
+		found := false
+		for _, p := range cfg.Providers {
+			if p.Provider+":"+p.Subject == identifier {
+				found = true
+				continue
+			}
+			kept = append(kept, p)
+		}
+		if !found {
+			return core.Errorf(core.CodeNotFound, "This identity has no %s credential with the identifier %q.", ct, identifier)
+		}
+		if len(kept) == 0 {
+			delete(i.Credentials, ct)
+			break
+		}
+		cfg.Providers = kept
+		c.Config = mustJSON(cfg)
+		c.Identifiers = oidcIdentifiers(kept)
+		c.UpdatedAt = now
+		i.SetCredential(c)
+	default:
+		delete(i.Credentials, ct)
+	}
+	i.UpdatedAt = now
+	if err := t.tx.UpdateIdentity(ctx, i); err != nil {
+		return txStoreError("delete credential", err, cid)
+	}
+	return nil
 }
 
 func typeList() string {
