@@ -43,9 +43,12 @@ package kratos
 // value that selects it, the inputs the engine records, a nodes function
 // rendering its UI nodes from the flow as it stands (view: state, stash,
 // kept values, identity), and a prepare step that does the slow or external
-// work outside the step's transaction (hashing, identity writes) and returns
-// an outcome: the next state, or messages to show with the form again. The
-// engine action derived from the strategy (outcomeAction) applies the
+// work outside the step's transaction (hashing: identity.Service.Prepare)
+// and returns an outcome: the next state, or messages to show with the form
+// again, and optionally a function run inside the transaction (checking or
+// sending a code, storing the registered identity through
+// identity.Service.WithTx, so a step that fails leaves no identity behind).
+// The engine action derived from the strategy (outcomeAction) applies the
 // outcome inside the transaction. To add a method to a flow, append its
 // strategy to the kind's strategies function (loginStrategies,
 // registrationStrategies, settingsStrategies, addressStrategies) when the

@@ -167,8 +167,9 @@ func (s *SelfService) profileRegistration(sub *submission) (*outcome, error) {
 }
 
 // passwordRegistration creates the identity with a password credential.
-// The identity is written before the step's transaction (hashing must not
-// hold it); when the step then fails the identity is removed again.
+// The draft is validated and the password hashed here, before the step's
+// transaction (hashing must not hold it); the identity is stored inside the
+// step's transaction, so a step that fails leaves no identity behind.
 func (s *SelfService) passwordRegistration(sub *submission) (*outcome, error) {
 	traits := traitsOf(sub)
 	pw := sub.str("password")
@@ -191,22 +192,45 @@ func (s *SelfService) passwordRegistration(sub *submission) (*outcome, error) {
 		o.nodeMessages = msgs
 		return o, nil
 	}
-	i, err := s.ids.Create(sub.r.Context(), identity.Draft{Traits: traits,
+	p, err := s.ids.Prepare(sub.r.Context(), identity.Draft{Traits: traits,
 		Credentials: &identity.CredentialsDraft{Password: &identity.PasswordDraft{Password: pw}}})
-	switch core.ErrorCode(err) {
-	case core.CodeConflict:
-		o.messages = []Text{msgDuplicateCreds}
-		return o, nil
-	case core.CodeInvalid:
+	if core.ErrorCode(err) == core.CodeInvalid {
 		o.messages = []Text{genericText(core.ErrorMessage(err))}
 		return o, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	o.identityID, o.ident, o.next = i.ID, i, statePassedChallenge
-	o.undo = func(r *http.Request) { _ = s.ids.Delete(r.Context(), i.ID) }
+	o.tx = func(c *flow.ActionContext, o *outcome) error {
+		fc := c.Base()
+		i, err := s.ids.WithTx(fc.Tx()).CreatePrepared(fc.Context(), p)
+		if takenInTx(err) {
+			o.messages = []Text{msgDuplicateCreds}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		o.identityID, o.ident, o.next = i.ID, i, statePassedChallenge
+		return nil
+	}
 	return o, nil
+}
+
+// takenInTx reports whether err is identity's CodeConflict found before
+// anything was written, so that the step's transaction may go on and show
+// the duplicate message. A conflict only the insert found (ErrTxAborted: a
+// concurrent registration committed meanwhile) rolls the step back instead;
+// submitFlow then runs it once more (see lostRace).
+func takenInTx(err error) bool {
+	return err != nil && core.ErrorCode(err) == core.CodeConflict && !errors.Is(err, identity.ErrTxAborted)
+}
+
+// lostRace reports whether a step failed because its identity write lost a
+// race for an identifier to a concurrent transaction: the step rolled back,
+// and running it again lets its look-ups see the winner.
+func lostRace(err error) bool {
+	return errors.Is(err, identity.ErrTxAborted) && core.ErrorCode(err) == core.CodeConflict
 }
 
 // policyText maps a password policy error to Kratos' message.

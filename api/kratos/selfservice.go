@@ -274,18 +274,11 @@ type outcome struct {
 	ident *core.Identity
 	// traitsChanged tells the finish step to run the verification hook.
 	traitsChanged bool
-	// undo reverts what prepare wrote outside the transaction when the step
-	// then fails (a registered identity whose flow step lost a race).
-	undo func(r *http.Request)
 	// tx, when set, runs first inside the step's transaction and may change
-	// the outcome (strategy_code_login.go: a code is checked or sent and
-	// its message enqueued in the step's transaction). An error rolls the
-	// step back.
+	// the outcome (a code is checked or sent and its message enqueued, a
+	// registered identity is created). An error rolls the step back. It may
+	// run more than once, each time on the outcome as prepare returned it.
 	tx func(c *flow.ActionContext, o *outcome) error
-	// committed, when set, runs after the step committed and before the
-	// answer (a code registration creates its identity there); an error is
-	// answered as an error envelope.
-	committed func(r *http.Request) error
 }
 
 // issued is a session the finish step hands out.
@@ -296,6 +289,13 @@ type issued struct {
 
 type outcomeKey struct{}
 
+// stepOutcome is what the step's context carries: the outcome the action
+// applies and a copy of it as prepare returned it.
+type stepOutcome struct {
+	o        *outcome
+	prepared outcome
+}
+
 // outcomeAction returns the engine action of a strategy: it applies the
 // outcome prepared outside the transaction (found in the step's context).
 func outcomeAction(name string, inputs []flow.Input, targets ...string) flow.Action {
@@ -303,10 +303,15 @@ func outcomeAction(name string, inputs []flow.Input, targets ...string) flow.Act
 }
 
 func applyOutcome(c *flow.ActionContext) error {
-	o, _ := c.Base().Context().Value(outcomeKey{}).(*outcome)
-	if o == nil {
+	so, _ := c.Base().Context().Value(outcomeKey{}).(*stepOutcome)
+	if so == nil || so.o == nil {
 		return errors.New("kratos: action submitted without a prepared outcome")
 	}
+	// Every run of the step starts from what prepare decided: the store
+	// runs a transaction again after a serialisation failure, and a step
+	// whose identity lost a race is submitted again (lostRace).
+	*so.o = so.prepared
+	o := so.o
 	st := c.Base().Stash()
 	keyMessages.Delete(st)
 	keyNodeMessages.Delete(st)

@@ -555,11 +555,17 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 		}
 		action, inputs = strat.method, strat.inputs
 	}
-	ctx := context.WithValue(r.Context(), outcomeKey{}, o)
-	res2, err := s.engine.Submit(ctx, def, flow.Submission{FlowID: id, Action: action, CSRFToken: res.Flow.CSRFToken,
-		Input: engineInput(body, inputs)})
-	if err != nil && o.undo != nil {
-		o.undo(r)
+	ctx := context.WithValue(r.Context(), outcomeKey{}, &stepOutcome{o: o, prepared: *o})
+	submit := func() (*flow.Result, error) {
+		return s.engine.Submit(ctx, def, flow.Submission{FlowID: id, Action: action, CSRFToken: res.Flow.CSRFToken,
+			Input: engineInput(body, inputs)})
+	}
+	res2, err := submit()
+	if lostRace(err) {
+		// A concurrent registration committed an identifier the step's
+		// identity took, seen only by its insert; the step rolled back. Run
+		// it once more: its look-ups now see the winner.
+		res2, err = submit()
 	}
 	switch {
 	case errors.Is(err, flow.ErrExpired):
@@ -574,12 +580,6 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 	case err != nil:
 		s.writeError(w, r, jsonAnswer, &core.Error{Code: core.CodeInternal, Message: "Submitting the flow failed.", Cause: err})
 		return
-	}
-	if o.committed != nil {
-		if err := o.committed(r); err != nil {
-			s.writeError(w, r, jsonAnswer, err)
-			return
-		}
 	}
 	if o.ident != nil {
 		showIdent = o.ident

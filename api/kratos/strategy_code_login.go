@@ -367,7 +367,7 @@ func (s *SelfService) codeRegistrationNodes(v *view) []Node {
 
 // codeRegistration is the prepare step of the code method in registration:
 // traits first (validated, then a code is sent to their code addresses),
-// then the code, which creates the identity once the step committed.
+// then the code, which creates the identity in the step's transaction.
 func (s *SelfService) codeRegistration(sub *submission) (*outcome, error) {
 	st := sub.res.Stash
 	r := sub.r
@@ -469,11 +469,10 @@ func (s *SelfService) sendRegistrationCode(c *flow.ActionContext, o *outcome, r 
 
 // checkRegistrationCode counts one submission of a registration code,
 // inside the step's transaction. A right code for traits whose identifiers
-// are still free ends the flow; the identity is created once the step has
-// committed (identity.Service writes in its own transaction), with the
-// addresses the code went to verified. Taken identifiers are reported only
-// after the code was proven, so the form tells nobody else that an account
-// exists.
+// are still free creates the identity in the same transaction, with the
+// addresses the code went to verified, and ends the flow. Taken identifiers
+// are reported only after the code was proven, so the form tells nobody
+// else that an account exists.
 func (s *SelfService) checkRegistrationCode(c *flow.ActionContext, o *outcome, submitted string, traits json.RawMessage, ex *schema.Extracted) error {
 	fc := c.Base()
 	st := fc.Stash()
@@ -493,41 +492,25 @@ func (s *SelfService) checkRegistrationCode(c *flow.ActionContext, o *outcome, s
 		o.messages = []Text{msgRegCodeInvalid}
 		return nil
 	}
-	for t, ids := range ex.Identifiers {
-		for _, id := range ids {
-			_, err := tx.FindIdentityByIdentifier(ctx, t, id)
-			if err == nil {
-				o.messages = []Text{msgDuplicateCreds}
-				return nil
-			}
-			if !errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("find identifier: %w", err)
+	now := s.now().UTC()
+	var verified []identity.AddressDraft
+	for _, a := range ex.VerifiableAddresses {
+		for _, t := range to {
+			if string(a.Via) == t.Channel && a.Value == t.Address {
+				verified = append(verified, identity.AddressDraft{Via: a.Via, Value: a.Value, Verified: true,
+					VerifiedAt: &now, Status: core.AddressCompleted})
 			}
 		}
 	}
-	o.next = statePassedChallenge
-	o.committed = func(r *http.Request) error {
-		now := s.now().UTC()
-		var verified []identity.AddressDraft
-		for _, a := range ex.VerifiableAddresses {
-			for _, t := range to {
-				if string(a.Via) == t.Channel && a.Value == t.Address {
-					verified = append(verified, identity.AddressDraft{Via: a.Via, Value: a.Value, Verified: true,
-						VerifiedAt: &now, Status: core.AddressCompleted})
-				}
-			}
-		}
-		i, err := s.ids.Create(r.Context(), identity.Draft{Traits: traits, VerifiableAddresses: verified})
-		if core.ErrorCode(err) == core.CodeConflict {
-			// Someone registered the identifier between the check and now.
-			return &core.Error{Code: core.CodeConflict, Message: msgDuplicateCreds.Text, Cause: err}
-		}
-		if err != nil {
-			return err
-		}
-		o.identityID, o.ident = i.ID, i
+	i, err := s.ids.WithTx(tx).Create(ctx, identity.Draft{Traits: traits, VerifiableAddresses: verified})
+	if takenInTx(err) {
+		o.messages = []Text{msgDuplicateCreds}
 		return nil
 	}
+	if err != nil {
+		return fmt.Errorf("create registered identity: %w", err)
+	}
+	o.identityID, o.ident, o.next = i.ID, i, statePassedChallenge
 	return nil
 }
 
