@@ -1,7 +1,6 @@
 package hanko
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -375,21 +374,6 @@ func (h *Handler) flowUser(c *flow.Context) (*core.Identity, error) {
 	return i, nil
 }
 
-// txStore lets the identity service run inside a flow step: its Update runs
-// on the step's transaction instead of opening another.
-type txStore struct{ store.Tx }
-
-func (t txStore) Update(_ context.Context, fn func(tx store.Tx) error) error { return fn(t.Tx) }
-func (t txStore) Ping(context.Context) error                                 { return nil }
-func (t txStore) Close() error                                               { return nil }
-
-// identitiesIn returns the identity service bound to tx, so schema
-// validation and identifier extraction happen exactly as everywhere else.
-func (h *Handler) identitiesIn(tx store.Tx) (*identity.Service, error) {
-	return identity.New(identity.Options{Store: txStore{tx}, Schemas: h.ids.Schemas(), Hasher: h.hasher,
-		DefaultSchemaID: h.ids.DefaultSchemaID(), NewID: h.newID, Now: h.now})
-}
-
 // draftOf returns i as a draft with traits t, keeping everything else.
 func draftOf(i *core.Identity, t json.RawMessage) identity.Draft {
 	return identity.Draft{SchemaID: i.SchemaID, Traits: t, MetadataPublic: i.MetadataPublic, MetadataAdmin: i.MetadataAdmin,
@@ -408,13 +392,9 @@ func (h *Handler) updateTraits(c *flow.Context, i *core.Identity, edit func(*tra
 	if err != nil {
 		return nil, fmt.Errorf("encode traits: %w", err)
 	}
-	ids, err := h.identitiesIn(c.Tx())
-	if err != nil {
-		return nil, err
-	}
 	d := draftOf(i, raw)
 	d.Credentials = creds
-	out, err := ids.Update(c.Context(), i.ID, d)
+	out, err := h.ids.WithTx(c.Tx()).Update(c.Context(), i.ID, d)
 	if err != nil {
 		return nil, err
 	}
@@ -468,6 +448,9 @@ func (h *Handler) flowSetUsername(c *flow.Context, i *core.Identity, u string) (
 		return nil, fmt.Errorf("look up username: %w", err)
 	}
 	_, err := h.updateTraits(c, i, func(t *traits) { t.Username = u }, nil)
+	if errors.Is(err, identity.ErrTxAborted) {
+		return nil, fmt.Errorf("set username: %w", err) // the step must roll back
+	}
 	switch core.ErrorCode(err) {
 	case "":
 	case core.CodeConflict:

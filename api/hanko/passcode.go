@@ -9,6 +9,7 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/courier"
 	"github.com/latchkey/latchkey/flow"
+	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/code"
 	"github.com/latchkey/latchkey/store"
 )
@@ -269,6 +270,9 @@ func (h *Handler) passcodeConfirmed(c *flow.ActionContext, p passcodeState) erro
 			return c.Continue()
 		}
 		if err := h.flowAddEmail(b, i, p.Email, true); err != nil {
+			if errors.Is(err, identity.ErrTxAborted) {
+				return err // the step must roll back
+			}
 			if core.ErrorCode(err) == core.CodeConflict || errors.Is(err, store.ErrConflict) {
 				return c.Error(inputErr("code", codeEmailAlreadyExists))
 			}

@@ -366,11 +366,7 @@ func (h *Handler) passwordDelete(c *flow.ActionContext) error {
 	if err != nil {
 		return err
 	}
-	ids, err := h.identitiesIn(b.Tx())
-	if err != nil {
-		return err
-	}
-	if err := ids.DeleteCredential(b.Context(), i.ID, core.CredentialPassword, ""); err != nil {
+	if err := h.ids.WithTx(b.Tx()).DeleteCredential(b.Context(), i.ID, core.CredentialPassword, ""); err != nil {
 		return fmt.Errorf("delete password: %w", err)
 	}
 	h.audit(b, AuditPasswordDeleted, i.ID, userPrimaryEmail(i), nil, true)

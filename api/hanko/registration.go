@@ -123,11 +123,7 @@ func (h *Handler) createRegisteredUser(c *flow.Context) error {
 	if hash != "" {
 		d.Credentials = &identity.CredentialsDraft{Password: &identity.PasswordDraft{HashedPassword: hash}}
 	}
-	ids, err := h.identitiesIn(c.Tx())
-	if err != nil {
-		return err
-	}
-	i, err := ids.Create(ctx, d)
+	i, err := h.ids.WithTx(c.Tx()).Create(ctx, d)
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
