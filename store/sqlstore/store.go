@@ -39,10 +39,13 @@ type Config struct {
 type Store struct {
 	ops                  // plain reads, on the read handle
 	read, write *sqlx.DB // write may equal read
-	d           *Dialect // shared with every ops
-	migrations  fs.FS    // goose sources
-	migrateOpts []goose.ProviderOption
-	maxAttempts int
+	// readStmts and writeStmts cache prepared statements on SQLite (nil
+	// elsewhere: pgx caches statements per connection itself).
+	readStmts, writeStmts *stmtCache
+	d                     *Dialect // shared with every ops
+	migrations            fs.FS    // goose sources
+	migrateOpts           []goose.ProviderOption
+	maxAttempts           int
 }
 
 var _ store.Store = (*Store)(nil)
@@ -75,7 +78,14 @@ func New(c Config) (*Store, error) {
 	if s.maxAttempts <= 0 {
 		s.maxAttempts = 5
 	}
-	s.ops = ops{q: s.read, d: s.d}
+	if d.Flavor == SQLite {
+		s.writeStmts = newStmtCache(s.write.DB, maxCachedStatements)
+		s.readStmts = s.writeStmts
+		if s.read != s.write {
+			s.readStmts = newStmtCache(s.read.DB, maxCachedStatements)
+		}
+	}
+	s.ops = ops{q: s.read, d: s.d, stmts: s.readStmts}
 	return s, nil
 }
 
@@ -111,6 +121,10 @@ func (s *Store) inTx(ctx context.Context, fn func(o *ops) error) error {
 }
 
 func (s *Store) tryTx(ctx context.Context, fn func(o *ops) error) (err error) {
+	if s.writeStmts != nil {
+		// After the transaction has released the connection.
+		defer s.writeStmts.prepareMissing(ctx)
+	}
 	tx, err := s.write.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -121,7 +135,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(o *ops) error) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(&ops{q: tx, d: s.d, inTx: true}); err != nil {
+	if err := fn(&ops{q: tx, d: s.d, inTx: true, stmts: s.writeStmts, tx: tx.Tx}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -146,6 +160,12 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both handles and returns the first error.
 func (s *Store) Close() error {
+	if s.readStmts != nil {
+		s.readStmts.close()
+	}
+	if s.writeStmts != nil && s.writeStmts != s.readStmts {
+		s.writeStmts.close()
+	}
 	var errs []error
 	if s.read != s.write {
 		errs = append(errs, s.read.Close())
@@ -211,6 +231,12 @@ type ops struct {
 	q    sqlx.ExtContext
 	d    *Dialect
 	inTx bool // inside Update: reads of rows that may be written back lock them
+	// stmts, when set, holds the handle's prepared statements: queries run
+	// through them (inside a transaction through tx.StmtContext, which
+	// reuses the statement already prepared on the transaction's
+	// connection).
+	stmts *stmtCache
+	tx    *sql.Tx // the transaction q runs in, or nil
 }
 
 // forUpdate returns the row-lock clause for a read inside a transaction, so
@@ -229,16 +255,71 @@ var _ store.Tx = (*ops)(nil)
 
 func (o *ops) rebind(q string) string { return sqlx.Rebind(o.d.bindType(), q) }
 
+// stmt returns the cached prepared statement for q, bound to the
+// transaction when o runs in one, and the function that ends its use. ok
+// is false when o caches no statements.
+func (o *ops) stmt(ctx context.Context, q string) (st *sql.Stmt, release func(), ok bool, err error) {
+	if o.stmts == nil {
+		return nil, nil, false, nil
+	}
+	e, err := o.stmts.acquire(ctx, q, o.tx != nil)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	if e == nil {
+		return nil, nil, false, nil
+	}
+	st = e.st
+	if o.tx != nil {
+		// Closed with the transaction; the parent stays prepared on the
+		// connection.
+		st = o.tx.StmtContext(ctx, st)
+	}
+	return st, e.release, true, nil
+}
+
 func (o *ops) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return o.q.ExecContext(ctx, o.rebind(q), args...)
+	q = o.rebind(q)
+	st, release, ok, err := o.stmt(ctx, q)
+	if !ok {
+		return o.q.ExecContext(ctx, q, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return st.ExecContext(ctx, args...)
 }
 
 func (o *ops) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return o.q.QueryContext(ctx, o.rebind(q), args...)
+	q = o.rebind(q)
+	st, release, ok, err := o.stmt(ctx, q)
+	if !ok {
+		return o.q.QueryContext(ctx, q, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return st.QueryContext(ctx, args...)
 }
 
-func (o *ops) queryRow(ctx context.Context, q string, args ...any) *sqlx.Row {
-	return o.q.QueryRowxContext(ctx, o.rebind(q), args...)
+// errRow is a row whose Scan reports the error that prevented the query.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (o *ops) queryRow(ctx context.Context, q string, args ...any) rowScanner {
+	q = o.rebind(q)
+	st, release, ok, err := o.stmt(ctx, q)
+	if !ok {
+		return o.q.QueryRowxContext(ctx, q, args...)
+	}
+	if err != nil {
+		return errRow{err}
+	}
+	defer release()
+	return st.QueryRowContext(ctx, args...)
 }
 
 // execAffected runs q and returns the number of rows it matched.
