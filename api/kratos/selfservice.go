@@ -448,7 +448,7 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-// identityFor loads the identity of a session.
+// identityFor loads the identity of a session, with its credentials.
 func (s *SelfService) identityFor(ctx context.Context, sess *core.Session) (*core.Identity, error) {
 	i, err := s.st.GetIdentity(ctx, sess.IdentityID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -458,6 +458,20 @@ func (s *SelfService) identityFor(ctx context.Context, sess *core.Session) (*cor
 		return nil, &core.Error{Code: core.CodeInternal, Message: "Loading the identity failed.", Cause: err}
 	}
 	return i, nil
+}
+
+// identityViewFor loads the identity of a session without its credentials
+// (two indexed queries instead of four), for answers that never show them:
+// whoami renders the identity without credentials.
+func (s *SelfService) identityViewFor(ctx context.Context, sess *core.Session) (*core.Identity, error) {
+	list, err := s.st.ListIdentities(ctx, store.IdentityQuery{IDs: []string{sess.IdentityID}})
+	if err != nil {
+		return nil, &core.Error{Code: core.CodeInternal, Message: "Loading the identity failed.", Cause: err}
+	}
+	if len(list) != 1 {
+		return nil, noSession()
+	}
+	return &list[0], nil
 }
 
 // sessionToken returns the credentials a request carries: X-Session-Token,
@@ -476,8 +490,13 @@ func (s *SelfService) sessionToken(r *http.Request) string {
 }
 
 // currentSession returns the request's usable session and its active
-// identity, or a 401 session_inactive error.
+// identity (with credentials), or a 401 session_inactive error.
 func (s *SelfService) currentSession(r *http.Request) (*core.Session, *core.Identity, error) {
+	return s.tokenSession(r, s.identityFor)
+}
+
+// tokenSession is currentSession with the identity loaded by load.
+func (s *SelfService) tokenSession(r *http.Request, load func(context.Context, *core.Session) (*core.Identity, error)) (*core.Session, *core.Identity, error) {
 	tok := s.sessionToken(r)
 	if tok == "" {
 		return nil, nil, noSession()
@@ -489,7 +508,7 @@ func (s *SelfService) currentSession(r *http.Request) (*core.Session, *core.Iden
 		}
 		return nil, nil, err
 	}
-	i, err := s.identityFor(r.Context(), sess)
+	i, err := load(r.Context(), sess)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -26,7 +26,8 @@ func noCredentials() error {
 }
 
 // whoami serves /sessions/whoami: one indexed lookup of the token, the
-// identity, and a device update at most every few minutes.
+// identity and its addresses (not its credentials), and a device update at
+// most every few minutes.
 func (s *SelfService) whoami(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "private, no-cache, no-store, must-revalidate")
 	sess, ident, err := s.whoamiSession(r)
@@ -52,7 +53,8 @@ func (s *SelfService) whoami(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusOK, out)
 }
 
-// whoamiSession is currentSession that also honours the Hanko face's session
+// whoamiSession is currentSession, without the identity's credentials
+// (whoami never shows them), that also honours the Hanko face's session
 // JWT sent as "Authorization: Bearer <jwt>" (one session row, two faces):
 // when the bearer token is not an opaque session token and looks like a
 // JWS, it is verified with the signing keys and its session_id claim names
@@ -63,7 +65,7 @@ func (s *SelfService) whoamiSession(r *http.Request) (*core.Session, *core.Ident
 	a := r.Header.Get("Authorization")
 	if s.keys == nil || len(a) <= 7 || !strings.EqualFold(a[:7], "bearer ") || tok != strings.TrimSpace(a[7:]) ||
 		strings.HasPrefix(tok, "ory_st_") || strings.Count(tok, ".") != 2 {
-		return s.currentSession(r)
+		return s.tokenSession(r, s.identityViewFor)
 	}
 	ctx := r.Context()
 	c, err := s.keys.VerifyJWT(ctx, tok, session.VerifyOptions{})
@@ -80,7 +82,7 @@ func (s *SelfService) whoamiSession(r *http.Request) (*core.Session, *core.Ident
 	if sess.IdentityID != c.Subject || s.sessions.Check(sess) != nil {
 		return nil, nil, noSession()
 	}
-	i, err := s.identityFor(ctx, sess)
+	i, err := s.identityViewFor(ctx, sess)
 	if err != nil {
 		return nil, nil, err
 	}

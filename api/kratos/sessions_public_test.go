@@ -183,7 +183,8 @@ func writes(n map[string]int) []string {
 }
 
 // TestWhoAmIStoreCalls pins what /sessions/whoami costs: one lookup of the
-// session by token hash and one load of its identity, no writes, except a
+// session by token hash and one load of its identity without credentials
+// (ListIdentities by id: the identity and its addresses), no writes, except a
 // device/last-seen update at most once per session.DefaultTouchInterval.
 func TestWhoAmIStoreCalls(t *testing.T) {
 	t.Parallel()
@@ -202,13 +203,13 @@ func TestWhoAmIStoreCalls(t *testing.T) {
 				advance time.Duration
 				want    map[string]int
 			}{
-				{"fresh session", 0, map[string]int{"GetSessionByTokenHash": 1, "GetIdentity": 1}},
-				{"within the touch interval", time.Minute, map[string]int{"GetSessionByTokenHash": 1, "GetIdentity": 1}},
+				{"fresh session", 0, map[string]int{"GetSessionByTokenHash": 1, "ListIdentities": 1}},
+				{"within the touch interval", time.Minute, map[string]int{"GetSessionByTokenHash": 1, "ListIdentities": 1}},
 				// The throttled device update: one transaction re-reading
 				// the session row under lock and writing it.
-				{"touch interval passed", 5 * time.Minute, map[string]int{"GetSessionByTokenHash": 1, "GetIdentity": 1,
+				{"touch interval passed", 5 * time.Minute, map[string]int{"GetSessionByTokenHash": 1, "ListIdentities": 1,
 					"Update": 1, "GetSession": 1, "UpdateSession": 1}},
-				{"just touched", time.Second, map[string]int{"GetSessionByTokenHash": 1, "GetIdentity": 1}},
+				{"just touched", time.Second, map[string]int{"GetSessionByTokenHash": 1, "ListIdentities": 1}},
 			}
 			for _, tc := range tests {
 				e.clock.add(tc.advance)
