@@ -8,7 +8,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { Configuration, FrontendApi, IdentityApi } from '@ory/client'
-import { adminAPIKey, adminURL, courierCode, courierMessages, publicURL } from './server.js'
+import { adminAPIKey, adminURL, courierCode, courierMessages, publicURL } from '../../lib/server.js'
 
 const frontend = new FrontendApi(new Configuration({ basePath: publicURL }))
 const identities = new IdentityApi(

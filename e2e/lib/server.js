@@ -1,5 +1,5 @@
 // Where the Latchkey server under test is, and how to read what its dev
-// courier logged. e2e/run.sh sets the variables; the defaults are those of a
+// courier logged; shared by both suites. e2e/run.sh sets the variables; the defaults are those of a
 // plain `latchkey serve --dev`.
 import { readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
