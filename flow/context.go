@@ -126,9 +126,10 @@ type outcome struct {
 // input and the methods that choose how the step ends.
 type ActionContext struct {
 	*baseContext
-	action  *Action
-	input   map[string]any // validated, converted values of the inputs sent
-	outcome outcome
+	action   *Action
+	input    map[string]any // validated, converted values of the inputs sent
+	prepared any            // what the action's PrepareFunc returned
+	outcome  outcome
 }
 
 // baseContext names the embedded Context so that its Context method is

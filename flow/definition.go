@@ -31,6 +31,11 @@ type Action struct {
 	// with exactly one of ActionContext.Continue, Back or Error. A returned
 	// error rolls the whole step back; Submit returns it.
 	Execute func(c *ActionContext) error
+	// Prepare, when set, runs before the step's transaction with the
+	// validated input and a copy of the stash, for slow work such as
+	// password hashing; Execute reads its result with
+	// ActionContext.Prepared. See PrepareFunc.
+	Prepare PrepareFunc
 }
 
 // HookFunc runs around states inside the step's transaction. A returned

@@ -221,6 +221,10 @@ func (e *Engine) Submit(ctx context.Context, def *Definition, sub Submission) (*
 	if err != nil {
 		return nil, fmt.Errorf("submit %s flow: %w", def.name, err)
 	}
+	prepared, err := e.prepare(ctx, def, seen, sub.Action, input, now)
+	if err != nil {
+		return nil, fmt.Errorf("submit %s flow: action %q: prepare: %w", def.name, sub.Action, err)
+	}
 	var res *Result
 	err = e.store.Update(ctx, func(tx store.Tx) error {
 		f, err := tx.GetFlow(ctx, seen.ID)
@@ -230,7 +234,7 @@ func (e *Engine) Submit(ctx context.Context, def *Definition, sub Submission) (*
 		if f.Version != seen.Version {
 			return ErrConflict
 		}
-		res, err = e.step(ctx, tx, def, f, sub.Action, input, csrf, now)
+		res, err = e.step(ctx, tx, def, f, sub.Action, input, prepared, csrf, now)
 		return err
 	})
 	if err != nil {
@@ -263,7 +267,7 @@ func (e *Engine) load(ctx context.Context, g flowGetter, def *Definition, id str
 }
 
 // step runs one action on f inside tx and stores the outcome.
-func (e *Engine) step(ctx context.Context, tx store.Tx, def *Definition, f *core.Flow, actionName string, raw map[string]any, csrf string, now time.Time) (*Result, error) {
+func (e *Engine) step(ctx context.Context, tx store.Tx, def *Definition, f *core.Flow, actionName string, raw map[string]any, prepared any, csrf string, now time.Time) (*Result, error) {
 	env, err := decodeEnvelope(f.Stash)
 	if err != nil {
 		return nil, err
@@ -283,7 +287,7 @@ func (e *Engine) step(ctx context.Context, tx store.Tx, def *Definition, f *core
 	if act.Suspended != nil && act.Suspended(c) {
 		return nil, ErrActionNotAllowed
 	}
-	ac := &ActionContext{baseContext: c, action: act}
+	ac := &ActionContext{baseContext: c, action: act, prepared: prepared}
 	before := historyItem{
 		State:     f.State,
 		Data:      maps.Clone(env.Data),

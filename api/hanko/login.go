@@ -60,6 +60,7 @@ func (h *Handler) loginDefinition() (*flow.Definition, error) {
 		State(stateLoginPassword,
 			flow.Action{Name: "password_login", Description: "Login with a password.",
 				Inputs:  []flow.Input{{Name: "password", Type: flow.TypePassword, Required: true}},
+				Prepare: h.preparePasswordLogin,
 				Execute: h.passwordLogin},
 			flow.Action{Name: "continue_to_passcode_confirmation_recovery", Description: "Send a recovery passcode code via email.",
 				Suspended: func(c *flow.Context) bool { return !h.recoveryOffered(c) },
@@ -69,6 +70,7 @@ func (h *Handler) loginDefinition() (*flow.Definition, error) {
 		State(stateLoginPasswordRecovery, flow.Action{
 			Name: "password_recovery", Description: "Submit a new password.",
 			Inputs:  []flow.Input{h.newPasswordInput("new_password")},
+			Prepare: h.prepareNewPassword("new_password"),
 			Execute: h.passwordRecovery,
 		}).
 		State(stateLoginPasskey,
@@ -236,11 +238,15 @@ func userIDOf(c *flow.Context) string {
 func (h *Handler) passwordLogin(c *flow.ActionContext) error {
 	b := c.Base()
 	email, _ := keyEmail.Get(b.Stash())
-	identifier, _ := keyUsername.Get(b.Stash())
-	if identifier == "" {
-		identifier = email
+	var (
+		i   *core.Identity
+		err error
+	)
+	if p, ok := c.Prepared().(passwordCheck); ok {
+		i, err = p.identity, p.err
+	} else {
+		i, err = h.stepAuthenticator(b).Authenticate(b.Context(), loginIdentifier(b.Stash()), c.String("password"), clientIP(b))
 	}
-	i, err := h.stepAuthenticator(b).Authenticate(b.Context(), identifier, c.String("password"), clientIP(b))
 	var rl *password.RateLimitError
 	switch {
 	case err == nil:
@@ -259,6 +265,75 @@ func (h *Handler) passwordLogin(c *flow.ActionContext) error {
 }
 
 var errInvalidPassword = core.Errorf(core.CodeUnauthorized, "The password is invalid.")
+
+// passwordCheck is the outcome of preparePasswordLogin.
+type passwordCheck struct {
+	identity *core.Identity
+	err      error
+}
+
+// loginIdentifier is the identifier the user gave at login_init.
+func loginIdentifier(s *flow.Stash) string {
+	if u, _ := keyUsername.Get(s); u != "" {
+		return u
+	}
+	e, _ := keyEmail.Get(s)
+	return e
+}
+
+// preparePasswordLogin checks the password before the step's transaction
+// begins, so the hash verification (a tenth of a second with production
+// argon2id parameters) never holds SQLite's single writer or a server
+// transaction. The attempt limit counts through the store on its own (the
+// count stands even if the step then fails) and a lazy rehash is written
+// the same way; the step applies the outcome (passwordLogin).
+func (h *Handler) preparePasswordLogin(p *flow.PrepareContext) (any, error) {
+	a := &password.Authenticator{Store: preparedUser{st: h.store, id: firstString(keyUserID.Get(p.Stash()))},
+		Hasher: h.hasher, NotFound: store.ErrNotFound}
+	rl := h.cfg.RateLimiter
+	ip := ""
+	if fr := requestOf(p.Context()); fr.r != nil {
+		ip = api.ClientIP(fr.r)
+	}
+	if rl.Enabled && h.limiter != nil && rl.PasswordLimits.Tokens > 0 && rl.PasswordLimits.Interval > 0 {
+		a.PerID = perClient{
+			l: ratelimit.Attempts{Limiter: h.limiter,
+				Rule: ratelimit.Rule{Name: passwordRuleName, Limit: rl.PasswordLimits.Tokens, Window: rl.PasswordLimits.Interval}},
+			ip: ip,
+		}
+	}
+	i, err := a.Authenticate(p.Context(), loginIdentifier(p.Stash()), p.String("password"), ip)
+	var rl2 *password.RateLimitError
+	if err != nil && !errors.Is(err, password.ErrInvalidCredentials) && !errors.Is(err, password.ErrIdentityDisabled) && !errors.As(err, &rl2) {
+		return nil, fmt.Errorf("password login: %w", err)
+	}
+	return passwordCheck{identity: i, err: err}, nil
+}
+
+func firstString(s string, _ bool) string { return s }
+
+// preparedUser is the password.IdentityStore of preparePasswordLogin: the
+// user found at login_init, read and (for a lazy rehash) written through
+// the store outside the step.
+type preparedUser struct {
+	st store.Store
+	id string
+}
+
+func (s preparedUser) FindIdentityByIdentifier(ctx context.Context, _ core.CredentialType, _ string) (*core.Identity, error) {
+	if s.id == "" {
+		return nil, store.ErrNotFound
+	}
+	i, err := s.st.GetIdentity(ctx, s.id)
+	if err != nil {
+		return nil, fmt.Errorf("load user %s: %w", s.id, err)
+	}
+	return i, nil
+}
+
+func (s preparedUser) UpdateIdentity(ctx context.Context, i *core.Identity) error {
+	return s.st.UpdateIdentity(ctx, i)
+}
 
 // passwordRuleName names hanko.rate_limiter.password_limits in the rate
 // limiter's keys.
@@ -347,7 +422,7 @@ func (h *Handler) passwordRecovery(c *flow.ActionContext) error {
 	if err != nil {
 		return err
 	}
-	if err := h.flowSetPassword(b, i, pw); err != nil {
+	if err := h.flowSetPassword(c, i, pw); err != nil {
 		return err
 	}
 	h.audit(b, AuditPasswordSetSucceeded, i.ID, userPrimaryEmail(i), nil, true)

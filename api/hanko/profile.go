@@ -64,10 +64,12 @@ func (h *Handler) profileDefinition() (*flow.Definition, error) {
 			flow.Action{Name: "password_create", Description: "Create a password.",
 				Inputs:    []flow.Input{h.newPasswordInput("password")},
 				Suspended: has(func(i *core.Identity) bool { return h.cfg.Password.Enabled && passwordJSON(i) == nil }),
+				Prepare:   h.prepareNewPassword("password"),
 				Execute:   h.passwordSet(AuditPasswordSetSucceeded)},
 			flow.Action{Name: "password_update", Description: "Update a password.",
 				Inputs:    []flow.Input{h.newPasswordInput("password")},
 				Suspended: has(func(i *core.Identity) bool { return h.cfg.Password.Enabled && passwordJSON(i) != nil }),
+				Prepare:   h.prepareNewPassword("password"),
 				Execute:   h.passwordSet(AuditPasswordChanged)},
 			flow.Action{Name: "password_delete", Description: "Delete a password.",
 				Suspended: has(func(i *core.Identity) bool {
@@ -352,7 +354,7 @@ func (h *Handler) passwordSet(typ AuditType) func(c *flow.ActionContext) error {
 		if err != nil {
 			return err
 		}
-		if err := h.flowSetPassword(b, i, pw); err != nil {
+		if err := h.flowSetPassword(c, i, pw); err != nil {
 			return err
 		}
 		h.audit(b, typ, i.ID, userPrimaryEmail(i), nil, true)
