@@ -198,6 +198,21 @@ func (s *SelfService) passwordSettings(sub *submission) (*outcome, error) {
 	return o, nil
 }
 
+// unmailed returns a copy of i keeping only the addresses no verification
+// message was sent to yet (status pending, or unset). Like Kratos' settings
+// hook, saving settings mails a new address, not every unverified one again:
+// an address mailed at registration stays "sent" until it is verified.
+func unmailed(i *core.Identity) *core.Identity {
+	c := *i
+	c.Addresses = nil
+	for _, a := range i.Addresses {
+		if a.Status == core.AddressPending || a.Status == "" {
+			c.Addresses = append(c.Addresses, a)
+		}
+	}
+	return &c
+}
+
 // finishSettings answers a settings step: 200 with the flow after a saved
 // change (browsers go to return_to or the settings UI), else the form again.
 func (s *SelfService) finishSettings(w http.ResponseWriter, r *http.Request, sub *submission, o *outcome, res *flow.Result, ident *core.Identity, tok []byte, jsonAnswer bool) {
@@ -210,7 +225,7 @@ func (s *SelfService) finishSettings(w http.ResponseWriter, r *http.Request, sub
 	after := s.cfg.Flows.Settings.After
 	var cw []ContinueWith
 	if o.traitsChanged && s.verify != nil && s.cfg.Flows.Verification.Enabled {
-		entries, err := s.verify(r.Context(), r, ident, typ)
+		entries, err := s.verify(r.Context(), r, unmailed(ident), typ)
 		if err != nil {
 			s.writeError(w, r, jsonAnswer, err)
 			return
