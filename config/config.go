@@ -25,6 +25,7 @@ type Config struct {
 	Session     Session     `koanf:"session"`
 	Log         Log         `koanf:"log"`
 	Courier     Courier     `koanf:"courier"`
+	RateLimit   RateLimit   `koanf:"ratelimit"`
 	SelfService SelfService `koanf:"selfservice"`
 	Hanko       Hanko       `koanf:"hanko"`
 

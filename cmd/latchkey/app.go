@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/api/hanko"
 	"github.com/latchkey/latchkey/api/kratos"
@@ -113,9 +115,12 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 		return nil, fail("courier: %v", err)
 	}
 	// Rate-limit counters live in the database, so replicas share them.
-	a.limiter = ratelimit.NewDB(a.db, time.Now, a.signer.MAC([]byte("latchkey ratelimit keys")))
-	perID := ratelimit.Attempts{Limiter: a.limiter, Rule: passwordPerIdentifier}
-	perIP := ratelimit.Attempts{Limiter: a.limiter, Rule: passwordPerIP}
+	if a.limiter, err = newLimiter(cfg.RateLimit, a.db, a.signer.MAC([]byte("latchkey ratelimit keys"))); err != nil {
+		return nil, fail("ratelimit: %v", err)
+	}
+	pw := cfg.RateLimit.Password
+	perID := ratelimit.Attempts{Limiter: a.limiter, Rule: ratelimit.Rule{Name: "password_identifier", Limit: pw.Identifier.Limit, Window: pw.Identifier.Window}}
+	perIP := ratelimit.Attempts{Limiter: a.limiter, Rule: ratelimit.Rule{Name: "password_ip", Limit: pw.IP.Limit, Window: pw.IP.Window}}
 	if a.kratos, err = kratos.New(kratos.Options{
 		Identities: a.ids, Sessions: a.db, PublicBaseURL: cfg.Serve.Public.BaseURL, AdminBaseURL: cfg.Serve.Admin.BaseURL,
 		Decrypter: a.cipher, SessionLifespan: cfg.Session.Lifespan, Log: log,
@@ -285,12 +290,22 @@ func mergeCORS(a, b api.CORS) api.CORS {
 	}
 }
 
-// Password attempt limits shared by both faces' password logins, counted in
-// the database so replicas share them.
-var (
-	passwordPerIdentifier = ratelimit.Rule{Name: "password_identifier", Limit: 10, Window: 5 * time.Minute}
-	passwordPerIP         = ratelimit.Rule{Name: "password_ip", Limit: 100, Window: time.Minute}
-)
+// newLimiter builds the rate limiter of ratelimit.backend: counters in the
+// database (shared by every replica on it), in Redis, or in this process.
+func newLimiter(c config.RateLimit, db store.Store, secret []byte) (ratelimit.Limiter, error) {
+	switch c.Backend {
+	case "redis":
+		opts, err := redis.ParseURL(c.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("ratelimit.redis_url: %w", err)
+		}
+		return ratelimit.NewRedis(redis.NewClient(opts), secret), nil
+	case "memory":
+		return ratelimit.NewLocal(time.Now, secret), nil
+	default:
+		return ratelimit.NewDB(db, time.Now, secret), nil
+	}
+}
 
 // startBackground starts the work that runs beside the listeners: the
 // courier worker and the clean-up of expired flows and counters.
