@@ -35,13 +35,27 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
-// BenchmarkVerifyJWT measures JWT verification against the cached ring.
+// BenchmarkVerifyJWT measures JWT verification against the cached ring:
+// parsing and the signature check, with the verified-JWT cache off.
 func BenchmarkVerifyJWT(b *testing.B) {
+	benchmarkVerifyJWT(b, -1)
+}
+
+// BenchmarkVerifyJWTCached measures checking a JWT the verified-JWT cache
+// holds (the same token again, as every request of a session sends it).
+func BenchmarkVerifyJWTCached(b *testing.B) {
+	benchmarkVerifyJWT(b, 0)
+}
+
+func benchmarkVerifyJWT(b *testing.B, cacheSize int) {
 	for _, alg := range []Algorithm{ES256, RS256} {
 		b.Run(string(alg), func(b *testing.B) {
 			ctx := context.Background()
 			clk := newClock()
-			k := newKeys(b, newStore(b), clk, alg)
+			k, err := NewKeys(ctx, newStore(b), newCipher(b), KeysOptions{Algorithm: alg, Now: clk.Now, VerifyCacheSize: cacheSize})
+			if err != nil {
+				b.Fatal(err)
+			}
 			tok, err := k.SignJWT(ctx, Claims{
 				Subject: alice, SessionID: "5b0f0c1e-2a3b-4c5d-8e9f-0a1b2c3d4e5f",
 				Audience: []string{"example.com"}, ExpiresAt: clk.Now().Add(time.Hour),

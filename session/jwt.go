@@ -108,9 +108,12 @@ func (k *Keys) SignJWT(ctx context.Context, c Claims) (string, error) {
 type keyProvider struct {
 	k   *Keys
 	ctx context.Context
+	// kid and key record the ring's key handed out, for the cache.
+	kid string
+	key *ringKey
 }
 
-func (p keyProvider) FetchKeys(_ context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
+func (p *keyProvider) FetchKeys(_ context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
 	h := sig.ProtectedHeaders()
 	kid, ok := h.KeyID()
 	if !ok || kid == "" {
@@ -127,6 +130,7 @@ func (p keyProvider) FetchKeys(_ context.Context, sink jws.KeySink, sig *jws.Sig
 	if alg != rk.alg {
 		return fmt.Errorf("alg %q not allowed for key %q", alg, kid)
 	}
+	p.kid, p.key = kid, rk
 	sink.Key(rk.alg, rk.public)
 	return nil
 }
@@ -152,12 +156,26 @@ func (k *Keys) lookup(ctx context.Context, kid string) (*ringKey, error) {
 // returns its claims. It returns a *core.Error with CodeUnauthorized whose
 // cause wraps ErrInvalidJWT, and also ErrExpired when the token has
 // expired.
+//
+// A token it accepted is remembered (see KeysOptions.VerifyCacheSize):
+// the same token with the same options is then accepted without a new
+// signature check until its exp or the cache TTL, for as long as the key
+// that verified it stays in the ring. The caller's checks of the session
+// row are not affected.
 func (k *Keys) VerifyJWT(ctx context.Context, token string, o VerifyOptions) (*Claims, error) {
 	if token == "" || len(token) > maxJWTLen {
 		return nil, invalidJWT(errors.New("empty or oversized token"))
 	}
+	var cacheKey [32]byte
+	if k.verified != nil {
+		cacheKey = jwtCacheKey(token, o)
+		if c, ok := k.verified.get(cacheKey, k.now(), k.current(ctx)); ok {
+			return c, nil
+		}
+	}
+	kp := &keyProvider{k: k, ctx: ctx}
 	opts := []jwt.ParseOption{
-		jwt.WithKeyProvider(keyProvider{k: k, ctx: ctx}),
+		jwt.WithKeyProvider(kp),
 		jwt.WithValidate(true),
 		jwt.WithClock(jwt.ClockFunc(k.now)),
 		jwt.WithAcceptableSkew(k.skew),
@@ -173,7 +191,14 @@ func (k *Keys) VerifyJWT(ctx context.Context, token string, o VerifyOptions) (*C
 	if err != nil {
 		return nil, invalidJWT(err)
 	}
-	return claimsOf(t)
+	c, err := claimsOf(t)
+	if err != nil {
+		return nil, err
+	}
+	if k.verified != nil {
+		k.verified.put(cacheKey, c, kp.kid, kp.key, k.now())
+	}
+	return c, nil
 }
 
 func invalidJWT(err error) error {

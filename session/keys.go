@@ -79,6 +79,13 @@ type KeysOptions struct {
 	// OnReloadError, when set, is told about failed background reloads
 	// (the last good ring keeps serving); the caller logs it.
 	OnReloadError func(error)
+	// VerifyCacheSize bounds how many verified JWTs VerifyJWT remembers so
+	// that checking the same token again skips the signature check;
+	// default DefaultVerifyCacheSize, negative disables the cache.
+	VerifyCacheSize int
+	// VerifyCacheTTL is the longest a verified JWT is remembered (never
+	// past its exp); default DefaultVerifyCacheTTL.
+	VerifyCacheTTL time.Duration
 }
 
 // KeyInfo describes a stored signing key.
@@ -125,6 +132,8 @@ type Keys struct {
 
 	mu   sync.Mutex // serialises reloads and rotations
 	ring atomic.Pointer[ring]
+
+	verified *jwtCache // nil when disabled
 }
 
 // NewKeys loads the ring from st, generating and storing a first key when
@@ -157,6 +166,16 @@ func NewKeys(ctx context.Context, st KeyStore, seal Sealer, o KeysOptions) (*Key
 	if k.skew <= 0 {
 		k.skew = DefaultSkew
 	}
+	if o.VerifyCacheSize >= 0 {
+		size, ttl := o.VerifyCacheSize, o.VerifyCacheTTL
+		if size == 0 {
+			size = DefaultVerifyCacheSize
+		}
+		if ttl <= 0 {
+			ttl = DefaultVerifyCacheTTL
+		}
+		k.verified = newJWTCache(size, ttl)
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	r, err := k.load(ctx, nil)
@@ -173,6 +192,22 @@ func NewKeys(ctx context.Context, st KeyStore, seal Sealer, o KeysOptions) (*Key
 	}
 	k.ring.Store(r)
 	return k, nil
+}
+
+// setRing makes nr the ring in use. When nr lacks a key of the ring it
+// replaces (a removed kid), the verified-JWT cache is cleared; entries of
+// remaining keys stay, and every hit checks its key against the ring.
+// k.mu is held.
+func (k *Keys) setRing(nr *ring) {
+	if old := k.ring.Load(); old != nil && k.verified != nil {
+		for kid, rk := range old.keys {
+			if nr.keys[kid] != rk {
+				k.verified.clear()
+				break
+			}
+		}
+	}
+	k.ring.Store(nr)
 }
 
 // current returns the ring, reloading it first when it is older than the
@@ -204,7 +239,7 @@ func (k *Keys) refresh(ctx context.Context, minAge time.Duration) *ring {
 		k.ring.Store(&stale)
 		return r
 	}
-	k.ring.Store(nr)
+	k.setRing(nr)
 	return nr
 }
 
@@ -396,7 +431,7 @@ func (k *Keys) Rotate(ctx context.Context) (KeyInfo, error) {
 	if err != nil {
 		return KeyInfo{}, fmt.Errorf("rotate signing key: reload: %w", err)
 	}
-	k.ring.Store(r)
+	k.setRing(r)
 	return info, nil
 }
 
@@ -432,7 +467,7 @@ func (k *Keys) Remove(ctx context.Context, kid string) error {
 	if err != nil {
 		return fmt.Errorf("remove signing key: reload: %w", err)
 	}
-	k.ring.Store(r)
+	k.setRing(r)
 	return nil
 }
 
