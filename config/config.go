@@ -28,6 +28,7 @@ type Config struct {
 	RateLimit   RateLimit   `koanf:"ratelimit"`
 	SelfService SelfService `koanf:"selfservice"`
 	Hanko       Hanko       `koanf:"hanko"`
+	UI          UI          `koanf:"ui"`
 
 	// Dev is true when Latchkey runs with --dev: cheap hashing, generated
 	// secrets, loopback listeners, cookies without Secure.
