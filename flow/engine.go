@@ -137,7 +137,7 @@ func (e *Engine) Start(ctx context.Context, def *Definition, init Init) (*Result
 			CreatedAt:  now,
 			UpdatedAt:  now,
 		}
-		env := &envelope{Data: make(map[string]json.RawMessage), Scheduled: slices.Clone(def.initial[1:])}
+		env := &envelope{Def: def.name, Data: make(map[string]json.RawMessage), Scheduled: slices.Clone(def.initial[1:])}
 		c := newContext(ctx, tx, def, f, env, now)
 		if init.Seed != nil {
 			init.Seed(c.stash)
@@ -163,7 +163,7 @@ func (e *Engine) Start(ctx context.Context, def *Definition, init Init) (*Result
 
 // Fetch returns the flow as it stands, without changing it (Kratos' GET of a
 // flow; a re-fetch after a failed step shows its errors again). It returns
-// ErrNotFound when no flow of def's kind has the id and ErrExpired when it
+// ErrNotFound when no flow of def's (of its kind, started by it) has the id and ErrExpired when it
 // expired.
 func (e *Engine) Fetch(ctx context.Context, def *Definition, flowID string) (*Result, error) {
 	now := e.now()
@@ -191,8 +191,8 @@ func (e *Engine) Fetch(ctx context.Context, def *Definition, flowID string) (*Re
 }
 
 // Submit runs one action of a flow of def. It returns ErrNotFound when no
-// flow of def's kind has the id, ErrExpired when it expired, ErrCSRF when the
-// token does not match (compared in constant time), ErrMalformedInput when
+// flow of def's (of its kind, started by it) has the id, ErrExpired when it
+// expired, ErrCSRF when the token does not match (compared in constant time), ErrMalformedInput when
 // the input is not a JSON object, ErrEnded when the flow has ended, and
 // ErrActionNotAllowed when the action is not offered in the current state
 // (unknown or suspended); in all these cases nothing is changed.
@@ -257,7 +257,7 @@ func (e *Engine) load(ctx context.Context, g flowGetter, def *Definition, id str
 	if err != nil {
 		return nil, fmt.Errorf("load flow: %w", err)
 	}
-	if f.Kind != def.kind {
+	if !belongsTo(f, def) {
 		return nil, ErrNotFound
 	}
 	if f.Expired(now) {

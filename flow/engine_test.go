@@ -444,6 +444,12 @@ func TestNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The other face's definition of the same kind (Kratos' login next to
+	// Hanko's): its flows are not this definition's, whatever their state.
+	sameKind, err := flow.New("kratos_login").Kind(core.FlowLogin).State("choose_method").InitialState("choose_method").Build()
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		def  *flow.Definition
@@ -451,12 +457,20 @@ func TestNotFound(t *testing.T) {
 	}{
 		{name: "unknown id", def: h.def, id: "6f1c3c36-6a43-4b57-a3e5-0c1b2d1e6f00"},
 		{name: "other kind", def: other, id: res.Flow.ID},
+		{name: "same kind, other definition", def: sameKind, id: res.Flow.ID},
+		{name: "NUL and invalid UTF-8", def: h.def, id: "a\x00\xffb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := h.eng.Submit(context.Background(), tt.def, flow.Submission{FlowID: tt.id, Action: "register_client_capabilities", CSRFToken: res.Flow.CSRFToken})
 			if !errors.Is(err, flow.ErrNotFound) {
-				t.Fatalf("err = %v, want ErrNotFound", err)
+				t.Fatalf("submit: err = %v, want ErrNotFound", err)
+			}
+			if _, err := h.eng.Fetch(context.Background(), tt.def, tt.id); !errors.Is(err, flow.ErrNotFound) {
+				t.Fatalf("fetch: err = %v, want ErrNotFound", err)
+			}
+			if _, err := h.eng.Peek(context.Background(), tt.def, tt.id); !errors.Is(err, flow.ErrNotFound) {
+				t.Fatalf("peek: err = %v, want ErrNotFound", err)
 			}
 		})
 	}

@@ -12,7 +12,7 @@ import (
 // it. A face uses it to build the replacement of an expired flow (Kratos
 // carries the expired flow's request URL and return_to over) and to answer
 // with when it expired. Suspended predicates run with a nil Tx here, as
-// nothing is read or written in a transaction. It returns ErrNotFound when no flow of def's kind has
+// nothing is read or written in a transaction. It returns ErrNotFound when no flow of def's (of its kind, started by it) has
 // the id, and a wrapped store or decoding error otherwise.
 func (e *Engine) Peek(ctx context.Context, def *Definition, flowID string) (*Result, error) {
 	f, err := e.store.GetFlow(ctx, flowID)
@@ -22,7 +22,7 @@ func (e *Engine) Peek(ctx context.Context, def *Definition, flowID string) (*Res
 	if err != nil {
 		return nil, fmt.Errorf("peek %s flow: load flow: %w", def.name, err)
 	}
-	if f.Kind != def.kind {
+	if !belongsTo(f, def) {
 		return nil, fmt.Errorf("peek %s flow: %w", def.name, ErrNotFound)
 	}
 	env, err := decodeEnvelope(f.Stash)

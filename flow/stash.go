@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+
+	"github.com/latchkey/latchkey/core"
 )
 
 // Stash holds the data a flow carries from step to step (the e-mail address
@@ -116,6 +118,10 @@ func (k Key[T]) Has(s *Stash) bool {
 // envelope is the JSON document stored in core.Flow.Stash: the stash values
 // plus the engine's own bookkeeping.
 type envelope struct {
+	// Def is the name of the definition that started the flow: flows of
+	// one kind started by another definition (the other face's login) are
+	// not found through this one.
+	Def       string                     `json:"def,omitempty"`
 	Data      map[string]json.RawMessage `json:"data"`
 	Sticky    []string                   `json:"sticky,omitempty"`    // names of sticky keys ever written
 	Scheduled []string                   `json:"scheduled,omitempty"` // states to visit next, first is next
@@ -147,6 +153,22 @@ type storedError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+}
+
+// belongsTo reports whether a stored flow is one of def's: of its kind and,
+// when the stash names the definition that started it, started by def.
+// Flows stored before the name was recorded are matched by kind alone.
+func belongsTo(f *core.Flow, def *Definition) bool {
+	if f.Kind != def.kind {
+		return false
+	}
+	var owner struct {
+		Def string `json:"def"`
+	}
+	if len(f.Stash) > 0 && json.Unmarshal(f.Stash, &owner) != nil {
+		return false
+	}
+	return owner.Def == "" || owner.Def == def.name
 }
 
 func decodeEnvelope(raw json.RawMessage) (*envelope, error) {
