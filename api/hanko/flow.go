@@ -137,7 +137,7 @@ func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request, f *flows, de
 			h.writeFlowFailure(w, r, def, err)
 			return
 		}
-		h.writeFlowResult(w, r, def, res)
+		h.writeFlowResult(w, r.WithContext(ctx), def, res)
 		return
 	}
 	name, id, ok := strings.Cut(param, "@")
@@ -156,7 +156,7 @@ func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request, f *flows, de
 		h.writeFlowFailure(w, r, def, err)
 		return
 	}
-	h.writeFlowResult(w, r, def, res)
+	h.writeFlowResult(w, r.WithContext(ctx), def, res)
 }
 
 // writeFlowFailure answers an error Start or Submit returned: the engine's
@@ -233,6 +233,9 @@ func (h *Handler) writeFlowResult(w http.ResponseWriter, r *http.Request, def *f
 	}
 	for _, a := range res.Actions {
 		resp.Actions[a.Name] = h.actionJSON(def, res.Flow.ID, a)
+	}
+	if res.State == stateProfileInit {
+		h.profileAllowedValues(requestOf(r.Context()).user, res.Payload, resp.Actions)
 	}
 	api.WriteJSON(w, status, resp)
 }

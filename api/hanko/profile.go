@@ -1,12 +1,14 @@
 package hanko
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/flow"
+	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -39,9 +41,12 @@ func (h *Handler) profileDefinition() (*flow.Definition, error) {
 				Execute:   h.accountDelete},
 			flow.Action{Name: "email_create", Description: "Create an email address.",
 				Inputs: []flow.Input{h.emailInput()}, Suspended: emailsOn, Execute: h.emailCreate},
+			// Offered to every signed-in user, as Hanko does: the addresses
+			// that may go are the input's allowed values (none for a user
+			// with one address), and hanko-profile reads them unguarded.
 			flow.Action{Name: "email_delete", Description: "Delete an email address.",
 				Inputs:    []flow.Input{emailIDInput()},
-				Suspended: has(func(i *core.Identity) bool { return h.cfg.Email.Enabled && len(emails(i)) > 1 }),
+				Suspended: has(func(*core.Identity) bool { return true }),
 				Execute:   h.emailDelete},
 			flow.Action{Name: "email_set_primary", Description: "Set an email address as primary.",
 				Inputs:    []flow.Input{emailIDInput()},
@@ -62,12 +67,12 @@ func (h *Handler) profileDefinition() (*flow.Definition, error) {
 				}),
 				Execute: h.emailVerify},
 			flow.Action{Name: "password_create", Description: "Create a password.",
-				Inputs:    []flow.Input{h.newPasswordInput("password")},
+				Inputs:    []flow.Input{h.profilePasswordInput()},
 				Suspended: has(func(i *core.Identity) bool { return h.cfg.Password.Enabled && passwordJSON(i) == nil }),
 				Prepare:   h.prepareNewPassword("password"),
 				Execute:   h.passwordSet(AuditPasswordSetSucceeded)},
 			flow.Action{Name: "password_update", Description: "Update a password.",
-				Inputs:    []flow.Input{h.newPasswordInput("password")},
+				Inputs:    []flow.Input{h.profilePasswordInput()},
 				Suspended: has(func(i *core.Identity) bool { return h.cfg.Password.Enabled && passwordJSON(i) != nil }),
 				Prepare:   h.prepareNewPassword("password"),
 				Execute:   h.passwordSet(AuditPasswordChanged)},
@@ -120,6 +125,65 @@ func (h *Handler) profileDefinition() (*flow.Definition, error) {
 		State(tpState, tpActions...).
 		Hook(flow.BeforeEachAction(h.checkProfileSession), flow.BeforeState(stateProfileInit, h.profilePayload)).
 		Build()
+}
+
+// profileAllowedValues fills in the per-user allowed values of
+// profile_init's inputs, as Hanko's action initializers do: email_delete's
+// email_id lists the addresses the user may delete, session_delete's
+// session_id the user's other active sessions. hanko-profile shows a delete
+// button only for the listed ids. i is the profile's user (nil: nothing to
+// list); sessions come from the rendered payload.
+func (h *Handler) profileAllowedValues(i *core.Identity, payload map[string]json.RawMessage, actions map[string]actionJSON) {
+	if a, ok := actions["email_delete"]; ok && i != nil {
+		canPassword := h.cfg.Password.Enabled && passwordJSON(i) != nil
+		canPasscode := h.cfg.Email.Enabled && h.cfg.Email.UseForAuthentication
+		var allowed []flow.AllowedValue
+		for _, e := range emails(i) {
+			// Another address may go while the user keeps a way to log in
+			// (Latchkey's Hanko face has no passkey or third-party login to
+			// count). The primary address is never listed: emailDelete
+			// refuses it.
+			if e.Primary || (!canPassword && !canPasscode) {
+				continue
+			}
+			allowed = append(allowed, flow.AllowedValue{Value: e.ID, Name: e.Value})
+		}
+		setAllowed(a, "email_id", allowed)
+	}
+	if a, ok := actions["session_delete"]; ok {
+		var sessions []SessionJSON
+		if raw, ok := payload["sessions"]; ok {
+			_ = json.Unmarshal(raw, &sessions) // written by profilePayload; unreadable means none listed
+		}
+		var allowed []flow.AllowedValue
+		for _, s := range sessions {
+			if !s.Current {
+				allowed = append(allowed, flow.AllowedValue{Value: s.ID, Name: s.ID})
+			}
+		}
+		setAllowed(a, "session_id", allowed)
+	}
+}
+
+// setAllowed sets the allowed values of a's input name (a's inputs map is
+// shared with the response, so the change lands there).
+func setAllowed(a actionJSON, name string, allowed []flow.AllowedValue) {
+	if in, ok := a.Inputs[name]; ok {
+		in.AllowedValues = allowed
+		a.Inputs[name] = in
+	}
+}
+
+// profilePasswordInput is the input of password_create and password_update.
+// Hanko declares max_length 72 (bcrypt's limit) there, and hanko-profile
+// formats it into its password hint: without it the profile page fails to
+// render.
+func (h *Handler) profilePasswordInput() flow.Input {
+	in := h.newPasswordInput("password")
+	if in.MaxLength == 0 {
+		in.MaxLength = password.DefaultMaxLength
+	}
+	return in
 }
 
 func emailIDInput() flow.Input {
