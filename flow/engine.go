@@ -250,6 +250,9 @@ type flowGetter interface {
 
 // load returns the flow if it belongs to def and is not expired.
 func (e *Engine) load(ctx context.Context, g flowGetter, def *Definition, id string, now time.Time) (*core.Flow, error) {
+	if !wellFormedID(id) {
+		return nil, ErrNotFound
+	}
 	f, err := g.GetFlow(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNotFound
@@ -264,6 +267,14 @@ func (e *Engine) load(ctx context.Context, g flowGetter, def *Definition, id str
 		return nil, ErrExpired
 	}
 	return f, nil
+}
+
+// wellFormedID reports whether id can be a flow id: flow ids are UUIDs in
+// canonical form. Anything else (a NUL byte, invalid UTF-8, which some
+// databases refuse to compare) is not looked up at all.
+func wellFormedID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
 }
 
 // step runs one action on f inside tx and stores the outcome.

@@ -436,9 +436,20 @@ func TestExpiry(t *testing.T) {
 	}
 }
 
+// TestNotFound runs on every configured backend: ids that are not flow ids
+// (NUL bytes, invalid UTF-8) must be not found, never a database error.
 func TestNotFound(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	for name, open := range storetest.Backends(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			notFound(t, newHarnessOn(t, s, s))
+		})
+	}
+}
+
+func notFound(t *testing.T, h *harness) {
 	res := h.start()
 	other, err := flow.New("registration").State("registration_init").InitialState("registration_init").Build()
 	if err != nil {
@@ -458,7 +469,9 @@ func TestNotFound(t *testing.T) {
 		{name: "unknown id", def: h.def, id: "6f1c3c36-6a43-4b57-a3e5-0c1b2d1e6f00"},
 		{name: "other kind", def: other, id: res.Flow.ID},
 		{name: "same kind, other definition", def: sameKind, id: res.Flow.ID},
-		{name: "NUL and invalid UTF-8", def: h.def, id: "a\x00\xffb"},
+		{name: "NUL", def: h.def, id: "a\x00b"},
+		{name: "invalid UTF-8", def: h.def, id: "a\xffb"},
+		{name: "not canonical", def: h.def, id: strings.ToUpper(res.Flow.ID)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,9 @@ import (
 // nothing is read or written in a transaction. It returns ErrNotFound when no flow of def's (of its kind, started by it) has
 // the id, and a wrapped store or decoding error otherwise.
 func (e *Engine) Peek(ctx context.Context, def *Definition, flowID string) (*Result, error) {
+	if !wellFormedID(flowID) {
+		return nil, fmt.Errorf("peek %s flow: %w", def.name, ErrNotFound)
+	}
 	f, err := e.store.GetFlow(ctx, flowID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("peek %s flow: %w", def.name, ErrNotFound)
