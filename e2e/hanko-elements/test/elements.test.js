@@ -21,6 +21,7 @@ const api = (process.env.LATCHKEY_PUBLIC_URL ?? 'http://localhost:4433').replace
 const artifacts = process.env.E2E_ARTIFACTS ?? new URL('../../artifacts/', import.meta.url).pathname
 const email = `elements-${randomUUID().slice(0, 8)}@example.com`
 const password = 'elements password 1'
+const newPassword = 'elements password 2'
 const timeout = 15_000
 
 let browser, context, page, pageServer, pageOrigin
@@ -74,12 +75,13 @@ async function step(name, fn) {
 }
 
 // open loads the page and waits until hanko-elements is registered and
-// <hanko-auth> shows its first page.
-async function open() {
-  await page.goto(`${pageOrigin}/?api=${encodeURIComponent(api)}`)
+// <hanko-auth> shows its first page (view "profile": <hanko-profile> shows
+// the user's e-mail addresses).
+async function open(view = 'auth') {
+  await page.goto(`${pageOrigin}/?api=${encodeURIComponent(api)}&view=${view}`)
   await page.waitForFunction(() => window.hankoReady || window.hankoError)
   assert.equal(await page.evaluate(() => window.hankoError), undefined)
-  await page.getByRole('heading', { name: /sign in|create account/i }).waitFor()
+  await page.getByRole('heading', { name: view === 'profile' ? /emails/i : /sign in|create account/i }).waitFor()
   await settle()
 }
 
@@ -183,21 +185,37 @@ test('logout through the SDK', async () => {
   })
 })
 
-test('password login', async () => {
+// passwordLogin logs in on the open login page with pw, first trying
+// wrongPassword when given (the page must show the error and stay; its
+// screenshot is <label>-wrong-password).
+async function passwordLogin(label, pw, wrongPassword) {
+  await page.getByPlaceholder(/email/i).fill(email)
+  await page.getByRole('button', { name: /^continue$/i }).click()
+  // Passwords and passcodes are both on: the method chooser comes first.
+  const choose = page.getByRole('button', { name: /password/i })
+  const input = page.getByPlaceholder(/password/i)
+  await choose.or(input).first().waitFor()
+  if (!(await input.isVisible())) await choose.click()
+  const signIn = page.getByRole('button', { name: /^sign in$/i })
+  if (wrongPassword) {
+    await input.fill(wrongPassword)
+    const answer = page.waitForResponse((r) => r.url().includes('action=password_login'))
+    await signIn.click()
+    assert.equal((await answer).status(), 400)
+    await page.getByText(/invalid/i).first().waitFor()
+    await shot(`${label}-wrong-password`)
+  }
+  await input.fill(pw)
+  await signIn.click()
+  await skipOnboarding()
+  const detail = await sessionCreated()
+  assert.equal(detail.claims?.subject ?? detail.userID, userID)
+  await assertSessionCookie()
+}
+
+test('password login (a wrong password first)', async () => {
   await step('password-login', async () => {
-    await page.getByPlaceholder(/email/i).fill(email)
-    await page.getByRole('button', { name: /^continue$/i }).click()
-    // Passwords and passcodes are both on: the method chooser comes first.
-    const pw = page.getByRole('button', { name: /password/i })
-    const input = page.getByPlaceholder(/password/i)
-    await pw.or(input).first().waitFor()
-    if (!(await input.isVisible())) await pw.click()
-    await input.fill(password)
-    await page.getByRole('button', { name: /^sign in$/i }).click()
-    await skipOnboarding()
-    const detail = await sessionCreated()
-    assert.equal(detail.claims?.subject ?? detail.userID, userID)
-    await assertSessionCookie()
+    await passwordLogin('3-password-login', password, 'not the password')
     await shot('3-password-login')
   })
 })
@@ -242,5 +260,25 @@ test('the SDK reads the user and validates the session with the cookie', async (
       document.getElementById('status').textContent = 'SDK: /me, /users/' + u.id + ', /sessions/validate ok\n' + JSON.stringify(u, null, 1)
     }, out.current)
     await shot('5-sdk')
+  })
+})
+
+test('<hanko-profile> changes the password; the new one logs in', async () => {
+  await step('profile', async () => {
+    await open('profile')
+    await page.getByText(email).first().waitFor()
+    await page.getByText(/^change password$/i).click()
+    const input = page.getByPlaceholder(/new password/i)
+    await input.fill(newPassword)
+    const answer = page.waitForResponse((r) => r.url().includes('action=password_update'))
+    await input.press('Enter')
+    assert.equal((await answer).status(), 200)
+    await settle() // let the spinner finish before the screenshot
+    await shot('6-profile-password-changed')
+
+    await page.evaluate(() => window.hanko.user.logout())
+    await open()
+    await passwordLogin('7-login-with-new-password', newPassword, password)
+    await shot('7-login-with-new-password')
   })
 })

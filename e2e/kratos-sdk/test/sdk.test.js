@@ -193,6 +193,8 @@ test('native settings changes a trait', async () => {
   )
   assert.equal(data.state, 'success')
   assert.equal(data.identity.traits.name, 'Renamed User')
+  // The address was mailed at registration: a name change sends nothing.
+  assert.ok(!data.continue_with?.some((c) => c.action === 'show_verification_ui'), JSON.stringify(data.continue_with))
   const { data: who } = await call(frontend.toSession({ xSessionToken: state.loginToken }))
   assert.equal(who.identity.traits.name, 'Renamed User')
 })
