@@ -103,6 +103,12 @@ func checkPatch(p jsonpatch.Patch) error {
 			return &core.Error{Code: core.CodeInvalid, Field: fmt.Sprintf("%d.path", n),
 				Message: fmt.Sprintf("Patch operation %d has no path.", n)}
 		}
+		if _, ok := op["value"]; !ok && (kind == "add" || kind == "replace" || kind == "test") {
+			// RFC 6902 requires a value here; the patch library dereferences
+			// the missing one (a test of "" without value panicked).
+			return &core.Error{Code: core.CodeInvalid, Field: fmt.Sprintf("%d.value", n),
+				Message: fmt.Sprintf("Patch operation %d (%s) has no value.", n, kind)}
+		}
 		pointers := []string{path}
 		if kind == "move" {
 			from, err := op.From()
