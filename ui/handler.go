@@ -1,0 +1,160 @@
+package ui
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/latchkey/latchkey/config"
+)
+
+// Options configure the hosted pages.
+type Options struct {
+	// Public is the public listener's handler (its mux, without
+	// middleware): the pages call the self-service API through it in
+	// process. Nil means the mux given to Mount.
+	Public http.Handler
+	// PublicBaseURL is serve.public.base_url. Its path (for a deployment
+	// behind a proxy under a prefix, e.g. https://example.com/auth/, that
+	// strips it) prefixes every link and redirect the pages make, but not
+	// the mux patterns nor the in-process requests; empty means "/".
+	PublicBaseURL string
+	// BasePath is where the pages are mounted ("/ui" when empty).
+	BasePath string
+	// SelfService is the selfservice configuration section: the pages link
+	// to registration and recovery only when those flows are enabled.
+	SelfService config.SelfService
+	// Log receives internal errors (slog.Default when nil).
+	Log *slog.Logger
+}
+
+// Handler serves the hosted pages.
+type Handler struct {
+	pub      http.Handler
+	origin   string // the public base URL's scheme and host ("" when unknown)
+	prefix   string // the public base URL's path without its trailing "/"
+	base     string // prefix + BasePath
+	register bool
+	recover  bool
+	verify   bool
+	log      *slog.Logger
+}
+
+// New returns the pages' handler. It never fails: a missing BasePath is
+// "/ui", an unparsable or empty PublicBaseURL means links from "/".
+func New(o Options) *Handler {
+	h := &Handler{pub: o.Public, log: o.Log,
+		register: o.SelfService.Flows.Registration.Enabled,
+		recover:  o.SelfService.Flows.Recovery.Enabled,
+		verify:   o.SelfService.Flows.Verification.Enabled}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if u, err := url.Parse(o.PublicBaseURL); err == nil {
+		h.prefix = strings.TrimRight(u.Path, "/")
+		if u.Scheme != "" && u.Host != "" {
+			h.origin = u.Scheme + "://" + u.Host
+		}
+	}
+	bp := "/" + strings.Trim(o.BasePath, "/")
+	if bp == "/" {
+		bp = "/ui"
+	}
+	h.base = h.prefix + bp
+	return h
+}
+
+// Mount registers the pages on mux under BasePath: GET (and HEAD) of
+// login, registration, settings, recovery, verification, error, welcome,
+// the landing page at BasePath + "/" and the stylesheet; any other path
+// below BasePath answers a 404 page. When Options.Public was nil, mux is
+// also the handler the pages call. Mount panics, as ServeMux does, when a
+// pattern is already registered.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	if h.pub == nil {
+		h.pub = mux
+	}
+	bp := strings.TrimPrefix(h.base, h.prefix)
+	// The listener sees paths without the proxy's prefix.
+	for _, k := range []string{"login", "registration", "settings", "recovery", "verification"} {
+		mux.HandleFunc("GET "+bp+"/"+k, h.flowPage(k))
+	}
+	mux.HandleFunc("GET "+bp+"/error", h.errorPage)
+	mux.HandleFunc("GET "+bp+"/welcome", h.welcome)
+	mux.HandleFunc("GET "+bp+"/{$}", h.welcome)
+	mux.HandleFunc("GET "+bp+"/static/style.css", h.stylesheet)
+	mux.HandleFunc(bp+"/", h.notFound)
+}
+
+func (h *Handler) public() http.Handler { return h.pub }
+
+// page returns the URL path of one of the pages.
+func (h *Handler) page(name string) string { return h.base + "/" + name }
+
+// selfService returns the URL path of a self-service endpoint with query q.
+func (h *Handler) selfService(path string, q url.Values) string {
+	u := h.prefix + "/self-service/" + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// securityHeaders are set on every page: no script may run, nothing may
+// frame the page, and only the stylesheet and images (the TOTP QR code is a
+// data: URL) load. form-action is left out on purpose: browsers apply it to
+// the redirects after a submission, which go to return_to URLs and OIDC
+// providers on other origins.
+func securityHeaders(w http.ResponseWriter) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("Cache-Control", "private, no-cache, no-store, must-revalidate")
+}
+
+// render writes p with status; a template failure (a bug) is logged and
+// answered 500 without a partial page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p *page) {
+	p.Stylesheet = h.page("static/style.css")
+	p.Home = h.base + "/"
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, "layout", p); err != nil {
+		h.log.ErrorContext(r.Context(), "render page", "error", err, "path", r.URL.Path)
+		securityHeaders(w)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	securityHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fail answers an internal error page.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.ErrorContext(r.Context(), "hosted page failed", "error", err, "path", r.URL.Path)
+	h.render(w, r, http.StatusInternalServerError, &page{Title: "Something went wrong",
+		Error: &errorView{Code: 500, Status: http.StatusText(500), Message: "An internal error occurred. Please try again."},
+		Links: []link{{Text: "Start over", Href: h.base + "/"}}})
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusNotFound, &page{Title: "Page not found",
+		Error: &errorView{Code: 404, Status: http.StatusText(404), Message: "There is no page at this address."},
+		Links: []link{{Text: "Home", Href: h.base + "/"}}})
+}
+
+func (h *Handler) stylesheet(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(styleCSS)
+}
+
+// redirect answers 303 See Other to to.
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
