@@ -195,6 +195,11 @@ func (in *Input) validate(v any, present bool) (any, *InputError) {
 		return nil, inputError(in.Name, code)
 	}
 	if s, ok := val.(string); ok {
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+			// No identifier, address or code contains these, and some
+			// databases refuse to even compare them.
+			return nil, inputError(in.Name, CodeValueInvalid)
+		}
 		n := utf8.RuneCountInString(s)
 		if n == 0 {
 			if in.Required {
