@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -230,59 +231,51 @@ func (o *ops) loadAddresses(ctx context.Context, ids []string, byID map[string]*
 	return nil
 }
 
+// loadCredentials loads the credentials of the identities with their
+// identifiers, in one query: a row per identifier (one with a NULL
+// identifier for a credential that has none), grouped by credential.
 func (o *ops) loadCredentials(ctx context.Context, ids []string, byID map[string]*core.Identity) error {
-	type owned struct {
-		identityID string
-		c          core.Credential
-	}
-	rows, err := o.query(ctx, `SELECT id, identity_id, type, config, version, created_at, updated_at
-		FROM identity_credentials WHERE identity_id IN (`+placeholders(len(ids))+`)`, anys(ids)...)
+	rows, err := o.query(ctx, `SELECT c.id, c.identity_id, c.type, c.config, c.version, c.created_at,
+		c.updated_at, ci.identifier
+		FROM identity_credentials c LEFT JOIN identity_credential_identifiers ci ON ci.credential_id = c.id
+		WHERE c.identity_id IN (`+placeholders(len(ids))+`) ORDER BY c.id, ci.identifier`, anys(ids)...)
 	if err != nil {
 		return fmt.Errorf("load credentials: %w", err)
-	}
-	var creds []owned
-	byCred := make(map[string]int)
-	for rows.Next() {
-		var oc owned
-		err := rows.Scan(&oc.c.ID, &oc.identityID, &oc.c.Type, bytesScan{(*[]byte)(&oc.c.Config)},
-			&oc.c.Version, timeScan{&oc.c.CreatedAt}, timeScan{&oc.c.UpdatedAt})
-		if err != nil {
-			rows.Close()
-			return fmt.Errorf("scan credential: %w", err)
-		}
-		byCred[oc.c.ID] = len(creds)
-		creds = append(creds, oc)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("load credentials: %w", err)
-	}
-	if len(creds) == 0 {
-		return nil
-	}
-	rows, err = o.query(ctx, `SELECT credential_id, identifier FROM identity_credential_identifiers
-		WHERE identity_id IN (`+placeholders(len(ids))+`) ORDER BY identifier`, anys(ids)...)
-	if err != nil {
-		return fmt.Errorf("load identifiers: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var credID, ident string
-		if err := rows.Scan(&credID, &ident); err != nil {
-			return fmt.Errorf("scan identifier: %w", err)
+	var (
+		cur        core.Credential
+		identityID string
+		have       bool
+	)
+	flush := func() {
+		if i := byID[identityID]; have && i != nil {
+			i.SetCredential(cur)
 		}
-		if k, ok := byCred[credID]; ok {
-			creds[k].c.Identifiers = append(creds[k].c.Identifiers, ident)
+	}
+	for rows.Next() {
+		var (
+			c     core.Credential
+			owner string
+			ident sql.NullString
+		)
+		err := rows.Scan(&c.ID, &owner, &c.Type, bytesScan{(*[]byte)(&c.Config)},
+			&c.Version, timeScan{&c.CreatedAt}, timeScan{&c.UpdatedAt}, &ident)
+		if err != nil {
+			return fmt.Errorf("scan credential: %w", err)
+		}
+		if !have || c.ID != cur.ID {
+			flush()
+			cur, identityID, have = c, owner, true
+		}
+		if ident.Valid {
+			cur.Identifiers = append(cur.Identifiers, ident.String)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("load identifiers: %w", err)
+		return fmt.Errorf("load credentials: %w", err)
 	}
-	for _, oc := range creds {
-		if i := byID[oc.identityID]; i != nil {
-			i.SetCredential(oc.c)
-		}
-	}
+	flush()
 	return nil
 }
 

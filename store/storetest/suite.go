@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeleteIdentityCascades", testDeleteIdentityCascades},
 		{"ListIdentities", testListIdentities},
 		{"IdentityContent", testIdentityContent},
+		{"IdentityCredentialsLoad", testIdentityCredentialsLoad},
 		{"Times", testTimes},
 		{"Sessions", testSessions},
 		{"ListSessions", testListSessions},

@@ -311,3 +311,40 @@ func testIdentityContent(t *testing.T, s store.Store) {
 		})
 	}
 }
+
+// testIdentityCredentialsLoad checks how credentials come back with their
+// identifiers: several per credential (sorted), none at all, and several
+// identities loaded at once.
+func testIdentityCredentialsLoad(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := identity(email())
+	a.SetCredential(core.Credential{ID: newID(), Type: core.CredentialCode,
+		Identifiers: []string{"c-" + newID(), "a-" + newID(), "b-" + newID()},
+		Config:      json.RawMessage(`{"addresses":[]}`), Version: 2, CreatedAt: base, UpdatedAt: base})
+	a.SetCredential(core.Credential{ID: newID(), Type: core.CredentialTOTP,
+		Config: json.RawMessage(`{"totp_url":"otpauth://x"}`), CreatedAt: base, UpdatedAt: base})
+	b := identity(email())
+	b.Credentials = nil
+	b.SetCredential(core.Credential{ID: newID(), Type: core.CredentialTOTP,
+		Config: json.RawMessage(`{"totp_url":"otpauth://y"}`), CreatedAt: base, UpdatedAt: base})
+	c := identity(email())
+	c.Credentials = nil
+	for _, i := range []*core.Identity{a, b, c} {
+		mustCreate(t, s, i)
+	}
+	got, err := s.GetIdentity(ctx, a.ID)
+	wantErr(t, "GetIdentity", err, nil)
+	sameIdentity(t, got, a)
+	list, err := s.ListIdentities(ctx, store.IdentityQuery{IDs: []string{a.ID, b.ID, c.ID}, WithCredentials: true})
+	wantErr(t, "ListIdentities", err, nil)
+	if len(list) != 3 {
+		t.Fatalf("ListIdentities: %d identities, want 3", len(list))
+	}
+	for _, want := range []*core.Identity{a, b, c} {
+		k := slices.IndexFunc(list, func(i core.Identity) bool { return i.ID == want.ID })
+		if k < 0 {
+			t.Fatalf("ListIdentities: %s missing", want.ID)
+		}
+		sameIdentity(t, &list[k], want)
+	}
+}
