@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -236,15 +237,45 @@ func (s *SelfService) decodeBody(w http.ResponseWriter, r *http.Request) (map[st
 		if err := json.Unmarshal(raw, &m); err != nil || m == nil {
 			return nil, &core.Error{Code: core.CodeInvalid, Message: "The request body must be a JSON object.", Cause: err}
 		}
-		return m, nil
+		return cleanBody(m)
 	case mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data" || mt == "":
 		if err := r.ParseForm(); err != nil {
 			return nil, &core.Error{Code: core.CodeInvalid, Message: "The form body could not be parsed.", Cause: err}
 		}
-		return formToJSON(r.PostForm), nil
+		return cleanBody(formToJSON(r.PostForm))
 	default:
 		return nil, core.Errorf(core.CodeInvalid, "The request body must be application/json or application/x-www-form-urlencoded, not %q.", mt)
 	}
+}
+
+// cleanBody refuses a body with a NUL byte or invalid UTF-8 in any name or
+// text value: no identifier, address, code or password has them, and some
+// databases refuse to even compare them (a 500 instead of a 400).
+func cleanBody(m map[string]any) (map[string]any, error) {
+	var clean func(v any) bool
+	clean = func(v any) bool {
+		switch x := v.(type) {
+		case string:
+			return utf8.ValidString(x) && !strings.ContainsRune(x, 0)
+		case map[string]any:
+			for k, e := range x {
+				if !clean(k) || !clean(e) {
+					return false
+				}
+			}
+		case []any:
+			for _, e := range x {
+				if !clean(e) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	if !clean(m) {
+		return nil, core.Errorf(core.CodeInvalid, "The request body contains a NUL character or invalid UTF-8.")
+	}
+	return m, nil
 }
 
 // formToJSON maps form fields with dotted names into nested objects. The
