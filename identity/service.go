@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -127,6 +128,9 @@ func (s *Service) GetByExternalID(ctx context.Context, ext string) (*core.Identi
 	if ext == "" {
 		return nil, core.Errorf(core.CodeNotFound, "No identity has an empty external id.")
 	}
+	if !storableText(ext) {
+		return nil, core.Errorf(core.CodeNotFound, "No identity has the external id %q.", ext)
+	}
 	i, err := s.store.GetIdentityByExternalID(ctx, ext)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, core.Errorf(core.CodeNotFound, "No identity has the external id %q.", ext)
@@ -138,8 +142,12 @@ func (s *Service) GetByExternalID(ctx context.Context, ext string) (*core.Identi
 }
 
 // List returns the identities q selects, in ascending id order. Identifier
-// filters are normalised like identifiers in traits. Errors: CodeInternal.
+// filters are normalised like identifiers in traits. Errors: CodeInvalid (a
+// filter with a NUL character or invalid UTF-8), CodeInternal.
 func (s *Service) List(ctx context.Context, q store.IdentityQuery) ([]core.Identity, error) {
+	if err := checkQuery(q); err != nil {
+		return nil, err
+	}
 	q = normalizeQuery(q)
 	out, err := s.store.ListIdentities(ctx, q)
 	if err != nil {
@@ -149,13 +157,42 @@ func (s *Service) List(ctx context.Context, q store.IdentityQuery) ([]core.Ident
 }
 
 // Count returns how many identities q's filters select. Errors:
-// CodeInternal.
+// CodeInvalid (as List), CodeInternal.
 func (s *Service) Count(ctx context.Context, q store.IdentityQuery) (int, error) {
+	if err := checkQuery(q); err != nil {
+		return 0, err
+	}
 	n, err := s.store.CountIdentities(ctx, normalizeQuery(q))
 	if err != nil {
 		return 0, &core.Error{Code: core.CodeInternal, Message: "Counting identities failed.", Cause: fmt.Errorf("count identities: %w", err)}
 	}
 	return n, nil
+}
+
+// storableText reports whether v can be compared with stored text on every
+// backend: PostgreSQL refuses a NUL character and invalid UTF-8 outright
+// (an error, not "no row"), and no stored identifier contains them.
+func storableText(v string) bool {
+	return utf8.ValidString(v) && !strings.ContainsRune(v, 0)
+}
+
+// checkQuery refuses text filters that no stored value can match and some
+// databases cannot compare.
+func checkQuery(q store.IdentityQuery) error {
+	for field, v := range map[string]string{"credentials_identifier": q.CredentialIdentifier,
+		"preview_credentials_identifier_similar": q.IdentifierPrefix, "organization_id": q.OrganizationID,
+		"page_token": q.AfterID} {
+		if !storableText(v) {
+			return &core.Error{Code: core.CodeInvalid, Field: field,
+				Message: fmt.Sprintf("The filter %s contains a NUL character or invalid UTF-8.", field)}
+		}
+	}
+	for _, id := range q.IDs {
+		if !storableText(id) {
+			return &core.Error{Code: core.CodeInvalid, Field: "ids", Message: "An id contains a NUL character or invalid UTF-8."}
+		}
+	}
+	return nil
 }
 
 func normalizeQuery(q store.IdentityQuery) store.IdentityQuery {

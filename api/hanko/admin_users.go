@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/google/uuid"
@@ -134,6 +135,11 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	if v := qs.Get("email"); v != "" {
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			// No address has these, and PostgreSQL refuses to compare them.
+			writeUsers(w, r, nil, 0, page, perPage)
+			return
+		}
 		i, err := h.store.FindIdentityByAddress(ctx, core.ViaEmail, strings.ToLower(strings.TrimSpace(v)))
 		switch {
 		case errors.Is(err, store.ErrNotFound):
