@@ -229,6 +229,14 @@ func TestFieldsValidationAndDividers(t *testing.T) {
 	if got := strings.Join(kinds, " "); got != want {
 		t.Errorf("fields = %s, want %s", got, want)
 	}
+
+	// A recovery code form: "Resend code" must not require the code.
+	resend := in("code", "submit", "email", false)
+	resend.Attributes.Value = "ada@example.com"
+	fs = fields([]nodeJSON{in("code", "text", "code", true), sub("code", "code"), resend}, true)
+	if fs[1].NoValidate || !fs[2].NoValidate || !fs[2].Secondary {
+		t.Errorf("continue novalidate=%v, resend novalidate=%v secondary=%v; want false, true, true", fs[1].NoValidate, fs[2].NoValidate, fs[2].Secondary)
+	}
 }
 
 func TestSettingsFormsPerGroup(t *testing.T) {

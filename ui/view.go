@@ -130,6 +130,8 @@ func flowForms(ui uiJSON, perGroup bool) []form {
 	if !perGroup {
 		return []form{{Action: action, Method: method, Fields: fields(ui.Nodes, true)}}
 	}
+	// A settings page opens on the account's current values: no field
+	// takes the focus.
 	var defaults []nodeJSON
 	var order []string
 	byGroup := map[string][]nodeJSON{}
@@ -147,6 +149,9 @@ func flowForms(ui uiJSON, perGroup bool) []form {
 	for _, g := range order {
 		nodes := append(append([]nodeJSON{}, defaults...), byGroup[g]...)
 		fs := fields(nodes, false)
+		for i := range fs {
+			fs[i].Autofocus = false
+		}
 		if !hasVisible(fs) {
 			continue // only hidden inputs remain (a script-only method)
 		}
@@ -233,7 +238,12 @@ func fields(nodes []nodeJSON, dividers bool) []field {
 					backs = append(backs, f)
 					continue
 				}
+				// Only the first button checks the form in the browser:
+				// the others (another method, "Resend code") send
+				// without the inputs the first one needs; the face
+				// validates either way.
 				f.Secondary = submits > 0
+				f.NoValidate = f.NoValidate || f.Secondary
 				submits++
 			case "checkbox":
 				f.Kind = "checkbox"
