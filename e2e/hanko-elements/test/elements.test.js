@@ -22,6 +22,7 @@ const artifacts = process.env.E2E_ARTIFACTS ?? new URL('../../artifacts/', impor
 const email = `elements-${randomUUID().slice(0, 8)}@example.com`
 const password = 'elements password 1'
 const newPassword = 'elements password 2'
+const recoveredPassword = 'elements password 3'
 const timeout = 15_000
 
 let browser, context, page, pageServer, pageOrigin
@@ -187,7 +188,9 @@ test('logout through the SDK', async () => {
 
 // passwordLogin logs in on the open login page with pw, first trying
 // wrongPassword when given (the page must show the error and stay; its
-// screenshot is <label>-wrong-password).
+// screenshot is <label>-wrong-password). Hanko counts every password attempt
+// against hanko.rate_limiter.password_limits (5 a minute per user by
+// default), so the suite makes at most 5.
 async function passwordLogin(label, pw, wrongPassword) {
   await page.getByPlaceholder(/email/i).fill(email)
   await page.getByRole('button', { name: /^continue$/i }).click()
@@ -278,7 +281,36 @@ test('<hanko-profile> changes the password; the new one logs in', async () => {
 
     await page.evaluate(() => window.hanko.user.logout())
     await open()
-    await passwordLogin('7-login-with-new-password', newPassword, password)
+    await passwordLogin('7-login-with-new-password', newPassword)
     await shot('7-login-with-new-password')
+  })
+})
+
+test('forgotten password: a passcode, then a new password', async () => {
+  await step('password-recovery', async () => {
+    await page.evaluate(() => window.hanko.user.logout())
+    await open()
+    await page.getByPlaceholder(/email/i).fill(email)
+    await page.getByRole('button', { name: /^continue$/i }).click()
+    const choose = page.getByRole('button', { name: /password/i })
+    const input = page.getByPlaceholder(/password/i)
+    await choose.or(input).first().waitFor()
+    if (!(await input.isVisible())) await choose.click()
+    const seen = (await courierMessages(email)).length
+    await page.getByText(/forgot your password/i).click()
+    await enterPasscode(seen)
+    await page.getByRole('heading', { name: /new password/i }).waitFor()
+    await page.getByPlaceholder(/password/i).first().fill(recoveredPassword)
+    await page.getByRole('button', { name: /^continue$/i }).click()
+    await skipOnboarding()
+    const detail = await sessionCreated()
+    assert.equal(detail.claims?.subject ?? detail.userID, userID)
+    await assertSessionCookie()
+    await shot('8-password-recovered')
+
+    await page.evaluate(() => window.hanko.user.logout())
+    await open()
+    await passwordLogin('9-login-with-recovered-password', recoveredPassword)
+    await shot('9-login-with-recovered-password')
   })
 })
