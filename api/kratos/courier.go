@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -75,6 +77,12 @@ func (c courierHandler) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := store.MessageQuery{Recipient: qs.Get("recipient"), Limit: size + 1}
+	if !utf8.ValidString(q.Recipient) || strings.ContainsRune(q.Recipient, 0) {
+		// No address has these, and PostgreSQL refuses to compare them.
+		c.h.errs.Write(w, r, &core.Error{Code: core.CodeInvalid, Field: "recipient",
+			Message: "The recipient filter contains a NUL character or invalid UTF-8."})
+		return
+	}
 	if s := qs.Get("status"); s != "" {
 		switch st := core.MessageStatus(s); st {
 		case core.MessageQueued, core.MessageProcessing, core.MessageSent, core.MessageAbandoned:

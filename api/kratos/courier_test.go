@@ -145,6 +145,8 @@ func TestCourierListMessages(t *testing.T) {
 				{"bad status", "/admin/courier/messages?status=lost", 400, nil},
 				{"bad page size", "/admin/courier/messages?page_size=0", 400, nil},
 				{"bad page token", "/admin/courier/messages?page_token=%21%21", 400, nil},
+				{"NUL in recipient", "/admin/courier/messages?recipient=a%00b", 400, nil},
+				{"invalid UTF-8 in recipient", "/admin/courier/messages?recipient=a%FFb", 400, nil},
 			}
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
