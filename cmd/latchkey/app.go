@@ -23,6 +23,7 @@ import (
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/ui"
 	"github.com/latchkey/latchkey/webhook"
 )
 
@@ -220,6 +221,9 @@ func (a *app) publicHandler() http.Handler {
 	api.MountHealth(mux, a.db)
 	a.kratos.MountPublic(mux)
 	a.selfsvc.MountPublic(mux)
+	if a.cfg.UI.Enabled {
+		ui.New(ui.Options{Public: mux, PublicBaseURL: a.cfg.Serve.Public.BaseURL, SelfService: a.cfg.SelfService, Log: a.log}).Mount(mux)
+	}
 	cors := listenerCORS(a.cfg.Serve.Public.CORS)
 	if a.hanko != nil {
 		a.hanko.MountPublic(mux)
