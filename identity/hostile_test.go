@@ -37,6 +37,9 @@ func TestLookupsWithUnstorableText(t *testing.T) {
 				if _, err := svc.GetByExternalID(ctx, v); code(err) != core.CodeNotFound {
 					t.Errorf("GetByExternalID(%q): %v, want CodeNotFound", v, err)
 				}
+				if _, err := svc.Create(ctx, identity.Draft{Traits: traits("bob@example.com"), ExternalID: v}); code(err) != core.CodeInvalid {
+					t.Errorf("Create with external id %q: %v, want CodeInvalid", v, err)
+				}
 			}
 		})
 	}

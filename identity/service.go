@@ -464,7 +464,37 @@ func (s *Service) build(old *core.Identity, d Draft, hash string) (*core.Identit
 		return nil, err
 	}
 	s.applyIdentifiers(i, ex, now)
+	if err := checkStorable(i); err != nil {
+		return nil, err
+	}
 	return i, nil
+}
+
+// checkStorable refuses an identity whose looked-up text (external id,
+// addresses, credential identifiers) has a NUL character or invalid UTF-8:
+// PostgreSQL cannot store such text (a 500 instead of a 400), and nobody
+// could look it up again.
+func checkStorable(i *core.Identity) error {
+	bad := func(field string) error {
+		return &core.Error{Code: core.CodeInvalid, Field: field,
+			Message: fmt.Sprintf("The %s contains a NUL character or invalid UTF-8.", field)}
+	}
+	if !storableText(i.ExternalID) {
+		return bad("external_id")
+	}
+	for _, a := range i.Addresses {
+		if !storableText(a.Value) {
+			return bad("traits")
+		}
+	}
+	for t, c := range i.Credentials {
+		for _, id := range c.Identifiers {
+			if !storableText(id) {
+				return bad("credentials." + string(t) + ".identifiers")
+			}
+		}
+	}
+	return nil
 }
 
 // applyCredentials imports the drafted credentials into i.
