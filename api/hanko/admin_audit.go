@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -55,6 +56,16 @@ func (h *Handler) listAuditLogs(w http.ResponseWriter, r *http.Request) {
 			if part = strings.TrimSpace(part); part != "" {
 				q.Types = append(q.Types, part)
 			}
+		}
+	}
+	for _, v := range append([]string{q.ActorEmail, q.SourceIP, q.Search}, q.Types...) {
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			// No entry has these, and PostgreSQL refuses to compare them:
+			// the answer is the empty page.
+			writePageHeaders(w, r, 0, page, perPage)
+			w.Header().Set("Cache-Control", "no-store")
+			api.WriteJSON(w, http.StatusOK, []AuditLogJSON{})
+			return
 		}
 	}
 	if v := qs.Get("actor_user_id"); v != "" {

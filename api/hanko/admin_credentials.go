@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -89,7 +91,8 @@ func (h *Handler) createEmail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := strings.ToLower(strings.TrimSpace(b.Address))
-	if addr == "" || !strings.Contains(addr, "@") || len(addr) > h.cfg.Email.MaxLength {
+	if parsed, err := mail.ParseAddress(addr); err != nil || parsed.Address != addr || parsed.Name != "" ||
+		!utf8.ValidString(addr) || strings.ContainsRune(addr, 0) || len(addr) > h.cfg.Email.MaxLength {
 		writeError(w, http.StatusBadRequest, "address is not a valid e-mail address")
 		return
 	}
