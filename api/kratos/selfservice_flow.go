@@ -286,6 +286,12 @@ func formToJSON(form url.Values) map[string]any {
 		if len(vals) == 0 {
 			continue
 		}
+		// A browser sends "" for every input left empty; an optional trait
+		// left empty is absent, not an empty string that fails its format
+		// (an empty required trait then reports "required").
+		if strings.HasPrefix(name, "traits.") && vals[len(vals)-1] == "" {
+			continue
+		}
 		parts := strings.Split(name, ".")
 		cur := out
 		for _, p := range parts[:len(parts)-1] {
