@@ -216,6 +216,14 @@ func (h *Handler) verifyPasscode(c *flow.ActionContext) error {
 	if err == nil && !p.Genuine {
 		err = code.ErrInvalid // a notice carries no code; a lucky guess proves nothing
 	}
+	if err == nil && (p.Purpose == passcodeLogin || p.Purpose == passcodeRecovery) {
+		// A disabled account is refused like a wrong code (as password_login
+		// refuses it like a wrong password), before the flow can reach
+		// success and fail there to issue the session.
+		if i, uerr := h.flowUser(b); uerr == nil && i.State != core.IdentityActive {
+			err = code.ErrInvalid
+		}
+	}
 	keyPasscode.Set(b.Stash(), p)
 	switch {
 	case err == nil:
