@@ -123,6 +123,17 @@ func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request, f *flows, de
 			h.writeFlowError(w, def, errUnauthorized)
 			return
 		}
+		// A disabled identity's sessions end in both faces (Kratos' whoami
+		// refuses them): it may not change its profile either.
+		i, err := h.ids.Get(r.Context(), a.Session.IdentityID)
+		switch {
+		case core.ErrorCode(err) == core.CodeNotFound || (err == nil && i.State != core.IdentityActive):
+			h.writeFlowError(w, def, errUnauthorized)
+			return
+		case err != nil:
+			h.writeFlowFailure(w, r, def, err)
+			return
+		}
 		fr.authn = a
 	}
 	ctx := context.WithValue(r.Context(), flowRequestKey{}, fr)

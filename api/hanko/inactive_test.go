@@ -65,3 +65,25 @@ func TestFlowInactiveUser(t *testing.T) {
 		t.Fatalf("%d sessions issued for a disabled identity", n)
 	}
 }
+
+// TestProfileDisabledUser disables an identity that holds a live session:
+// the profile flow refuses the session (as Kratos' whoami does), so a
+// disabled account cannot change its e-mail addresses or password.
+func TestProfileDisabledUser(t *testing.T) {
+	t.Parallel()
+	e := newFEnv(t, nil)
+	u := e.createUser(t, "gone@example.com", "a long enough password")
+	cl := e.client(t)
+	r := passwordLogin(t, cl, "gone@example.com", "a long enough password")
+	mustState(t, r, stateSuccess, 200)
+	if r := cl.start("profile"); r.code != 200 {
+		t.Fatalf("profile while active: %d %s", r.code, r.raw)
+	}
+	if _, err := e.ids.Update(context.Background(), u.ID, identity.Draft{SchemaID: u.SchemaID, Traits: u.Traits,
+		State: core.IdentityInactive}); err != nil {
+		t.Fatal(err)
+	}
+	if r := cl.start("profile"); r.code != 401 || r.Error == nil || r.Error.Code != errUnauthorized.code {
+		t.Fatalf("profile while disabled: %d %s", r.code, r.raw)
+	}
+}
