@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store"
@@ -120,7 +121,7 @@ func (o *ops) insertIdentityChildren(ctx context.Context, i *core.Identity) erro
 
 // GetIdentity implements store.Identities.
 func (o *ops) GetIdentity(ctx context.Context, id string) (*core.Identity, error) {
-	i, err := o.oneIdentity(ctx, `SELECT `+identityColumns+` FROM identities WHERE id = ?`+o.forUpdate(), id)
+	i, err := o.oneIdentity(ctx, `identities i`, `i.id = ?`, true, true, id)
 	if err != nil {
 		return nil, fmt.Errorf("get identity %s: %w", id, err)
 	}
@@ -132,7 +133,7 @@ func (o *ops) GetIdentityByExternalID(ctx context.Context, externalID string) (*
 	if externalID == "" {
 		return nil, fmt.Errorf("get identity by external id: %w", store.ErrNotFound)
 	}
-	i, err := o.oneIdentity(ctx, `SELECT `+identityColumns+` FROM identities WHERE external_id = ?`, externalID)
+	i, err := o.oneIdentity(ctx, `identities i`, `i.external_id = ?`, false, true, externalID)
 	if err != nil {
 		return nil, fmt.Errorf("get identity by external id: %w", err)
 	}
@@ -141,9 +142,8 @@ func (o *ops) GetIdentityByExternalID(ctx context.Context, externalID string) (*
 
 // FindIdentityByIdentifier implements store.Identities.
 func (o *ops) FindIdentityByIdentifier(ctx context.Context, t core.CredentialType, identifier string) (*core.Identity, error) {
-	i, err := o.oneIdentity(ctx, `SELECT `+prefixed("i.", identityColumns)+`
-		FROM identity_credential_identifiers ci JOIN identities i ON i.id = ci.identity_id
-		WHERE ci.credential_type = ? AND ci.identifier = ?`, string(t), identifier)
+	i, err := o.oneIdentity(ctx, `identity_credential_identifiers ci JOIN identities i ON i.id = ci.identity_id`,
+		`ci.credential_type = ? AND ci.identifier = ?`, false, true, string(t), identifier)
 	if err != nil {
 		return nil, fmt.Errorf("find identity by %s identifier: %w", t, err)
 	}
@@ -152,9 +152,8 @@ func (o *ops) FindIdentityByIdentifier(ctx context.Context, t core.CredentialTyp
 
 // FindIdentityByAddress implements store.Identities.
 func (o *ops) FindIdentityByAddress(ctx context.Context, via core.AddressVia, value string) (*core.Identity, error) {
-	i, err := o.oneIdentity(ctx, `SELECT `+prefixed("i.", identityColumns)+`
-		FROM identity_addresses a JOIN identities i ON i.id = a.identity_id
-		WHERE a.via = ? AND a.value = ?`, string(via), value)
+	i, err := o.oneIdentity(ctx, `identity_addresses fa JOIN identities i ON i.id = fa.identity_id`,
+		`fa.via = ? AND fa.value = ?`, false, true, string(via), value)
 	if err != nil {
 		return nil, fmt.Errorf("find identity by %s address: %w", via, err)
 	}
@@ -170,18 +169,101 @@ func prefixed(p, columns string) string {
 	return strings.Join(parts, ", ")
 }
 
-// oneIdentity loads the identity the query selects, with its addresses and
-// credentials, or returns store.ErrNotFound.
-func (o *ops) oneIdentity(ctx context.Context, q string, args ...any) (*core.Identity, error) {
-	var i core.Identity
-	if err := scanIdentity(o.queryRow(ctx, q, args...), &i); err != nil {
+// The identity and address columns qualified for oneIdentity's join.
+var (
+	identityColumnsI = prefixed("i.", identityColumns)
+	addressColumnsA  = prefixed("a.", addressColumns)
+)
+
+// oneIdentity loads the identity that from (a FROM clause naming the
+// identities table i) and where select, with its addresses and, when
+// withCreds, its credentials, or returns store.ErrNotFound. The identity
+// and its addresses come from one statement (a LEFT JOIN, a row per
+// address), the credentials from a second. When lock is set inside a
+// transaction on PostgreSQL or MySQL, the identity row is read FOR UPDATE on
+// its own (a row lock cannot apply to the outer join's nullable side) and
+// the addresses are loaded after it.
+func (o *ops) oneIdentity(ctx context.Context, from, where string, lock, withCreds bool, args ...any) (*core.Identity, error) {
+	if lock && o.forUpdate() != "" {
+		var i core.Identity
+		q := `SELECT ` + identityColumnsI + ` FROM ` + from + ` WHERE ` + where + o.forUpdate()
+		if err := scanIdentity(o.queryRow(ctx, q, args...), &i); err != nil {
+			return nil, o.wrap(err)
+		}
+		list := []core.Identity{i}
+		if err := o.loadRelations(ctx, list, withCreds); err != nil {
+			return nil, err
+		}
+		return &list[0], nil
+	}
+	rows, err := o.query(ctx, `SELECT `+identityColumnsI+`, `+addressColumnsA+` FROM `+from+
+		` LEFT JOIN identity_addresses a ON a.identity_id = i.id WHERE `+where+` ORDER BY a.created_at, a.id`, args...)
+	if err != nil {
 		return nil, o.wrap(err)
 	}
-	list := []core.Identity{i}
-	if err := o.loadRelations(ctx, list, true); err != nil {
+	defer rows.Close()
+	var (
+		i     core.Identity
+		found bool
+	)
+	for rows.Next() {
+		var (
+			cur core.Identity
+			a   nullAddress
+		)
+		if err := scanIdentityAddress(rows, &cur, &a); err != nil {
+			return nil, fmt.Errorf("scan identity: %w", err)
+		}
+		if !found {
+			i, found = cur, true
+		} else if cur.ID != i.ID {
+			continue // the selection matched another identity: keep the first
+		}
+		if a.id.Valid {
+			i.Addresses = append(i.Addresses, a.address())
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, o.wrap(err)
+	}
+	if !found {
+		return nil, store.ErrNotFound
+	}
+	if !withCreds {
+		return &i, nil
+	}
+	byID := map[string]*core.Identity{i.ID: &i}
+	if err := o.loadCredentials(ctx, []string{i.ID}, byID); err != nil {
 		return nil, err
 	}
-	return &list[0], nil
+	return &i, nil
+}
+
+// nullAddress holds the address columns of an outer join's row, which are
+// all NULL for an identity without addresses.
+type nullAddress struct {
+	id, identityID, via, value, status     sql.NullString
+	verified, primary, verifiable, recover sql.NullBool
+	verifiedAt                             *time.Time
+	createdAt, updatedAt                   time.Time
+}
+
+func (n *nullAddress) address() core.Address {
+	return core.Address{ID: n.id.String, IdentityID: n.identityID.String, Via: core.AddressVia(n.via.String),
+		Value: n.value.String, Verified: n.verified.Bool, VerifiedAt: n.verifiedAt,
+		Status: core.AddressStatus(n.status.String), Primary: n.primary.Bool, Verifiable: n.verifiable.Bool,
+		Recovery: n.recover.Bool, CreatedAt: n.createdAt, UpdatedAt: n.updatedAt}
+}
+
+// scanIdentityAddress scans a row of identityColumnsI and addressColumnsA.
+func scanIdentityAddress(r rowScanner, i *core.Identity, a *nullAddress) error {
+	return r.Scan(&i.ID, &i.SchemaID, bytesScan{(*[]byte)(&i.Traits)}, &i.State,
+		timeScan{&i.StateChangedAt}, bytesScan{(*[]byte)(&i.MetadataPublic)},
+		bytesScan{(*[]byte)(&i.MetadataAdmin)}, bytesScan{(*[]byte)(&i.MetadataUnsafe)},
+		stringScan{&i.ExternalID}, stringScan{&i.OrganizationID}, &i.Locale,
+		timeScan{&i.CreatedAt}, timeScan{&i.UpdatedAt},
+		&a.id, &a.identityID, &a.via, &a.value, &a.verified, timePtrScan{&a.verifiedAt},
+		&a.status, &a.primary, &a.verifiable, &a.recover, timeScan{&a.createdAt}, timeScan{&a.updatedAt})
 }
 
 // loadRelations fills in the addresses and, when withCreds, the credentials
@@ -370,8 +452,32 @@ func (o *ops) identityFilter(q store.IdentityQuery) ([]string, []any) {
 	return conds, args
 }
 
+// pointLookup returns the id when q selects one identity by id and nothing
+// else (whoami loads its identity so), which ListIdentities answers like
+// GetIdentity: the identity and its addresses in one statement. Every
+// filter of store.IdentityQuery must be checked here; Limit cannot matter
+// for one row, Offset can.
+func pointLookup(q store.IdentityQuery) (string, bool) {
+	ok := len(q.IDs) == 1 && q.CredentialIdentifier == "" && q.IdentifierPrefix == "" && q.CredentialType == "" &&
+		q.OrganizationID == "" && q.AfterID == "" && q.Offset <= 0
+	if !ok {
+		return "", false
+	}
+	return q.IDs[0], true
+}
+
 // ListIdentities implements store.Identities.
 func (o *ops) ListIdentities(ctx context.Context, q store.IdentityQuery) ([]core.Identity, error) {
+	if id, ok := pointLookup(q); ok {
+		i, err := o.oneIdentity(ctx, `identities i`, `i.id = ?`, false, q.WithCredentials, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, nil
+		case err != nil:
+			return nil, fmt.Errorf("list identities: %w", err)
+		}
+		return []core.Identity{*i}, nil
+	}
 	conds, args := o.identityFilter(q)
 	offset := q.Offset
 	if q.AfterID != "" {

@@ -314,7 +314,8 @@ func testIdentityContent(t *testing.T, s store.Store) {
 
 // testIdentityCredentialsLoad checks how credentials come back with their
 // identifiers: several per credential (sorted), none at all, and several
-// identities loaded at once.
+// identities loaded at once; and an identity with neither credentials nor
+// addresses.
 func testIdentityCredentialsLoad(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	a := identity(email())
@@ -329,12 +330,13 @@ func testIdentityCredentialsLoad(t *testing.T, s store.Store) {
 		Config: json.RawMessage(`{"totp_url":"otpauth://y"}`), CreatedAt: base, UpdatedAt: base})
 	c := identity(email())
 	c.Credentials = nil
+	c.Addresses = nil
 	for _, i := range []*core.Identity{a, b, c} {
 		mustCreate(t, s, i)
+		got, err := s.GetIdentity(ctx, i.ID)
+		wantErr(t, "GetIdentity", err, nil)
+		sameIdentity(t, got, i)
 	}
-	got, err := s.GetIdentity(ctx, a.ID)
-	wantErr(t, "GetIdentity", err, nil)
-	sameIdentity(t, got, a)
 	list, err := s.ListIdentities(ctx, store.IdentityQuery{IDs: []string{a.ID, b.ID, c.ID}, WithCredentials: true})
 	wantErr(t, "ListIdentities", err, nil)
 	if len(list) != 3 {
@@ -346,5 +348,30 @@ func testIdentityCredentialsLoad(t *testing.T, s store.Store) {
 			t.Fatalf("ListIdentities: %s missing", want.ID)
 		}
 		sameIdentity(t, &list[k], want)
+	}
+	// One id: the identity and its addresses, credentials only when asked.
+	noCreds := *a
+	noCreds.Credentials = nil
+	for _, tc := range []struct {
+		name string
+		q    store.IdentityQuery
+		want []*core.Identity
+	}{
+		{"one id", store.IdentityQuery{IDs: []string{a.ID}}, []*core.Identity{&noCreds}},
+		{"one id with credentials", store.IdentityQuery{IDs: []string{a.ID}, WithCredentials: true}, []*core.Identity{a}},
+		{"one id with a limit", store.IdentityQuery{IDs: []string{a.ID}, Limit: 1}, []*core.Identity{&noCreds}},
+		{"one id past the offset", store.IdentityQuery{IDs: []string{a.ID}, Offset: 1}, nil},
+		{"one id, other organization", store.IdentityQuery{IDs: []string{a.ID}, OrganizationID: newID()}, nil},
+		{"one id, other identifier", store.IdentityQuery{IDs: []string{a.ID}, CredentialIdentifier: "nobody"}, nil},
+		{"one unknown id", store.IdentityQuery{IDs: []string{newID()}}, nil},
+	} {
+		list, err := s.ListIdentities(ctx, tc.q)
+		wantErr(t, tc.name, err, nil)
+		if len(list) != len(tc.want) {
+			t.Fatalf("%s: %d identities, want %d", tc.name, len(list), len(tc.want))
+		}
+		for k := range list {
+			sameIdentity(t, &list[k], tc.want[k])
+		}
 	}
 }
