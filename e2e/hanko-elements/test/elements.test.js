@@ -266,6 +266,52 @@ test('the SDK reads the user and validates the session with the cookie', async (
   })
 })
 
+test('<hanko-profile> adds, verifies and deletes an address, revokes a session', async () => {
+  await step('profile-emails', async () => {
+    await open('profile')
+    await page.getByText(email).first().waitFor()
+    const second = `second-${email}`
+    await page.getByText(/^add email$/i).click()
+    const input = page.getByPlaceholder(/new email/i)
+    await input.fill(second)
+    const seen = (await courierMessages(second)).length
+    await input.press('Enter')
+    const code = await courierCode(second, { after: seen })
+    await page.locator('hanko-profile input[name="passcode0"]').click()
+    await page.keyboard.type(code, { delay: 30 })
+    // Back on the profile: the new address is listed; open it and delete it.
+    const row = page.getByText(second, { exact: true })
+    await row.waitFor()
+    await settle()
+    await row.click()
+    // Collapsed accordion items stay in the DOM: work inside the open one.
+    const item = page.locator('hanko-profile .hanko_accordionItem', { has: row })
+    await item.getByText(/this email address has been verified/i).waitFor()
+    await shot('6-profile-second-address')
+    const deleted = page.waitForResponse((r) => r.url().includes('action=email_delete'))
+    await item.getByRole('button', { name: /^delete$/i }).click()
+    await item.getByRole('button', { name: /^yes$/i }).click() // "Delete no / yes"
+    assert.equal((await deleted).status(), 200)
+    await row.waitFor({ state: 'detached' })
+
+    // Earlier logins left other sessions: revoke one (never the current).
+    const sessions = page.getByText(/HeadlessChrome|Mozilla/)
+    const before = await sessions.count()
+    assert.ok(before >= 2, `${before} sessions listed`)
+    const other = page.locator('hanko-profile .hanko_accordionItem', { hasText: /HeadlessChrome|Mozilla/ }).filter({
+      has: page.getByRole('button', { name: /^revoke$/i }),
+    })
+    await other.first().getByText(/HeadlessChrome|Mozilla/).first().click()
+    const revoked = page.waitForResponse((r) => r.url().includes('action=session_delete'))
+    await other.first().getByRole('button', { name: /^revoke$/i }).click()
+    await other.first().getByRole('button', { name: /^yes$/i }).click()
+    assert.equal((await revoked).status(), 200)
+    await settle()
+    assert.equal(await sessions.count(), before - 1)
+    await shot('6-profile-session-revoked')
+  })
+})
+
 test('<hanko-profile> changes the password; the new one logs in', async () => {
   await step('profile', async () => {
     await open('profile')
@@ -277,12 +323,12 @@ test('<hanko-profile> changes the password; the new one logs in', async () => {
     await input.press('Enter')
     assert.equal((await answer).status(), 200)
     await settle() // let the spinner finish before the screenshot
-    await shot('6-profile-password-changed')
+    await shot('7-profile-password-changed')
 
     await page.evaluate(() => window.hanko.user.logout())
     await open()
-    await passwordLogin('7-login-with-new-password', newPassword)
-    await shot('7-login-with-new-password')
+    await passwordLogin('8-login-with-new-password', newPassword)
+    await shot('8-login-with-new-password')
   })
 })
 
@@ -306,11 +352,11 @@ test('forgotten password: a passcode, then a new password', async () => {
     const detail = await sessionCreated()
     assert.equal(detail.claims?.subject ?? detail.userID, userID)
     await assertSessionCookie()
-    await shot('8-password-recovered')
+    await shot('9-password-recovered')
 
     await page.evaluate(() => window.hanko.user.logout())
     await open()
-    await passwordLogin('9-login-with-recovered-password', recoveredPassword)
-    await shot('9-login-with-recovered-password')
+    await passwordLogin('10-login-with-recovered-password', recoveredPassword)
+    await shot('10-login-with-recovered-password')
   })
 })
