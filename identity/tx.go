@@ -208,6 +208,9 @@ func (t *TxService) update(ctx context.Context, cid string, d Draft, hash string
 	if err := t.tx.UpdateIdentity(ctx, i); err != nil {
 		return nil, txStoreError("update identity", err, cid)
 	}
+	if err := endSessionsIfDisabled(ctx, t.tx, old, i); err != nil {
+		return nil, txStoreError("update identity", err, cid)
+	}
 	return i, nil
 }
 
@@ -248,7 +251,25 @@ func (t *TxService) patch(ctx context.Context, cid string, p jsonpatch.Patch) (*
 	if err := t.tx.UpdateIdentity(ctx, i); err != nil {
 		return nil, txStoreError("patch identity", err, cid)
 	}
+	if err := endSessionsIfDisabled(ctx, t.tx, old, i); err != nil {
+		return nil, txStoreError("patch identity", err, cid)
+	}
 	return i, nil
+}
+
+// endSessionsIfDisabled revokes every session of an identity whose state
+// just became inactive, in the same transaction: a disabled account then
+// holds no usable session on either face, whichever check a face makes
+// (Kratos' whoami reads the identity; Hanko's /sessions/validate reads only
+// the session row, its hot path).
+func endSessionsIfDisabled(ctx context.Context, tx store.Tx, old, i *core.Identity) error {
+	if old.State == core.IdentityInactive || i.State != core.IdentityInactive {
+		return nil
+	}
+	if _, err := tx.RevokeSessions(ctx, i.ID, ""); err != nil {
+		return fmt.Errorf("end the sessions of the disabled identity: %w", err)
+	}
+	return nil
 }
 
 // Delete removes the identity with its addresses, credentials and sessions
