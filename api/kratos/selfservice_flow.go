@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/flow"
+	"github.com/latchkey/latchkey/store"
 )
 
 // strategy is a credential method taking part in one kind of flow (Kratos'
@@ -498,8 +499,9 @@ func (s *SelfService) getFlow(w http.ResponseWriter, r *http.Request, kind core.
 		tok = s.csrf.token(r)
 	}
 	var ident *core.Identity
-	if kind == core.FlowSettings || (kind == core.FlowLogin && res.Flow.IdentityID != "") {
-		sess, i, err := s.currentSession(r)
+	switch {
+	case kind == core.FlowSettings:
+		_, i, err := s.currentSession(r)
 		if err != nil {
 			s.writeError(w, r, true, err)
 			return
@@ -508,7 +510,17 @@ func (s *SelfService) getFlow(w http.ResponseWriter, r *http.Request, kind core.
 			s.writeError(w, r, true, identityMismatch())
 			return
 		}
-		_ = sess
+		ident = i
+	case kind == core.FlowLogin && res.Flow.IdentityID != "":
+		// Kratos fetches login flows without looking at the caller's session
+		// (it stored a refresh flow's UI when it created it), so a finished
+		// native flow, whose client holds no session yet, can be fetched
+		// too: the flow's own identity renders it.
+		i, err := s.st.GetIdentity(r.Context(), res.Flow.IdentityID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.writeError(w, r, true, &core.Error{Code: core.CodeInternal, Message: "Loading the identity failed.", Cause: err})
+			return
+		}
 		ident = i
 	}
 	api.WriteJSON(w, http.StatusOK, s.render(r, kind, res, ident, tok))
