@@ -7,11 +7,18 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { Configuration, FrontendApi, IdentityApi } from '@ory/client'
+import { Configuration, CourierApi, FrontendApi, IdentityApi } from '@ory/client'
 import { adminAPIKey, adminURL, courierCode, courierMessages, publicURL } from '../../lib/server.js'
 
 const frontend = new FrontendApi(new Configuration({ basePath: publicURL }))
 const identities = new IdentityApi(
+  new Configuration({
+    basePath: adminURL,
+    ...(adminAPIKey ? { accessToken: adminAPIKey } : {}),
+  }),
+)
+
+const courier = new CourierApi(
   new Configuration({
     basePath: adminURL,
     ...(adminAPIKey ? { accessToken: adminAPIKey } : {}),
@@ -157,6 +164,37 @@ test('native registration with a password', async () => {
   state.registrationToken = data.session_token
 })
 
+test('native verification by code', async () => {
+  const before = (await courierMessages(user.email)).length
+  const { data: flow } = await call(frontend.createNativeVerificationFlow())
+  assertFlow(flow, 'api')
+  const { data: sent } = await call(
+    frontend.updateVerificationFlow({ flow: flow.id, updateVerificationFlowBody: { method: 'code', email: user.email } }),
+  )
+  assert.equal(sent.state, 'sent_email')
+  const code = await courierCode(user.email, { after: before })
+  const { data: done } = await call(
+    frontend.updateVerificationFlow({ flow: flow.id, updateVerificationFlowBody: { method: 'code', code } }),
+  )
+  assert.equal(done.state, 'passed_challenge')
+  const { data: fetched } = await call(frontend.getVerificationFlow({ id: flow.id }))
+  assert.equal(fetched.state, 'passed_challenge')
+  const { data: id } = await call(identities.getIdentity({ id: state.userID }))
+  assert.equal(id.verifiable_addresses[0].value, user.email)
+  assert.equal(id.verifiable_addresses[0].verified, true)
+  assert.equal(id.verifiable_addresses[0].status, 'completed')
+})
+
+test('admin listCourierMessages shows the mails sent', async () => {
+  const { data } = await call(courier.listCourierMessages({ recipient: user.email }))
+  assert.ok(data.length >= 2, `${data.length} messages`)
+  for (const m of data) {
+    assert.equal(m.recipient, user.email)
+    assert.equal(m.type, 'email')
+    assert.ok(['queued', 'sent', 'processing', 'abandoned'].includes(m.status), m.status)
+  }
+})
+
 test('toSession (whoami) with the registration token', async () => {
   const { data } = await call(frontend.toSession({ xSessionToken: state.registrationToken }))
   assertSession(data, user.email)
@@ -176,8 +214,24 @@ test('native login with the password', async () => {
   assertSession(data.session, user.email)
   assert.equal(data.session.authentication_methods.at(-1).method, 'password')
   state.loginToken = data.session_token
+  state.loginSessionID = data.session.id
   const { data: who } = await call(frontend.toSession({ xSessionToken: data.session_token }))
   assert.equal(who.id, data.session.id)
+  // The flow can be fetched by id, as UIs do.
+  const { data: fetched } = await call(frontend.getLoginFlow({ id: flow.id }))
+  assert.equal(fetched.id, flow.id)
+})
+
+test('listMySessions and the admin session APIs', async () => {
+  const { data: mine } = await call(frontend.listMySessions({ xSessionToken: state.loginToken }))
+  assert.ok(mine.some((s) => s.id !== state.loginSessionID), 'the registration session is listed as another session')
+  assert.ok(!mine.some((s) => s.id === state.loginSessionID), 'the current session is not among the others')
+  const { data: one } = await call(identities.getSession({ id: state.loginSessionID, expand: ['identity'] }))
+  assertSession(one, user.email)
+  const { data: extended } = await call(identities.extendSession({ id: state.loginSessionID }))
+  assert.ok(Date.parse(extended.expires_at) >= Date.parse(one.expires_at))
+  const { data: all } = await call(identities.listSessions({ active: true }))
+  assert.ok(all.some((s) => s.id === state.loginSessionID))
 })
 
 test('native settings changes a trait', async () => {
