@@ -13,12 +13,13 @@
 #                  (e.g. postgres://postgres@127.0.0.1:5432/latchkey_bench);
 #                  the direct seeder then uses it too
 #   BENCH_PUBLIC_PORT, BENCH_ADMIN_PORT  ports (default 44330, 44340)
-#   BENCH_HANKO_PASSWORD_LIMIT  hanko.rate_limiter.password_limits.tokens of
-#                  the server (default 1000000000): the limiter stays on, so
-#                  its counter is written on every password attempt as in
-#                  production, but the scenarios' thousands of logins of a
-#                  few identities per minute (Hanko's default is 5) are not
-#                  refused
+#   BENCH_PASSWORD_LIMIT  password attempt limits of the server, both faces
+#                  (ratelimit.password.identifier.limit, .ip.limit and
+#                  hanko.rate_limiter.password_limits.tokens; default
+#                  1000000000): the limiters stay on, so their counters are
+#                  written on every password attempt as in production, but
+#                  the scenarios' thousands of logins of a few identities
+#                  from one address per minute are not refused
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,7 +36,9 @@ public=http://127.0.0.1:$pport
 admin=http://127.0.0.1:$aport
 
 export LATCHKEY_SERVE_PUBLIC_PORT=$pport LATCHKEY_SERVE_ADMIN_PORT=$aport LATCHKEY_LOG_LEVEL=warn
-export LATCHKEY_HANKO_RATE_LIMITER_PASSWORD_LIMITS_TOKENS=${BENCH_HANKO_PASSWORD_LIMIT:-1000000000}
+limit=${BENCH_PASSWORD_LIMIT:-1000000000}
+export LATCHKEY_RATELIMIT_PASSWORD_IDENTIFIER_LIMIT=$limit LATCHKEY_RATELIMIT_PASSWORD_IP_LIMIT=$limit \
+	LATCHKEY_HANKO_RATE_LIMITER_PASSWORD_LIMITS_TOKENS=$limit
 cd "$work"
 start=$(date +%s%N)
 "$bin" serve --dev --dsn "$dsn" --no-courier >"$work/serve.log" 2>&1 &
@@ -58,7 +61,7 @@ echo "## Run of $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo
 echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(go version 2>/dev/null | cut -d' ' -f3-), $(uname -sr)"
 echo "- commit: $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-echo "- server: \`latchkey serve --dev --dsn ${dsn%%\?*}\` (pid $pid), Hanko password limit raised to $LATCHKEY_HANKO_RATE_LIMITER_PASSWORD_LIMITS_TOKENS attempts per interval (limiter on)"
+echo "- server: \`latchkey serve --dev --dsn ${dsn%%\?*}\` (pid $pid), password attempt limits (both faces) raised to $limit per window (limiters on)"
 echo "- cold start to ready (exec to first 200 from /health/ready, migrations included): ${ready_ms} ms"
 echo "- idle RSS 1 s after ready: $(awk -v k="$idle_rss_kb" 'BEGIN {printf "%.1f", k/1024}') MB"
 echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
