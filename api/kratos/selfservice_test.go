@@ -117,6 +117,7 @@ func newSelfServiceEnvOn(t *testing.T, open func(testing.TB) store.Store, opts .
 	}
 	mux := http.NewServeMux()
 	ss.MountPublic(mux)
+	ss.MountAdmin(mux) // /admin/recovery/*: no public path collides
 	handler = api.Chain(mux, api.WithRequestID(), api.NoCache())
 	return e
 }

@@ -155,6 +155,10 @@ func codeAddressNodes(kind core.FlowKind, v *view) []Node {
 	if kind == core.FlowRecovery {
 		c.Attributes.Pattern, c.Attributes.MaxLength = "[0-9]+", 6
 	}
+	if val(keyAddress, v.res.Stash) == "" {
+		// An admin-created flow (recovery_admin.go): no address to resend to.
+		return []Node{c, submitNode(methodCode, "method", methodCode, labelContinue)}
+	}
 	resend := submitNode(methodCode, "email", val(keyAddress, v.res.Stash), labelResend)
 	if kind == core.FlowVerification {
 		return []Node{hidden, c, submitNode(methodCode, "method", methodCode, labelContinue), resend}
@@ -220,7 +224,8 @@ func (s *SelfService) checkSecret(c *flow.ActionContext, kind core.FlowKind, met
 	if method == methodLink {
 		issuer = s.addr.links
 	}
-	if !ok || addr == "" || fc.IdentityID() == "" || val(keyAddrMethod, st) != method || submitted == "" {
+	// An admin-issued secret is bound to no address (recovery_admin.go).
+	if !ok || (addr == "" && !val(keyAdminIssued, st)) || fc.IdentityID() == "" || val(keyAddrMethod, st) != method || submitted == "" {
 		keyMessages.Set(st, []Text{invalidSecretText(kind, method)})
 		return c.Error(errFormInvalid)
 	}
