@@ -14,7 +14,7 @@ import assert from 'node:assert/strict'
 import { mkdir } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
 import { chromium } from 'playwright-core'
-import { courierCode, courierMessages } from '../../lib/server.js'
+import { adminAPIKey, adminURL, courierCode, courierMessages } from '../../lib/server.js'
 import { startPageServer } from './page-server.js'
 
 const api = (process.env.LATCHKEY_PUBLIC_URL ?? 'http://localhost:4433').replace('127.0.0.1', 'localhost')
@@ -358,5 +358,27 @@ test('forgotten password: a passcode, then a new password', async () => {
     await open()
     await passwordLogin('10-login-with-recovered-password', recoveredPassword)
     await shot('10-login-with-recovered-password')
+  })
+})
+
+test('a session revoked through the admin API expires in the page', async () => {
+  await step('session-expired', async () => {
+    const detail = await sessionCreated()
+    const sid = detail.claims.session_id
+    assert.ok(sid, 'the session JWT names its session')
+    // Kratos' admin API revokes sessions of either face.
+    const res = await fetch(`${adminURL}/admin/sessions/${sid}`, {
+      method: 'DELETE',
+      headers: adminAPIKey ? { Authorization: `Bearer ${adminAPIKey}` } : {},
+    })
+    assert.equal(res.status, 204)
+    // The SDK polls /sessions/validate (every 3 s on this page) and tells
+    // the app the session is gone.
+    await page.waitForFunction(() => window.hankoEvents.some((e) => e.type === 'session-expired'), null, {
+      timeout: 15_000,
+    })
+    const valid = await page.evaluate(() => window.hanko.session.validate())
+    assert.equal(valid.is_valid, false)
+    await shot('11-session-expired')
   })
 })
