@@ -247,6 +247,7 @@ func (a *app) adminHandler() http.Handler {
 	})
 	a.kratos.MountAdmin(kmux)
 	a.kratos.MountCourier(kmux, a.db)
+	a.selfsvc.MountAdmin(kmux)
 	kratosAdmin := api.WithAPIKey(a.cfg.Serve.Admin.APIKey, a.kratos.Errors().Unauthorized())(kratos.AdminPrefix(kmux))
 	if a.hanko == nil {
 		return a.middleware(kratosAdmin, api.CORS{})
