@@ -12,23 +12,27 @@ export const adminAPIKey = process.env.LATCHKEY_SERVE_ADMIN_API_KEY ?? ''
 const serverLog = process.env.LATCHKEY_LOG_FILE
 
 // courierCode waits up to timeoutMs for the dev courier to log a message to
-// recipient of one of the given template types, and returns its code. Without
-// SMTP, `serve --dev` logs every message with its code instead of sending it.
-// Messages logged before `after` (a count of matching lines) are skipped, so
-// a second code for the same address is not mistaken for the first.
-export async function courierCode(recipient, { after = 0, timeoutMs = 10_000 } = {}) {
+// recipient and returns its code. Without SMTP, `serve --dev` logs every
+// message with its code instead of sending it. The courier works
+// asynchronously, so a message queued earlier may be logged late: name the
+// message by its template (and, for Kratos verification, its flow id, which
+// the logged link carries), and skip the first `after` such messages (count
+// them with courierMessages and the same template before asking for a new
+// code).
+export async function courierCode(recipient, { template, flow, after = 0, timeoutMs = 10_000 } = {}) {
   if (!serverLog) {
     throw new Error('LATCHKEY_LOG_FILE is not set: run the suite through e2e/run.sh')
   }
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const found = await courierMessages(recipient)
+    let found = await courierMessages(recipient, { template })
+    if (flow) found = found.filter((m) => Object.values(m).some((v) => typeof v === 'string' && v.includes(`flow=${flow}`)))
     const code = found.length > after ? codeOf(found[found.length - 1]) : undefined
     if (code) {
       return code
     }
     if (Date.now() > deadline) {
-      throw new Error(`no code logged for ${recipient} within ${timeoutMs} ms (${found.length} messages seen)`)
+      throw new Error(`no ${template ?? ''} code logged for ${recipient} within ${timeoutMs} ms (${found.length} messages seen)`)
     }
     await sleep(50)
   }
@@ -43,9 +47,9 @@ function codeOf(rec) {
   return undefined
 }
 
-// courierMessages returns the messages the dev courier logged for recipient,
-// oldest first.
-export async function courierMessages(recipient) {
+// courierMessages returns the messages the dev courier logged for recipient
+// (of the template type, when given), oldest first.
+export async function courierMessages(recipient, { template } = {}) {
   const text = await readFile(serverLog, 'utf8')
   const out = []
   for (const line of text.split('\n')) {
@@ -56,7 +60,12 @@ export async function courierMessages(recipient) {
     } catch {
       continue
     }
-    if (typeof rec.msg === 'string' && rec.msg.startsWith('courier (dev mode)') && rec.recipient === recipient) {
+    if (
+      typeof rec.msg === 'string' &&
+      rec.msg.startsWith('courier (dev mode)') &&
+      rec.recipient === recipient &&
+      (!template || rec.template_type === template)
+    ) {
       out.push(rec)
     }
   }

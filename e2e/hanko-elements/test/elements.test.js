@@ -123,9 +123,18 @@ async function skipOnboarding() {
   }
 }
 
-// enterPasscode types the code the dev courier logged for the address.
-async function enterPasscode(seenBefore) {
-  const code = await courierCode(email, { after: seenBefore })
+// Hanko's passcode templates, by what the passcode is for.
+const templates = { registration: 'email_verification', login: 'login', recovery: 'recovery' }
+
+// seen counts the passcode mails of template to to so far.
+async function seen(template, to = email) {
+  return (await courierMessages(to, { template })).length
+}
+
+// enterPasscode types the newest code of template the dev courier logged
+// for the address after the first `before` ones.
+async function enterPasscode(template, before) {
+  const code = await courierCode(email, { template, after: before })
   assert.match(code, /^\d{6}$/)
   await page.getByRole('heading', { name: /enter passcode/i }).waitFor()
   const first = page.locator('hanko-auth input:not([type="hidden"])').first()
@@ -158,9 +167,9 @@ test('registration with e-mail verification and a password', async () => {
     await page.getByRole('heading', { name: /create account/i }).waitFor()
     await settle()
     await page.getByPlaceholder(/email/i).fill(email)
-    const seen = (await courierMessages(email)).length
+    const before = await seen(templates.registration)
     await page.getByRole('button', { name: /^continue$/i }).click()
-    await enterPasscode(seen)
+    await enterPasscode(templates.registration, before)
     await page.getByPlaceholder(/password/i).first().waitFor()
     await page.getByPlaceholder(/password/i).first().fill(password)
     await page.getByRole('button', { name: /^continue$/i }).click()
@@ -229,13 +238,13 @@ test('passcode login', async () => {
     await page.evaluate(() => localStorage.clear())
     await open()
     await page.getByPlaceholder(/email/i).fill(email)
-    const seen = (await courierMessages(email)).length
+    const before = await seen(templates.login)
     await page.getByRole('button', { name: /^continue$/i }).click()
     const chooser = page.getByRole('button', { name: /passcode|code/i })
     const codeInput = page.getByRole('heading', { name: /enter passcode/i })
     await chooser.or(codeInput).first().waitFor()
     if (!(await codeInput.isVisible())) await chooser.first().click()
-    await enterPasscode(seen)
+    await enterPasscode(templates.login, before)
     await skipOnboarding()
     const detail = await sessionCreated()
     assert.equal(detail.claims?.subject ?? detail.userID, userID)
@@ -274,9 +283,9 @@ test('<hanko-profile> adds, verifies and deletes an address, revokes a session',
     await page.getByText(/^add email$/i).click()
     const input = page.getByPlaceholder(/new email/i)
     await input.fill(second)
-    const seen = (await courierMessages(second)).length
+    const before = await seen(templates.registration, second)
     await input.press('Enter')
-    const code = await courierCode(second, { after: seen })
+    const code = await courierCode(second, { template: templates.registration, after: before })
     await page.locator('hanko-profile input[name="passcode0"]').click()
     await page.keyboard.type(code, { delay: 30 })
     // Back on the profile: the new address is listed; open it and delete it.
@@ -296,8 +305,8 @@ test('<hanko-profile> adds, verifies and deletes an address, revokes a session',
 
     // Earlier logins left other sessions: revoke one (never the current).
     const sessions = page.getByText(/HeadlessChrome|Mozilla/)
-    const before = await sessions.count()
-    assert.ok(before >= 2, `${before} sessions listed`)
+    const listed = await sessions.count()
+    assert.ok(listed >= 2, `${listed} sessions listed`)
     const other = page.locator('hanko-profile .hanko_accordionItem', { hasText: /HeadlessChrome|Mozilla/ }).filter({
       has: page.getByRole('button', { name: /^revoke$/i }),
     })
@@ -307,7 +316,7 @@ test('<hanko-profile> adds, verifies and deletes an address, revokes a session',
     await other.first().getByRole('button', { name: /^yes$/i }).click()
     assert.equal((await revoked).status(), 200)
     await settle()
-    assert.equal(await sessions.count(), before - 1)
+    assert.equal(await sessions.count(), listed - 1)
     await shot('6-profile-session-revoked')
   })
 })
@@ -342,9 +351,9 @@ test('forgotten password: a passcode, then a new password', async () => {
     const input = page.getByPlaceholder(/password/i)
     await choose.or(input).first().waitFor()
     if (!(await input.isVisible())) await choose.click()
-    const seen = (await courierMessages(email)).length
+    const before = await seen(templates.recovery)
     await page.getByText(/forgot your password/i).click()
-    await enterPasscode(seen)
+    await enterPasscode(templates.recovery, before)
     await page.getByRole('heading', { name: /new password/i }).waitFor()
     await page.getByPlaceholder(/password/i).first().fill(recoveredPassword)
     await page.getByRole('button', { name: /^continue$/i }).click()
