@@ -315,6 +315,21 @@ test('admin createRecoveryCodeForIdentity: the user recovers with the code', asy
   assert.equal(who.identity.id, state.userID)
 })
 
+test('admin createRecoveryLinkForIdentity: the link, opened in a browser, signs in', async () => {
+  const { data, status } = await call(
+    identities.createRecoveryLinkForIdentity({ createRecoveryLinkForIdentityBody: { identity_id: state.userID } }),
+  )
+  assert.equal(status, 200)
+  assert.ok(Date.parse(data.expires_at) > Date.now())
+  // A browser opens the link: 303 to the settings UI with a session cookie.
+  const res = await fetch(data.recovery_link, { redirect: 'manual', headers: { Accept: 'text/html' } })
+  assert.equal(res.status, 303)
+  assert.match(res.headers.get('location'), /\/settings\?flow=/)
+  const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0])
+  const { data: who } = await call(frontend.toSession({ cookie: cookies.join('; ') }))
+  assert.equal(who.identity.id, state.userID)
+})
+
 test('performNativeLogout ends the session', async () => {
   const { status } = await call(
     frontend.performNativeLogout({ performNativeLogoutBody: { session_token: state.loginToken } }),
