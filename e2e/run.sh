@@ -21,7 +21,7 @@ Options:
   --install-browser  apt-get install chromium when it is missing (needs root
                      and Debian's package index; CI uses this)
   --artifacts DIR    where screenshots and the server log are kept
-                     (default: e2e/artifacts)
+                     (default: e2e/artifacts, emptied of the last run's)
   --keep             keep the temporary directory (binary, database)
   -h, --help         show this help
 
@@ -106,6 +106,10 @@ read -r public_port admin_port page_port < <(node -e '
   const free = () => new Promise((ok) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)) }) })
   Promise.all([free(), free(), free()]).then((p) => console.log(p.join(" ")))')
 
+# The default folder holds the last run only.
+if [[ "$artifacts" == "$here/artifacts" ]]; then
+  rm -f "$artifacts"/*.png
+fi
 mkdir -p "$artifacts" "$tmp/data"
 server_log="$artifacts/latchkey.log"
 : >"$server_log"
