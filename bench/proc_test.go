@@ -13,15 +13,19 @@ func TestReadProcSelf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Burn some CPU so utime moves by more than a clock tick.
-	deadline := time.Now().Add(100 * time.Millisecond)
+	// Burn CPU until utime moves by a clock tick; on a loaded machine the
+	// process may get little CPU per wall-clock second, so the bound is
+	// generous and the loop ends as soon as the count moves.
+	deadline := time.Now().Add(10 * time.Second)
 	sum := sha256.Sum256(nil)
-	for time.Now().Before(deadline) {
-		sum = sha256.Sum256(sum[:])
-	}
-	after, err := ReadProc(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
+	after := before
+	for time.Now().Before(deadline) && after.CPU <= before.CPU {
+		for range 20000 {
+			sum = sha256.Sum256(sum[:])
+		}
+		if after, err = ReadProc(os.Getpid()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if after.CPU <= before.CPU {
 		t.Errorf("CPU time did not grow: %v then %v", before.CPU, after.CPU)
