@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/queue"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -58,6 +58,7 @@ type WorkerOptions struct {
 type Worker struct {
 	o       WorkerOptions
 	retries int
+	backoff queue.Backoff
 	log     *slog.Logger
 }
 
@@ -107,6 +108,7 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	if w.log == nil {
 		w.log = slog.Default()
 	}
+	w.backoff = queue.Backoff{Base: w.o.BackoffBase, Max: w.o.BackoffMax, Jitter: w.o.Jitter}
 	return w, nil
 }
 
@@ -116,26 +118,10 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 // rest of its batch is handed back to the queue. Store errors are logged and
 // retried on the next poll.
 func (w *Worker) Run(ctx context.Context) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		}
-		n, err := w.Tick(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		wait := w.o.PullWait
-		if err != nil {
-			w.log.ErrorContext(ctx, "courier: delivering messages", slog.Any("error", err))
-		} else if n == w.o.BatchSize {
-			wait = 0
-		}
-		timer.Reset(wait)
-	}
+	queue.Poll(ctx, w.o.PullWait, w.o.BatchSize, w.Tick, func(err error) {
+		w.log.ErrorContext(ctx, "courier: delivering messages", slog.Any("error", err))
+	})
+	return nil
 }
 
 // Tick claims one batch of due messages and delivers them, returning how
@@ -147,31 +133,12 @@ func (w *Worker) Tick(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("claim messages: %w", err)
 	}
-	var errs []error
-	for i := range msgs {
-		m := &msgs[i]
-		if ctx.Err() != nil {
-			if err := w.release(ctx, m); err != nil {
-				errs = append(errs, err)
-			}
-			continue
-		}
-		if err := w.deliver(ctx, m); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return len(msgs), errors.Join(errs...)
-}
-
-// detached returns a context that outlives ctx's cancellation, so a send or
-// record that started is finished on shutdown.
-func detached(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), d)
+	return len(msgs), queue.Drain(ctx, msgs, w.deliver, w.release)
 }
 
 // release hands a claimed, unsent message back to the queue.
 func (w *Worker) release(ctx context.Context, m *core.Message) error {
-	rctx, cancel := detached(ctx, 10*time.Second)
+	rctx, cancel := queue.Detached(ctx, 10*time.Second)
 	defer cancel()
 	m.Status = core.MessageQueued
 	m.UpdatedAt = w.o.Now().UTC()
@@ -193,7 +160,7 @@ func (w *Worker) deliver(ctx context.Context, m *core.Message) error {
 	if sender == nil {
 		sendErr = Permanent(fmt.Errorf("no sender configured for channel %q", m.Channel))
 	} else {
-		sctx, cancel := detached(ctx, w.o.SendTimeout)
+		sctx, cancel := queue.Detached(ctx, w.o.SendTimeout)
 		sendErr = sender.Send(sctx, m)
 		cancel()
 	}
@@ -209,17 +176,17 @@ func (w *Worker) deliver(ctx context.Context, m *core.Message) error {
 		m.Status = core.MessageAbandoned
 	default:
 		m.Status = core.MessageQueued
-		m.NextAttempt = now.Add(w.backoff(m.SendCount))
+		m.NextAttempt = now.Add(w.backoff.Delay(m.SendCount))
 	}
 	if sendErr != nil {
 		d.Status = "failed"
-		d.Error = truncate(sendErr.Error(), 1024)
+		d.Error = queue.ErrorText(sendErr)
 		w.log.WarnContext(ctx, "courier: delivery failed",
 			slog.String("message_id", m.ID), slog.Int("attempt", m.SendCount),
 			slog.String("status", string(m.Status)), slog.String("error", d.Error))
 	}
 
-	rctx, cancel := detached(ctx, 10*time.Second)
+	rctx, cancel := queue.Detached(ctx, 10*time.Second)
 	defer cancel()
 	err := w.o.Store.Update(rctx, func(tx store.Tx) error {
 		if err := tx.AddDispatch(rctx, d); err != nil {
@@ -231,29 +198,4 @@ func (w *Worker) deliver(ctx context.Context, m *core.Message) error {
 		return fmt.Errorf("record delivery of message %s: %w", m.ID, err)
 	}
 	return nil
-}
-
-// backoff is the jittered delay after the n-th failed attempt (n >= 1).
-func (w *Worker) backoff(n int) time.Duration {
-	d := w.o.BackoffBase
-	for i := 1; i < n && d < w.o.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, w.o.BackoffMax)
-	j := w.o.Jitter()
-	if j < 0 || j >= 1 {
-		j = 0
-	}
-	return d/2 + time.Duration(j*float64(d/2))
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -490,7 +490,7 @@ func TestBackoff(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := w.backoff(tc.n)
+			got := w.backoff.Delay(tc.n)
 			if got.Round(time.Millisecond) != tc.want {
 				t.Errorf("backoff(%d) = %s, want %s", tc.n, got, tc.want)
 			}

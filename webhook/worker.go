@@ -11,9 +11,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"time"
-	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/queue"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -86,8 +86,9 @@ type WorkerOptions struct {
 // in many replicas, may run on one store: ClaimWebhookDeliveries hands each
 // delivery to one of them.
 type Worker struct {
-	o   WorkerOptions
-	log *slog.Logger
+	o       WorkerOptions
+	backoff queue.Backoff
+	log     *slog.Logger
 }
 
 // NewWorker checks o and returns a Worker. It returns an error when Store or
@@ -142,6 +143,7 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	if w.log == nil {
 		w.log = slog.Default()
 	}
+	w.backoff = queue.Backoff{Base: w.o.BackoffBase, Max: w.o.BackoffMax, Jitter: w.o.Jitter}
 	return w, nil
 }
 
@@ -154,33 +156,20 @@ const cleanupEvery = time.Hour
 // of its batch is handed back to the queue. Store errors are logged and
 // retried on the next poll.
 func (w *Worker) Run(ctx context.Context) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
 	var lastCleanup time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		}
+	tick := func(ctx context.Context) (int, error) {
 		if now := w.o.Now(); now.Sub(lastCleanup) >= cleanupEvery {
 			lastCleanup = now
 			if _, err := w.o.Store.DeleteWebhookDeliveriesBefore(ctx, now.Add(-w.o.Retain)); err != nil && ctx.Err() == nil {
 				w.log.ErrorContext(ctx, "webhook: deleting old deliveries", slog.Any("error", err))
 			}
 		}
-		n, err := w.Tick(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		wait := w.o.PullWait
-		if err != nil {
-			w.log.ErrorContext(ctx, "webhook: delivering events", slog.Any("error", err))
-		} else if n == w.o.BatchSize {
-			wait = 0
-		}
-		timer.Reset(wait)
+		return w.Tick(ctx)
 	}
+	queue.Poll(ctx, w.o.PullWait, w.o.BatchSize, tick, func(err error) {
+		w.log.ErrorContext(ctx, "webhook: delivering events", slog.Any("error", err))
+	})
+	return nil
 }
 
 // Tick claims one batch of due deliveries and sends them, returning how
@@ -193,31 +182,12 @@ func (w *Worker) Tick(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("claim webhook deliveries: %w", err)
 	}
-	var errs []error
-	for i := range list {
-		d := &list[i]
-		if ctx.Err() != nil {
-			if err := w.release(ctx, d); err != nil {
-				errs = append(errs, err)
-			}
-			continue
-		}
-		if err := w.deliver(ctx, d); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return len(list), errors.Join(errs...)
-}
-
-// detached returns a context that outlives ctx's cancellation, so a request
-// or record that started is finished on shutdown.
-func detached(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), d)
+	return len(list), queue.Drain(ctx, list, w.deliver, w.release)
 }
 
 // release hands a claimed, unsent delivery back to the queue.
 func (w *Worker) release(ctx context.Context, d *store.WebhookDelivery) error {
-	rctx, cancel := detached(ctx, 10*time.Second)
+	rctx, cancel := queue.Detached(ctx, 10*time.Second)
 	defer cancel()
 	d.Status = store.DeliveryQueued
 	d.UpdatedAt = w.o.Now().UTC()
@@ -267,7 +237,7 @@ func (w *Worker) send(ctx context.Context, callback string, p Payload) error {
 	if err != nil {
 		return fmt.Errorf("encode payload: %w", err)
 	}
-	sctx, cancel := detached(ctx, w.o.Config.Timeout)
+	sctx, cancel := queue.Detached(ctx, w.o.Config.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(sctx, http.MethodPost, callback, bytes.NewReader(body))
 	if err != nil {
@@ -304,12 +274,12 @@ func (w *Worker) record(ctx context.Context, d *store.WebhookDelivery, sendErr e
 		d.Status, d.LastError = store.DeliveryAbandoned, sendErr.Error()
 	default:
 		d.Attempts++
-		d.LastError = truncate(sendErr.Error(), 1024)
+		d.LastError = queue.ErrorText(sendErr)
 		if d.Attempts >= w.o.Config.MaxAttempts {
 			d.Status = store.DeliveryAbandoned
 		} else {
 			d.Status = store.DeliveryQueued
-			d.NextAttempt = now.Add(w.backoff(d.Attempts))
+			d.NextAttempt = now.Add(w.backoff.Delay(d.Attempts))
 		}
 	}
 	if sendErr != nil && !gone {
@@ -317,7 +287,7 @@ func (w *Worker) record(ctx context.Context, d *store.WebhookDelivery, sendErr e
 			slog.String("event", d.Event), slog.Int("attempt", d.Attempts),
 			slog.String("status", string(d.Status)), slog.String("error", d.LastError))
 	}
-	rctx, cancel := detached(ctx, 10*time.Second)
+	rctx, cancel := queue.Detached(ctx, 10*time.Second)
 	defer cancel()
 	err := w.o.Store.Update(rctx, func(tx store.Tx) error {
 		if err := tx.UpdateWebhookDelivery(rctx, d); err != nil {
@@ -363,29 +333,4 @@ func (w *Worker) record(ctx context.Context, d *store.WebhookDelivery, sendErr e
 		return fmt.Errorf("record webhook delivery %s: %w", d.ID, err)
 	}
 	return nil
-}
-
-// backoff is the jittered delay after the n-th failed attempt (n >= 1).
-func (w *Worker) backoff(n int) time.Duration {
-	d := w.o.BackoffBase
-	for i := 1; i < n && d < w.o.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, w.o.BackoffMax)
-	j := w.o.Jitter()
-	if j < 0 || j >= 1 {
-		j = 0
-	}
-	return d/2 + time.Duration(j*float64(d/2))
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
