@@ -219,28 +219,9 @@ func (s *SelfService) getAddressFlow(w http.ResponseWriter, r *http.Request, kin
 		s.writeError(w, r, true, flowDisabled(kind))
 		return
 	}
-	id, err := flowIDParam(r, "id")
+	res, err := s.fetchFlow(r, kind)
 	if err != nil {
 		s.writeError(w, r, true, err)
-		return
-	}
-	def := s.defs[kind]
-	res, err := s.engine.Fetch(r.Context(), def, id)
-	switch {
-	case errors.Is(err, flow.ErrNotFound):
-		s.writeError(w, r, true, flowNotFound(kind))
-		return
-	case errors.Is(err, flow.ErrExpired):
-		p, perr := s.engine.Peek(r.Context(), def, id)
-		if perr != nil {
-			s.writeError(w, r, true, flowNotFound(kind))
-			return
-		}
-		ret, _ := keyReturnTo.Get(p.Stash)
-		s.writeError(w, r, true, s.expiredOnFetch(kind, p.Flow.Type, ret))
-		return
-	case err != nil:
-		s.writeError(w, r, true, &core.Error{Code: core.CodeInternal, Message: "Loading the flow failed.", Cause: err})
 		return
 	}
 	var tok []byte

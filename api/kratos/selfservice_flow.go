@@ -463,30 +463,38 @@ func (s *SelfService) returnOrDefault(ret string, defaults ...string) string {
 	return s.public
 }
 
-// getFlow serves GET /self-service/<kind>/flows?id=.
-func (s *SelfService) getFlow(w http.ResponseWriter, r *http.Request, kind core.FlowKind) {
+// fetchFlow loads the flow that GET /self-service/<kind>/flows?id= names.
+// Its error is ready for writeError: the id is malformed (400), the flow is
+// unknown (404), it expired (410, naming a new flow to start), or loading
+// it failed (500).
+func (s *SelfService) fetchFlow(r *http.Request, kind core.FlowKind) (*flow.Result, error) {
 	id, err := flowIDParam(r, "id")
 	if err != nil {
-		s.writeError(w, r, true, err)
-		return
+		return nil, err
 	}
 	def := s.defs[kind]
 	res, err := s.engine.Fetch(r.Context(), def, id)
 	switch {
 	case errors.Is(err, flow.ErrNotFound):
-		s.writeError(w, r, true, flowNotFound(kind))
-		return
+		return nil, flowNotFound(kind)
 	case errors.Is(err, flow.ErrExpired):
 		p, perr := s.engine.Peek(r.Context(), def, id)
 		if perr != nil {
-			s.writeError(w, r, true, flowNotFound(kind))
-			return
+			return nil, flowNotFound(kind)
 		}
 		ret, _ := keyReturnTo.Get(p.Stash)
-		s.writeError(w, r, true, s.expiredOnFetch(kind, p.Flow.Type, ret))
-		return
+		return nil, s.expiredOnFetch(kind, p.Flow.Type, ret)
 	case err != nil:
-		s.writeError(w, r, true, &core.Error{Code: core.CodeInternal, Message: "Loading the flow failed.", Cause: err})
+		return nil, &core.Error{Code: core.CodeInternal, Message: "Loading the flow failed.", Cause: err}
+	}
+	return res, nil
+}
+
+// getFlow serves GET /self-service/<kind>/flows?id=.
+func (s *SelfService) getFlow(w http.ResponseWriter, r *http.Request, kind core.FlowKind) {
+	res, err := s.fetchFlow(r, kind)
+	if err != nil {
+		s.writeError(w, r, true, err)
 		return
 	}
 	var tok []byte
