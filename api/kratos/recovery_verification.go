@@ -266,24 +266,11 @@ func (s *SelfService) submitAddressFlow(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, jsonHint, flowDisabled(kind))
 		return
 	}
-	id, err := flowIDParam(r, "flow")
-	if err != nil {
-		s.writeError(w, r, jsonHint, err)
+	res, ok := s.submittedFlow(w, r, kind, jsonHint)
+	if !ok {
 		return
 	}
-	def := s.defs[kind]
-	res, err := s.engine.Fetch(r.Context(), def, id)
-	switch {
-	case errors.Is(err, flow.ErrNotFound):
-		s.writeError(w, r, jsonHint, flowNotFound(kind))
-		return
-	case errors.Is(err, flow.ErrExpired):
-		s.replaceExpired(w, r, kind, id, jsonHint)
-		return
-	case err != nil:
-		s.writeError(w, r, jsonHint, &core.Error{Code: core.CodeInternal, Message: "Loading the flow failed.", Cause: err})
-		return
-	}
+	def, id := s.defs[kind], res.Flow.ID
 	typ := res.Flow.Type
 	jsonAnswer := typ == "api" || jsonHint
 	var action string

@@ -534,27 +534,39 @@ func (s *SelfService) getFlow(w http.ResponseWriter, r *http.Request, kind core.
 	api.WriteJSON(w, http.StatusOK, s.render(r, kind, res, ident, tok))
 }
 
-// submitFlow serves POST (and GET) /self-service/<kind>?flow=.
-func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind core.FlowKind) {
-	jsonHint := isJSONRequest(r)
+// submittedFlow loads the flow that a submission (?flow=) names. When it
+// cannot, it has answered already and returns false: the id is malformed
+// (400) or unknown (404), the flow expired (replaceExpired starts a new
+// one), or loading it failed (500); jsonHint chooses JSON or a redirect.
+func (s *SelfService) submittedFlow(w http.ResponseWriter, r *http.Request, kind core.FlowKind, jsonHint bool) (*flow.Result, bool) {
 	id, err := flowIDParam(r, "flow")
 	if err != nil {
 		s.writeError(w, r, jsonHint, err)
-		return
+		return nil, false
 	}
-	def := s.defs[kind]
-	res, err := s.engine.Fetch(r.Context(), def, id)
+	res, err := s.engine.Fetch(r.Context(), s.defs[kind], id)
 	switch {
 	case errors.Is(err, flow.ErrNotFound):
 		s.writeError(w, r, jsonHint, flowNotFound(kind))
-		return
+		return nil, false
 	case errors.Is(err, flow.ErrExpired):
 		s.replaceExpired(w, r, kind, id, jsonHint)
-		return
+		return nil, false
 	case err != nil:
 		s.writeError(w, r, jsonHint, &core.Error{Code: core.CodeInternal, Message: "Loading the flow failed.", Cause: err})
+		return nil, false
+	}
+	return res, true
+}
+
+// submitFlow serves POST (and GET) /self-service/<kind>?flow=.
+func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind core.FlowKind) {
+	jsonHint := isJSONRequest(r)
+	res, ok := s.submittedFlow(w, r, kind, jsonHint)
+	if !ok {
 		return
 	}
+	def, id := s.defs[kind], res.Flow.ID
 	typ := res.Flow.Type
 	jsonAnswer := typ == "api" || jsonHint
 	body, err := s.decodeBody(w, r)
