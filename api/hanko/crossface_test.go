@@ -18,14 +18,7 @@ import (
 	"github.com/latchkey/latchkey/api/hanko/hankotest"
 	"github.com/latchkey/latchkey/api/kratos"
 	"github.com/latchkey/latchkey/api/kratos/kratostest"
-	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/config"
-	"github.com/latchkey/latchkey/courier"
-	"github.com/latchkey/latchkey/identity"
-	"github.com/latchkey/latchkey/method/code"
-	"github.com/latchkey/latchkey/method/password"
-	"github.com/latchkey/latchkey/schema"
-	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
 	"github.com/latchkey/latchkey/store/storetest"
 )
@@ -52,51 +45,15 @@ func newFaces(t *testing.T, open func(testing.TB) store.Store) *faces {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := schema.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := password.NewHasher(password.Params{Algorithm: password.AlgorithmArgon2,
-		Argon2: password.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := identity.New(identity.Options{Store: st, Schemas: reg, Hasher: hasher})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mac, err := cipher.NewSigner("a-cross-face-test-secret-32-chars!!")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seal, err := cipher.New("another-cross-face-secret-32-chars!")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr, err := session.NewManager(st, mac, session.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := session.NewKeys(context.Background(), st, seal, session.KeysOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	codes, err := code.NewIssuer(mac, code.Options{Digits: 6, TTL: 5 * time.Minute, MaxAttempts: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cour, err := courier.New(courier.Options{ServiceName: "Latchkey Test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := hanko.NewTestingDeps(t, st)
 	// A tokenize_as template, so whoami can be shown a JWT signed by the
 	// same keys that is not a Hanko session token.
 	cfg.Session.WhoAmI.Tokenizer.Templates = map[string]config.TokenizerTemplate{"default": {TTL: time.Minute, SubjectSource: "id"}}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	jwtCfg := config.SessionJWT{Issuer: base, Audience: []string{"127.0.0.1"}}
 
-	h, err := hanko.New(hanko.Options{Store: st, Identities: ids, Sessions: mgr, Keys: keys, Hasher: hasher, Codes: codes,
-		Courier: cour, Config: cfg.Hanko, JWT: jwtCfg, AdminAPIKey: xAPIKey, Log: quiet})
+	h, err := hanko.New(hanko.Options{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys, Hasher: d.Hasher, Codes: d.Codes,
+		Courier: d.Courier, Config: cfg.Hanko, JWT: jwtCfg, AdminAPIKey: xAPIKey, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,12 +61,12 @@ func newFaces(t *testing.T, open func(testing.TB) store.Store) *faces {
 	h.MountPublic(hp)
 	h.MountAdmin(ha)
 
-	kh, err := kratos.New(kratos.Options{Identities: ids, Sessions: st, PublicBaseURL: base, Log: quiet})
+	kh, err := kratos.New(kratos.Options{Identities: d.Identities, Sessions: st, PublicBaseURL: base, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ss, err := kratos.NewSelfService(kratos.SelfServiceOptions{Store: st, Identities: ids, Sessions: mgr, Keys: keys,
-		Hasher: hasher, Cookies: seal, PublicBaseURL: base, SelfService: cfg.SelfService, Session: cfg.Session, Log: quiet})
+	ss, err := kratos.NewSelfService(kratos.SelfServiceOptions{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys,
+		Hasher: d.Hasher, Cookies: d.Seal, PublicBaseURL: base, SelfService: cfg.SelfService, Session: cfg.Session, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

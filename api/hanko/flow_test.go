@@ -21,15 +21,11 @@ import (
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/api/hanko/hankotest"
-	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/courier"
 	"github.com/latchkey/latchkey/identity"
-	"github.com/latchkey/latchkey/method/code"
-	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/ratelimit"
-	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
 	"github.com/latchkey/latchkey/store/storetest"
@@ -116,43 +112,8 @@ func newFEnv(t *testing.T, mod func(c *config.Hanko)) *fEnv {
 func newFEnvWith(t *testing.T, mod func(c *config.Hanko), opt func(o *Options)) *fEnv {
 	t.Helper()
 	st := storetest.SQLite(t)
-	reg, err := schema.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := password.NewHasher(password.Params{Algorithm: password.AlgorithmArgon2,
-		Argon2: password.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := identity.New(identity.Options{Store: st, Schemas: reg, Hasher: hasher})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mac, err := cipher.NewSigner("a-test-secret-of-at-least-32-chars!!")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seal, err := cipher.New("another-test-secret-32-characters!!!")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr, err := session.NewManager(st, mac, session.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := session.NewKeys(context.Background(), st, seal, session.KeysOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	codes, err := code.NewIssuer(mac, code.Options{Digits: 6, TTL: 5 * time.Minute, MaxAttempts: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cour, err := courier.New(courier.Options{ServiceName: "Latchkey Test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := NewTestingDeps(t, st)
+	ids := d.Identities
 	c, _, err := config.Load(config.LoadOptions{Dev: true, Env: []string{}})
 	if err != nil {
 		t.Fatal(err)
@@ -163,8 +124,8 @@ func newFEnvWith(t *testing.T, mod func(c *config.Hanko), opt func(o *Options)) 
 	}
 	clk := &fakeClock{now: time.Now()}
 	events := &recordedEvents{}
-	o := Options{Store: st, Identities: ids, Sessions: mgr, Keys: keys, Hasher: hasher, Codes: codes,
-		Courier: cour, Config: hc, JWT: config.SessionJWT{Issuer: "http://127.0.0.1:4433/", Audience: []string{"127.0.0.1"}},
+	o := Options{Store: st, Identities: ids, Sessions: d.Sessions, Keys: d.Keys, Hasher: d.Hasher, Codes: d.Codes,
+		Courier: d.Courier, Config: hc, JWT: config.SessionJWT{Issuer: "http://127.0.0.1:4433/", Audience: []string{"127.0.0.1"}},
 		Limiter: ratelimit.NewDB(st, clk.Now, []byte("rate-limit-test-secret")), Events: events,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if opt != nil {
@@ -177,7 +138,7 @@ func newFEnvWith(t *testing.T, mod func(c *config.Hanko), opt func(o *Options)) 
 	}
 	pub := http.NewServeMux()
 	h.MountPublic(pub)
-	return &fEnv{store: st, ids: ids, keys: keys, h: h, public: api.Chain(pub, api.WithRequestID()),
+	return &fEnv{store: st, ids: ids, keys: d.Keys, h: h, public: api.Chain(pub, api.WithRequestID()),
 		flowV: hankotest.New(t, hankotest.Flow), limitClock: clk, events: events}
 }
 

@@ -14,12 +14,9 @@ import (
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/api/hanko/hankotest"
-	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/identity"
-	"github.com/latchkey/latchkey/method/password"
-	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
 	"github.com/latchkey/latchkey/store/storetest"
@@ -44,35 +41,7 @@ type pEnv struct {
 func newPEnv(t *testing.T, mod func(c *config.Hanko)) *pEnv {
 	t.Helper()
 	st := storetest.SQLite(t)
-	reg, err := schema.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := password.NewHasher(password.Params{Algorithm: password.AlgorithmArgon2,
-		Argon2: password.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := identity.New(identity.Options{Store: st, Schemas: reg, Hasher: hasher})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mac, err := cipher.NewSigner("a-test-secret-of-at-least-32-chars!!")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seal, err := cipher.New("another-test-secret-32-characters!!!")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr, err := session.NewManager(st, mac, session.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := session.NewKeys(context.Background(), st, seal, session.KeysOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := NewTestingDeps(t, st)
 	c, _, err := config.Load(config.LoadOptions{Dev: true, Env: []string{}})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +50,7 @@ func newPEnv(t *testing.T, mod func(c *config.Hanko)) *pEnv {
 	if mod != nil {
 		mod(&hc)
 	}
-	h, err := New(Options{Store: st, Identities: ids, Sessions: mgr, Keys: keys, Hasher: hasher, Config: hc,
+	h, err := New(Options{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys, Hasher: d.Hasher, Config: hc,
 		JWT: config.SessionJWT{Issuer: "http://127.0.0.1:4433/", Audience: []string{"127.0.0.1"}}, AdminAPIKey: testAPIKey,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -90,7 +59,7 @@ func newPEnv(t *testing.T, mod func(c *config.Hanko)) *pEnv {
 	pub, adm := http.NewServeMux(), http.NewServeMux()
 	h.MountPublic(pub)
 	h.MountAdmin(adm)
-	return &pEnv{store: st, ids: ids, sessions: mgr, keys: keys, h: h,
+	return &pEnv{store: st, ids: d.Identities, sessions: d.Sessions, keys: d.Keys, h: h,
 		public: api.Chain(pub, api.WithRequestID()), admin: api.Chain(adm, api.WithRequestID()),
 		pubV: hankotest.New(t, hankotest.Public), adminV: hankotest.New(t, hankotest.Admin).WithPrefix(hc.AdminPrefix)}
 }
