@@ -6,11 +6,13 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/courier/couriertest"
 )
 
 func TestSMTPSenderDeliversMultipartMail(t *testing.T) {
 	t.Parallel()
-	addr, box, _ := startSMTP(t, smtpServerOptions{})
+	box := couriertest.StartSMTP(t, couriertest.SMTPOptions{})
+	addr := box.Addr()
 	s, err := NewSMTP(SMTPOptions{
 		ConnectionURI: "smtp://" + addr + "/?disable_starttls=true",
 		FromAddress:   "no-reply@latchkey.test",
@@ -39,11 +41,11 @@ func TestSMTPSenderDeliversMultipartMail(t *testing.T) {
 			if err := s.Send(context.Background(), m); err != nil {
 				t.Fatalf("send: %v", err)
 			}
-			got := box.wait(t)
+			got := box.Next(t)
 			if len(got.To) != 1 || got.To[0] != "user@example.com" || got.From != "no-reply@latchkey.test" {
 				t.Errorf("envelope from %q to %v", got.From, got.To)
 			}
-			p := parseMail(t, got.Raw)
+			p := got
 			if p.Subject != out.Subject {
 				t.Errorf("subject = %q, want %q", p.Subject, out.Subject)
 			}
@@ -69,7 +71,8 @@ func TestSMTPSenderDeliversMultipartMail(t *testing.T) {
 
 func TestSMTPSenderImplicitTLSWithAuth(t *testing.T) {
 	t.Parallel()
-	addr, box, _ := startSMTP(t, smtpServerOptions{implicit: true, user: "mailer", password: "s3cret-pw"})
+	box := couriertest.StartSMTP(t, couriertest.SMTPOptions{ImplicitTLS: true, User: "mailer", Password: "s3cret-pw"})
+	addr := box.Addr()
 	tests := []struct {
 		name    string
 		uri     string
@@ -99,11 +102,11 @@ func TestSMTPSenderImplicitTLSWithAuth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := box.wait(t)
+			got := box.Next(t)
 			if got.User != "mailer" {
 				t.Errorf("authenticated as %q", got.User)
 			}
-			if p := parseMail(t, got.Raw); strings.TrimSpace(p.Text) != "plain only" || p.HTML != "" {
+			if p := got; strings.TrimSpace(p.Text) != "plain only" || p.HTML != "" {
 				t.Errorf("text %q html %q", p.Text, p.HTML)
 			}
 		})

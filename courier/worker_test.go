@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/courier/couriertest"
 	"github.com/latchkey/latchkey/store"
 	"github.com/latchkey/latchkey/store/storetest"
 )
@@ -166,7 +167,8 @@ func TestWorkerDeliversOverSMTP(t *testing.T) {
 		s := open(t)
 		clock := newClock()
 		c := newTestCourier(t, clock)
-		addr, box, _ := startSMTP(t, smtpServerOptions{})
+		box := couriertest.StartSMTP(t, couriertest.SMTPOptions{})
+		addr := box.Addr()
 		sender, err := NewSMTP(SMTPOptions{ConnectionURI: "smtp://" + addr + "/?disable_starttls=true", FromAddress: "no-reply@latchkey.test"})
 		if err != nil {
 			t.Fatal(err)
@@ -174,7 +176,7 @@ func TestWorkerDeliversOverSMTP(t *testing.T) {
 		m := enqueueLogin(t, c, s, "fr-user@example.com", "864209", "fr")
 		w := workerFor(t, s, clock, sender, 5)
 		tick(t, w, 1)
-		p := parseMail(t, box.wait(t).Raw)
+		p := box.Next(t)
 		if p.Subject != "Connectez-vous à votre compte" || !strings.Contains(p.Text, "864209") || !strings.Contains(p.HTML, "864209") {
 			t.Errorf("mail = %+v", p)
 		}
@@ -257,10 +259,10 @@ func TestWorkerSendsOnceSMTPIsBack(t *testing.T) {
 		w := workerFor(t, s, clock, sender, 5)
 		tick(t, w, 1) // down
 
-		_, box, _ := startSMTP(t, smtpServerOptions{addr: addr})
+		box := couriertest.StartSMTP(t, couriertest.SMTPOptions{Addr: addr})
 		clock.Advance(5 * time.Second)
 		tick(t, w, 1)
-		p := parseMail(t, box.wait(t).Raw)
+		p := box.Next(t)
 		if p.Subject != "Zaloguj się do swojego konta" || !strings.Contains(p.Text, "777111") {
 			t.Errorf("mail = %+v", p)
 		}
@@ -305,13 +307,14 @@ func TestQueuedMessageSurvivesRestart(t *testing.T) {
 
 	second := openSQLite(t, dsn)
 	defer second.Close()
-	addr, box, _ := startSMTP(t, smtpServerOptions{})
+	box := couriertest.StartSMTP(t, couriertest.SMTPOptions{})
+	addr := box.Addr()
 	sender, err := NewSMTP(SMTPOptions{ConnectionURI: "smtp://" + addr + "/?disable_starttls=true", FromAddress: "no-reply@latchkey.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tick(t, workerFor(t, second, clock, sender, 5), 1)
-	if p := parseMail(t, box.wait(t).Raw); p.Subject != "Accedi al tuo account" || !strings.Contains(p.Text, "246810") {
+	if p := box.Next(t); p.Subject != "Accedi al tuo account" || !strings.Contains(p.Text, "246810") {
 		t.Errorf("mail = %+v", p)
 	}
 	if got, _ := second.GetMessage(ctx, m.ID); got.Status != core.MessageSent {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/courier/couriertest"
 )
 
 // TestAdminRecoveryCode covers POST /admin/recovery/code (Ory SDK
@@ -13,7 +15,7 @@ import (
 // default) completed from a browser that never started it, and the errors.
 func TestAdminRecoveryCode(t *testing.T) {
 	t.Parallel()
-	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *inbox) {
+	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 		paul := e.createUser(t, "paul@example.com")
 		admin := e.native(t)
 
@@ -49,7 +51,7 @@ func TestAdminRecoveryCode(t *testing.T) {
 		if e.addressVerified(t, paul.ID, "paul@example.com") {
 			t.Error("the admin code verified the address")
 		}
-		if n := box.count("paul@example.com"); n != 0 {
+		if n := len(box.To("paul@example.com")); n != 0 {
 			t.Errorf("%d mails sent; the admin code is not mailed", n)
 		}
 
@@ -87,7 +89,7 @@ func TestAdminRecoveryCode(t *testing.T) {
 // the account into the settings UI with a session.
 func TestAdminRecoveryLink(t *testing.T) {
 	t.Parallel()
-	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *inbox) {
+	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 		rita := e.createUser(t, "rita@example.com")
 		r := e.native(t).do("POST", "/admin/recovery/link", map[string]any{"identity_id": rita.ID})
 		must(t, r, 200)
@@ -112,7 +114,7 @@ func TestAdminRecoveryLink(t *testing.T) {
 		if again.code == 303 && strings.Contains(again.hdr.Get("Location"), "ui/settings") {
 			t.Error("the admin link worked twice")
 		}
-		if n := box.count("rita@example.com"); n != 0 {
+		if n := len(box.To("rita@example.com")); n != 0 {
 			t.Errorf("%d mails sent", n)
 		}
 	})

@@ -6,156 +6,26 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log"
 	"log/slog"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"github.com/latchkey/latchkey/api/kratos"
 	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/courier"
+	"github.com/latchkey/latchkey/courier/couriertest"
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/store/storetest"
 )
-
-// inbox is an in-process SMTP server: the courier worker delivers the
-// flows' messages to it over real SMTP, and tests read codes and links from
-// the mails, as a user would.
-type inbox struct {
-	mu   sync.Mutex
-	mail map[string][]string // recipient → decoded text bodies, oldest first
-	cond *sync.Cond
-}
-
-type inboxBackend struct{ box *inbox }
-
-func (b inboxBackend) NewSession(*smtp.Conn) (smtp.Session, error) {
-	return &inboxSession{box: b.box}, nil
-}
-
-type inboxSession struct {
-	box *inbox
-	to  []string
-}
-
-func (s *inboxSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *inboxSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = append(s.to, strings.ToLower(to))
-	return nil
-}
-func (s *inboxSession) Reset()        { s.to = nil }
-func (s *inboxSession) Logout() error { return nil }
-func (s *inboxSession) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	text := mailText(raw)
-	s.box.mu.Lock()
-	for _, to := range s.to {
-		s.box.mail[to] = append(s.box.mail[to], text)
-	}
-	s.box.cond.Broadcast()
-	s.box.mu.Unlock()
-	return nil
-}
-
-// mailText returns the decoded text/plain part of a mail (the whole body
-// when it is not multipart), with the subject first.
-func mailText(raw []byte) string {
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return string(raw)
-	}
-	var dec mime.WordDecoder
-	subject, _ := dec.DecodeHeader(m.Header.Get("Subject"))
-	mt, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	decode := func(cte string, r io.Reader) string {
-		b, _ := io.ReadAll(r)
-		switch strings.ToLower(cte) {
-		case "base64":
-			out, _ := io.ReadAll(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(bytes.Join(bytes.Fields(b), nil))))
-			return string(out)
-		case "quoted-printable":
-			out, _ := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(b)))
-			return string(out)
-		}
-		return string(b)
-	}
-	if !strings.HasPrefix(mt, "multipart/") {
-		return subject + "\n" + decode(m.Header.Get("Content-Transfer-Encoding"), m.Body)
-	}
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		part, err := mr.NextPart()
-		if err != nil {
-			return subject
-		}
-		if ct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type")); ct == "text/plain" {
-			return subject + "\n" + decode(part.Header.Get("Content-Transfer-Encoding"), part)
-		}
-	}
-}
-
-// wait returns the n-th mail (1-based) to addr, waiting up to 10 seconds.
-func (b *inbox) wait(t *testing.T, addr string, n int) string {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	timer := time.AfterFunc(10*time.Second, func() { b.mu.Lock(); b.cond.Broadcast(); b.mu.Unlock() })
-	defer timer.Stop()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for len(b.mail[addr]) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("no mail #%d to %s after 10s (have %d)", n, addr, len(b.mail[addr]))
-		}
-		b.cond.Wait()
-	}
-	return b.mail[addr][n-1]
-}
-
-// waitFor returns the newest mail to addr containing substr, waiting up to
-// 10 seconds for one.
-func (b *inbox) waitFor(t *testing.T, addr, substr string) string {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		b.mu.Lock()
-		list := b.mail[addr]
-		for i := len(list) - 1; i >= 0; i-- {
-			if strings.Contains(list[i], substr) {
-				b.mu.Unlock()
-				return list[i]
-			}
-		}
-		b.mu.Unlock()
-	}
-	t.Fatalf("no mail to %s containing %q after 10s", addr, substr)
-	return ""
-}
-
-// count returns how many mails addr received.
-func (b *inbox) count(addr string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.mail[addr])
-}
 
 var (
 	codeRE     = regexp.MustCompile(`\b[0-9]{6}\b`)
@@ -183,19 +53,8 @@ func linkIn(t *testing.T, text string) string {
 // withMail enables recovery and verification with a courier whose worker
 // delivers over SMTP to the returned inbox. tune adjusts the configuration
 // (use: link, notify_unknown_recipients …).
-func withMail(t *testing.T, tune func(cfg *config.Config)) (ssOption, *inbox) {
-	box := &inbox{mail: map[string][]string{}}
-	box.cond = sync.NewCond(&box.mu)
-	srv := smtp.NewServer(inboxBackend{box: box})
-	srv.Domain = "localhost"
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	srv.AllowInsecureAuth = true
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
+func withMail(t *testing.T, tune func(cfg *config.Config)) (ssOption, *couriertest.SMTPServer) {
+	box := couriertest.StartSMTP(t, couriertest.SMTPOptions{})
 	return func(cfg *config.Config, o *kratos.SelfServiceOptions) {
 		if tune != nil {
 			tune(cfg)
@@ -205,7 +64,7 @@ func withMail(t *testing.T, tune func(cfg *config.Config)) (ssOption, *inbox) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sender, err := courier.NewSMTP(courier.SMTPOptions{ConnectionURI: "smtp://" + l.Addr().String() + "/?disable_starttls=true",
+		sender, err := courier.NewSMTP(courier.SMTPOptions{ConnectionURI: "smtp://" + box.Addr() + "/?disable_starttls=true",
 			FromAddress: "latchkey@example.com"})
 		if err != nil {
 			t.Fatal(err)
@@ -232,7 +91,7 @@ func withMail(t *testing.T, tune func(cfg *config.Config)) (ssOption, *inbox) {
 // onMailBackends runs test on every store backend, each with its own
 // self-service env and inbox (so parallel backends never read each other's
 // mail).
-func onMailBackends(t *testing.T, tune func(cfg *config.Config), test func(t *testing.T, e *ssEnv, box *inbox)) {
+func onMailBackends(t *testing.T, tune func(cfg *config.Config), test func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer)) {
 	t.Helper()
 	for name, open := range storetest.Backends(t) {
 		t.Run(name, func(t *testing.T) {
@@ -290,7 +149,7 @@ func continueWith(t *testing.T, r resp) map[string]map[string]any {
 
 func TestRecoveryCodeNative(t *testing.T) {
 	t.Parallel()
-	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *inbox) {
+	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 		alice := e.createUser(t, "alice@example.com")
 		c := e.native(t)
 
@@ -305,7 +164,7 @@ func TestRecoveryCodeNative(t *testing.T) {
 		if stateOf(t, sent) != "sent_email" || !hasID(messageIDs(sent.json(t)), kratos.MsgRecoveryEmailWithCodeSent) {
 			t.Fatalf("after send: %s", sent.body)
 		}
-		mailText := box.wait(t, "alice@example.com", 1)
+		mailText := box.Wait(t, "alice@example.com", 1).Plain()
 		code := codeIn(t, mailText)
 
 		wrong := "000000"
@@ -364,14 +223,14 @@ func TestRecoveryCodeNative(t *testing.T) {
 
 func TestRecoveryCodeAttemptsAndEnumeration(t *testing.T) {
 	t.Parallel()
-	onMailBackends(t, func(cfg *config.Config) { cfg.SelfService.Flows.Recovery.NotifyUnknownRecipients = true }, func(t *testing.T, e *ssEnv, box *inbox) {
+	onMailBackends(t, func(cfg *config.Config) { cfg.SelfService.Flows.Recovery.NotifyUnknownRecipients = true }, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 		e.createUser(t, "bob@example.com")
 
 		t.Run("wrong code six times", func(t *testing.T) {
 			c := e.native(t)
 			id := flowID(t, c.do("GET", "/self-service/recovery/api", nil))
 			must(t, c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "email": "bob@example.com"}), 200)
-			code := codeIn(t, box.wait(t, "bob@example.com", 1))
+			code := codeIn(t, box.Wait(t, "bob@example.com", 1).Plain())
 			wrong := "123456"
 			if code == wrong {
 				wrong = "654321"
@@ -400,7 +259,7 @@ func TestRecoveryCodeAttemptsAndEnumeration(t *testing.T) {
 				t.Fatalf("unknown address not answered as sent: %s", r.body)
 			}
 			// notify_unknown_recipients: the invalid template, with no code.
-			text := box.wait(t, "nobody@example.com", 1)
+			text := box.Wait(t, "nobody@example.com", 1).Plain()
 			if codeRE.MatchString(text) || !strings.Contains(text, "not on our database") {
 				t.Errorf("unknown recipient mail:\n%s", text)
 			}
@@ -435,7 +294,7 @@ func TestRecoveryCodeAttemptsAndEnumeration(t *testing.T) {
 
 func TestRecoveryBrowser(t *testing.T) {
 	t.Parallel()
-	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *inbox) {
+	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 		e.createUser(t, "dora@example.com")
 		b := e.browser(t)
 
@@ -467,8 +326,8 @@ func TestRecoveryBrowser(t *testing.T) {
 
 		sent := b.do("POST", "/self-service/recovery?flow="+id, url.Values{"csrf_token": {csrf}, "method": {"code"}, "email": {"dora@example.com"}})
 		must(t, sent, 303)
-		code := codeIn(t, box.wait(t, "dora@example.com", 1))
-		if n := box.count("dora@example.com"); n != 1 {
+		code := codeIn(t, box.Wait(t, "dora@example.com", 1).Plain())
+		if n := len(box.To("dora@example.com")); n != 1 {
 			t.Errorf("%d mails; the refused submissions must not send", n)
 		}
 		done := b.do("POST", "/self-service/recovery?flow="+id, url.Values{"csrf_token": {csrf}, "method": {"code"}, "code": {code}})
@@ -501,7 +360,7 @@ func TestRecoverySPAGetsLocationChange(t *testing.T) {
 	must(t, f, 200)
 	id, csrf := flowID(t, f), csrfOf(t, f.json(t))
 	must(t, b.do("POST", "/self-service/recovery?flow="+id, map[string]any{"csrf_token": csrf, "method": "code", "email": "erin@example.com"}), 200)
-	code := codeIn(t, box.wait(t, "erin@example.com", 1))
+	code := codeIn(t, box.Wait(t, "erin@example.com", 1).Plain())
 	// Sent without the spec check: kratos-api.json nests the envelope as
 	// {"error":{"error":…}} for this response, but Kratos (herodot) writes
 	// {"error":{…},"redirect_browser_to":…}, which SDKs and the reference
@@ -522,7 +381,7 @@ func TestRecoveryLinkBrowser(t *testing.T) {
 	onMailBackends(t, func(cfg *config.Config) {
 		cfg.SelfService.Methods.Link.Enabled = true
 		cfg.SelfService.Flows.Recovery.Use = "link"
-	}, func(t *testing.T, e *ssEnv, box *inbox) {
+	}, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 		e.createUser(t, "fay@example.com")
 		b := e.browser(t)
 		id := flowID(t, b.do("GET", "/self-service/recovery/browser", nil))
@@ -531,7 +390,7 @@ func TestRecoveryLinkBrowser(t *testing.T) {
 		csrf := csrfOf(t, f.json(t))
 		b.json = false
 		must(t, b.do("POST", "/self-service/recovery?flow="+id, url.Values{"csrf_token": {csrf}, "method": {"link"}, "email": {"fay@example.com"}}), 303)
-		link := linkIn(t, box.wait(t, "fay@example.com", 1))
+		link := linkIn(t, box.Wait(t, "fay@example.com", 1).Plain())
 
 		// A tampered token fails and leaves the flow open.
 		u, _ := url.Parse(link)
@@ -599,7 +458,7 @@ func TestRecoveryExpiryAndReturnTo(t *testing.T) {
 
 func TestVerificationCodeNative(t *testing.T) {
 	t.Parallel()
-	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *inbox) {
+	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 		gus := e.createUser(t, "gus@example.com")
 		c := e.native(t)
 		id := flowID(t, c.do("GET", "/self-service/verification/api", nil))
@@ -608,7 +467,7 @@ func TestVerificationCodeNative(t *testing.T) {
 		if !hasID(messageIDs(sent.json(t)), kratos.MsgVerificationEmailWithCodeSent) {
 			t.Fatalf("sent: %s", sent.body)
 		}
-		code := codeIn(t, box.wait(t, "gus@example.com", 1))
+		code := codeIn(t, box.Wait(t, "gus@example.com", 1).Plain())
 		bad := c.do("POST", "/self-service/verification?flow="+id, map[string]any{"method": "code", "code": "99999"})
 		must(t, bad, 400)
 		if !hasID(messageIDs(bad.json(t)), kratos.MsgVerificationCodeInvalid) {
@@ -642,7 +501,7 @@ func TestVerificationLinkBrowserAndRegistrationHook(t *testing.T) {
 		cfg.SelfService.Methods.Link.Enabled = true
 		cfg.SelfService.Flows.Verification.Use = "link"
 		cfg.SelfService.Flows.Registration.After.Password.Hooks = []config.Hook{{Hook: "session"}, {Hook: "show_verification_ui"}}
-	}, func(t *testing.T, e *ssEnv, box *inbox) {
+	}, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 
 		// Native registration starts a verification flow and sends the link.
 		c := e.native(t)
@@ -659,7 +518,7 @@ func TestVerificationLinkBrowserAndRegistrationHook(t *testing.T) {
 			t.Errorf("show_verification_ui flow: %v", vf)
 		}
 		identityID := r.json(t)["identity"].(map[string]any)["id"].(string)
-		link := linkIn(t, box.wait(t, "hope@example.com", 1))
+		link := linkIn(t, box.Wait(t, "hope@example.com", 1).Plain())
 		if !strings.Contains(link, "flow="+vf["id"].(string)) {
 			t.Errorf("link %q is not for flow %v", link, vf["id"])
 		}
@@ -686,7 +545,7 @@ func TestVerificationLinkBrowserAndRegistrationHook(t *testing.T) {
 		csrf := csrfOf(t, choose.json(t))
 		sent := b2.do("POST", "/self-service/verification?flow="+id, map[string]any{"csrf_token": csrf, "method": "link", "email": "hope@example.com"})
 		must(t, sent, 200)
-		link2 := linkIn(t, box.wait(t, "hope@example.com", 2))
+		link2 := linkIn(t, box.Wait(t, "hope@example.com", 2).Plain())
 		b2.json = false
 		must(t, b2.do("GET", link2, nil), 303)
 		b2.json = true
@@ -779,10 +638,10 @@ func (c *client) raw(method, path string, body any) resp {
 // link from the verification mail, and log in again.
 func TestDoneWhenNative(t *testing.T) {
 	t.Parallel()
-	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *inbox) {
+	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 		c := e.native(t)
 		tok := e.registerNative(t, c, "kim@example.com", "correct horse battery")
-		verifyMail := box.wait(t, "kim@example.com", 1)
+		verifyMail := box.Wait(t, "kim@example.com", 1).Plain()
 		verifyLink := linkIn(t, verifyMail)
 		if !strings.Contains(verifyLink, "code=") {
 			t.Fatalf("verification mail link %q carries no code", verifyLink)
@@ -803,7 +662,7 @@ func TestDoneWhenNative(t *testing.T) {
 		// hands over.
 		rf := anon.do("GET", "/self-service/recovery/api", nil)
 		must(t, anon.do("POST", "/self-service/recovery?flow="+flowID(t, rf), map[string]any{"method": "code", "email": "kim@example.com"}), 200)
-		code := codeIn(t, box.waitFor(t, "kim@example.com", "Recover access to your account"))
+		code := codeIn(t, box.WaitFor(t, "kim@example.com", "Recover access to your account").Plain())
 		done := anon.do("POST", "/self-service/recovery?flow="+flowID(t, rf), map[string]any{"method": "code", "code": code})
 		must(t, done, 200)
 		cw := continueWith(t, done)
@@ -844,7 +703,7 @@ func TestDoneWhenBrowser(t *testing.T) {
 	t.Parallel()
 	onMailBackends(t, func(cfg *config.Config) {
 		cfg.SelfService.Flows.Registration.After.Password.Hooks = []config.Hook{{Hook: "session"}, {Hook: "show_verification_ui"}}
-	}, func(t *testing.T, e *ssEnv, box *inbox) {
+	}, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 		b := e.browser(t)
 		ui := func(kind string) string { return e.base + "ui/" + kind + "?flow=" }
 		const addr = "lou@example.com"
@@ -857,7 +716,7 @@ func TestDoneWhenBrowser(t *testing.T) {
 		_, form = browserForm(t, b, "registration", id, url.Values{"method": {"password"}, "traits.email": {addr},
 			"password": {"correct horse battery"}})
 		vloc := location(t, b.do("POST", "/self-service/registration?flow="+id, form), ui("verification"))
-		verifyMail := box.wait(t, addr, 1)
+		verifyMail := box.Wait(t, addr, 1).Plain()
 		verifyLink := linkIn(t, verifyMail)
 		if u, _ := url.Parse(vloc); !strings.Contains(verifyLink, "flow="+u.Query().Get("flow")) {
 			t.Errorf("verification UI %q and mailed link %q name different flows", vloc, verifyLink)
@@ -888,7 +747,7 @@ func TestDoneWhenBrowser(t *testing.T) {
 		rid := flowID(t, b.do("GET", "/self-service/recovery/browser", nil))
 		_, form = browserForm(t, b, "recovery", rid, url.Values{"method": {"code"}, "email": {addr}})
 		location(t, b.do("POST", "/self-service/recovery?flow="+rid, form), ui("recovery")+rid)
-		code := codeIn(t, box.waitFor(t, addr, "Recover access to your account"))
+		code := codeIn(t, box.WaitFor(t, addr, "Recover access to your account").Plain())
 		f, form := browserForm(t, b, "recovery", rid, url.Values{"method": {"code"}, "code": {code}})
 		if f["state"] != "sent_email" {
 			t.Fatalf("recovery flow state %v", f["state"])

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/latchkey/latchkey/courier/couriertest"
 )
 
 // TestSelfServiceHostileBodies submits bodies a hostile client may send to
@@ -16,7 +18,7 @@ import (
 // invalid UTF-8, so such values must not reach a query).
 func TestSelfServiceHostileBodies(t *testing.T) {
 	t.Parallel()
-	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, _ *inbox) {
+	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, _ *couriertest.SMTPServer) {
 		e.registerNative(t, e.native(t), "hostile@example.com", "correct horse battery")
 		cases := []struct {
 			name string

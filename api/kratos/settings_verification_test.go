@@ -2,6 +2,8 @@ package kratos_test
 
 import (
 	"testing"
+
+	"github.com/latchkey/latchkey/courier/couriertest"
 )
 
 // TestSettingsMailsOnlyNewAddresses pins Kratos' settings verification
@@ -11,10 +13,10 @@ import (
 // verification mail on every save.
 func TestSettingsMailsOnlyNewAddresses(t *testing.T) {
 	t.Parallel()
-	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *inbox) {
+	onMailBackends(t, nil, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 		c := e.native(t)
 		c.token = e.registerNative(t, c, "noel@example.com", "correct horse battery")
-		box.wait(t, "noel@example.com", 1)
+		box.Wait(t, "noel@example.com", 1).Plain()
 
 		settings := func(traits map[string]any) resp {
 			t.Helper()
@@ -37,7 +39,7 @@ func TestSettingsMailsOnlyNewAddresses(t *testing.T) {
 		if cw == nil || cw["flow"].(map[string]any)["verifiable_address"] != "noel.new@example.com" {
 			t.Fatalf("new address: %s", r.body)
 		}
-		box.wait(t, "noel.new@example.com", 1)
+		box.Wait(t, "noel.new@example.com", 1).Plain()
 
 		// Saving again mails neither address.
 		r = settings(map[string]any{"email": "noel.new@example.com", "name": "Noel N."})
@@ -50,11 +52,11 @@ func TestSettingsMailsOnlyNewAddresses(t *testing.T) {
 		f := v.do("GET", "/self-service/verification/api", nil)
 		must(t, v.do("POST", "/self-service/verification?flow="+flowID(t, f),
 			map[string]any{"method": "code", "email": "noel.new@example.com"}), 200)
-		box.wait(t, "noel.new@example.com", 2)
-		if n := box.count("noel@example.com"); n != 1 {
+		box.Wait(t, "noel.new@example.com", 2).Plain()
+		if n := len(box.To("noel@example.com")); n != 1 {
 			t.Errorf("%d mails to the registration address, want 1", n)
 		}
-		if n := box.count("noel.new@example.com"); n != 2 {
+		if n := len(box.To("noel.new@example.com")); n != 2 {
 			t.Errorf("%d mails to the new address, want 2 (settings, then the verification flow)", n)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey/api/kratos"
 	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/courier/couriertest"
 )
 
 // passwordless switches on login and registration by code (and tunes the
@@ -55,11 +56,11 @@ func sendLoginCode(t *testing.T, c *client, identifier string) (string, resp) {
 
 func TestCodeLoginNative(t *testing.T) {
 	t.Parallel()
-	onMailBackends(t, passwordless, func(t *testing.T, e *ssEnv, box *inbox) {
+	onMailBackends(t, passwordless, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 		lena := e.createUser(t, "lena@example.com")
 		c := e.native(t)
 		id, _ := sendLoginCode(t, c, "Lena@Example.com")
-		mail := box.wait(t, "lena@example.com", 1)
+		mail := box.Wait(t, "lena@example.com", 1).Plain()
 		if !strings.Contains(mail, "Login to your account") {
 			t.Errorf("login code mail:\n%s", mail)
 		}
@@ -98,7 +99,7 @@ func TestCodeLoginNative(t *testing.T) {
 
 func TestCodeLoginLimitsAndEnumeration(t *testing.T) {
 	t.Parallel()
-	onMailBackends(t, passwordless, func(t *testing.T, e *ssEnv, box *inbox) {
+	onMailBackends(t, passwordless, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 		e.createUser(t, "max@example.com")
 		e.createUser(t, "nina@example.com")
 		e.createUser(t, "olga@example.com")
@@ -106,7 +107,7 @@ func TestCodeLoginLimitsAndEnumeration(t *testing.T) {
 		t.Run("wrong code six times", func(t *testing.T) {
 			c := e.native(t)
 			id, _ := sendLoginCode(t, c, "max@example.com")
-			code := codeIn(t, box.wait(t, "max@example.com", 1))
+			code := codeIn(t, box.Wait(t, "max@example.com", 1).Plain())
 			for i := 1; i <= 5; i++ {
 				r := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "code": otherCode(code)})
 				must(t, r, http.StatusBadRequest)
@@ -122,7 +123,7 @@ func TestCodeLoginLimitsAndEnumeration(t *testing.T) {
 			}
 			// A resend issues a fresh code, which works.
 			must(t, c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "resend": "code"}), http.StatusBadRequest)
-			fresh := codeIn(t, box.wait(t, "max@example.com", 2))
+			fresh := codeIn(t, box.Wait(t, "max@example.com", 2).Plain())
 			must(t, c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "code": fresh}), http.StatusOK)
 		})
 
@@ -136,9 +137,9 @@ func TestCodeLoginLimitsAndEnumeration(t *testing.T) {
 			if messageIDs(sent.json(t))[0] != messageIDs(knownSent.json(t))[0] {
 				t.Errorf("answers differ: %s vs %s", sent.body, knownSent.body)
 			}
-			box.wait(t, "nina@example.com", 1)
+			box.Wait(t, "nina@example.com", 1).Plain()
 			time.Sleep(100 * time.Millisecond)
-			if n := box.count("nobody@example.com"); n != 0 {
+			if n := len(box.To("nobody@example.com")); n != 0 {
 				t.Errorf("%d mails to an unknown address", n)
 			}
 			r := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "code": "123456"})
@@ -151,7 +152,7 @@ func TestCodeLoginLimitsAndEnumeration(t *testing.T) {
 		t.Run("expired code", func(t *testing.T) {
 			c := e.native(t)
 			id, _ := sendLoginCode(t, c, "olga@example.com")
-			code := codeIn(t, box.wait(t, "olga@example.com", 1))
+			code := codeIn(t, box.Wait(t, "olga@example.com", 1).Plain())
 			e.clock.add(11 * time.Minute) // the code lives 10 minutes, the flow an hour
 			r := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "code": code})
 			must(t, r, http.StatusBadRequest)
@@ -201,7 +202,7 @@ func TestCodeLoginLimitsAndEnumeration(t *testing.T) {
 
 func TestCodeRegistrationNative(t *testing.T) {
 	t.Parallel()
-	onMailBackends(t, passwordless, func(t *testing.T, e *ssEnv, box *inbox) {
+	onMailBackends(t, passwordless, func(t *testing.T, e *ssEnv, box *couriertest.SMTPServer) {
 		c := e.native(t)
 		f := c.do("GET", "/self-service/registration/api", nil)
 		must(t, f, http.StatusOK)
@@ -220,7 +221,7 @@ func TestCodeRegistrationNative(t *testing.T) {
 		if stateOf(t, sent) != "sent_email" || !hasID(messageIDs(sent.json(t)), kratos.MsgRegistrationCodeSent) {
 			t.Fatalf("after sending: %s", sent.body)
 		}
-		mail := box.wait(t, "quinn@example.com", 1)
+		mail := box.Wait(t, "quinn@example.com", 1).Plain()
 		if !strings.Contains(mail, "Complete your account registration") {
 			t.Errorf("registration mail:\n%s", mail)
 		}
@@ -261,7 +262,7 @@ func TestCodeRegistrationNative(t *testing.T) {
 		// The new identity logs in by code.
 		anon := e.native(t)
 		lid, _ := sendLoginCode(t, anon, "quinn@example.com")
-		lcode := codeIn(t, box.waitFor(t, "quinn@example.com", "Login to your account"))
+		lcode := codeIn(t, box.WaitFor(t, "quinn@example.com", "Login to your account").Plain())
 		must(t, anon.do("POST", "/self-service/login?flow="+lid, map[string]any{"method": "code", "code": lcode}), http.StatusOK)
 
 		// Registering the same address again: the code still goes out, and
@@ -274,7 +275,7 @@ func TestCodeRegistrationNative(t *testing.T) {
 		if hasID(messageIDs(wrong.json(t)), kratos.MsgDuplicateCredentials) {
 			t.Errorf("a wrong code revealed the account: %s", wrong.body)
 		}
-		dcode := codeIn(t, box.wait(t, "quinn@example.com", 3))
+		dcode := codeIn(t, box.Wait(t, "quinn@example.com", 3).Plain())
 		dup := d.do("POST", "/self-service/registration?flow="+did, map[string]any{"method": "code", "code": dcode, "traits": traits})
 		must(t, dup, http.StatusBadRequest)
 		if !hasID(messageIDs(dup.json(t)), kratos.MsgDuplicateCredentials) {
@@ -296,7 +297,7 @@ func TestCodeRegistrationBackAndSchemaErrors(t *testing.T) {
 	}
 	traits := map[string]any{"email": "rita@example.com"}
 	must(t, c.do("POST", "/self-service/registration?flow="+id, map[string]any{"method": "code", "traits": traits}), http.StatusBadRequest)
-	box.wait(t, "rita@example.com", 1)
+	box.Wait(t, "rita@example.com", 1).Plain()
 	back := c.do("POST", "/self-service/registration?flow="+id, map[string]any{"method": "code", "screen": "credential-selection", "traits": traits})
 	must(t, back, http.StatusBadRequest)
 	if stateOf(t, back) != "choose_method" || nodeNamed(back.json(t), "password", "") == nil {
@@ -321,8 +322,8 @@ func TestCodeLoginBrowserAndSPA(t *testing.T) {
 	bad := b.do("POST", "/self-service/login?flow="+id, url.Values{"csrf_token": {"nope"}, "method": {"code"}, "identifier": {"sam@example.com"}})
 	location(t, bad, e.base+"ui/error?id=")
 	location(t, b.do("POST", "/self-service/login?flow="+id, form), e.base+"ui/login?flow="+id)
-	code := codeIn(t, box.wait(t, "sam@example.com", 1))
-	if n := box.count("sam@example.com"); n != 1 {
+	code := codeIn(t, box.Wait(t, "sam@example.com", 1).Plain())
+	if n := len(box.To("sam@example.com")); n != 1 {
 		t.Errorf("%d mails; the refused post must not send", n)
 	}
 	f, form := browserForm(t, b, "login", id, url.Values{"method": {"code"}, "code": {code}})
@@ -343,7 +344,7 @@ func TestCodeLoginBrowserAndSPA(t *testing.T) {
 	sid := flowID(t, sf)
 	sent := spa.do("POST", "/self-service/login?flow="+sid, map[string]any{"csrf_token": csrfOf(t, sf.json(t)), "method": "code", "identifier": "tess@example.com"})
 	must(t, sent, http.StatusBadRequest)
-	scode := codeIn(t, box.wait(t, "tess@example.com", 1))
+	scode := codeIn(t, box.Wait(t, "tess@example.com", 1).Plain())
 	done := spa.do("POST", "/self-service/login?flow="+sid, map[string]any{"csrf_token": csrfOf(t, sent.json(t)), "method": "code", "code": scode})
 	must(t, done, http.StatusOK)
 	if _, ok := done.json(t)["session_token"]; ok || continueWith(t, done)["redirect_browser_to"] == nil {
@@ -362,7 +363,7 @@ func TestCodeRegistrationBrowser(t *testing.T) {
 	location(t, b.do("POST", "/self-service/registration?flow="+id, form), e.base+"ui/registration?flow="+id)
 	_, form = browserForm(t, b, "registration", id, url.Values{"method": {"code"}, "traits.email": {"uma@example.com"}})
 	location(t, b.do("POST", "/self-service/registration?flow="+id, form), e.base+"ui/registration?flow="+id)
-	code := codeIn(t, box.wait(t, "uma@example.com", 1))
+	code := codeIn(t, box.Wait(t, "uma@example.com", 1).Plain())
 	f, form := browserForm(t, b, "registration", id, url.Values{"method": {"code"}, "code": {code}, "traits.email": {"uma@example.com"}})
 	if f["state"] != "sent_email" || nodeNamed(f, "screen", "credential-selection") == nil {
 		t.Fatalf("sent_email screen: %v", f["ui"])
@@ -409,7 +410,7 @@ func TestCodeUnified(t *testing.T) {
 	goldenIn(t, e, "code", "registration_unified", f)
 	traits := map[string]any{"email": "xena@example.com"}
 	must(t, c.do("POST", "/self-service/registration?flow="+flowID(t, f), map[string]any{"method": "code", "traits": traits}), http.StatusBadRequest)
-	code := codeIn(t, box.wait(t, "xena@example.com", 1))
+	code := codeIn(t, box.Wait(t, "xena@example.com", 1).Plain())
 	must(t, c.do("POST", "/self-service/registration?flow="+flowID(t, f), map[string]any{"method": "code", "code": code, "traits": traits}), http.StatusOK)
 }
 
@@ -432,6 +433,6 @@ func TestCodeOnlyLogin(t *testing.T) {
 	}
 	id := flowID(t, f)
 	must(t, c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "identifier": "yara@example.com"}), http.StatusBadRequest)
-	code := codeIn(t, box.wait(t, "yara@example.com", 1))
+	code := codeIn(t, box.Wait(t, "yara@example.com", 1).Plain())
 	must(t, c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "code": code}), http.StatusOK)
 }
