@@ -470,6 +470,16 @@ func (h *Handler) flowSetUsername(c *flow.Context, i *core.Identity, u string) (
 // none, else as an extra address. verified marks it confirmed by passcode.
 func (h *Handler) flowAddEmail(c *flow.Context, i *core.Identity, address string, verified bool) error {
 	now := h.now().UTC()
+	// Look the address up first: a unique violation inside the step's
+	// transaction would abort it on PostgreSQL, turning a taken address
+	// into a 500 instead of email_already_exists.
+	if owner, err := c.Tx().FindIdentityByAddress(c.Context(), core.ViaEmail, schema.Normalize(core.ViaEmail, address)); err == nil {
+		if owner.ID != i.ID {
+			return fmt.Errorf("add e-mail: %w", store.ErrConflict)
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("add e-mail: look up the address: %w", err)
+	}
 	if traitsOf(i).Email == "" {
 		out, err := h.updateTraits(c, i, func(t *traits) { t.Email = address }, nil)
 		if err != nil {

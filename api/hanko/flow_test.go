@@ -111,7 +111,12 @@ func newFEnv(t *testing.T, mod func(c *config.Hanko)) *fEnv {
 // newFEnvWith is newFEnv whose handler options opt may change last.
 func newFEnvWith(t *testing.T, mod func(c *config.Hanko), opt func(o *Options)) *fEnv {
 	t.Helper()
-	st := storetest.SQLite(t)
+	return newFEnvOn(t, storetest.SQLite(t), mod, opt)
+}
+
+// newFEnvOn is newFEnvWith on the store st.
+func newFEnvOn(t *testing.T, st store.Store, mod func(c *config.Hanko), opt func(o *Options)) *fEnv {
+	t.Helper()
 	d := NewTestingDeps(t, st)
 	ids := d.Identities
 	c, _, err := config.Load(config.LoadOptions{Dev: true, Env: []string{}})
