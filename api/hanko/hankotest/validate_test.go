@@ -12,9 +12,7 @@ func TestLoadAll(t *testing.T) {
 	for _, s := range []Spec{Public, Admin, Flow} {
 		t.Run(string(s), func(t *testing.T) {
 			t.Parallel()
-			if _, err := Load(s); err != nil {
-				t.Fatal(err)
-			}
+			New(t, s) // fails on a broken document; skips outside CI without ../shared
 		})
 	}
 }
