@@ -3,6 +3,7 @@ package kratos
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -123,21 +124,45 @@ func (s *SelfService) profileSettings(sub *submission) (*outcome, error) {
 	}
 	d := draftOf(sub.ident)
 	d.Traits = traits
-	i, err := s.ids.Update(sub.r.Context(), sub.ident.ID, d)
-	switch core.ErrorCode(err) {
-	case core.CodeConflict:
-		o.messages = []Text{msgDuplicateCreds}
-		return o, nil
-	case core.CodeInvalid:
+	p, err := s.ids.Prepare(sub.r.Context(), d)
+	if core.ErrorCode(err) == core.CodeInvalid {
 		o.messages = []Text{genericText(core.ErrorMessage(err))}
 		return o, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	o.ident, o.next, o.messages, o.values = i, stateSuccess, []Text{msgSettingsSaved}, map[string]json.RawMessage{}
-	o.traitsChanged = !bytes.Equal(sub.ident.Traits, i.Traits)
+	// The identity is written in the step's transaction, so a settings
+	// step that fails (a concurrent submission, say) changes nothing.
+	o.tx = func(c *flow.ActionContext, o *outcome) error {
+		i, err := s.saveSettings(c, sub.ident.ID, p, o)
+		if err != nil || i == nil {
+			return err
+		}
+		o.ident, o.next, o.messages, o.values = i, stateSuccess, []Text{msgSettingsSaved}, map[string]json.RawMessage{}
+		o.traitsChanged = !bytes.Equal(sub.ident.Traits, i.Traits)
+		return nil
+	}
 	return o, nil
+}
+
+// saveSettings writes the prepared identity in the step's transaction. A
+// taken identifier or address, or a draft the identity service refuses,
+// becomes a message on o and a nil identity; errors roll the step back.
+func (s *SelfService) saveSettings(c *flow.ActionContext, id string, p *identity.Prepared, o *outcome) (*core.Identity, error) {
+	fc := c.Base()
+	i, err := s.ids.WithTx(fc.Tx()).UpdatePrepared(fc.Context(), id, p)
+	switch {
+	case takenInTx(err):
+		o.messages = []Text{msgDuplicateCreds}
+		return nil, nil
+	case err != nil && core.ErrorCode(err) == core.CodeInvalid && !errors.Is(err, identity.ErrTxAborted):
+		o.messages = []Text{genericText(core.ErrorMessage(err))}
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return i, nil
 }
 
 // protectedChanged reports whether new traits change the identity's login
@@ -190,11 +215,18 @@ func (s *SelfService) passwordSettings(sub *submission) (*outcome, error) {
 	}
 	d := draftOf(sub.ident)
 	d.Credentials = &identity.CredentialsDraft{Password: &identity.PasswordDraft{Password: pw}}
-	i, err := s.ids.Update(sub.r.Context(), sub.ident.ID, d)
+	p, err := s.ids.Prepare(sub.r.Context(), d) // hashes before the transaction
 	if err != nil {
 		return nil, err
 	}
-	o.ident, o.next, o.messages = i, stateSuccess, []Text{msgSettingsSaved}
+	o.tx = func(c *flow.ActionContext, o *outcome) error {
+		i, err := s.saveSettings(c, sub.ident.ID, p, o)
+		if err != nil || i == nil {
+			return err
+		}
+		o.ident, o.next, o.messages = i, stateSuccess, []Text{msgSettingsSaved}
+		return nil
+	}
 	return o, nil
 }
 
