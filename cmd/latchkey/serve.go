@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -85,6 +86,10 @@ func runServe(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	defer app.close()
+	// Start-up (migrations, schema compilation, templates, flow
+	// definitions) leaves garbage the running server never needs again:
+	// hand it back to the OS before serving.
+	debug.FreeOSMemory()
 
 	publicLn, err := net.Listen("tcp", cfg.Serve.Public.Addr())
 	if err != nil {
