@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -389,37 +388,12 @@ func testClaimDeliveriesRace(t *testing.T, s store.Store) {
 	for range total {
 		wantErr(t, "CreateWebhookDelivery", s.CreateWebhookDelivery(ctx, delivery("", "user", base)), nil)
 	}
-	var mu sync.Mutex
-	seen := map[string]int{}
-	var wg sync.WaitGroup
-	for range claimers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				list, err := s.ClaimWebhookDeliveries(ctx, base.Add(time.Minute), time.Hour, 7)
-				if err != nil {
-					t.Errorf("ClaimWebhookDeliveries: %v", err)
-					return
-				}
-				if len(list) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, d := range list {
-					seen[d.ID]++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if len(seen) != total {
-		t.Fatalf("%d distinct deliveries claimed, want %d", len(seen), total)
-	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Fatalf("delivery %s claimed %d times", id, n)
+	claimedOnce(t, "delivery", total, claimers, func() ([]string, error) {
+		list, err := s.ClaimWebhookDeliveries(ctx, base.Add(time.Minute), time.Hour, 7)
+		ids := make([]string, len(list))
+		for k, d := range list {
+			ids[k] = d.ID
 		}
-	}
+		return ids, err
+	})
 }

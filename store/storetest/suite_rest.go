@@ -314,37 +314,50 @@ func testClaimRace(t *testing.T, s store.Store) {
 	for range total {
 		wantErr(t, "CreateMessage", s.CreateMessage(ctx, message("race@example.com", base)), nil)
 	}
+	claimedOnce(t, "message", total, claimers, func() ([]string, error) {
+		list, err := s.ClaimMessages(ctx, base.Add(time.Minute), time.Hour, 7)
+		ids := make([]string, len(list))
+		for k, m := range list {
+			ids[k] = m.ID
+		}
+		return ids, err
+	})
+}
+
+// claimedOnce runs claimers goroutines calling claim until it returns
+// nothing and fails t unless every one of total items was claimed exactly
+// once (the SKIP LOCKED guarantee of the queues).
+func claimedOnce(t *testing.T, what string, total, claimers int, claim func() ([]string, error)) {
+	t.Helper()
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var wg sync.WaitGroup
 	for range claimers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
-				list, err := s.ClaimMessages(ctx, base.Add(time.Minute), time.Hour, 7)
+				ids, err := claim()
 				if err != nil {
-					t.Errorf("ClaimMessages: %v", err)
+					t.Errorf("claim %ss: %v", what, err)
 					return
 				}
-				if len(list) == 0 {
+				if len(ids) == 0 {
 					return
 				}
 				mu.Lock()
-				for _, m := range list {
-					seen[m.ID]++
+				for _, id := range ids {
+					seen[id]++
 				}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if len(seen) != total {
-		t.Fatalf("%d distinct messages claimed, want %d", len(seen), total)
+		t.Fatalf("%d distinct %ss claimed, want %d", len(seen), what, total)
 	}
 	for id, n := range seen {
 		if n != 1 {
-			t.Fatalf("message %s claimed %d times", id, n)
+			t.Fatalf("%s %s claimed %d times", what, id, n)
 		}
 	}
 }
