@@ -1,6 +1,7 @@
 package kratos
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -11,12 +12,20 @@ import (
 	"github.com/latchkey/latchkey/store"
 )
 
+// SessionStore is what the admin session endpoints need: the session
+// queries, and transactions so that disabling or extending a session is one
+// locked read-modify-write. store.Store satisfies it.
+type SessionStore interface {
+	store.Sessions
+	Update(ctx context.Context, fn func(tx store.Tx) error) error
+}
+
 // Options are the dependencies of a Handler.
 type Options struct {
 	// Identities is the identity service (required).
 	Identities *identity.Service
 	// Sessions stores sessions (required; usually the store.Store).
-	Sessions store.Sessions
+	Sessions SessionStore
 	// PublicBaseURL is the public listener's base URL, used for schema_url
 	// (required, e.g. "http://127.0.0.1:4433/").
 	PublicBaseURL string
@@ -43,7 +52,7 @@ type Options struct {
 // endpoints.
 type Handler struct {
 	ids      *identity.Service
-	sessions store.Sessions
+	sessions SessionStore
 	public   string
 	admin    string
 	dec      Decrypter

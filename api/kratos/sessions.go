@@ -1,10 +1,12 @@
 package kratos
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -180,18 +182,16 @@ func (h *Handler) disableSession(w http.ResponseWriter, r *http.Request) {
 		h.errs.Write(w, r, err)
 		return
 	}
-	s, err := h.sessions.GetSession(r.Context(), id)
-	if err != nil {
-		h.errs.Write(w, r, sessionStoreError(err, id))
-		return
-	}
-	if s.Active {
-		s.Active = false
-		s.UpdatedAt = h.now().UTC()
-		if err := h.sessions.UpdateSession(r.Context(), s); err != nil {
-			h.errs.Write(w, r, sessionStoreError(err, id))
-			return
+	_, err = h.modifySession(r.Context(), id, func(s *core.Session, now time.Time) (bool, error) {
+		if !s.Active {
+			return false, nil
 		}
+		s.Active, s.UpdatedAt = false, now
+		return true, nil
+	})
+	if err != nil {
+		h.errs.Write(w, r, err)
+		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -204,20 +204,15 @@ func (h *Handler) extendSession(w http.ResponseWriter, r *http.Request) {
 		h.errs.Write(w, r, err)
 		return
 	}
-	s, err := h.sessions.GetSession(r.Context(), id)
+	s, err := h.modifySession(r.Context(), id, func(s *core.Session, now time.Time) (bool, error) {
+		if !s.Active {
+			return false, core.Errorf(core.CodeNotFound, "The session %q is not active and cannot be extended.", id)
+		}
+		s.ExpiresAt, s.UpdatedAt = now.Add(h.lifespan), now
+		return true, nil
+	})
 	if err != nil {
-		h.errs.Write(w, r, sessionStoreError(err, id))
-		return
-	}
-	now := h.now().UTC()
-	if !s.Active {
-		h.errs.Write(w, r, core.Errorf(core.CodeNotFound, "The session %q is not active and cannot be extended.", id))
-		return
-	}
-	s.ExpiresAt = now.Add(h.lifespan)
-	s.UpdatedAt = now
-	if err := h.sessions.UpdateSession(r.Context(), s); err != nil {
-		h.errs.Write(w, r, sessionStoreError(err, id))
+		h.errs.Write(w, r, err)
 		return
 	}
 	v, err := h.sessionView(r, s, true, true, nil)
@@ -226,6 +221,31 @@ func (h *Handler) extendSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	api.WriteJSON(w, http.StatusOK, v)
+}
+
+// modifySession changes session id in one transaction (the read locks the
+// row on PostgreSQL and MySQL), so a concurrent change (a revocation, a
+// device update) is never lost. change reports whether it changed s; its
+// error is returned as is.
+func (h *Handler) modifySession(ctx context.Context, id string, change func(s *core.Session, now time.Time) (bool, error)) (*core.Session, error) {
+	var out *core.Session
+	err := h.sessions.Update(ctx, func(tx store.Tx) error {
+		s, err := tx.GetSession(ctx, id)
+		if err != nil {
+			return sessionStoreError(err, id)
+		}
+		changed, err := change(s, h.now().UTC())
+		if err != nil || !changed {
+			out = s
+			return err
+		}
+		if err := tx.UpdateSession(ctx, s); err != nil {
+			return sessionStoreError(err, id)
+		}
+		out = s
+		return nil
+	})
+	return out, err
 }
 
 // listIdentitySessions serves GET /admin/identities/{id}/sessions
