@@ -12,9 +12,13 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/latchkey/latchkey/jsonnet"
 )
 
 func main() {
+	// A child started to evaluate one Jsonnet program does only that.
+	jsonnet.RunWorker()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRootCmd()
