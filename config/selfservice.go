@@ -151,6 +151,10 @@ type OIDCProvider struct {
 	PKCE              string         `koanf:"pkce" doc:"PKCE use: auto, force or never."`
 }
 
+// oidcOffered says whether a face offers third-party sign-in; until one
+// does, enabling the method is refused rather than accepted and ignored.
+const oidcOffered = false
+
 var oidcProviders = []string{"generic", "google", "github", "github-app", "gitlab", "microsoft", "discord", "slack", "facebook", "auth0", "vk", "yandex", "apple", "spotify", "netid", "dingtalk", "patreon", "linkedin", "lark", "x", "amazon"}
 
 // Flows configures the self-service flows.
@@ -381,6 +385,9 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 	checkRP(p, "selfservice.methods.webauthn.config.rp", m.WebAuthn.Config.RP)
 	checkRP(p, "selfservice.methods.passkey.config.rp", m.Passkey.Config.RP)
 	checkHTTPURL(p, "selfservice.methods.oidc.config.base_redirect_uri", m.OIDC.Config.BaseRedirectURI, false)
+	if m.OIDC.Enabled && !oidcOffered {
+		p.add("selfservice.methods.oidc.enabled", "third-party sign-in is not offered by this version's faces yet; set it to false (the providers list is still checked)")
+	}
 	ids := map[string]int{}
 	for i, pr := range m.OIDC.Config.Providers {
 		key := fmt.Sprintf("selfservice.methods.oidc.config.providers[%d]", i)
