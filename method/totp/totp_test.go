@@ -1,0 +1,241 @@
+package totp
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	pqtotp "github.com/pquerna/otp/totp"
+
+	"github.com/latchkey/latchkey/cipher"
+)
+
+// ledger is an in-memory Ledger keyed like store.Counters.
+type ledger map[string]int64
+
+func (l ledger) Hit(_ context.Context, key string, w time.Duration, now time.Time) (int64, time.Time, error) {
+	start := now.Truncate(w)
+	k := key + "@" + start.String()
+	l[k]++
+	return l[k], start.Add(w), nil
+}
+
+type limiter struct{ n, max int }
+
+func (l *limiter) Attempt(context.Context, string) (time.Duration, error) {
+	l.n++
+	if l.n > l.max {
+		return 30 * time.Second, nil
+	}
+	return 0, nil
+}
+
+func newMethod(t *testing.T, now *time.Time, o Options) *Method {
+	t.Helper()
+	c, err := cipher.New(strings.Repeat("k", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Issuer = "latchkey.test"
+	o.Now = func() time.Time { return *now }
+	m, err := New(c, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func code(t *testing.T, k *Key, at time.Time) string {
+	t.Helper()
+	c, err := pqtotp.GenerateCodeCustom(k.Secret(), at, pqtotp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestRFC6238Vector(t *testing.T) {
+	// RFC 6238 Appendix B, SHA1 secret "12345678901234567890", T = 59 s:
+	// 94287082 (8 digits); its last six are the 6-digit code.
+	now := time.Unix(59, 0)
+	m := newMethod(t, &now, Options{})
+	k, err := ParseURL("otpauth://totp/x:y?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if step, ok := m.Match(k, "287082"); !ok || step != 1 {
+		t.Fatalf("Match = %d, %v; want step 1", step, ok)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 10, 0, time.UTC)
+	m := newMethod(t, &now, Options{})
+	k, err := m.Generate("a@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		at   time.Time // when the code was generated
+		want error
+	}{
+		{"current step", now, nil},
+		{"previous step", now.Add(-30 * time.Second), nil},
+		{"next step", now.Add(30 * time.Second), nil},
+		{"two steps old", now.Add(-60 * time.Second), ErrInvalid},
+		{"two steps ahead", now.Add(60 * time.Second), ErrInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := ledger{}
+			err := m.Check(ctx, l, "id-1", k, code(t, k, tc.at), "")
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Check = %v, want %v", err, tc.want)
+			}
+		})
+	}
+	t.Run("malformed", func(t *testing.T) {
+		for _, c := range []string{"", "12345", "1234567", "abcdef"} {
+			if err := m.Check(ctx, ledger{}, "id-1", k, c, ""); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("Check(%q) = %v, want ErrInvalid", c, err)
+			}
+		}
+	})
+}
+
+func TestReplayRefused(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 10, 0, time.UTC)
+	m := newMethod(t, &now, Options{})
+	k, _ := m.Generate("a@example.com")
+	l := ledger{}
+	ctx := context.Background()
+	c := code(t, k, now)
+	if err := m.Check(ctx, l, "id-1", k, c, ""); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	// The same code later in its window (it stays valid one step longer).
+	now = now.Add(35 * time.Second)
+	if err := m.Check(ctx, l, "id-1", k, c, ""); !errors.Is(err, ErrReplayed) {
+		t.Fatalf("replay = %v, want ErrReplayed", err)
+	}
+	// Another identity's claim of the same step is separate.
+	if err := m.Check(ctx, l, "id-2", k, c, ""); err != nil {
+		t.Fatalf("other identity: %v", err)
+	}
+	// The next code is fine.
+	if err := m.Check(ctx, l, "id-1", k, code(t, k, now.Add(30*time.Second)), ""); err != nil {
+		t.Fatalf("next code: %v", err)
+	}
+	// After its window the old code is just invalid.
+	now = now.Add(2 * time.Minute)
+	if err := m.Check(ctx, l, "id-1", k, c, ""); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("expired code = %v, want ErrInvalid", err)
+	}
+}
+
+func TestAttemptLimits(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 10, 0, time.UTC)
+	perID, perIP := &limiter{max: 3}, &limiter{max: 100}
+	m := newMethod(t, &now, Options{PerID: perID, PerIP: perIP})
+	k, _ := m.Generate("a")
+	ctx := context.Background()
+	for i := range 3 {
+		var rl *RateLimitError
+		if err := m.Check(ctx, ledger{}, "id", k, "000000", "192.0.2.1"); err == nil || errors.As(err, &rl) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	// The right code is refused once the limit is reached: it is never compared.
+	err := m.Check(ctx, ledger{}, "id", k, code(t, k, now), "192.0.2.1")
+	var rl *RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter != 30*time.Second {
+		t.Fatalf("after limit = %v, want RateLimitError", err)
+	}
+	if perIP.n != 4 {
+		t.Fatalf("per-IP attempts = %d, want 4", perIP.n)
+	}
+}
+
+func TestSealOpen(t *testing.T) {
+	now := time.Now()
+	m := newMethod(t, &now, Options{})
+	k, _ := m.Generate("a@example.com")
+	cfg, err := m.Seal("id-1", k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(cfg), k.Secret()) {
+		t.Fatal("sealed config contains the secret")
+	}
+	got, err := m.Open("id-1", cfg)
+	if err != nil || got.URL() != k.URL() {
+		t.Fatalf("Open = %v, %v", got, err)
+	}
+	if _, err := m.Open("id-2", cfg); err == nil {
+		t.Fatal("a config sealed for one identity opened for another")
+	}
+	for _, c := range []string{"", "{}", `{"totp_url_sealed":null}`} {
+		if _, err := m.Open("id-1", json.RawMessage(c)); !errors.Is(err, ErrNotSetUp) {
+			t.Fatalf("Open(%q) = %v, want ErrNotSetUp", c, err)
+		}
+	}
+}
+
+func TestImage(t *testing.T) {
+	now := time.Now()
+	m := newMethod(t, &now, Options{})
+	k, _ := m.Generate("a@example.com")
+	u, err := k.ImageDataURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(u, "data:image/png;base64,"))
+	if err != nil || !strings.HasPrefix(u, "data:image/png;base64,") || string(b[1:4]) != "PNG" {
+		t.Fatalf("not a PNG data URL: %.40s (%v)", u, err)
+	}
+	if !strings.Contains(k.URL(), "issuer=latchkey.test") || !strings.Contains(k.URL(), "algorithm=SHA1") {
+		t.Fatalf("URL %q lacks issuer or algorithm", k.URL())
+	}
+}
+
+func TestParseURL(t *testing.T) {
+	tests := []struct {
+		url string
+		ok  bool
+	}{
+		{"otpauth://totp/Example:alice@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Example", true},
+		{"otpauth://totp/a?secret=JBSWY3DPEHPK3PXP&algorithm=SHA1&digits=6&period=30", true},
+		{"otpauth://hotp/a?secret=JBSWY3DPEHPK3PXP", false},
+		{"https://totp/a?secret=JBSWY3DPEHPK3PXP", false},
+		{"otpauth://totp/a", false},
+		{"otpauth://totp/a?secret=!!!", false},
+		{"otpauth://totp/a?secret=JBSWY3DPEHPK3PXP&algorithm=SHA256", false},
+		{"otpauth://totp/a?secret=JBSWY3DPEHPK3PXP&digits=8", false},
+		{"otpauth://totp/a?secret=JBSWY3DPEHPK3PXP&period=60", false},
+		{"%zz", false},
+	}
+	for _, tc := range tests {
+		_, err := ParseURL(tc.url)
+		if (err == nil) != tc.ok {
+			t.Errorf("ParseURL(%q) = %v, want ok=%v", tc.url, err, tc.ok)
+		}
+	}
+}
+
+func FuzzParseURL(f *testing.F) {
+	f.Add("otpauth://totp/a?secret=JBSWY3DPEHPK3PXP")
+	f.Add("otpauth://totp/%zz?secret=")
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ParseURL(s)
+		if err == nil && k.Secret() == "" {
+			t.Fatal("accepted a URL without a secret")
+		}
+	})
+}
