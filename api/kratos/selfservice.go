@@ -234,6 +234,7 @@ func (s *SelfService) MountPublic(mux *http.ServeMux) {
 	mux.HandleFunc("GET /sessions", s.listMySessions)
 	mux.HandleFunc("DELETE /sessions", s.deleteMySessions)
 	mux.HandleFunc("DELETE /sessions/{id}", s.deleteMySession)
+	mux.HandleFunc("GET "+WebAuthnScriptPath, serveWebAuthnJS) // also answers HEAD
 	mux.HandleFunc("GET /.well-known/change-password", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.public+"self-service/settings/browser", http.StatusSeeOther)
 	})

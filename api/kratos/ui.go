@@ -173,17 +173,48 @@ type Attributes struct {
 	Pattern      string `json:"pattern,omitempty"`
 	MaxLength    int    `json:"maxlength,omitempty"`
 	Disabled     bool   `json:"disabled"`
-	NodeType     string `json:"node_type"`
+	// Onclick and Onload are the deprecated script calls of WebAuthn
+	// buttons and inputs; OnclickTrigger and OnloadTrigger name the
+	// function of the WebAuthn script (webauthn.js) to call.
+	Onclick        string `json:"onclick,omitempty"`
+	OnclickTrigger string `json:"onclickTrigger,omitempty"`
+	Onload         string `json:"onload,omitempty"`
+	OnloadTrigger  string `json:"onloadTrigger,omitempty"`
+	NodeType       string `json:"node_type"`
 	// Href, Title and AnchorID are the attributes of anchor nodes
-	// (node_type "a"), which MarshalJSON writes in Kratos' anchor shape.
+	// (node_type "a"), which MarshalJSON writes in Kratos' anchor shape;
+	// AnchorID is also a script node's id.
 	Href     string `json:"href,omitempty"`
 	Title    *Text  `json:"title,omitempty"`
 	AnchorID string `json:"id,omitempty"`
+	// Src, Async, ReferrerPolicy, CrossOrigin, Integrity and Nonce are the
+	// attributes of script nodes (node_type "script", Type its MIME type),
+	// which MarshalJSON writes in Kratos' script shape.
+	Src            string `json:"-"`
+	Async          bool   `json:"-"`
+	ReferrerPolicy string `json:"-"`
+	CrossOrigin    string `json:"-"`
+	Integrity      string `json:"-"`
+	Nonce          string `json:"-"`
 }
 
 // MarshalJSON writes anchor nodes as uiNodeAnchorAttributes (href, title,
-// id, node_type) and every other node as its input attributes.
+// id, node_type), script nodes as uiNodeScriptAttributes and every other
+// node as its input attributes.
 func (a Attributes) MarshalJSON() ([]byte, error) {
+	if a.NodeType == "script" {
+		return json.Marshal(struct {
+			Src            string `json:"src"`
+			Async          bool   `json:"async"`
+			ReferrerPolicy string `json:"referrerpolicy"`
+			CrossOrigin    string `json:"crossorigin"`
+			Integrity      string `json:"integrity"`
+			Type           string `json:"type"`
+			ID             string `json:"id"`
+			Nonce          string `json:"nonce"`
+			NodeType       string `json:"node_type"`
+		}{a.Src, a.Async, a.ReferrerPolicy, a.CrossOrigin, a.Integrity, a.Type, a.AnchorID, a.Nonce, a.NodeType})
+	}
 	if a.NodeType == "a" {
 		return json.Marshal(struct {
 			Href     string `json:"href"`
@@ -201,6 +232,8 @@ const (
 	groupDefault  = "default"
 	groupPassword = "password"
 	groupProfile  = "profile"
+	groupPasskey  = "passkey"
+	groupWebAuthn = "webauthn"
 )
 
 // inputNode returns an input node.
