@@ -16,10 +16,15 @@
 // public listener's handler (Options.Public), not over the network.
 //
 // Everything is rendered with html/template from embedded templates and one
-// embedded stylesheet; no JavaScript is served or needed, so nodes that only
-// work with a script (WebAuthn buttons, script nodes) are left out. Every
-// page carries a Content-Security-Policy without script sources,
-// X-Frame-Options: DENY, X-Content-Type-Options: nosniff and
-// Referrer-Policy: same-origin. Texts other than the flow's own messages
-// and labels are English.
+// embedded stylesheet. The pages need no JavaScript except for WebAuthn
+// (passkeys, security keys): when a flow's script node names the Kratos
+// face's own /.well-known/ory/webauthn.js, the page loads it with a fresh
+// CSP nonce and its integrity hash, and renders the method's buttons and
+// autofill input with data-latchkey-onclick / data-latchkey-onload marks
+// the script binds (never inline handlers); any other script node, and
+// without the script every node that needs it, is left out. Every page
+// carries a Content-Security-Policy whose only script source is that nonce
+// (none on pages without WebAuthn), X-Frame-Options: DENY,
+// X-Content-Type-Options: nosniff and Referrer-Policy: same-origin. Texts
+// other than the flow's own messages and labels are English.
 package ui

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -107,9 +109,16 @@ func (h *Handler) selfService(path string, q url.Values) string {
 // data: URL) load. form-action is left out on purpose: browsers apply it to
 // the redirects after a submission, which go to return_to URLs and OIDC
 // providers on other origins.
-func securityHeaders(w http.ResponseWriter) {
+//
+// A page that loads the WebAuthn script allows exactly that script tag, by
+// its nonce (CSP Level 3 §6.7.2.2); inline code and handlers stay refused.
+func securityHeaders(w http.ResponseWriter, nonce string) {
 	hd := w.Header()
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'")
+	csp := "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'"
+	if nonce != "" {
+		csp += "; script-src 'nonce-" + nonce + "'"
+	}
+	hd.Set("Content-Security-Policy", csp)
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
@@ -121,14 +130,20 @@ func securityHeaders(w http.ResponseWriter) {
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p *page) {
 	p.Stylesheet = h.page("static/style.css")
 	p.Home = h.base + "/"
+	p.Nonce = ""
+	if p.Script != nil {
+		var b [18]byte
+		_, _ = rand.Read(b[:])
+		p.Nonce = base64.RawURLEncoding.EncodeToString(b[:])
+	}
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, "layout", p); err != nil {
 		h.log.ErrorContext(r.Context(), "render page", "error", err, "path", r.URL.Path)
-		securityHeaders(w)
+		securityHeaders(w, "")
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
-	securityHeaders(w)
+	securityHeaders(w, p.Nonce)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // flowPage serves the page of one self-service flow kind.
@@ -44,7 +45,8 @@ func (h *Handler) flowPage(kind string) http.HandlerFunc {
 // flowView builds the page of a fetched flow: its forms, messages and the
 // links to the neighbouring pages.
 func (h *Handler) flowView(kind string, f *flowJSON) *page {
-	p := &page{Messages: messages(f.UI.Messages), Forms: flowForms(f.UI, kind == "settings")}
+	p := &page{Messages: messages(f.UI.Messages), Script: h.webauthnScript(f.UI.Nodes)}
+	p.Forms = flowForms(f.UI, kind == "settings", p.Script != nil)
 	keep := url.Values{}
 	if f.ReturnTo != "" {
 		keep.Set("return_to", f.ReturnTo)
@@ -240,4 +242,26 @@ func (h *Handler) logoutURL(r *http.Request) string {
 		return ""
 	}
 	return lo.LogoutURL
+}
+
+// webauthnScriptPath is where the Kratos face serves its WebAuthn script.
+const webauthnScriptPath = "/.well-known/ory/webauthn.js"
+
+// webauthnScript returns the script a flow's script node asks for, when it
+// is the face's own WebAuthn script (on the public base URL, or a path on
+// it); any other script is never loaded.
+func (h *Handler) webauthnScript(nodes []nodeJSON) *script {
+	own := h.prefix + webauthnScriptPath
+	for _, n := range nodes {
+		a := n.Attributes
+		if n.Type != "script" || !(a.Src == own || h.origin != "" && a.Src == h.origin+own) {
+			continue
+		}
+		if a.Integrity != "" && !strings.HasPrefix(a.Integrity, "sha512-") && !strings.HasPrefix(a.Integrity, "sha384-") &&
+			!strings.HasPrefix(a.Integrity, "sha256-") {
+			continue
+		}
+		return &script{Src: a.Src, Integrity: a.Integrity}
+	}
+	return nil
 }

@@ -247,7 +247,7 @@ func TestSettingsFormsPerGroup(t *testing.T) {
 	pw := nodeJSON{Type: "input", Group: "password", Attributes: attrsJSON{Name: "password", Type: "password", Required: true, NodeType: "input"}}
 	pwSave := nodeJSON{Type: "input", Group: "password", Attributes: attrsJSON{Name: "method", Type: "submit", Value: "password", NodeType: "input"}}
 	script := nodeJSON{Type: "script", Group: "webauthn", Attributes: attrsJSON{Src: "/x.js", NodeType: "script"}}
-	forms := flowForms(uiJSON{Action: "/self-service/settings?flow=f", Method: "POST", Nodes: []nodeJSON{csrf, email, save, pw, pwSave, script}}, true)
+	forms := flowForms(uiJSON{Action: "/self-service/settings?flow=f", Method: "POST", Nodes: []nodeJSON{csrf, email, save, pw, pwSave, script}}, true, false)
 	if len(forms) != 2 || forms[0].Title != "Profile" || forms[1].Title != "Password" {
 		t.Fatalf("forms = %+v, want Profile and Password", forms)
 	}
@@ -270,5 +270,80 @@ func TestSettingsFormsPerGroup(t *testing.T) {
 	}
 	if n := strings.Count(buf.String(), "<form "); n != 2 {
 		t.Errorf("%d forms rendered, want 2", n)
+	}
+}
+
+// TestWebAuthnScriptNodes renders a passkey login: the face's own script is
+// loaded with the page's CSP nonce, its buttons and autofill input are
+// marked for it (no inline handlers), and without the script, or with a
+// script from anywhere else, none of it is rendered.
+func TestWebAuthnScriptNodes(t *testing.T) {
+	t.Parallel()
+	own := "http://127.0.0.1:4433/.well-known/ory/webauthn.js"
+	nodes := func(src string) []nodeJSON {
+		return []nodeJSON{
+			{Type: "input", Group: "default", Attributes: attrsJSON{Name: "csrf_token", Type: "hidden", Value: "tok", NodeType: "input"}},
+			{Type: "input", Group: "default", Attributes: attrsJSON{Name: "identifier", Type: "text", Autocomplete: "username webauthn", Required: true, NodeType: "input"}},
+			{Type: "input", Group: "passkey", Attributes: attrsJSON{Name: "passkey_challenge", Type: "hidden", Value: `{"publicKey":{"challenge":"abc"}}`, NodeType: "input"}},
+			{Type: "script", Group: "webauthn", Attributes: attrsJSON{Src: src, Integrity: "sha512-AAAA", NodeType: "script"}},
+			{Type: "input", Group: "passkey", Attributes: attrsJSON{Name: "passkey_login", Type: "hidden", Onload: "window.oryPasskeyLoginAutocompleteInit()", OnloadTrigger: "oryPasskeyLoginAutocompleteInit", NodeType: "input"}},
+			{Type: "input", Group: "passkey", Attributes: attrsJSON{Name: "passkey_login_trigger", Type: "button", Value: "", Onclick: "window.oryPasskeyLogin()", OnclickTrigger: "oryPasskeyLogin", NodeType: "input"}, Meta: struct {
+				Label *textJSON `json:"label"`
+			}{Label: &textJSON{ID: 1010021, Text: "Sign in with passkey", Type: "info"}}},
+			{Type: "input", Group: "passkey", Attributes: attrsJSON{Name: "unknown_trigger", Type: "button", Onclick: "alert(1)", NodeType: "input"}},
+		}
+	}
+	tests := []struct {
+		name    string
+		src     string
+		present []string
+		absent  []string
+		nonce   bool
+	}{
+		{name: "own script", src: own, nonce: true, present: []string{
+			`<script src="` + own + `" integrity="sha512-AAAA" crossorigin="anonymous" referrerpolicy="no-referrer" nonce="`,
+			`<button type="button" name="passkey_login_trigger" value="" class="btn webauthn" data-latchkey-onclick="oryPasskeyLogin">Sign in with passkey</button>`,
+			`name="passkey_login" value="" data-latchkey-onload="oryPasskeyLoginAutocompleteInit"`,
+			`autocomplete="username webauthn"`, `data-latchkey-webauthn-error`,
+		}, absent: []string{"unknown_trigger", "alert(1)"}},
+		{name: "own script by path", src: "/.well-known/ory/webauthn.js", nonce: true, present: []string{`<script src="/.well-known/ory/webauthn.js"`}},
+		{name: "foreign script", src: "https://evil.example/.well-known/ory/webauthn.js", absent: []string{"<script", "passkey_login_trigger", "data-latchkey-webauthn-error"}},
+		{name: "no script", src: "", absent: []string{"<script", "passkey_login_trigger"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ns := nodes(tt.src)
+			if tt.src == "" {
+				ns = append(ns[:3], ns[4:]...)
+			}
+			f := &flowJSON{ID: "f", UI: uiJSON{Action: "http://127.0.0.1:4433/self-service/login?flow=f", Method: "POST", Nodes: ns}}
+			body, hdr := renderFlow(t, testHandler(), "login", f)
+			for _, want := range tt.present {
+				if !strings.Contains(body, want) {
+					t.Errorf("page lacks %q:\n%s", want, body)
+				}
+			}
+			for _, bad := range tt.absent {
+				if strings.Contains(body, bad) {
+					t.Errorf("page contains %q:\n%s", bad, body)
+				}
+			}
+			csp := hdr.Get("Content-Security-Policy")
+			m := regexp.MustCompile(`nonce="([^"]+)"`).FindStringSubmatch(body)
+			switch {
+			case tt.nonce && (m == nil || !strings.Contains(csp, "script-src 'nonce-"+m[1]+"'")):
+				t.Errorf("script nonce %v not allowed by Content-Security-Policy %q", m, csp)
+			case !tt.nonce && strings.Contains(csp, "script-src"):
+				t.Errorf("Content-Security-Policy %q allows scripts on a page without one", csp)
+			}
+			if strings.Contains(csp, "unsafe-inline") {
+				t.Errorf("Content-Security-Policy %q", csp)
+			}
+			bare := regexp.MustCompile(`"[^"]*"`).ReplaceAllString(body, `""`)
+			if m := regexp.MustCompile(`<[a-z]+[^>]*\son[a-z]+=`).FindString(bare); m != "" {
+				t.Errorf("event handler attribute in %q", m)
+			}
+		})
 	}
 }

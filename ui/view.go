@@ -21,6 +21,16 @@ type page struct {
 	Links      []link
 	Stylesheet string
 	Home       string
+	// Script is the WebAuthn script the flow asks for (passkeys, security
+	// keys), loaded with Nonce, the page's Content-Security-Policy nonce.
+	Script *script
+	Nonce  string
+}
+
+// script is a WebAuthn script tag: the face's own webauthn.js only.
+type script struct {
+	Src       string
+	Integrity string
 }
 
 // form is one HTML form posting to a flow's ui.action.
@@ -47,6 +57,9 @@ type field struct {
 	Pattern      string
 	MaxLength    int
 	Autofocus    bool
+	// Trigger names the WebAuthn script function a script button calls on
+	// click, or a hidden input calls on load (oryPasskeyLogin, …).
+	Trigger string
 	// NoValidate marks a submit button that must skip the browser's
 	// checks, because required inputs of another method are on the form.
 	NoValidate bool
@@ -122,10 +135,16 @@ var groupTitles = map[string]string{
 // token), as Ory's reference UI renders them, so saving one section never
 // submits another; every other flow is one form whose groups are separated
 // by an "or" divider.
-func flowForms(ui uiJSON, perGroup bool) []form {
+//
+// Inputs that need the WebAuthn script (buttons and inputs with a trigger)
+// are rendered only when scripted, i.e. the page loads the script.
+func flowForms(ui uiJSON, perGroup, scripted bool) []form {
 	action, method := ui.Action, strings.ToUpper(ui.Method)
 	if method != "GET" {
 		method = "POST"
+	}
+	if !scripted {
+		ui.Nodes = withoutTriggers(ui.Nodes)
 	}
 	if !perGroup {
 		return []form{{Action: action, Method: method, Fields: fields(ui.Nodes, true)}}
@@ -175,6 +194,42 @@ func flowForms(ui uiJSON, perGroup bool) []form {
 	return forms
 }
 
+// withoutTriggers leaves out the nodes that only work with the WebAuthn
+// script: buttons that call it, and the hidden inputs it fills.
+func withoutTriggers(nodes []nodeJSON) []nodeJSON {
+	var out []nodeJSON
+	for _, n := range nodes {
+		a := n.Attributes
+		if n.Type == "input" && (a.OnclickTrigger != "" || a.Onclick != "") {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// webauthnTriggers are the functions of the WebAuthn script a node may
+// name (Kratos' onclickTrigger and onloadTrigger values).
+var webauthnTriggers = map[string]bool{
+	"oryPasskeyLogin": true, "oryPasskeyLoginAutocompleteInit": true, "oryPasskeyRegistration": true,
+	"oryPasskeySettingsRegistration": true, "oryWebAuthnLogin": true, "oryWebAuthnRegistration": true,
+}
+
+// trigger returns the WebAuthn script function a node calls: its trigger
+// attribute, else the function its deprecated script attribute calls
+// ("window.oryPasskeyLogin()" or "window.__oryPasskeyLogin()"); "" when it
+// names none of the script's functions.
+func trigger(name, script string) string {
+	if name == "" && script != "" {
+		name = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(script), "window."), "()")
+		name = strings.TrimPrefix(name, "__")
+	}
+	if webauthnTriggers[name] {
+		return name
+	}
+	return ""
+}
+
 func hasVisible(fs []field) bool {
 	for _, f := range fs {
 		if f.Kind != "hidden" {
@@ -209,8 +264,24 @@ func fields(nodes []nodeJSON, dividers bool) []field {
 		}
 		switch n.Type {
 		case "input":
-			if a.Type == "button" && (a.Onclick != "" || a.OnclickTrigger != "") {
-				continue // needs a script (WebAuthn, passkeys)
+			if a.Onclick != "" || a.OnclickTrigger != "" {
+				// A button of the WebAuthn script (flowForms left these
+				// out unless the page loads it).
+				if f.Trigger = trigger(a.OnclickTrigger, a.Onclick); f.Trigger == "" {
+					continue
+				}
+				f.Kind, f.Name, f.Value, f.Disabled = "scriptbutton", a.Name, stringValue(a.Value), a.Disabled
+				if f.Label == "" {
+					f.Label = a.Name
+				}
+				if dividers && n.Group != "default" {
+					if lastGroup != "" && n.Group != lastGroup {
+						out = append(out, field{Kind: "divider"})
+					}
+					lastGroup = n.Group
+				}
+				out = append(out, f)
+				continue
 			}
 			f.Name, f.Type, f.Value = a.Name, a.Type, stringValue(a.Value)
 			if !inputTypes[f.Type] {
@@ -221,6 +292,7 @@ func fields(nodes []nodeJSON, dividers bool) []field {
 			switch f.Type {
 			case "hidden":
 				f.Kind, f.ID, f.Label = "hidden", "", ""
+				f.Trigger = trigger(a.OnloadTrigger, a.Onload)
 			case "submit", "button":
 				f.Kind = "submit"
 				if f.Label == "" {

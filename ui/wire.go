@@ -52,6 +52,9 @@ type attrsJSON struct {
 	Label          *textJSON `json:"label"`
 	Onclick        string    `json:"onclick"`
 	OnclickTrigger string    `json:"onclickTrigger"`
+	Onload         string    `json:"onload"`
+	OnloadTrigger  string    `json:"onloadTrigger"`
+	Integrity      string    `json:"integrity"`
 	Href           string    `json:"href"`
 	Title          *textJSON `json:"title"`
 	ID             string    `json:"id"`
