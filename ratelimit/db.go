@@ -13,6 +13,12 @@ type Counters interface {
 	// length window containing now and returns the new count and the end of
 	// the window.
 	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error)
+	// CountHits returns the count of key in the fixed window of length
+	// window containing now, without changing it.
+	CountHits(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error)
+	// Unhit takes one back from the count of key in the fixed window of
+	// length window containing now, never below zero.
+	Unhit(ctx context.Context, key string, window time.Duration, now time.Time) error
 	// ResetCounter removes every window of key.
 	ResetCounter(ctx context.Context, key string) error
 }
@@ -59,6 +65,36 @@ func (d *DB) Allow(ctx context.Context, rule Rule, key string) (Decision, error)
 		retry = 0
 	}
 	return Decision{Allowed: false, Remaining: 0, RetryAfter: retry}, nil
+}
+
+// Undo implements Limiter: it takes one back from the current window.
+func (d *DB) Undo(ctx context.Context, rule Rule, key string) error {
+	if err := rule.check(); err != nil {
+		return err
+	}
+	if err := d.counters.Unhit(ctx, hashKey(d.secret, rule, key), rule.Window, d.now()); err != nil {
+		return fmt.Errorf("rate limit %s: %w", rule.Name, err)
+	}
+	return nil
+}
+
+// Seen implements Limiter: it looks at the current window and the one
+// before it, so an event is seen for at least one whole window.
+func (d *DB) Seen(ctx context.Context, rule Rule, key string) (bool, error) {
+	if err := rule.check(); err != nil {
+		return false, err
+	}
+	k, now := hashKey(d.secret, rule, key), d.now()
+	for _, at := range []time.Time{now, now.Add(-rule.Window)} {
+		n, _, err := d.counters.CountHits(ctx, k, rule.Window, at)
+		if err != nil {
+			return false, fmt.Errorf("rate limit %s: %w", rule.Name, err)
+		}
+		if n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Reset implements Limiter.

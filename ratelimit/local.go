@@ -71,6 +71,39 @@ func (l *Local) Allow(_ context.Context, rule Rule, key string) (Decision, error
 	return Decision{Allowed: true, Remaining: remaining}, nil
 }
 
+// Undo implements Limiter: the key's bucket gets one token back (never more
+// than the rule's limit). It never fails except for an invalid rule.
+func (l *Local) Undo(_ context.Context, rule Rule, key string) error {
+	if err := rule.check(); err != nil {
+		return err
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.buckets[hashKey(l.secret, rule, key)]; ok && b.window == rule.Window && b.lim.Burst() == rule.Limit {
+		// A negative reservation returns a token; the bucket caps its
+		// tokens at the burst when it next advances.
+		b.lim.ReserveN(now, -1)
+	}
+	return nil
+}
+
+// Seen implements Limiter: a key is seen while its bucket is not full. It
+// never fails except for an invalid rule.
+func (l *Local) Seen(_ context.Context, rule Rule, key string) (bool, error) {
+	if err := rule.check(); err != nil {
+		return false, err
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[hashKey(l.secret, rule, key)]
+	if !ok || b.window != rule.Window || b.lim.Burst() != rule.Limit {
+		return false, nil
+	}
+	return b.lim.TokensAt(now) < float64(rule.Limit), nil
+}
+
 // Reset implements Limiter; it never fails.
 func (l *Local) Reset(_ context.Context, rule Rule, key string) error {
 	l.mu.Lock()

@@ -74,6 +74,16 @@ type Limiter interface {
 	// wrapping ErrInvalidRule for a bad rule, or the backend's error; the
 	// caller decides whether to fail open or closed then.
 	Allow(ctx context.Context, rule Rule, key string) (Decision, error)
+	// Undo takes back one event counted for key under rule (an attempt that
+	// turned out right), never below none. It returns an error wrapping
+	// ErrInvalidRule for a bad rule, or the backend's error.
+	Undo(ctx context.Context, rule Rule, key string) error
+	// Seen reports whether an event was counted for key under rule within
+	// the last rule.Window, without counting one. The database backend
+	// counts in fixed windows and may answer true for up to two windows.
+	// It returns an error wrapping ErrInvalidRule for a bad rule, or the
+	// backend's error.
+	Seen(ctx context.Context, rule Rule, key string) (bool, error)
 	// Reset forgets every event counted for key under rule (after a
 	// successful login, say). It returns the backend's error.
 	Reset(ctx context.Context, rule Rule, key string) error

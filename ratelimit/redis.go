@@ -27,9 +27,7 @@ func (r *Redis) Allow(ctx context.Context, rule Rule, key string) (Decision, err
 	if err := rule.check(); err != nil {
 		return Decision{}, err
 	}
-	res, err := r.lim.Allow(ctx, hashKey(r.secret, rule, key), redis_rate.Limit{
-		Rate: rule.Limit, Burst: rule.Limit, Period: rule.Window,
-	})
+	res, err := r.lim.Allow(ctx, hashKey(r.secret, rule, key), r.limit(rule))
 	if err != nil {
 		return Decision{}, fmt.Errorf("rate limit %s: redis: %w", rule.Name, err)
 	}
@@ -38,6 +36,42 @@ func (r *Redis) Allow(ctx context.Context, rule Rule, key string) (Decision, err
 		d.RetryAfter = res.RetryAfter
 	}
 	return d, nil
+}
+
+// Undo implements Limiter: a negative cost moves the key's theoretical
+// arrival time back by one event; when that empties the key it is removed.
+func (r *Redis) Undo(ctx context.Context, rule Rule, key string) error {
+	if err := rule.check(); err != nil {
+		return err
+	}
+	k := hashKey(r.secret, rule, key)
+	res, err := r.lim.AllowN(ctx, k, r.limit(rule), -1)
+	if err != nil {
+		return fmt.Errorf("undo rate limit %s: redis: %w", rule.Name, err)
+	}
+	if res.ResetAfter <= 0 {
+		// The script leaves a key it would set to the past; drop it.
+		if err := r.lim.Reset(ctx, k); err != nil {
+			return fmt.Errorf("undo rate limit %s: redis: %w", rule.Name, err)
+		}
+	}
+	return nil
+}
+
+// Seen implements Limiter: a zero-cost call reads the key's state.
+func (r *Redis) Seen(ctx context.Context, rule Rule, key string) (bool, error) {
+	if err := rule.check(); err != nil {
+		return false, err
+	}
+	res, err := r.lim.AllowN(ctx, hashKey(r.secret, rule, key), r.limit(rule), 0)
+	if err != nil {
+		return false, fmt.Errorf("rate limit %s: redis: %w", rule.Name, err)
+	}
+	return res.Remaining < rule.Limit, nil
+}
+
+func (r *Redis) limit(rule Rule) redis_rate.Limit {
+	return redis_rate.Limit{Rate: rule.Limit, Burst: rule.Limit, Period: rule.Window}
 }
 
 // Reset implements Limiter.

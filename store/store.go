@@ -203,6 +203,14 @@ type Counters interface {
 	// window that contains now (windows start at multiples of window since
 	// the Unix epoch) and returns the new count and when the window ends.
 	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (count int64, resetAt time.Time, err error)
+	// CountHits returns the count of key in the window of length window
+	// that contains now (zero when nothing was counted there) and when that
+	// window ends, without changing it.
+	CountHits(ctx context.Context, key string, window time.Duration, now time.Time) (count int64, resetAt time.Time, err error)
+	// Unhit takes one back from the counter key in the window of length
+	// window that contains now, never below zero; a window with nothing
+	// counted stays as it is.
+	Unhit(ctx context.Context, key string, window time.Duration, now time.Time) error
 	// ResetCounter removes every window of key.
 	ResetCounter(ctx context.Context, key string) error
 	// DeleteExpiredCounters removes windows that ended before t and returns

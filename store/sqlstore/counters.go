@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -47,6 +48,37 @@ func (o *ops) Hit(ctx context.Context, key string, window time.Duration, now tim
 		return 0, time.Time{}, fmt.Errorf("hit counter: %w", err)
 	}
 	return n, normTime(end), nil
+}
+
+// CountHits implements store.Counters.
+func (o *ops) CountHits(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error) {
+	if window < time.Microsecond {
+		return 0, time.Time{}, errors.New("count hits: window shorter than a microsecond")
+	}
+	start, end := windowOf(now, window)
+	var n int64
+	err := o.queryRow(ctx, `SELECT hits FROM rate_limit_counters WHERE counter_key = ? AND window_start = ?`,
+		key, o.d.timeArg(start)).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		n, err = 0, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("count hits: %w", err)
+	}
+	return n, normTime(end), nil
+}
+
+// Unhit implements store.Counters.
+func (o *ops) Unhit(ctx context.Context, key string, window time.Duration, now time.Time) error {
+	if window < time.Microsecond {
+		return errors.New("unhit counter: window shorter than a microsecond")
+	}
+	start, _ := windowOf(now, window)
+	if _, err := o.exec(ctx, `UPDATE rate_limit_counters SET hits = hits - 1
+		WHERE counter_key = ? AND window_start = ? AND hits > 0`, key, o.d.timeArg(start)); err != nil {
+		return fmt.Errorf("unhit counter: %w", err)
+	}
+	return nil
 }
 
 // ResetCounter implements store.Counters.

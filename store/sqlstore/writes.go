@@ -141,6 +141,20 @@ func (s *Store) Hit(ctx context.Context, key string, window time.Duration, now t
 	return n, resetAt, err
 }
 
+// CountHits implements store.Counters in its own transaction.
+func (s *Store) CountHits(ctx context.Context, key string, window time.Duration, now time.Time) (n int64, resetAt time.Time, err error) {
+	err = s.inTx(ctx, func(o *ops) error {
+		n, resetAt, err = o.CountHits(ctx, key, window, now)
+		return err
+	})
+	return n, resetAt, err
+}
+
+// Unhit implements store.Counters in its own transaction.
+func (s *Store) Unhit(ctx context.Context, key string, window time.Duration, now time.Time) error {
+	return s.inTx(ctx, func(o *ops) error { return o.Unhit(ctx, key, window, now) })
+}
+
 // ResetCounter implements store.Counters in its own transaction.
 func (s *Store) ResetCounter(ctx context.Context, key string) error {
 	return s.inTx(ctx, func(o *ops) error { return o.ResetCounter(ctx, key) })

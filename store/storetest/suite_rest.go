@@ -433,6 +433,46 @@ func testCounters(t *testing.T, s store.Store) {
 	if _, _, err := s.Hit(ctx, "k", 0, start); err == nil {
 		t.Fatal("Hit with a zero window: no error")
 	}
+
+	// CountHits reads without counting; Unhit takes one back, never below
+	// zero, and only in the window it is given.
+	const key = "attempt:identity:0b9f"
+	at := start.Add(5 * w).Add(7 * time.Second)
+	count := func(name string, when time.Time, want int64) {
+		t.Helper()
+		n, reset, err := s.CountHits(ctx, key, w, when)
+		wantErr(t, name, err, nil)
+		if n != want || !reset.Equal(start.Add(6*w)) {
+			t.Fatalf("%s: CountHits = %d, %v; want %d, %v", name, n, reset, want, start.Add(6*w))
+		}
+	}
+	count("count of an unknown key", at, 0)
+	wantErr(t, "Unhit of an unknown key", s.Unhit(ctx, key, w, at), nil)
+	count("Unhit created nothing", at, 0)
+	for range 3 {
+		if _, _, err := s.Hit(ctx, key, w, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count("count after three hits", at.Add(time.Second), 3)
+	count("count reads without counting", at.Add(2*time.Second), 3)
+	wantErr(t, "Unhit", s.Unhit(ctx, key, w, at.Add(3*time.Second)), nil)
+	count("count after Unhit", at.Add(4*time.Second), 2)
+	wantErr(t, "Unhit in the next window", s.Unhit(ctx, key, w, at.Add(w)), nil)
+	count("the earlier window is untouched by Unhit in the next", at.Add(5*time.Second), 2)
+	for range 3 {
+		wantErr(t, "Unhit down to zero", s.Unhit(ctx, key, w, at), nil)
+	}
+	count("Unhit stops at zero", at, 0)
+	if n, _, _ := s.Hit(ctx, key, w, at); n != 1 {
+		t.Fatalf("Hit after Unhit to zero = %d, want 1", n)
+	}
+	if _, _, err := s.CountHits(ctx, key, 0, at); err == nil {
+		t.Fatal("CountHits with a zero window: no error")
+	}
+	if err := s.Unhit(ctx, key, 0, at); err == nil {
+		t.Fatal("Unhit with a zero window: no error")
+	}
 }
 
 func testCounterRace(t *testing.T, s store.Store) {

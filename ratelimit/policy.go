@@ -1,0 +1,277 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Kind is the kind of secret an attempt checks. Each kind has its own
+// counters under the same limits, so wrong passwords do not use up the
+// attempts of a TOTP code.
+type Kind string
+
+// The kinds of secrets checked through a Policy.
+const (
+	Password Kind = "password" // passwords, on both faces
+	Code     Kind = "code"     // one-time codes and link tokens: Hanko passcodes, Kratos login/registration/recovery/verification codes
+	TOTP     Kind = "totp"     // TOTP codes
+	Lookup   Kind = "lookup"   // lookup secrets (recovery codes)
+)
+
+// Limit allows Limit events per Window.
+type Limit struct {
+	Limit  int
+	Window time.Duration
+}
+
+func (l Limit) rule(name string) Rule { return Rule{Name: name, Limit: l.Limit, Window: l.Window} }
+
+// PolicyConfig are the limits of a Policy (config keys ratelimit.attempts.*
+// and ratelimit.send.*).
+type PolicyConfig struct {
+	// IdentityIP limits attempts per (identity, client IP): the strict limit
+	// every attempt meets.
+	IdentityIP Limit
+	// Identity limits attempts per identity from client IPs it has not
+	// recently succeeded from. Each further tier is a longer wait, so a
+	// distributed guesser meets growing delays.
+	Identity []Limit
+	// IP limits attempts per client IP across identities (password
+	// spraying), except for identities that recently succeeded from it.
+	IP Limit
+	// KnownIPFor is how long a client IP stays known for an identity after
+	// a right secret: from a known IP only IdentityIP applies, so an
+	// attacker elsewhere cannot lock the user out.
+	KnownIPFor time.Duration
+	// SendAddress limits codes and links sent to one address (both faces).
+	SendAddress Limit
+	// SendIP limits codes and links requested by one client IP.
+	SendIP Limit
+}
+
+// DefaultPolicyConfig returns the default limits, the ones README.md
+// documents.
+func DefaultPolicyConfig() PolicyConfig {
+	return PolicyConfig{
+		IdentityIP:  Limit{Limit: 5, Window: time.Minute},
+		Identity:    []Limit{{Limit: 20, Window: 15 * time.Minute}, {Limit: 100, Window: 24 * time.Hour}},
+		IP:          Limit{Limit: 100, Window: time.Minute},
+		KnownIPFor:  30 * 24 * time.Hour,
+		SendAddress: Limit{Limit: 10, Window: time.Hour},
+		SendIP:      Limit{Limit: 100, Window: time.Hour},
+	}
+}
+
+// Validate returns an error naming each limit that allows nothing or has no
+// window.
+func (c PolicyConfig) Validate() error {
+	var errs []error
+	check := func(name string, l Limit) {
+		if l.Limit < 1 || l.Window < time.Second {
+			errs = append(errs, fmt.Errorf("%s: limit %d per %s; need a limit of at least 1 and a window of at least 1s", name, l.Limit, l.Window))
+		}
+	}
+	check("identity_ip", c.IdentityIP)
+	if len(c.Identity) == 0 {
+		errs = append(errs, errors.New("identity: needs at least one tier"))
+	}
+	for i, l := range c.Identity {
+		check(fmt.Sprintf("identity[%d]", i), l)
+	}
+	check("ip", c.IP)
+	if c.KnownIPFor < time.Minute {
+		errs = append(errs, fmt.Errorf("known_ip_for: %s; need at least 1m", c.KnownIPFor))
+	}
+	check("send.address", c.SendAddress)
+	check("send.ip", c.SendIP)
+	return errors.Join(errs...)
+}
+
+// Policy is the one attempt policy for every secret check on both faces:
+// passwords, codes, TOTP and lookup codes, keyed by identity and client IP.
+//
+// Use it around each check of a secret:
+//
+//	if err := policy.Check(ctx, ratelimit.TOTP, identityID, ip); err != nil {
+//		return err // *ExceededError: answer 429 with Retry-After
+//	}
+//	if !secretIsRight {
+//		return errWrongCode // the attempt stays counted
+//	}
+//	if err := policy.Succeed(ctx, ratelimit.TOTP, identityID, ip); err != nil {
+//		return err
+//	}
+//
+// Check counts the attempt before the secret is looked at, so parallel
+// guesses cannot slip past the limits; Succeed takes a right attempt back,
+// so right secrets never use up a limit. A nil *Policy limits nothing.
+//
+// Limits (see PolicyConfig): per (identity, IP) always; per identity in
+// growing tiers and per IP across identities, except from an IP the
+// identity recently succeeded from. Codes sent are limited per address and
+// per IP (Send).
+type Policy struct {
+	l Limiter
+	c PolicyConfig
+}
+
+// NewPolicy returns the policy c over l (whose backend holds the counters:
+// the database, Redis or process memory). It returns an error when c is
+// invalid (PolicyConfig.Validate) or l is nil.
+func NewPolicy(l Limiter, c PolicyConfig) (*Policy, error) {
+	if l == nil {
+		return nil, errors.New("ratelimit: a policy needs a limiter")
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("ratelimit: %w", err)
+	}
+	c.Identity = append([]Limit(nil), c.Identity...)
+	return &Policy{l: l, c: c}, nil
+}
+
+// In returns the policy counting through c, the transaction of a flow step
+// (flow.Context.Tx), when its limiter counts in the store; otherwise p. The
+// counts then commit or roll back with the step, and SQLite is not asked
+// for a second writer.
+func (p *Policy) In(c Counters) *Policy {
+	if p == nil {
+		return nil
+	}
+	return &Policy{l: InTx(p.l, c), c: p.c}
+}
+
+// Config returns the policy's limits.
+func (p *Policy) Config() PolicyConfig { return p.c }
+
+// ruleKey is one rule and the key it counts under.
+type ruleKey struct {
+	rule Rule
+	key  string
+}
+
+func (p *Policy) knownRule() Rule {
+	return Rule{Name: "attempt_known_ip", Limit: 1, Window: p.c.KnownIPFor}
+}
+
+// rules returns the rules an attempt of kind by identity from ip meets.
+func (p *Policy) rules(ctx context.Context, kind Kind, identity, ip string) ([]ruleKey, error) {
+	k := string(kind)
+	var rs []ruleKey
+	if identity != "" {
+		rs = append(rs, ruleKey{p.c.IdentityIP.rule("attempt_identity_ip_" + k), identity + "\x00" + ip})
+	}
+	known := false
+	if identity != "" && ip != "" {
+		var err error
+		if known, err = p.l.Seen(ctx, p.knownRule(), identity+"\x00"+ip); err != nil {
+			return nil, err
+		}
+	}
+	if known {
+		return rs, nil
+	}
+	if ip != "" {
+		rs = append(rs, ruleKey{p.c.IP.rule("attempt_ip_" + k), ip})
+	}
+	if identity != "" {
+		for i, l := range p.c.Identity {
+			rs = append(rs, ruleKey{l.rule(fmt.Sprintf("attempt_identity_%s_%d", k, i)), identity})
+		}
+	}
+	return rs, nil
+}
+
+// Check counts one attempt to check a secret of kind for identity from the
+// client address ip, before the secret is checked. identity is a stable key
+// of the account: the identity's id when it is known, else the normalised
+// identifier or address that was given (empty when there is none; ip is
+// empty when unknown). It returns an *ExceededError (a core error with code
+// rate_limited in its chain) when a limit is reached, and the backend's
+// error otherwise. A refused attempt is not counted.
+func (p *Policy) Check(ctx context.Context, kind Kind, identity, ip string) error {
+	if p == nil {
+		return nil
+	}
+	rs, err := p.rules(ctx, kind, identity, ip)
+	if err != nil {
+		return err
+	}
+	for i, r := range rs {
+		d, err := p.l.Allow(ctx, r.rule, r.key)
+		if err != nil {
+			return err
+		}
+		if !d.Allowed {
+			// The attempt is refused unchecked: take back what it counted.
+			for _, done := range rs[:i] {
+				if err := p.l.Undo(ctx, done.rule, done.key); err != nil {
+					return err
+				}
+			}
+			return &ExceededError{RetryAfter: max(d.RetryAfter, time.Second)}
+		}
+	}
+	return nil
+}
+
+// Succeed records that the attempt Check counted was right: it is taken
+// back from the limits, the (identity, ip) count starts over, and ip is
+// known for identity for KnownIPFor. It returns the backend's error.
+func (p *Policy) Succeed(ctx context.Context, kind Kind, identity, ip string) error {
+	if p == nil || identity == "" {
+		return nil
+	}
+	rs, err := p.rules(ctx, kind, identity, ip)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs[1:] {
+		if err := p.l.Undo(ctx, r.rule, r.key); err != nil {
+			return err
+		}
+	}
+	if err := p.l.Reset(ctx, rs[0].rule, rs[0].key); err != nil {
+		return err
+	}
+	if ip == "" {
+		return nil
+	}
+	if _, err := p.l.Allow(ctx, p.knownRule(), identity+"\x00"+ip); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Send counts one code or link to be sent to address (normalised) at the
+// request of the client address ip, before it is sent. It returns an
+// *ExceededError when the address or the client had enough, and the
+// backend's error otherwise. A refused send is not counted.
+func (p *Policy) Send(ctx context.Context, address, ip string) error {
+	if p == nil {
+		return nil
+	}
+	var rs []ruleKey
+	if address != "" {
+		rs = append(rs, ruleKey{p.c.SendAddress.rule("send_address"), address})
+	}
+	if ip != "" {
+		rs = append(rs, ruleKey{p.c.SendIP.rule("send_ip"), ip})
+	}
+	for i, r := range rs {
+		d, err := p.l.Allow(ctx, r.rule, r.key)
+		if err != nil {
+			return err
+		}
+		if !d.Allowed {
+			for _, done := range rs[:i] {
+				if err := p.l.Undo(ctx, done.rule, done.key); err != nil {
+					return err
+				}
+			}
+			return &ExceededError{RetryAfter: max(d.RetryAfter, time.Second)}
+		}
+	}
+	return nil
+}
