@@ -416,6 +416,7 @@ func TestValidationRules(t *testing.T) {
 		{"oidc not offered yet", "", []string{"LATCHKEY_SELFSERVICE_METHODS_OIDC_ENABLED=true"}, false, "selfservice.methods.oidc.enabled", "not offered"},
 		{"oidc client secret", "", []string{`LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS=[{"id":"g","provider":"google","client_id":"x"}]`}, false, "selfservice.methods.oidc.config.providers[0].client_secret", "is required"},
 		{"rp origin", "", []string{"LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ORIGINS=localhost"}, false, "selfservice.methods.passkey.config.rp.origins[0]", "not an absolute"},
+		{"hanko unverified registration reveals accounts", "", []string{"LATCHKEY_HANKO_EMAIL_REQUIRE_VERIFICATION=false"}, false, "hanko.email.require_verification", "set hanko.privacy.show_account_existence_hints: true"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

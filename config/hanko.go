@@ -208,6 +208,13 @@ func (h *Hanko) validate(_ *Config, p *Problems) {
 	if !h.Email.Enabled && !h.Username.Enabled {
 		p.add("hanko.email.enabled", "at least one of hanko.email.enabled and hanko.username.enabled must be true, or users have no identifier")
 	}
+	if h.Enabled && h.Account.AllowSignup && h.Email.Enabled && h.Email.AcquireOnRegistration && !h.Email.RequireVerification &&
+		!h.Privacy.ShowAccountExistenceHints {
+		p.add("hanko.email.require_verification", "false lets registration tell whether an address is taken (the sign-up of a "+
+			"taken address cannot end in a session, a new one does), which hanko.privacy.show_account_existence_hints: false "+
+			"promises not to reveal; set hanko.privacy.show_account_existence_hints: true to accept that, or keep "+
+			"hanko.email.require_verification: true (or hanko.account.allow_signup: false)")
+	}
 	if h.Email.Optional && !h.Username.Enabled {
 		p.add("hanko.email.optional", "needs hanko.username.enabled: true, or a user may end up without any identifier")
 	}

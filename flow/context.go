@@ -230,8 +230,21 @@ func (c *ActionContext) Error(err error) error {
 	if c.outcome.kind != outcomeNone {
 		return errOutcomeChosen
 	}
-	var inputErrors []InputError
-	var flowErr *core.Error
+	flowErr, inputErrors, ok := domainErrors(err)
+	if !ok {
+		if err == nil {
+			return errors.New("flow: Error called with a nil error")
+		}
+		return err
+	}
+	c.outcome = outcome{kind: outcomeRerender, err: flowErr, inputErrors: inputErrors}
+	return nil
+}
+
+// domainErrors collects the *InputError values and the first *core.Error in
+// err's chain (also through errors.Join). ok is false when there is none;
+// flowErr is ErrFormInvalid when there are input errors only.
+func domainErrors(err error) (flowErr *core.Error, inputErrors []InputError, ok bool) {
 	var walk func(error)
 	walk = func(e error) {
 		switch x := e.(type) {
@@ -257,16 +270,34 @@ func (c *ActionContext) Error(err error) error {
 	}
 	walk(err)
 	if flowErr == nil && len(inputErrors) == 0 {
-		if err == nil {
-			return errors.New("flow: Error called with a nil error")
-		}
-		return err
+		return nil, nil, false
 	}
 	if flowErr == nil {
 		flowErr = ErrFormInvalid
 	}
-	c.outcome = outcome{kind: outcomeRerender, err: flowErr, inputErrors: inputErrors}
-	return nil
+	return flowErr, inputErrors, true
+}
+
+// Refusal is what Refuse returns; see there.
+type Refusal struct{ err error }
+
+func (r *Refusal) Error() string { return "refused: " + r.err.Error() }
+func (r *Refusal) Unwrap() error { return r.err }
+
+// Refuse lets a hook that runs after the action (AfterState, AfterSubFlow,
+// BeforeState) turn the step into a refusal: the flow stays in the state
+// the action ran in and shows it again with err, exactly as if the action
+// had called ActionContext.Error(err) — the stash as the action left it,
+// the schedule, history and payload as they were before the hooks ran. err
+// must carry an *InputError or a *core.Error (else the step fails with it).
+// Whatever the hooks wrote through the transaction before the refusal is
+// committed with the step, so a hook refuses before it writes. The hook
+// returns what Refuse returns.
+func Refuse(err error) error {
+	if _, _, ok := domainErrors(err); !ok {
+		return err
+	}
+	return &Refusal{err: err}
 }
 
 // BackAction returns the usual action that steps back one state: it is

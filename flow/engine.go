@@ -226,7 +226,7 @@ func (e *Engine) Submit(ctx context.Context, def *Definition, sub Submission) (*
 		return nil, fmt.Errorf("submit %s flow: action %q: prepare: %w", def.name, sub.Action, err)
 	}
 	var res *Result
-	err = e.store.Update(ctx, func(tx store.Tx) error {
+	run := func(tx store.Tx) error {
 		f, err := tx.GetFlow(ctx, seen.ID)
 		if err != nil {
 			return fmt.Errorf("load flow: %w", err)
@@ -236,11 +236,62 @@ func (e *Engine) Submit(ctx context.Context, def *Definition, sub Submission) (*
 		}
 		res, err = e.step(ctx, tx, def, f, sub.Action, input, prepared, csrf, now)
 		return err
-	})
+	}
+	err = e.store.Update(ctx, run)
+	if lostUniqueRace(err) {
+		// A write of the step lost a race on a unique value (two
+		// registrations of one address, say) and rolled everything back.
+		// Run the step once more: it now sees the winner's row, and its
+		// own checks answer as they do when the two come one after the
+		// other.
+		err = e.store.Update(ctx, run)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("submit %s flow: action %q: %w", def.name, sub.Action, err)
 	}
 	return res, nil
+}
+
+// lostUniqueRace reports whether err is a unique violation of a write in the
+// step (store.ErrConflict), not the flow's own optimistic lock.
+func lostUniqueRace(err error) bool {
+	return err != nil && errors.Is(err, store.ErrConflict) && !errors.Is(err, ErrConflict)
+}
+
+// stepSnapshot is what forward may change, kept to undo it on a Refusal.
+type stepSnapshot struct {
+	state, flowState, identityID string
+	history                      []historyItem
+	scheduled, pending           []string
+	ended                        bool
+	payload, envPayload          map[string]json.RawMessage
+	render                       *render
+	stash                        map[string]json.RawMessage
+	sticky                       map[string]bool
+	clearHistory                 bool
+}
+
+func (c *Context) snapshot() stepSnapshot {
+	return stepSnapshot{state: c.state, flowState: c.flow.State, identityID: c.flow.IdentityID,
+		history: slices.Clone(c.env.History), scheduled: slices.Clone(c.env.Scheduled), pending: slices.Clone(c.pending),
+		ended: c.env.Ended, payload: maps.Clone(c.payload), envPayload: c.env.Payload, render: c.env.Render,
+		stash: maps.Clone(c.stash.data), sticky: maps.Clone(c.stash.sticky), clearHistory: c.clearHistory}
+}
+
+func (c *Context) restore(s stepSnapshot) {
+	c.state, c.flow.State, c.flow.IdentityID = s.state, s.flowState, s.identityID
+	c.env.History, c.env.Scheduled, c.pending = s.history, s.scheduled, s.pending
+	c.env.Ended, c.payload, c.env.Payload, c.env.Render = s.ended, s.payload, s.envPayload, s.render
+	if c.payload == nil {
+		c.payload = make(map[string]json.RawMessage)
+	}
+	c.stash.data, c.stash.sticky, c.clearHistory = s.stash, s.sticky, s.clearHistory
+	if c.stash.data == nil {
+		c.stash.data = make(map[string]json.RawMessage)
+	}
+	if c.stash.sticky == nil {
+		c.stash.sticky = make(map[string]bool)
+	}
 }
 
 // flowGetter is the part of a store or transaction that load needs.
@@ -333,9 +384,19 @@ func (e *Engine) step(ctx context.Context, tx store.Tx, def *Definition, f *core
 	var flowErr *core.Error
 	switch ac.outcome.kind {
 	case outcomeContinue:
+		snap := c.snapshot()
 		if err := c.forward(st, ac.outcome.states, before); err != nil {
-			return nil, err
+			var rf *Refusal
+			if !errors.As(err, &rf) {
+				return nil, err
+			}
+			c.restore(snap)
+			flowErr, inputErrors, _ := domainErrors(rf.err)
+			ac.outcome = outcome{kind: outcomeRerender, err: flowErr, inputErrors: inputErrors}
 		}
+	}
+	switch ac.outcome.kind {
+	case outcomeContinue:
 	case outcomeBack:
 		c.back()
 	case outcomeRerender:

@@ -30,6 +30,12 @@ var (
 	errRateLimitExceeded     = &flowError{http.StatusTooManyRequests, "rate_limit_exceeded", "The rate limit has been exceeded."}
 	errUnauthorized          = &flowError{http.StatusUnauthorized, "unauthorized", "The session is invalid."}
 	errNotFound              = &flowError{http.StatusNotFound, "not_found", "The requested resource was not found."}
+	// errEmailTaken and errUsernameTaken refuse a registration whose
+	// address or username another one took while it ran: the step shows its
+	// state again with Hanko's input error code as the flow-level error
+	// (hanko-elements translates both kinds of code alike).
+	errEmailTaken    = &flowError{http.StatusBadRequest, codeEmailAlreadyExists, "The email address already exists."}
+	errUsernameTaken = &flowError{http.StatusBadRequest, codeUsernameAlreadyExists, "The username already exists."}
 )
 
 // flowErrorsByMessage finds a stored flow-level error's Hanko code again:
@@ -38,7 +44,7 @@ var flowErrorsByMessage = map[string]*flowError{}
 
 func init() {
 	for _, e := range []*flowError{errTechnical, errFlowExpired, errFlowDiscontinuity, errOperationNotPermitted, errFormDataInvalid,
-		errPasscodeMaxAttempts, errRateLimitExceeded, errUnauthorized, errNotFound} {
+		errPasscodeMaxAttempts, errRateLimitExceeded, errUnauthorized, errNotFound, errEmailTaken, errUsernameTaken} {
 		flowErrorsByMessage[e.message] = e
 	}
 }

@@ -119,6 +119,29 @@ func (h *Handler) createRegisteredUser(c *flow.Context) error {
 	if err != nil {
 		return fmt.Errorf("encode traits: %w", err)
 	}
+	// Another registration may have taken the address or the username
+	// since register_login_identifier checked them. Look again before
+	// writing anything, so the step can be refused cleanly; a registration
+	// that passes this check but loses the race at the insert fails with
+	// store.ErrConflict, and the engine runs the step once more, which then
+	// ends here. Refusing names the address even without existence hints:
+	// with verification on the user has proved the mailbox is theirs, and
+	// without it the configuration allows hints (config refuses the other
+	// combination).
+	if email != "" {
+		if _, err := c.Tx().FindIdentityByAddress(ctx, core.ViaEmail, email); err == nil {
+			return flow.Refuse(errEmailTaken.core())
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("look up e-mail: %w", err)
+		}
+	}
+	if username != "" {
+		if _, err := c.Tx().FindIdentityByIdentifier(ctx, core.CredentialPassword, username); err == nil {
+			return flow.Refuse(errUsernameTaken.core())
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("look up username: %w", err)
+		}
+	}
 	d := identity.Draft{Traits: raw}
 	if hash != "" {
 		d.Credentials = &identity.CredentialsDraft{Password: &identity.PasswordDraft{HashedPassword: hash}}
