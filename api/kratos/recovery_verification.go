@@ -3,6 +3,7 @@ package kratos
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -276,6 +277,7 @@ func (s *SelfService) submitAddressFlow(w http.ResponseWriter, r *http.Request, 
 	var action string
 	var input []byte
 	var tok []byte
+	var transient json.RawMessage
 	if r.Method == http.MethodGet {
 		// A link from a message, opened in a browser (any browser: the
 		// link itself is the proof, so there is no CSRF token to check).
@@ -336,6 +338,11 @@ func (s *SelfService) submitAddressFlow(w http.ResponseWriter, r *http.Request, 
 			s.showAddress(w, r, kind, res, tok, jsonAnswer, http.StatusBadRequest, noStrategyText(string(kind)))
 			return
 		}
+		var bad *Text
+		if transient, bad = transientPayload(body); bad != nil {
+			s.showAddress(w, r, kind, res, tok, jsonAnswer, http.StatusBadRequest, *bad)
+			return
+		}
 		action, input = strat.method, engineInput(body, strat.inputs)
 		// A send (an address without a code) counts against the address's
 		// send limit before anything is written.
@@ -365,6 +372,9 @@ func (s *SelfService) submitAddressFlow(w http.ResponseWriter, r *http.Request, 
 	case err != nil:
 		s.writeError(w, r, jsonAnswer, &core.Error{Code: core.CodeInternal, Message: "Submitting the flow failed.", Cause: err})
 		return
+	}
+	if res2.Error == nil {
+		r = withTransient(r, transient)
 	}
 	switch {
 	case res2.Error != nil:

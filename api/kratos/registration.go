@@ -53,14 +53,6 @@ func (s *SelfService) registrationStrategies() []strategy {
 	return out
 }
 
-// registrationMessages are the container messages of the flow's screen.
-func (s *SelfService) registrationMessages(v *view) []Text {
-	if !v.res.Ended && val(keyScreen, v.res.Stash) == screenCredentials {
-		return []Text{msgChooseCred}
-	}
-	return nil
-}
-
 // schemaTraits returns the trait fields of the default identity schema.
 func (s *SelfService) schemaTraits() []traitField {
 	sch, err := s.ids.Schemas().Schema(s.ids.DefaultSchemaID())
@@ -162,7 +154,10 @@ func (s *SelfService) profileRegistration(sub *submission) (*outcome, error) {
 		o.nodeMessages = msgs
 		return o, nil
 	}
+	// Like Kratos, the screen change carries 1040009 ("choose a
+	// credential"); the next step's answer, failed or not, replaces it.
 	o.stash = func(st *flow.Stash) { keyScreen.Set(st, screenCredentials) }
+	o.clearActive, o.messages = true, []Text{msgChooseCred}
 	return o, nil
 }
 

@@ -275,6 +275,13 @@ type outcome struct {
 	ident *core.Identity
 	// traitsChanged tells the finish step to run the verification hook.
 	traitsChanged bool
+	// clearActive leaves the flow without an active method (Kratos resets
+	// it when the profile_first registration shows the credentials).
+	clearActive bool
+	// transient is the transient_payload of the submission, echoed in the
+	// answer to a step that went through (never stored: Kratos keeps it
+	// out of the database, so a later fetch of the flow has none).
+	transient json.RawMessage
 	// tx, when set, runs first inside the step's transaction and may change
 	// the outcome (a code is checked or sent and its message enqueued, a
 	// registered identity is created). An error rolls the step back. It may
@@ -330,7 +337,7 @@ func applyOutcome(c *flow.ActionContext) error {
 	if o.values != nil {
 		keyValues.Set(st, o.values)
 	}
-	keyActive.Set(st, c.Action())
+	setActive(c, o)
 	if o.identityID != "" {
 		c.Base().SetIdentityID(o.identityID)
 	}
@@ -341,6 +348,24 @@ func applyOutcome(c *flow.ActionContext) error {
 		return c.Error(&core.Error{Code: core.CodeInvalid, Message: "The form has errors."})
 	}
 	return c.Continue(o.next)
+}
+
+// setActive records the flow's active method after a step, as Kratos does:
+// login and registration name the method once a step of it goes through
+// (a code was sent, the user signed in or up) and keep the previous value
+// when it fails; settings, recovery and verification name the method of
+// every submission. The profile_first screen change clears it, so that
+// UIs offer the credential methods (a set "profile" makes Ory Elements
+// show only the profile group: the e-mail and Back).
+func setActive(c *flow.ActionContext, o *outcome) {
+	st := c.Base().Stash()
+	switch kind := c.Base().Flow().Kind; {
+	case c.Action() == errorAction:
+	case o.clearActive:
+		keyActive.Delete(st)
+	case o.next != "" || (kind != core.FlowLogin && kind != core.FlowRegistration):
+		keyActive.Set(st, c.Action())
+	}
 }
 
 // errorAction is the internal action every open state offers so that the

@@ -85,6 +85,42 @@ type flowJSON struct {
 	Identity     *IdentityJSON  `json:"identity,omitempty"`
 	ContinueWith []ContinueWith `json:"continue_with,omitempty"`
 	State        string         `json:"state"`
+	// TransientPayload echoes the submission's transient_payload in the
+	// answer to a step that went through (transientOf).
+	TransientPayload json.RawMessage `json:"transient_payload,omitempty"`
+}
+
+type transientKey struct{}
+
+// withTransient returns r carrying the transient_payload to echo in the
+// flow rendered for its answer.
+func withTransient(r *http.Request, raw json.RawMessage) *http.Request {
+	if len(raw) == 0 {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), transientKey{}, raw))
+}
+
+// transientPayload returns the body's transient_payload as JSON: nil when
+// absent, an error message when it is not an object (Kratos' body schema
+// types it as an object; UIs send it as JSON or as dotted form fields,
+// transient_payload.x=…).
+func transientPayload(body map[string]any) (json.RawMessage, *Text) {
+	v, ok := body["transient_payload"]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		t := genericText("transient_payload must be a JSON object.")
+		return nil, &t
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t := genericText("transient_payload must be a JSON object.")
+		return nil, &t
+	}
+	return raw, nil
 }
 
 // strategies returns the enabled strategies of a kind of flow.
@@ -126,7 +162,16 @@ func (s *SelfService) render(r *http.Request, kind core.FlowKind, res *flow.Resu
 	if out.Active == errorAction {
 		out.Active = ""
 	}
+	if out.Active == "" && (kind == core.FlowRecovery || kind == core.FlowVerification) {
+		// Kratos names the flow's one method from the start (recovery.use,
+		// verification.use); Ory Elements refuses a recovery or
+		// verification flow without it.
+		if strats := s.addressStrategies(kind); len(strats) > 0 {
+			out.Active = strats[0].method
+		}
+	}
 	out.ContinueWith, _ = keyContinueWith.Get(st)
+	out.TransientPayload, _ = r.Context().Value(transientKey{}).(json.RawMessage)
 	v := &view{kind: kind, res: res, ident: ident, values: values}
 	ui := UI{Action: s.url("self-service/"+string(kind), url.Values{"flow": {f.ID}}), Method: "POST", Nodes: []Node{}}
 	var nodes []Node
@@ -157,8 +202,6 @@ func (s *SelfService) render(r *http.Request, kind core.FlowKind, res *flow.Resu
 		c, u := f.CreatedAt, f.UpdatedAt
 		out.CreatedAt, out.UpdatedAt = &c, &u
 		ui.Messages = append(ui.Messages, s.loginMessages(v)...)
-	case core.FlowRegistration:
-		ui.Messages = append(ui.Messages, s.registrationMessages(v)...)
 	case core.FlowSettings:
 		if ident != nil {
 			iv := publicIdentity(ident, s.public)
@@ -199,9 +242,26 @@ func dedupeNodes(nodes []Node) []Node {
 	return out
 }
 
-// orderNodes puts login's identifier before the csrf_token node, as Kratos'
-// login sort does; other flows keep the csrf_token first.
+// registrationGroupOrder is the order of node groups in a registration
+// flow (Kratos' registration SortNodes, as its snapshots show: the
+// profile_first "Back" button comes last, after every credential method).
+// Groups not listed sort after password, before profile.
+var registrationGroupOrder = []string{"oidc", "saml", groupDefault, "webauthn", "passkey", methodCode, groupPassword, groupProfile}
+
+// orderNodes orders a registration flow's nodes by group (stable within a
+// group) and puts login's identifier before the csrf_token node, as
+// Kratos' login sort does; other flows keep the order of their strategies.
 func orderNodes(kind core.FlowKind, nodes []Node) []Node {
+	if kind == core.FlowRegistration {
+		rank := func(g string) int {
+			if i := slices.Index(registrationGroupOrder, g); i >= 0 {
+				return 2 * i
+			}
+			return 2*slices.Index(registrationGroupOrder, groupPassword) + 1
+		}
+		slices.SortStableFunc(nodes, func(a, b Node) int { return rank(a.Group) - rank(b.Group) })
+		return nodes
+	}
 	if kind != core.FlowLogin || len(nodes) < 2 || nodes[0].Attributes.Name != "csrf_token" {
 		return nodes
 	}
@@ -614,6 +674,11 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 		}
 	}
 	action, inputs := errorAction, []flow.Input(nil)
+	transient, bad := transientPayload(body)
+	if bad != nil {
+		s.showForm(w, r, kind, res, showIdent, tok, jsonAnswer, *bad)
+		return
+	}
 	var o *outcome
 	if strat == nil {
 		o = &outcome{messages: []Text{noStrategyText(string(kind))}}
@@ -652,6 +717,12 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 	}
 	if o.ident != nil {
 		showIdent = o.ident
+	}
+	if strat != nil && (o.next != "" || o.clearActive) {
+		// Kratos answers a step that went through with the flow as it holds
+		// it in memory, transient_payload included; a failed step's answer
+		// is the flow read back from the database, which never stores it.
+		r = withTransient(r, transient)
 	}
 	s.finish(w, r, kind, sub, o, res2, showIdent, tok, jsonAnswer)
 }

@@ -178,6 +178,7 @@ func (s *SelfService) addressStep(kind core.FlowKind, method string) func(c *flo
 		st := fc.Stash()
 		keyMessages.Delete(st)
 		keyNodeMessages.Delete(st)
+		keyActive.Set(st, method)
 		if method == methodCode && c.String("code") != "" {
 			return s.checkSecret(c, kind, methodCode, c.String("code"))
 		}
@@ -202,6 +203,7 @@ func (s *SelfService) linkStep(kind core.FlowKind) func(c *flow.ActionContext) e
 		st := c.Base().Stash()
 		keyMessages.Delete(st)
 		keyNodeMessages.Delete(st)
+		keyActive.Set(st, methodLink)
 		return s.checkSecret(c, kind, methodLink, c.String("token"))
 	}
 }

@@ -375,7 +375,7 @@ func (s *SelfService) codeRegistration(sub *submission) (*outcome, error) {
 	if sub.res.State == stateSentEmail {
 		stored := val(keyCodeTraits, st)
 		if screen := sub.str("screen"); screen == screenCredentials || screen == "previous" {
-			return &outcome{next: stateChooseMethod, values: keep("traits", stored), stash: func(st *flow.Stash) {
+			return &outcome{next: stateChooseMethod, clearActive: true, messages: []Text{msgChooseCred}, values: keep("traits", stored), stash: func(st *flow.Stash) {
 				if s.registrationTwoStep() {
 					keyScreen.Set(st, screenCredentials)
 				}

@@ -64,5 +64,16 @@ func load() (*Validator, error) {
 			doc.Components.SecuritySchemes["sessionToken"] = &openapi3.SecuritySchemeRef{
 				Value: openapi3.NewSecurityScheme().WithType("apiKey").WithIn("header").WithName("X-Session-Token")}
 		}
+		// The published spec nests the 422's error one level too deep
+		// (error: errorGeneric, itself {"error": …}). Kratos answers
+		// {"error": {genericError}, "redirect_browser_to": …}, and that is
+		// what Ory's SDKs and UIs read (error.id, redirect_browser_to).
+		if s := doc.Components.Schemas["errorBrowserLocationChangeRequired"]; s != nil && s.Value != nil {
+			if p := s.Value.Properties["error"]; p != nil && p.Ref == "#/components/schemas/errorGeneric" {
+				if g := doc.Components.Schemas["genericError"]; g != nil {
+					s.Value.Properties["error"] = &openapi3.SchemaRef{Ref: "#/components/schemas/genericError", Value: g.Value}
+				}
+			}
+		}
 	})
 }
