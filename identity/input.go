@@ -10,6 +10,11 @@ import (
 // Draft is what a caller supplies to create an identity or to replace one
 // (PUT semantics): everything but ids and timestamps.
 type Draft struct {
+	// ID is the id to create the identity under (a UUID); empty means a
+	// new one. A flow that must name the identity before creating it (a
+	// passkey registered at sign-up carries a user handle derived from
+	// it) sets it. Updates ignore it.
+	ID string
 	// SchemaID names the identity schema; empty means the default schema.
 	SchemaID string
 	// Traits is the JSON object validated by the schema.

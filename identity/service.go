@@ -411,6 +411,13 @@ func (s *Service) build(old *core.Identity, d Draft, hash string) (*core.Identit
 		*i = *old
 	} else {
 		i.ID = s.newID()
+		if d.ID != "" {
+			u, err := uuid.Parse(d.ID)
+			if err != nil || len(d.ID) != 36 {
+				return nil, &core.Error{Code: core.CodeInvalid, Field: "id", Message: fmt.Sprintf("The identity id %q is not a valid UUID.", d.ID)}
+			}
+			i.ID = u.String()
+		}
 		i.CreatedAt = now
 		i.State = core.IdentityActive
 		i.StateChangedAt = now

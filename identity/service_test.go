@@ -131,6 +131,15 @@ func TestCreate(t *testing.T) {
 							t.Errorf("identity %+v", i)
 						}
 					}},
+				{name: "chosen id",
+					draft: identity.Draft{ID: "6F9619FF-8B86-4011-B42D-00C04FC964FF", Traits: traits("chosen@example.com")},
+					check: func(t *testing.T, i *core.Identity) {
+						if i.ID != "6f9619ff-8b86-4011-b42d-00c04fc964ff" {
+							t.Errorf("id %q, want the chosen one", i.ID)
+						}
+					}},
+				{name: "chosen id taken", draft: identity.Draft{ID: "6f9619ff-8b86-4011-b42d-00c04fc964ff", Traits: traits("chosen2@example.com")}, code: core.CodeConflict},
+				{name: "bad id", draft: identity.Draft{ID: "not-a-uuid", Traits: traits("badid@example.com")}, code: core.CodeInvalid},
 				{name: "bad traits", draft: identity.Draft{Traits: traits("nope")}, code: core.CodeInvalid},
 				{name: "bad hash", draft: identity.Draft{Traits: traits("bh@example.com"),
 					Credentials: &identity.CredentialsDraft{Password: &identity.PasswordDraft{HashedPassword: "plain"}}}, code: core.CodeInvalid},
