@@ -78,7 +78,7 @@ func (s *SelfService) loginInit(w http.ResponseWriter, r *http.Request, typ stri
 		}
 		return initState{}, sessionAlreadyAvailable()
 	}
-	pre := initState{seed: func(st *flow.Stash) {
+	pre := initState{refresh: refresh, aal: core.AAL(aal), seed: func(st *flow.Stash) {
 		keyRefresh.Set(st, refresh)
 		keyAAL.Set(st, aal)
 	}}
@@ -243,6 +243,10 @@ type loginResponse struct {
 
 // finishLogin answers a login step: the form again, or the session.
 func (s *SelfService) finishLogin(w http.ResponseWriter, r *http.Request, sub *submission, o *outcome, res *flow.Result, tok []byte, jsonAnswer bool) {
+	if !res.Ended && o.relocate {
+		s.relocateForm(w, r, core.FlowLogin, res, jsonAnswer)
+		return
+	}
 	if !res.Ended {
 		s.showForm(w, r, core.FlowLogin, res, sub.ident, tok, jsonAnswer)
 		return

@@ -33,7 +33,7 @@ func (s *SelfService) registrationDefinition() *flow.Builder {
 // (the traits screen of the profile_first style) and password.
 func (s *SelfService) registrationStrategies() []strategy {
 	var out []strategy
-	twoStep := s.style == config.RegistrationProfileFirst && s.cfg.Methods.Profile.Enabled
+	twoStep := s.twoStepRegistration()
 	if twoStep {
 		out = append(out, strategy{
 			method:  "profile",
@@ -51,6 +51,12 @@ func (s *SelfService) registrationStrategies() []strategy {
 		})
 	}
 	return out
+}
+
+// twoStepRegistration reports whether registration is profile_first: the
+// traits on one screen, the credentials on the next.
+func (s *SelfService) twoStepRegistration() bool {
+	return s.style == config.RegistrationProfileFirst && s.cfg.Methods.Profile.Enabled
 }
 
 // schemaTraits returns the trait fields of the default identity schema.
@@ -260,6 +266,10 @@ type registrationResponse struct {
 // finishRegistration answers a registration step: the form again, or the
 // new identity after the configured hooks ran.
 func (s *SelfService) finishRegistration(w http.ResponseWriter, r *http.Request, sub *submission, o *outcome, res *flow.Result, tok []byte, jsonAnswer bool) {
+	if !res.Ended && o.relocate {
+		s.relocateForm(w, r, core.FlowRegistration, res, jsonAnswer)
+		return
+	}
 	if !res.Ended {
 		s.showForm(w, r, core.FlowRegistration, res, nil, tok, jsonAnswer)
 		return

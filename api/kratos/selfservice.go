@@ -282,6 +282,11 @@ type outcome struct {
 	// answer to a step that went through (never stored: Kratos keeps it
 	// out of the database, so a later fetch of the flow has none).
 	transient json.RawMessage
+	// relocate shows the form again as a new screen of the flow rather
+	// than a failed step: JSON clients get 422 browser_location_change_required
+	// to the flow's UI (as Kratos answers a WebAuthn method asked to begin
+	// its ceremony), browsers the usual 303.
+	relocate bool
 	// tx, when set, runs first inside the step's transaction and may change
 	// the outcome (a code is checked or sent and its message enqueued, a
 	// registered identity is created). An error rolls the step back. It may

@@ -39,6 +39,24 @@ type strategy struct {
 	// An error is answered as an error envelope (or error page) without
 	// touching the flow; problems to show in the form go into the outcome.
 	prepare func(sub *submission) (*outcome, error)
+	// fields, when set, are body fields whose non-empty value selects the
+	// strategy when the body names no method: the WebAuthn script submits
+	// its form natively, without a submit button, and Kratos' passkey and
+	// webauthn strategies take such a submission by their result field.
+	fields []string
+	// begin, when set, runs before a flow of the kind is created and
+	// returns what to seed its stash with (a WebAuthn ceremony's challenge,
+	// which lives in the flow).
+	begin func(ctx context.Context, b beginInfo) (func(st *flow.Stash), error)
+}
+
+// beginInfo is what a strategy's begin step knows about the flow being
+// created.
+type beginInfo struct {
+	typ     string         // browser or api
+	ident   *core.Identity // settings: the identity; login refresh or aal2: the caller's
+	refresh bool           // login: ?refresh=true
+	aal     core.AAL       // login: the requested level
 }
 
 // submission is one POST of a flow, as a strategy's prepare step sees it.
@@ -58,6 +76,7 @@ func (sub *submission) str(name string) string {
 
 // view is what node renderers see.
 type view struct {
+	ctx    context.Context
 	kind   core.FlowKind
 	res    *flow.Result
 	ident  *core.Identity // settings: the identity; login refresh: the caller's
@@ -172,7 +191,7 @@ func (s *SelfService) render(r *http.Request, kind core.FlowKind, res *flow.Resu
 	}
 	out.ContinueWith, _ = keyContinueWith.Get(st)
 	out.TransientPayload, _ = r.Context().Value(transientKey{}).(json.RawMessage)
-	v := &view{kind: kind, res: res, ident: ident, values: values}
+	v := &view{ctx: r.Context(), kind: kind, res: res, ident: ident, values: values}
 	ui := UI{Action: s.url("self-service/"+string(kind), url.Values{"flow": {f.ID}}), Method: "POST", Nodes: []Node{}}
 	var nodes []Node
 	if f.Type == "browser" {
@@ -227,15 +246,29 @@ func publicIdentity(i *core.Identity, public string) IdentityJSON {
 
 // dedupeNodes drops repeated default-group inputs (two strategies both
 // contributing the identifier node), keeping the first.
+//
+// A repeated identifier that offers passkey autofill ("username webauthn")
+// lends that to the one kept, as Kratos' passkey strategy upserts it; the
+// WebAuthn script node is kept once too.
 func dedupeNodes(nodes []Node) []Node {
-	seen := map[string]bool{}
+	seen := map[string]int{}
+	script := false
 	out := nodes[:0]
 	for _, n := range nodes {
-		if n.Group == groupDefault {
-			if seen[n.Attributes.Name] {
+		if n.Type == "script" {
+			if script {
 				continue
 			}
-			seen[n.Attributes.Name] = true
+			script = true
+		}
+		if n.Group == groupDefault {
+			if at, ok := seen[n.Attributes.Name]; ok {
+				if n.Attributes.Autocomplete == "username webauthn" {
+					out[at].Attributes.Autocomplete = n.Attributes.Autocomplete
+				}
+				continue
+			}
+			seen[n.Attributes.Name] = len(out)
 		}
 		out = append(out, n)
 	}
@@ -445,6 +478,8 @@ type initState struct {
 	handled bool           // the checks answered the request already
 	ident   *core.Identity // the identity the flow is about (settings, refresh)
 	seed    func(st *flow.Stash)
+	refresh bool     // login: ?refresh=true
+	aal     core.AAL // login: the requested level
 }
 
 // initChecks runs a kind's preconditions at flow creation.
@@ -475,7 +510,23 @@ func (s *SelfService) initChecks(w http.ResponseWriter, r *http.Request, kind co
 
 // start creates a flow.
 func (s *SelfService) start(ctx context.Context, kind core.FlowKind, typ, reqURL, ret string, csrfToken []byte, pre initState) (*flow.Result, error) {
+	var begun []func(st *flow.Stash)
+	for _, strat := range s.strategies(kind) {
+		if strat.begin == nil {
+			continue
+		}
+		seed, err := strat.begin(ctx, beginInfo{typ: typ, ident: pre.ident, refresh: pre.refresh, aal: pre.aal})
+		if err != nil {
+			return nil, &core.Error{Code: core.CodeInternal, Message: "Creating the flow failed.", Cause: err}
+		}
+		if seed != nil {
+			begun = append(begun, seed)
+		}
+	}
 	init := flow.Init{Face: "kratos", Type: typ, Seed: func(st *flow.Stash) {
+		for _, seed := range begun {
+			seed(st)
+		}
 		keyRequestURL.Set(st, reqURL)
 		if ret != "" {
 			keyReturnTo.Set(st, ret)
@@ -668,7 +719,7 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 	method, _ := body["method"].(string)
 	var strat *strategy
 	for _, st := range s.strategies(kind) {
-		if st.method == method {
+		if st.method == method || method == "" && st.claims(body) {
 			strat = &st
 			break
 		}
@@ -727,6 +778,17 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 	s.finish(w, r, kind, sub, o, res2, showIdent, tok, jsonAnswer)
 }
 
+// claims reports whether a body without a method is the strategy's: one of
+// its fields is a non-empty string.
+func (st *strategy) claims(body map[string]any) bool {
+	for _, f := range st.fields {
+		if v, _ := body[f].(string); v != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // hasNonCloudflareCookie reports whether the request carries cookies other
 // than Cloudflare's, which native clients must not send.
 func hasNonCloudflareCookie(r *http.Request) bool {
@@ -771,6 +833,17 @@ func (s *SelfService) finish(w http.ResponseWriter, r *http.Request, kind core.F
 	}
 }
 
+// relocateForm answers a step that moved a browser flow to a new screen
+// (outcome.relocate): 422 browser_location_change_required to the UI for
+// JSON clients, the UI for browsers.
+func (s *SelfService) relocateForm(w http.ResponseWriter, r *http.Request, kind core.FlowKind, res *flow.Result, jsonAnswer bool) {
+	if !jsonAnswer {
+		redirect(w, r, s.uiURL(kind, res.Flow.ID))
+		return
+	}
+	s.writeError(w, r, true, browserLocationChange(s.uiURL(kind, res.Flow.ID)))
+}
+
 // showForm answers "show the form again": browsers go back to the UI, JSON
 // clients get 400 with the flow (extra messages are shown, not stored).
 func (s *SelfService) showForm(w http.ResponseWriter, r *http.Request, kind core.FlowKind, res *flow.Result, ident *core.Identity, tok []byte, jsonAnswer bool, extra ...Text) {
@@ -804,6 +877,9 @@ func (s *SelfService) replaceExpired(w http.ResponseWriter, r *http.Request, kin
 		}
 	}
 	pre := initState{}
+	if kind == core.FlowLogin {
+		pre.refresh, pre.aal = val(keyRefresh, old.Stash), core.AAL(val(keyAAL, old.Stash))
+	}
 	if kind == core.FlowSettings {
 		_, ident, err := s.currentSession(r)
 		if err != nil {

@@ -261,6 +261,11 @@ type traitField struct {
 	Pattern      string
 	Title        string
 	Identifier   bool // a password login identifier (ory.sh/kratos extension)
+	// PasskeyName names new passkeys (credentials.passkey.display_name);
+	// WebAuthnID is a security key login identifier
+	// (credentials.webauthn.identifier).
+	PasskeyName bool
+	WebAuthnID  bool
 }
 
 // traitFields reads the traits of an identity schema document ({"properties":
@@ -338,6 +343,10 @@ func walkTraits(node map[string]any, prefix string, out *[]traitField) {
 			creds, _ := ext["credentials"].(map[string]any)
 			pw, _ := creds["password"].(map[string]any)
 			f.Identifier, _ = pw["identifier"].(bool)
+			pk, _ := creds["passkey"].(map[string]any)
+			f.PasskeyName, _ = pk["display_name"].(bool)
+			wa, _ := creds["webauthn"].(map[string]any)
+			f.WebAuthnID, _ = wa["identifier"].(bool)
 		}
 		*out = append(*out, f)
 	}
