@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -389,4 +390,37 @@ func cloneIdentity(i *core.Identity) *core.Identity {
 		}
 	}
 	return &c
+}
+
+// PutSecondFactor stores a totp or lookup_secret credential of the identity
+// in the transaction, replacing one of the same type. config is the
+// method's sealed config (method/totp, method/lookup); the credential's
+// identifier is the identity id, as Kratos indexes these types. Errors:
+// CodeInvalid for another credential type, CodeNotFound, CodeInternal
+// (matching ErrTxAborted after a failed statement).
+func (t *TxService) PutSecondFactor(ctx context.Context, id string, ct core.CredentialType, config json.RawMessage) (*core.Identity, error) {
+	if t.tx == nil {
+		return nil, errNoTx
+	}
+	if ct != core.CredentialTOTP && ct != core.CredentialLookupSecret {
+		return nil, core.Errorf(core.CodeInvalid, "%s is not a second factor stored by PutSecondFactor.", ct)
+	}
+	i, err := t.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	now := t.s.clock()
+	c, ok := i.Credential(ct)
+	if !ok {
+		c = core.Credential{ID: t.s.newID(), Type: ct, CreatedAt: now}
+	}
+	c.Identifiers = []string{i.ID}
+	c.Config = config
+	c.UpdatedAt = now
+	i.SetCredential(c)
+	i.UpdatedAt = now
+	if err := t.tx.UpdateIdentity(ctx, i); err != nil {
+		return nil, txStoreError("store second factor", err, i.ID)
+	}
+	return i, nil
 }

@@ -53,7 +53,7 @@ func (s *SelfService) loginStrategies() []strategy {
 			prepare: s.passwordLogin,
 		})
 	}
-	return out
+	return append(out, s.secondFactorStrategies()...)
 }
 
 // loginInit checks a new login flow (notes §2.5 Login).
@@ -258,7 +258,7 @@ func (s *SelfService) finishLogin(w http.ResponseWriter, r *http.Request, sub *s
 	if sub.sess != nil && sub.sess.IdentityID == o.identityID {
 		// A refresh (or a step-up) adds the method to the session.
 		sess := sub.sess
-		if err = s.sessions.AddMethod(r.Context(), sess, core.AuthMethod{Method: method, AAL: core.AAL1}); err == nil {
+		if err = s.sessions.AddMethod(r.Context(), sess, core.AuthMethod{Method: method, AAL: s.methodAAL(method)}); err == nil {
 			out = &issued{session: sess, token: s.sessionToken(r)}
 			if typ == "browser" {
 				err = s.cookie.issue(w, out.token, sess.ExpiresAt, s.now())
@@ -282,6 +282,25 @@ func (s *SelfService) finishLogin(w http.ResponseWriter, r *http.Request, sub *s
 	}
 	ret := s.returnOrDefault(val(keyReturnTo, res.Stash), methodAfter(s.cfg.Flows.Login.After, method).DefaultBrowserReturnURL,
 		s.cfg.Flows.Login.After.DefaultBrowserReturnURL)
+	if typ == "browser" {
+		// A first factor of an identity with a second factor leaves an aal1
+		// session: the browser continues to the aal2 login (native clients
+		// get the session and start ?aal=aal2 themselves).
+		step, err := s.needsAAL2(r.Context(), s.sessCfg.WhoAmI.RequiredAAL, out.session, o.ident)
+		if err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+			return
+		}
+		if step {
+			to := s.aal2LoginURL(val(keyReturnTo, res.Stash))
+			if !jsonAnswer {
+				redirect(w, r, to)
+				return
+			}
+			s.writeError(w, r, true, browserLocationChange(to))
+			return
+		}
+	}
 	if !jsonAnswer {
 		redirect(w, r, ret)
 		return

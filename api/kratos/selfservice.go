@@ -18,7 +18,9 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/method/lookup"
 	"github.com/latchkey/latchkey/method/password"
+	"github.com/latchkey/latchkey/method/totp"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
 )
@@ -60,6 +62,11 @@ type SelfServiceOptions struct {
 	// with the code and link methods (recovery_verification.go); they
 	// answer self_service_flow_disabled without it.
 	AddressFlows *AddressFlowOptions
+	// TOTP and Lookup are the second factors of selfservice.methods.totp and
+	// .lookup_secret; each is required when its method is enabled and
+	// ignored otherwise.
+	TOTP   *totp.Method
+	Lookup *lookup.Method
 	// Now is the clock and Random the source of CSRF tokens and masks (for
 	// tests; time.Now and crypto/rand when nil).
 	Now    func() time.Time
@@ -116,6 +123,9 @@ type SelfService struct {
 	defs      map[core.FlowKind]*flow.Definition
 	uiURLs    map[core.FlowKind]string
 	lifespans map[core.FlowKind]time.Duration
+	// totp and lookup are the enabled second factors (nil when disabled).
+	totp   *totp.Method
+	lookup *lookup.Method
 	// addr runs recovery and verification (part B); nil unless
 	// SelfServiceOptions.AddressFlows is set.
 	addr *addressFlows
@@ -132,6 +142,18 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 		style: o.RegistrationStyle, verify: o.Verification, now: o.Now, errs: ErrorWriter{Log: o.Log}, maxBody: o.MaxBodyBytes}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if o.SelfService.Methods.TOTP.Enabled {
+		if o.TOTP == nil {
+			return nil, errors.New("kratos: selfservice.methods.totp.enabled needs SelfServiceOptions.TOTP")
+		}
+		s.totp = o.TOTP
+	}
+	if o.SelfService.Methods.LookupSecret.Enabled {
+		if o.Lookup == nil {
+			return nil, errors.New("kratos: selfservice.methods.lookup_secret.enabled needs SelfServiceOptions.Lookup")
+		}
+		s.lookup = o.Lookup
 	}
 	random := o.Random
 	if random == nil {

@@ -503,7 +503,14 @@ func (s *SelfService) initChecks(w http.ResponseWriter, r *http.Request, kind co
 			}
 			return initState{}, noSession()
 		}
-		return initState{ident: ident}, nil
+		if handled, err := s.settingsAAL(w, r, sess, ident, requestURL(r, s.public), jsonAnswer); err != nil || handled {
+			return initState{handled: handled}, err
+		}
+		seed, err := s.settingsSeed(ident)
+		if err != nil {
+			return initState{}, err
+		}
+		return initState{ident: ident, seed: seed}, nil
 	}
 	return initState{}, nil
 }
@@ -620,13 +627,17 @@ func (s *SelfService) getFlow(w http.ResponseWriter, r *http.Request, kind core.
 	var ident *core.Identity
 	switch {
 	case kind == core.FlowSettings:
-		_, i, err := s.currentSession(r)
+		sess, i, err := s.currentSession(r)
 		if err != nil {
 			s.writeError(w, r, true, err)
 			return
 		}
 		if res.Flow.IdentityID != "" && i.ID != res.Flow.IdentityID {
 			s.writeError(w, r, true, identityMismatch())
+			return
+		}
+		if _, err := s.settingsAAL(w, r, sess, i, s.uiURL(core.FlowSettings, res.Flow.ID), true); err != nil {
+			s.writeError(w, r, true, err)
 			return
 		}
 		ident = i
@@ -887,6 +898,10 @@ func (s *SelfService) replaceExpired(w http.ResponseWriter, r *http.Request, kin
 			return
 		}
 		pre.ident = ident
+		if pre.seed, err = s.settingsSeed(ident); err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+			return
+		}
 	}
 	msg := expiredText(string(kind), since.Minutes(), old.Flow.ExpiresAt.Unix(), old.Flow.ExpiresAt.UTC().Format(time.RFC3339))
 	prevSeed := pre.seed

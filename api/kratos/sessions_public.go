@@ -39,6 +39,13 @@ func (s *SelfService) whoami(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, true, err)
 		return
 	}
+	if step, err := s.needsAAL2(r.Context(), s.sessCfg.WhoAmI.RequiredAAL, sess, nil); err != nil || step {
+		if err == nil {
+			err = aal2Required(s.aal2LoginURL(""))
+		}
+		s.writeError(w, r, true, err)
+		return
+	}
 	if _, err := s.sessions.Touch(r.Context(), sess, device(r)); err != nil {
 		s.errs.Log.WarnContext(r.Context(), "record session device", "error", err, "session_id", sess.ID)
 	}

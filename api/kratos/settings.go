@@ -49,6 +49,12 @@ func (s *SelfService) settingsStrategies() []strategy {
 			prepare: s.passwordSettings,
 		})
 	}
+	if s.totp != nil {
+		out = append(out, s.totpSettingsStrategy())
+	}
+	if s.lookup != nil {
+		out = append(out, s.lookupSettingsStrategy())
+	}
 	return out
 }
 
@@ -64,7 +70,7 @@ func (s *SelfService) settingsSubmitChecks(w http.ResponseWriter, r *http.Reques
 	if sub.ident.ID != sub.res.Flow.IdentityID {
 		return false, identityMismatch()
 	}
-	return false, nil
+	return s.settingsAAL(w, r, sub.sess, sub.ident, s.uiURL(core.FlowSettings, sub.res.Flow.ID), jsonAnswer)
 }
 
 // profileSettingsNodes renders the traits with the identity's values.
@@ -252,6 +258,16 @@ func (s *SelfService) finishSettings(w http.ResponseWriter, r *http.Request, sub
 		s.showForm(w, r, core.FlowSettings, res, ident, tok, jsonAnswer)
 		return
 	}
+	if o.next == stateShowForm {
+		// A step that only changes what the form shows (backup codes
+		// revealed or generated): the flow again, with 200.
+		if !jsonAnswer {
+			redirect(w, r, s.uiURL(core.FlowSettings, res.Flow.ID))
+			return
+		}
+		api.WriteJSON(w, http.StatusOK, s.render(r, core.FlowSettings, res, ident, tok))
+		return
+	}
 	typ := res.Flow.Type
 	method := val(keyActive, res.Stash)
 	after := s.cfg.Flows.Settings.After
@@ -276,4 +292,21 @@ func (s *SelfService) finishSettings(w http.ResponseWriter, r *http.Request, sub
 	}
 	out.ContinueWith = append(out.ContinueWith, cw...)
 	api.WriteJSON(w, http.StatusOK, out)
+}
+
+// settingsAAL enforces selfservice.flows.settings.required_aal: a session
+// below its identity's highest available AAL is sent to the aal2 login
+// (browsers) or refused with 403 session_aal2_required. It reports whether
+// it answered.
+func (s *SelfService) settingsAAL(w http.ResponseWriter, r *http.Request, sess *core.Session, i *core.Identity, returnTo string, jsonAnswer bool) (bool, error) {
+	step, err := s.needsAAL2(r.Context(), s.cfg.Flows.Settings.RequiredAAL, sess, i)
+	if err != nil || !step {
+		return false, err
+	}
+	to := s.aal2LoginURL(returnTo)
+	if !jsonAnswer {
+		redirect(w, r, to)
+		return true, nil
+	}
+	return false, aal2Required(to)
 }

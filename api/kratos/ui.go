@@ -196,12 +196,18 @@ type Attributes struct {
 	CrossOrigin    string `json:"-"`
 	Integrity      string `json:"-"`
 	Nonce          string `json:"-"`
+	// Other, when set, is written instead of the fields above: the
+	// attributes of an img or text node (strategy_totp.go).
+	Other any `json:"-"`
 }
 
 // MarshalJSON writes anchor nodes as uiNodeAnchorAttributes (href, title,
 // id, node_type), script nodes as uiNodeScriptAttributes and every other
 // node as its input attributes.
 func (a Attributes) MarshalJSON() ([]byte, error) {
+	if a.Other != nil {
+		return json.Marshal(a.Other)
+	}
 	if a.NodeType == "script" {
 		return json.Marshal(struct {
 			Src            string `json:"src"`

@@ -18,7 +18,9 @@ import (
 	"github.com/latchkey/latchkey/courier"
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/code"
+	"github.com/latchkey/latchkey/method/lookup"
 	"github.com/latchkey/latchkey/method/password"
+	"github.com/latchkey/latchkey/method/totp"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
@@ -122,6 +124,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	pw := cfg.RateLimit.Password
 	perID := ratelimit.Attempts{Limiter: a.limiter, Rule: ratelimit.Rule{Name: "password_identifier", Limit: pw.Identifier.Limit, Window: pw.Identifier.Window}}
 	perIP := ratelimit.Attempts{Limiter: a.limiter, Rule: ratelimit.Rule{Name: "password_ip", Limit: pw.IP.Limit, Window: pw.IP.Window}}
+	// Second factors count wrong codes against the password limits (per
+	// identity and per client address).
+	kratosTOTP, err := totp.New(a.cipher, totp.Options{Issuer: cfg.SelfService.Methods.TOTP.Config.Issuer, PerID: perID, PerIP: perIP})
+	if err != nil {
+		return nil, fail("selfservice.methods.totp: %v", err)
+	}
+	backupCodes, err := lookup.New(a.cipher, lookup.Options{PerID: perID, PerIP: perIP})
+	if err != nil {
+		return nil, fail("selfservice.methods.lookup_secret: %v", err)
+	}
 	if a.kratos, err = kratos.New(kratos.Options{
 		Identities: a.ids, Sessions: a.db, PublicBaseURL: cfg.Serve.Public.BaseURL, AdminBaseURL: cfg.Serve.Admin.BaseURL,
 		Decrypter: a.cipher, SessionLifespan: cfg.Session.Lifespan, Log: log,
@@ -131,6 +143,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	if a.selfsvc, err = kratos.NewSelfService(kratos.SelfServiceOptions{
 		Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 		PasswordAttemptsPerIdentifier: perID, PasswordAttemptsPerIP: perIP,
+		TOTP: kratosTOTP, Lookup: backupCodes,
 		Cookies: a.cipher, PublicBaseURL: cfg.Serve.Public.BaseURL,
 		SelfService: cfg.SelfService, Session: cfg.Session,
 		AddressFlows: &kratos.AddressFlowOptions{Courier: a.courier, MAC: a.signer, SendLimiter: a.limiter},

@@ -169,16 +169,21 @@ func (m *Method) Open(identityID string, config json.RawMessage) ([]Code, error)
 	return out, nil
 }
 
-// Redeem uses one code of the identity. It counts the attempt (a
-// *RateLimitError when a limit is reached), locks the identity's codes in
+// Redeem is Limit followed by Use.
+func (m *Method) Redeem(ctx context.Context, ledger Ledger, identityID string, load func() (json.RawMessage, error), submitted, clientIP string) (json.RawMessage, error) {
+	if err := m.Limit(ctx, identityID, clientIP); err != nil {
+		return nil, err
+	}
+	return m.Use(ctx, ledger, identityID, load, submitted)
+}
+
+// Use uses one code of the identity. It locks the identity's codes in
 // ledger (the caller's transaction), then calls load for the current config
 // (so it reads after the lock) and returns the config with the code marked
 // used. It returns ErrNotSetUp, ErrInvalid or ErrUsed when the code cannot
 // be used; the caller stores the returned config in the same transaction.
-func (m *Method) Redeem(ctx context.Context, ledger Ledger, identityID string, load func() (json.RawMessage, error), submitted, clientIP string) (json.RawMessage, error) {
-	if err := m.limit(ctx, identityID, clientIP); err != nil {
-		return nil, err
-	}
+// Count the attempt with Limit first.
+func (m *Method) Use(ctx context.Context, ledger Ledger, identityID string, load func() (json.RawMessage, error), submitted string) (json.RawMessage, error) {
 	if _, _, err := ledger.Hit(ctx, "lookup_secret_lock:"+identityID, time.Hour, time.Unix(0, 0)); err != nil {
 		return nil, fmt.Errorf("lookup: lock: %w", err)
 	}
@@ -224,7 +229,10 @@ func Remaining(codes []Code) int {
 	return n
 }
 
-func (m *Method) limit(ctx context.Context, identityID, ip string) error {
+// Limit counts one attempt of a second factor for the identity and for the
+// client address (may be empty) and returns a *RateLimitError when a limit
+// is reached, or the limiter's error.
+func (m *Method) Limit(ctx context.Context, identityID, ip string) error {
 	check := func(l Limiter, key string) error {
 		if l == nil {
 			return nil

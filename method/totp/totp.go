@@ -253,15 +253,21 @@ func (m *Method) Verify(k *Key, code string) error {
 	return nil
 }
 
-// Check verifies code for the identity whose key is k: the attempt limits
-// first (a *RateLimitError when reached), then the code (ErrInvalid), then
-// the claim of its time step in ledger (ErrReplayed when the step was
-// accepted before). ledger must be the caller's transaction so the claim
-// commits with the rest of the step. clientIP may be empty.
+// Check is Limit followed by Claim, for callers whose limiter and ledger
+// may be written one after the other.
 func (m *Method) Check(ctx context.Context, ledger Ledger, identityID string, k *Key, code, clientIP string) error {
-	if err := m.limit(ctx, identityID, clientIP); err != nil {
+	if err := m.Limit(ctx, identityID, clientIP); err != nil {
 		return err
 	}
+	return m.Claim(ctx, ledger, identityID, k, code)
+}
+
+// Claim verifies code for the identity whose key is k (ErrInvalid when it
+// does not match) and claims its time step in ledger (ErrReplayed when the
+// step was accepted before). ledger must be the caller's transaction so the
+// claim commits with the rest of the step. Count the attempt with Limit
+// first.
+func (m *Method) Claim(ctx context.Context, ledger Ledger, identityID string, k *Key, code string) error {
 	step, ok := m.Match(k, code)
 	if !ok {
 		return ErrInvalid
@@ -280,7 +286,10 @@ func (m *Method) Check(ctx context.Context, ledger Ledger, identityID string, k 
 	return nil
 }
 
-func (m *Method) limit(ctx context.Context, identityID, ip string) error {
+// Limit counts one attempt of a second factor for the identity and for the
+// client address (may be empty) and returns a *RateLimitError when a limit
+// is reached, or the limiter's error.
+func (m *Method) Limit(ctx context.Context, identityID, ip string) error {
 	check := func(l Limiter, key string) error {
 		if l == nil {
 			return nil
