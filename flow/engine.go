@@ -323,10 +323,7 @@ func (e *Engine) load(ctx context.Context, g flowGetter, def *Definition, id str
 // wellFormedID reports whether id can be a flow id: flow ids are UUIDs in
 // canonical form. Anything else (a NUL byte, invalid UTF-8, which some
 // databases refuse to compare) is not looked up at all.
-func wellFormedID(id string) bool {
-	u, err := uuid.Parse(id)
-	return err == nil && u.String() == id
-}
+func wellFormedID(id string) bool { return core.IsID(id) }
 
 // step runs one action on f inside tx and stores the outcome.
 func (e *Engine) step(ctx context.Context, tx store.Tx, def *Definition, f *core.Flow, actionName string, raw map[string]any, prepared any, csrf string, now time.Time) (*Result, error) {

@@ -720,11 +720,11 @@ func traitsError(err error) error {
 // canonicalID parses id as a UUID; a malformed id is reported as not found,
 // as Kratos does (its lookup of the nil UUID finds nothing).
 func canonicalID(id string) (string, error) {
-	u, err := uuid.Parse(id)
-	if err != nil || len(id) != 36 {
+	cid, ok := core.ParseID(id)
+	if !ok {
 		return "", core.Errorf(core.CodeNotFound, "The identity id %q is not a valid UUID, so no identity has it.", id)
 	}
-	return u.String(), nil
+	return cid, nil
 }
 
 // storeError maps store errors to *core.Error.

@@ -7,9 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -69,12 +68,12 @@ func (h *Handler) listAuditLogs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if v := qs.Get("actor_user_id"); v != "" {
-		id, err := uuid.Parse(v)
-		if err != nil {
+		id, ok := core.ParseID(v)
+		if !ok {
 			writeError(w, http.StatusBadRequest, "actor_user_id is not a valid UUID")
 			return
 		}
-		q.ActorUserID = id.String()
+		q.ActorUserID = id
 	}
 	for name, dst := range map[string]*time.Time{"start_time": &q.From, "end_time": &q.To} {
 		if v := qs.Get(name); v != "" {

@@ -10,8 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/identity"
@@ -434,12 +432,12 @@ func (h *Handler) deleteSession(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	sid, err := uuid.Parse(r.PathValue("session_id"))
-	if err != nil {
+	sid, ok := core.ParseID(r.PathValue("session_id"))
+	if !ok {
 		writeError(w, http.StatusBadRequest, "session_id is not a valid UUID")
 		return
 	}
-	s, err := h.sessions.Session(r.Context(), sid.String())
+	s, err := h.sessions.Session(r.Context(), sid)
 	if err != nil || s.IdentityID != i.ID {
 		writeError(w, http.StatusNotFound, "session not found")
 		return
@@ -467,13 +465,13 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	uid, err := uuid.Parse(b.UserID)
-	if err != nil {
+	uid, ok := core.ParseID(b.UserID)
+	if !ok {
 		writeError(w, http.StatusBadRequest, "user_id is not a valid UUID")
 		return
 	}
 	ctx := r.Context()
-	i, err := h.ids.Get(ctx, uid.String())
+	i, err := h.ids.Get(ctx, uid)
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeNotFound {
 			writeError(w, http.StatusNotFound, "user not found")

@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
-	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/core"
@@ -34,12 +33,12 @@ func (h *Handler) mountAdminUsers(route func(string, http.HandlerFunc)) {
 
 // userID returns the canonical form of the {id} path value, or writes 400.
 func (h *Handler) userID(w http.ResponseWriter, r *http.Request, name string) (string, bool) {
-	id, err := uuid.Parse(r.PathValue(name))
-	if err != nil {
+	id, ok := core.ParseID(r.PathValue(name))
+	if !ok {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s is not a valid UUID", name))
 		return "", false
 	}
-	return id.String(), true
+	return id, true
 }
 
 // loadUser returns the identity named by the {id} path value, or writes
@@ -125,12 +124,12 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
 	var q store.IdentityQuery
 	if v := qs.Get("user_id"); v != "" {
 		for _, s := range strings.Split(v, ",") {
-			id, err := uuid.Parse(strings.TrimSpace(s))
-			if err != nil {
+			id, ok := core.ParseID(strings.TrimSpace(s))
+			if !ok {
 				writeError(w, http.StatusBadRequest, "user_id must be a UUID or a comma-separated list of UUIDs")
 				return
 			}
-			q.IDs = append(q.IDs, id.String())
+			q.IDs = append(q.IDs, id)
 		}
 	}
 	ctx := r.Context()
@@ -242,12 +241,12 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	var wantID string
 	if b.ID != "" {
-		id, err := uuid.Parse(b.ID)
-		if err != nil {
+		id, ok := core.ParseID(b.ID)
+		if !ok {
 			writeError(w, http.StatusBadRequest, "id is not a valid UUID")
 			return
 		}
-		wantID = id.String()
+		wantID = id
 	}
 	var t traits
 	primaries := 0

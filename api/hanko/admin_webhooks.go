@@ -13,6 +13,7 @@ import (
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store"
 	"github.com/latchkey/latchkey/webhook"
 )
@@ -158,12 +159,12 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) {
 
 // webhookID returns the canonical {id}, or writes 400.
 func (h *Handler) webhookID(w http.ResponseWriter, r *http.Request) (string, bool) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
+	id, ok := core.ParseID(r.PathValue("id"))
+	if !ok {
 		writeError(w, http.StatusBadRequest, "id is not a valid UUID")
 		return "", false
 	}
-	return id.String(), true
+	return id, true
 }
 
 // webhookFail writes 404 for a missing webhook and fails otherwise.

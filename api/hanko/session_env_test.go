@@ -40,7 +40,12 @@ type pEnv struct {
 // newPEnv builds the environment; mod may change the hanko config first.
 func newPEnv(t *testing.T, mod func(c *config.Hanko)) *pEnv {
 	t.Helper()
-	st := storetest.SQLite(t)
+	return newPEnvOn(t, storetest.SQLite(t), mod)
+}
+
+// newPEnvOn is newPEnv on the store st.
+func newPEnvOn(t *testing.T, st store.Store, mod func(c *config.Hanko)) *pEnv {
+	t.Helper()
 	d := NewTestingDeps(t, st)
 	c, _, err := config.Load(config.LoadOptions{Dev: true, Env: []string{}})
 	if err != nil {

@@ -9,8 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/courier"
@@ -125,13 +123,13 @@ func (c courierHandler) list(w http.ResponseWriter, r *http.Request) {
 // show serves GET /admin/courier/messages/{id}.
 func (c courierHandler) show(w http.ResponseWriter, r *http.Request) {
 	raw := r.PathValue("id")
-	id, err := uuid.Parse(raw)
-	if err != nil || len(raw) != 36 {
+	id, ok := core.ParseID(raw)
+	if !ok {
 		c.h.errs.Write(w, r, &core.Error{Code: core.CodeInvalid, Field: "id",
 			Message: fmt.Sprintf("The message id %q is not a valid UUID.", raw)})
 		return
 	}
-	m, err := c.messages.GetMessage(r.Context(), id.String())
+	m, err := c.messages.GetMessage(r.Context(), id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		c.h.errs.Write(w, r, &core.Error{Code: core.CodeNotFound,

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/identity"
@@ -282,13 +280,13 @@ func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if org := q.Get("organization_id"); org != "" {
-		u, err := uuid.Parse(org)
-		if err != nil {
+		u, ok := core.ParseID(org)
+		if !ok {
 			h.errs.Write(w, r, &core.Error{Code: core.CodeInvalid, Field: "organization_id",
 				Message: fmt.Sprintf("organization_id=%q is not a valid UUID.", org)})
 			return
 		}
-		sq.OrganizationID = u.String()
+		sq.OrganizationID = u
 	}
 	ids := q["ids"]
 	if len(ids) > maxIDsFilter {
@@ -297,13 +295,13 @@ func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, id := range ids {
-		u, err := uuid.Parse(id)
-		if err != nil {
+		u, ok := core.ParseID(id)
+		if !ok {
 			h.errs.Write(w, r, &core.Error{Code: core.CodeInvalid, Field: "ids",
 				Message: fmt.Sprintf("ids=%q is not a valid UUID.", id)})
 			return
 		}
-		sq.IDs = append(sq.IDs, u.String())
+		sq.IDs = append(sq.IDs, u)
 	}
 
 	if page.legacy {
@@ -450,7 +448,7 @@ func (h *Handler) batchPatchIdentities(w http.ResponseWriter, r *http.Request) {
 	cleartext := 0
 	for n, p := range b.Identities {
 		if p.PatchID != nil {
-			if _, err := uuid.Parse(*p.PatchID); err != nil {
+			if _, ok := core.ParseID(*p.PatchID); !ok {
 				h.errs.Write(w, r, &core.Error{Code: core.CodeInvalid, Field: fmt.Sprintf("identities.%d.patch_id", n),
 					Message: fmt.Sprintf("identities[%d].patch_id %q is not a valid UUID.", n, *p.PatchID)})
 				return

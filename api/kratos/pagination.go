@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/latchkey/latchkey/core"
 )
 
@@ -122,12 +121,12 @@ func parseIdentityPage(q url.Values) (identityPage, error) {
 		return identityPage{}, err
 	}
 	if t := q.Get("page_token"); t != "" {
-		id, err := uuid.Parse(t)
-		if err != nil || len(t) != 36 {
+		id, ok := core.ParseID(t)
+		if !ok {
 			return identityPage{}, &core.Error{Code: core.CodeInvalid, Field: "page_token",
 				Message: "The page_token is not valid: use the page_token of a Link header returned by this endpoint."}
 		}
-		p.after = id.String()
+		p.after = id
 	}
 	return p, nil
 }
@@ -194,11 +193,11 @@ func ParseSessionToken(tok string) (SessionToken, error) {
 		}
 		switch k {
 		case "id":
-			id, err := uuid.Parse(v)
-			if err != nil {
+			id, ok := core.ParseID(v)
+			if !ok {
 				return SessionToken{}, bad
 			}
-			t.ID = id.String()
+			t.ID = id
 		case "created_at":
 			ts, err := time.Parse(sessionTokenTimeFormat, v)
 			if err != nil {

@@ -109,7 +109,14 @@ func (s *SelfService) adminRecovery(w http.ResponseWriter, r *http.Request, meth
 		s.writeError(w, r, true, &core.Error{Code: core.CodeInvalid, Message: fmt.Sprintf(`Value from "flow_type" is not valid: %q`, typ)})
 		return
 	}
-	i, err := s.st.GetIdentity(r.Context(), body.IdentityID)
+	var i *core.Identity
+	var err error
+	id, ok := core.ParseID(body.IdentityID)
+	if ok {
+		i, err = s.st.GetIdentity(r.Context(), id)
+	} else {
+		err = store.ErrNotFound // no identity has a malformed id
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		s.writeError(w, r, true, &core.Error{Code: core.CodeNotFound, Message: "could not find identity"})
 		return

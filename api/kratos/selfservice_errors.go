@@ -262,7 +262,7 @@ func (s *SelfService) getError(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	notFound := &kratosError{status: http.StatusNotFound, reason: "The requested error could not be found.", message: defaultMessages[404]}
-	if _, err := uuid.Parse(id); err != nil {
+	if _, ok := core.ParseID(id); !ok {
 		s.writeError(w, r, true, notFound)
 		return
 	}

@@ -13,8 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/core"
@@ -426,12 +424,12 @@ func engineInput(body map[string]any, inputs []flow.Input) json.RawMessage {
 // flowID parses the flow (or id) query parameter.
 func flowIDParam(r *http.Request, name string) (string, error) {
 	raw := r.URL.Query().Get(name)
-	u, err := uuid.Parse(raw)
-	if err != nil || len(raw) != 36 {
+	id, ok := core.ParseID(raw)
+	if !ok {
 		return "", &kratosError{status: http.StatusBadRequest,
 			reason: "The flow query parameter is missing or malformed."}
 	}
-	return u.String(), nil
+	return id, nil
 }
 
 // initFlow serves GET /self-service/<kind>/{browser,api}.

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store"
@@ -19,12 +17,12 @@ import (
 // is a 400, as in Kratos.
 func sessionID(r *http.Request) (string, error) {
 	raw := r.PathValue("id")
-	u, err := uuid.Parse(raw)
-	if err != nil || len(raw) != 36 {
+	id, ok := core.ParseID(raw)
+	if !ok {
 		return "", &core.Error{Code: core.CodeInvalid, Field: "id",
 			Message: fmt.Sprintf("The session id %q is not a valid UUID.", raw)}
 	}
-	return u.String(), nil
+	return id, nil
 }
 
 func sessionStoreError(err error, id string) error {

@@ -32,6 +32,9 @@ func (o *ops) CreateFlow(ctx context.Context, f *core.Flow) error {
 
 // GetFlow implements store.Flows.
 func (o *ops) GetFlow(ctx context.Context, id string) (*core.Flow, error) {
+	if !core.IsID(id) {
+		return nil, fmt.Errorf("get flow %q: %w", id, store.ErrNotFound)
+	}
 	var f core.Flow
 	err := o.queryRow(ctx, `SELECT `+flowColumns+` FROM flows WHERE id = ?`, id).Scan(
 		&f.ID, &f.Kind, &f.Face, &f.Type, &f.State, bytesScan{(*[]byte)(&f.Stash)}, &f.CSRFToken,
@@ -47,6 +50,9 @@ func (o *ops) GetFlow(ctx context.Context, id string) (*core.Flow, error) {
 func (o *ops) UpdateFlow(ctx context.Context, f *core.Flow) error {
 	if f == nil {
 		return errors.New("update flow: flow is nil")
+	}
+	if !core.IsID(f.ID) {
+		return fmt.Errorf("update flow %q: %w", f.ID, store.ErrNotFound)
 	}
 	n, err := o.execAffected(ctx, `UPDATE flows SET kind = ?, face = ?, type = ?, state = ?,
 		stash = ?, csrf_token = ?, identity_id = ?, version = ?, expires_at = ?, created_at = ?,
@@ -71,6 +77,9 @@ func (o *ops) UpdateFlow(ctx context.Context, f *core.Flow) error {
 
 // DeleteFlow implements store.Flows.
 func (o *ops) DeleteFlow(ctx context.Context, id string) error {
+	if !core.IsID(id) {
+		return fmt.Errorf("delete flow %q: %w", id, store.ErrNotFound)
+	}
 	n, err := o.execAffected(ctx, `DELETE FROM flows WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("delete flow %s: %w", id, err)

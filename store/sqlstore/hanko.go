@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -74,6 +75,9 @@ func (o *ops) auditLogWhere(q store.AuditLogQuery) (string, []any) {
 
 // ListAuditLogs implements store.AuditLogs.
 func (o *ops) ListAuditLogs(ctx context.Context, q store.AuditLogQuery) ([]store.AuditLog, error) {
+	if malformed(q.ActorUserID) {
+		return nil, nil
+	}
 	w, args := o.auditLogWhere(q)
 	rows, err := o.query(ctx, `SELECT `+auditLogColumns+` FROM audit_logs`+w+
 		` ORDER BY created_at DESC, id DESC`+limitOffset(q.Limit, q.Offset), args...)
@@ -98,6 +102,9 @@ func (o *ops) ListAuditLogs(ctx context.Context, q store.AuditLogQuery) ([]store
 
 // CountAuditLogs implements store.AuditLogs.
 func (o *ops) CountAuditLogs(ctx context.Context, q store.AuditLogQuery) (int, error) {
+	if malformed(q.ActorUserID) {
+		return 0, nil
+	}
 	w, args := o.auditLogWhere(q)
 	var n int
 	if err := o.queryRow(ctx, `SELECT COUNT(*) FROM audit_logs`+w, args...).Scan(&n); err != nil {
@@ -161,6 +168,9 @@ func (o *ops) CreateWebhook(ctx context.Context, w *store.Webhook) error {
 
 // GetWebhook implements store.Webhooks.
 func (o *ops) GetWebhook(ctx context.Context, id string) (*store.Webhook, error) {
+	if !core.IsID(id) {
+		return nil, fmt.Errorf("get webhook %q: %w", id, store.ErrNotFound)
+	}
 	var w store.Webhook
 	err := scanWebhook(o.queryRow(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ?`+o.forUpdate(), id), &w)
 	if err != nil {
@@ -195,6 +205,9 @@ func (o *ops) UpdateWebhook(ctx context.Context, w *store.Webhook) error {
 	if w == nil {
 		return errors.New("update webhook: webhook is nil")
 	}
+	if !core.IsID(w.ID) {
+		return fmt.Errorf("update webhook %q: %w", w.ID, store.ErrNotFound)
+	}
 	events, err := eventsArg(w.Events)
 	if err != nil {
 		return fmt.Errorf("update webhook %s: %w", w.ID, err)
@@ -214,6 +227,9 @@ func (o *ops) UpdateWebhook(ctx context.Context, w *store.Webhook) error {
 // DeleteWebhook implements store.Webhooks. Its deliveries are deleted first
 // (the foreign key also cascades).
 func (o *ops) DeleteWebhook(ctx context.Context, id string) error {
+	if !core.IsID(id) {
+		return fmt.Errorf("delete webhook %q: %w", id, store.ErrNotFound)
+	}
 	if _, err := o.exec(ctx, `DELETE FROM webhook_deliveries WHERE webhook_id = ?`, id); err != nil {
 		return fmt.Errorf("delete webhook %s deliveries: %w", id, err)
 	}
@@ -333,6 +349,9 @@ func (o *ops) UpdateWebhookDelivery(ctx context.Context, d *store.WebhookDeliver
 	if d == nil {
 		return errors.New("update webhook delivery: delivery is nil")
 	}
+	if !core.IsID(d.ID) {
+		return fmt.Errorf("update webhook delivery %q: %w", d.ID, store.ErrNotFound)
+	}
 	n, err := o.execAffected(ctx, `UPDATE webhook_deliveries SET status = ?, attempts = ?, last_error = ?,
 		next_attempt = ?, updated_at = ? WHERE id = ?`,
 		string(d.Status), d.Attempts, d.LastError, o.d.timeArg(d.NextAttempt), o.d.timeArg(d.UpdatedAt), d.ID)
@@ -347,6 +366,9 @@ func (o *ops) UpdateWebhookDelivery(ctx context.Context, d *store.WebhookDeliver
 
 // ListWebhookDeliveries implements store.Webhooks.
 func (o *ops) ListWebhookDeliveries(ctx context.Context, q store.WebhookDeliveryQuery) ([]store.WebhookDelivery, error) {
+	if malformed(q.WebhookID) {
+		return nil, nil
+	}
 	var conds []string
 	var args []any
 	if q.WebhookID != "" {

@@ -121,6 +121,9 @@ func (o *ops) insertIdentityChildren(ctx context.Context, i *core.Identity) erro
 
 // GetIdentity implements store.Identities.
 func (o *ops) GetIdentity(ctx context.Context, id string) (*core.Identity, error) {
+	if !core.IsID(id) {
+		return nil, fmt.Errorf("get identity %q: %w", id, store.ErrNotFound)
+	}
 	i, err := o.oneIdentity(ctx, `identities i`, `i.id = ?`, true, true, id)
 	if err != nil {
 		return nil, fmt.Errorf("get identity %s: %w", id, err)
@@ -366,6 +369,9 @@ func (o *ops) UpdateIdentity(ctx context.Context, i *core.Identity) error {
 	if err := checkIdentity(i); err != nil {
 		return fmt.Errorf("update identity: %w", err)
 	}
+	if !core.IsID(i.ID) {
+		return fmt.Errorf("update identity %q: %w", i.ID, store.ErrNotFound)
+	}
 	n, err := o.execAffected(ctx, `UPDATE identities SET schema_id = ?, traits = ?, state = ?,
 		state_changed_at = ?, metadata_public = ?, metadata_admin = ?, metadata_unsafe = ?,
 		external_id = ?, organization_id = ?, locale = ?, created_at = ?, updated_at = ?
@@ -406,6 +412,9 @@ func (o *ops) deleteIdentityChildren(ctx context.Context, id string) error {
 
 // DeleteIdentity implements store.Identities.
 func (o *ops) DeleteIdentity(ctx context.Context, id string) error {
+	if !core.IsID(id) {
+		return fmt.Errorf("delete identity %q: %w", id, store.ErrNotFound)
+	}
 	if err := o.deleteIdentityChildren(ctx, id); err != nil {
 		return fmt.Errorf("delete identity %s: %w", id, err)
 	}
@@ -468,6 +477,10 @@ func pointLookup(q store.IdentityQuery) (string, bool) {
 
 // ListIdentities implements store.Identities.
 func (o *ops) ListIdentities(ctx context.Context, q store.IdentityQuery) ([]core.Identity, error) {
+	q, ok := wellFormedIdentityQuery(q)
+	if !ok {
+		return nil, nil
+	}
 	if id, ok := pointLookup(q); ok {
 		i, err := o.oneIdentity(ctx, `identities i`, `i.id = ?`, false, q.WithCredentials, id)
 		switch {
@@ -511,10 +524,44 @@ func (o *ops) ListIdentities(ctx context.Context, q store.IdentityQuery) ([]core
 
 // CountIdentities implements store.Identities.
 func (o *ops) CountIdentities(ctx context.Context, q store.IdentityQuery) (int, error) {
+	q, ok := wellFormedIdentityQuery(q)
+	if !ok {
+		return 0, nil
+	}
 	conds, args := o.identityFilter(q)
 	var n int
 	if err := o.queryRow(ctx, `SELECT COUNT(*) FROM identities`+where(conds), args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count identities: %w", err)
 	}
 	return n, nil
+}
+
+// wellFormedIdentityQuery drops malformed ids from q.IDs (no row has them)
+// and reports false when q can match nothing: every id it lists, its
+// organization or its cursor is malformed.
+func wellFormedIdentityQuery(q store.IdentityQuery) (store.IdentityQuery, bool) {
+	if len(q.IDs) > 0 {
+		ids := make([]string, 0, len(q.IDs))
+		for _, id := range q.IDs {
+			if core.IsID(id) {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			return q, false
+		}
+		q.IDs = ids
+	}
+	return q, !malformed(q.OrganizationID, q.AfterID)
+}
+
+// malformed reports whether one of ids is set but not a canonical id (see
+// core.ParseID): a filter or cursor that no row can match.
+func malformed(ids ...string) bool {
+	for _, id := range ids {
+		if id != "" && !core.IsID(id) {
+			return true
+		}
+	}
+	return false
 }

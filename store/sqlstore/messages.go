@@ -40,6 +40,9 @@ func (o *ops) CreateMessage(ctx context.Context, m *core.Message) error {
 
 // GetMessage implements store.Messages.
 func (o *ops) GetMessage(ctx context.Context, id string) (*core.Message, error) {
+	if !core.IsID(id) {
+		return nil, fmt.Errorf("get message %q: %w", id, store.ErrNotFound)
+	}
 	var m core.Message
 	err := scanMessage(o.queryRow(ctx, `SELECT `+messageColumns+` FROM courier_messages WHERE id = ?`, id), &m)
 	if err != nil {
@@ -66,6 +69,9 @@ func (o *ops) GetMessage(ctx context.Context, id string) (*core.Message, error) 
 
 // ListMessages implements store.Messages.
 func (o *ops) ListMessages(ctx context.Context, q store.MessageQuery) ([]core.Message, error) {
+	if malformed(q.BeforeID) {
+		return nil, nil
+	}
 	var conds []string
 	var args []any
 	if q.Status != "" {
@@ -156,6 +162,9 @@ func (o *ops) ClaimMessages(ctx context.Context, now time.Time, lease time.Durat
 func (o *ops) UpdateMessage(ctx context.Context, m *core.Message) error {
 	if m == nil {
 		return errors.New("update message: message is nil")
+	}
+	if !core.IsID(m.ID) {
+		return fmt.Errorf("update message %q: %w", m.ID, store.ErrNotFound)
 	}
 	n, err := o.execAffected(ctx, `UPDATE courier_messages SET status = ?, send_count = ?,
 		next_attempt = ?, updated_at = ? WHERE id = ?`,

@@ -93,6 +93,9 @@ func (o *ops) oneSession(ctx context.Context, q string, args ...any) (*core.Sess
 
 // GetSession implements store.Sessions.
 func (o *ops) GetSession(ctx context.Context, id string) (*core.Session, error) {
+	if !core.IsID(id) {
+		return nil, fmt.Errorf("get session %q: %w", id, store.ErrNotFound)
+	}
 	s, err := o.oneSession(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`+o.forUpdate(), id)
 	if err != nil {
 		return nil, fmt.Errorf("get session %s: %w", id, err)
@@ -128,6 +131,9 @@ func (o *ops) GetSessionByLogoutTokenHash(ctx context.Context, h []byte) (*core.
 func (o *ops) UpdateSession(ctx context.Context, s *core.Session) error {
 	if s == nil {
 		return errors.New("update session: session is nil")
+	}
+	if !core.IsID(s.ID) {
+		return fmt.Errorf("update session %q: %w", s.ID, store.ErrNotFound)
 	}
 	methods, devices, err := sessionJSON(s)
 	if err != nil {
@@ -178,6 +184,12 @@ func (o *ops) sessionFilter(q store.SessionQuery) ([]string, []any, error) {
 
 // ListSessions implements store.Sessions.
 func (o *ops) ListSessions(ctx context.Context, q store.SessionQuery) ([]core.Session, error) {
+	if malformed(q.IdentityID, q.BeforeID) {
+		return nil, nil
+	}
+	if malformed(q.ExceptID) {
+		q.ExceptID = ""
+	}
 	conds, args, err := o.sessionFilter(q)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
@@ -211,6 +223,12 @@ func (o *ops) ListSessions(ctx context.Context, q store.SessionQuery) ([]core.Se
 
 // CountSessions implements store.Sessions.
 func (o *ops) CountSessions(ctx context.Context, q store.SessionQuery) (int, error) {
+	if malformed(q.IdentityID) {
+		return 0, nil
+	}
+	if malformed(q.ExceptID) {
+		q.ExceptID = ""
+	}
 	conds, args, err := o.sessionFilter(q)
 	if err != nil {
 		return 0, fmt.Errorf("count sessions: %w", err)
@@ -224,6 +242,12 @@ func (o *ops) CountSessions(ctx context.Context, q store.SessionQuery) (int, err
 
 // RevokeSessions implements store.Sessions.
 func (o *ops) RevokeSessions(ctx context.Context, identityID, exceptID string) (int, error) {
+	if !core.IsID(identityID) {
+		return 0, nil
+	}
+	if malformed(exceptID) {
+		exceptID = "" // no session has it
+	}
 	q := `UPDATE sessions SET active = ? WHERE identity_id = ? AND active = ?`
 	args := []any{false, identityID, true}
 	if exceptID != "" {
@@ -239,6 +263,9 @@ func (o *ops) RevokeSessions(ctx context.Context, identityID, exceptID string) (
 
 // DeleteSession implements store.Sessions.
 func (o *ops) DeleteSession(ctx context.Context, id string) error {
+	if !core.IsID(id) {
+		return fmt.Errorf("delete session %q: %w", id, store.ErrNotFound)
+	}
 	n, err := o.execAffected(ctx, `DELETE FROM sessions WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("delete session %s: %w", id, err)
@@ -251,6 +278,9 @@ func (o *ops) DeleteSession(ctx context.Context, id string) error {
 
 // DeleteIdentitySessions implements store.Sessions.
 func (o *ops) DeleteIdentitySessions(ctx context.Context, identityID string) (int, error) {
+	if !core.IsID(identityID) {
+		return 0, nil
+	}
 	n, err := o.execAffected(ctx, `DELETE FROM sessions WHERE identity_id = ?`, identityID)
 	if err != nil {
 		return 0, fmt.Errorf("delete sessions of %s: %w", identityID, err)

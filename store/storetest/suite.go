@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditLogInTx", testAuditLogInTx},
 		{"Webhooks", testWebhooks},
 		{"WebhookDeliveries", testWebhookDeliveries},
+		{"MalformedIDs", testMalformedIDs},
 	}
 	for _, tc := range parallel {
 		t.Run(tc.name, func(t *testing.T) {
