@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/method/lookup"
 	"github.com/latchkey/latchkey/method/totp"
+	"github.com/latchkey/latchkey/ratelimit"
 )
 
 // withMFA enables the totp and lookup_secret methods.
@@ -30,6 +31,9 @@ func withMFA(t *testing.T) ssOption {
 			t.Fatal(err)
 		}
 		if o.Lookup, err = lookup.New(c, lookup.Options{Now: o.Now}); err != nil {
+			t.Fatal(err)
+		}
+		if o.Attempts, err = ratelimit.NewPolicy(ratelimit.NewDB(o.Store, o.Now, []byte("test")), ratelimit.DefaultPolicyConfig()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -303,5 +307,29 @@ func TestMFALookupSecrets(t *testing.T) {
 		if aal, _ := sessionAAL(t, who); aal != "aal1" {
 			t.Fatalf("after disable: %s", who.body)
 		}
+	}, withMFA(t))
+}
+
+func TestMFAAttemptLimit(t *testing.T) {
+	t.Parallel()
+	onBackends(t, func(t *testing.T, e *ssEnv) {
+		c := e.native(t)
+		c.token = e.registerNative(t, c, "dave@example.com", "correct horse battery")
+		secret := e.enrollTOTP(t, c) // one wrong enrollment code counted, one right taken back
+		lf := c.do("GET", "/self-service/login/api?aal=aal2", nil)
+		must(t, lf, 200)
+		id := flowID(t, lf)
+		for i := 0; i < 4; i++ {
+			must(t, c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "totp", "totp_code": "000000"}), 400)
+		}
+		// The fifth wrong code within a minute used up the (identity, IP) limit:
+		// even the right code is refused unchecked.
+		must(t, c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "totp", "totp_code": "000000"}), 400)
+		r := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "totp",
+			"totp_code": totpCode(t, secret, e.clock.now().Add(30*time.Second))})
+		must(t, r, 429)
+		e.clock.add(time.Minute)
+		r = c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "totp", "totp_code": totpCode(t, secret, e.clock.now())})
+		must(t, r, 200)
 	}, withMFA(t))
 }

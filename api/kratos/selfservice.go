@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey/latchkey/method/lookup"
 	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/method/totp"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
 )
@@ -67,6 +68,9 @@ type SelfServiceOptions struct {
 	// ignored otherwise.
 	TOTP   *totp.Method
 	Lookup *lookup.Method
+	// Attempts is the attempt policy both faces share (wrong TOTP and
+	// lookup codes count against it); nil limits nothing.
+	Attempts *ratelimit.Policy
 	// Now is the clock and Random the source of CSRF tokens and masks (for
 	// tests; time.Now and crypto/rand when nil).
 	Now    func() time.Time
@@ -124,8 +128,9 @@ type SelfService struct {
 	uiURLs    map[core.FlowKind]string
 	lifespans map[core.FlowKind]time.Duration
 	// totp and lookup are the enabled second factors (nil when disabled).
-	totp   *totp.Method
-	lookup *lookup.Method
+	totp     *totp.Method
+	lookup   *lookup.Method
+	attempts *ratelimit.Policy
 	// addr runs recovery and verification (part B); nil unless
 	// SelfServiceOptions.AddressFlows is set.
 	addr *addressFlows
@@ -155,6 +160,7 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 		}
 		s.lookup = o.Lookup
 	}
+	s.attempts = o.Attempts
 	random := o.Random
 	if random == nil {
 		random = rand.Reader

@@ -10,6 +10,7 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/method/lookup"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/session"
 )
 
@@ -58,15 +59,6 @@ func (s *SelfService) lookupLoginNodes(*view) []Node {
 	return []Node{n, submitNode(groupLookup, "method", methodLookup, labelUseLookup)}
 }
 
-// lookupLimit maps lookup's attempt-limit error (nil for other errors).
-func lookupLimit(err error) error {
-	var ll *lookup.RateLimitError
-	if errors.As(err, &ll) {
-		return &rateLimited{retryAfter: ll.RetryAfter}
-	}
-	return nil
-}
-
 // lookupLogin uses one backup code of the session's identity: the attempt
 // is counted first; the codes are locked, read, marked and written in the
 // step's transaction.
@@ -82,8 +74,9 @@ func (s *SelfService) lookupLogin(sub *submission) (*outcome, error) {
 		o.messages = []Text{msgLookupNotSetUp}
 		return o, nil
 	}
-	if err := s.lookup.Limit(sub.r.Context(), i.ID, clientIP(sub.r)); err != nil {
-		return nil, secondFactorLimit(err)
+	ip := clientIP(sub.r)
+	if err := s.attemptCheck(sub, ratelimit.Lookup, i.ID); err != nil {
+		return nil, err
 	}
 	o.tx = func(c *flow.ActionContext, o *outcome) error {
 		fc := c.Base()
@@ -107,6 +100,9 @@ func (s *SelfService) lookupLogin(sub *submission) (*outcome, error) {
 			o.messages = []Text{msgLookupNotSetUp}
 			return nil
 		case err != nil:
+			return err
+		}
+		if err := s.attempts.In(fc.Tx()).Succeed(fc.Context(), ratelimit.Lookup, i.ID, ip); err != nil {
 			return err
 		}
 		updated, err := ids.PutSecondFactor(fc.Context(), i.ID, core.CredentialLookupSecret, cfg)

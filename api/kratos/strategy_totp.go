@@ -7,6 +7,7 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/method/totp"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/session"
 )
 
@@ -69,8 +70,9 @@ func (s *SelfService) totpLogin(sub *submission) (*outcome, error) {
 	if err != nil {
 		return nil, &core.Error{Code: core.CodeInternal, Message: "The stored TOTP key cannot be read.", Cause: err}
 	}
-	if err := s.totp.Limit(sub.r.Context(), i.ID, clientIP(sub.r)); err != nil {
-		return nil, secondFactorLimit(err)
+	ip := clientIP(sub.r)
+	if err := s.attemptCheck(sub, ratelimit.TOTP, i.ID); err != nil {
+		return nil, err
 	}
 	o.tx = func(c *flow.ActionContext, o *outcome) error {
 		fc := c.Base()
@@ -82,22 +84,29 @@ func (s *SelfService) totpLogin(sub *submission) (*outcome, error) {
 		case err != nil:
 			return err
 		}
+		if err := s.attempts.In(fc.Tx()).Succeed(fc.Context(), ratelimit.TOTP, i.ID, ip); err != nil {
+			return err
+		}
 		o.identityID, o.ident, o.next = i.ID, i, statePassedChallenge
 		return nil
 	}
 	return o, nil
 }
 
-// secondFactorLimit maps an attempt-limit error of a second factor.
-func secondFactorLimit(err error) error {
-	var tl *totp.RateLimitError
-	if errors.As(err, &tl) {
-		return &rateLimited{retryAfter: tl.RetryAfter}
+// attemptCheck counts one attempt of a second factor of kind for the
+// identity from the request's client address (ratelimit.Policy): 429 when
+// a limit is reached. The step's transaction reports a right code with
+// Succeed.
+func (s *SelfService) attemptCheck(sub *submission, kind ratelimit.Kind, identityID string) error {
+	err := s.attempts.Check(sub.r.Context(), kind, identityID, clientIP(sub.r))
+	var ex *ratelimit.ExceededError
+	switch {
+	case errors.As(err, &ex):
+		return &rateLimited{retryAfter: ex.RetryAfter}
+	case err != nil:
+		return &core.Error{Code: core.CodeInternal, Message: "Counting the attempt failed.", Cause: err}
 	}
-	if rl := lookupLimit(err); rl != nil {
-		return rl
-	}
-	return &core.Error{Code: core.CodeInternal, Message: "Counting the attempt failed.", Cause: err}
+	return nil
 }
 
 // totpSettingsStrategy is the settings strategy of the totp method.
@@ -219,12 +228,9 @@ func (s *SelfService) totpSettings(sub *submission) (*outcome, error) {
 	if err != nil {
 		return nil, &core.Error{Code: core.CodeInternal, Message: "The offered TOTP key cannot be read.", Cause: err}
 	}
-	if err := s.totp.Limit(sub.r.Context(), i.ID, clientIP(sub.r)); err != nil {
-		return nil, secondFactorLimit(err)
-	}
-	if err := s.totp.Verify(k, code); err != nil {
-		o.nodeMessages = map[string][]Text{"totp_code": {msgTOTPWrong}}
-		return o, nil
+	ip := clientIP(sub.r)
+	if err := s.attemptCheck(sub, ratelimit.TOTP, i.ID); err != nil {
+		return nil, err
 	}
 	o.tx = func(c *flow.ActionContext, o *outcome) error {
 		fc := c.Base()
@@ -234,6 +240,9 @@ func (s *SelfService) totpSettings(sub *submission) (*outcome, error) {
 				o.nodeMessages = map[string][]Text{"totp_code": {msgTOTPWrong}}
 				return nil
 			}
+			return err
+		}
+		if err := s.attempts.In(fc.Tx()).Succeed(fc.Context(), ratelimit.TOTP, i.ID, ip); err != nil {
 			return err
 		}
 		updated, err := s.ids.WithTx(fc.Tx()).PutSecondFactor(fc.Context(), i.ID, core.CredentialTOTP, sealed)

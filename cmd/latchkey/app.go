@@ -124,13 +124,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	pw := cfg.RateLimit.Password
 	perID := ratelimit.Attempts{Limiter: a.limiter, Rule: ratelimit.Rule{Name: "password_identifier", Limit: pw.Identifier.Limit, Window: pw.Identifier.Window}}
 	perIP := ratelimit.Attempts{Limiter: a.limiter, Rule: ratelimit.Rule{Name: "password_ip", Limit: pw.IP.Limit, Window: pw.IP.Window}}
-	// Second factors count wrong codes against the password limits (per
-	// identity and per client address).
-	kratosTOTP, err := totp.New(a.cipher, totp.Options{Issuer: cfg.SelfService.Methods.TOTP.Config.Issuer, PerID: perID, PerIP: perIP})
+	// Second factors: wrong codes count against the shared attempt policy.
+	mfaAttempts, err := ratelimit.NewPolicy(a.limiter, ratelimit.DefaultPolicyConfig())
+	if err != nil {
+		return nil, fail("ratelimit: %v", err)
+	}
+	kratosTOTP, err := totp.New(a.cipher, totp.Options{Issuer: cfg.SelfService.Methods.TOTP.Config.Issuer})
 	if err != nil {
 		return nil, fail("selfservice.methods.totp: %v", err)
 	}
-	backupCodes, err := lookup.New(a.cipher, lookup.Options{PerID: perID, PerIP: perIP})
+	backupCodes, err := lookup.New(a.cipher, lookup.Options{})
 	if err != nil {
 		return nil, fail("selfservice.methods.lookup_secret: %v", err)
 	}
@@ -143,7 +146,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	if a.selfsvc, err = kratos.NewSelfService(kratos.SelfServiceOptions{
 		Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 		PasswordAttemptsPerIdentifier: perID, PasswordAttemptsPerIP: perIP,
-		TOTP: kratosTOTP, Lookup: backupCodes,
+		TOTP: kratosTOTP, Lookup: backupCodes, Attempts: mfaAttempts,
 		Cookies: a.cipher, PublicBaseURL: cfg.Serve.Public.BaseURL,
 		SelfService: cfg.SelfService, Session: cfg.Session,
 		AddressFlows: &kratos.AddressFlowOptions{Courier: a.courier, MAC: a.signer, SendLimiter: a.limiter},

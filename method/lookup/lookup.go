@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/ratelimit"
 )
 
 // The shape of a set of codes, as Kratos makes them.
@@ -29,20 +30,6 @@ var (
 	ErrNotSetUp = &core.Error{Code: core.CodeInvalid, Message: "You have no backup recovery codes set up."}
 )
 
-// RateLimitError is returned when too many codes were tried for an identity
-// or from a client address.
-type RateLimitError struct{ RetryAfter time.Duration }
-
-func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("too many recovery codes tried; retry after %s", e.RetryAfter.Round(time.Second))
-}
-
-// Unwrap returns the core error the faces map to 429.
-func (e *RateLimitError) Unwrap() error {
-	secs := max(int(e.RetryAfter.Round(time.Second)/time.Second), 1)
-	return &core.Error{Code: core.CodeRateLimited, Message: fmt.Sprintf("Too many recovery codes were tried. Please try again in %d seconds.", secs)}
-}
-
 // Sealer encrypts and decrypts at rest; *cipher.Cipher satisfies it.
 type Sealer interface {
 	Encrypt(plaintext, aad []byte) ([]byte, error)
@@ -55,17 +42,17 @@ type Ledger interface {
 	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error)
 }
 
-// Limiter counts one attempt under key (ratelimit.Attempts satisfies it).
-type Limiter interface {
-	Attempt(ctx context.Context, key string) (time.Duration, error)
+// Attempts is the attempt policy every secret check goes through
+// (*ratelimit.Policy; a nil *ratelimit.Policy limits nothing).
+type Attempts interface {
+	Check(ctx context.Context, kind ratelimit.Kind, identity, ip string) error
+	Succeed(ctx context.Context, kind ratelimit.Kind, identity, ip string) error
 }
 
 // Options configure a Method. Zero fields take the defaults.
 type Options struct {
 	Now   func() time.Time // default time.Now
 	Rand  io.Reader        // default crypto/rand.Reader
-	PerID Limiter          // attempts per identity; nil for none
-	PerIP Limiter          // attempts per client address; nil for none
 }
 
 // Method makes, seals and redeems lookup codes.
@@ -169,12 +156,23 @@ func (m *Method) Open(identityID string, config json.RawMessage) ([]Code, error)
 	return out, nil
 }
 
-// Redeem is Limit followed by Use.
-func (m *Method) Redeem(ctx context.Context, ledger Ledger, identityID string, load func() (json.RawMessage, error), submitted, clientIP string) (json.RawMessage, error) {
-	if err := m.Limit(ctx, identityID, clientIP); err != nil {
+// Redeem is Use as one attempt under a (kind ratelimit.Lookup, the identity
+// id and the client address clientIP, which may be empty): a refused
+// attempt returns the policy's error before any code is compared, a right
+// code is reported to a as a success. Pass the step's transaction as ledger
+// and a policy bound to it (ratelimit.Policy.In).
+func (m *Method) Redeem(ctx context.Context, a Attempts, ledger Ledger, identityID string, load func() (json.RawMessage, error), submitted, clientIP string) (json.RawMessage, error) {
+	if err := a.Check(ctx, ratelimit.Lookup, identityID, clientIP); err != nil {
 		return nil, err
 	}
-	return m.Use(ctx, ledger, identityID, load, submitted)
+	cfg, err := m.Use(ctx, ledger, identityID, load, submitted)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Succeed(ctx, ratelimit.Lookup, identityID, clientIP); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // Use uses one code of the identity. It locks the identity's codes in
@@ -182,7 +180,7 @@ func (m *Method) Redeem(ctx context.Context, ledger Ledger, identityID string, l
 // (so it reads after the lock) and returns the config with the code marked
 // used. It returns ErrNotSetUp, ErrInvalid or ErrUsed when the code cannot
 // be used; the caller stores the returned config in the same transaction.
-// Count the attempt with Limit first.
+// Redeem counts it as an attempt.
 func (m *Method) Use(ctx context.Context, ledger Ledger, identityID string, load func() (json.RawMessage, error), submitted string) (json.RawMessage, error) {
 	if _, _, err := ledger.Hit(ctx, "lookup_secret_lock:"+identityID, time.Hour, time.Unix(0, 0)); err != nil {
 		return nil, fmt.Errorf("lookup: lock: %w", err)
@@ -229,27 +227,3 @@ func Remaining(codes []Code) int {
 	return n
 }
 
-// Limit counts one attempt of a second factor for the identity and for the
-// client address (may be empty) and returns a *RateLimitError when a limit
-// is reached, or the limiter's error.
-func (m *Method) Limit(ctx context.Context, identityID, ip string) error {
-	check := func(l Limiter, key string) error {
-		if l == nil {
-			return nil
-		}
-		wait, err := l.Attempt(ctx, key)
-		if err != nil {
-			return fmt.Errorf("lookup: rate limit: %w", err)
-		}
-		if wait > 0 {
-			return &RateLimitError{RetryAfter: wait}
-		}
-		return nil
-	}
-	if ip != "" {
-		if err := check(m.o.PerIP, "second_factor:ip:"+ip); err != nil {
-			return err
-		}
-	}
-	return check(m.o.PerID, "second_factor:id:"+identityID)
-}

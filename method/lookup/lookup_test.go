@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/cipher"
+	"github.com/latchkey/latchkey/ratelimit"
 )
 
 type ledger map[string]int64
@@ -19,15 +20,6 @@ func (l ledger) Hit(_ context.Context, key string, _ time.Duration, _ time.Time)
 	return l[key], time.Time{}, nil
 }
 
-type limiter struct{ n, max int }
-
-func (l *limiter) Attempt(context.Context, string) (time.Duration, error) {
-	l.n++
-	if l.n > l.max {
-		return 10 * time.Second, nil
-	}
-	return 0, nil
-}
 
 func newMethod(t *testing.T, o Options) *Method {
 	t.Helper()
@@ -87,7 +79,7 @@ func TestRedeem(t *testing.T) {
 		{"another", " " + codes[5].Code + " ", nil},
 	}
 	for _, tc := range tests {
-		next, err := m.Redeem(ctx, ledger{}, "id-1", load, tc.code, "")
+		next, err := m.Redeem(ctx, (*ratelimit.Policy)(nil), ledger{}, "id-1", load, tc.code, "")
 		if !errors.Is(err, tc.want) {
 			t.Fatalf("%s: Redeem = %v, want %v", tc.name, err, tc.want)
 		}
@@ -105,26 +97,31 @@ func TestRedeem(t *testing.T) {
 	if _, err := m.Open("id-2", cfg); err == nil {
 		t.Fatal("codes sealed for one identity opened for another")
 	}
-	if _, err := m.Redeem(ctx, ledger{}, "id-1", func() (json.RawMessage, error) { return nil, nil }, codes[1].Code, ""); !errors.Is(err, ErrNotSetUp) {
+	if _, err := m.Use(ctx, ledger{}, "id-1", func() (json.RawMessage, error) { return nil, nil }, codes[1].Code); !errors.Is(err, ErrNotSetUp) {
 		t.Fatalf("no codes: %v, want ErrNotSetUp", err)
 	}
 }
 
 func TestRedeemLimited(t *testing.T) {
-	l := &limiter{max: 2}
-	m := newMethod(t, Options{PerID: l})
+	c := ratelimit.DefaultPolicyConfig()
+	c.IdentityIP = ratelimit.Limit{Limit: 2, Window: time.Minute}
+	p, err := ratelimit.NewPolicy(ratelimit.NewLocal(time.Now, []byte("k")), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMethod(t, Options{})
 	codes, _ := m.Generate()
 	cfg, _ := m.Seal("id", codes)
 	load := func() (json.RawMessage, error) { return cfg, nil }
 	ctx := context.Background()
 	for range 2 {
-		if _, err := m.Redeem(ctx, ledger{}, "id", load, "nope", ""); !errors.Is(err, ErrInvalid) {
+		if _, err := m.Redeem(ctx, p, ledger{}, "id", load, "nope", "192.0.2.1"); !errors.Is(err, ErrInvalid) {
 			t.Fatal(err)
 		}
 	}
-	var rl *RateLimitError
-	if _, err := m.Redeem(ctx, ledger{}, "id", load, codes[0].Code, ""); !errors.As(err, &rl) {
-		t.Fatalf("after limit: %v, want RateLimitError", err)
+	var ex *ratelimit.ExceededError
+	if _, err := m.Redeem(ctx, p, ledger{}, "id", load, codes[0].Code, "192.0.2.1"); !errors.As(err, &ex) {
+		t.Fatalf("after limit: %v, want ExceededError", err)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/ratelimit"
 )
 
 // The parameters of every key this package makes or accepts (RFC 6238 with
@@ -41,20 +42,6 @@ var (
 	ErrNotSetUp = &core.Error{Code: core.CodeInvalid, Message: "You have no TOTP device set up."}
 )
 
-// RateLimitError is returned when too many codes were tried for an identity
-// or from a client address; RetryAfter says when to try again.
-type RateLimitError struct{ RetryAfter time.Duration }
-
-func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("too many authentication codes tried; retry after %s", e.RetryAfter.Round(time.Second))
-}
-
-// Unwrap returns the core error the faces map to 429.
-func (e *RateLimitError) Unwrap() error {
-	secs := max(int(e.RetryAfter.Round(time.Second)/time.Second), 1)
-	return &core.Error{Code: core.CodeRateLimited, Message: fmt.Sprintf("Too many authentication codes were tried. Please try again in %d seconds.", secs)}
-}
-
 // Sealer encrypts and decrypts at rest; *cipher.Cipher satisfies it.
 type Sealer interface {
 	Encrypt(plaintext, aad []byte) ([]byte, error)
@@ -68,11 +55,14 @@ type Ledger interface {
 	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error)
 }
 
-// Limiter counts one attempt under key and says how long to wait once the
-// limit is reached (zero while attempts remain); ratelimit.Attempts
-// satisfies it.
-type Limiter interface {
-	Attempt(ctx context.Context, key string) (time.Duration, error)
+// Attempts is the attempt policy every secret check goes through
+// (*ratelimit.Policy; a nil *ratelimit.Policy limits nothing). Check counts
+// an attempt before the code is looked at and returns an error wrapping
+// *ratelimit.ExceededError when a limit is reached; Succeed takes a right
+// attempt back.
+type Attempts interface {
+	Check(ctx context.Context, kind ratelimit.Kind, identity, ip string) error
+	Succeed(ctx context.Context, kind ratelimit.Kind, identity, ip string) error
 }
 
 // Options configure a Method. Zero fields take the defaults.
@@ -80,8 +70,6 @@ type Options struct {
 	Issuer string           // shown by authenticator apps; required
 	Now    func() time.Time // default time.Now
 	Rand   io.Reader        // secrets; default crypto/rand.Reader
-	PerID  Limiter          // attempts per identity; nil for none
-	PerIP  Limiter          // attempts per client address; nil for none
 }
 
 // Method makes, seals and checks TOTP keys.
@@ -244,29 +232,34 @@ func (m *Method) Match(k *Key, code string) (int64, bool) {
 	return 0, false
 }
 
-// Verify checks a code during enrollment (the key is not stored yet, so
-// nothing is claimed): ErrInvalid when it does not match.
-func (m *Method) Verify(k *Key, code string) error {
-	if _, ok := m.Match(k, code); !ok {
-		return ErrInvalid
-	}
-	return nil
-}
-
-// Check is Limit followed by Claim, for callers whose limiter and ledger
-// may be written one after the other.
-func (m *Method) Check(ctx context.Context, ledger Ledger, identityID string, k *Key, code, clientIP string) error {
-	if err := m.Limit(ctx, identityID, clientIP); err != nil {
+// Check verifies a code of the identity whose key is k, as one attempt
+// under a (kind ratelimit.TOTP, the identity id and the client address
+// clientIP, which may be empty): a refused attempt returns the policy's
+// error before the code is compared; then Claim; a right code is reported
+// to a as a success. Pass the step's transaction as ledger and a policy
+// bound to it (ratelimit.Policy.In), so everything commits together.
+func (m *Method) Check(ctx context.Context, a Attempts, ledger Ledger, identityID string, k *Key, code, clientIP string) error {
+	if err := a.Check(ctx, ratelimit.TOTP, identityID, clientIP); err != nil {
 		return err
 	}
-	return m.Claim(ctx, ledger, identityID, k, code)
+	if err := m.Claim(ctx, ledger, identityID, k, code); err != nil {
+		return err
+	}
+	return a.Succeed(ctx, ratelimit.TOTP, identityID, clientIP)
+}
+
+// Enroll checks the first code of a key being set up (not stored yet) as
+// one attempt under a, like Check, and claims its step so the code cannot
+// log in afterwards.
+func (m *Method) Enroll(ctx context.Context, a Attempts, ledger Ledger, identityID string, k *Key, code, clientIP string) error {
+	return m.Check(ctx, a, ledger, identityID, k, code, clientIP)
 }
 
 // Claim verifies code for the identity whose key is k (ErrInvalid when it
 // does not match) and claims its time step in ledger (ErrReplayed when the
 // step was accepted before). ledger must be the caller's transaction so the
-// claim commits with the rest of the step. Count the attempt with Limit
-// first.
+// claim commits with the rest of the step. Check counts it as an
+// attempt.
 func (m *Method) Claim(ctx context.Context, ledger Ledger, identityID string, k *Key, code string) error {
 	step, ok := m.Match(k, code)
 	if !ok {
@@ -286,27 +279,3 @@ func (m *Method) Claim(ctx context.Context, ledger Ledger, identityID string, k 
 	return nil
 }
 
-// Limit counts one attempt of a second factor for the identity and for the
-// client address (may be empty) and returns a *RateLimitError when a limit
-// is reached, or the limiter's error.
-func (m *Method) Limit(ctx context.Context, identityID, ip string) error {
-	check := func(l Limiter, key string) error {
-		if l == nil {
-			return nil
-		}
-		wait, err := l.Attempt(ctx, key)
-		if err != nil {
-			return fmt.Errorf("totp: rate limit: %w", err)
-		}
-		if wait > 0 {
-			return &RateLimitError{RetryAfter: wait}
-		}
-		return nil
-	}
-	if ip != "" {
-		if err := check(m.o.PerIP, "second_factor:ip:"+ip); err != nil {
-			return err
-		}
-	}
-	return check(m.o.PerID, "second_factor:id:"+identityID)
-}

@@ -13,6 +13,7 @@ import (
 	pqtotp "github.com/pquerna/otp/totp"
 
 	"github.com/latchkey/latchkey/cipher"
+	"github.com/latchkey/latchkey/ratelimit"
 )
 
 // ledger is an in-memory Ledger keyed like store.Counters.
@@ -25,14 +26,17 @@ func (l ledger) Hit(_ context.Context, key string, w time.Duration, now time.Tim
 	return l[k], start.Add(w), nil
 }
 
-type limiter struct{ n, max int }
-
-func (l *limiter) Attempt(context.Context, string) (time.Duration, error) {
-	l.n++
-	if l.n > l.max {
-		return 30 * time.Second, nil
+// policy returns the attempt policy over process memory, at most perMinute
+// attempts per (identity, IP) a minute.
+func policy(t *testing.T, now func() time.Time, perMinute int) *ratelimit.Policy {
+	t.Helper()
+	c := ratelimit.DefaultPolicyConfig()
+	c.IdentityIP = ratelimit.Limit{Limit: perMinute, Window: time.Minute}
+	p, err := ratelimit.NewPolicy(ratelimit.NewLocal(now, []byte("test key")), c)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return 0, nil
+	return p
 }
 
 func newMethod(t *testing.T, now *time.Time, o Options) *Method {
@@ -95,7 +99,7 @@ func TestCheck(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l := ledger{}
-			err := m.Check(ctx, l, "id-1", k, code(t, k, tc.at), "")
+			err := m.Check(ctx, (*ratelimit.Policy)(nil), l, "id-1", k, code(t, k, tc.at), "")
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Check = %v, want %v", err, tc.want)
 			}
@@ -103,7 +107,7 @@ func TestCheck(t *testing.T) {
 	}
 	t.Run("malformed", func(t *testing.T) {
 		for _, c := range []string{"", "12345", "1234567", "abcdef"} {
-			if err := m.Check(ctx, ledger{}, "id-1", k, c, ""); !errors.Is(err, ErrInvalid) {
+			if err := m.Claim(ctx, ledger{}, "id-1", k, c); !errors.Is(err, ErrInvalid) {
 				t.Fatalf("Check(%q) = %v, want ErrInvalid", c, err)
 			}
 		}
@@ -117,49 +121,56 @@ func TestReplayRefused(t *testing.T) {
 	l := ledger{}
 	ctx := context.Background()
 	c := code(t, k, now)
-	if err := m.Check(ctx, l, "id-1", k, c, ""); err != nil {
+	if err := m.Claim(ctx, l, "id-1", k, c); err != nil {
 		t.Fatalf("first use: %v", err)
 	}
 	// The same code later in its window (it stays valid one step longer).
 	now = now.Add(35 * time.Second)
-	if err := m.Check(ctx, l, "id-1", k, c, ""); !errors.Is(err, ErrReplayed) {
+	if err := m.Claim(ctx, l, "id-1", k, c); !errors.Is(err, ErrReplayed) {
 		t.Fatalf("replay = %v, want ErrReplayed", err)
 	}
 	// Another identity's claim of the same step is separate.
-	if err := m.Check(ctx, l, "id-2", k, c, ""); err != nil {
+	if err := m.Claim(ctx, l, "id-2", k, c); err != nil {
 		t.Fatalf("other identity: %v", err)
 	}
 	// The next code is fine.
-	if err := m.Check(ctx, l, "id-1", k, code(t, k, now.Add(30*time.Second)), ""); err != nil {
+	if err := m.Claim(ctx, l, "id-1", k, code(t, k, now.Add(30*time.Second))); err != nil {
 		t.Fatalf("next code: %v", err)
 	}
 	// After its window the old code is just invalid.
 	now = now.Add(2 * time.Minute)
-	if err := m.Check(ctx, l, "id-1", k, c, ""); !errors.Is(err, ErrInvalid) {
+	if err := m.Claim(ctx, l, "id-1", k, c); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("expired code = %v, want ErrInvalid", err)
 	}
 }
 
 func TestAttemptLimits(t *testing.T) {
 	now := time.Date(2026, 12, 6, 12, 0, 10, 0, time.UTC)
-	perID, perIP := &limiter{max: 3}, &limiter{max: 100}
-	m := newMethod(t, &now, Options{PerID: perID, PerIP: perIP})
+	m := newMethod(t, &now, Options{})
+	p := policy(t, func() time.Time { return now }, 3)
 	k, _ := m.Generate("a")
 	ctx := context.Background()
+	var ex *ratelimit.ExceededError
 	for i := range 3 {
-		var rl *RateLimitError
-		if err := m.Check(ctx, ledger{}, "id", k, "000000", "192.0.2.1"); err == nil || errors.As(err, &rl) {
+		if err := m.Check(ctx, p, ledger{}, "id", k, "000000", "192.0.2.1"); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
 	// The right code is refused once the limit is reached: it is never compared.
-	err := m.Check(ctx, ledger{}, "id", k, code(t, k, now), "192.0.2.1")
-	var rl *RateLimitError
-	if !errors.As(err, &rl) || rl.RetryAfter != 30*time.Second {
-		t.Fatalf("after limit = %v, want RateLimitError", err)
+	if err := m.Check(ctx, p, ledger{}, "id", k, code(t, k, now), "192.0.2.1"); !errors.As(err, &ex) {
+		t.Fatalf("after limit = %v, want ExceededError", err)
 	}
-	if perIP.n != 4 {
-		t.Fatalf("per-IP attempts = %d, want 4", perIP.n)
+	// Another address of the same identity is limited separately by
+	// (identity, IP); a right code there succeeds and is taken back.
+	for range 3 {
+		if err := m.Check(ctx, p, ledger{}, "id", k, code(t, k, now), "192.0.2.2"); err != nil && !errors.Is(err, ErrReplayed) {
+			t.Fatalf("other address: %v", err)
+		}
+	}
+	// After the window the first address may try again.
+	now = now.Add(time.Minute)
+	if err := m.Check(ctx, p, ledger{}, "id", k, code(t, k, now), "192.0.2.1"); err != nil {
+		t.Fatalf("after the window: %v", err)
 	}
 }
 
