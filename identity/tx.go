@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 
@@ -421,6 +422,55 @@ func (t *TxService) PutSecondFactor(ctx context.Context, id string, ct core.Cred
 	i.UpdatedAt = now
 	if err := t.tx.UpdateIdentity(ctx, i); err != nil {
 		return nil, txStoreError("store second factor", err, i.ID)
+	}
+	return i, nil
+}
+
+// LinkOIDC adds the link op (provider and subject, tokens as the oidc
+// method sealed them) to the identity's oidc credential in the
+// transaction, replacing an earlier link to the same provider and subject.
+// Errors: CodeNotFound (unknown identity), CodeConflict (another identity
+// holds the link; nothing is written), CodeInvalid (no provider or
+// subject); errors after a failed statement match ErrTxAborted.
+func (t *TxService) LinkOIDC(ctx context.Context, id string, op OIDCProvider) (*core.Identity, error) {
+	if t.tx == nil {
+		return nil, errNoTx
+	}
+	if strings.TrimSpace(op.Provider) == "" || strings.TrimSpace(op.Subject) == "" {
+		return nil, &core.Error{Code: core.CodeInvalid, Message: "An oidc link needs both provider and subject."}
+	}
+	cid, err := canonicalID(id)
+	if err != nil {
+		return nil, err
+	}
+	old, err := t.tx.GetIdentity(ctx, cid)
+	if err != nil {
+		return nil, txStoreError("link oidc", err, cid)
+	}
+	i := cloneIdentity(old)
+	var cfg OIDCConfig
+	c, ok := i.Credential(core.CredentialOIDC)
+	if ok && len(c.Config) > 0 {
+		if err := json.Unmarshal(c.Config, &cfg); err != nil {
+			return nil, &core.Error{Code: core.CodeInternal, Message: "The stored credential is corrupt.", Cause: fmt.Errorf("decode oidc config: %w", err)}
+		}
+	}
+	kept := make([]OIDCProvider, 0, len(cfg.Providers)+1)
+	for _, p := range cfg.Providers {
+		if p.Provider != op.Provider || p.Subject != op.Subject {
+			kept = append(kept, p)
+		}
+	}
+	now := t.s.clock()
+	if err := t.s.applyCredentials(i, &CredentialsDraft{OIDC: append(kept, op)}, "", now); err != nil {
+		return nil, err
+	}
+	i.UpdatedAt = now
+	if err := checkFree(ctx, t.tx, old, i); err != nil {
+		return nil, err
+	}
+	if err := t.tx.UpdateIdentity(ctx, i); err != nil {
+		return nil, txStoreError("link oidc", err, cid)
 	}
 	return i, nil
 }
