@@ -133,7 +133,7 @@ type OIDCConfig struct {
 // OIDCProvider is one upstream OpenID Connect or OAuth2 provider.
 type OIDCProvider struct {
 	ID                string         `koanf:"id" doc:"Provider id used in URLs and credentials."`
-	Provider          string         `koanf:"provider" doc:"Provider kind: generic, google, github, microsoft, apple …"`
+	Provider          string         `koanf:"provider" doc:"Provider kind: generic, google, microsoft, apple, gitlab, linkedin, slack, auth0 (OpenID Connect, by discovery) or github, discord, facebook (OAuth2)."`
 	Label             string         `koanf:"label" doc:"Button label."`
 	ClientID          string         `koanf:"client_id" doc:"OAuth2 client id."`
 	ClientSecret      string         `koanf:"client_secret" doc:"OAuth2 client secret." secret:"true"`
@@ -155,7 +155,10 @@ type OIDCProvider struct {
 // does, enabling the method is refused rather than accepted and ignored.
 const oidcOffered = false
 
-var oidcProviders = []string{"generic", "google", "github", "github-app", "gitlab", "microsoft", "discord", "slack", "facebook", "auth0", "vk", "yandex", "apple", "spotify", "netid", "dingtalk", "patreon", "linkedin", "lark", "x", "amazon"}
+// oidcProviders are the provider kinds Latchkey implements (Kratos' names;
+// keep in step with method/oidc.Kinds). Kratos' other kinds are refused: use
+// generic with the provider's issuer_url where it speaks OpenID Connect.
+var oidcProviders = []string{"generic", "google", "microsoft", "apple", "gitlab", "linkedin", "slack", "auth0", "github", "discord", "facebook"}
 
 // Flows configures the self-service flows.
 type Flows struct {
@@ -399,14 +402,18 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 			ids[pr.ID] = i
 		}
 		if !oneOf(pr.Provider, oidcProviders...) {
-			p.add(key+".provider", "%q is not one of %s", pr.Provider, strings.Join(oidcProviders, ", "))
+			p.add(key+".provider", "%q is not one of %s (for another OpenID Connect provider use generic with its issuer_url)", pr.Provider, strings.Join(oidcProviders, ", "))
 		}
 		if pr.ClientID == "" {
 			p.add(key+".client_id", "is required")
 		}
-		if pr.Provider == "generic" {
+		if pr.Provider == "generic" || pr.Provider == "auth0" {
 			checkHTTPURL(p, key+".issuer_url", pr.IssuerURL, true)
+		} else {
+			checkHTTPURL(p, key+".issuer_url", pr.IssuerURL, false)
 		}
+		checkHTTPURL(p, key+".auth_url", pr.AuthURL, false)
+		checkHTTPURL(p, key+".token_url", pr.TokenURL, false)
 		if pr.Provider == "microsoft" && pr.MicrosoftTenant == "" {
 			p.add(key+".microsoft_tenant", "is required for provider microsoft")
 		}
