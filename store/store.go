@@ -44,6 +44,7 @@ type Tx interface {
 	Counters
 	AuditLogs
 	Webhooks
+	WebAuthnCredentials
 }
 
 // Identities stores identities with their addresses, credentials and the
@@ -73,7 +74,9 @@ type Identities interface {
 	// not exist and ErrConflict on a unique violation (nothing is written).
 	UpdateIdentity(ctx context.Context, i *core.Identity) error
 	// DeleteIdentity removes the identity with its addresses, credentials,
-	// identifiers and sessions, or returns ErrNotFound.
+	// identifiers, WebAuthn credentials and sessions, or returns
+	// ErrNotFound. (UpdateIdentity leaves WebAuthn credentials alone: they
+	// are not part of core.Identity.)
 	DeleteIdentity(ctx context.Context, id string) error
 	// ListIdentities returns identities in ascending id order as q says.
 	ListIdentities(ctx context.Context, q IdentityQuery) ([]core.Identity, error)

@@ -421,6 +421,9 @@ func (o *ops) DeleteIdentity(ctx context.Context, id string) error {
 	if _, err := o.exec(ctx, `DELETE FROM sessions WHERE identity_id = ?`, id); err != nil {
 		return fmt.Errorf("delete identity %s sessions: %w", id, err)
 	}
+	if _, err := o.exec(ctx, `DELETE FROM webauthn_credentials WHERE identity_id = ?`, id); err != nil {
+		return fmt.Errorf("delete identity %s webauthn credentials: %w", id, err)
+	}
 	n, err := o.execAffected(ctx, `DELETE FROM identities WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("delete identity %s: %w", id, err)

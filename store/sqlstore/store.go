@@ -179,7 +179,11 @@ func (s *Store) provider() (*goose.Provider, error) {
 	if s.migrations == nil {
 		return nil, errors.New("migrate: no migrations configured")
 	}
-	p, err := goose.NewProvider(s.d.gooseDialect(), s.write.DB, s.migrations, s.migrateOpts...)
+	// Migration numbers are handed out to parallel branches, so a higher
+	// number may land (and be applied) before a lower one: apply the lower
+	// one later instead of refusing.
+	opts := append([]goose.ProviderOption{goose.WithAllowOutofOrder(true)}, s.migrateOpts...)
+	p, err := goose.NewProvider(s.d.gooseDialect(), s.write.DB, s.migrations, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: load migrations: %w", err)
 	}

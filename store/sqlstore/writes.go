@@ -168,3 +168,21 @@ func (s *Store) DeleteExpiredCounters(ctx context.Context, t time.Time) (n int, 
 	})
 	return n, err
 }
+
+// CreateWebAuthnCredential implements store.WebAuthnCredentials in its own
+// transaction.
+func (s *Store) CreateWebAuthnCredential(ctx context.Context, c *core.WebAuthnCredential) error {
+	return s.inTx(ctx, func(o *ops) error { return o.CreateWebAuthnCredential(ctx, c) })
+}
+
+// UpdateWebAuthnCredential implements store.WebAuthnCredentials in its own
+// transaction.
+func (s *Store) UpdateWebAuthnCredential(ctx context.Context, c *core.WebAuthnCredential) error {
+	return s.inTx(ctx, func(o *ops) error { return o.UpdateWebAuthnCredential(ctx, c) })
+}
+
+// DeleteWebAuthnCredential implements store.WebAuthnCredentials in its own
+// transaction.
+func (s *Store) DeleteWebAuthnCredential(ctx context.Context, identityID, id string) error {
+	return s.inTx(ctx, func(o *ops) error { return o.DeleteWebAuthnCredential(ctx, identityID, id) })
+}

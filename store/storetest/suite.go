@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Webhooks", testWebhooks},
 		{"WebhookDeliveries", testWebhookDeliveries},
 		{"MalformedIDs", testMalformedIDs},
+		{"WebAuthnCredentials", testWebAuthnCredentials},
 	}
 	for _, tc := range parallel {
 		t.Run(tc.name, func(t *testing.T) {
