@@ -137,7 +137,9 @@ func TestDefaults(t *testing.T) {
 		{"login ui", func(c *Config) any { return c.SelfService.Flows.Login.UIURL }, "https://id.example.com/ui/login", "http://127.0.0.1:4433/ui/login"},
 		{"error ui", func(c *Config) any { return c.SelfService.Flows.Error.UIURL }, "https://id.example.com/ui/error", "http://127.0.0.1:4433/ui/error"},
 		{"return url", func(c *Config) any { return c.SelfService.DefaultBrowserReturnURL }, "https://id.example.com/ui/settings", "http://127.0.0.1:4433/ui/settings"},
-		{"passkey rp", func(c *Config) any { return c.SelfService.Methods.Passkey.Config.RP }, RelyingParty{DisplayName: "Latchkey", ID: "id.example.com", Origins: []string{"https://id.example.com"}}, RelyingParty{DisplayName: "Latchkey", ID: "127.0.0.1", Origins: []string{"http://127.0.0.1:4433"}}},
+		{"passkey rp", func(c *Config) any { return c.SelfService.Methods.Passkey.Config.RP }, RelyingParty{DisplayName: "Latchkey", ID: "id.example.com", Origins: []string{"https://id.example.com"}}, RelyingParty{DisplayName: "Latchkey", ID: "localhost", Origins: []string{"http://localhost:4433"}}},
+		{"webauthn rp is the passkey rp", func(c *Config) any { return c.SelfService.Methods.WebAuthn.Config.RP }, RelyingParty{DisplayName: "Latchkey", ID: "id.example.com", Origins: []string{"https://id.example.com"}}, RelyingParty{DisplayName: "Latchkey", ID: "localhost", Origins: []string{"http://localhost:4433"}}},
+		{"hanko passkey", func(c *Config) any { return c.Hanko.Passkey }, HankoPasskey{Enabled: true, AcquireOnRegistration: "always", AcquireOnLogin: "always", Limit: 10, UserVerification: "preferred", AttestationPreference: "direct"}, HankoPasskey{Enabled: true, AcquireOnRegistration: "always", AcquireOnLogin: "always", Limit: 10, UserVerification: "preferred", AttestationPreference: "direct"}},
 		{"password enabled", func(c *Config) any { return c.SelfService.Methods.Password.Enabled }, true, true},
 		{"hibp", func(c *Config) any { return c.SelfService.Methods.Password.Config.HaveIBeenPwnedEnabled }, true, false},
 		{"flow lifespan", func(c *Config) any { return c.SelfService.Flows.Login.Lifespan }, time.Hour, time.Hour},
@@ -415,8 +417,17 @@ func TestValidationRules(t *testing.T) {
 		{"oidc generic issuer", "", []string{`LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS=[{"id":"g","provider":"generic","client_id":"x","client_secret":"y"}]`}, false, "selfservice.methods.oidc.config.providers[0].issuer_url", "is required"},
 		{"oidc not offered yet", "", []string{"LATCHKEY_SELFSERVICE_METHODS_OIDC_ENABLED=true"}, false, "selfservice.methods.oidc.enabled", "not offered"},
 		{"oidc client secret", "", []string{`LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS=[{"id":"g","provider":"google","client_id":"x"}]`}, false, "selfservice.methods.oidc.config.providers[0].client_secret", "is required"},
-		{"rp origin", "", []string{"LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ORIGINS=localhost"}, false, "selfservice.methods.passkey.config.rp.origins[0]", "not an absolute"},
 		{"hanko unverified registration reveals accounts", "", []string{"LATCHKEY_HANKO_EMAIL_REQUIRE_VERIFICATION=false"}, false, "hanko.email.require_verification", "set hanko.privacy.show_account_existence_hints: true"},
+		{"rp origin", "", []string{"LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ORIGINS=localhost"}, false, "selfservice.methods.passkey.config.rp.origins[0]", "not an origin like"},
+		{"rp origin off site", "", []string{"LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ORIGINS=https://evil.example"}, false, "selfservice.methods.passkey.config.rp.origins[0]", "not on the relying party id"},
+		{"rp id is an IP", "", []string{"LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ID=10.0.0.1"}, false, "selfservice.methods.passkey.config.rp.id", "is an IP address"},
+		{"rp id with port", "", []string{"LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ID=id.example.com:443"}, false, "selfservice.methods.passkey.config.rp.id", "bare host name"},
+		{"two relying parties", "", []string{"LATCHKEY_SELFSERVICE_METHODS_WEBAUTHN_CONFIG_RP_ID=other.example.com"}, false, "selfservice.methods.webauthn.config.rp.id", "one relying party"},
+		{"passkey method without rp", "", []string{"LATCHKEY_SERVE_PUBLIC_BASE_URL=https://10.0.0.1/", "LATCHKEY_SELFSERVICE_METHODS_PASSKEY_ENABLED=true"}, false, "selfservice.methods.passkey.enabled", "set selfservice.methods.passkey.config.rp.id"},
+		{"hanko passkey acquire", "", []string{"LATCHKEY_HANKO_PASSKEY_ACQUIRE_ON_LOGIN=sometimes"}, false, "hanko.passkey.acquire_on_login", "not one of always, conditional, never"},
+		{"hanko passkey limit", "", []string{"LATCHKEY_HANKO_PASSKEY_LIMIT=0"}, false, "hanko.passkey.limit", "at least 1"},
+		{"hanko passkey uv", "", []string{"LATCHKEY_HANKO_PASSKEY_USER_VERIFICATION=always"}, false, "hanko.passkey.user_verification", "not one of required"},
+		{"hanko passkey attestation", "", []string{"LATCHKEY_HANKO_PASSKEY_ATTESTATION_PREFERENCE=full"}, false, "hanko.passkey.attestation_preference", "not one of none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -968,5 +979,34 @@ func TestDecodeProblems(t *testing.T) {
 	ps := decodeProblems(err)
 	if len(ps) != 2 || !hasProblem(ps, "serve.public.port", "") || !hasProblem(ps, "serve.admin.port", "") {
 		t.Errorf("got %v", ps)
+	}
+}
+
+// TestRelyingPartyOnIP: with an IP host in the public base URL and no rp.id
+// the configuration loads, passkeys are off (no usable relying party) and a
+// warning says how to fix it; an explicit rp.id turns them on.
+func TestRelyingPartyOnIP(t *testing.T) {
+	t.Parallel()
+	env := []string{"LATCHKEY_SERVE_PUBLIC_BASE_URL=http://192.0.2.7:4433/"}
+	c, w := mustLoad(t, minimal, env, false)
+	if rp := c.WebAuthnRP(); rp.Usable() || rp.ID != "" {
+		t.Errorf("relying party on an IP base URL = %+v, want unusable", rp)
+	}
+	n := 0
+	for _, x := range w {
+		if strings.Contains(x.Key, ".rp.") {
+			n++
+		}
+	}
+	if n != 1 || !hasWarning(w, "selfservice.methods.passkey.config.rp.id", "Set selfservice.methods.passkey.config.rp.id to a host name such as localhost") {
+		t.Errorf("want one rp warning with the fix, got %v", w)
+	}
+	c, w = mustLoad(t, minimal, append(env, "LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ID=localhost",
+		"LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ORIGINS=http://localhost:4433"), false)
+	if rp := c.WebAuthnRP(); !rp.Usable() || rp.ID != "localhost" || c.SelfService.Methods.WebAuthn.Config.RP.ID != "localhost" {
+		t.Errorf("explicit relying party = %+v", rp)
+	}
+	if hasWarning(w, "selfservice.methods.passkey.config.rp.id", "") {
+		t.Errorf("warning despite an explicit rp.id: %v", w)
 	}
 }

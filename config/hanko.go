@@ -21,6 +21,7 @@ type Hanko struct {
 	Password    HankoPassword    `koanf:"password"`
 	Email       HankoEmail       `koanf:"email"`
 	Passcode    HankoPasscode    `koanf:"passcode"`
+	Passkey     HankoPasskey     `koanf:"passkey"`
 	Username    HankoUsername    `koanf:"username"`
 	Session     HankoSession     `koanf:"session"`
 	CORS        HankoCORS        `koanf:"cors"`
@@ -65,6 +66,17 @@ type HankoEmail struct {
 type HankoPasscode struct {
 	TTL         time.Duration `koanf:"ttl" doc:"How long a passcode is valid."`
 	MaxAttempts int           `koanf:"max_attempts" doc:"Wrong submissions a passcode accepts before it is void (passcode_max_attempts_reached)."`
+}
+
+// HankoPasskey configures passkeys in the Hanko flows. The relying party is
+// the one of selfservice.methods.passkey.config.rp.
+type HankoPasskey struct {
+	Enabled               bool   `koanf:"enabled" doc:"Offer passkeys in the Hanko flows: login (button and autofill), onboarding after registration and login, and the profile. Off by itself when no usable relying party is configured (see selfservice.methods.passkey.config.rp.id)."`
+	AcquireOnRegistration string `koanf:"acquire_on_registration" doc:"When registration offers to create a passkey: always, conditional (when no password is set) or never."`
+	AcquireOnLogin        string `koanf:"acquire_on_login" doc:"When login offers a user without a passkey to create one: always, conditional (when the user has no password) or never."`
+	Limit                 int    `koanf:"limit" doc:"Maximum number of passkeys per user; creating more is refused."`
+	UserVerification      string `koanf:"user_verification" doc:"WebAuthn user verification for passkeys: required, preferred or discouraged."`
+	AttestationPreference string `koanf:"attestation_preference" doc:"WebAuthn attestation conveyance at passkey creation: none, indirect, direct or enterprise."`
 }
 
 // HankoUsername configures usernames of Hanko users.
@@ -175,6 +187,8 @@ func (h *Hanko) setDefaults(dev bool) {
 	h.Email = HankoEmail{Enabled: true, AcquireOnRegistration: true, AcquireOnLogin: false, RequireVerification: true,
 		Limit: 5, MaxLength: 100, UseAsLoginIdentifier: true, UseForAuthentication: true, Delivery: true}
 	h.Passcode = HankoPasscode{TTL: 300 * time.Second, MaxAttempts: 3}
+	h.Passkey = HankoPasskey{Enabled: true, AcquireOnRegistration: "always", AcquireOnLogin: "always", Limit: 10,
+		UserVerification: "preferred", AttestationPreference: "direct"}
 	h.Username = HankoUsername{Enabled: false, Optional: true, MinLength: 3, MaxLength: 32}
 	h.Session = HankoSession{Lifespan: 12 * time.Hour,
 		Cookie: HankoCookie{Name: "hanko", HTTPOnly: true, SameSite: "strict", Secure: !dev, Retention: "persistent"}}
@@ -198,6 +212,22 @@ func (h *Hanko) validate(_ *Config, p *Problems) {
 		if !oneOf(v, "always", "conditional", "never") {
 			p.add(key, "%q is not one of always, conditional, never", v)
 		}
+	}
+	pk := h.Passkey
+	for key, v := range map[string]string{"hanko.passkey.acquire_on_registration": pk.AcquireOnRegistration,
+		"hanko.passkey.acquire_on_login": pk.AcquireOnLogin} {
+		if !oneOf(v, "always", "conditional", "never") {
+			p.add(key, "%q is not one of always, conditional, never", v)
+		}
+	}
+	if pk.Limit < 1 {
+		p.add("hanko.passkey.limit", "%d must be at least 1", pk.Limit)
+	}
+	if !oneOf(pk.UserVerification, "required", "preferred", "discouraged") {
+		p.add("hanko.passkey.user_verification", "%q is not one of required, preferred, discouraged", pk.UserVerification)
+	}
+	if !oneOf(pk.AttestationPreference, "none", "indirect", "direct", "enterprise") {
+		p.add("hanko.passkey.attestation_preference", "%q is not one of none, indirect, direct, enterprise", pk.AttestationPreference)
 	}
 	if h.Email.Limit < 1 {
 		p.add("hanko.email.limit", "%d must be at least 1", h.Email.Limit)

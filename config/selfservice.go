@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -93,10 +95,12 @@ type WebAuthnMethod struct {
 	Config  WebAuthnConfig `koanf:"config"`
 }
 
-// WebAuthnConfig configures WebAuthn.
+// WebAuthnConfig configures WebAuthn. Its relying party defaults, field by
+// field, to selfservice.methods.passkey.config.rp: Latchkey has one
+// relying party, and one credential store for passkeys and security keys.
 type WebAuthnConfig struct {
 	Passwordless bool         `koanf:"passwordless" doc:"Use WebAuthn as first factor instead of second."`
-	RP           RelyingParty `koanf:"rp"`
+	RP           RelyingParty `koanf:"rp" doc:"Defaults to selfservice.methods.passkey.config.rp."`
 }
 
 // PasskeyMethod configures passkeys (discoverable WebAuthn credentials).
@@ -107,16 +111,25 @@ type PasskeyMethod struct {
 
 // PasskeyConfig configures passkeys.
 type PasskeyConfig struct {
-	RP RelyingParty `koanf:"rp"`
+	RP RelyingParty `koanf:"rp" doc:"The WebAuthn relying party of both faces (Hanko's passkeys use it too)."`
 }
 
-// RelyingParty is the WebAuthn relying party.
+// RelyingParty is the WebAuthn relying party. After loading, an empty ID
+// means no usable relying party could be derived (the public base URL's
+// host is an IP address): WebAuthn is then offered nowhere.
 type RelyingParty struct {
 	DisplayName string   `koanf:"display_name" doc:"Name shown by authenticators." default:"Latchkey"`
-	ID          string   `koanf:"id" doc:"RP ID: the site's domain." default:"host of serve.public.base_url"`
+	ID          string   `koanf:"id" doc:"RP ID: the site's host name (browsers refuse IP addresses); every origin must be on it or a subdomain. selfservice.methods.webauthn.config.rp defaults to selfservice.methods.passkey.config.rp." default:"host of serve.public.base_url; with --dev and an IP host: localhost"`
 	Origin      string   `koanf:"origin" doc:"Deprecated single origin; prefer origins."`
-	Origins     []string `koanf:"origins" doc:"Origins allowed to use the credentials." default:"[origin of serve.public.base_url]"`
+	Origins     []string `koanf:"origins" doc:"Origins allowed to use the credentials." default:"[origin of serve.public.base_url]; with --dev and an IP host: [http://localhost:<serve.public.port>]"`
 }
+
+// Usable reports whether the relying party can run WebAuthn ceremonies.
+func (rp RelyingParty) Usable() bool { return rp.ID != "" && !isIPHost(rp.ID) }
+
+// WebAuthnRP returns the one relying party (selfservice.methods.passkey.config.rp
+// after loading).
+func (c *Config) WebAuthnRP() RelyingParty { return c.SelfService.Methods.Passkey.Config.RP }
 
 // OIDCMethod configures sign-in with OpenID Connect and OAuth2 providers.
 type OIDCMethod struct {
@@ -304,7 +317,7 @@ func (s *SelfService) setDefaults(dev bool) {
 	f.Verification = AddressFlow{Enabled: true, Lifespan: time.Hour, Use: "code"}
 }
 
-func (s *SelfService) resolve(c *Config, _ *[]Warning) {
+func (s *SelfService) resolve(c *Config, w *[]Warning) {
 	base, err := url.Parse(c.Serve.Public.BaseURL)
 	if err != nil || base.Host == "" {
 		return // reported by serve's validation
@@ -322,22 +335,7 @@ func (s *SelfService) resolve(c *Config, _ *[]Warning) {
 	ui(&f.Verification.UIURL, "verification")
 	ui(&f.Error.UIURL, "error")
 	ui(&s.DefaultBrowserReturnURL, "settings")
-	origin := (&url.URL{Scheme: base.Scheme, Host: base.Host}).String()
-	for _, rp := range []*RelyingParty{&s.Methods.WebAuthn.Config.RP, &s.Methods.Passkey.Config.RP} {
-		if rp.ID == "" {
-			rp.ID = base.Hostname()
-		}
-		if rp.DisplayName == "" {
-			rp.DisplayName = "Latchkey"
-		}
-		if len(rp.Origins) == 0 {
-			if rp.Origin != "" {
-				rp.Origins = []string{rp.Origin}
-			} else {
-				rp.Origins = []string{origin}
-			}
-		}
-	}
+	s.resolveRP(c, base, w)
 	if s.Methods.TOTP.Config.Issuer == "" {
 		s.Methods.TOTP.Config.Issuer = base.Hostname()
 	}
@@ -346,6 +344,70 @@ func (s *SelfService) resolve(c *Config, _ *[]Warning) {
 			s.Methods.OIDC.Config.Providers[i].PKCE = "auto"
 		}
 	}
+}
+
+// resolveRP derives the one relying party (passkey.config.rp) from the
+// public base URL where it is not set, and defaults webauthn.config.rp to
+// it field by field.
+func (s *SelfService) resolveRP(c *Config, base *url.URL, w *[]Warning) {
+	const key = "selfservice.methods.passkey.config.rp"
+	pk := &s.Methods.Passkey.Config.RP
+	if pk.DisplayName == "" {
+		pk.DisplayName = "Latchkey"
+	}
+	if len(pk.Origins) == 0 && pk.Origin != "" {
+		pk.Origins = []string{pk.Origin}
+	}
+	host := base.Hostname()
+	if pk.ID == "" {
+		switch {
+		case !isIPHost(host):
+			pk.ID = host
+		case c.Dev:
+			// Browsers refuse an IP address as RP ID; a browser on the
+			// same machine reaches the listener as localhost.
+			pk.ID = "localhost"
+			if len(pk.Origins) == 0 {
+				pk.Origins = []string{fmt.Sprintf("http://localhost:%d", c.Serve.Public.Port)}
+			}
+		default:
+			*w = append(*w, Warning{Key: key + ".id", Message: fmt.Sprintf("not set, and the host of serve.public.base_url (%s) is an IP address, which browsers refuse as a WebAuthn relying party id: passkeys and security keys are offered nowhere. Set %s.id to a host name such as localhost (and %s.origins to the origin browsers open, e.g. http://localhost:%d) and open the site under that name", host, key, key, c.Serve.Public.Port)})
+		}
+	}
+	if len(pk.Origins) == 0 && pk.ID != "" {
+		if hostWithin(host, pk.ID) {
+			pk.Origins = []string{(&url.URL{Scheme: base.Scheme, Host: base.Host}).String()}
+		} else {
+			pk.Origins = []string{"https://" + pk.ID}
+		}
+	}
+	wa := &s.Methods.WebAuthn.Config.RP
+	if wa.ID == "" {
+		wa.ID = pk.ID
+	}
+	if wa.DisplayName == "" {
+		wa.DisplayName = pk.DisplayName
+	}
+	if len(wa.Origins) == 0 {
+		if wa.Origin != "" {
+			wa.Origins = []string{wa.Origin}
+		} else {
+			wa.Origins = append([]string(nil), pk.Origins...)
+		}
+	}
+}
+
+// isIPHost reports whether host (possibly in brackets) is an IP address.
+func isIPHost(host string) bool {
+	_, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil
+}
+
+// hostWithin reports whether host is rpID or one of its subdomains
+// (WebAuthn §5.1.2).
+func hostWithin(host, rpID string) bool {
+	host, rpID = strings.ToLower(host), strings.ToLower(rpID)
+	return host == rpID || strings.HasSuffix(host, "."+rpID)
 }
 
 // mailUser names the first enabled feature that sends e-mail, or returns "".
@@ -385,8 +447,18 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 		p.add("selfservice.methods.link.config.lifespan", "%s must be positive", m.Link.Config.Lifespan)
 	}
 	checkHTTPURL(p, "selfservice.methods.link.config.base_url", m.Link.Config.BaseURL, false)
-	checkRP(p, "selfservice.methods.webauthn.config.rp", m.WebAuthn.Config.RP)
 	checkRP(p, "selfservice.methods.passkey.config.rp", m.Passkey.Config.RP)
+	if !sameRP(m.WebAuthn.Config.RP, m.Passkey.Config.RP) { // set on its own
+		checkRP(p, "selfservice.methods.webauthn.config.rp", m.WebAuthn.Config.RP)
+	}
+	if m.WebAuthn.Config.RP.ID != m.Passkey.Config.RP.ID && m.WebAuthn.Config.RP.ID != "" && m.Passkey.Config.RP.ID != "" {
+		p.add("selfservice.methods.webauthn.config.rp.id", "%q differs from selfservice.methods.passkey.config.rp.id %q; Latchkey has one relying party and one credential store for passkeys and security keys, so set only the passkey one (the webauthn one defaults to it)", m.WebAuthn.Config.RP.ID, m.Passkey.Config.RP.ID)
+	}
+	for name, on := range map[string]bool{"passkey": m.Passkey.Enabled, "webauthn": m.WebAuthn.Enabled} {
+		if on && m.Passkey.Config.RP.ID == "" {
+			p.add("selfservice.methods."+name+".enabled", "needs a relying party: the host of serve.public.base_url is an IP address, which browsers refuse; set selfservice.methods.passkey.config.rp.id to a host name such as localhost")
+		}
+	}
 	checkHTTPURL(p, "selfservice.methods.oidc.config.base_redirect_uri", m.OIDC.Config.BaseRedirectURI, false)
 	if m.OIDC.Enabled && !oidcOffered {
 		p.add("selfservice.methods.oidc.enabled", "third-party sign-in is not offered by this version's faces yet; set it to false (the providers list is still checked)")
@@ -478,14 +550,37 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 	checkReturnURL(p, fk+"logout.after.default_browser_return_url", f.Logout.After.DefaultBrowserReturnURL, false)
 }
 
+func sameRP(a, b RelyingParty) bool {
+	return a.ID == b.ID && a.Origin == b.Origin && slices.Equal(a.Origins, b.Origins)
+}
+
 func checkRP(p *Problems, key string, rp RelyingParty) {
+	checkHTTPURL(p, key+".origin", rp.Origin, false)
 	if rp.ID == "" {
-		p.add(key+".id", "is required")
+		return // no usable relying party; resolve warned
+	}
+	if isIPHost(rp.ID) {
+		p.add(key+".id", "%q is an IP address, which browsers refuse as a WebAuthn relying party id; set a host name such as localhost and open the site under that name", rp.ID)
+		return
+	}
+	if strings.ContainsAny(rp.ID, "/:") {
+		p.add(key+".id", "%q must be a bare host name such as example.com (no scheme, port or path)", rp.ID)
+		return
+	}
+	if len(rp.Origins) == 0 {
+		p.add(key+".origins", "must list at least one origin, e.g. https://%s", rp.ID)
 	}
 	for i, o := range rp.Origins {
-		checkHTTPURL(p, fmt.Sprintf("%s.origins[%d]", key, i), o, true)
+		k := fmt.Sprintf("%s.origins[%d]", key, i)
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			p.add(k, "%q is not an origin like https://%s", o, rp.ID)
+			continue
+		}
+		if !hostWithin(u.Hostname(), rp.ID) {
+			p.add(k, "%q is not on the relying party id %q or a subdomain of it; browsers would refuse every ceremony (set rp.id to the host browsers open)", o, rp.ID)
+		}
 	}
-	checkHTTPURL(p, key+".origin", rp.Origin, false)
 }
 
 func checkAfter(p *Problems, key string, a After) {
