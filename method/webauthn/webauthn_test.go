@@ -144,7 +144,7 @@ func testPasskey(t *testing.T, st store.Store) {
 				ResidentKey string `json:"residentKey"`
 			} `json:"authenticatorSelection"`
 			ExcludeCredentials []struct{ ID string } `json:"excludeCredentials"`
-			User               struct{ ID string } `json:"user"`
+			User               struct{ ID string }   `json:"user"`
 		} `json:"publicKey"`
 	}
 	if err := json.Unmarshal(opts, &creation); err != nil {
@@ -163,7 +163,7 @@ func testPasskey(t *testing.T, st store.Store) {
 		var req struct {
 			Mediation string `json:"mediation"`
 			PublicKey struct {
-				AllowCredentials []any `json:"allowCredentials"`
+				AllowCredentials []any  `json:"allowCredentials"`
 				RPID             string `json:"rpId"`
 			} `json:"publicKey"`
 		}
