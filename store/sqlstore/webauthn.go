@@ -10,6 +10,22 @@ import (
 	"github.com/latchkey/latchkey/store"
 )
 
+// credentialID reports whether id can be a stored credential id: base64url
+// without padding, at most 1364 characters (1023 bytes, WebAuthn §5.1).
+// Anything else is an id no row has, refused before any SQL.
+func credentialID(id string) bool {
+	if id == "" || len(id) > 1400 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 const webauthnColumns = `id, identity_id, user_handle, public_key, attestation_type, aaguid, sign_count,
 	clone_warning, transports, backup_eligible, backup_state, user_verified, attachment, display_name,
 	mfa_only, created_at, updated_at, last_used_at`
@@ -46,6 +62,12 @@ func (o *ops) CreateWebAuthnCredential(ctx context.Context, c *core.WebAuthnCred
 	if c == nil || c.ID == "" || c.IdentityID == "" {
 		return errors.New("create webauthn credential: no credential id or identity id")
 	}
+	if !credentialID(c.ID) {
+		return fmt.Errorf("create webauthn credential: id %q is not base64url", c.ID)
+	}
+	if !core.IsID(c.IdentityID) {
+		return fmt.Errorf("create webauthn credential: identity %q: %w", c.IdentityID, store.ErrNotFound)
+	}
 	// A foreign key failure is reported differently by every driver; asking
 	// first gives the contract's ErrNotFound.
 	var one int
@@ -69,6 +91,9 @@ func (o *ops) CreateWebAuthnCredential(ctx context.Context, c *core.WebAuthnCred
 
 // GetWebAuthnCredential implements store.WebAuthnCredentials.
 func (o *ops) GetWebAuthnCredential(ctx context.Context, id string) (*core.WebAuthnCredential, error) {
+	if !credentialID(id) {
+		return nil, fmt.Errorf("get webauthn credential: %w", store.ErrNotFound)
+	}
 	var c core.WebAuthnCredential
 	err := scanWebAuthnCredential(o.queryRow(ctx, `SELECT `+webauthnColumns+` FROM webauthn_credentials WHERE id = ?`+o.forUpdate(), id), &c)
 	if err != nil {
@@ -79,6 +104,9 @@ func (o *ops) GetWebAuthnCredential(ctx context.Context, id string) (*core.WebAu
 
 // ListWebAuthnCredentials implements store.WebAuthnCredentials.
 func (o *ops) ListWebAuthnCredentials(ctx context.Context, identityID string) ([]core.WebAuthnCredential, error) {
+	if !core.IsID(identityID) {
+		return []core.WebAuthnCredential{}, nil
+	}
 	rows, err := o.query(ctx, `SELECT `+webauthnColumns+` FROM webauthn_credentials
 		WHERE identity_id = ? ORDER BY created_at, id`, identityID)
 	if err != nil {
@@ -101,6 +129,9 @@ func (o *ops) ListWebAuthnCredentials(ctx context.Context, identityID string) ([
 
 // UpdateWebAuthnCredential implements store.WebAuthnCredentials.
 func (o *ops) UpdateWebAuthnCredential(ctx context.Context, c *core.WebAuthnCredential) error {
+	if !credentialID(c.ID) || !core.IsID(c.IdentityID) {
+		return fmt.Errorf("update webauthn credential: %w", store.ErrNotFound)
+	}
 	var lastUsed any
 	if c.LastUsedAt != nil {
 		lastUsed = o.d.timeArg(*c.LastUsedAt)
@@ -126,6 +157,9 @@ func (o *ops) UpdateWebAuthnCredential(ctx context.Context, c *core.WebAuthnCred
 
 // DeleteWebAuthnCredential implements store.WebAuthnCredentials.
 func (o *ops) DeleteWebAuthnCredential(ctx context.Context, identityID, id string) error {
+	if !credentialID(id) || !core.IsID(identityID) {
+		return fmt.Errorf("delete webauthn credential: %w", store.ErrNotFound)
+	}
 	n, err := o.execAffected(ctx, `DELETE FROM webauthn_credentials WHERE id = ? AND identity_id = ?`, id, identityID)
 	if err != nil {
 		return fmt.Errorf("delete webauthn credential: %w", err)

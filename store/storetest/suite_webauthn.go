@@ -121,6 +121,22 @@ func testWebAuthnCredentials(t *testing.T, s store.Store) {
 		t.Fatalf("other identity's credential: %v", err)
 	}
 
+	// Malformed ids (from a client) are ids no row has, on every backend.
+	for _, bad := range append(badIDs, "a+b/c=", "é"+c.ID) {
+		_, err := s.GetWebAuthnCredential(ctx, bad)
+		wantErr(t, "GetWebAuthnCredential malformed", err, store.ErrNotFound)
+		wantErr(t, "DeleteWebAuthnCredential malformed", s.DeleteWebAuthnCredential(ctx, other.ID, bad), store.ErrNotFound)
+		wantErr(t, "DeleteWebAuthnCredential malformed identity", s.DeleteWebAuthnCredential(ctx, bad, c.ID), store.ErrNotFound)
+		if list, err := s.ListWebAuthnCredentials(ctx, bad); err != nil || len(list) != 0 {
+			t.Fatalf("ListWebAuthnCredentials(%q) = %v, %v; want none", bad, list, err)
+		}
+		m := *c
+		m.IdentityID = bad
+		if bad != "" {
+			wantErr(t, "UpdateWebAuthnCredential malformed identity", s.UpdateWebAuthnCredential(ctx, &m), store.ErrNotFound)
+		}
+	}
+
 	// A write inside a failed transaction is rolled back.
 	d := webauthnCredential(other.ID, base)
 	boom := errors.New("boom")
