@@ -384,6 +384,8 @@ func TestValidationRules(t *testing.T) {
 		{"session lifespan", "session: {lifespan: 0s}", nil, false, "session.lifespan", "must be positive"},
 		{"whoami aal", "session: {whoami: {required_aal: aal3}}", nil, false, "session.whoami.required_aal", "not one of aal1, highest_available"},
 		{"tokenizer jwks", "session: {whoami: {tokenizer: {templates: {app: {ttl: 1m}}}}}", nil, false, "session.whoami.tokenizer.templates.app.jwks_url", "is required"},
+		{"tokenizer jwks https", "session: {whoami: {tokenizer: {templates: {app: {jwks_url: 'https://keys.example.com/jwks.json'}}}}}", nil, false, "session.whoami.tokenizer.templates.app.jwks_url", "not supported yet"},
+		{"tokenizer claims mapper", "session: {whoami: {tokenizer: {templates: {app: {jwks_url: 'file:///etc/jwks.json', claims_mapper_url: 'file:///etc/claims.jsonnet'}}}}}", nil, false, "session.whoami.tokenizer.templates.app.claims_mapper_url", "not supported yet"},
 		{"jwt algorithm", "session: {jwt: {algorithm: HS256}}", nil, false, "session.jwt.algorithm", `"HS256" is not one of ES256, RS256`},
 		{"log level", "log: {level: verbose}", nil, false, "log.level", `"verbose" is not one of debug, info, warn, error`},
 		{"log format", "log: {format: xml}", nil, false, "log.format", `"xml" is not one of text, json`},

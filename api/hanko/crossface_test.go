@@ -3,6 +3,10 @@ package hanko_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -11,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/api/apitest"
@@ -46,9 +53,22 @@ func newFaces(t *testing.T, open func(testing.TB) store.Store) *faces {
 		t.Fatal(err)
 	}
 	d := hanko.NewTestingDeps(t, st)
-	// A tokenize_as template, so whoami can be shown a JWT signed by the
-	// same keys that is not a Hanko session token.
-	cfg.Session.WhoAmI.Tokenizer.Templates = map[string]config.TokenizerTemplate{"default": {TTL: time.Minute, SubjectSource: "id"}}
+	// A tokenize_as template, so whoami can be shown a JWT of the same
+	// issuer that is not a Hanko session token.
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tplKey, err := jwk.Import(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = tplKey.Set(jwk.AlgorithmKey, jwa.ES256())
+	tplSet := jwk.NewSet()
+	_ = tplSet.AddKey(tplKey)
+	rawSet, _ := json.Marshal(tplSet)
+	cfg.Session.WhoAmI.Tokenizer.Templates = map[string]config.TokenizerTemplate{"default": {TTL: time.Minute, SubjectSource: "id",
+		JWKSURL: "base64://" + base64.StdEncoding.EncodeToString(rawSet)}}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	jwtCfg := config.SessionJWT{Issuer: base, Audience: []string{"127.0.0.1"}}
 
@@ -394,7 +414,7 @@ func testCrossFace(t *testing.T, f *faces) {
 }
 
 // tokenize returns a Kratos tokenize_as JWT for the session token: signed
-// by the same keys, but with no session_id claim.
+// by the template's key, with no session_id claim.
 func tokenize(t *testing.T, f *faces, ktok string) string {
 	t.Helper()
 	r := call(t, f.kratosPub, nil, "GET", "/sessions/whoami?tokenize_as=default", nil, "X-Session-Token: "+ktok)

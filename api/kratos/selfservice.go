@@ -110,6 +110,7 @@ type SelfService struct {
 	ids       *identity.Service
 	sessions  *session.Manager
 	keys      *session.Keys
+	tokenizer *session.Tokenizer // whoami?tokenize_as; nil without templates
 	auth      *password.Authenticator
 	engine    *flow.Engine
 	public    string
@@ -204,6 +205,9 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 	s.auth = &password.Authenticator{Store: o.Store, Hasher: o.Hasher, PerID: o.PasswordAttemptsPerIdentifier,
 		PerIP: o.PasswordAttemptsPerIP, NotFound: store.ErrNotFound}
 	s.engine = flow.NewEngine(o.Store, s.now, random)
+	if s.tokenizer, err = newTokenizer(o.Session.WhoAmI.Tokenizer, s.public, s.now); err != nil {
+		return nil, fmt.Errorf("kratos: %w", err)
+	}
 	f := o.SelfService.Flows
 	s.uiURLs = map[core.FlowKind]string{
 		core.FlowLogin: f.Login.UIURL, core.FlowRegistration: f.Registration.UIURL, core.FlowSettings: f.Settings.UIURL,
