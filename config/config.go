@@ -29,6 +29,7 @@ type Config struct {
 	SelfService SelfService `koanf:"selfservice"`
 	Hanko       Hanko       `koanf:"hanko"`
 	UI          UI          `koanf:"ui"`
+	Cleanup     Cleanup     `koanf:"cleanup"`
 
 	// Dev is true when Latchkey runs with --dev: cheap hashing, generated
 	// secrets, loopback listeners, cookies without Secure.

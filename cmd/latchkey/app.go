@@ -329,7 +329,7 @@ func newLimiter(c config.RateLimit, db store.Store, secret []byte) (ratelimit.Li
 }
 
 // startBackground starts the work that runs beside the listeners: the
-// courier worker and the clean-up of expired flows and counters.
+// courier worker, the web-hook worker and the clean-up sweeper.
 func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup, runCourier bool) error {
 	if runCourier {
 		w, err := a.newCourierWorker()
@@ -353,7 +353,9 @@ func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup, runCourie
 			}
 		})
 	}
-	wg.Go(func() { a.cleanup(ctx) })
+	if a.cfg.Cleanup.Enabled {
+		wg.Go(func() { sweeper(ctx, a.db, a.cfg.Cleanup, a.log) })
+	}
 	return nil
 }
 
@@ -370,26 +372,6 @@ func (a *app) newCourierWorker() (*courier.Worker, error) {
 		return nil, exitError{code: 1, msg: "Error: courier: " + err.Error()}
 	}
 	return w, nil
-}
-
-// cleanup removes expired flows and rate-limit windows every ten minutes.
-func (a *app) cleanup(ctx context.Context) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			now := time.Now()
-			if _, err := a.db.DeleteExpiredFlows(ctx, now.Add(-time.Hour)); err != nil && ctx.Err() == nil {
-				a.log.Error("delete expired flows", "error", err)
-			}
-			if _, err := a.db.DeleteExpiredCounters(ctx, now); err != nil && ctx.Err() == nil {
-				a.log.Error("delete expired rate-limit counters", "error", err)
-			}
-		}
-	}
 }
 
 func (a *app) close() {

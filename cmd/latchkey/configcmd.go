@@ -63,17 +63,34 @@ func logWarnings(log *slog.Logger, ws []config.Warning) {
 	}
 }
 
-// resolveDSN returns dsn, or the dsn of the config file / environment.
+// toolConfig loads the configuration for a command that needs the
+// database and plain settings but not the server's secrets (migrate,
+// cleanup): without a file it loads with --dev rules, so missing secrets
+// are no error, but the --dev default DSN (./latchkey.db) is not taken as
+// a choice: the DSN then comes from LATCHKEY_DSN or nowhere.
+func toolConfig(file string) (*config.Config, error) {
+	cfg, _, err := config.Load(config.LoadOptions{File: file, Dev: file == ""})
+	if err != nil {
+		return nil, problemsError(file, err)
+	}
+	if file == "" && os.Getenv("LATCHKEY_DSN") == "" {
+		cfg.DSN = ""
+	}
+	return cfg, nil
+}
+
+// resolveDSN returns dsn, or the dsn of the config file / environment. No
+// DSN anywhere is an error: a tool never picks a database by itself.
 func resolveDSN(dsn, file string) (string, error) {
 	if dsn != "" {
 		return dsn, nil
 	}
-	cfg, _, err := config.Load(config.LoadOptions{File: file, Dev: file == ""})
+	cfg, err := toolConfig(file)
 	if err != nil {
-		return "", problemsError(file, err)
+		return "", err
 	}
 	if cfg.DSN == "" {
-		return "", exitError{code: 2, msg: "No database given: pass --dsn, set dsn in the config file, or set LATCHKEY_DSN."}
+		return "", exitError{code: 2, msg: "No database given: pass --dsn, set dsn in the config file (-c), or set LATCHKEY_DSN."}
 	}
 	return cfg.DSN, nil
 }

@@ -60,6 +60,7 @@ Start a development server with no other service:
 	root.AddCommand(
 		newServeCmd(),
 		newMigrateCmd(),
+		newCleanupCmd(),
 		newConfigCmd(),
 		newKeysCmd(),
 		newCourierCmd(),

@@ -41,21 +41,21 @@ DSN forms:
 			}
 			b, err := openBackend(cmd.Context(), d)
 			if err != nil {
-				return exitError{code: 1, msg: "Error: cannot open the database: " + err.Error()}
+				return exitError{code: 1, msg: fmt.Sprintf("Error: cannot open the database %s: %v", redactDSN(d), err)}
 			}
 			defer b.Close()
 			start := time.Now()
 			n, err := b.Migrate(cmd.Context())
 			if err != nil {
-				return exitError{code: 1, msg: "Error: migration failed: " + err.Error()}
+				return exitError{code: 1, msg: fmt.Sprintf("Error: migrating %s failed: %v", redactDSN(d), err)}
 			}
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"applied": n, "duration_ms": time.Since(start).Milliseconds()})
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"database": redactDSN(d), "applied": n, "duration_ms": time.Since(start).Milliseconds()})
 			}
 			if n == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "The database schema is up to date; nothing to apply.")
+				fmt.Fprintf(cmd.OutOrStdout(), "The database schema of %s is up to date; nothing to apply.\n", redactDSN(d))
 			} else {
-				fmt.Fprintf(cmd.OutOrStdout(), "Applied %d migration(s) in %s.\n", n, time.Since(start).Round(time.Millisecond))
+				fmt.Fprintf(cmd.OutOrStdout(), "Applied %d migration(s) to %s in %s.\n", n, redactDSN(d), time.Since(start).Round(time.Millisecond))
 			}
 			return nil
 		},

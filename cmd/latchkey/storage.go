@@ -14,6 +14,7 @@ import (
 // backend is a store that can also migrate its own schema.
 type backend interface {
 	store.Store
+	store.Maintenance
 	Migrate(ctx context.Context) (applied int, err error)
 	MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error)
 }

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/store/storetest"
+)
+
+// testDSNs returns a fresh, empty database's DSN per backend: SQLite
+// always, PostgreSQL and MySQL as the environment configures them.
+func testDSNs(t *testing.T) map[string]string {
+	t.Helper()
+	dsns := map[string]string{"sqlite": "sqlite://" + filepath.Join(t.TempDir(), "latchkey.db")}
+	for name, env := range map[string]string{"postgres": storetest.PostgresEnv, "mysql": storetest.MySQLEnv} {
+		if os.Getenv(env) == "" && os.Getenv("CI") == "" {
+			continue
+		}
+		if name == "postgres" {
+			dsns[name] = storetest.PostgresDSN(t)
+		} else {
+			dsns[name] = storetest.MySQLDSN(t)
+		}
+	}
+	return dsns
+}
+
+// TestCleanupCommand runs `latchkey cleanup sql DSN --keep-last` (Kratos'
+// form) and `latchkey cleanup --dsn` on every backend: expired flows and
+// sessions past the grace period, finished messages and old audit logs go;
+// everything else stays.
+func TestCleanupCommand(t *testing.T) {
+	for name, dsn := range testDSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("LATCHKEY_DSN", "")
+			ctx := context.Background()
+			if out, err := runCLI(t, "migrate", "sql", "--dsn", dsn); err != nil {
+				t.Fatalf("migrate: %v\n%s", err, out)
+			}
+			db, err := openBackend(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			now := time.Now().UTC()
+			id := seedIdentity(t, db)
+			mkFlow := func(exp time.Time) string {
+				f := &core.Flow{ID: newUUID(t), Kind: core.FlowLogin, Face: "kratos", Type: "api", State: "s",
+					Stash: json.RawMessage(`{}`), CSRFToken: "c", ExpiresAt: exp, CreatedAt: now.Add(-48 * time.Hour), UpdatedAt: now}
+				if err := db.CreateFlow(ctx, f); err != nil {
+					t.Fatal(err)
+				}
+				return f.ID
+			}
+			mkSession := func(exp time.Time) string {
+				s := &core.Session{ID: newUUID(t), IdentityID: id, TokenHash: []byte(newUUID(t)), Active: true, AAL: core.AAL1,
+					IssuedAt: now.Add(-72 * time.Hour), AuthenticatedAt: now.Add(-72 * time.Hour), ExpiresAt: exp,
+					CreatedAt: now.Add(-72 * time.Hour), UpdatedAt: now}
+				if err := db.CreateSession(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+				return s.ID
+			}
+			mkMessage := func(st core.MessageStatus, at time.Time) string {
+				m := &core.Message{ID: newUUID(t), Channel: core.ChannelEmail, Recipient: "a@example.com", Subject: "s", Body: "b",
+					TemplateType: "x", Status: st, NextAttempt: at, CreatedAt: at, UpdatedAt: at}
+				if err := db.CreateMessage(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+				return m.ID
+			}
+			oldFlow, graceFlow, liveFlow := mkFlow(now.Add(-3*time.Hour)), mkFlow(now.Add(-30*time.Minute)), mkFlow(now.Add(time.Hour))
+			oldSess, graceSess, liveSess := mkSession(now.Add(-3*time.Hour)), mkSession(now.Add(-30*time.Minute)), mkSession(now.Add(time.Hour))
+			sentOld, queuedOld, sentNew := mkMessage(core.MessageSent, now.Add(-8*24*time.Hour)), mkMessage(core.MessageQueued, now.Add(-8*24*time.Hour)), mkMessage(core.MessageSent, now)
+			for _, at := range []time.Time{now.Add(-100 * 24 * time.Hour), now} {
+				if err := db.CreateAuditLog(ctx, &store.AuditLog{ID: newUUID(t), Type: "user_created", CreatedAt: at, UpdatedAt: at}); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			out, err := runCLI(t, "cleanup", "sql", dsn, "--keep-last", "1h", "--batch-size", "1", "--json")
+			if err != nil {
+				t.Fatalf("cleanup sql: %v\n%s", err, out)
+			}
+			var res struct{ Deleted swept }
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatalf("cleanup --json printed %q: %v", out, err)
+			}
+			want := swept{Flows: 1, Sessions: 1, Messages: 1, AuditLogs: 1}
+			if res.Deleted != want {
+				t.Fatalf("cleanup deleted %+v, want %+v", res.Deleted, want)
+			}
+			for _, id := range []string{graceFlow, liveFlow} {
+				if _, err := db.GetFlow(ctx, id); err != nil {
+					t.Errorf("flow %s gone: %v", id, err)
+				}
+			}
+			if _, err := db.GetFlow(ctx, oldFlow); err == nil {
+				t.Error("the flow expired 3h ago is still there")
+			}
+			for _, id := range []string{graceSess, liveSess} {
+				if _, err := db.GetSession(ctx, id); err != nil {
+					t.Errorf("session %s gone: %v", id, err)
+				}
+			}
+			if _, err := db.GetSession(ctx, oldSess); err == nil {
+				t.Error("the session expired 3h ago is still there")
+			}
+			for _, id := range []string{queuedOld, sentNew} {
+				if _, err := db.GetMessage(ctx, id); err != nil {
+					t.Errorf("message %s gone: %v", id, err)
+				}
+			}
+			if _, err := db.GetMessage(ctx, sentOld); err == nil {
+				t.Error("the message sent 8 days ago is still there")
+			}
+
+			// The plain form with the default grace period (24h) removes
+			// nothing more; its text output names the database.
+			out, err = runCLI(t, "cleanup", "--dsn", dsn)
+			if err != nil || !strings.Contains(out, "0 flows, 0 sessions") || !strings.Contains(out, redactDSN(dsn)) {
+				t.Fatalf("cleanup: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+func TestCleanupAndMigrateRefuseWithoutDSN(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("LATCHKEY_DSN", "")
+	for _, args := range [][]string{{"migrate", "sql"}, {"migrate", "sql", "status"}, {"cleanup"}, {"cleanup", "sql"}} {
+		out, err := runCLI(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "No database given") {
+			t.Errorf("%v: err = %v, out %q; want No database given", args, err, out)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		t.Errorf("a command without a DSN left %v in the working directory", entries)
+	}
+}
+
+func TestMigratePrintsMaskedDatabase(t *testing.T) {
+	dsn := "sqlite://" + filepath.Join(t.TempDir(), "m.db")
+	out, err := runCLI(t, "migrate", "sql", "--dsn", dsn)
+	if err != nil || !strings.Contains(out, "to "+dsn) {
+		t.Fatalf("migrate: %v %q; want the database named", err, out)
+	}
+	if got := redactDSN("postgres://latchkey:s3cret@db:5432/lk"); got != "postgres://latchkey:***@db:5432/lk" {
+		t.Fatalf("redactDSN = %q", got)
+	}
+}
+
+func newUUID(t *testing.T) string {
+	t.Helper()
+	id, err := uuid.NewRandom()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id.String()
+}
+
+// seedIdentity stores a bare identity and returns its id.
+func seedIdentity(t *testing.T, db store.Store) string {
+	t.Helper()
+	now := time.Now().UTC()
+	id := newUUID(t)
+	if err := db.CreateIdentity(context.Background(), &core.Identity{ID: id, SchemaID: "default",
+		Traits: []byte(`{"email":"` + id + `@example.com"}`), State: core.IdentityActive, StateChangedAt: now,
+		CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
