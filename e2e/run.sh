@@ -12,12 +12,15 @@ dependencies (npm ci) and runs:
 
   kratos-sdk      Ory's @ory/client (FrontendApi, IdentityApi) in Node
   hanko-elements  Hanko's <hanko-auth> in headless Chromium (playwright-core)
+  ory-elements    Ory's @ory/elements-react (<Login>, <Registration>,
+                  <Settings>) in a Vite-built page, in headless Chromium,
+                  against a second server whose flows' ui_urls point at it
 
 then stops the server. Exits non-zero when a suite fails or cannot run.
 
 Options:
-  --suite NAME       run only this suite (kratos-sdk or hanko-elements);
-                     may be given twice
+  --suite NAME       run only this suite (kratos-sdk, hanko-elements or
+                     ory-elements); may be given more than once
   --install-browser  apt-get install chromium when it is missing (needs root
                      and Debian's package index; CI uses this)
   --artifacts DIR    where screenshots and the server log are kept
@@ -26,7 +29,7 @@ Options:
   -h, --help         show this help
 
 Needs Go, Node.js 20+ with npm, and Chromium at /usr/bin/chromium (or
-$E2E_CHROMIUM) for hanko-elements.
+$E2E_CHROMIUM) for hanko-elements and ory-elements.
 EOF
 }
 
@@ -43,8 +46,8 @@ while [[ $# -gt 0 ]]; do
     --suite)
       [[ $# -ge 2 ]] || { echo "run.sh: --suite needs a name" >&2; exit 2; }
       case "$2" in
-        kratos-sdk | hanko-elements) suites+=("$2") ;;
-        *) echo "run.sh: unknown suite $2 (kratos-sdk, hanko-elements)" >&2; exit 2 ;;
+        kratos-sdk | hanko-elements | ory-elements) suites+=("$2") ;;
+        *) echo "run.sh: unknown suite $2 (kratos-sdk, hanko-elements, ory-elements)" >&2; exit 2 ;;
       esac
       shift 2 ;;
     --install-browser) install_browser=1; shift ;;
@@ -55,7 +58,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ ${#suites[@]} -gt 0 ]] || suites=(kratos-sdk hanko-elements)
+[[ ${#suites[@]} -gt 0 ]] || suites=(kratos-sdk hanko-elements ory-elements)
 
 log() { printf 'e2e: %s\n' "$*"; }
 started=$SECONDS
@@ -65,7 +68,7 @@ for tool in go node npm; do
 done
 
 chromium="${E2E_CHROMIUM:-/usr/bin/chromium}"
-if [[ " ${suites[*]} " == *" hanko-elements "* && ! -x "$chromium" ]]; then
+if [[ " ${suites[*]} " == *"-elements "* && ! -x "$chromium" ]]; then
   if [[ $install_browser -eq 1 ]]; then
     log "installing Debian's chromium"
     export DEBIAN_FRONTEND=noninteractive
@@ -78,12 +81,14 @@ if [[ " ${suites[*]} " == *" hanko-elements "* && ! -x "$chromium" ]]; then
 fi
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/latchkey-e2e.XXXXXX")"
-server_pid=""
+server_pids=()
 cleanup() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  for pid in "${server_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   if [[ $keep -eq 1 ]]; then
     log "kept $tmp"
   else
@@ -100,64 +105,121 @@ for s in "${suites[@]}"; do
   (cd "$here/$s" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 done
 
-# Three free loopback ports: public and admin listeners, and the test page.
-read -r public_port admin_port page_port < <(node -e '
+# Free loopback ports: the shared server's public and admin listeners and
+# test page, and the same three for ory-elements' own server.
+read -r public_port admin_port page_port el_public_port el_admin_port el_page_port < <(node -e '
   const net = require("node:net")
   const free = () => new Promise((ok) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)) }) })
-  Promise.all([free(), free(), free()]).then((p) => console.log(p.join(" ")))')
+  const ports = new Set()
+  const more = () => ports.size === 6 ? console.log([...ports].join(" ")) : free().then((p) => { ports.add(p); more() })
+  more()')
 
 # The default folder holds the last run only.
 if [[ "$artifacts" == "$here/artifacts" ]]; then
-  rm -f "$artifacts"/*.png
+  rm -f "$artifacts"/*.png "$artifacts"/*.log
 fi
-mkdir -p "$artifacts" "$tmp/data"
-server_log="$artifacts/latchkey.log"
-: >"$server_log"
-log "starting latchkey serve --dev (public :$public_port, admin :$admin_port, page :$page_port)"
-(
-  cd "$tmp/data"
-  # The page (http://localhost:$page_port) and the API (http://localhost:
-  # $public_port) are same-site, so hanko-elements works with Hanko's default
-  # cookie (HttpOnly, SameSite=Strict; --dev turns Secure off). The dev
-  # courier logs every message with its code as JSON; the suites read it.
-  exec env \
-    LATCHKEY_SERVE_PUBLIC_PORT="$public_port" \
-    LATCHKEY_SERVE_ADMIN_PORT="$admin_port" \
-    LATCHKEY_HANKO_CORS_ALLOW_ORIGINS="http://localhost:$page_port" \
-    LATCHKEY_LOG_FORMAT=json \
-    "$tmp/latchkey" serve --dev
-) >>"$server_log" 2>&1 &
-server_pid=$!
+mkdir -p "$artifacts"
+
+# start_server NAME LOG PUBLIC_URL [VAR=value ...] starts `latchkey serve
+# --dev` with a fresh SQLite database in $tmp/NAME, the variables in its
+# environment, logging JSON to LOG, and waits until PUBLIC_URL answers
+# /health/ready. The dev courier logs every message with its code as JSON;
+# the suites read it from LOG.
+start_server() {
+  local name="$1" server_log="$2" url="$3"
+  shift 3
+  mkdir -p "$tmp/$name"
+  : >"$server_log"
+  (
+    cd "$tmp/$name"
+    exec env LATCHKEY_LOG_FORMAT=json "$@" "$tmp/latchkey" serve --dev
+  ) >>"$server_log" 2>&1 &
+  server_pids+=($!)
+  if ! node -e '
+    const url = process.argv[1]
+    const deadline = Date.now() + 30000
+    const poll = () => fetch(url).then((r) => { if (!r.ok) throw new Error(String(r.status)) })
+      .catch((err) => { if (Date.now() > deadline) { console.error(String(err)); process.exit(1) } return new Promise((ok) => setTimeout(ok, 100)).then(poll) })
+    poll()' "$url/health/ready"; then
+    echo "run.sh: latchkey ($name) did not become ready; its log:" >&2
+    cat "$server_log" >&2
+    exit 1
+  fi
+}
 
 public_url="http://127.0.0.1:$public_port"
 admin_url="http://127.0.0.1:$admin_port"
-if ! node -e '
-  const url = process.argv[1]
-  const deadline = Date.now() + 30000
-  const poll = () => fetch(url).then((r) => { if (!r.ok) throw new Error(String(r.status)) })
-    .catch((err) => { if (Date.now() > deadline) { console.error(String(err)); process.exit(1) } return new Promise((ok) => setTimeout(ok, 100)).then(poll) })
-  poll()' "$public_url/health/ready"; then
-  echo "run.sh: latchkey did not become ready; its log:" >&2
-  cat "$server_log" >&2
-  exit 1
+server_log="$artifacts/latchkey.log"
+if [[ " ${suites[*]} " == *" kratos-sdk "* || " ${suites[*]} " == *" hanko-elements "* ]]; then
+  log "starting latchkey serve --dev (public :$public_port, admin :$admin_port, page :$page_port)"
+  # The page (http://localhost:$page_port) and the API (http://localhost:
+  # $public_port) are same-site, so hanko-elements works with Hanko's
+  # default cookie (HttpOnly, SameSite=Strict; --dev turns Secure off).
+  start_server shared "$server_log" "$public_url" \
+    LATCHKEY_SERVE_PUBLIC_PORT="$public_port" \
+    LATCHKEY_SERVE_ADMIN_PORT="$admin_port" \
+    LATCHKEY_HANKO_CORS_ALLOW_ORIGINS="http://localhost:$page_port"
+fi
+
+# ory-elements gets a server of its own: its flows' ui_urls, return URLs
+# and CORS point at the suite's page (http://localhost:$el_page_port), and
+# the page calls the API on http://localhost:$el_public_port (same site, so
+# the Lax anti-CSRF and session cookies travel with its fetches). Code
+# login and sign-up are on, so that the credentials screen offers two
+# methods and Ory Elements shows its method picker.
+el_page="http://localhost:$el_page_port"
+el_public_url="http://localhost:$el_public_port"
+el_admin_url="http://127.0.0.1:$el_admin_port"
+el_log="$artifacts/latchkey-ory-elements.log"
+if [[ " ${suites[*]} " == *" ory-elements "* ]]; then
+  log "starting latchkey serve --dev for ory-elements (public :$el_public_port, admin :$el_admin_port, page :$el_page_port)"
+  start_server ory-elements "$el_log" "$el_public_url" \
+    LATCHKEY_SERVE_PUBLIC_PORT="$el_public_port" \
+    LATCHKEY_SERVE_ADMIN_PORT="$el_admin_port" \
+    LATCHKEY_SERVE_PUBLIC_BASE_URL="$el_public_url/" \
+    LATCHKEY_SERVE_PUBLIC_CORS_ENABLED=true \
+    LATCHKEY_SERVE_PUBLIC_CORS_ALLOWED_ORIGINS="$el_page" \
+    LATCHKEY_SERVE_PUBLIC_CORS_ALLOW_CREDENTIALS=true \
+    LATCHKEY_SELFSERVICE_DEFAULT_BROWSER_RETURN_URL="$el_page/" \
+    LATCHKEY_SELFSERVICE_ALLOWED_RETURN_URLS="$el_page/" \
+    LATCHKEY_SELFSERVICE_FLOWS_LOGIN_UI_URL="$el_page/login" \
+    LATCHKEY_SELFSERVICE_FLOWS_REGISTRATION_UI_URL="$el_page/registration" \
+    LATCHKEY_SELFSERVICE_FLOWS_SETTINGS_UI_URL="$el_page/settings" \
+    LATCHKEY_SELFSERVICE_FLOWS_RECOVERY_UI_URL="$el_page/recovery" \
+    LATCHKEY_SELFSERVICE_FLOWS_VERIFICATION_UI_URL="$el_page/verification" \
+    LATCHKEY_SELFSERVICE_FLOWS_ERROR_UI_URL="$el_page/error" \
+    LATCHKEY_SELFSERVICE_METHODS_CODE_PASSWORDLESS_ENABLED=true
 fi
 log "latchkey ready after $((SECONDS - started)) s"
 
-export LATCHKEY_PUBLIC_URL="$public_url" LATCHKEY_ADMIN_URL="$admin_url" LATCHKEY_LOG_FILE="$server_log"
-export E2E_PAGE_PORT="$page_port" E2E_ARTIFACTS="$artifacts" E2E_CHROMIUM="$chromium"
+export E2E_ARTIFACTS="$artifacts" E2E_CHROMIUM="$chromium"
+
+# suite_env NAME prints the environment of a suite: where its server is.
+suite_env() {
+  if [[ "$1" == ory-elements ]]; then
+    echo LATCHKEY_PUBLIC_URL="$el_public_url" LATCHKEY_ADMIN_URL="$el_admin_url" LATCHKEY_LOG_FILE="$el_log" E2E_PAGE_PORT="$el_page_port"
+  else
+    echo LATCHKEY_PUBLIC_URL="$public_url" LATCHKEY_ADMIN_URL="$admin_url" LATCHKEY_LOG_FILE="$server_log" E2E_PAGE_PORT="$page_port"
+  fi
+}
 
 passed=()
 failed=()
 for s in "${suites[@]}"; do
   log "running $s"
   t0=$SECONDS
-  if (cd "$here/$s" && npm test --silent); then
+  # shellcheck disable=SC2046 # suite_env prints VAR=value words
+  if (cd "$here/$s" && env $(suite_env "$s") npm test --silent); then
     passed+=("$s ($((SECONDS - t0)) s)")
   else
     failed+=("$s")
   fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "run.sh: latchkey exited during $s; its log is $server_log" >&2
+  dead=0
+  for pid in "${server_pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null || dead=1
+  done
+  if [[ $dead -eq 1 ]]; then
+    echo "run.sh: a latchkey server exited during $s; see the logs in $artifacts" >&2
     failed+=("server")
     break
   fi

@@ -1,0 +1,129 @@
+// Ory's @ory/elements-react (unchanged: <Login>, <Registration>,
+// <Settings>, <Verification> of @ory/elements-react/theme) in headless
+// Chromium against `latchkey serve --dev`, as one user's journey:
+// profile-first registration with the method picker (password) and the
+// address verified by code, logout, a wrong then the right password, the
+// settings page (a trait saved), logout.
+//
+// Each test() is one step and runs after the ones before it in the same
+// browser (journey.js: one cookie jar, one page). To add a step (a passkey
+// added in settings, a passkey login, TOTP set-up, password + TOTP at AAL2),
+// append a test() that drives the page with the helpers of journey.js
+// (open, ready, input, submitButton, session, logout, passwordLogin, step,
+// shot, authenticator); e2e/README.md has an example.
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import {
+  courierCode,
+  courierMessages,
+  email,
+  input,
+  logout,
+  open,
+  page,
+  password,
+  passwordLogin,
+  ready,
+  session,
+  sessionCookie,
+  setup,
+  shot,
+  step,
+  submitButton,
+  teardown,
+} from './journey.js'
+
+before(setup)
+after(teardown)
+
+test('profile-first registration with the method picker (password)', async () => {
+  await step('registration', async () => {
+    await open('/registration')
+    // Screen 1: the traits.
+    await input('traits.email').fill(email)
+    await shot('1-registration-profile')
+    await submitButton('method', 'profile').click()
+    // Screen 2: the credentials. Latchkey offers a code and a password,
+    // so Ory Elements shows its method picker; the user picks the
+    // password. (It showed the e-mail and Back only while Latchkey's
+    // answer named "profile" as the active method.)
+    const picker = page.getByRole('button', { name: /password/i }).first()
+    await picker.waitFor()
+    await shot('2-registration-method-picker')
+    await picker.click()
+    await input('password').waitFor()
+    await input('password').fill(password)
+    await shot('3-registration-password')
+    await submitButton('method', 'password').click()
+    // Latchkey answers with continue_with: verification first (the
+    // show_verification_ui entry wins), then the app's home page.
+    await ready('verification')
+    const code = await courierCode(email, { template: 'verification_code_valid' }).catch(async (err) => {
+      const seen = await courierMessages(email)
+      throw new Error(`${err.message}; messages logged for ${email}: ${JSON.stringify(seen.map((m) => m.template_type))}`)
+    })
+    await shot('4-verification')
+    await input('code').fill(code)
+    await submitButton('method', 'code').click()
+    await page.getByText(/verified|success/i).first().waitFor()
+    await shot('5-verified')
+    const s = await session()
+    assert.ok(s?.active, 'a session after registration')
+    assert.equal(s.identity.traits.email, email)
+    assert.equal(s.identity.verifiable_addresses?.[0]?.verified, true, 'the address is verified')
+    const c = await sessionCookie()
+    assert.ok(c, 'ory_kratos_session cookie set')
+    assert.equal(c.httpOnly, true)
+  })
+})
+
+test('logout', async () => {
+  await step('logout-1', async () => {
+    await logout()
+    await shot('6-logged-out')
+  })
+})
+
+test('a wrong password, then the right one', async () => {
+  await step('login', async () => {
+    await open('/login')
+    await passwordLogin(email, 'not the password')
+    await page.getByText(/credentials are invalid/i).waitFor()
+    await shot('7-login-wrong-password')
+    assert.equal(await session(), null, 'no session after a wrong password')
+    // The form stays usable: Ory Elements keeps the identifier.
+    await input('password').fill(password)
+    if (!(await input('identifier').isVisible())) throw new Error('the identifier field disappeared after a wrong password')
+    await input('identifier').fill(email)
+    await submitButton('method', 'password').click()
+    await ready('home')
+    await page.getByTestId('signed-in').waitFor()
+    const s = await session()
+    assert.equal(s?.identity?.traits?.email, email)
+    assert.equal(s.authentication_methods?.at(-1)?.method, 'password')
+    await shot('8-logged-in')
+  })
+})
+
+test('the settings page renders', async () => {
+  await step('settings', async () => {
+    await open('/settings')
+    assert.equal(await input('traits.email').inputValue(), email)
+    await input('password').waitFor()
+    await shot('9-settings')
+    // Save a trait: Latchkey answers 200 with the flow (state success) and
+    // continue_with, which Ory Elements follows back to the settings page.
+    await input('traits.name').fill('Ada Elements')
+    await submitButton('method', 'profile').click()
+    await page.getByText(/your changes have been saved/i).first().waitFor()
+    assert.equal((await session())?.identity?.traits?.name, 'Ada Elements')
+    await shot('10-settings-saved')
+  })
+})
+
+test('logout again', async () => {
+  await step('logout-2', async () => {
+    await logout()
+    await shot('11-logged-out')
+  })
+})
