@@ -196,7 +196,8 @@ type LoginFlow struct {
 //
 // Unlike Kratos, whose after.<method>.hooks are empty by default (so a new
 // account must log in after signing up), Latchkey defaults
-// after.password.hooks and after.code.hooks to [{hook: session}]: a
+// after.password.hooks, after.code.hooks, after.passkey.hooks and
+// after.webauthn.hooks to [{hook: session}]: a
 // registration logs the user in at once, and a native registration returns
 // a session token out of the box. Setting a method's hooks (even to []) or
 // relying on after.hooks instead needs the method's list to be set
@@ -312,6 +313,8 @@ func (s *SelfService) setDefaults(dev bool) {
 	// account in (see RegistrationFlow).
 	f.Registration.After.Password.Hooks = []Hook{{Hook: "session"}}
 	f.Registration.After.Code.Hooks = []Hook{{Hook: "session"}}
+	f.Registration.After.Passkey.Hooks = []Hook{{Hook: "session"}}
+	f.Registration.After.WebAuthn.Hooks = []Hook{{Hook: "session"}}
 	f.Settings = SettingsFlow{Lifespan: time.Hour, PrivilegedSessionMaxAge: time.Hour, RequiredAAL: "highest_available"}
 	f.Recovery = AddressFlow{Enabled: true, Lifespan: time.Hour, Use: "code"}
 	f.Verification = AddressFlow{Enabled: true, Lifespan: time.Hour, Use: "code"}

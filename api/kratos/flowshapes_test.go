@@ -235,8 +235,13 @@ func (s *shaper) shape(m map[string]any) *flowShape {
 		}
 		if v, ok := a["value"]; ok && v != "" {
 			raw, _ := json.Marshal(v)
-			if a["name"] == "csrf_token" {
+			switch a["name"] {
+			case "csrf_token":
 				raw = []byte("<csrf>")
+			case "passkey_challenge", "passkey_create_data", "webauthn_login_trigger", "webauthn_register_trigger":
+				raw = []byte("<webauthn-options>")
+			case "passkey_remove", "webauthn_remove":
+				raw = []byte("<credential>")
 			}
 			desc += " value=" + string(raw)
 		}

@@ -53,6 +53,7 @@ func (s *SelfService) loginStrategies() []strategy {
 			prepare: s.passwordLogin,
 		})
 	}
+	out = append(out, s.passkeyStrategy(core.FlowLogin)...)
 	return append(out, s.secondFactorStrategies()...)
 }
 

@@ -50,7 +50,7 @@ func (s *SelfService) registrationStrategies() []strategy {
 			prepare: s.passwordRegistration,
 		})
 	}
-	return out
+	return append(out, s.passkeyStrategy(core.FlowRegistration)...)
 }
 
 // twoStepRegistration reports whether registration is profile_first: the

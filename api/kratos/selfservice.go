@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey/latchkey/method/lookup"
 	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/method/totp"
+	"github.com/latchkey/latchkey/method/webauthn"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
@@ -71,6 +72,10 @@ type SelfServiceOptions struct {
 	// Attempts is the attempt policy both faces share (wrong TOTP and
 	// lookup codes count against it); nil limits nothing.
 	Attempts *ratelimit.Policy
+	// Passkeys runs the WebAuthn ceremonies of the passkey method (the
+	// relying party of selfservice.methods.passkey.config.rp); required
+	// when that method is enabled.
+	Passkeys *webauthn.Method
 	// Now is the clock and Random the source of CSRF tokens and masks (for
 	// tests; time.Now and crypto/rand when nil).
 	Now    func() time.Time
@@ -135,6 +140,9 @@ type SelfService struct {
 	// addr runs recovery and verification (part B); nil unless
 	// SelfServiceOptions.AddressFlows is set.
 	addr *addressFlows
+	// passkeys runs the passkey method's ceremonies; nil when the method
+	// is off.
+	passkeys *webauthn.Method
 }
 
 // NewSelfService returns the self-service handler over o. It fails when a
@@ -196,6 +204,12 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 	var err error
 	if s.returnTo, err = newReturnTo(o.SelfService.AllowedReturnURLs, s.public, def); err != nil {
 		return nil, fmt.Errorf("kratos: %w", err)
+	}
+	if o.SelfService.Methods.Passkey.Enabled {
+		if o.Passkeys == nil {
+			return nil, errors.New("kratos: selfservice.methods.passkey.enabled needs the WebAuthn relying party (SelfServiceOptions.Passkeys)")
+		}
+		s.passkeys = o.Passkeys
 	}
 	pc := o.SelfService.Methods.Password.Config
 	s.policy = password.Policy{MinLength: pc.MinPasswordLength, IdentifierSimilarityCheck: pc.IdentifierSimilarityCheckEnabled}

@@ -55,7 +55,7 @@ func (s *SelfService) settingsStrategies() []strategy {
 	if s.lookup != nil {
 		out = append(out, s.lookupSettingsStrategy())
 	}
-	return out
+	return append(out, s.passkeyStrategy(core.FlowSettings)...)
 }
 
 // settingsSubmitChecks requires the session of the flow's identity.
