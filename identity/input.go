@@ -41,6 +41,11 @@ type CredentialsDraft struct {
 	Password *PasswordDraft
 	OIDC     []OIDCProvider
 	SAML     []OIDCProvider
+	// WebAuthn are passkeys (MFAOnly false) and security keys to import
+	// into the WebAuthn table. IdentityID and the timestamps are set by the
+	// service (CreatedAt is kept when set); UserHandle may be empty (the
+	// identity's handle is used).
+	WebAuthn []core.WebAuthnCredential
 }
 
 // PasswordDraft is a password credential to import: either a cleartext

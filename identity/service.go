@@ -102,6 +102,18 @@ func (s *Service) Create(ctx context.Context, d Draft) (*core.Identity, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(webauthnDrafts(d)) > 0 {
+		err := s.store.Update(ctx, func(tx store.Tx) error {
+			if err := tx.CreateIdentity(ctx, p.ident); err != nil {
+				return storeError("create identity", err, "")
+			}
+			return writeWebAuthn(ctx, tx, p.ident.ID, webauthnDrafts(d), p.ident.CreatedAt)
+		})
+		if err != nil {
+			return nil, asCoreError("create identity", err)
+		}
+		return p.ident, nil
+	}
 	if err := s.store.CreateIdentity(ctx, p.ident); err != nil {
 		return nil, storeError("create identity", err, "")
 	}
@@ -509,6 +521,9 @@ func (s *Service) applyCredentials(i *core.Identity, cd *CredentialsDraft, hash 
 	if cd == nil {
 		return nil
 	}
+	if err := checkWebAuthnDrafts(cd.WebAuthn); err != nil {
+		return err
+	}
 	upsert := func(t core.CredentialType, cfg json.RawMessage, identifiers []string) {
 		c, ok := i.Credential(t)
 		if !ok {
@@ -803,6 +818,9 @@ func (s *Service) BatchCreate(ctx context.Context, drafts []Draft) []BatchResult
 				if err := tx.CreateIdentity(ctx, res[n].Identity); err != nil {
 					return err
 				}
+				if err := writeWebAuthn(ctx, tx, res[n].Identity.ID, webauthnDrafts(drafts[n]), res[n].Identity.CreatedAt); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
@@ -810,8 +828,15 @@ func (s *Service) BatchCreate(ctx context.Context, drafts []Draft) []BatchResult
 			continue
 		}
 		for _, n := range chunk {
-			if err := s.store.CreateIdentity(ctx, res[n].Identity); err != nil {
-				res[n].Err = storeError("create identity", err, "")
+			i := res[n].Identity
+			err := s.store.Update(ctx, func(tx store.Tx) error {
+				if err := tx.CreateIdentity(ctx, i); err != nil {
+					return storeError("create identity", err, "")
+				}
+				return writeWebAuthn(ctx, tx, i.ID, webauthnDrafts(drafts[n]), i.CreatedAt)
+			})
+			if err != nil {
+				res[n].Err = asCoreError("create identity", err)
 				res[n].Identity = nil
 			}
 		}

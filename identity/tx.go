@@ -132,6 +132,9 @@ func (t *TxService) CreatePrepared(ctx context.Context, p *Prepared) (*core.Iden
 	if err := t.tx.CreateIdentity(ctx, i); err != nil {
 		return nil, txStoreError("create identity", err, "")
 	}
+	if err := writeWebAuthn(ctx, t.tx, i.ID, webauthnDrafts(p.draft), i.CreatedAt); err != nil {
+		return nil, err
+	}
 	return i, nil
 }
 
@@ -209,6 +212,9 @@ func (t *TxService) update(ctx context.Context, cid string, d Draft, hash string
 	}
 	if err := t.tx.UpdateIdentity(ctx, i); err != nil {
 		return nil, txStoreError("update identity", err, cid)
+	}
+	if err := writeWebAuthn(ctx, t.tx, i.ID, webauthnDrafts(d), i.UpdatedAt); err != nil {
+		return nil, err
 	}
 	if err := endSessionsIfDisabled(ctx, t.tx, old, i); err != nil {
 		return nil, txStoreError("update identity", err, cid)

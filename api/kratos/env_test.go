@@ -62,7 +62,7 @@ func newEnv(t *testing.T, open func(testing.TB) store.Store) *env {
 	if err != nil {
 		t.Fatalf("identity service: %v", err)
 	}
-	h, err := kratos.New(kratos.Options{Identities: ids, Sessions: st, PublicBaseURL: publicBase,
+	h, err := kratos.New(kratos.Options{Identities: ids, Sessions: st, PublicBaseURL: publicBase, WebAuthn: st,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatalf("kratos handler: %v", err)

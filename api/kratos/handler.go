@@ -36,6 +36,10 @@ type Options struct {
 	// Decrypter opens OIDC tokens for include_credential=oidc; nil shows
 	// them as empty strings.
 	Decrypter Decrypter
+	// WebAuthn lists identities' passkeys and security keys, shown as the
+	// passkey and webauthn credentials (include_credential shows their
+	// config); nil shows none.
+	WebAuthn WebAuthnLister
 	// SessionLifespan is how far PATCH /admin/sessions/{id}/extend moves
 	// expires_at from now (24h when 0).
 	SessionLifespan time.Duration
@@ -56,6 +60,7 @@ type Handler struct {
 	public   string
 	admin    string
 	dec      Decrypter
+	webauthn WebAuthnLister
 	lifespan time.Duration
 	now      func() time.Time
 	errs     ErrorWriter
@@ -67,7 +72,7 @@ func New(o Options) (*Handler, error) {
 	if o.Identities == nil || o.Sessions == nil || o.PublicBaseURL == "" {
 		return nil, errors.New("kratos: Identities, Sessions and PublicBaseURL are required")
 	}
-	h := &Handler{ids: o.Identities, sessions: o.Sessions, public: o.PublicBaseURL, admin: o.AdminBaseURL, dec: o.Decrypter,
+	h := &Handler{ids: o.Identities, sessions: o.Sessions, public: o.PublicBaseURL, admin: o.AdminBaseURL, dec: o.Decrypter, webauthn: o.WebAuthn,
 		lifespan: o.SessionLifespan, now: o.Now, errs: ErrorWriter{Log: o.Log}, maxBody: o.MaxBodyBytes}
 	if h.lifespan <= 0 {
 		h.lifespan = 24 * time.Hour

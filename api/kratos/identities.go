@@ -1,6 +1,7 @@
 package kratos
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -49,8 +50,8 @@ type UpdateIdentityBody struct {
 }
 
 // CredentialsBody is Kratos' identityWithCredentials. Latchkey imports
-// password, oidc and saml credentials; the other types are refused with a
-// 400 that says so.
+// password, oidc, saml, passkey and webauthn credentials; totp and
+// lookup_secret are refused with a 400 that says so.
 type CredentialsBody struct {
 	Password *struct {
 		Config PasswordConfigBody `json:"config"`
@@ -115,13 +116,23 @@ func (c *CredentialsBody) draft() (*identity.CredentialsDraft, error) {
 	if c == nil {
 		return nil, nil
 	}
-	for name, raw := range map[string]json.RawMessage{"totp": c.TOTP, "webauthn": c.WebAuthn, "passkey": c.Passkey, "lookup_secret": c.LookupSecret} {
+	for name, raw := range map[string]json.RawMessage{"totp": c.TOTP, "lookup_secret": c.LookupSecret} {
 		if len(raw) > 0 && string(raw) != "null" {
 			return nil, &core.Error{Code: core.CodeInvalid, Field: "credentials." + name,
-				Message: fmt.Sprintf("Importing %s credentials is not supported by Latchkey yet; import password, oidc or saml credentials.", name)}
+				Message: fmt.Sprintf("Importing %s credentials is not supported by Latchkey yet; import password, oidc, saml, passkey or webauthn credentials.", name)}
 		}
 	}
 	d := &identity.CredentialsDraft{}
+	for _, kind := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"passkey", c.Passkey}, {"webauthn", c.WebAuthn}} {
+		list, err := webauthnImport(kind.name, kind.raw)
+		if err != nil {
+			return nil, err
+		}
+		d.WebAuthn = append(d.WebAuthn, list...)
+	}
 	if c.Password != nil {
 		d.Password = &identity.PasswordDraft{Password: c.Password.Config.Password,
 			HashedPassword: c.Password.Config.HashedPassword, UseMigrationHook: c.Password.Config.UseMigrationHook}
@@ -194,8 +205,19 @@ func includeCredentials(r *http.Request) ([]core.CredentialType, error) {
 	return out, nil
 }
 
-func (h *Handler) view(i *core.Identity, include []core.CredentialType) IdentityJSON {
-	return NewIdentityJSON(i, h.public, true, include, h.dec)
+func (h *Handler) view(ctx context.Context, i *core.Identity, include []core.CredentialType) (IdentityJSON, error) {
+	v := NewIdentityJSON(i, h.public, true, include, h.dec)
+	return v, h.addWebAuthnCredentials(ctx, &v, i, include)
+}
+
+// writeView answers an identity's admin view with status.
+func (h *Handler) writeView(w http.ResponseWriter, r *http.Request, status int, i *core.Identity, include []core.CredentialType) {
+	v, err := h.view(r.Context(), i, include)
+	if err != nil {
+		h.errs.Write(w, r, err)
+		return
+	}
+	api.WriteJSON(w, status, v)
 }
 
 // createIdentity serves POST /admin/identities.
@@ -217,7 +239,7 @@ func (h *Handler) createIdentity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", strings.TrimRight(h.public, "/")+"/admin/identities/"+i.ID)
-	api.WriteJSON(w, http.StatusCreated, h.view(i, nil))
+	h.writeView(w, r, http.StatusCreated, i, nil)
 }
 
 // getIdentity serves GET /admin/identities/{id}.
@@ -232,7 +254,7 @@ func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request) {
 		h.errs.Write(w, r, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, h.view(i, include))
+	h.writeView(w, r, http.StatusOK, i, include)
 }
 
 // getIdentityByExternalID serves GET /admin/identities/by/external/{externalID}.
@@ -247,7 +269,7 @@ func (h *Handler) getIdentityByExternalID(w http.ResponseWriter, r *http.Request
 		h.errs.Write(w, r, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, h.view(i, include))
+	h.writeView(w, r, http.StatusOK, i, include)
 }
 
 // listIdentities serves GET /admin/identities.
@@ -317,7 +339,7 @@ func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		LegacyLinks(w, r, total, page.page, page.size)
-		h.writeIdentities(w, list, include)
+		h.writeIdentities(w, r, list, include)
 		return
 	}
 	sq.AfterID, sq.Limit = page.after, page.size+1
@@ -332,13 +354,18 @@ func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request) {
 		next = list[len(list)-1].ID
 	}
 	KeysetLinks(w, r, page.size, NilUUID, next)
-	h.writeIdentities(w, list, include)
+	h.writeIdentities(w, r, list, include)
 }
 
-func (h *Handler) writeIdentities(w http.ResponseWriter, list []core.Identity, include []core.CredentialType) {
+func (h *Handler) writeIdentities(w http.ResponseWriter, r *http.Request, list []core.Identity, include []core.CredentialType) {
 	out := make([]IdentityJSON, len(list))
 	for n := range list {
-		out[n] = h.view(&list[n], include)
+		v, err := h.view(r.Context(), &list[n], include)
+		if err != nil {
+			h.errs.Write(w, r, err)
+			return
+		}
+		out[n] = v
 	}
 	api.WriteJSON(w, http.StatusOK, out)
 }
@@ -367,7 +394,7 @@ func (h *Handler) updateIdentity(w http.ResponseWriter, r *http.Request) {
 		h.errs.Write(w, r, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, h.view(i, nil))
+	h.writeView(w, r, http.StatusOK, i, nil)
 }
 
 // patchIdentity serves PATCH /admin/identities/{id} (JSON Patch).
@@ -384,7 +411,7 @@ func (h *Handler) patchIdentity(w http.ResponseWriter, r *http.Request) {
 		h.errs.Write(w, r, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, h.view(i, nil))
+	h.writeView(w, r, http.StatusOK, i, nil)
 }
 
 // deleteIdentity serves DELETE /admin/identities/{id}.
