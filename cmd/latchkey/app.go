@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey/latchkey/method/lookup"
 	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/method/totp"
+	"github.com/latchkey/latchkey/method/webauthn"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
@@ -137,16 +138,26 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	if err != nil {
 		return nil, fail("selfservice.methods.lookup_secret: %v", err)
 	}
+	// The Kratos face's passkey method runs its ceremonies for the one
+	// relying party (selfservice.methods.passkey.config.rp).
+	var passkeys *webauthn.Method
+	if m := cfg.SelfService.Methods; m.Passkey.Enabled {
+		rp := cfg.WebAuthnRP()
+		if passkeys, err = webauthn.New(webauthn.Config{RPID: rp.ID, RPDisplayName: rp.DisplayName, RPOrigins: rp.Origins,
+			NotFound: store.ErrNotFound, Conflict: store.ErrConflict}); err != nil {
+			return nil, fail("selfservice.methods.passkey.config.rp: %v", err)
+		}
+	}
 	if a.kratos, err = kratos.New(kratos.Options{
 		Identities: a.ids, Sessions: a.db, PublicBaseURL: cfg.Serve.Public.BaseURL, AdminBaseURL: cfg.Serve.Admin.BaseURL,
-		Decrypter: a.cipher, SessionLifespan: cfg.Session.Lifespan, Log: log,
+		Decrypter: a.cipher, WebAuthn: a.db, SessionLifespan: cfg.Session.Lifespan, Log: log,
 	}); err != nil {
 		return nil, fail("kratos face: %v", err)
 	}
 	if a.selfsvc, err = kratos.NewSelfService(kratos.SelfServiceOptions{
 		Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 		PasswordAttemptsPerIdentifier: perID, PasswordAttemptsPerIP: perIP,
-		TOTP: kratosTOTP, Lookup: backupCodes, Attempts: mfaAttempts,
+		TOTP: kratosTOTP, Lookup: backupCodes, Attempts: mfaAttempts, Passkeys: passkeys,
 		Cookies: a.cipher, PublicBaseURL: cfg.Serve.Public.BaseURL,
 		SelfService: cfg.SelfService, Session: cfg.Session,
 		AddressFlows: &kratos.AddressFlowOptions{Courier: a.courier, MAC: a.signer, SendLimiter: a.limiter},
