@@ -71,10 +71,13 @@ type stepShape struct {
 
 // shaper drives one scenario in one mode and records its steps.
 type shaper struct {
-	t     *testing.T
-	e     *ssEnv
-	c     *client
-	mode  shapeMode
+	t    *testing.T
+	e    *ssEnv
+	c    *client
+	mode shapeMode
+	// form sends SPA and native submissions form-encoded (dotted names,
+	// Accept: application/json): the answers must be those of JSON bodies.
+	form  bool
 	last  map[string]any // the last flow seen (for the csrf_token)
 	steps []stepShape
 }
@@ -116,12 +119,14 @@ func (s *shaper) init(step, kind, query string) string {
 func (s *shaper) submit(step, kind, id string, fields map[string]string) resp {
 	s.t.Helper()
 	var body any
-	if s.mode == modeBrowser {
+	if s.mode == modeBrowser || s.form {
 		form := url.Values{}
 		for k, v := range fields {
 			form.Set(k, v)
 		}
-		form.Set("csrf_token", csrfOf(s.t, s.last))
+		if s.mode != modeNative {
+			form.Set("csrf_token", csrfOf(s.t, s.last))
+		}
 		body = form
 	} else {
 		m := map[string]any{}
@@ -347,7 +352,8 @@ func TestFlowShapesGolden(t *testing.T) {
 			s.e.createUser(s.t, "rosa@example.com")
 			id := s.init("init", "recovery", shapeReturn)
 			s.submit("email_missing", "recovery", id, map[string]string{"method": "code"})
-			s.submit("send", "recovery", id, map[string]string{"method": "code", "email": "rosa@example.com"})
+			s.submit("send", "recovery", id, map[string]string{"method": "code", "email": "rosa@example.com",
+				"transient_payload.source": "golden"})
 			code := codeIn(s.t, box.Wait(s.t, "rosa@example.com", 1).Plain())
 			s.submit("wrong_code", "recovery", id, map[string]string{"method": "code", "code": otherCode(code)})
 			s.submit("code", "recovery", id, map[string]string{"method": "code", "code": code})
@@ -373,7 +379,8 @@ func TestFlowShapesGolden(t *testing.T) {
 		{name: "login_code", mail: true, tune: passwordless, run: func(s *shaper, box *couriertest.SMTPServer) {
 			s.e.createUser(s.t, "cody@example.com")
 			id := s.init("init", "login", shapeReturn)
-			s.submit("send", "login", id, map[string]string{"method": "code", "identifier": "cody@example.com"})
+			s.submit("send", "login", id, map[string]string{"method": "code", "identifier": "cody@example.com",
+				"transient_payload.source": "golden"})
 			code := codeIn(s.t, box.Wait(s.t, "cody@example.com", 1).Plain())
 			s.submit("wrong_code", "login", id, map[string]string{"method": "code", "identifier": "cody@example.com", "code": otherCode(code)})
 			s.submit("code", "login", id, map[string]string{"method": "code", "identifier": "cody@example.com", "code": code})
@@ -399,9 +406,24 @@ func TestFlowShapesGolden(t *testing.T) {
 			s.get("logout", "GET", lu, nil)
 		}},
 	}
+	type variant struct {
+		mode shapeMode
+		form bool
+	}
+	variants := []variant{{modeBrowser, false}, {modeSPA, false}, {modeNative, false}}
+	if !*update {
+		// Form-encoded SPA and native submissions answer exactly as JSON
+		// ones: they are checked against the same goldens.
+		variants = append(variants, variant{modeSPA, true}, variant{modeNative, true})
+	}
 	for _, sc := range scenarios {
-		for _, mode := range shapeModes {
-			t.Run(sc.name+"_"+string(mode), func(t *testing.T) {
+		for _, v := range variants {
+			mode := v.mode
+			name := sc.name + "_" + string(mode)
+			if v.form {
+				name += "_form"
+			}
+			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				var opts []ssOption
 				var box *couriertest.SMTPServer
@@ -414,6 +436,7 @@ func TestFlowShapesGolden(t *testing.T) {
 					opts = append(opts, sc.opt)
 				}
 				s := newShaper(t, newSelfServiceEnv(t, opts...), mode)
+				s.form = v.form
 				sc.run(s, box)
 				s.check(sc.name + "_" + string(mode))
 			})
