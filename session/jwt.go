@@ -99,6 +99,9 @@ func (k *Keys) SignJWT(ctx context.Context, c Claims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("sign JWT: %w", err)
 	}
+	if b, err = lowS(b, r.signerAlg.String()); err != nil {
+		return "", fmt.Errorf("sign JWT: %w", err)
+	}
 	return string(b), nil
 }
 
@@ -165,6 +168,9 @@ func (k *Keys) lookup(ctx context.Context, kid string) (*ringKey, error) {
 func (k *Keys) VerifyJWT(ctx context.Context, token string, o VerifyOptions) (*Claims, error) {
 	if token == "" || len(token) > maxJWTLen {
 		return nil, invalidJWT(errors.New("empty or oversized token"))
+	}
+	if err := canonicalJWT(token); err != nil {
+		return nil, invalidJWT(err)
 	}
 	var cacheKey [32]byte
 	if k.verified != nil {

@@ -222,6 +222,9 @@ func (t *Tokenizer) Tokenize(name, sessionID, identityID, externalID string) (st
 		}
 	}
 	b, err := jwt.Sign(tok, jwt.WithKey(tpl.alg, tpl.key))
+	if err == nil {
+		b, err = lowS(b, tpl.alg.String())
+	}
 	if err != nil {
 		return "", fmt.Errorf("tokenize: sign: %w", err)
 	}
