@@ -23,7 +23,7 @@ type WebAuthnCredential struct {
 	// the same handle.
 	UserHandle      []byte
 	PublicKey       []byte // COSE_Key (§6.5.1.1)
-	AttestationType string // "none", "basic_full", "self", …
+	AttestationType string // the attestation statement format (§8): "none", "packed", "tpm" …, as both faces show it
 	AAGUID          []byte // 16 bytes (§6.5.1); zero bytes when the authenticator hides it
 	SignCount       uint32 // signature counter (§6.1.1), updated on every use
 	// CloneWarning is set when an assertion reported a signature counter

@@ -291,14 +291,38 @@ func (m *Method) BeginRegistration(ctx context.Context, st Store, u User, o Regi
 
 // FinishRegistration verifies the client's response to BeginRegistration
 // (the PublicKeyCredential JSON of §5.1, as serialised by toJSON(),
-// §5.1.8) for identityID, and stores the new credential under displayName.
+// §5.1.8) for the identity u and stores the new credential under
+// displayName. It is VerifyRegistration followed by
+// CreateWebAuthnCredential through st; the identity must exist in st.
 //
-// It returns ErrNoCeremony when sess is nil, not a registration, or for
-// another identity; ErrMalformed for a response that does not parse;
+// It returns ErrNoCeremony when sess is nil, used, not a registration, or
+// for another identity; ErrMalformed for a response that does not parse;
 // ErrVerificationFailed when a check of §7.1 fails; ErrCredentialExists
 // when the credential id is stored already. The caller must delete sess
 // from its flow whatever FinishRegistration returns.
 func (m *Method) FinishRegistration(ctx context.Context, st Store, sess *Session, u User, response []byte, displayName string) (*core.WebAuthnCredential, error) {
+	rec, err := m.VerifyRegistration(ctx, st, sess, u, response, displayName)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.CreateWebAuthnCredential(ctx, rec); err != nil {
+		if errors.Is(err, m.cfg.Conflict) {
+			return nil, fail(ErrCredentialExists, err)
+		}
+		return nil, fmt.Errorf("webauthn: store credential: %w", err)
+	}
+	return rec, nil
+}
+
+// VerifyRegistration is FinishRegistration without the write: it verifies
+// the response (§7.1) and returns the credential record to store, for a
+// flow that creates the identity only later (a registration that creates a
+// passkey before the account exists). The caller stores the record with
+// CreateWebAuthnCredential once the identity exists; the record is plain
+// JSON, so it can wait in the flow's stash. Errors as FinishRegistration;
+// ErrCredentialExists only for a credential id stored at the time of the
+// check.
+func (m *Method) VerifyRegistration(ctx context.Context, st Store, sess *Session, u User, response []byte, displayName string) (*core.WebAuthnCredential, error) {
 	if sess == nil || sess.Used || sess.Ceremony != CeremonyCreate || sess.IdentityID != u.IdentityID || u.IdentityID == "" {
 		return nil, ErrNoCeremony
 	}
@@ -322,12 +346,18 @@ func (m *Method) FinishRegistration(ctx context.Context, st Store, sess *Session
 		return nil, fail(ErrVerificationFailed, err)
 	}
 	now := m.cfg.Now().UTC()
+	// Both faces show the attestation statement format (§8: "none",
+	// "packed", "tpm" …) as attestation_type, as Hanko and Kratos do.
+	format := cred.AttestationFormat
+	if format == "" {
+		format = cred.AttestationType
+	}
 	rec := &core.WebAuthnCredential{
 		ID:              base64.RawURLEncoding.EncodeToString(cred.ID),
 		IdentityID:      u.IdentityID,
 		UserHandle:      user.handle,
 		PublicKey:       cred.PublicKey,
-		AttestationType: cred.AttestationType,
+		AttestationType: format,
 		AAGUID:          cred.Authenticator.AAGUID,
 		SignCount:       cred.Authenticator.SignCount,
 		Transports:      transports(cred.Transport),
@@ -344,12 +374,6 @@ func (m *Method) FinishRegistration(ctx context.Context, st Store, sess *Session
 		return nil, ErrCredentialExists
 	} else if !errors.Is(err, m.cfg.NotFound) {
 		return nil, fmt.Errorf("webauthn: look up credential: %w", err)
-	}
-	if err := st.CreateWebAuthnCredential(ctx, rec); err != nil {
-		if errors.Is(err, m.cfg.Conflict) {
-			return nil, fail(ErrCredentialExists, err)
-		}
-		return nil, fmt.Errorf("webauthn: store credential: %w", err)
 	}
 	return rec, nil
 }
@@ -547,7 +571,7 @@ func (m *Method) user(u User, list []core.WebAuthnCredential) *waUser {
 			tr[i] = protocol.AuthenticatorTransport(t)
 		}
 		w.creds = append(w.creds, gowa.Credential{
-			ID: raw, PublicKey: c.PublicKey, AttestationType: c.AttestationType, Transport: tr,
+			ID: raw, PublicKey: c.PublicKey, AttestationFormat: c.AttestationType, Transport: tr,
 			Flags: gowa.NewCredentialFlags(flags),
 			Authenticator: gowa.Authenticator{AAGUID: c.AAGUID, SignCount: c.SignCount, CloneWarning: c.CloneWarning,
 				Attachment: protocol.AuthenticatorAttachment(c.Attachment)},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/descope/virtualwebauthn"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/core"
@@ -39,8 +40,20 @@ type device struct {
 
 func newDevice() *device {
 	d := &device{auth: virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{BackupEligible: true, BackupState: true})}
-	d.cred = virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	d.cred = newCredential()
 	return d
+}
+
+// newCredential returns a virtual EC2 credential. virtualwebauthn encodes
+// the key's coordinates without leading zeros, so about one key in 64 has a
+// 31-byte coordinate that every verifier rightly refuses: draw again.
+func newCredential() virtualwebauthn.Credential {
+	for {
+		c := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+		if _, err := webauthncose.ParsePublicKey(c.Key.AttestationData()); err == nil {
+			return c
+		}
+	}
 }
 
 // create answers creation options as navigator.credentials.create would.
@@ -278,7 +291,7 @@ func testNegatives(t *testing.T, st store.Store) {
 		}
 		return opts, sess
 	}
-	forged := &device{auth: d.auth, cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
+	forged := &device{auth: d.auth, cred: newCredential()}
 	forged.cred.ID = d.cred.ID // same id, another private key
 	unknown := newDevice()
 	unknown.auth.Options.UserHandle = d.auth.Options.UserHandle
