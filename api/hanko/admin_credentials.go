@@ -29,7 +29,7 @@ func (h *Handler) mountAdminCredentials(route func(string, http.HandlerFunc)) {
 	route("DELETE /users/{id}/password", h.deletePassword)
 	route("GET /users/{id}/webauthn_credentials", h.listWebauthn)
 	route("GET /users/{id}/webauthn_credentials/{credential_id}", h.getWebauthn)
-	route("DELETE /users/{id}/webauthn_credentials/{credential_id}", h.getWebauthn)
+	route("DELETE /users/{id}/webauthn_credentials/{credential_id}", h.deleteWebauthn)
 	route("GET /users/{id}/otp", h.getOTP)
 	route("DELETE /users/{id}/otp", h.deleteOTP)
 	route("GET /users/{id}/sessions", h.listSessions)
@@ -338,25 +338,58 @@ func (h *Handler) listWebauthn(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pk, sk := webauthnCredentials(i)
+	creds, err := webauthnCredentials(r.Context(), h.store, i.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	pk, sk := webauthnJSON(creds)
 	api.WriteJSON(w, http.StatusOK, append(append([]WebauthnCredentialJSON{}, pk...), sk...))
 }
 
-// getWebauthn answers GET and DELETE of one credential; none exist until the
-// WebAuthn method lands, so every id is 404.
-func (h *Handler) getWebauthn(w http.ResponseWriter, r *http.Request) {
+// userWebauthn returns the user's credential named by the path, or answers
+// 404.
+func (h *Handler) userWebauthn(w http.ResponseWriter, r *http.Request) (*core.WebAuthnCredential, bool) {
 	i, ok := h.loadUser(w, r)
+	if !ok {
+		return nil, false
+	}
+	c, err := h.store.GetWebAuthnCredential(r.Context(), r.PathValue("credential_id"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.IdentityID != i.ID) {
+		writeError(w, http.StatusNotFound, "webauthn credential not found")
+		return nil, false
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return nil, false
+	}
+	return c, true
+}
+
+// getWebauthn answers GET /users/{id}/webauthn_credentials/{credential_id}.
+func (h *Handler) getWebauthn(w http.ResponseWriter, r *http.Request) {
+	if c, ok := h.userWebauthn(w, r); ok {
+		api.WriteJSON(w, http.StatusOK, webauthnCredentialJSON(*c))
+	}
+}
+
+// deleteWebauthn answers DELETE /users/{id}/webauthn_credentials/{credential_id}
+// with 204: the credential goes for both faces (one store).
+func (h *Handler) deleteWebauthn(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.userWebauthn(w, r)
 	if !ok {
 		return
 	}
-	pk, sk := webauthnCredentials(i)
-	for _, c := range append(pk, sk...) {
-		if c.ID == r.PathValue("credential_id") {
-			api.WriteJSON(w, http.StatusOK, c)
+	if err := h.store.DeleteWebAuthnCredential(r.Context(), c.IdentityID, c.ID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "webauthn credential not found")
 			return
 		}
+		h.fail(w, r, err)
+		return
 	}
-	writeError(w, http.StatusNotFound, "webauthn credential not found")
+	h.record(r, AuditPasskeyDeleted, c.IdentityID, "", nil)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (h *Handler) getOTP(w http.ResponseWriter, r *http.Request) {

@@ -136,20 +136,20 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
 	if v := qs.Get("email"); v != "" {
 		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
 			// No address has these, and PostgreSQL refuses to compare them.
-			writeUsers(w, r, nil, 0, page, perPage)
+			h.writeUsers(w, r, nil, 0, page, perPage)
 			return
 		}
 		i, err := h.store.FindIdentityByAddress(ctx, core.ViaEmail, strings.ToLower(strings.TrimSpace(v)))
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			writeUsers(w, r, nil, 0, page, perPage)
+			h.writeUsers(w, r, nil, 0, page, perPage)
 			return
 		case err != nil:
 			h.fail(w, r, fmt.Errorf("find user by email: %w", err))
 			return
 		}
 		if len(q.IDs) > 0 && !contains(q.IDs, i.ID) {
-			writeUsers(w, r, nil, 0, page, perPage)
+			h.writeUsers(w, r, nil, 0, page, perPage)
 			return
 		}
 		q.IDs = []string{i.ID}
@@ -171,7 +171,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
 		start := max(end-perPage, 0)
 		q.Offset, q.Limit = start, end-start
 		if end <= 0 {
-			writeUsers(w, r, nil, total, page, perPage)
+			h.writeUsers(w, r, nil, total, page, perPage)
 			return
 		}
 	}
@@ -196,13 +196,18 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
 			list[a], list[b] = list[b], list[a]
 		}
 	}
-	writeUsers(w, r, list, total, page, perPage)
+	h.writeUsers(w, r, list, total, page, perPage)
 }
 
-func writeUsers(w http.ResponseWriter, r *http.Request, list []core.Identity, total, page, perPage int) {
+func (h *Handler) writeUsers(w http.ResponseWriter, r *http.Request, list []core.Identity, total, page, perPage int) {
 	out := make([]AdminUserJSON, 0, len(list))
 	for n := range list {
-		out = append(out, adminUserJSON(&list[n]))
+		creds, err := webauthnCredentials(r.Context(), h.store, list[n].ID)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		out = append(out, adminUserJSON(&list[n], creds))
 	}
 	writePageHeaders(w, r, total, page, perPage)
 	api.WriteJSON(w, http.StatusOK, out)
@@ -347,7 +352,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("create user: %w", err))
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, adminUserJSON(i))
+	h.writeAdminUser(w, r, i)
 }
 
 // rekey gives i (with its addresses) another id and creation time, for
@@ -370,7 +375,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, adminUserJSON(i))
+	h.writeAdminUser(w, r, i)
 }
 
 // patchUser answers PATCH /users/{id}: username, name, given_name,
@@ -442,7 +447,7 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request) {
 	if audit != "" {
 		h.record(r, audit, u.ID, t.Email, nil)
 	}
-	api.WriteJSON(w, http.StatusOK, adminUserJSON(u))
+	h.writeAdminUser(w, r, u)
 }
 
 // deleteUser answers DELETE /users/{id} with 204, removing the identity with
@@ -573,4 +578,14 @@ func mergeMetadata(doc, patch json.RawMessage) (json.RawMessage, error) {
 		return nil, nil
 	}
 	return merged, nil
+}
+
+// writeAdminUser answers with i as the admin API shows it.
+func (h *Handler) writeAdminUser(w http.ResponseWriter, r *http.Request, i *core.Identity) {
+	creds, err := webauthnCredentials(r.Context(), h.store, i.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, adminUserJSON(i, creds))
 }

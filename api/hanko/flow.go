@@ -272,7 +272,11 @@ func (h *Handler) completeFlow(w http.ResponseWriter, r *http.Request, def *flow
 		return err
 	}
 	payload["claims"] = issued.Claims
-	payload["user"] = h.profileJSON(i)
+	creds, err := webauthnCredentials(r.Context(), h.store, i.ID)
+	if err != nil {
+		return err
+	}
+	payload["user"] = h.profileJSON(i, creds)
 	if def.Kind() == core.FlowLogin {
 		payload["last_login"] = lastLoginJSON(amr)
 	}

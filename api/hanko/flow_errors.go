@@ -44,7 +44,8 @@ var flowErrorsByMessage = map[string]*flowError{}
 
 func init() {
 	for _, e := range []*flowError{errTechnical, errFlowExpired, errFlowDiscontinuity, errOperationNotPermitted, errFormDataInvalid,
-		errPasscodeMaxAttempts, errRateLimitExceeded, errUnauthorized, errNotFound, errEmailTaken, errUsernameTaken} {
+		errPasscodeMaxAttempts, errRateLimitExceeded, errUnauthorized, errNotFound, errEmailTaken, errUsernameTaken,
+		errPasskeyInvalid, errWebauthnMFAOnly, errWebauthnCredentialExists} {
 		flowErrorsByMessage[e.message] = e
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/code"
 	"github.com/latchkey/latchkey/method/password"
+	"github.com/latchkey/latchkey/method/webauthn"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
@@ -50,6 +51,10 @@ type Options struct {
 	Limiter ratelimit.Limiter
 	// Events queues webhook events; nil sends none.
 	Events Events
+	// WebAuthn runs passkey ceremonies over the one relying party; nil
+	// when no usable relying party is configured: the flows then offer no
+	// passkey (hanko.passkey.enabled turns them off too).
+	WebAuthn *webauthn.Method
 	// Config is the hanko: section (required; use the loaded config's
 	// Hanko, whose defaults are Hanko's).
 	Config config.Hanko
@@ -85,6 +90,7 @@ type Handler struct {
 	courier  *courier.Courier
 	limiter  ratelimit.Limiter
 	events   Events
+	wa       *webauthn.Method
 	cfg      config.Hanko
 	jwt      config.SessionJWT
 	apiKey   string
@@ -126,7 +132,7 @@ func New(o Options) (*Handler, error) {
 	}
 	h := &Handler{store: o.Store, ids: o.Identities, sessions: o.Sessions, keys: o.Keys, hasher: o.Hasher,
 		policy: o.Policy, auth: o.Authenticator, codes: o.Codes, courier: o.Courier, limiter: o.Limiter,
-		events: o.Events, cfg: o.Config, jwt: o.JWT, apiKey: o.AdminAPIKey, debug: o.Debug,
+		events: o.Events, wa: o.WebAuthn, cfg: o.Config, jwt: o.JWT, apiKey: o.AdminAPIKey, debug: o.Debug,
 		now: o.Now, newID: o.NewID, log: o.Log, maxBody: o.MaxBodyBytes}
 	if h.policy.MinLength == 0 {
 		h.policy.MinLength = o.Config.Password.MinLength

@@ -145,8 +145,13 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.touch(r, a)
+	creds, err := webauthnCredentials(r.Context(), h.store, i.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
-	api.WriteJSON(w, http.StatusOK, h.profileJSON(i))
+	api.WriteJSON(w, http.StatusOK, h.profileJSON(i, creds))
 }
 
 // logout answers POST /logout: it revokes the session row (ending it for
@@ -201,7 +206,12 @@ func (h *Handler) publicUser(w http.ResponseWriter, r *http.Request) {
 	for _, a := range emails(i) {
 		u.Emails = append(u.Emails, emailJSON(a))
 	}
-	pk, sk := webauthnCredentials(i)
+	creds, err := webauthnCredentials(r.Context(), h.store, i.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	pk, sk := webauthnJSON(creds)
 	u.WebauthnCredentials = append(append(u.WebauthnCredentials, pk...), sk...)
 	w.Header().Set("Cache-Control", "no-store")
 	api.WriteJSON(w, http.StatusOK, u)

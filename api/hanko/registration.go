@@ -99,9 +99,7 @@ func (h *Handler) registerLoginIdentifier(c *flow.ActionContext) error {
 		}
 		next = append(next, statePasscodeConfirmation)
 	}
-	if h.cfg.Password.Enabled && h.cfg.Password.AcquireOnRegistration != "never" {
-		next = append(next, statePasswordCreation)
-	}
+	next = append(next, h.credentialOnboarding(b, false, false, true)...)
 	return c.Continue(append(next, stateSuccess)...)
 }
 
@@ -142,7 +140,14 @@ func (h *Handler) createRegisteredUser(c *flow.Context) error {
 			return fmt.Errorf("look up username: %w", err)
 		}
 	}
+	if err := h.newPasskeyTaken(c); err != nil {
+		return err
+	}
 	d := identity.Draft{Traits: raw}
+	if keyNewPasskey.Has(st) {
+		// The passkey's user handle was derived from this id.
+		d.ID, _ = keyNewUserID.Get(st)
+	}
 	if hash != "" {
 		d.Credentials = &identity.CredentialsDraft{Password: &identity.PasswordDraft{HashedPassword: hash}}
 	}
@@ -161,7 +166,14 @@ func (h *Handler) createRegisteredUser(c *flow.Context) error {
 	if err := c.Tx().UpdateIdentity(ctx, i); err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
+	passkey, err := h.storeNewPasskey(c, i.ID)
+	if err != nil {
+		return err
+	}
 	var amr []string
+	if passkey {
+		amr = append(amr, AMRPasskey)
+	}
 	if verified {
 		amr = append(amr, AMRPasscode)
 	}
@@ -175,6 +187,9 @@ func (h *Handler) createRegisteredUser(c *flow.Context) error {
 		authenticated(c, i.ID, m)
 	}
 	h.audit(c, AuditUserCreated, i.ID, email, nil, true)
+	if passkey {
+		h.audit(c, AuditPasskeyCreated, i.ID, email, nil, true)
+	}
 	if err := h.emitUser(ctx, c.Tx(), EventUserCreate, i); err != nil {
 		return fmt.Errorf("queue user.create: %w", err)
 	}

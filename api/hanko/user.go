@@ -130,8 +130,7 @@ type MFAConfigJSON struct {
 }
 
 // WebauthnCredentialJSON is a passkey or security key (Hanko's
-// dto.WebauthnCredentialResponse). The WebAuthn method fills these; until it
-// exists users have none.
+// dto.WebauthnCredentialResponse): id is the base64url credential id.
 type WebauthnCredentialJSON struct {
 	ID              string     `json:"id"`
 	Name            string     `json:"name,omitempty"`
@@ -271,19 +270,13 @@ func otpJSON(i *core.Identity) *OTPJSON {
 	return &OTPJSON{ID: c.ID, CreatedAt: c.CreatedAt}
 }
 
-// webauthnCredentials returns i's passkeys and security keys. The WebAuthn
-// method, once it exists, decides what its credential configs hold; until
-// then there are none to show.
-func webauthnCredentials(*core.Identity) (passkeys, securityKeys []WebauthnCredentialJSON) {
-	return nil, nil
-}
-
-// profileJSON returns i as /me and the Flow API show it.
-func (h *Handler) profileJSON(i *core.Identity) ProfileJSON {
+// profileJSON returns i, whose WebAuthn credentials are creds, as /me and
+// the Flow API show it.
+func (h *Handler) profileJSON(i *core.Identity, creds []core.WebAuthnCredential) ProfileJSON {
 	t := traitsOf(i)
 	p := ProfileJSON{ID: i.ID, UserID: i.ID, Username: usernameJSON(i), CreatedAt: i.CreatedAt, UpdatedAt: i.UpdatedAt,
 		Metadata: metadataJSON(i, false), Name: t.Name, GivenName: t.GivenName, FamilyName: t.FamilyName, Picture: t.Picture}
-	p.Passkeys, p.SecurityKeys = webauthnCredentials(i)
+	p.Passkeys, p.SecurityKeys = webauthnJSON(creds)
 	_, totp := i.Credential(core.CredentialTOTP)
 	p.MFAConfig = MFAConfigJSON{AuthAppSetUp: totp}
 	for _, a := range emails(i) {
@@ -292,13 +285,14 @@ func (h *Handler) profileJSON(i *core.Identity) ProfileJSON {
 	return p
 }
 
-// adminUserJSON returns i as the admin API shows it.
-func adminUserJSON(i *core.Identity) AdminUserJSON {
+// adminUserJSON returns i, whose WebAuthn credentials are creds, as the
+// admin API shows it.
+func adminUserJSON(i *core.Identity, creds []core.WebAuthnCredential) AdminUserJSON {
 	t := traitsOf(i)
 	u := AdminUserJSON{ID: i.ID, Username: usernameJSON(i), CreatedAt: i.CreatedAt, UpdatedAt: i.UpdatedAt,
 		Password: passwordJSON(i), OTP: otpJSON(i), Metadata: metadataJSON(i, true),
 		Name: t.Name, GivenName: t.GivenName, FamilyName: t.FamilyName, Picture: t.Picture}
-	pk, sk := webauthnCredentials(i)
+	pk, sk := webauthnJSON(creds)
 	u.WebauthnCredentials = append(pk, sk...)
 	for _, a := range emails(i) {
 		u.Emails = append(u.Emails, adminEmailJSON(a))

@@ -50,7 +50,11 @@ func (h *Handler) emit(ctx context.Context, tx store.Tx, event string, data any)
 // emitUser queues a user event whose data is the admin view of i, as Hanko
 // sends it.
 func (h *Handler) emitUser(ctx context.Context, tx store.Tx, event string, i *core.Identity) error {
-	return h.emit(ctx, tx, event, adminUserJSON(i))
+	creds, err := webauthnCredentials(ctx, tx, i.ID)
+	if err != nil {
+		return err
+	}
+	return h.emit(ctx, tx, event, adminUserJSON(i, creds))
 }
 
 // SessionEventJSON is the data of the session.* events.

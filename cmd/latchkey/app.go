@@ -178,8 +178,20 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 		if err != nil {
 			return nil, fail("hanko.webhooks: %v", err)
 		}
+		// Passkeys need a usable relying party; without one (an IP host
+		// and no rp.id) a warning said so at start and none is offered.
+		var passkeys *webauthn.Method
+		if rp := cfg.WebAuthnRP(); rp.Usable() && cfg.Hanko.Passkey.Enabled {
+			passkeys, err = webauthn.New(webauthn.Config{RPID: rp.ID, RPDisplayName: rp.DisplayName, RPOrigins: rp.Origins,
+				UserVerification: cfg.Hanko.Passkey.UserVerification, Attestation: cfg.Hanko.Passkey.AttestationPreference,
+				NotFound: store.ErrNotFound, Conflict: store.ErrConflict})
+			if err != nil {
+				return nil, fail("hanko.passkey: %v", err)
+			}
+		}
 		if a.hanko, err = hanko.New(hanko.Options{
-			Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
+			WebAuthn: passkeys,
+			Store:    a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 			Authenticator: &password.Authenticator{Store: a.db, Hasher: a.hasher, PerID: perID, PerIP: perIP, NotFound: store.ErrNotFound},
 			Codes:         passcodes, Courier: a.courier, Limiter: hankoLimiter, Events: events,
 			Config: cfg.Hanko, JWT: cfg.Session.JWT, AdminAPIKey: cfg.Serve.Admin.APIKey, Debug: false, Log: log,
