@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"strings"
 	"time"
 
@@ -66,6 +67,16 @@ func ParseDSN(dsn string) (*driver.Config, error) {
 	if cfg.DBName == "" {
 		return nil, errors.New("mysql dsn: no database name (mysql://user:password@tcp(host:port)/db)")
 	}
+	q := url.Values{}
+	for k, v := range cfg.Params {
+		q.Set(k, v)
+	}
+	if _, err := sqlstore.TakePool(q); err != nil {
+		return nil, fmt.Errorf("mysql dsn: %w", err)
+	}
+	for _, k := range poolParams {
+		delete(cfg.Params, k) // the server would refuse them as unknown system variables
+	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
 	cfg.ClientFoundRows = true
@@ -77,9 +88,35 @@ func ParseDSN(dsn string) (*driver.Config, error) {
 	return cfg, nil
 }
 
+// poolParams are Kratos' pool parameters, which ParseDSN removes.
+var poolParams = []string{sqlstore.ParamMaxConns, sqlstore.ParamMaxIdleConns, sqlstore.ParamMaxConnLifetime, sqlstore.ParamMaxConnIdleTime}
+
+// poolOf returns the pool Kratos' pool parameters in dsn set (see
+// sqlstore.TakePool).
+func poolOf(dsn string) (sqlstore.Pool, error) {
+	cfg, err := driver.ParseDSN(strings.TrimPrefix(dsn, "mysql://"))
+	if err != nil {
+		return sqlstore.Pool{}, fmt.Errorf("mysql dsn: %w", err)
+	}
+	q := url.Values{}
+	for k, v := range cfg.Params {
+		q.Set(k, v)
+	}
+	pool, err := sqlstore.TakePool(q)
+	if err != nil {
+		return sqlstore.Pool{}, fmt.Errorf("mysql dsn: %w", err)
+	}
+	return pool, nil
+}
+
 // Open connects to the MySQL or MariaDB database named by dsn (see
-// ParseDSN) and pings it. It does not migrate: call Migrate.
+// ParseDSN) and pings it. Kratos' pool parameters in the DSN size the
+// connection pool (sqlstore.TakePool). It does not migrate: call Migrate.
 func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
+	pool, err := poolOf(dsn)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := ParseDSN(dsn)
 	if err != nil {
 		return nil, err
@@ -90,13 +127,11 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("open %s: %w", where, err)
 	}
 	db := sql.OpenDB(conn)
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
-	db.SetConnMaxLifetime(5 * time.Minute) // below the server's wait_timeout
 	s, err := sqlstore.New(sqlstore.Config{
 		Dialect:    Dialect,
 		Write:      db,
 		Migrations: Migrations(),
+		Pool:       pool,
 	})
 	if err != nil {
 		db.Close()

@@ -77,9 +77,35 @@ func ParseDSN(dsn string) (*pgconn.Config, error) {
 	return cfg, nil
 }
 
+// splitPool removes Kratos' pool parameters (max_conns, max_idle_conns,
+// max_conn_lifetime, max_conn_idle_time) from dsn, which PostgreSQL would
+// refuse as unknown run-time parameters, and returns the pool they set.
+func splitPool(dsn string) (string, sqlstore.Pool, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", sqlstore.Pool{}, errors.New("postgres dsn: not a valid URL")
+	}
+	q := u.Query()
+	pool, err := sqlstore.TakePool(q)
+	if err != nil {
+		return "", sqlstore.Pool{}, fmt.Errorf("postgres dsn: %w", err)
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), pool, nil
+}
+
 // Open connects to the PostgreSQL database named by dsn (see ParseDSN) and
-// pings it. It does not migrate: call Migrate.
+// pings it. Kratos' pool parameters in the DSN size the connection pool
+// (sqlstore.TakePool; sqlstore.DefaultPool without them). It does not
+// migrate: call Migrate.
 func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
+	if _, err := ParseDSN(dsn); err != nil {
+		return nil, err
+	}
+	dsn, pool, err := splitPool(dsn)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := ParseDSN(dsn)
 	if err != nil {
 		return nil, err
@@ -89,8 +115,6 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", where, err)
 	}
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
 		db.Close()
@@ -101,6 +125,7 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 		Write:            db,
 		Migrations:       Migrations(),
 		MigrationOptions: []goose.ProviderOption{goose.WithSessionLocker(locker)},
+		Pool:             pool,
 	})
 	if err != nil {
 		db.Close()

@@ -33,6 +33,9 @@ type Config struct {
 	// MaxAttempts bounds how often a transaction is run when it fails with
 	// a retryable error; 0 means 5.
 	MaxAttempts int
+	// Pool, when not zero, is applied to Write (server databases; SQLite
+	// sizes its own handles).
+	Pool Pool
 }
 
 // Store implements store.Store over SQL. It is safe for concurrent use.
@@ -46,6 +49,7 @@ type Store struct {
 	migrations            fs.FS    // goose sources
 	migrateOpts           []goose.ProviderOption
 	maxAttempts           int
+	pool                  Pool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -68,6 +72,13 @@ func New(c Config) (*Store, error) {
 		migrations:  c.Migrations,
 		migrateOpts: c.MigrationOptions,
 		maxAttempts: c.MaxAttempts,
+		pool:        c.Pool,
+	}
+	if c.Pool != (Pool{}) {
+		c.Write.SetMaxOpenConns(c.Pool.MaxOpen)
+		c.Write.SetMaxIdleConns(c.Pool.MaxIdle)
+		c.Write.SetConnMaxLifetime(c.Pool.MaxLifetime)
+		c.Write.SetConnMaxIdleTime(c.Pool.MaxIdleTime)
 	}
 	driver := d.Flavor.String()
 	s.write = sqlx.NewDb(c.Write, driver)
@@ -88,6 +99,13 @@ func New(c Config) (*Store, error) {
 	s.ops = ops{q: s.read, d: s.d, stmts: s.readStmts}
 	return s, nil
 }
+
+// Pool returns the pool settings applied to the write handle (zero on
+// SQLite).
+func (s *Store) Pool() Pool { return s.pool }
+
+// Stats returns the write handle's database/sql statistics.
+func (s *Store) Stats() sql.DBStats { return s.write.Stats() }
 
 // Dialect returns the store's dialect.
 func (s *Store) Dialect() Dialect { return *s.d }
