@@ -417,7 +417,6 @@ func TestValidationRules(t *testing.T) {
 		{"web hook url", "", []string{`LATCHKEY_SELFSERVICE_FLOWS_REGISTRATION_AFTER_PASSWORD_HOOKS=[{"hook":"web_hook","config":{"method":"POST"}}]`}, false, "selfservice.flows.registration.after.password.hooks[0].config.url", "is required"},
 		{"oidc provider", "", []string{`LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS=[{"id":"g","provider":"myspace","client_id":"x","client_secret":"y"}]`}, false, "selfservice.methods.oidc.config.providers[0].provider", `"myspace" is not one of`},
 		{"oidc generic issuer", "", []string{`LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS=[{"id":"g","provider":"generic","client_id":"x","client_secret":"y"}]`}, false, "selfservice.methods.oidc.config.providers[0].issuer_url", "is required"},
-		{"oidc not offered yet", "", []string{"LATCHKEY_SELFSERVICE_METHODS_OIDC_ENABLED=true"}, false, "selfservice.methods.oidc.enabled", "not offered"},
 		{"oidc client secret", "", []string{`LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS=[{"id":"g","provider":"google","client_id":"x"}]`}, false, "selfservice.methods.oidc.config.providers[0].client_secret", "is required"},
 		{"hanko unverified registration reveals accounts", "", []string{"LATCHKEY_HANKO_EMAIL_REQUIRE_VERIFICATION=false"}, false, "hanko.email.require_verification", "set hanko.privacy.show_account_existence_hints: true"},
 		{"rp origin", "", []string{"LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ORIGINS=localhost"}, false, "selfservice.methods.passkey.config.rp.origins[0]", "not an origin like"},

@@ -164,10 +164,6 @@ type OIDCProvider struct {
 	PKCE              string         `koanf:"pkce" doc:"PKCE use: auto, force or never."`
 }
 
-// oidcOffered says whether a face offers third-party sign-in; until one
-// does, enabling the method is refused rather than accepted and ignored.
-const oidcOffered = false
-
 // oidcProviders are the provider kinds Latchkey implements (Kratos' names;
 // keep in step with method/oidc.Kinds). Kratos' other kinds are refused: use
 // generic with the provider's issuer_url where it speaks OpenID Connect.
@@ -196,8 +192,8 @@ type LoginFlow struct {
 //
 // Unlike Kratos, whose after.<method>.hooks are empty by default (so a new
 // account must log in after signing up), Latchkey defaults
-// after.password.hooks, after.code.hooks, after.passkey.hooks and
-// after.webauthn.hooks to [{hook: session}]: a
+// after.password.hooks, after.code.hooks, after.passkey.hooks,
+// after.webauthn.hooks and after.oidc.hooks to [{hook: session}]: a
 // registration logs the user in at once, and a native registration returns
 // a session token out of the box. Setting a method's hooks (even to []) or
 // relying on after.hooks instead needs the method's list to be set
@@ -315,6 +311,7 @@ func (s *SelfService) setDefaults(dev bool) {
 	f.Registration.After.Code.Hooks = []Hook{{Hook: "session"}}
 	f.Registration.After.Passkey.Hooks = []Hook{{Hook: "session"}}
 	f.Registration.After.WebAuthn.Hooks = []Hook{{Hook: "session"}}
+	f.Registration.After.OIDC.Hooks = []Hook{{Hook: "session"}}
 	f.Settings = SettingsFlow{Lifespan: time.Hour, PrivilegedSessionMaxAge: time.Hour, RequiredAAL: "highest_available"}
 	f.Recovery = AddressFlow{Enabled: true, Lifespan: time.Hour, Use: "code"}
 	f.Verification = AddressFlow{Enabled: true, Lifespan: time.Hour, Use: "code"}
@@ -463,9 +460,6 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 		}
 	}
 	checkHTTPURL(p, "selfservice.methods.oidc.config.base_redirect_uri", m.OIDC.Config.BaseRedirectURI, false)
-	if m.OIDC.Enabled && !oidcOffered {
-		p.add("selfservice.methods.oidc.enabled", "third-party sign-in is not offered by this version's faces yet; set it to false (the providers list is still checked)")
-	}
 	ids := map[string]int{}
 	for i, pr := range m.OIDC.Config.Providers {
 		key := fmt.Sprintf("selfservice.methods.oidc.config.providers[%d]", i)

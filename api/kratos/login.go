@@ -244,6 +244,9 @@ type loginResponse struct {
 
 // finishLogin answers a login step: the form again, or the session.
 func (s *SelfService) finishLogin(w http.ResponseWriter, r *http.Request, sub *submission, o *outcome, res *flow.Result, tok []byte, jsonAnswer bool) {
+	if s.oidcFinish(w, r, core.FlowLogin, sub, o, res, tok, jsonAnswer) {
+		return
+	}
 	if !res.Ended && o.relocate {
 		s.relocateForm(w, r, core.FlowLogin, res, jsonAnswer)
 		return

@@ -266,6 +266,9 @@ type registrationResponse struct {
 // finishRegistration answers a registration step: the form again, or the
 // new identity after the configured hooks ran.
 func (s *SelfService) finishRegistration(w http.ResponseWriter, r *http.Request, sub *submission, o *outcome, res *flow.Result, tok []byte, jsonAnswer bool) {
+	if s.oidcFinish(w, r, core.FlowRegistration, sub, o, res, tok, jsonAnswer) {
+		return
+	}
 	if !res.Ended && o.relocate {
 		s.relocateForm(w, r, core.FlowRegistration, res, jsonAnswer)
 		return

@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/lookup"
+	"github.com/latchkey/latchkey/method/oidc"
 	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/method/totp"
 	"github.com/latchkey/latchkey/method/webauthn"
@@ -69,6 +70,9 @@ type SelfServiceOptions struct {
 	// ignored otherwise.
 	TOTP   *totp.Method
 	Lookup *lookup.Method
+	// OIDC is third-party sign-in (selfservice.methods.oidc); required
+	// when the method is enabled.
+	OIDC *oidc.Method
 	// Attempts is the attempt policy both faces share (wrong TOTP and
 	// lookup codes count against it); nil limits nothing.
 	Attempts *ratelimit.Policy
@@ -137,6 +141,8 @@ type SelfService struct {
 	totp     *totp.Method
 	lookup   *lookup.Method
 	attempts *ratelimit.Policy
+	// oidc is third-party sign-in (nil when disabled).
+	oidc *oidc.Method
 	// addr runs recovery and verification (part B); nil unless
 	// SelfServiceOptions.AddressFlows is set.
 	addr *addressFlows
@@ -170,6 +176,12 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 		s.lookup = o.Lookup
 	}
 	s.attempts = o.Attempts
+	if o.SelfService.Methods.OIDC.Enabled {
+		if o.OIDC == nil {
+			return nil, errors.New("kratos: selfservice.methods.oidc.enabled needs SelfServiceOptions.OIDC")
+		}
+		s.oidc = o.OIDC
+	}
 	random := o.Random
 	if random == nil {
 		random = rand.Reader
@@ -269,6 +281,8 @@ func (s *SelfService) MountPublic(mux *http.ServeMux) {
 		mux.HandleFunc("POST /self-service/"+string(k), func(w http.ResponseWriter, r *http.Request) { s.submitFlow(w, r, k) })
 		mux.HandleFunc("GET /self-service/"+string(k)+"", func(w http.ResponseWriter, r *http.Request) { s.submitFlow(w, r, k) })
 	}
+	mux.HandleFunc("GET /self-service/methods/oidc/callback/{provider}", s.oidcCallback)
+	mux.HandleFunc("POST /self-service/methods/oidc/callback/{provider}", s.oidcCallback)
 	mux.HandleFunc("GET /self-service/errors", s.getError)
 	s.mountAddressFlows(mux) // recovery and verification (recovery_verification.go)
 	mux.HandleFunc("GET /self-service/logout/browser", s.createBrowserLogout)
@@ -333,6 +347,15 @@ type outcome struct {
 	// to the flow's UI (as Kratos answers a WebAuthn method asked to begin
 	// its ceremony), browsers the usual 303.
 	relocate bool
+	// redirect sends the browser to a provider (oidc), with oidcState as
+	// the state cookie; oidcLogin, oidcSignedUp and oidcTraits mark a
+	// provider sign-in, a sign-up, and a sign-up waiting for traits
+	// (strategy_oidc.go's oidcFinish answers them).
+	redirect     string
+	oidcState    string
+	oidcLogin    bool
+	oidcSignedUp bool
+	oidcTraits   bool
 	// tx, when set, runs first inside the step's transaction and may change
 	// the outcome (a code is checked or sent and its message enqueued, a
 	// registered identity is created). An error rolls the step back. It may

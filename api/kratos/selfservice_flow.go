@@ -144,9 +144,13 @@ func transientPayload(body map[string]any) (json.RawMessage, *Text) {
 func (s *SelfService) strategies(kind core.FlowKind) []strategy {
 	switch kind {
 	case core.FlowLogin:
-		return append(s.loginStrategies(), s.codeStrategies(kind)...)
+		out := append(s.loginStrategies(), s.codeStrategies(kind)...)
+		for n := range out {
+			out[n] = s.linkAfterProof(out[n])
+		}
+		return append(out, s.oidcStrategies(kind)...)
 	case core.FlowRegistration:
-		return append(s.registrationStrategies(), s.codeStrategies(kind)...)
+		return append(append(s.registrationStrategies(), s.codeStrategies(kind)...), s.oidcStrategies(kind)...)
 	case core.FlowSettings:
 		return s.settingsStrategies()
 	case core.FlowRecovery, core.FlowVerification:

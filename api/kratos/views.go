@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/method/oidc"
 )
 
 // IdentityJSON is Kratos' identity as the admin API writes it (field order
@@ -162,7 +163,7 @@ func declassify(c core.Credential, dec Decrypter) json.RawMessage {
 	if err := json.Unmarshal(cfg, &oc); err != nil {
 		return json.RawMessage(`{}`)
 	}
-	open := func(s string) string {
+	open := func(s string, p identity.OIDCProvider) string {
 		if s == "" || dec == nil {
 			return ""
 		}
@@ -170,9 +171,13 @@ func declassify(c core.Credential, dec Decrypter) json.RawMessage {
 		if err != nil {
 			return ""
 		}
-		pt, err := dec.Decrypt(ct, nil)
+		// The oidc method binds tokens to their link (oidc.TokenAAD);
+		// tokens sealed without additional data open too.
+		pt, err := dec.Decrypt(ct, oidc.TokenAAD(p.Provider, p.Subject))
 		if err != nil {
-			return ""
+			if pt, err = dec.Decrypt(ct, nil); err != nil {
+				return ""
+			}
 		}
 		return string(pt)
 	}
@@ -206,8 +211,8 @@ func declassify(c core.Credential, dec Decrypter) json.RawMessage {
 	for _, p := range oc.Providers {
 		out.Providers = append(out.Providers, provider{
 			Subject: p.Subject, Provider: p.Provider, Organization: p.Organization, UseAutoLink: p.UseAutoLink,
-			InitialIDToken: open(p.InitialIDToken), InitialAccessToken: open(p.InitialAccessToken),
-			InitialRefreshToken: open(p.InitialRefreshToken),
+			InitialIDToken: open(p.InitialIDToken, p), InitialAccessToken: open(p.InitialAccessToken, p),
+			InitialRefreshToken: open(p.InitialRefreshToken, p),
 		})
 	}
 	b, _ := json.Marshal(out)

@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/code"
 	"github.com/latchkey/latchkey/method/lookup"
+	"github.com/latchkey/latchkey/method/oidc"
 	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/method/totp"
 	"github.com/latchkey/latchkey/method/webauthn"
@@ -154,10 +155,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	}); err != nil {
 		return nil, fail("kratos face: %v", err)
 	}
+	var thirdParty *oidc.Method
+	if cfg.SelfService.Methods.OIDC.Enabled {
+		if thirdParty, err = buildOIDC(ctx, cfg.SelfService.Methods.OIDC.Config, a.cipher); err != nil {
+			return nil, fail("%v", err)
+		}
+	}
 	if a.selfsvc, err = kratos.NewSelfService(kratos.SelfServiceOptions{
 		Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 		PasswordAttemptsPerIdentifier: perID, PasswordAttemptsPerIP: perIP,
-		TOTP: kratosTOTP, Lookup: backupCodes, Attempts: mfaAttempts, Passkeys: passkeys,
+		TOTP: kratosTOTP, Lookup: backupCodes, Attempts: mfaAttempts, Passkeys: passkeys, OIDC: thirdParty,
 		Cookies: a.cipher, PublicBaseURL: cfg.Serve.Public.BaseURL,
 		SelfService: cfg.SelfService, Session: cfg.Session,
 		AddressFlows: &kratos.AddressFlowOptions{Courier: a.courier, MAC: a.signer, SendLimiter: a.limiter},

@@ -155,8 +155,12 @@ func (m *Method) RevealConfig(raw json.RawMessage) (json.RawMessage, error) {
 	return json.Marshal(cfg)
 }
 
-func tokenAAD(op identity.OIDCProvider) []byte {
-	return []byte("latchkey oidc token " + Identifier(op.Provider, op.Subject))
+func tokenAAD(op identity.OIDCProvider) []byte { return TokenAAD(op.Provider, op.Subject) }
+
+// TokenAAD is the additional data a link's tokens are sealed with: a token
+// copied into another link does not decrypt.
+func TokenAAD(provider, subject string) []byte {
+	return []byte("latchkey oidc token " + Identifier(provider, subject))
 }
 
 // AddLink returns the identity's oidc credential config with op added (or

@@ -1,0 +1,475 @@
+package kratos
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/flow"
+	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/method/oidc"
+	"github.com/latchkey/latchkey/store"
+)
+
+// Third-party sign-in (Kratos' oidc strategy, notes §3.1/§3.2 and the
+// "Observed on a real Kratos" OIDC notes): a browser or SPA submits
+// method=oidc with provider; the flow keeps the round trip's state hash,
+// nonce and PKCE verifier, the browser gets the state in a cookie and is
+// sent to the provider (303, or 422 redirect_browser_to for JSON clients);
+// the provider sends it back to /self-service/methods/oidc/callback/{id},
+// which signs in, signs up, or asks the user to prove an existing account
+// whose address the provider's e-mail names before linking to it.
+
+const (
+	// oidcStateCookie binds a provider round trip to the browser.
+	oidcStateCookie = "latchkey_oidc_state"
+	// oidcCallbackPath is the redirect URI registered at providers (plus
+	// the provider id).
+	oidcCallbackPath = "self-service/methods/oidc/callback/"
+	groupOIDC        = "oidc"
+	// Kratos' ids for the oidc strategy's texts.
+	msgLoginWith             = 1010002
+	msgLoginLink             = 1010016
+	msgRegistrationWith      = 1040002
+	msgDuplicateOIDCIdentity = 4000027
+)
+
+var (
+	// keyOIDCPending is the round trip in progress.
+	keyOIDCPending = flow.NewKey[oidc.Pending]("kratos.oidc.pending")
+	// keyOIDCLink is a provider identity waiting: for the user to prove the
+	// existing account IdentityID (login), or for traits the mapper left
+	// out (registration, IdentityID empty).
+	keyOIDCLink = flow.NewKey[oidcLink]("kratos.oidc.link")
+)
+
+// oidcLink is a provider identity kept in a flow (tokens sealed).
+type oidcLink struct {
+	Link           identity.OIDCProvider `json:"link"`
+	IdentityID     string                `json:"identity_id,omitempty"`
+	VerifiedEmail  string                `json:"verified_email,omitempty"`
+	MetadataPublic json.RawMessage       `json:"metadata_public,omitempty"`
+	MetadataAdmin  json.RawMessage       `json:"metadata_admin,omitempty"`
+}
+
+// oidcEnabled reports whether the face offers third-party sign-in.
+func (s *SelfService) oidcEnabled() bool {
+	return s.oidc != nil && s.cfg.Methods.OIDC.Enabled && len(s.oidc.Providers()) > 0
+}
+
+// oidcStrategies returns the oidc strategy of a login or registration flow.
+func (s *SelfService) oidcStrategies(kind core.FlowKind) []strategy {
+	if !s.oidcEnabled() {
+		return nil
+	}
+	return []strategy{{
+		method: "oidc",
+		inputs: []flow.Input{{Name: "provider", Type: flow.TypeString}, {Name: "traits", Type: flow.TypeJSON},
+			{Name: "upstream_parameters", Type: flow.TypeJSON}, {Name: "id_token", Type: flow.TypeString},
+			{Name: "id_token_nonce", Type: flow.TypeString}},
+		fields:  []string{"provider"},
+		nodes:   func(v *view) []Node { return s.oidcNodes(v, kind) },
+		prepare: func(sub *submission) (*outcome, error) { return s.oidcSubmit(sub, kind) },
+	}}
+}
+
+// oidcNodes renders one button per provider ("Sign in with …" / "Sign up
+// with …"); a registration waiting for traits offers only its provider.
+func (s *SelfService) oidcNodes(v *view, kind core.FlowKind) []Node {
+	if kind == core.FlowLogin && val(keyAAL, v.res.Stash) == string(core.AAL2) {
+		return nil
+	}
+	link, waiting := keyOIDCLink.Get(v.res.Stash)
+	var nodes []Node
+	for _, p := range s.oidc.Providers() {
+		if waiting && kind == core.FlowRegistration && link.IdentityID == "" && p.ID != link.Link.Provider {
+			continue
+		}
+		id, verb := msgLoginWith, "Sign in with "
+		if kind == core.FlowRegistration {
+			id, verb = msgRegistrationWith, "Sign up with "
+		}
+		label := Text{ID: id, Type: textInfo, Text: verb + p.DisplayName(),
+			Context: map[string]any{"provider": p.DisplayName(), "provider_id": p.ID}}
+		nodes = append(nodes, submitNode(groupOIDC, "provider", p.ID, label))
+	}
+	return nodes
+}
+
+// oidcRedirectURI is the callback URL of a provider.
+func (s *SelfService) oidcRedirectURI(id string) string {
+	base := s.cfg.Methods.OIDC.Config.BaseRedirectURI
+	if base == "" {
+		base = s.public
+	}
+	return strings.TrimRight(base, "/") + "/" + oidcCallbackPath + url.PathEscape(id)
+}
+
+// upstreamParams are the upstream_parameters Kratos passes through.
+var upstreamParams = []string{"login_hint", "hd", "prompt", "auth_type"}
+
+// oidcSubmit starts a round trip to the provider, verifies a native app's
+// id_token, or completes a sign-up with the traits the user added.
+func (s *SelfService) oidcSubmit(sub *submission, kind core.FlowKind) (*outcome, error) {
+	ctx := sub.r.Context()
+	p, err := s.oidc.Provider(sub.str("provider"))
+	if err != nil {
+		return &outcome{messages: []Text{genericText(core.ErrorMessage(err))}}, nil
+	}
+	if raw := sub.str("id_token"); raw != "" {
+		claims, err := s.oidc.VerifyNative(ctx, p, raw, sub.str("id_token_nonce"))
+		if err != nil {
+			return &outcome{messages: []Text{genericText(core.ErrorMessage(err))}}, nil
+		}
+		return s.oidcComplete(ctx, kind, p, claims, &oidc.Tokens{IDToken: raw})
+	}
+	if link, ok := keyOIDCLink.Get(sub.res.Stash); ok && kind == core.FlowRegistration && link.IdentityID == "" &&
+		link.Link.Provider == p.ID && sub.body["traits"] != nil {
+		return s.oidcRegister(ctx, kind, p, link, traitsOf(sub))
+	}
+	if sub.res.Flow.Type == "api" {
+		return &outcome{messages: []Text{genericText("A native app signs in with " + p.DisplayName() +
+			" by sending the provider's id_token (and id_token_nonce); the redirect to the provider works in browser flows only.")}}, nil
+	}
+	params := map[string]string{}
+	if up, ok := sub.body["upstream_parameters"].(map[string]any); ok {
+		for _, k := range upstreamParams {
+			if v, ok := up[k].(string); ok && v != "" {
+				params[k] = v
+			}
+		}
+	}
+	start, err := s.oidc.Begin(ctx, p, sub.res.Flow.ID, s.oidcRedirectURI(p.ID), params)
+	if err != nil {
+		if ce := (*core.Error)(nil); errors.As(err, &ce) && ce.Code != core.CodeInternal {
+			s.errs.Log.Warn("oidc: provider unavailable", "provider", p.ID, "error", err)
+			return &outcome{messages: []Text{genericText(ce.Message)}}, nil
+		}
+		return nil, err
+	}
+	return &outcome{next: sub.res.State, redirect: start.URL, oidcState: start.State,
+		stash: func(st *flow.Stash) { keyOIDCPending.Set(st, start.Pending) }}, nil
+}
+
+// oidcComplete decides what verified claims lead to, following
+// method/oidc's linking rules: a linked subject signs in; an address of
+// another account makes the user prove that account first (never a
+// sign-in on an e-mail alone); otherwise a sign-up.
+func (s *SelfService) oidcComplete(ctx context.Context, kind core.FlowKind, p *oidc.Provider, claims *oidc.Claims, tokens *oidc.Tokens) (*outcome, error) {
+	op, err := s.oidc.Credential(p, claims, tokens)
+	if err != nil {
+		return nil, err
+	}
+	res, err := oidc.Resolve(ctx, s.st, store.ErrNotFound, p, claims, nil)
+	if err != nil {
+		return nil, &core.Error{Code: core.CodeInternal, Message: "Looking up the account failed.", Cause: err}
+	}
+	switch res.Outcome {
+	case oidc.SignIn:
+		if res.Identity.State == core.IdentityInactive {
+			return &outcome{messages: []Text{msgDisabled}}, nil
+		}
+		return &outcome{identityID: res.Identity.ID, ident: res.Identity, next: statePassedChallenge, oidcLogin: true}, nil
+	case oidc.Conflict, oidc.Link:
+		return s.oidcConflict(kind, p, claims, op, res.Identity), nil
+	}
+	sch, err := s.ids.Schemas().Schema(s.ids.DefaultSchemaID())
+	if err != nil {
+		return nil, &core.Error{Code: core.CodeInternal, Message: "The identity schema is missing.", Cause: err}
+	}
+	mapped, err := s.oidc.Map(ctx, p, claims, sch.Raw())
+	if err != nil {
+		var ce *core.Error
+		if errors.As(err, &ce) && ce.Code == core.CodeInvalid {
+			s.errs.Log.Warn("oidc: claims mapper failed", "provider", p.ID, "error", ce.Cause)
+			return &outcome{messages: []Text{genericText(ce.Message)}}, nil
+		}
+		return nil, err
+	}
+	link := oidcLink{Link: op, VerifiedEmail: mapped.VerifiedEmail, MetadataPublic: mapped.MetadataPublic, MetadataAdmin: mapped.MetadataAdmin}
+	return s.oidcRegister(ctx, kind, p, link, mapped.Traits)
+}
+
+// oidcConflict answers a provider identity whose address belongs to an
+// existing account: a login flow keeps the link and asks the user to sign
+// in to that account (the link is added once they have); a registration
+// answers Kratos' duplicate-credentials message.
+func (s *SelfService) oidcConflict(kind core.FlowKind, p *oidc.Provider, claims *oidc.Claims, op identity.OIDCProvider, existing *core.Identity) *outcome {
+	if kind != core.FlowLogin {
+		return &outcome{messages: []Text{{ID: msgDuplicateOIDCIdentity, Type: textError,
+			Text: "An account with the same identifier (email, phone, username, ...) exists already. Please sign in to your existing account to link your social profile."}}}
+	}
+	email := claims.Email
+	return &outcome{
+		messages: []Text{{ID: msgLoginLink, Type: textInfo,
+			Text:    fmt.Sprintf("You tried to sign in with %q, but that email is already used by another account. Sign in to your account with one of the options below to add your account %[1]q at %q as another way to sign in.", email, p.DisplayName()),
+			Context: map[string]any{"duplicateIdentifier": email, "duplicate_identifier": email, "provider": p.DisplayName()}}},
+		stash: func(st *flow.Stash) { keyOIDCLink.Set(st, oidcLink{Link: op, IdentityID: existing.ID}) },
+	}
+}
+
+// oidcRegister creates the identity with the provider link, or keeps the
+// link and asks for the traits the mapping left invalid.
+func (s *SelfService) oidcRegister(ctx context.Context, kind core.FlowKind, p *oidc.Provider, link oidcLink, traits json.RawMessage) (*outcome, error) {
+	o := &outcome{values: keep("traits", traits)}
+	if !s.cfg.Flows.Registration.Enabled {
+		o.messages = []Text{genericText("Signing up is disabled: no account is linked to this " + p.DisplayName() + " account.")}
+		return o, nil
+	}
+	ex, msgs, err := s.checkTraits(traits)
+	if err != nil {
+		return nil, err
+	}
+	if msgs != nil {
+		o.nodeMessages = msgs
+		o.stash = func(st *flow.Stash) { keyOIDCLink.Set(st, link) }
+		o.oidcTraits = kind == core.FlowLogin
+		return o, nil
+	}
+	var emails []string
+	for _, a := range ex.VerifiableAddresses {
+		if a.Via == core.ViaEmail {
+			emails = append(emails, a.Value)
+		}
+	}
+	for _, a := range ex.RecoveryAddresses {
+		if a.Via == core.ViaEmail {
+			emails = append(emails, a.Value)
+		}
+	}
+	claims := &oidc.Claims{Subject: link.Link.Subject}
+	res, err := oidc.Resolve(ctx, s.st, store.ErrNotFound, p, claims, emails)
+	if err != nil {
+		return nil, &core.Error{Code: core.CodeInternal, Message: "Looking up the account failed.", Cause: err}
+	}
+	if res.Outcome != oidc.SignUp {
+		return s.oidcConflict(kind, p, &oidc.Claims{Email: res.Address}, link.Link, res.Identity), nil
+	}
+	d := identity.Draft{Traits: traits, MetadataPublic: link.MetadataPublic, MetadataAdmin: link.MetadataAdmin,
+		Credentials: &identity.CredentialsDraft{OIDC: []identity.OIDCProvider{link.Link}}}
+	if link.VerifiedEmail != "" {
+		now := s.now().UTC()
+		d.VerifiableAddresses = []identity.AddressDraft{{Via: core.ViaEmail, Value: link.VerifiedEmail, Verified: true, VerifiedAt: &now, Status: core.AddressCompleted}}
+	}
+	prep, err := s.ids.Prepare(ctx, d)
+	if core.ErrorCode(err) == core.CodeInvalid {
+		o.messages = []Text{genericText(core.ErrorMessage(err))}
+		return o, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	o.stash = func(st *flow.Stash) { keyOIDCLink.Delete(st) }
+	o.tx = func(c *flow.ActionContext, o *outcome) error {
+		fc := c.Base()
+		i, err := s.ids.WithTx(fc.Tx()).CreatePrepared(fc.Context(), prep)
+		if takenInTx(err) {
+			o.messages = []Text{{ID: msgDuplicateOIDCIdentity, Type: textError,
+				Text: "An account with the same identifier (email, phone, username, ...) exists already. Please sign in to your existing account to link your social profile."}}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		o.identityID, o.ident, o.next, o.oidcSignedUp = i.ID, i, statePassedChallenge, true
+		return nil
+	}
+	return o, nil
+}
+
+// linkAfterProof makes a login strategy add a waiting provider link (see
+// oidcConflict) once the user signed in to the account it names, in the
+// same transaction; a sign-in to any other account leaves it alone.
+func (s *SelfService) linkAfterProof(st strategy) strategy {
+	if !s.oidcEnabled() || st.method == "oidc" {
+		return st
+	}
+	prepare := st.prepare
+	st.prepare = func(sub *submission) (*outcome, error) {
+		o, err := prepare(sub)
+		if err != nil || o == nil {
+			return o, err
+		}
+		link, ok := keyOIDCLink.Get(sub.res.Stash)
+		if !ok || link.IdentityID == "" {
+			return o, nil
+		}
+		inner := o.tx
+		o.tx = func(c *flow.ActionContext, o *outcome) error {
+			if inner != nil {
+				if err := inner(c, o); err != nil {
+					return err
+				}
+			}
+			if o.next != statePassedChallenge || o.identityID != link.IdentityID {
+				return nil
+			}
+			fc := c.Base()
+			if _, err := s.ids.WithTx(fc.Tx()).LinkOIDC(fc.Context(), o.identityID, link.Link); err != nil {
+				return err
+			}
+			keyOIDCLink.Delete(fc.Stash())
+			return nil
+		}
+		return o, nil
+	}
+	return st
+}
+
+// oidcFinish answers the oidc strategy's special outcomes and reports
+// whether it did: the redirect to the provider, a sign-up that happened in
+// a login flow (registration hooks apply), a sign-in from a registration
+// flow (login hooks apply), and traits still missing after a login flow's
+// sign-up (a registration flow continues).
+func (s *SelfService) oidcFinish(w http.ResponseWriter, r *http.Request, kind core.FlowKind, sub *submission, o *outcome, res *flow.Result, tok []byte, jsonAnswer bool) bool {
+	switch {
+	case o.redirect != "":
+		c := s.csrf.cookie.cookie(oidcStateCookie, o.oidcState)
+		c.Path = "/" + oidcCallbackPath
+		c.MaxAge = int(res.Flow.ExpiresAt.Sub(s.now()).Seconds())
+		http.SetCookie(w, c)
+		if !jsonAnswer {
+			redirect(w, r, o.redirect)
+			return true
+		}
+		s.writeError(w, r, true, browserLocationChange(o.redirect))
+		return true
+	case res.Ended && kind == core.FlowLogin && o.oidcSignedUp:
+		s.finishRegistration(w, r, sub, o, res, tok, jsonAnswer)
+		return true
+	case res.Ended && kind == core.FlowRegistration && o.oidcLogin:
+		s.finishLogin(w, r, sub, o, res, tok, jsonAnswer)
+		return true
+	case !res.Ended && kind == core.FlowLogin && o.oidcTraits:
+		link, _ := keyOIDCLink.Get(res.Stash)
+		values, _ := keyValues.Get(res.Stash)
+		msgs, _ := keyNodeMessages.Get(res.Stash)
+		var csrfToken []byte
+		if res.Flow.Type == "browser" {
+			csrfToken = s.csrf.token(r)
+		}
+		reg, err := s.start(r.Context(), core.FlowRegistration, res.Flow.Type,
+			s.public+"self-service/registration/"+res.Flow.Type, val(keyReturnTo, res.Stash), csrfToken,
+			initState{seed: func(st *flow.Stash) {
+				keyOIDCLink.Set(st, link)
+				keyValues.Set(st, values)
+				keyNodeMessages.Set(st, msgs)
+			}})
+		if err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+			return true
+		}
+		s.showForm(w, r, core.FlowRegistration, reg, nil, tok, jsonAnswer)
+		return true
+	}
+	return false
+}
+
+// oidcCallback is GET|POST /self-service/methods/oidc/callback/{provider}:
+// the provider's answer is checked against the flow and the browser, then
+// applied to the flow as a step of the oidc strategy.
+func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
+	if !s.oidcEnabled() {
+		s.writeError(w, r, false, &core.Error{Code: core.CodeNotFound, Message: "Third-party sign-in is not enabled."})
+		return
+	}
+	if r.Method == http.MethodPost {
+		// Providers answering with response_mode=form_post (Apple) post
+		// cross-site, which leaves the Lax state cookie behind: continue as
+		// a top-level GET, which carries it.
+		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+		if err := r.ParseForm(); err != nil {
+			s.writeError(w, r, false, &core.Error{Code: core.CodeInvalid, Message: "The provider's answer could not be read."})
+			return
+		}
+		u := *r.URL
+		u.RawQuery = r.PostForm.Encode()
+		http.Redirect(w, r, strings.TrimRight(s.public, "/")+u.RequestURI(), http.StatusSeeOther)
+		return
+	}
+	ctx := r.Context()
+	q := r.URL.Query()
+	p, err := s.oidc.Provider(r.PathValue("provider"))
+	if err != nil {
+		s.writeError(w, r, false, err)
+		return
+	}
+	notFound := &core.Error{Code: core.CodeNotFound, Message: "The sign-in this answer belongs to was not found. Please start again."}
+	fid, ok := core.ParseID(oidc.FlowID(q.Get("state")))
+	if !ok {
+		s.writeError(w, r, false, notFound)
+		return
+	}
+	f, err := s.st.GetFlow(ctx, fid)
+	if err != nil || f.Face != "kratos" || (f.Kind != core.FlowLogin && f.Kind != core.FlowRegistration) {
+		s.writeError(w, r, false, notFound)
+		return
+	}
+	kind := f.Kind
+	res, err := s.engine.Peek(ctx, s.defs[kind], fid)
+	if errors.Is(err, flow.ErrExpired) {
+		s.replaceExpired(w, r, kind, fid, false)
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, false, notFound)
+		return
+	}
+	cookie := ""
+	if c, err := r.Cookie(oidcStateCookie); err == nil {
+		cookie = c.Value
+	}
+	clear := s.csrf.cookie.cookie(oidcStateCookie, "")
+	clear.Path, clear.MaxAge = "/"+oidcCallbackPath, -1
+	http.SetCookie(w, clear)
+	pend, _ := keyOIDCPending.Get(res.Stash)
+	claims, tokens, err := s.oidc.Finish(ctx, p, pend, oidc.Callback{State: q.Get("state"), CookieState: cookie,
+		Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description")})
+	var o *outcome
+	if err != nil {
+		var ce *core.Error
+		if !errors.As(err, &ce) || ce.Code == core.CodeInternal {
+			s.writeError(w, r, false, err)
+			return
+		}
+		if ce.Code == core.CodeUnavailable {
+			s.errs.Log.Warn("oidc: callback failed", "provider", p.ID, "error", ce.Cause)
+		}
+		o = &outcome{messages: []Text{genericText(ce.Message)}}
+	} else if o, err = s.oidcComplete(ctx, kind, p, claims, tokens); err != nil {
+		s.writeError(w, r, false, err)
+		return
+	}
+	stash := o.stash
+	o.stash = func(st *flow.Stash) {
+		keyOIDCPending.Delete(st)
+		if stash != nil {
+			stash(st)
+		}
+	}
+	sub := &submission{r: r, res: res, body: map[string]any{}}
+	sub.sess, sub.ident = s.optionalSession(r)
+	var tok []byte
+	if res.Flow.Type == "browser" {
+		tok = s.csrf.token(r)
+	}
+	step := context.WithValue(ctx, outcomeKey{}, &stepOutcome{o: o, prepared: *o})
+	res2, err := s.engine.Submit(step, s.defs[kind], flow.Submission{FlowID: fid, Action: "oidc", CSRFToken: res.Flow.CSRFToken, Input: json.RawMessage(`{}`)})
+	switch {
+	case errors.Is(err, flow.ErrExpired):
+		s.replaceExpired(w, r, kind, fid, false)
+		return
+	case errors.Is(err, flow.ErrEnded):
+		s.showForm(w, r, kind, res, nil, tok, false, retryText(string(kind)))
+		return
+	case err != nil:
+		s.writeError(w, r, false, &core.Error{Code: core.CodeInternal, Message: "Completing the sign-in failed.", Cause: err})
+		return
+	}
+	s.finish(w, r, kind, sub, o, res2, o.ident, tok, false)
+}
