@@ -1,9 +1,10 @@
 // Ory's @ory/elements-react (unchanged: <Login>, <Registration>,
-// <Settings>, <Verification> of @ory/elements-react/theme) in headless
-// Chromium against `latchkey serve --dev`, as one user's journey:
+// <Settings>, <Verification>, <Recovery> of @ory/elements-react/theme) in
+// headless Chromium against `latchkey serve --dev`, as one user's journey:
 // profile-first registration with the method picker (password) and the
 // address verified by code, logout, a wrong then the right password, the
-// settings page (a trait saved), logout.
+// settings page (a trait saved), logout, account recovery by code and a new
+// password in the settings flow it leads to, logout, a login with it.
 //
 // Each test() is one step and runs after the ones before it in the same
 // browser (journey.js: one cookie jar, one page). To add a step (a passkey
@@ -21,6 +22,7 @@ import {
   logout,
   open,
   page,
+  newPassword,
   password,
   passwordLogin,
   ready,
@@ -125,5 +127,43 @@ test('logout again', async () => {
   await step('logout-2', async () => {
     await logout()
     await shot('11-logged-out')
+  })
+})
+
+test('account recovery by code, then a new password in settings', async () => {
+  await step('recovery', async () => {
+    await open('/login')
+    // Elements' "Recover Account" link leads to the app's recovery page.
+    await page.getByRole('link', { name: /recover account/i }).click()
+    await ready('recovery')
+    await input('email').fill(email)
+    const before = (await courierMessages(email, { template: 'recovery_code_valid' })).length
+    await submitButton('method', 'code').click()
+    const code = await courierCode(email, { template: 'recovery_code_valid', after: before })
+    await input('code').waitFor()
+    await shot('12-recovery-code')
+    await input('code').fill(code)
+    await submitButton('method', 'code').click()
+    // Latchkey answers the SPA with 422 browser_location_change_required to
+    // the settings flow it created; Elements follows it.
+    await ready('settings')
+    await page.getByText(/recovered your account/i).first().waitFor()
+    await input('password').fill(newPassword)
+    await submitButton('method', 'password').click()
+    await page.getByText(/your changes have been saved/i).first().waitFor()
+    await shot('13-recovered-new-password')
+    const s = await session()
+    assert.ok(s?.authentication_methods?.some((m) => m.method === 'code_recovery'), 'a recovery session')
+  })
+})
+
+test('logout, then a login with the new password', async () => {
+  await step('login-new-password', async () => {
+    await logout()
+    await open('/login')
+    await passwordLogin(email, newPassword)
+    await ready('home')
+    await page.getByTestId('signed-in').waitFor()
+    await shot('14-login-new-password')
   })
 })

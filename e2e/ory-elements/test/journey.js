@@ -23,6 +23,7 @@ export const api = (process.env.LATCHKEY_PUBLIC_URL ?? 'http://localhost:4433').
 const artifacts = process.env.E2E_ARTIFACTS ?? new URL('../../artifacts/', import.meta.url).pathname
 export const email = `ory-elements-${randomUUID().slice(0, 8)}@example.com`
 export const password = 'elements password 1'
+export const newPassword = 'elements password 2'
 const timeout = 15_000
 
 export let browser, context, page, origin, authenticator
