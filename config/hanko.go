@@ -29,6 +29,7 @@ type Hanko struct {
 	Webhooks    HankoWebhooks    `koanf:"webhooks"`
 	Privacy     HankoPrivacy     `koanf:"privacy"`
 	AuditLog    HankoAuditLog    `koanf:"audit_log"`
+	MFA         HankoMFA         `koanf:"mfa"`
 }
 
 // HankoAccount configures what users may do with their accounts.
@@ -197,9 +198,11 @@ func (h *Hanko) setDefaults(dev bool) {
 		PasswordLimits: HankoRateLimit{Tokens: 5, Interval: time.Minute}}
 	h.Webhooks = HankoWebhooks{Enabled: true, AllowTimeExpiration: false, MaxFailures: 5, MaxAttempts: 5, Timeout: 10 * time.Second}
 	h.AuditLog = HankoAuditLog{Enabled: true}
+	h.MFA.setDefaults()
 }
 
 func (h *Hanko) validate(_ *Config, p *Problems) {
+	h.MFA.validate(p)
 	if h.AdminPrefix != "" && (!strings.HasPrefix(h.AdminPrefix, "/") || strings.HasSuffix(h.AdminPrefix, "/")) {
 		p.add("hanko.admin_prefix", "%q must start with \"/\" and not end with one (e.g. /hanko)", h.AdminPrefix)
 	}

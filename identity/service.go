@@ -17,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/schema"
+	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -355,6 +356,14 @@ func (t *TxService) deleteCredential(ctx context.Context, cid string, ct core.Cr
 	i.UpdatedAt = now
 	if err := t.tx.UpdateIdentity(ctx, i); err != nil {
 		return txStoreError("delete credential", err, cid)
+	}
+	switch ct {
+	case core.CredentialTOTP, core.CredentialLookupSecret, core.CredentialWebAuthn:
+		// A removed second factor leaves no session claiming it (and the
+		// aal2 that came with it).
+		if _, err := session.DropMethod(ctx, t.tx, cid, string(ct), now); err != nil {
+			return txStoreError("delete credential", err, cid)
+		}
 	}
 	return nil
 }

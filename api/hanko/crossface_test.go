@@ -44,7 +44,7 @@ type faces struct {
 	kratosV              *apitest.Validator
 }
 
-func newFaces(t *testing.T, open func(testing.TB) store.Store) *faces {
+func newFaces(t *testing.T, open func(testing.TB) store.Store, mods ...func(d *hanko.TestingDeps)) *faces {
 	t.Helper()
 	st := open(t)
 	const base = "http://127.0.0.1:4433/"
@@ -53,6 +53,10 @@ func newFaces(t *testing.T, open func(testing.TB) store.Store) *faces {
 		t.Fatal(err)
 	}
 	d := hanko.NewTestingDeps(t, st)
+	cfg.SelfService.Methods.TOTP.Enabled = true // one TOTP secret serves both faces
+	for _, m := range mods {
+		m(d)
+	}
 	// A tokenize_as template, so whoami can be shown a JWT of the same
 	// issuer that is not a Hanko session token.
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -73,7 +77,7 @@ func newFaces(t *testing.T, open func(testing.TB) store.Store) *faces {
 	jwtCfg := config.SessionJWT{Issuer: base, Audience: []string{"127.0.0.1"}}
 
 	h, err := hanko.New(hanko.Options{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys, Hasher: d.Hasher, Codes: d.Codes,
-		Courier: d.Courier, Config: cfg.Hanko, JWT: jwtCfg, AdminAPIKey: xAPIKey, Log: quiet})
+		Courier: d.Courier, Config: cfg.Hanko, JWT: jwtCfg, AdminAPIKey: xAPIKey, Log: quiet, TOTP: d.TOTP})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +90,8 @@ func newFaces(t *testing.T, open func(testing.TB) store.Store) *faces {
 		t.Fatal(err)
 	}
 	ss, err := kratos.NewSelfService(kratos.SelfServiceOptions{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys,
-		Hasher: d.Hasher, Cookies: d.Seal, PublicBaseURL: base, SelfService: cfg.SelfService, Session: cfg.Session, Log: quiet})
+		Hasher: d.Hasher, Cookies: d.Seal, PublicBaseURL: base, SelfService: cfg.SelfService, Session: cfg.Session, Log: quiet,
+		TOTP: d.TOTP})
 	if err != nil {
 		t.Fatal(err)
 	}

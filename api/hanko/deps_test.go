@@ -10,6 +10,7 @@ import (
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/code"
 	"github.com/latchkey/latchkey/method/password"
+	"github.com/latchkey/latchkey/method/totp"
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
@@ -29,6 +30,8 @@ type TestingDeps struct {
 	Keys     *session.Keys
 	Codes    *code.Issuer
 	Courier  *courier.Courier
+	// TOTP seals with Seal; both faces share it in the cross-face tests.
+	TOTP *totp.Method
 }
 
 // NewTestingDeps builds the dependencies over st with the default identity
@@ -62,6 +65,8 @@ func NewTestingDeps(t testing.TB, st store.Store) *TestingDeps {
 	d.Codes, err = code.NewIssuer(d.MAC, code.Options{Digits: 6, TTL: 5 * time.Minute, MaxAttempts: 3})
 	fatal(err)
 	d.Courier, err = courier.New(courier.Options{ServiceName: "Latchkey Test"})
+	fatal(err)
+	d.TOTP, err = totp.New(d.Seal, totp.Options{Issuer: "latchkey.test"})
 	fatal(err)
 	return d
 }

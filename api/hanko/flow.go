@@ -226,6 +226,11 @@ func (h *Handler) writeFlowResult(w http.ResponseWriter, r *http.Request, def *f
 		}
 	case stateAccountDeleted:
 		h.clearSessionCookie(w)
+	case stateMFAOTPSecretCreation:
+		if err := h.otpPayload(res.Flow.ID, res.Stash, payload); err != nil {
+			h.writeFlowFailure(w, r, def, err)
+			return
+		}
 	}
 	status := http.StatusOK
 	var ej *errorJSON

@@ -294,37 +294,6 @@ func (h *Handler) emailInput() flow.Input {
 		TrimSpace: true, LowerCase: true, Preserve: true}
 }
 
-// mfaSubFlows declares the states of second factors, which arrive with the
-// TOTP and WebAuthn methods.
-func mfaSubFlows() []*flow.SubFlow {
-	back := flow.BackAction("back", "Navigate one step back.")
-	skip := flow.Action{Name: "skip", Description: "Skip", Execute: func(c *flow.ActionContext) error { return c.Continue() }}
-	return []*flow.SubFlow{
-		flow.NewSubFlow("mfa_creation").
-			State(stateMFAMethodChooser,
-				unoffered("continue_to_otp_secret_creation", "Create an OTP secret"),
-				unoffered("continue_to_security_key_creation", "Create a security key"),
-				skip, back).
-			State(stateMFAOTPSecretCreation,
-				unoffered("otp_code_verify", "Verify an OTP code",
-					flow.Input{Name: "otp_code", Type: flow.TypeString, Required: true}),
-				back).
-			State(stateMFASecurityKeyCreation,
-				unoffered("webauthn_generate_creation_options", "Get creation options to create a webauthn credential."),
-				back),
-		flow.NewSubFlow("mfa_usage").
-			State(stateLoginSecurityKey,
-				unoffered("webauthn_generate_request_options", "Get request options to use a webauthn credential."),
-				unoffered("continue_to_login_otp", "Continue to the OTP login.")).
-			State(stateLoginOTP,
-				unoffered("otp_code_validate", "Validate an OTP code",
-					flow.Input{Name: "otp_code", Type: flow.TypeString, Required: true}),
-				unoffered("continue_to_login_security_key", "Continue to the security key login.")),
-		flow.NewSubFlow("device_trust").
-			State(stateDeviceTrust, unoffered("trust_device", "Trust this device."), skip, back),
-	}
-}
-
 // thirdPartyState is the state a third-party login waits in.
 func thirdPartyState() (string, []flow.Action) {
 	return stateThirdParty, []flow.Action{

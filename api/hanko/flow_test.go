@@ -25,6 +25,7 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/courier"
 	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/method/totp"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
@@ -133,6 +134,12 @@ func newFEnvOn(t *testing.T, st store.Store, mod func(c *config.Hanko), opt func
 		Courier: d.Courier, Config: hc, JWT: config.SessionJWT{Issuer: "http://127.0.0.1:4433/", Audience: []string{"127.0.0.1"}},
 		Limiter: ratelimit.NewDB(st, clk.Now, []byte("rate-limit-test-secret")), Events: events,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if o.TOTP, err = totp.New(d.Seal, totp.Options{Issuer: "latchkey.test", Now: clk.Now}); err != nil {
+		t.Fatal(err)
+	}
+	if o.Attempts, err = ratelimit.NewPolicy(ratelimit.NewDB(st, clk.Now, []byte("attempts-test-secret")), ratelimit.DefaultPolicyConfig()); err != nil {
+		t.Fatal(err)
+	}
 	if opt != nil {
 		opt(&o)
 		ids = o.Identities

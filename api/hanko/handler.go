@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/code"
 	"github.com/latchkey/latchkey/method/password"
+	"github.com/latchkey/latchkey/method/totp"
 	"github.com/latchkey/latchkey/method/webauthn"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/session"
@@ -49,6 +50,12 @@ type Options struct {
 	// them (passcode_limits are counted in the flow itself). A
 	// *ratelimit.DB counts inside the flow step's transaction.
 	Limiter ratelimit.Limiter
+	// TOTP is the authenticator-app method (hanko.mfa.totp); nil when
+	// hanko.mfa.totp is off. Required when it is on.
+	TOTP *totp.Method
+	// Attempts is the attempt policy both faces share; wrong OTP codes
+	// count against it. nil limits nothing.
+	Attempts *ratelimit.Policy
 	// Events queues webhook events; nil sends none.
 	Events Events
 	// WebAuthn runs passkey ceremonies over the one relying party; nil
@@ -89,6 +96,8 @@ type Handler struct {
 	codes    *code.Issuer
 	courier  *courier.Courier
 	limiter  ratelimit.Limiter
+	totp     *totp.Method
+	attempts *ratelimit.Policy
 	events   Events
 	wa       *webauthn.Method
 	cfg      config.Hanko
@@ -132,8 +141,12 @@ func New(o Options) (*Handler, error) {
 	}
 	h := &Handler{store: o.Store, ids: o.Identities, sessions: o.Sessions, keys: o.Keys, hasher: o.Hasher,
 		policy: o.Policy, auth: o.Authenticator, codes: o.Codes, courier: o.Courier, limiter: o.Limiter,
+		totp: o.TOTP, attempts: o.Attempts,
 		events: o.Events, wa: o.WebAuthn, cfg: o.Config, jwt: o.JWT, apiKey: o.AdminAPIKey, debug: o.Debug,
 		now: o.Now, newID: o.NewID, log: o.Log, maxBody: o.MaxBodyBytes}
+	if o.Config.MFA.Enabled && o.Config.MFA.TOTP.Enabled && o.TOTP == nil {
+		return nil, errors.New("hanko: hanko.mfa.totp.enabled needs Options.TOTP")
+	}
 	if h.policy.MinLength == 0 {
 		h.policy.MinLength = o.Config.Password.MinLength
 	}

@@ -33,7 +33,7 @@ func (h *Handler) loginDefinition() (*flow.Definition, error) {
 		ErrorState(stateError).
 		EndState(stateSuccess).
 		SubFlow(capabilitiesSubFlow(), h.passcodeSubFlow(), h.credentialOnboardingSubFlow(), h.userDetailsSubFlow()).
-		SubFlow(mfaSubFlows()...).
+		SubFlow(h.mfaSubFlows()...).
 		State(stateLoginInit,
 			flow.Action{
 				Name:        "continue_with_login_identifier",
@@ -277,7 +277,7 @@ func (h *Handler) passwordLogin(c *flow.ActionContext) error {
 	}
 	authenticated(b, i.ID, AMRPassword)
 	h.audit(b, AuditPasswordLoginSucceeded, i.ID, email, nil, true)
-	return c.Continue(h.loginOnboarding(b, i)...)
+	return c.Continue(append(h.loginMFA(i), h.loginOnboarding(b, i)...)...)
 }
 
 var errInvalidPassword = core.Errorf(core.CodeUnauthorized, "The password is invalid.")
@@ -447,7 +447,7 @@ func (h *Handler) passwordRecovery(c *flow.ActionContext) error {
 	if err != nil {
 		return err
 	}
-	return c.Continue(h.loginOnboarding(b, i)...)
+	return c.Continue(append(h.loginMFA(i), h.loginOnboarding(b, i)...)...)
 }
 
 // loginSucceeded is the BeforeState hook of the login's success: it queues

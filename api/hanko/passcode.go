@@ -261,7 +261,7 @@ func (h *Handler) passcodeConfirmed(c *flow.ActionContext, p passcodeState) erro
 		}
 		authenticated(b, i.ID, AMRPasscode)
 		h.audit(b, AuditPasscodeLoginSucceeded, i.ID, p.Email, nil, true)
-		return c.Continue(h.loginOnboarding(b, i)...)
+		return c.Continue(append(h.loginMFA(i), h.loginOnboarding(b, i)...)...)
 	case kind == core.FlowRegistration:
 		keyEmailVerified.Set(b.Stash(), true)
 		return c.Continue()

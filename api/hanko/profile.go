@@ -34,7 +34,7 @@ func (h *Handler) profileDefinition() (*flow.Definition, error) {
 		ErrorState(stateError).
 		EndState(stateAccountDeleted).
 		SubFlow(capabilitiesSubFlow(), h.passcodeSubFlow()).
-		SubFlow(mfaSubFlows()...).
+		SubFlow(h.mfaSubFlows()...).
 		State(stateProfileInit,
 			flow.Action{Name: "account_delete", Description: "Delete an account.",
 				Suspended: func(*flow.Context) bool { return !h.cfg.Account.AllowDeletion },
@@ -109,8 +109,14 @@ func (h *Handler) profileDefinition() (*flow.Definition, error) {
 			unoffered("security_key_create", "Create a security key"),
 			unoffered("security_key_delete", "Delete a security key",
 				flow.Input{Name: "security_key_id", Type: flow.TypeString, Required: true, Hidden: true}),
-			unoffered("continue_to_otp_secret_creation", "Create an OTP secret"),
-			unoffered("otp_secret_delete", "Delete an OTP secret"),
+			flow.Action{Name: "continue_to_otp_secret_creation", Description: "Create an OTP secret",
+				Suspended: has(func(i *core.Identity) bool { return h.totpOn() && !hasOTP(i) }),
+				Execute: func(c *flow.ActionContext) error {
+					return c.Continue(stateMFAOTPSecretCreation, stateProfileInit)
+				}},
+			flow.Action{Name: "otp_secret_delete", Description: "Delete an OTP secret",
+				Suspended: has(func(i *core.Identity) bool { return h.totpOn() && h.cfg.MFA.Optional && hasOTP(i) }),
+				Execute:   h.otpSecretDelete},
 			flow.Action{Name: "session_delete", Description: "Delete a session.",
 				Inputs:  []flow.Input{{Name: "session_id", Type: flow.TypeString, Required: true, Hidden: true}},
 				Execute: h.sessionDelete},

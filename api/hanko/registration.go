@@ -25,7 +25,7 @@ func (h *Handler) registrationDefinition() (*flow.Definition, error) {
 		ErrorState(stateError).
 		EndState(stateSuccess).
 		SubFlow(capabilitiesSubFlow(), h.passcodeSubFlow(), h.credentialOnboardingSubFlow(), h.userDetailsSubFlow()).
-		SubFlow(mfaSubFlows()...).
+		SubFlow(h.mfaSubFlows()...).
 		State(stateRegistrationInit,
 			flow.Action{
 				Name:        "register_login_identifier",
@@ -100,6 +100,9 @@ func (h *Handler) registerLoginIdentifier(c *flow.ActionContext) error {
 		next = append(next, statePasscodeConfirmation)
 	}
 	next = append(next, h.credentialOnboarding(b, false, false, true)...)
+	if h.totpOn() && h.cfg.MFA.AcquireOnRegistration {
+		next = append(next, stateMFAMethodChooser)
+	}
 	return c.Continue(append(next, stateSuccess)...)
 }
 
@@ -165,6 +168,9 @@ func (h *Handler) createRegisteredUser(c *flow.Context) error {
 	}
 	if err := c.Tx().UpdateIdentity(ctx, i); err != nil {
 		return fmt.Errorf("create user: %w", err)
+	}
+	if err := h.storeConfirmedOTP(c, i.ID); err != nil {
+		return err
 	}
 	passkey, err := h.storeNewPasskey(c, i.ID)
 	if err != nil {

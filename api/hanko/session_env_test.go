@@ -57,7 +57,7 @@ func newPEnvOn(t *testing.T, st store.Store, mod func(c *config.Hanko)) *pEnv {
 	}
 	h, err := New(Options{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys, Hasher: d.Hasher, Config: hc,
 		JWT: config.SessionJWT{Issuer: "http://127.0.0.1:4433/", Audience: []string{"127.0.0.1"}}, AdminAPIKey: testAPIKey,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), TOTP: d.TOTP})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -278,7 +278,8 @@ func (h *Handler) profileJSON(i *core.Identity, creds []core.WebAuthnCredential)
 		Metadata: metadataJSON(i, false), Name: t.Name, GivenName: t.GivenName, FamilyName: t.FamilyName, Picture: t.Picture}
 	p.Passkeys, p.SecurityKeys = webauthnJSON(creds)
 	_, totp := i.Credential(core.CredentialTOTP)
-	p.MFAConfig = MFAConfigJSON{AuthAppSetUp: totp}
+	p.MFAConfig = MFAConfigJSON{AuthAppSetUp: totp, TOTPEnabled: h.totpOn(),
+		SecurityKeysEnabled: h.cfg.MFA.Enabled && h.cfg.MFA.SecurityKeys.Enabled}
 	for _, a := range emails(i) {
 		p.Emails = append(p.Emails, emailJSON(a))
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/method/lookup"
 	"github.com/latchkey/latchkey/ratelimit"
-	"github.com/latchkey/latchkey/session"
 )
 
 // Settings stash of the lookup_secret method: codes made by "regenerate"
@@ -226,9 +225,6 @@ func (s *SelfService) lookupSettings(sub *submission) (*outcome, error) {
 			fc := c.Base()
 			ids := s.ids.WithTx(fc.Tx())
 			if err := ids.DeleteCredential(fc.Context(), i.ID, core.CredentialLookupSecret, ""); err != nil {
-				return err
-			}
-			if _, err := session.DropMethod(fc.Context(), fc.Tx(), i.ID, methodLookup, s.now()); err != nil {
 				return err
 			}
 			updated, err := ids.Get(fc.Context(), i.ID)

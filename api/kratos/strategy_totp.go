@@ -8,7 +8,6 @@ import (
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/method/totp"
 	"github.com/latchkey/latchkey/ratelimit"
-	"github.com/latchkey/latchkey/session"
 )
 
 // keyTOTPPending holds the key a settings flow offers for enrollment,
@@ -192,9 +191,6 @@ func (s *SelfService) totpSettings(sub *submission) (*outcome, error) {
 			fc := c.Base()
 			ids := s.ids.WithTx(fc.Tx())
 			if err := ids.DeleteCredential(fc.Context(), i.ID, core.CredentialTOTP, ""); err != nil {
-				return err
-			}
-			if _, err := session.DropMethod(fc.Context(), fc.Tx(), i.ID, methodTOTP, s.now()); err != nil {
 				return err
 			}
 			updated, err := ids.Get(fc.Context(), i.ID)

@@ -201,6 +201,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 			Store:    a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 			Authenticator: &password.Authenticator{Store: a.db, Hasher: a.hasher, PerID: perID, PerIP: perIP, NotFound: store.ErrNotFound},
 			Codes:         passcodes, Courier: a.courier, Limiter: hankoLimiter, Events: events,
+			TOTP: kratosTOTP, Attempts: mfaAttempts,
 			Config: cfg.Hanko, JWT: cfg.Session.JWT, AdminAPIKey: cfg.Serve.Admin.APIKey, Debug: false, Log: log,
 		}); err != nil {
 			return nil, fail("hanko face: %v", err)

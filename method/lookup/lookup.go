@@ -51,8 +51,8 @@ type Attempts interface {
 
 // Options configure a Method. Zero fields take the defaults.
 type Options struct {
-	Now   func() time.Time // default time.Now
-	Rand  io.Reader        // default crypto/rand.Reader
+	Now  func() time.Time // default time.Now
+	Rand io.Reader        // default crypto/rand.Reader
 }
 
 // Method makes, seals and redeems lookup codes.
@@ -226,4 +226,3 @@ func Remaining(codes []Code) int {
 	}
 	return n
 }
-

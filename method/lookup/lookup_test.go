@@ -20,7 +20,6 @@ func (l ledger) Hit(_ context.Context, key string, _ time.Duration, _ time.Time)
 	return l[key], time.Time{}, nil
 }
 
-
 func newMethod(t *testing.T, o Options) *Method {
 	t.Helper()
 	c, err := cipher.New(strings.Repeat("k", 32))

@@ -278,4 +278,3 @@ func (m *Method) Claim(ctx context.Context, ledger Ledger, identityID string, k 
 	}
 	return nil
 }
-

@@ -1,0 +1,59 @@
+package config
+
+import "time"
+
+// HankoMFA configures second factors in the Hanko flows (Hanko's mfa
+// section): TOTP authenticator apps, security keys, MFA onboarding after
+// registration and login, and trusted devices that skip the second factor.
+type HankoMFA struct {
+	Enabled               bool             `koanf:"enabled" doc:"Second factors are used: a user with one set up is asked for it after the first factor (login_otp), except after a passkey login."`
+	Optional              bool             `koanf:"optional" doc:"Users may skip setting up a second factor when asked (mfa_method_chooser offers skip) and may delete their last one."`
+	AcquireOnRegistration bool             `koanf:"acquire_on_registration" doc:"Registration offers setting up a second factor (mfa_method_chooser) before success. Hanko's default is true; Latchkey's is false, so clients that do not handle mfa_method_chooser keep registering as before."`
+	AcquireOnLogin        bool             `koanf:"acquire_on_login" doc:"Login of a user without a second factor offers setting one up (mfa_method_chooser) before success."`
+	DeviceTrustPolicy     string           `koanf:"device_trust_policy" doc:"After a second factor at login: never trust the device, always trust it, or prompt (the device_trust state offers trust_device and skip). A trusted device skips the second factor until the trust expires."`
+	DeviceTrustDuration   time.Duration    `koanf:"device_trust_duration" doc:"How long a trusted device skips the second factor."`
+	DeviceTrustCookieName string           `koanf:"device_trust_cookie_name" doc:"Name of the signed cookie that marks a trusted device."`
+	TOTP                  HankoMFATOTP     `koanf:"totp"`
+	SecurityKeys          HankoMFASecurity `koanf:"security_keys"`
+}
+
+// HankoMFATOTP configures authenticator apps as a second factor.
+type HankoMFATOTP struct {
+	Enabled bool `koanf:"enabled" doc:"Authenticator apps (TOTP, RFC 6238) can be set up and used as a second factor; the secret is shared with the Kratos face's totp method."`
+}
+
+// HankoMFASecurity configures security keys as a second factor.
+type HankoMFASecurity struct {
+	Enabled bool `koanf:"enabled" doc:"Security keys (WebAuthn, mfa_only) can be set up and used as a second factor. Hanko's default is true; Latchkey defaults to false and refuses true until security keys are served by the Hanko flows."`
+	Limit   int  `koanf:"limit" doc:"Maximum number of security keys per user."`
+}
+
+func (m *HankoMFA) setDefaults() {
+	*m = HankoMFA{Enabled: true, Optional: true, AcquireOnRegistration: false, AcquireOnLogin: false,
+		DeviceTrustPolicy: "never", DeviceTrustDuration: 30 * 24 * time.Hour, DeviceTrustCookieName: "hanko-device-token",
+		TOTP: HankoMFATOTP{Enabled: true}, SecurityKeys: HankoMFASecurity{Enabled: false, Limit: 10}}
+}
+
+func (m *HankoMFA) validate(p *Problems) {
+	if !oneOf(m.DeviceTrustPolicy, "never") {
+		p.add("hanko.mfa.device_trust_policy", "%q is not supported yet; only never is (trusted devices are not built)", m.DeviceTrustPolicy)
+	}
+	if m.DeviceTrustDuration < time.Minute {
+		p.add("hanko.mfa.device_trust_duration", "%s must be at least 1m", m.DeviceTrustDuration)
+	}
+	if !isCookieToken(m.DeviceTrustCookieName) {
+		p.add("hanko.mfa.device_trust_cookie_name", "%q is not a valid cookie name", m.DeviceTrustCookieName)
+	}
+	if m.SecurityKeys.Enabled {
+		p.add("hanko.mfa.security_keys.enabled", "true is not supported yet: the Hanko flows do not serve security keys as a second factor; set it to false")
+	}
+	if m.SecurityKeys.Limit < 1 {
+		p.add("hanko.mfa.security_keys.limit", "%d must be at least 1", m.SecurityKeys.Limit)
+	}
+	if m.Enabled && !m.TOTP.Enabled && !m.SecurityKeys.Enabled {
+		p.add("hanko.mfa.enabled", "true needs hanko.mfa.totp.enabled or hanko.mfa.security_keys.enabled")
+	}
+	if m.Enabled && !m.Optional && (m.AcquireOnRegistration || m.AcquireOnLogin) {
+		p.add("hanko.mfa.optional", "false (a second factor is required) is not supported yet; set it to true")
+	}
+}
