@@ -44,6 +44,32 @@ func TestPasskeyFlowShapesGolden(t *testing.T) {
 			s.submit("passkey", "login", id, map[string]string{"passkey_login": a.get(s.t, testRP, nodeValue(s.t, s.last, "passkey_challenge"))})
 			s.init("refresh", "login", "refresh=true")
 		}},
+		{name: "security_key_aal2", run: func(s *shaper) {
+			s.e.createUser(s.t, "kai@example.com")
+			s.login("kai@example.com", "an old passphrase 1")
+			id := s.init("settings", "settings", "")
+			if s.mode == modeNative {
+				s.submit("add", "settings", id, map[string]string{"method": "webauthn", "webauthn_register": "{}"})
+				return
+			}
+			key := newAuthenticator()
+			// Added as an SPA would (a browser's 303 leads to a settings
+			// flow that now needs aal2: 403, which the shaper cannot fetch).
+			added := s.c.raw("POST", "/self-service/settings?flow="+id, map[string]any{"csrf_token": csrfOf(s.t, s.last),
+				"webauthn_register_displayname": "Blue key", "webauthn_register": key.create(s.t, testRP, nodeValue(s.t, s.last, "webauthn_register_trigger"))})
+			must(s.t, added, 200)
+			// A new browser: password first, then the key at aal2.
+			s.c = s.e.browser(s.t)
+			s.c.json = s.mode == modeSPA
+			s.last = nil
+			lid := s.init("login", "login", "")
+			s.submit("password", "login", lid, map[string]string{"method": "password", "identifier": "kai@example.com", "password": "an old passphrase 1"})
+			aid := s.init("aal2", "login", "aal=aal2")
+			s.submit("wrong_key", "login", aid, map[string]string{"webauthn_login": newAuthenticator().get(s.t, testRP, nodeValue(s.t, s.last, "webauthn_login_trigger"))})
+			s.submit("key", "login", aid, map[string]string{"webauthn_login": key.get(s.t, testRP, nodeValue(s.t, s.last, "webauthn_login_trigger"))})
+			sid := s.init("settings_aal2", "settings", "")
+			s.submit("remove", "settings", sid, map[string]string{"webauthn_remove": hexOf(key.cred.ID)})
+		}},
 		{name: "settings_passkey", run: func(s *shaper) {
 			if s.mode == modeNative {
 				s.e.createUser(s.t, "nia@example.com")
@@ -64,7 +90,7 @@ func TestPasskeyFlowShapesGolden(t *testing.T) {
 		for _, mode := range shapeModes {
 			t.Run(sc.name+"_"+string(mode), func(t *testing.T) {
 				t.Parallel()
-				s := newShaper(t, newSelfServiceEnv(t, withPasskeys(t)), mode)
+				s := newShaper(t, newSelfServiceEnv(t, withPasskeys(t), withSecurityKeys(t, false), withMFA(t)), mode)
 				sc.run(s)
 				s.check(sc.name + "_" + string(mode))
 			})

@@ -54,6 +54,7 @@ func (s *SelfService) loginStrategies() []strategy {
 		})
 	}
 	out = append(out, s.passkeyStrategy(core.FlowLogin)...)
+	out = append(out, s.webauthnStrategy(core.FlowLogin)...)
 	return append(out, s.secondFactorStrategies()...)
 }
 

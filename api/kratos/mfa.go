@@ -38,6 +38,9 @@ func (s *SelfService) secondFactors() []secondFactor {
 	if s.lookup != nil {
 		out = append(out, s.lookupFactor())
 	}
+	if s.securityKeys != nil && !s.webauthnPasswordless() {
+		out = append(out, s.webauthnFactor())
+	}
 	return out
 }
 

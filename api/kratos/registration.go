@@ -50,7 +50,8 @@ func (s *SelfService) registrationStrategies() []strategy {
 			prepare: s.passwordRegistration,
 		})
 	}
-	return append(out, s.passkeyStrategy(core.FlowRegistration)...)
+	out = append(out, s.passkeyStrategy(core.FlowRegistration)...)
+	return append(out, s.webauthnStrategy(core.FlowRegistration)...)
 }
 
 // twoStepRegistration reports whether registration is profile_first: the

@@ -80,6 +80,10 @@ type SelfServiceOptions struct {
 	// relying party of selfservice.methods.passkey.config.rp); required
 	// when that method is enabled.
 	Passkeys *webauthn.Method
+	// SecurityKeys runs the ceremonies of the webauthn method (security
+	// keys; the same relying party); required when that method is
+	// enabled.
+	SecurityKeys *webauthn.Method
 	// Now is the clock and Random the source of CSRF tokens and masks (for
 	// tests; time.Now and crypto/rand when nil).
 	Now    func() time.Time
@@ -149,6 +153,9 @@ type SelfService struct {
 	// passkeys runs the passkey method's ceremonies; nil when the method
 	// is off.
 	passkeys *webauthn.Method
+	// securityKeys runs the webauthn method's ceremonies; nil when the
+	// method is off.
+	securityKeys *webauthn.Method
 }
 
 // NewSelfService returns the self-service handler over o. It fails when a
@@ -222,6 +229,12 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 			return nil, errors.New("kratos: selfservice.methods.passkey.enabled needs the WebAuthn relying party (SelfServiceOptions.Passkeys)")
 		}
 		s.passkeys = o.Passkeys
+	}
+	if o.SelfService.Methods.WebAuthn.Enabled {
+		if o.SecurityKeys == nil {
+			return nil, errors.New("kratos: selfservice.methods.webauthn.enabled needs the WebAuthn relying party (SelfServiceOptions.SecurityKeys)")
+		}
+		s.securityKeys = o.SecurityKeys
 	}
 	pc := o.SelfService.Methods.Password.Config
 	s.policy = password.Policy{MinLength: pc.MinPasswordLength, IdentifierSimilarityCheck: pc.IdentifierSimilarityCheckEnabled}

@@ -203,6 +203,9 @@ func (s *SelfService) render(r *http.Request, kind core.FlowKind, res *flow.Resu
 	}
 	if !res.Ended {
 		for _, strat := range s.strategies(kind) {
+			if only := s.onlyMethod(kind, res); only != "" && strat.method != only {
+				continue // one method's screen: a passwordless key was asked for
+			}
 			if onlyCodeNodes(kind, res.State) && strat.method != methodCode {
 				continue // a login or registration code was sent: only its form shows
 			}

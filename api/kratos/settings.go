@@ -55,7 +55,8 @@ func (s *SelfService) settingsStrategies() []strategy {
 	if s.lookup != nil {
 		out = append(out, s.lookupSettingsStrategy())
 	}
-	return append(out, s.passkeyStrategy(core.FlowSettings)...)
+	out = append(out, s.passkeyStrategy(core.FlowSettings)...)
+	return append(out, s.webauthnStrategy(core.FlowSettings)...)
 }
 
 // settingsSubmitChecks requires the session of the flow's identity.

@@ -421,7 +421,7 @@ func (s *SelfService) passkeySettings(sub *submission) (*outcome, error) {
 		fc := c.Base()
 		ctx, tx := fc.Context(), fc.Tx()
 		if remove != "" {
-			return s.removeWebAuthn(ctx, tx, ident, remove, false, o)
+			return s.removeWebAuthn(ctx, tx, ident, remove, false, "passkey_remove", o)
 		}
 		cer, held := keyPasskeySettings.Get(fc.Stash())
 		added := false
@@ -457,7 +457,7 @@ func (s *SelfService) passkeySettings(sub *submission) (*outcome, error) {
 
 // removeWebAuthn removes one of the identity's passkeys (mfaOnly false) or
 // security keys, refusing to remove the last way to sign in.
-func (s *SelfService) removeWebAuthn(ctx context.Context, tx WebAuthnStore, ident *core.Identity, key string, mfaOnly bool, o *outcome) error {
+func (s *SelfService) removeWebAuthn(ctx context.Context, tx WebAuthnStore, ident *core.Identity, key string, mfaOnly bool, field string, o *outcome) error {
 	list, err := webauthnCredentials(ctx, tx, ident.ID, mfaOnly)
 	if err != nil {
 		return err
@@ -473,8 +473,7 @@ func (s *SelfService) removeWebAuthn(ctx context.Context, tx WebAuthnStore, iden
 			return err
 		}
 		if count < 2 {
-			name := "passkey_remove"
-			o.nodeMessages = map[string][]Text{name: {msgWouldLockOut}}
+			o.nodeMessages = map[string][]Text{field: {msgWouldLockOut}}
 			return nil
 		}
 	}

@@ -1,6 +1,10 @@
 package kratos_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -42,7 +46,29 @@ type authenticator struct {
 }
 
 func newAuthenticator() *authenticator {
-	return &authenticator{auth: virtualwebauthn.NewAuthenticator(), cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
+	return &authenticator{auth: virtualwebauthn.NewAuthenticator(), cred: newCredential()}
+}
+
+// newCredential returns a virtual credential whose P-256 public key
+// coordinates are both 32 bytes long. virtualwebauthn writes them with
+// big.Int.Bytes, which drops leading zero bytes, and a COSE key with a
+// short coordinate is (rightly) refused: one key in about 128 would make a
+// test fail by chance.
+func newCredential() virtualwebauthn.Credential {
+	for {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		if len(k.X.Bytes()) != 32 || len(k.Y.Bytes()) != 32 {
+			continue
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			panic(err)
+		}
+		return virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, der)
+	}
 }
 
 // create answers creation options ({"publicKey": …}) as

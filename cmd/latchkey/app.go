@@ -139,14 +139,21 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	if err != nil {
 		return nil, fail("selfservice.methods.lookup_secret: %v", err)
 	}
-	// The Kratos face's passkey method runs its ceremonies for the one
-	// relying party (selfservice.methods.passkey.config.rp).
-	var passkeys *webauthn.Method
-	if m := cfg.SelfService.Methods; m.Passkey.Enabled {
+	// The Kratos face's passkey and webauthn methods run their ceremonies
+	// for the one relying party (selfservice.methods.passkey.config.rp).
+	var passkeys, securityKeys *webauthn.Method
+	if m := cfg.SelfService.Methods; m.Passkey.Enabled || m.WebAuthn.Enabled {
 		rp := cfg.WebAuthnRP()
-		if passkeys, err = webauthn.New(webauthn.Config{RPID: rp.ID, RPDisplayName: rp.DisplayName, RPOrigins: rp.Origins,
-			NotFound: store.ErrNotFound, Conflict: store.ErrConflict}); err != nil {
+		ceremonies, err := webauthn.New(webauthn.Config{RPID: rp.ID, RPDisplayName: rp.DisplayName, RPOrigins: rp.Origins,
+			NotFound: store.ErrNotFound, Conflict: store.ErrConflict})
+		if err != nil {
 			return nil, fail("selfservice.methods.passkey.config.rp: %v", err)
+		}
+		if m.Passkey.Enabled {
+			passkeys = ceremonies
+		}
+		if m.WebAuthn.Enabled {
+			securityKeys = ceremonies
 		}
 	}
 	if a.kratos, err = kratos.New(kratos.Options{
@@ -164,7 +171,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	if a.selfsvc, err = kratos.NewSelfService(kratos.SelfServiceOptions{
 		Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 		PasswordAttemptsPerIdentifier: perID, PasswordAttemptsPerIP: perIP,
-		TOTP: kratosTOTP, Lookup: backupCodes, Attempts: mfaAttempts, Passkeys: passkeys, OIDC: thirdParty,
+		TOTP: kratosTOTP, Lookup: backupCodes, Attempts: mfaAttempts, Passkeys: passkeys, SecurityKeys: securityKeys, OIDC: thirdParty,
 		Cookies: a.cipher, PublicBaseURL: cfg.Serve.Public.BaseURL,
 		SelfService: cfg.SelfService, Session: cfg.Session,
 		AddressFlows: &kratos.AddressFlowOptions{Courier: a.courier, MAC: a.signer, SendLimiter: a.limiter},
