@@ -785,10 +785,11 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 	if o.ident != nil {
 		showIdent = o.ident
 	}
-	if strat != nil && (o.next != "" || o.clearActive) {
+	if strat != nil && (o.next != "" || o.clearActive) && kind != core.FlowSettings {
 		// Kratos answers a step that went through with the flow as it holds
-		// it in memory, transient_payload included; a failed step's answer
-		// is the flow read back from the database, which never stores it.
+		// it in memory, transient_payload included; a failed step's answer,
+		// and a saved settings flow, is the flow read back from the
+		// database, which never stores it.
 		r = withTransient(r, transient)
 	}
 	s.finish(w, r, kind, sub, o, res2, showIdent, tok, jsonAnswer)
