@@ -15,12 +15,46 @@ import (
 
 type ctxKey int
 
-const requestIDKey ctxKey = iota
+const requestStateKey ctxKey = iota
 
-// RequestID returns the request id Chain assigned to the request, or "".
+// requestState is what the middleware learns about a request while it
+// runs: its id, and the route pattern the mux matched (filled in by
+// RecordRoute, read by WithRequestLog after the handler returned).
+type requestState struct {
+	id    string
+	route string
+}
+
+// RequestID returns the request id WithRequestID assigned to the request,
+// or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+	if st, _ := ctx.Value(requestStateKey).(*requestState); st != nil {
+		return st.id
+	}
+	return ""
+}
+
+// Route returns the route pattern ("GET /sessions/whoami") the mux wrapped
+// by RecordRoute matched for the request, or "" (no match yet, or none).
+func Route(ctx context.Context) string {
+	if st, _ := ctx.Value(requestStateKey).(*requestState); st != nil {
+		return st.route
+	}
+	return ""
+}
+
+// RecordRoute wraps a ServeMux so that the pattern it matched is known to
+// the middleware outside it (metrics and request logs label requests by
+// pattern, never by raw path). Wrap the mux that finally routes, inside any
+// prefix rewriting.
+func RecordRoute(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		// ServeMux sets r.Pattern on the request it was given.
+		if st, _ := r.Context().Value(requestStateKey).(*requestState); st != nil && r.Pattern != "" {
+			st.route = r.Pattern
+		}
+	})
 }
 
 // Middleware wraps a handler.
@@ -46,7 +80,7 @@ func WithRequestID() Middleware {
 				id = hex.EncodeToString(b[:])
 			}
 			w.Header().Set("X-Request-ID", id)
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestStateKey, &requestState{id: id})))
 		})
 	}
 }
@@ -115,23 +149,56 @@ func WithRecovery(log *slog.Logger, internal http.HandlerFunc) Middleware {
 	}
 }
 
-// WithAccessLog logs one structured line per request at debug level (info
-// for server errors is left to the handlers, which log causes once). Query
-// strings are not logged: they can carry tokens and codes.
-func WithAccessLog(log *slog.Logger) Middleware {
+// RequestObserver is told about every answered request (metrics).
+type RequestObserver interface {
+	ObserveRequest(method, route string, status int, d time.Duration)
+}
+
+// RequestTracer starts a span per request; the returned function ends it.
+type RequestTracer interface {
+	StartRequest(r *http.Request) (context.Context, func(route string, status int))
+}
+
+// WithRequestLog logs one structured line per request at info (health
+// probes at debug): method, route pattern, status, duration and request
+// id, never the path's query string, tokens or cookies. It also reports
+// the request to obs and tr when they are not nil. It must run inside
+// WithRequestID, whose state carries the route back out.
+func WithRequestLog(log *slog.Logger, obs RequestObserver, tr RequestTracer) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !log.Enabled(r.Context(), slog.LevelDebug) {
-				next.ServeHTTP(w, r)
-				return
-			}
 			start := time.Now()
+			var end func(string, int)
+			if tr != nil {
+				var ctx context.Context
+				ctx, end = tr.StartRequest(r)
+				r = r.WithContext(ctx)
+			}
 			rec := &statusRecorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
-			log.DebugContext(r.Context(), "request",
-				"request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "bytes", rec.size, "duration_ms", float64(time.Since(start).Microseconds())/1000,
-				"remote", ClientIP(r))
+			d := time.Since(start)
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			route := Route(r.Context())
+			if end != nil {
+				end(route, status)
+			}
+			if obs != nil {
+				obs.ObserveRequest(r.Method, route, status, d)
+			}
+			level := slog.LevelInfo
+			if strings.HasPrefix(route, "GET /health/") {
+				level = slog.LevelDebug
+			}
+			if !log.Enabled(r.Context(), level) {
+				return
+			}
+			log.LogAttrs(r.Context(), level, "request",
+				slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
+				slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.Int("bytes", rec.size),
+				slog.String("request_id", RequestID(r.Context())))
 		})
 	}
 }

@@ -50,6 +50,9 @@ type WorkerOptions struct {
 	NewID func() string
 	// Logger logs delivery failures; default slog.Default().
 	Logger *slog.Logger
+	// OnFailure, when set, is called after each failed delivery attempt;
+	// abandoned is true when the job will not be tried again (metrics).
+	OnFailure func(abandoned bool)
 }
 
 // Worker delivers queued messages. Several workers, in one process or in
@@ -177,6 +180,9 @@ func (w *Worker) deliver(ctx context.Context, m *core.Message) error {
 	default:
 		m.Status = core.MessageQueued
 		m.NextAttempt = now.Add(w.backoff.Delay(m.SendCount))
+	}
+	if sendErr != nil && w.o.OnFailure != nil {
+		w.o.OnFailure(m.Status == core.MessageAbandoned)
 	}
 	if sendErr != nil {
 		d.Status = "failed"

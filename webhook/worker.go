@@ -80,6 +80,9 @@ type WorkerOptions struct {
 	Jitter func() float64
 	// Logger logs delivery failures; default slog.Default().
 	Logger *slog.Logger
+	// OnFailure, when set, is called after each failed delivery attempt;
+	// abandoned is true when the job will not be tried again (metrics).
+	OnFailure func(abandoned bool)
 }
 
 // Worker delivers queued webhook events. Several workers, in one process or
@@ -281,6 +284,9 @@ func (w *Worker) record(ctx context.Context, d *store.WebhookDelivery, sendErr e
 			d.Status = store.DeliveryQueued
 			d.NextAttempt = now.Add(w.backoff.Delay(d.Attempts))
 		}
+	}
+	if sendErr != nil && !gone && w.o.OnFailure != nil {
+		w.o.OnFailure(d.Status == store.DeliveryAbandoned)
 	}
 	if sendErr != nil && !gone {
 		w.log.WarnContext(ctx, "webhook: delivery failed", slog.String("delivery_id", d.ID),

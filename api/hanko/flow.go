@@ -167,6 +167,7 @@ func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request, f *flows, de
 		h.writeFlowFailure(w, r, def, err)
 		return
 	}
+	h.recordOutcome(def, name, res)
 	h.writeFlowResult(w, r.WithContext(ctx), def, res)
 }
 

@@ -79,6 +79,8 @@ type Options struct {
 	// Log receives internal errors, logged once at the edge
 	// (slog.Default when nil).
 	Log *slog.Logger
+	// Outcomes, when set, counts login and registration steps (metrics).
+	Outcomes AuthRecorder
 	// MaxBodyBytes limits request bodies (64 KiB when 0).
 	MaxBodyBytes int64
 }
@@ -86,6 +88,7 @@ type Options struct {
 // Handler serves the Hanko face. Build it once with New; it is safe for
 // concurrent use.
 type Handler struct {
+	outcomes AuthRecorder // nil: not counted
 	store    store.Store
 	ids      *identity.Service
 	sessions *session.Manager
@@ -143,7 +146,7 @@ func New(o Options) (*Handler, error) {
 		policy: o.Policy, auth: o.Authenticator, codes: o.Codes, courier: o.Courier, limiter: o.Limiter,
 		totp: o.TOTP, attempts: o.Attempts,
 		events: o.Events, wa: o.WebAuthn, cfg: o.Config, jwt: o.JWT, apiKey: o.AdminAPIKey, debug: o.Debug,
-		now: o.Now, newID: o.NewID, log: o.Log, maxBody: o.MaxBodyBytes}
+		now: o.Now, newID: o.NewID, log: o.Log, maxBody: o.MaxBodyBytes, outcomes: o.Outcomes}
 	if o.Config.MFA.Enabled && o.Config.MFA.TOTP.Enabled && o.TOTP == nil {
 		return nil, errors.New("hanko: hanko.mfa.totp.enabled needs Options.TOTP")
 	}

@@ -92,6 +92,8 @@ type SelfServiceOptions struct {
 	Log *slog.Logger
 	// MaxBodyBytes limits form and JSON bodies (1 MiB when 0).
 	MaxBodyBytes int64
+	// Outcomes, when set, counts login and registration steps (metrics).
+	Outcomes AuthRecorder
 }
 
 // VerificationHook sends a verification message to the identity's
@@ -119,6 +121,7 @@ type ContinueWithFlow struct {
 // settings, logout, errors) and the public session endpoints on the public
 // listener.
 type SelfService struct {
+	outcomes  AuthRecorder // nil: not counted
 	st        store.Store
 	ids       *identity.Service
 	sessions  *session.Manager
@@ -166,7 +169,8 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 	}
 	s := &SelfService{st: o.Store, ids: o.Identities, sessions: o.Sessions, keys: o.Keys,
 		public: strings.TrimRight(o.PublicBaseURL, "/") + "/", cfg: o.SelfService, sessCfg: o.Session,
-		style: o.RegistrationStyle, verify: o.Verification, now: o.Now, errs: ErrorWriter{Log: o.Log}, maxBody: o.MaxBodyBytes}
+		style: o.RegistrationStyle, verify: o.Verification, now: o.Now, errs: ErrorWriter{Log: o.Log}, maxBody: o.MaxBodyBytes,
+		outcomes: o.Outcomes}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -792,6 +792,9 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 		// database, which never stores it.
 		r = withTransient(r, transient)
 	}
+	if strat != nil {
+		s.recordOutcome(kind, strat.method, res2, o)
+	}
 	s.finish(w, r, kind, sub, o, res2, showIdent, tok, jsonAnswer)
 }
 

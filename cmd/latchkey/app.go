@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/method/totp"
 	"github.com/latchkey/latchkey/method/webauthn"
+	"github.com/latchkey/latchkey/observe"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
@@ -48,6 +51,8 @@ type app struct {
 	kratos   *kratos.Handler
 	selfsvc  *kratos.SelfService
 	hanko    *hanko.Handler // nil when hanko.enabled is false
+	metrics  *observe.Metrics
+	tracing  *observe.Tracing // nil unless OTEL_* asks for traces
 }
 
 // maxBody caps every request body; identity imports are the largest.
@@ -59,7 +64,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	fail := func(format string, args ...any) error {
 		return exitError{code: 1, msg: "Error: " + fmt.Sprintf(format, args...)}
 	}
-	a := &app{cfg: cfg, log: log}
+	a := &app{cfg: cfg, log: log, metrics: observe.NewMetrics()}
 	var err error
 	if a.schemas, err = newSchemaRegistry(cfg); err != nil {
 		return nil, fail("identity.schemas: %v", err)
@@ -67,6 +72,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	if a.hasher, err = password.NewHasher(hasherParams(cfg.Hashers), nil); err != nil {
 		return nil, fail("hashers: %v", err)
 	}
+	a.hasher.ObserveWith(a.metrics.ObserveHash)
 	if a.cipher, err = cipher.New(cfg.Secrets.Cipher...); err != nil {
 		return nil, fail("secrets.cipher: %v", err)
 	}
@@ -85,6 +91,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 			a.db.Close()
 		}
 	}()
+	if err := a.observe(ctx); err != nil {
+		return nil, fail("%v", err)
+	}
 	if migrate {
 		n, err := a.db.Migrate(openCtx)
 		if err != nil {
@@ -123,6 +132,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	if a.limiter, err = newLimiter(cfg.RateLimit, a.db, a.signer.MAC([]byte("latchkey ratelimit keys"))); err != nil {
 		return nil, fail("ratelimit: %v", err)
 	}
+	a.limiter = a.metrics.Limiter(a.limiter)
 	pw := cfg.RateLimit.Password
 	perID := ratelimit.Attempts{Limiter: a.limiter, Rule: ratelimit.Rule{Name: "password_identifier", Limit: pw.Identifier.Limit, Window: pw.Identifier.Window}}
 	perIP := ratelimit.Attempts{Limiter: a.limiter, Rule: ratelimit.Rule{Name: "password_ip", Limit: pw.IP.Limit, Window: pw.IP.Window}}
@@ -175,7 +185,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 		Cookies: a.cipher, PublicBaseURL: cfg.Serve.Public.BaseURL,
 		SelfService: cfg.SelfService, Session: cfg.Session,
 		AddressFlows: &kratos.AddressFlowOptions{Courier: a.courier, MAC: a.signer, SendLimiter: a.limiter},
-		Log:          log,
+		Log:          log, Outcomes: a.metrics.Auth("kratos"),
 	}); err != nil {
 		return nil, fail("kratos self-service: %v", err)
 	}
@@ -210,6 +220,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 			Codes:         passcodes, Courier: a.courier, Limiter: hankoLimiter, Events: events,
 			TOTP: kratosTOTP, Attempts: mfaAttempts,
 			Config: cfg.Hanko, JWT: cfg.Session.JWT, AdminAPIKey: cfg.Serve.Admin.APIKey, Debug: false, Log: log,
+			Outcomes: a.metrics.Auth("hanko"),
 		}); err != nil {
 			return nil, fail("hanko face: %v", err)
 		}
@@ -254,10 +265,14 @@ func internalError(w http.ResponseWriter, r *http.Request) {
 	}})
 }
 
-func (a *app) middleware(h http.Handler, cors api.CORS) http.Handler {
+func (a *app) middleware(h http.Handler, cors api.CORS, listener string) http.Handler {
+	var tr api.RequestTracer
+	if a.tracing != nil {
+		tr = a.tracing
+	}
 	return api.Chain(h,
 		api.WithRequestID(),
-		api.WithAccessLog(a.log),
+		api.WithRequestLog(a.log, a.metrics.Requests(listener), tr),
 		api.WithRecovery(a.log, internalError),
 		api.WithCORS(cors),
 		api.WithBodyLimit(maxBody),
@@ -283,7 +298,7 @@ func (a *app) publicHandler() http.Handler {
 		a.hanko.MountPublic(mux)
 		cors = mergeCORS(cors, a.hanko.CORS())
 	}
-	return a.middleware(mux, cors)
+	return a.middleware(api.RecordRoute(mux), cors, "public")
 }
 
 // adminHandler serves both faces on the admin listener. A request whose
@@ -302,20 +317,25 @@ func (a *app) adminHandler() http.Handler {
 	a.kratos.MountAdmin(kmux)
 	a.kratos.MountCourier(kmux, a.db)
 	a.selfsvc.MountAdmin(kmux)
-	kratosAdmin := api.WithAPIKey(a.cfg.Serve.Admin.APIKey, a.kratos.Errors().Unauthorized())(kratos.AdminPrefix(kmux))
+	// Prometheus: Kratos' path and Hanko's admin /metrics, behind the
+	// admin API key like every admin path.
+	kmux.Handle("GET /admin/metrics/prometheus", a.metrics.Handler())
+	kmux.Handle("GET /metrics", a.metrics.Handler())
+	kratosAdmin := api.WithAPIKey(a.cfg.Serve.Admin.APIKey, a.kratos.Errors().Unauthorized())(kratos.AdminPrefix(api.RecordRoute(kmux)))
 	if a.hanko == nil {
-		return a.middleware(kratosAdmin, api.CORS{})
+		return a.middleware(kratosAdmin, api.CORS{}, "admin")
 	}
 	hmux := http.NewServeMux()
 	a.hanko.MountAdmin(hmux)
+	routedHanko := api.RecordRoute(hmux)
 	both := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := hmux.Handler(r); pattern != "" {
-			hmux.ServeHTTP(w, r)
+			routedHanko.ServeHTTP(w, r)
 			return
 		}
 		kratosAdmin.ServeHTTP(w, r)
 	})
-	return a.middleware(both, api.CORS{})
+	return a.middleware(both, api.CORS{}, "admin")
 }
 
 // mergeCORS combines two faces' policies on one listener: a request from an
@@ -381,7 +401,14 @@ func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup, runCourie
 		})
 	}
 	if a.hanko != nil && a.cfg.Hanko.Webhooks.Enabled {
-		ww, err := webhook.NewWorker(webhook.WorkerOptions{Store: a.db, Signer: a.hanko, Config: a.cfg.Hanko.Webhooks, Logger: a.log})
+		wo := webhook.WorkerOptions{Store: a.db, Signer: a.hanko, Config: a.cfg.Hanko.Webhooks, Logger: a.log,
+			OnFailure: func(abandoned bool) { a.metrics.QueueFailure("webhook", abandoned) }}
+		if a.tracing != nil {
+			wo.Client = &http.Client{Transport: a.tracing.Transport(nil), CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			}}
+		}
+		ww, err := webhook.NewWorker(wo)
 		if err != nil {
 			return exitError{code: 1, msg: "Error: hanko.webhooks: " + err.Error()}
 		}
@@ -405,6 +432,7 @@ func (a *app) newCourierWorker() (*courier.Worker, error) {
 	}
 	o := courier.WorkerOptionsFromConfig(a.cfg.Courier)
 	o.Store, o.Email, o.SMS, o.Logger = a.db, email, sms, a.log
+	o.OnFailure = func(abandoned bool) { a.metrics.QueueFailure("courier", abandoned) }
 	w, err := courier.NewWorker(o)
 	if err != nil {
 		return nil, exitError{code: 1, msg: "Error: courier: " + err.Error()}
@@ -413,7 +441,44 @@ func (a *app) newCourierWorker() (*courier.Worker, error) {
 }
 
 func (a *app) close() {
+	if a.tracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := a.tracing.Shutdown(ctx); err != nil {
+			a.log.Error("flush traces", "error", err)
+		}
+		cancel()
+	}
 	if err := a.db.Close(); err != nil {
 		a.log.Error("close database", "error", err)
 	}
+}
+
+// observe registers the database's metrics and, when the OTEL_*
+// environment asks for it, starts tracing (spans per request, SQL statement
+// and outbound web-hook call).
+func (a *app) observe(ctx context.Context) error {
+	read, write := a.db.Handles()
+	a.metrics.DBPool("write", write)
+	if read != write {
+		a.metrics.DBPool("read", read)
+	}
+	a.metrics.QueueDepth(func(ctx context.Context) (int, int, error) {
+		d, err := a.db.QueueDepth(ctx)
+		return d.Messages, d.Deliveries, err
+	})
+	on, err := observe.TracingEnabled(os.Getenv)
+	if err != nil || !on {
+		return err
+	}
+	scheme, _, _ := strings.Cut(a.cfg.DSN, "://")
+	system := map[string]string{"postgres": "postgresql", "postgresql": "postgresql", "mysql": "mysql"}[strings.ToLower(scheme)]
+	if system == "" {
+		system = "sqlite"
+	}
+	if a.tracing, err = observe.NewTracingFromEnv(ctx, currentBuild().Version, system); err != nil {
+		return err
+	}
+	a.db.Trace(a.tracing)
+	a.log.Info("tracing: exporting spans over OTLP/HTTP as the OTEL_* environment says")
+	return nil
 }

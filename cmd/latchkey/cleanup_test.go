@@ -160,7 +160,7 @@ func TestMigratePrintsMaskedDatabase(t *testing.T) {
 	}
 }
 
-func newUUID(t *testing.T) string {
+func newUUID(t testing.TB) string {
 	t.Helper()
 	id, err := uuid.NewRandom()
 	if err != nil {
@@ -170,7 +170,7 @@ func newUUID(t *testing.T) string {
 }
 
 // seedIdentity stores a bare identity and returns its id.
-func seedIdentity(t *testing.T, db store.Store) string {
+func seedIdentity(t testing.TB, db store.Store) string {
 	t.Helper()
 	now := time.Now().UTC()
 	id := newUUID(t)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -9,12 +10,17 @@ import (
 	"github.com/latchkey/latchkey/store/mysql"
 	"github.com/latchkey/latchkey/store/postgres"
 	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/store/sqlstore"
 )
 
 // backend is a store that can also migrate its own schema.
 type backend interface {
 	store.Store
 	store.Maintenance
+	// Handles returns the database pools (for their statistics).
+	Handles() (read, write *sql.DB)
+	// Trace reports every SQL statement to t.
+	Trace(t sqlstore.QueryTracer)
 	Migrate(ctx context.Context) (applied int, err error)
 	MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error)
 }

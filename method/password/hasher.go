@@ -9,6 +9,7 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -39,7 +40,14 @@ type Hasher struct {
 	sem    chan struct{}
 	lim    *limits
 	dummy  *parsed
+	// observe, when set, is told how long each computation took.
+	observe func(operation, algorithm string, d time.Duration)
 }
+
+// ObserveWith makes h report the duration of every hash ("hash", with the
+// configured algorithm) and verification ("verify", with the stored hash's
+// scheme) to fn, not counting the wait for a slot. Call it before h is used.
+func (h *Hasher) ObserveWith(fn func(operation, algorithm string, d time.Duration)) { h.observe = fn }
 
 // NewHasher returns a Hasher for p. random supplies argon2 salts (nil means
 // crypto/rand; bcrypt always draws its salt from crypto/rand). It fails when
@@ -127,6 +135,10 @@ func (h *Hasher) Hash(ctx context.Context, password []byte) (string, error) {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	defer release()
+	if h.observe != nil {
+		start := time.Now()
+		defer func() { h.observe("hash", string(h.params.Algorithm), time.Since(start)) }()
+	}
 
 	switch h.params.Algorithm {
 	case AlgorithmBcrypt:
@@ -172,6 +184,10 @@ func (h *Hasher) run(ctx context.Context, p *parsed, password []byte) error {
 		return fmt.Errorf("verify password: %w", err)
 	}
 	defer release()
+	if h.observe != nil {
+		start := time.Now()
+		defer func() { h.observe("verify", p.scheme, time.Since(start)) }()
+	}
 	ok, err := p.match(password)
 	if err != nil {
 		return fmt.Errorf("verify password: %w", err)

@@ -50,7 +50,26 @@ type Store struct {
 	migrateOpts           []goose.ProviderOption
 	maxAttempts           int
 	pool                  Pool
+	tracer                QueryTracer // nil: no spans
 }
+
+// QueryTracer starts a span for one SQL statement; the returned function
+// ends it with the statement's error. The query text is the parameterised
+// statement (never its arguments).
+type QueryTracer interface {
+	StartQuery(ctx context.Context, query string) (context.Context, func(error))
+}
+
+// Trace makes every statement of the store report to t (nil stops it). Call
+// it before the store is used.
+func (s *Store) Trace(t QueryTracer) {
+	s.tracer = t
+	s.ops.tracer = t
+}
+
+// Handles returns the database handles (the same one twice when reads and
+// writes share it), for pool statistics.
+func (s *Store) Handles() (read, write *sql.DB) { return s.read.DB, s.write.DB }
 
 var _ store.Store = (*Store)(nil)
 
@@ -153,7 +172,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(o *ops) error) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(&ops{q: tx, d: s.d, inTx: true, stmts: s.writeStmts, tx: tx.Tx}); err != nil {
+	if err := fn(&ops{q: tx, d: s.d, inTx: true, stmts: s.writeStmts, tx: tx.Tx, tracer: s.tracer}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -259,6 +278,8 @@ type ops struct {
 	// connection).
 	stmts *stmtCache
 	tx    *sql.Tx // the transaction q runs in, or nil
+	// tracer, when set, gets a span per statement.
+	tracer QueryTracer
 }
 
 // forUpdate returns the row-lock clause for a read inside a transaction, so
@@ -300,8 +321,13 @@ func (o *ops) stmt(ctx context.Context, q string) (st *sql.Stmt, release func(),
 	return st, e.release, true, nil
 }
 
-func (o *ops) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+func (o *ops) exec(ctx context.Context, q string, args ...any) (res sql.Result, err error) {
 	q = o.rebind(q)
+	if o.tracer != nil {
+		var end func(error)
+		ctx, end = o.tracer.StartQuery(ctx, q)
+		defer func() { end(err) }()
+	}
 	st, release, ok, err := o.stmt(ctx, q)
 	if !ok {
 		return o.q.ExecContext(ctx, q, args...)
@@ -313,8 +339,13 @@ func (o *ops) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	return st.ExecContext(ctx, args...)
 }
 
-func (o *ops) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+func (o *ops) query(ctx context.Context, q string, args ...any) (rows *sql.Rows, err error) {
 	q = o.rebind(q)
+	if o.tracer != nil {
+		var end func(error)
+		ctx, end = o.tracer.StartQuery(ctx, q)
+		defer func() { end(err) }()
+	}
 	st, release, ok, err := o.stmt(ctx, q)
 	if !ok {
 		return o.q.QueryContext(ctx, q, args...)
@@ -333,6 +364,11 @@ func (r errRow) Scan(...any) error { return r.err }
 
 func (o *ops) queryRow(ctx context.Context, q string, args ...any) rowScanner {
 	q = o.rebind(q)
+	if o.tracer != nil {
+		var end func(error)
+		ctx, end = o.tracer.StartQuery(ctx, q)
+		defer end(nil)
+	}
 	st, release, ok, err := o.stmt(ctx, q)
 	if !ok {
 		return o.q.QueryRowxContext(ctx, q, args...)

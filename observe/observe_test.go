@@ -1,0 +1,119 @@
+package observe_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/observe"
+)
+
+// TestTracingSpans: one server span per request, named by the route
+// pattern and continuing an incoming traceparent, with child spans for SQL
+// statements and outbound HTTP requests (which carry the trace onward).
+func TestTracingSpans(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tr := observe.NewTracing(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)), "postgresql")
+
+	var gotParent string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotParent = r.Header.Get("Traceparent")
+	}))
+	defer upstream.Close()
+	client := &http.Client{Transport: tr.Transport(nil)}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /identities/{id}", func(w http.ResponseWriter, r *http.Request) {
+		_, end := tr.StartQuery(r.Context(), "SELECT id FROM identities WHERE id = $1")
+		end(nil)
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, upstream.URL+"/hook", nil)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		res.Body.Close()
+		w.WriteHeader(http.StatusCreated)
+	})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := api.Chain(api.RecordRoute(mux), api.WithRequestID(), api.WithRequestLog(log, nil, tr))
+
+	const incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	req := httptest.NewRequest(http.MethodPost, "/identities/42", nil)
+	req.Header.Set("Traceparent", incoming)
+	h.ServeHTTP(httptest.NewRecorder(), req)
+
+	// SQL outside any request makes no span (no orphan spans per poll).
+	_, end := tr.StartQuery(context.Background(), "SELECT 1")
+	end(nil)
+
+	spans := exp.GetSpans()
+	if len(spans) != 3 {
+		t.Fatalf("%d spans, want 3: %v", len(spans), spans)
+	}
+	byKind := map[trace.SpanKind][]tracetest.SpanStub{}
+	for _, s := range spans {
+		byKind[s.SpanKind] = append(byKind[s.SpanKind], s)
+	}
+	server := byKind[trace.SpanKindServer]
+	if len(server) != 1 || server[0].Name != "POST /identities/{id}" {
+		t.Fatalf("server spans %v", server)
+	}
+	if got := server[0].SpanContext.TraceID().String(); got != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Errorf("server span trace %s does not continue the incoming traceparent", got)
+	}
+	attrs := map[string]string{}
+	for _, a := range server[0].Attributes {
+		attrs[string(a.Key)] = a.Value.Emit()
+	}
+	if attrs["http.route"] != "POST /identities/{id}" || attrs["http.response.status_code"] != "201" {
+		t.Errorf("server span attributes %v", attrs)
+	}
+	clients := byKind[trace.SpanKindClient]
+	if len(clients) != 2 {
+		t.Fatalf("client spans %v", clients)
+	}
+	names := []string{}
+	for _, c := range clients {
+		names = append(names, c.Name)
+		if c.Parent.SpanID() != server[0].SpanContext.SpanID() {
+			t.Errorf("span %s is not a child of the request span", c.Name)
+		}
+	}
+	if strings.Join(names, ",") != "SELECT,POST" {
+		t.Errorf("client spans %v, want SELECT then POST", names)
+	}
+	if !strings.Contains(gotParent, server[0].SpanContext.TraceID().String()) {
+		t.Errorf("outbound traceparent %q does not carry the trace", gotParent)
+	}
+}
+
+func TestTracingEnabled(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+		err  bool
+	}{
+		{map[string]string{}, false, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, true, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, true, false},
+		{map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}, true, false},
+		{map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c"}, false, false},
+		{map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}, false, false},
+		{map[string]string{"OTEL_TRACES_EXPORTER": "jaeger"}, false, true},
+	} {
+		got, err := observe.TracingEnabled(func(k string) string { return tc.env[k] })
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("%v: %v, %v; want %v, error %v", tc.env, got, err, tc.want, tc.err)
+		}
+	}
+}
