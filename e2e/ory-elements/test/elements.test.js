@@ -60,7 +60,7 @@ test('profile-first registration with the method picker (password)', async () =>
     // Latchkey answers with continue_with: verification first (the
     // show_verification_ui entry wins), then the app's home page.
     await ready('verification')
-    const code = await courierCode(email, { template: 'verification_code_valid' }).catch(async (err) => {
+    const code = await courierCode(email, { template: 'verification_code_valid', timeoutMs: 30_000 }).catch(async (err) => {
       const seen = await courierMessages(email)
       throw new Error(`${err.message}; messages logged for ${email}: ${JSON.stringify(seen.map((m) => m.template_type))}`)
     })
@@ -139,7 +139,7 @@ test('account recovery by code, then a new password in settings', async () => {
     await input('email').fill(email)
     const before = (await courierMessages(email, { template: 'recovery_code_valid' })).length
     await submitButton('method', 'code').click()
-    const code = await courierCode(email, { template: 'recovery_code_valid', after: before })
+    const code = await courierCode(email, { template: 'recovery_code_valid', after: before, timeoutMs: 30_000 })
     await input('code').waitFor()
     await shot('12-recovery-code')
     await input('code').fill(code)

@@ -24,7 +24,8 @@ const artifacts = process.env.E2E_ARTIFACTS ?? new URL('../../artifacts/', impor
 export const email = `ory-elements-${randomUUID().slice(0, 8)}@example.com`
 export const password = 'elements password 1'
 export const newPassword = 'elements password 2'
-const timeout = 15_000
+// Generous: CI machines are shared, and a password hash takes a while there.
+const timeout = 30_000
 
 export let browser, context, page, origin, authenticator
 let pageServer
