@@ -46,6 +46,10 @@ type CredentialsDraft struct {
 	// service (CreatedAt is kept when set); UserHandle may be empty (the
 	// identity's handle is used).
 	WebAuthn []core.WebAuthnCredential
+	// SecondFactors are totp and lookup_secret credentials to import: their
+	// configs sealed by method/totp and method/lookup for this identity's
+	// id (set Draft.ID on create). Their identifier is the identity id.
+	SecondFactors map[core.CredentialType]json.RawMessage
 }
 
 // PasswordDraft is a password credential to import: either a cleartext

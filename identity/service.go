@@ -548,6 +548,13 @@ func (s *Service) applyCredentials(i *core.Identity, cd *CredentialsDraft, hash 
 	if p := cd.Password; p != nil {
 		upsert(core.CredentialPassword, mustJSON(PasswordConfig{HashedPassword: hash, UseMigrationHook: p.UseMigrationHook}), nil)
 	}
+	for t, cfg := range cd.SecondFactors {
+		if t != core.CredentialTOTP && t != core.CredentialLookupSecret {
+			return &core.Error{Code: core.CodeInvalid, Field: "credentials." + string(t),
+				Message: fmt.Sprintf("%s is not a second factor that can be imported this way.", t)}
+		}
+		upsert(t, cfg, []string{i.ID})
+	}
 	for _, pair := range []struct {
 		t         core.CredentialType
 		providers []OIDCProvider

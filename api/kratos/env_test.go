@@ -23,6 +23,7 @@ import (
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/api/kratos"
 	"github.com/latchkey/latchkey/api/kratos/kratostest"
+	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/password"
@@ -62,8 +63,12 @@ func newEnv(t *testing.T, open func(testing.TB) store.Store) *env {
 	if err != nil {
 		t.Fatalf("identity service: %v", err)
 	}
+	sealer, err := cipher.New("0123456789abcdef0123456789abcdef")
+	if err != nil {
+		t.Fatal(err)
+	}
 	h, err := kratos.New(kratos.Options{Identities: ids, Sessions: st, PublicBaseURL: publicBase, WebAuthn: st,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Decrypter: sealer, Encrypter: sealer, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatalf("kratos handler: %v", err)
 	}

@@ -36,6 +36,9 @@ type Options struct {
 	// Decrypter opens OIDC tokens for include_credential=oidc; nil shows
 	// them as empty strings.
 	Decrypter Decrypter
+	// Encrypter seals imported totp and lookup_secret credentials (the
+	// same cipher as Decrypter); nil refuses importing them.
+	Encrypter Encrypter
 	// WebAuthn lists identities' passkeys and security keys, shown as the
 	// passkey and webauthn credentials (include_credential shows their
 	// config); nil shows none.
@@ -60,6 +63,7 @@ type Handler struct {
 	public   string
 	admin    string
 	dec      Decrypter
+	enc      Encrypter
 	webauthn WebAuthnLister
 	lifespan time.Duration
 	now      func() time.Time
@@ -72,7 +76,7 @@ func New(o Options) (*Handler, error) {
 	if o.Identities == nil || o.Sessions == nil || o.PublicBaseURL == "" {
 		return nil, errors.New("kratos: Identities, Sessions and PublicBaseURL are required")
 	}
-	h := &Handler{ids: o.Identities, sessions: o.Sessions, public: o.PublicBaseURL, admin: o.AdminBaseURL, dec: o.Decrypter, webauthn: o.WebAuthn,
+	h := &Handler{ids: o.Identities, sessions: o.Sessions, public: o.PublicBaseURL, admin: o.AdminBaseURL, dec: o.Decrypter, enc: o.Encrypter, webauthn: o.WebAuthn,
 		lifespan: o.SessionLifespan, now: o.Now, errs: ErrorWriter{Log: o.Log}, maxBody: o.MaxBodyBytes}
 	if h.lifespan <= 0 {
 		h.lifespan = 24 * time.Hour

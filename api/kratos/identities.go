@@ -9,9 +9,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/method/lookup"
+	"github.com/latchkey/latchkey/method/totp"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -115,12 +119,6 @@ type RecoveryAddressBody struct {
 func (c *CredentialsBody) draft() (*identity.CredentialsDraft, error) {
 	if c == nil {
 		return nil, nil
-	}
-	for name, raw := range map[string]json.RawMessage{"totp": c.TOTP, "lookup_secret": c.LookupSecret} {
-		if len(raw) > 0 && string(raw) != "null" {
-			return nil, &core.Error{Code: core.CodeInvalid, Field: "credentials." + name,
-				Message: fmt.Sprintf("Importing %s credentials is not supported by Latchkey yet; import password, oidc, saml, passkey or webauthn credentials.", name)}
-		}
 	}
 	d := &identity.CredentialsDraft{}
 	for _, kind := range []struct {
@@ -229,6 +227,9 @@ func (h *Handler) createIdentity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := b.draft()
+	if err == nil {
+		err = h.sealSecondFactors(&d, b.Credentials)
+	}
 	if err != nil {
 		h.errs.Write(w, r, err)
 		return
@@ -383,13 +384,18 @@ func (h *Handler) updateIdentity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	creds, err := b.Credentials.draft()
+	d := identity.Draft{ID: canonicalUUID(r.PathValue("id")),
+		SchemaID: b.SchemaID, Traits: b.Traits, State: b.State, MetadataPublic: b.MetadataPublic,
+		MetadataAdmin: b.MetadataAdmin, ExternalID: b.ExternalID, Credentials: creds}
+	if err == nil {
+		err = h.sealSecondFactors(&d, b.Credentials)
+	}
 	if err != nil {
 		h.errs.Write(w, r, err)
 		return
 	}
-	i, err := h.ids.Update(r.Context(), r.PathValue("id"), identity.Draft{
-		SchemaID: b.SchemaID, Traits: b.Traits, State: b.State, MetadataPublic: b.MetadataPublic,
-		MetadataAdmin: b.MetadataAdmin, ExternalID: b.ExternalID, Credentials: creds})
+	d.ID = ""
+	i, err := h.ids.Update(r.Context(), r.PathValue("id"), d)
 	if err != nil {
 		h.errs.Write(w, r, err)
 		return
@@ -512,6 +518,9 @@ func (h *Handler) batchPatchIdentities(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		d, err := p.Create.draft()
+		if err == nil {
+			err = h.sealSecondFactors(&d, p.Create.Credentials)
+		}
 		if err != nil {
 			fail(n, err)
 			continue
@@ -529,4 +538,90 @@ func (h *Handler) batchPatchIdentities(w http.ResponseWriter, r *http.Request) {
 		results[n].Identity = res.Identity.ID
 	}
 	api.WriteJSON(w, http.StatusOK, BatchPatchResponse{Identities: results})
+}
+
+// Encrypter seals secrets at rest (cipher.Cipher satisfies it).
+type Encrypter interface {
+	Encrypt(plaintext, aad []byte) ([]byte, error)
+}
+
+// sealSecondFactors reads imported totp (totp_url) and lookup_secret
+// (codes) credentials and puts them, sealed for the identity, into d. A
+// new identity gets its id here, as the seal is bound to it. Errors are
+// 400s naming the field.
+func (h *Handler) sealSecondFactors(d *identity.Draft, c *CredentialsBody) error {
+	if c == nil {
+		return nil
+	}
+	present := func(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
+	if !present(c.TOTP) && !present(c.LookupSecret) {
+		return nil
+	}
+	if h.enc == nil {
+		return &core.Error{Code: core.CodeInvalid, Field: "credentials",
+			Message: "Importing totp and lookup_secret credentials needs the cipher secrets (secrets.cipher) configured."}
+	}
+	if d.ID == "" {
+		d.ID = uuid.NewString()
+	}
+	if d.Credentials == nil {
+		d.Credentials = &identity.CredentialsDraft{}
+	}
+	d.Credentials.SecondFactors = map[core.CredentialType]json.RawMessage{}
+	if present(c.TOTP) {
+		var body struct {
+			Config struct {
+				URL string `json:"totp_url"`
+			} `json:"config"`
+		}
+		if err := json.Unmarshal(c.TOTP, &body); err != nil || body.Config.URL == "" {
+			return &core.Error{Code: core.CodeInvalid, Field: "credentials.totp.config.totp_url",
+				Message: "Importing a totp credential needs config.totp_url, an otpauth://totp/ URL."}
+		}
+		k, err := totp.ParseURL(body.Config.URL)
+		if err != nil {
+			return &core.Error{Code: core.CodeInvalid, Field: "credentials.totp.config.totp_url", Message: core.ErrorMessage(err)}
+		}
+		cfg, err := totp.SealConfig(h.enc, d.ID, k)
+		if err != nil {
+			return &core.Error{Code: core.CodeInternal, Message: "Sealing the TOTP key failed.", Cause: err}
+		}
+		d.Credentials.SecondFactors[core.CredentialTOTP] = cfg
+	}
+	if present(c.LookupSecret) {
+		var body struct {
+			Config struct {
+				Codes []struct {
+					Code   string     `json:"code"`
+					UsedAt *time.Time `json:"used_at"`
+				} `json:"codes"`
+			} `json:"config"`
+		}
+		if err := json.Unmarshal(c.LookupSecret, &body); err != nil || len(body.Config.Codes) == 0 {
+			return &core.Error{Code: core.CodeInvalid, Field: "credentials.lookup_secret.config.codes",
+				Message: "Importing a lookup_secret credential needs config.codes, a list of {code, used_at}."}
+		}
+		codes := make([]lookup.Code, len(body.Config.Codes))
+		for n, bc := range body.Config.Codes {
+			codes[n] = lookup.Code{Code: bc.Code, UsedAt: bc.UsedAt}
+		}
+		cfg, err := lookup.SealConfig(h.enc, d.ID, codes)
+		if err != nil {
+			if core.ErrorCode(err) == core.CodeInvalid {
+				return &core.Error{Code: core.CodeInvalid, Field: "credentials.lookup_secret.config.codes", Message: core.ErrorMessage(err)}
+			}
+			return &core.Error{Code: core.CodeInternal, Message: "Sealing the lookup secrets failed.", Cause: err}
+		}
+		d.Credentials.SecondFactors[core.CredentialLookupSecret] = cfg
+	}
+	return nil
+}
+
+// canonicalUUID returns id in canonical form, or id itself when it is not a
+// UUID (the service then answers 404).
+func canonicalUUID(id string) string {
+	if u, err := uuid.Parse(id); err == nil {
+		return u.String()
+	}
+	return id
 }

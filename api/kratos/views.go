@@ -8,7 +8,9 @@ import (
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/method/lookup"
 	"github.com/latchkey/latchkey/method/oidc"
+	"github.com/latchkey/latchkey/method/totp"
 )
 
 // IdentityJSON is Kratos' identity as the admin API writes it (field order
@@ -139,7 +141,7 @@ func identityView(i *core.Identity, publicBase string, o viewOptions) IdentityJS
 				cj.Identifiers = []string{}
 			}
 			if o.include[t] {
-				cj.Config = declassify(c, o.decrypt)
+				cj.Config = declassify(i.ID, c, o.decrypt)
 			}
 			v.Credentials[string(t)] = cj
 		}
@@ -151,10 +153,16 @@ func identityView(i *core.Identity, publicBase string, o viewOptions) IdentityJS
 // include_credential: the stored config, except that OIDC and SAML tokens
 // are decrypted (stored as standard base64 of the cipher output; a token
 // that does not decrypt is shown as "").
-func declassify(c core.Credential, dec Decrypter) json.RawMessage {
+func declassify(identityID string, c core.Credential, dec Decrypter) json.RawMessage {
 	cfg := c.Config
 	if len(cfg) == 0 {
 		return json.RawMessage(`{}`)
+	}
+	switch c.Type {
+	case core.CredentialTOTP:
+		return declassifyTOTP(identityID, cfg, dec)
+	case core.CredentialLookupSecret:
+		return declassifyLookup(identityID, cfg, dec)
 	}
 	if c.Type != core.CredentialOIDC && c.Type != core.CredentialSAML {
 		return cfg
@@ -262,4 +270,41 @@ func NewSessionJSON(s *core.Session, now time.Time, ident *IdentityJSON, identit
 		}
 	}
 	return v
+}
+
+// declassifyTOTP shows a totp credential as Kratos' {"totp_url": …}; a key
+// that does not open (a removed secret) shows as "".
+func declassifyTOTP(identityID string, cfg json.RawMessage, dec Decrypter) json.RawMessage {
+	out := struct {
+		URL string `json:"totp_url"`
+	}{}
+	if dec != nil {
+		if k, err := totp.OpenConfig(dec, identityID, cfg); err == nil {
+			out.URL = k.URL()
+		}
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
+
+// declassifyLookup shows a lookup_secret credential as Kratos'
+// {"recovery_codes": [{"code", "used_at"}]}; codes that do not open are
+// left out.
+func declassifyLookup(identityID string, cfg json.RawMessage, dec Decrypter) json.RawMessage {
+	type code struct {
+		Code   string     `json:"code"`
+		UsedAt *time.Time `json:"used_at"`
+	}
+	out := struct {
+		Codes []code `json:"recovery_codes"`
+	}{Codes: []code{}}
+	if dec != nil {
+		if codes, err := lookup.OpenConfig(dec, identityID, cfg); err == nil {
+			for _, c := range codes {
+				out.Codes = append(out.Codes, code{Code: c.Code, UsedAt: c.UsedAt})
+			}
+		}
+	}
+	b, _ := json.Marshal(out)
+	return b
 }

@@ -112,9 +112,20 @@ type Config struct {
 
 func aad(identityID string) []byte { return []byte("lookup_secret:" + identityID) }
 
+// Encrypter encrypts at rest; *cipher.Cipher satisfies it.
+type Encrypter interface {
+	Encrypt(plaintext, aad []byte) ([]byte, error)
+}
+
 // Seal returns the credential config holding codes for the identity. It
 // refuses an empty list or an empty code.
 func (m *Method) Seal(identityID string, codes []Code) (json.RawMessage, error) {
+	return SealConfig(m.seal, identityID, codes)
+}
+
+// SealConfig is Seal for callers without a Method (the admin API's import
+// of lookup secrets), with the same errors.
+func SealConfig(e Encrypter, identityID string, codes []Code) (json.RawMessage, error) {
 	if len(codes) == 0 {
 		return nil, core.Errorf(core.CodeInvalid, "At least one lookup secret code is required.")
 	}
@@ -124,7 +135,7 @@ func (m *Method) Seal(identityID string, codes []Code) (json.RawMessage, error) 
 		if v == "" {
 			return nil, core.Errorf(core.CodeInvalid, "Lookup secret code %d is empty.", i)
 		}
-		ct, err := m.seal.Encrypt([]byte(v), aad(identityID))
+		ct, err := e.Encrypt([]byte(v), aad(identityID))
 		if err != nil {
 			return nil, fmt.Errorf("lookup: seal code: %w", err)
 		}
@@ -133,9 +144,20 @@ func (m *Method) Seal(identityID string, codes []Code) (json.RawMessage, error) 
 	return json.Marshal(c)
 }
 
+// Opener decrypts at rest; *cipher.Cipher satisfies it.
+type Opener interface {
+	Decrypt(ciphertext, aad []byte) ([]byte, error)
+}
+
 // Open returns the codes of an identity's credential config, in order. It
 // returns ErrNotSetUp when there are none.
 func (m *Method) Open(identityID string, config json.RawMessage) ([]Code, error) {
+	return OpenConfig(m.seal, identityID, config)
+}
+
+// OpenConfig is Open for callers without a Method (the admin API's
+// include_credential=lookup_secret), with the same errors.
+func OpenConfig(o Opener, identityID string, config json.RawMessage) ([]Code, error) {
 	var c Config
 	if len(config) > 0 {
 		if err := json.Unmarshal(config, &c); err != nil {
@@ -147,7 +169,7 @@ func (m *Method) Open(identityID string, config json.RawMessage) ([]Code, error)
 	}
 	out := make([]Code, len(c.Codes))
 	for i, s := range c.Codes {
-		pt, err := m.seal.Decrypt(s.Sealed, aad(identityID))
+		pt, err := o.Decrypt(s.Sealed, aad(identityID))
 		if err != nil {
 			return nil, fmt.Errorf("lookup: open code %d: %w", i, err)
 		}

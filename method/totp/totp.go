@@ -176,19 +176,41 @@ type Config struct {
 
 func aad(identityID string) []byte { return []byte("totp:" + identityID) }
 
+// Encrypter encrypts at rest; *cipher.Cipher satisfies it.
+type Encrypter interface {
+	Encrypt(plaintext, aad []byte) ([]byte, error)
+}
+
 // Seal returns the credential config holding k for the identity.
 func (m *Method) Seal(identityID string, k *Key) (json.RawMessage, error) {
-	ct, err := m.seal.Encrypt([]byte(k.URL()), aad(identityID))
+	return SealConfig(m.seal, identityID, k)
+}
+
+// SealConfig is Seal for callers without a Method (the admin API's import
+// of totp_url).
+func SealConfig(e Encrypter, identityID string, k *Key) (json.RawMessage, error) {
+	ct, err := e.Encrypt([]byte(k.URL()), aad(identityID))
 	if err != nil {
 		return nil, fmt.Errorf("totp: seal key: %w", err)
 	}
 	return json.Marshal(Config{SealedURL: ct})
 }
 
+// Opener decrypts at rest; *cipher.Cipher satisfies it.
+type Opener interface {
+	Decrypt(ciphertext, aad []byte) ([]byte, error)
+}
+
 // Open returns the key of an identity's credential config. It returns
 // ErrNotSetUp for an empty config and an error when the config was not
 // sealed for this identity or under a configured secret.
 func (m *Method) Open(identityID string, config json.RawMessage) (*Key, error) {
+	return OpenConfig(m.seal, identityID, config)
+}
+
+// OpenConfig is Open for callers without a Method (the admin API's
+// include_credential=totp), with the same errors.
+func OpenConfig(o Opener, identityID string, config json.RawMessage) (*Key, error) {
 	var c Config
 	if len(config) > 0 {
 		if err := json.Unmarshal(config, &c); err != nil {
@@ -198,7 +220,7 @@ func (m *Method) Open(identityID string, config json.RawMessage) (*Key, error) {
 	if len(c.SealedURL) == 0 {
 		return nil, ErrNotSetUp
 	}
-	pt, err := m.seal.Decrypt(c.SealedURL, aad(identityID))
+	pt, err := o.Decrypt(c.SealedURL, aad(identityID))
 	if err != nil {
 		return nil, fmt.Errorf("totp: open key: %w", err)
 	}
