@@ -293,9 +293,9 @@ func originAllowed(allowed []string, origin string) bool {
 		case strings.EqualFold(a, origin):
 			return true
 		case strings.Contains(a, "://*."):
-			scheme, suffix, _ := strings.Cut(a, "://*")
-			if strings.HasPrefix(strings.ToLower(origin), strings.ToLower(scheme)+"://") &&
-				strings.HasSuffix(strings.ToLower(origin), strings.ToLower(suffix)) {
+			scheme, host, _ := strings.Cut(strings.ToLower(a), "://")
+			os, oh, ok := strings.Cut(strings.ToLower(origin), "://")
+			if ok && os == scheme && MatchHost(host, oh) {
 				return true
 			}
 		}

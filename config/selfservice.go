@@ -12,7 +12,7 @@ import (
 // SelfService configures the self-service flows and credential methods.
 type SelfService struct {
 	DefaultBrowserReturnURL string   `koanf:"default_browser_return_url" doc:"Where browsers go after a flow when no return_to is given." default:"<serve.public.base_url>/ui/settings"`
-	AllowedReturnURLs       []string `koanf:"allowed_return_urls" doc:"URLs (or URL prefixes; one \"*\" wildcard in the host allowed) that return_to may point at."`
+	AllowedReturnURLs       []string `koanf:"allowed_return_urls" doc:"URLs that return_to may point at: the path and everything below it, matched on path segment boundaries (/app allows /app/x, not /application); one \"*.\" wildcard at the start of the host allowed."`
 	Methods                 Methods  `koanf:"methods"`
 	Flows                   Flows    `koanf:"flows"`
 }

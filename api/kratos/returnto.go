@@ -5,13 +5,16 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/core"
 )
 
-// returnTo checks return_to URLs against selfservice.allowed_return_urls as
-// Kratos' SecureRedirectTo does (notes §2.4).
+// returnTo checks return_to URLs against selfservice.allowed_return_urls
+// (notes §2.4) with the one allow-list matcher of both faces,
+// api.URLAllowList: paths match on segment boundaries, unlike Kratos' plain
+// prefix. The public base URL's /self-service is always allowed.
 type returnTo struct {
-	allowed       []*url.URL
+	allowed       *api.URLAllowList
 	defaultReturn *url.URL
 }
 
@@ -22,13 +25,18 @@ func newReturnTo(allowed []string, publicBase, defaultReturn string) (*returnTo,
 		return nil, fmt.Errorf("selfservice.default_browser_return_url: %w", err)
 	}
 	rt.defaultReturn = d
-	for _, a := range append(append([]string{}, allowed...), strings.TrimRight(publicBase, "/")+"/self-service") {
-		u, err := url.Parse(strings.Replace(a, "*.", "__wildcard__.", 1))
-		if err != nil {
-			return nil, fmt.Errorf("selfservice.allowed_return_urls: %q: %w", a, err)
+	patterns := make([]string, 0, len(allowed)+1)
+	for _, a := range allowed {
+		if strings.HasPrefix(a, "/") && !strings.HasPrefix(a, "//") {
+			// A path: relative return_to values resolve against the
+			// default return URL, so do such patterns.
+			a = d.Scheme + "://" + d.Host + a
 		}
-		u.Host = strings.Replace(u.Host, "__wildcard__.", "*.", 1)
-		rt.allowed = append(rt.allowed, u)
+		patterns = append(patterns, a)
+	}
+	patterns = append(patterns, strings.TrimRight(publicBase, "/")+"/self-service")
+	if rt.allowed, err = api.NewURLAllowList(patterns...); err != nil {
+		return nil, fmt.Errorf("selfservice.allowed_return_urls: %w", err)
 	}
 	return rt, nil
 }
@@ -49,36 +57,10 @@ func (rt *returnTo) check(raw string) (string, error) {
 		}
 		u.Scheme, u.Host = rt.defaultReturn.Scheme, rt.defaultReturn.Host
 	}
-	for _, a := range rt.allowed {
-		if matchReturnTo(a, u) {
-			return u.String(), nil
-		}
+	if !rt.allowed.Allows(u) {
+		return "", returnToForbidden(raw)
 	}
-	return "", returnToForbidden(raw)
-}
-
-func matchReturnTo(a, u *url.URL) bool {
-	if !strings.EqualFold(a.Scheme, u.Scheme) {
-		return false
-	}
-	ah, uh := strings.ToLower(a.Host), strings.ToLower(u.Host)
-	switch {
-	case strings.HasPrefix(ah, "*."):
-		if !strings.HasSuffix(uh, ah[1:]) {
-			return false
-		}
-	case ah != uh:
-		return false
-	}
-	ap := a.Path
-	if ap == "" {
-		ap = "/"
-	}
-	up := u.Path
-	if up == "" {
-		up = "/"
-	}
-	return strings.HasPrefix(up, ap)
+	return u.String(), nil
 }
 
 // returnToError is Kratos' self_service_flow_return_to_forbidden.
