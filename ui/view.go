@@ -310,6 +310,12 @@ func fields(nodes []nodeJSON, dividers bool) []field {
 					backs = append(backs, f)
 					continue
 				}
+				if strings.HasSuffix(a.Name, "_remove") || strings.HasSuffix(a.Name, "_unlink") {
+					// Removing a passkey, security key or authenticator
+					// is never the form's main action.
+					f.Secondary, f.NoValidate = true, true
+					break
+				}
 				// Only the first button checks the form in the browser:
 				// the others (another method, "Resend code") send
 				// without the inputs the first one needs; the face
