@@ -15,12 +15,15 @@ dependencies (npm ci) and runs:
   ory-elements    Ory's @ory/elements-react (<Login>, <Registration>,
                   <Settings>) in a Vite-built page, in headless Chromium,
                   against a second server whose flows' ui_urls point at it
+  kratos-ui       Latchkey's hosted pages (/ui) in headless Chromium with a
+                  virtual authenticator: sign up and sign in with a passkey
+                  (button and autofill), add and remove passkeys
 
 then stops the server. Exits non-zero when a suite fails or cannot run.
 
 Options:
-  --suite NAME       run only this suite (kratos-sdk, hanko-elements or
-                     ory-elements); may be given more than once
+  --suite NAME       run only this suite (kratos-sdk, hanko-elements,
+                     ory-elements or kratos-ui); may be given more than once
   --install-browser  apt-get install chromium when it is missing (needs root
                      and Debian's package index; CI uses this)
   --artifacts DIR    where screenshots and the server log are kept
@@ -29,7 +32,7 @@ Options:
   -h, --help         show this help
 
 Needs Go, Node.js 20+ with npm, and Chromium at /usr/bin/chromium (or
-$E2E_CHROMIUM) for hanko-elements and ory-elements.
+$E2E_CHROMIUM) for hanko-elements, ory-elements and kratos-ui.
 EOF
 }
 
@@ -46,8 +49,8 @@ while [[ $# -gt 0 ]]; do
     --suite)
       [[ $# -ge 2 ]] || { echo "run.sh: --suite needs a name" >&2; exit 2; }
       case "$2" in
-        kratos-sdk | hanko-elements | ory-elements) suites+=("$2") ;;
-        *) echo "run.sh: unknown suite $2 (kratos-sdk, hanko-elements, ory-elements)" >&2; exit 2 ;;
+        kratos-sdk | hanko-elements | ory-elements | kratos-ui) suites+=("$2") ;;
+        *) echo "run.sh: unknown suite $2 (kratos-sdk, hanko-elements, ory-elements, kratos-ui)" >&2; exit 2 ;;
       esac
       shift 2 ;;
     --install-browser) install_browser=1; shift ;;
@@ -58,7 +61,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ ${#suites[@]} -gt 0 ]] || suites=(kratos-sdk hanko-elements ory-elements)
+[[ ${#suites[@]} -gt 0 ]] || suites=(kratos-sdk hanko-elements ory-elements kratos-ui)
 
 log() { printf 'e2e: %s\n' "$*"; }
 started=$SECONDS
@@ -68,7 +71,7 @@ for tool in go node npm; do
 done
 
 chromium="${E2E_CHROMIUM:-/usr/bin/chromium}"
-if [[ " ${suites[*]} " == *"-elements "* && ! -x "$chromium" ]]; then
+if [[ " ${suites[*]} " == *"-elements "* || " ${suites[*]} " == *" kratos-ui "* ]] && [[ ! -x "$chromium" ]]; then
   if [[ $install_browser -eq 1 ]]; then
     log "installing Debian's chromium"
     export DEBIAN_FRONTEND=noninteractive
@@ -106,12 +109,13 @@ for s in "${suites[@]}"; do
 done
 
 # Free loopback ports: the shared server's public and admin listeners and
-# test page, and the same three for ory-elements' own server.
-read -r public_port admin_port page_port el_public_port el_admin_port el_page_port < <(node -e '
+# test page, the same three for ory-elements' own server, and kratos-ui's
+# server's two listeners.
+read -r public_port admin_port page_port el_public_port el_admin_port el_page_port ui_public_port ui_admin_port < <(node -e '
   const net = require("node:net")
   const free = () => new Promise((ok) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)) }) })
   const ports = new Set()
-  const more = () => ports.size === 6 ? console.log([...ports].join(" ")) : free().then((p) => { ports.add(p); more() })
+  const more = () => ports.size === 8 ? console.log([...ports].join(" ")) : free().then((p) => { ports.add(p); more() })
   more()')
 
 # The default folder holds the last run only.
@@ -166,7 +170,9 @@ fi
 # the page calls the API on http://localhost:$el_public_port (same site, so
 # the Lax anti-CSRF and session cookies travel with its fetches). Code
 # login and sign-up are on, so that the credentials screen offers two
-# methods and Ory Elements shows its method picker.
+# methods and Ory Elements shows its method picker. Passkeys are on: the
+# page (another port of localhost) is a relying party origin, since the
+# ceremonies run in it.
 el_page="http://localhost:$el_page_port"
 el_public_url="http://localhost:$el_public_port"
 el_admin_url="http://127.0.0.1:$el_admin_port"
@@ -188,7 +194,24 @@ if [[ " ${suites[*]} " == *" ory-elements "* ]]; then
     LATCHKEY_SELFSERVICE_FLOWS_RECOVERY_UI_URL="$el_page/recovery" \
     LATCHKEY_SELFSERVICE_FLOWS_VERIFICATION_UI_URL="$el_page/verification" \
     LATCHKEY_SELFSERVICE_FLOWS_ERROR_UI_URL="$el_page/error" \
-    LATCHKEY_SELFSERVICE_METHODS_CODE_PASSWORDLESS_ENABLED=true
+    LATCHKEY_SELFSERVICE_METHODS_CODE_PASSWORDLESS_ENABLED=true \
+    LATCHKEY_SELFSERVICE_METHODS_PASSKEY_ENABLED=true \
+    LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ORIGINS="$el_page,$el_public_url"
+fi
+# kratos-ui gets a server of its own with passkeys on, whose public base URL
+# is on host localhost: browsers refuse an IP address as the WebAuthn
+# relying party, so the pages must be opened as localhost (the relying
+# party id and origin follow from the base URL).
+ui_public_url="http://localhost:$ui_public_port"
+ui_admin_url="http://127.0.0.1:$ui_admin_port"
+ui_log="$artifacts/latchkey-kratos-ui.log"
+if [[ " ${suites[*]} " == *" kratos-ui "* ]]; then
+  log "starting latchkey serve --dev for kratos-ui (public :$ui_public_port, admin :$ui_admin_port)"
+  start_server kratos-ui "$ui_log" "$ui_public_url" \
+    LATCHKEY_SERVE_PUBLIC_PORT="$ui_public_port" \
+    LATCHKEY_SERVE_ADMIN_PORT="$ui_admin_port" \
+    LATCHKEY_SERVE_PUBLIC_BASE_URL="$ui_public_url/" \
+    LATCHKEY_SELFSERVICE_METHODS_PASSKEY_ENABLED=true
 fi
 log "latchkey ready after $((SECONDS - started)) s"
 
@@ -198,6 +221,8 @@ export E2E_ARTIFACTS="$artifacts" E2E_CHROMIUM="$chromium"
 suite_env() {
   if [[ "$1" == ory-elements ]]; then
     echo LATCHKEY_PUBLIC_URL="$el_public_url" LATCHKEY_ADMIN_URL="$el_admin_url" LATCHKEY_LOG_FILE="$el_log" E2E_PAGE_PORT="$el_page_port"
+  elif [[ "$1" == kratos-ui ]]; then
+    echo LATCHKEY_PUBLIC_URL="$ui_public_url" LATCHKEY_ADMIN_URL="$ui_admin_url" LATCHKEY_LOG_FILE="$ui_log"
   else
     echo LATCHKEY_PUBLIC_URL="$public_url" LATCHKEY_ADMIN_URL="$admin_url" LATCHKEY_LOG_FILE="$server_log" E2E_PAGE_PORT="$page_port"
   fi

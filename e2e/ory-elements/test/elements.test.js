@@ -15,7 +15,10 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
+  authenticator,
+  context,
   courierCode,
+  origin,
   courierMessages,
   email,
   input,
@@ -165,5 +168,55 @@ test('logout, then a login with the new password', async () => {
     await ready('home')
     await page.getByTestId('signed-in').waitFor()
     await shot('14-login-new-password')
+  })
+})
+
+// Passkeys through Ory's components: "Add passkey" in <Settings> calls
+// window.oryPasskeySettingsRegistration of Latchkey's webauthn.js (loaded
+// from the flow's script node), which creates the passkey with Chromium's
+// virtual authenticator and posts the form natively; Latchkey answers 303
+// back to the settings page.
+test('add a passkey in settings', async () => {
+  await step('passkey-settings', async () => {
+    await open('/settings')
+    await page.getByRole('button', { name: /add passkey/i }).click()
+    await page.getByText(/your changes have been saved/i).first().waitFor()
+    const { credentials } = await authenticator.cdp.send('WebAuthn.getCredentials', { authenticatorId: authenticator.authenticatorId })
+    assert.equal(credentials.length, 1, 'the authenticator holds the new passkey')
+    assert.equal(credentials[0].rpId, 'localhost')
+    await shot('15-passkey-added')
+  })
+})
+
+test('logout, then a passkey login through autofill', async () => {
+  await step('passkey-autofill', async () => {
+    await logout()
+    // The login page starts conditional mediation on load (the
+    // passkey_login node's onload trigger); the virtual authenticator
+    // answers it at once, as a person picking the passkey from the
+    // identifier's autofill would.
+    await page.goto(`${origin}/login`)
+    await ready('home')
+    await page.getByTestId('signed-in').waitFor()
+    const s = await session()
+    assert.equal(s?.identity?.traits?.email, email)
+    assert.equal(s.authentication_methods?.at(-1)?.method, 'passkey')
+    await shot('16-passkey-autofill')
+  })
+})
+
+test('logout, then "Sign in with passkey"', async () => {
+  await step('passkey-button', async () => {
+    await logout()
+    // A browser without conditional mediation: the button it is.
+    await context.addInitScript(() => {
+      if (window.PublicKeyCredential) window.PublicKeyCredential.isConditionalMediationAvailable = async () => false
+    })
+    await open('/login')
+    await page.getByRole('button', { name: /passkey/i }).first().click()
+    await ready('home')
+    await page.getByTestId('signed-in').waitFor()
+    assert.equal((await session())?.authentication_methods?.at(-1)?.method, 'passkey')
+    await shot('17-passkey-button')
   })
 })
