@@ -56,6 +56,16 @@ package kratos
 // and golden node lists (testdata/) so UIs render it unchanged. The method
 // logic itself belongs in method/*, shared with the Hanko face.
 //
+// UIs pick their screen from the flow's active method and node groups (Ory
+// Elements shows only the active method's group), so the face sets active
+// as Kratos does (setActive): in login and registration a step names its
+// method once it goes through (outcome.next set) and leaves active alone
+// when it fails; outcome.clearActive empties it (the profile_first screen
+// change); settings, recovery and verification name every submission's
+// method. Registration nodes are ordered by group (registrationGroupOrder).
+// The flow-shape goldens (flowshapes_test.go, testdata/flows/) pin each
+// step of a method in browser, SPA and native mode: add a scenario there.
+//
 // # Adding a flow
 //
 // A new kind needs a definition builder (its states and s.actions(kind)),
