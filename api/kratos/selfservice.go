@@ -355,10 +355,6 @@ type outcome struct {
 	// clearActive leaves the flow without an active method (Kratos resets
 	// it when the profile_first registration shows the credentials).
 	clearActive bool
-	// transient is the transient_payload of the submission, echoed in the
-	// answer to a step that went through (never stored: Kratos keeps it
-	// out of the database, so a later fetch of the flow has none).
-	transient json.RawMessage
 	// relocate shows the form again as a new screen of the flow rather
 	// than a failed step: JSON clients get 422 browser_location_change_required
 	// to the flow's UI (as Kratos answers a WebAuthn method asked to begin
