@@ -159,10 +159,14 @@ if [[ " ${suites[*]} " == *" kratos-sdk "* || " ${suites[*]} " == *" hanko-eleme
   # The page (http://localhost:$page_port) and the API (http://localhost:
   # $public_port) are same-site, so hanko-elements works with Hanko's
   # default cookie (HttpOnly, SameSite=Strict; --dev turns Secure off).
+  # Passkeys: the relying party is localhost (browsers refuse an IP), and
+  # the ceremonies run in the page, so its origin is the one allowed.
   start_server shared "$server_log" "$public_url" \
     LATCHKEY_SERVE_PUBLIC_PORT="$public_port" \
     LATCHKEY_SERVE_ADMIN_PORT="$admin_port" \
-    LATCHKEY_HANKO_CORS_ALLOW_ORIGINS="http://localhost:$page_port"
+    LATCHKEY_HANKO_CORS_ALLOW_ORIGINS="http://localhost:$page_port" \
+    LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ID=localhost \
+    LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ORIGINS="http://localhost:$page_port,http://localhost:$public_port"
 fi
 
 # ory-elements gets a server of its own: its flows' ui_urls, return URLs

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -42,6 +43,9 @@ var (
 	// keyNewPasskey is a passkey verified during registration, stored when
 	// the user is created at success.
 	keyNewPasskey = flow.NewKey[core.WebAuthnCredential]("new_passkey")
+	// keySkipRedirected says a skip of one credential already led to the
+	// other (acquire "conditional"); a second skip ends the onboarding.
+	keySkipRedirected = flow.NewStickyKey[bool]("onboarding_skip_redirected")
 )
 
 // Hanko's passkey errors (backend/flow_api/flow/shared/errors.go).
@@ -496,4 +500,58 @@ func webauthnCredentials(ctx context.Context, q store.WebAuthnCredentials, id st
 func (h *Handler) hasPasskey(id string) bool {
 	list, err := h.store.ListWebAuthnCredentials(context.Background(), id)
 	return err == nil && len(passkeysOf(list)) > 0
+}
+
+// acquireModes returns hanko.passkey's and hanko.password's acquire_on_*
+// setting for the flow's kind.
+func (h *Handler) acquireModes(c *flow.Context) (passkey, password string) {
+	if c.Definition().Kind() == core.FlowRegistration {
+		return h.cfg.Passkey.AcquireOnRegistration, h.cfg.Password.AcquireOnRegistration
+	}
+	return h.cfg.Passkey.AcquireOnLogin, h.cfg.Password.AcquireOnLogin
+}
+
+// flowHasPassword reports whether the flow's user has (or, registering,
+// has chosen) a password.
+func (h *Handler) flowHasPassword(c *flow.Context) bool {
+	if c.Definition().Kind() == core.FlowRegistration {
+		return keyPasswordHash.Has(c.Stash())
+	}
+	i, err := h.flowUser(c)
+	return err == nil && passwordJSON(i) != nil
+}
+
+// flowHasPasskey reports whether the flow's user has (or, registering,
+// has created) a passkey.
+func (h *Handler) flowHasPasskey(c *flow.Context) bool {
+	if c.Definition().Kind() == core.FlowRegistration {
+		return keyNewPasskey.Has(c.Stash())
+	}
+	return len(h.userPasskeys(c, userIDOf(c))) > 0
+}
+
+// skipPasskey is onboarding_create_passkey's skip: as Hanko, a user who
+// skips the passkey is asked for a password when passwords are acquired
+// "conditional" and the user has none.
+func (h *Handler) skipPasskey(c *flow.ActionContext) error {
+	b := c.Base()
+	if _, pw := h.acquireModes(b); pw == "conditional" && h.cfg.Password.Enabled && !h.flowHasPassword(b) &&
+		!slices.Contains(b.Scheduled(), statePasswordCreation) && !keySkipRedirected.Has(b.Stash()) {
+		keySkipRedirected.Set(b.Stash(), true) // once: skipping both ends the onboarding
+		return c.Continue(statePasswordCreation)
+	}
+	return c.Continue()
+}
+
+// skipPassword is password_creation's skip: a user who skips the password
+// is asked for a passkey when passkeys are acquired "conditional", the
+// browser can create one and the user has none.
+func (h *Handler) skipPassword(c *flow.ActionContext) error {
+	b := c.Base()
+	if pk, _ := h.acquireModes(b); pk == "conditional" && h.passkeysAvailable(b) && !h.flowHasPasskey(b) &&
+		!slices.Contains(b.Scheduled(), stateOnboardingCreatePasskey) && !keySkipRedirected.Has(b.Stash()) {
+		keySkipRedirected.Set(b.Stash(), true) // once: skipping both ends the onboarding
+		return c.Continue(stateOnboardingCreatePasskey)
+	}
+	return c.Continue()
 }

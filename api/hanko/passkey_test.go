@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/descope/virtualwebauthn"
@@ -475,5 +476,66 @@ func testPasskeyRegistration(t *testing.T, st store.Store) {
 	login := e.client(t)
 	if got := checkSession(t, e, login, passkeyLogin(t, login, a), AMRPasskey); got.Subject != i.ID {
 		t.Fatalf("passkey login of the new account: sub %s, want %s", got.Subject, i.ID)
+	}
+}
+
+// TestPasskeyOnboardingModes: hanko.passkey/password acquire_on_login
+// decide the credential onboarding after a login, as Hanko's
+// ScheduleOnboardingStates, and a skip of one credential leads to the other
+// when that one is "conditional".
+func TestPasskeyOnboardingModes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name        string
+		passkey, pw string
+		password    bool     // the user has a password (logs in with it; else by passcode)
+		want        []string // states after the login, skipping each
+	}{
+		{"passkey always", "always", "never", true, []string{stateOnboardingCreatePasskey, stateSuccess}},
+		{"passkey never", "never", "never", true, []string{stateSuccess}},
+		{"passkey conditional, user has a password", "conditional", "never", true, []string{stateSuccess}},
+		{"both conditional, no credential", "conditional", "conditional", false, []string{stateCredentialOnboardingChooser, stateSuccess}},
+		{"passkey always, password conditional", "always", "conditional", false, []string{stateOnboardingCreatePasskey, statePasswordCreation, stateSuccess}},
+		{"passkey conditional, password always", "conditional", "always", false, []string{statePasswordCreation, stateOnboardingCreatePasskey, stateSuccess}},
+		{"both always, no credential", "always", "always", false, []string{stateOnboardingCreatePasskey, statePasswordCreation, stateSuccess}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newPasskeyEnv(t, storetest.SQLite(t), func(c *config.Hanko) {
+				c.Passkey.AcquireOnLogin, c.Password.AcquireOnLogin = tc.passkey, tc.pw
+				c.Email.UseForAuthentication = !tc.password
+			})
+			pw := ""
+			if tc.password {
+				pw = "a password for the modes"
+			}
+			e.createUser(t, "mode@example.com", pw)
+			cl := e.client(t)
+			cl.start("login")
+			cl.act("register_client_capabilities", passkeyCaps)
+			r := cl.act("continue_with_login_identifier", map[string]any{"email": "mode@example.com"})
+			if tc.password {
+				r = cl.act("password_login", map[string]any{"password": pw})
+			} else {
+				if r.Name == stateLoginMethodChooser {
+					r = cl.act("continue_to_passcode_confirmation", nil)
+				}
+				mustState(t, r, statePasscodeConfirmation, 200)
+				code, _ := e.lastCode(t, "mode@example.com")
+				r = cl.act("verify_passcode", map[string]any{"code": code})
+			}
+			var got []string
+			for {
+				got = append(got, r.Name)
+				if r.Name == stateSuccess || len(got) > 5 {
+					break
+				}
+				r = cl.act("skip", nil)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("states %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -1,7 +1,10 @@
 // Hanko's <hanko-auth> (hanko-elements, unchanged) in headless Chromium
 // against `latchkey serve --dev`: registration with e-mail verification and
 // a password, logout, password login, passcode login, then the frontend SDK's
-// own calls (/me, /users/{id}, /sessions/validate) from the page.
+// own calls (/me, /users/{id}, /sessions/validate) from the page, and
+// passkeys: one created in <hanko-profile> with Chromium's virtual
+// authenticator (CDP WebAuthn domain) signs in with "Sign in with a passkey"
+// and through autofill (conditional mediation).
 //
 // Configuration (set by e2e/run.sh): LATCHKEY_PUBLIC_URL (the API as the
 // page calls it, on host localhost so page and API are same-site),
@@ -45,6 +48,14 @@ before(async () => {
   })
   context = await browser.newContext({ viewport: { width: 800, height: 720 } })
   context.setDefaultTimeout(timeout)
+  // ?noautofill makes the page report no conditional mediation, as a
+  // browser without autofill for passkeys would: hanko-elements then offers
+  // only the "Sign in with a passkey" button.
+  await context.addInitScript(() => {
+    if (new URLSearchParams(location.search).has('noautofill') && window.PublicKeyCredential) {
+      window.PublicKeyCredential.isConditionalMediationAvailable = async () => false
+    }
+  })
   page = await context.newPage()
   page.on('response', (r) => {
     if (r.url().startsWith(api)) requests.push(`${r.request().method()} ${r.url().slice(api.length)} → ${r.status()}`)
@@ -78,8 +89,8 @@ async function step(name, fn) {
 // open loads the page and waits until hanko-elements is registered and
 // <hanko-auth> shows its first page (view "profile": <hanko-profile> shows
 // the user's e-mail addresses).
-async function open(view = 'auth') {
-  await page.goto(`${pageOrigin}/?api=${encodeURIComponent(api)}&view=${view}`)
+async function open(view = 'auth', extra = '') {
+  await page.goto(`${pageOrigin}/?api=${encodeURIComponent(api)}&view=${view}${extra}`)
   await page.waitForFunction(() => window.hankoReady || window.hankoError)
   assert.equal(await page.evaluate(() => window.hankoError), undefined)
   await page.getByRole('heading', { name: view === 'profile' ? /emails/i : /sign in|create account/i }).waitFor()
@@ -119,7 +130,9 @@ async function skipOnboarding() {
     const which = await Promise.race([done.then(() => 'done'), passkeyPage.waitFor().then(() => 'passkey')])
     if (which === 'done') return
     await page.getByText(/^skip$/i).click()
-    await passkeyPage.waitFor({ state: 'detached' })
+    // After the last step <hanko-auth> may keep showing the page it left;
+    // the session event ends the wait as well.
+    await Promise.race([done, passkeyPage.waitFor({ state: 'detached' })])
   }
 }
 
@@ -170,7 +183,16 @@ test('registration with e-mail verification and a password', async () => {
     const before = await seen(templates.registration)
     await page.getByRole('button', { name: /^continue$/i }).click()
     await enterPasscode(templates.registration, before)
-    await page.getByPlaceholder(/password/i).first().waitFor()
+    // With passkeys on, registration offers a passkey before the password
+    // (Hanko's order): skip it, as a user without one would.
+    const pw = page.getByPlaceholder(/password/i).first()
+    const passkeyPage = page.getByRole('heading', { name: /passkey/i })
+    await pw.or(passkeyPage).first().waitFor()
+    if (await passkeyPage.isVisible()) {
+      await page.getByText(/^skip$/i).click()
+      await passkeyPage.waitFor({ state: 'detached' })
+    }
+    await pw.waitFor()
     await page.getByPlaceholder(/password/i).first().fill(password)
     await page.getByRole('button', { name: /^continue$/i }).click()
     await skipOnboarding()
@@ -389,5 +411,83 @@ test('a session revoked through the admin API expires in the page', async () => 
     const valid = await page.evaluate(() => window.hanko.session.validate())
     assert.equal(valid.is_valid, false)
     await shot('11-session-expired')
+  })
+})
+
+// amrOf returns the amr claim of the session JWT in the hanko cookie.
+async function amrOf() {
+  const c = await assertSessionCookie()
+  const claims = JSON.parse(Buffer.from(c.value.split('.')[1], 'base64url').toString())
+  return claims.amr
+}
+
+// loggedOut logs out and waits until the page has noticed.
+async function loggedOut() {
+  const n = await page.evaluate(() => window.hankoEvents.filter((e) => e.type === 'user-logged-out').length)
+  await page.evaluate(() => window.hanko.user.logout())
+  await page.waitForFunction((n) => window.hankoEvents.filter((e) => e.type === 'user-logged-out').length > n, n)
+}
+
+test('passkeys: created in <hanko-profile>, then sign-in with the button and by autofill', async () => {
+  await step('passkey', async () => {
+    // Chromium's virtual authenticator: a platform authenticator with
+    // user verification that answers by itself.
+    const cdp = await context.newCDPSession(page)
+    await cdp.send('WebAuthn.enable')
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    })
+
+    // The last test's session was revoked: sign in with the password (the
+    // page reports no autofill, so nothing answers a conditional request).
+    await open('auth', '&noautofill')
+    await passwordLogin('12-login-before-passkey', recoveredPassword)
+
+    await open('profile')
+    await page.getByText(email).first().waitFor()
+    await page.getByText(/^create a passkey$/i).first().click()
+    const created = page.waitForResponse((r) => r.url().includes('action=webauthn_verify_attestation_response'))
+    await page.getByRole('button', { name: /^create a passkey$/i }).click()
+    assert.equal((await created).status(), 200)
+    await settle()
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId })
+    assert.equal(credentials.length, 1, 'the authenticator holds one passkey')
+    assert.equal(credentials[0].rpId, 'localhost')
+    // /me lists it as a passkey; the 2.x SDK's /users/{id} as a credential.
+    const me = await page.evaluate((api) => fetch(`${api}/me`, { credentials: 'include' }).then((r) => r.json()), api)
+    assert.equal(me.passkeys?.length, 1, JSON.stringify(me))
+    const current = await page.evaluate(() => window.hanko.user.getCurrent())
+    assert.equal(current.webauthn_credentials?.length, 1, JSON.stringify(current))
+    await shot('12-profile-passkey-created')
+
+    // Log out, then "Sign in with a passkey".
+    await loggedOut()
+    await open('auth', '&noautofill')
+    const generated = page.waitForResponse((r) => r.url().includes('action=webauthn_generate_request_options'))
+    const verified = page.waitForResponse((r) => r.url().includes('action=webauthn_verify_assertion_response'))
+    await page.getByRole('button', { name: /sign in with a passkey/i }).click()
+    assert.equal((await generated).status(), 200)
+    assert.equal((await verified).status(), 200)
+    await sessionCreated() // events start afresh with every page load
+    assert.deepEqual(await amrOf(), ['passkey'])
+    await shot('13-passkey-login-button')
+
+    // Log out, then autofill: Chromium answers the conditional request of
+    // login_init by itself, no click.
+    await loggedOut()
+    const autofilled = page.waitForResponse((r) => r.url().includes('action=webauthn_verify_assertion_response'))
+    await page.goto(`${pageOrigin}/?api=${encodeURIComponent(api)}&view=auth`)
+    assert.equal((await autofilled).status(), 200)
+    await sessionCreated()
+    assert.deepEqual(await amrOf(), ['passkey'])
+    await shot('14-passkey-login-autofill')
+    await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId })
   })
 })
