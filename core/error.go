@@ -48,9 +48,22 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrorCode returns the code of the first *Error in err's chain, or
-// CodeInternal when there is none.
+// ErrUnavailable marks an error caused by a dependency that cannot be
+// reached (the database): whatever wraps it, ErrorCode reports
+// CodeUnavailable and ErrorMessage UnavailableMessage, so both faces answer
+// 503 with Retry-After instead of a 500.
+var ErrUnavailable = errors.New("a dependency cannot be reached")
+
+// UnavailableMessage is the client message of an ErrUnavailable error.
+const UnavailableMessage = "The service is temporarily unavailable; try again in a few seconds."
+
+// ErrorCode returns CodeUnavailable when err's chain holds ErrUnavailable,
+// else the code of the first *Error in err's chain, or CodeInternal when
+// there is none.
 func ErrorCode(err error) Code {
+	if errors.Is(err, ErrUnavailable) {
+		return CodeUnavailable
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
@@ -61,6 +74,9 @@ func ErrorCode(err error) Code {
 // ErrorMessage returns the client message of the first *Error in err's
 // chain, or a generic text that reveals nothing when there is none.
 func ErrorMessage(err error) string {
+	if errors.Is(err, ErrUnavailable) {
+		return UnavailableMessage
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Message

@@ -60,6 +60,12 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	code := core.ErrorCode(err)
 	status := statusOf(code)
+	if code == core.CodeUnavailable {
+		// The database is down: logged once per outage by the store.
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		writeError(w, status, core.UnavailableMessage)
+		return
+	}
 	if status >= 500 {
 		h.log.ErrorContext(r.Context(), "hanko: request failed", "method", r.Method, "path", r.URL.Path,
 			"request_id", api.RequestID(r.Context()), "error", err)
@@ -68,6 +74,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	writeError(w, status, core.ErrorMessage(err))
 }
+
+// retryAfterUnavailable is the Retry-After (seconds) of a 503 answered
+// while the database cannot be reached.
+const retryAfterUnavailable = "5"
 
 // errorMessage returns the client-safe message of err.
 func errorMessage(err error) string { return core.ErrorMessage(err) }

@@ -178,6 +178,11 @@ func (h *Handler) writeFlowFailure(w http.ResponseWriter, r *http.Request, def *
 	switch {
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		return
+	case core.ErrorCode(err) == core.CodeUnavailable:
+		// The database is down: the error state with 503 and Retry-After;
+		// the store logs the outage once.
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		h.writeFlowError(w, def, errUnavailable)
 	case errors.Is(err, flow.ErrExpired):
 		h.writeFlowError(w, def, errFlowExpired)
 	case errors.Is(err, flow.ErrNotFound), errors.Is(err, flow.ErrCSRF), errors.Is(err, flow.ErrActionNotAllowed),

@@ -22,6 +22,7 @@ func (e *flowError) Error() string { return e.code + ": " + e.message }
 // their core form (flowError.core), which the engine stores with the state.
 var (
 	errTechnical             = &flowError{http.StatusInternalServerError, "technical_error", "Something went wrong."}
+	errUnavailable           = &flowError{http.StatusServiceUnavailable, "technical_error", core.UnavailableMessage}
 	errFlowExpired           = &flowError{http.StatusGone, "flow_expired_error", "The flow has expired."}
 	errFlowDiscontinuity     = &flowError{http.StatusInternalServerError, "flow_discontinuity_error", "The flow can't be continued."}
 	errOperationNotPermitted = &flowError{http.StatusForbidden, "operation_not_permitted_error", "The operation is not permitted."}

@@ -82,11 +82,18 @@ func NewGenericError(err error, requestID string) GenericError {
 		g.Message = http.StatusText(status)
 	}
 	var ce *core.Error
-	if errors.As(err, &ce) && status != http.StatusInternalServerError {
+	switch {
+	case code == core.CodeUnavailable:
+		g.Reason = core.UnavailableMessage
+	case errors.As(err, &ce) && status != http.StatusInternalServerError:
 		g.Reason = ce.Message
 	}
 	return g
 }
+
+// RetryAfterUnavailable is the Retry-After (seconds) of a 503 answered
+// while the database cannot be reached.
+const RetryAfterUnavailable = "5"
 
 // ErrorWriter writes Kratos error envelopes and logs internal errors once,
 // with the request id, at the edge.
@@ -100,7 +107,10 @@ type ErrorWriter struct {
 func (ew ErrorWriter) Write(w http.ResponseWriter, r *http.Request, err error) {
 	rid := api.RequestID(r.Context())
 	g := NewGenericError(err, rid)
-	if g.Code >= 500 && ew.Log != nil {
+	if g.Code == http.StatusServiceUnavailable {
+		// Logged once per outage by the store, not per request.
+		w.Header().Set("Retry-After", RetryAfterUnavailable)
+	} else if g.Code >= 500 && ew.Log != nil {
 		ew.Log.ErrorContext(r.Context(), "request failed", "error", err, "request_id", rid,
 			"method", r.Method, "path", r.URL.Path)
 	}

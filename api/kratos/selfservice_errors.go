@@ -189,6 +189,14 @@ func (s *SelfService) writeError(w http.ResponseWriter, r *http.Request, jsonAns
 	if errors.As(err, &rl) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rl.retryAfter.Seconds()))))
 	}
+	if status == http.StatusServiceUnavailable {
+		// The database is down: the outage is logged once where it is
+		// noticed, and an error page cannot be stored, so every client
+		// gets the envelope at once.
+		w.Header().Set("Retry-After", RetryAfterUnavailable)
+		api.WriteJSON(w, status, body)
+		return
+	}
 	if status >= 500 {
 		s.errs.Log.ErrorContext(r.Context(), "self-service request failed", "error", err, "request_id", rid,
 			"method", r.Method, "path", r.URL.Path)

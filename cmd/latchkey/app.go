@@ -457,6 +457,15 @@ func (a *app) close() {
 // environment asks for it, starts tracing (spans per request, SQL statement
 // and outbound web-hook call).
 func (a *app) observe(ctx context.Context) error {
+	// One line when the database stops answering and one when it is back,
+	// however many requests are answered 503 meanwhile.
+	a.db.OnAvailability(func(up bool, cause error, downFor time.Duration) {
+		if up {
+			a.log.Info("database reachable again; serving", "down_for", downFor.Round(time.Millisecond).String())
+			return
+		}
+		a.log.Error("database unreachable; answering 503 with Retry-After until it returns", "error", cause)
+	})
 	read, write := a.db.Handles()
 	a.metrics.DBPool("write", write)
 	if read != write {

@@ -174,7 +174,13 @@ func printCheckJSON(w io.Writer, warnings []config.Warning, err error) error {
 }
 
 // newLogger builds the process logger from the log section.
-func newLogger(c config.Log) *slog.Logger {
+func newLogger(c config.Log) *slog.Logger { return newLoggerTo(c, nil) }
+
+// newLoggerTo is newLogger writing to w (nil means standard error).
+func newLoggerTo(c config.Log, w io.Writer) *slog.Logger {
+	if w == nil {
+		w = os.Stderr
+	}
 	var level slog.Level
 	switch c.Level {
 	case "debug":
@@ -188,7 +194,7 @@ func newLogger(c config.Log) *slog.Logger {
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -58,6 +59,8 @@ type serveOptions struct {
 	// ready, when set, receives the bound addresses once both listeners
 	// accept connections (tests use port 0).
 	ready func(public, admin net.Addr)
+	// logTo receives the log (tests); nil means standard error.
+	logTo io.Writer
 }
 
 func runServe(ctx context.Context, o serveOptions) error {
@@ -68,7 +71,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if o.dsn != "" {
 		cfg.DSN = o.dsn
 	}
-	log := newLogger(cfg.Log)
+	log := newLoggerTo(cfg.Log, o.logTo)
 	logWarnings(log, warnings)
 
 	if cfg.NeedsDevSecrets() {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/latchkey/latchkey/store"
 	"github.com/latchkey/latchkey/store/mysql"
@@ -21,6 +22,8 @@ type backend interface {
 	Handles() (read, write *sql.DB)
 	// Trace reports every SQL statement to t.
 	Trace(t sqlstore.QueryTracer)
+	// OnAvailability reports the start and end of a database outage.
+	OnAvailability(fn func(up bool, cause error, downFor time.Duration))
 	Migrate(ctx context.Context) (applied int, err error)
 	MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error)
 }

@@ -39,6 +39,16 @@ const (
 var Dialect = sqlstore.Dialect{
 	Flavor:            sqlstore.MySQL,
 	IsUniqueViolation: func(err error) bool { return errNumber(err) == errDupEntry },
+	IsUnavailable: func(err error) bool {
+		if errors.Is(err, driver.ErrInvalidConn) {
+			return true
+		}
+		switch errNumber(err) {
+		case 1040, 1053, 1077, 1152, 2002, 2003, 2006, 2013: // too many connections, shutdown, lost connection
+			return true
+		}
+		return false
+	},
 	IsRetryable: func(err error) bool {
 		n := errNumber(err)
 		return n == errDeadlock || n == errLockWaitTimeout

@@ -45,6 +45,17 @@ var Dialect = sqlstore.Dialect{
 		c := sqlState(err)
 		return c == serializationFailure || c == deadlockDetected
 	},
+	IsUnavailable: func(err error) bool {
+		var ce *pgconn.ConnectError
+		if errors.As(err, &ce) {
+			return true
+		}
+		// Class 08 (connection exception), 57P01-03 (the server shuts
+		// down or does not accept connections yet), 53300 (too many
+		// connections).
+		c := sqlState(err)
+		return strings.HasPrefix(c, "08") || c == "57P01" || c == "57P02" || c == "57P03" || c == "53300"
+	},
 }
 
 func sqlState(err error) string {

@@ -42,6 +42,10 @@ type Dialect struct {
 	// or deadlock after which the whole transaction may be run again. May be
 	// nil when the database never reports one (SQLite with one writer).
 	IsRetryable func(err error) bool
+	// IsUnavailable reports an engine-specific sign that the database
+	// cannot be reached (besides the network errors every engine shares);
+	// nil means none.
+	IsUnavailable func(err error) bool
 }
 
 // sqliteTime is the fixed-width text form of times on SQLite, which sorts

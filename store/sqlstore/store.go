@@ -51,6 +51,7 @@ type Store struct {
 	maxAttempts           int
 	pool                  Pool
 	tracer                QueryTracer // nil: no spans
+	avail                 *availability
 }
 
 // QueryTracer starts a span for one SQL statement; the returned function
@@ -115,7 +116,8 @@ func New(c Config) (*Store, error) {
 			s.readStmts = newStmtCache(s.read.DB, maxCachedStatements)
 		}
 	}
-	s.ops = ops{q: s.read, d: s.d, stmts: s.readStmts}
+	s.avail = &availability{}
+	s.ops = ops{q: s.read, d: s.d, stmts: s.readStmts, avail: s.avail}
 	return s, nil
 }
 
@@ -164,7 +166,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(o *ops) error) (err error) {
 	}
 	tx, err := s.write.BeginTxx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		return fmt.Errorf("begin transaction: %w", s.avail.check(s.d, err))
 	}
 	committed := false
 	defer func() {
@@ -172,11 +174,11 @@ func (s *Store) tryTx(ctx context.Context, fn func(o *ops) error) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(&ops{q: tx, d: s.d, inTx: true, stmts: s.writeStmts, tx: tx.Tx, tracer: s.tracer}); err != nil {
+	if err := fn(&ops{q: tx, d: s.d, inTx: true, stmts: s.writeStmts, tx: tx.Tx, tracer: s.tracer, avail: s.avail}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
+		return fmt.Errorf("commit transaction: %w", s.avail.check(s.d, err))
 	}
 	committed = true
 	return nil
@@ -185,11 +187,11 @@ func (s *Store) tryTx(ctx context.Context, fn func(o *ops) error) (err error) {
 // Ping checks that both handles answer.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.write.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping %s: %w", s.d.Flavor, err)
+		return fmt.Errorf("ping %s: %w", s.d.Flavor, s.avail.check(s.d, err))
 	}
 	if s.read != s.write {
 		if err := s.read.PingContext(ctx); err != nil {
-			return fmt.Errorf("ping %s read pool: %w", s.d.Flavor, err)
+			return fmt.Errorf("ping %s read pool: %w", s.d.Flavor, s.avail.check(s.d, err))
 		}
 	}
 	return nil
@@ -280,6 +282,8 @@ type ops struct {
 	tx    *sql.Tx // the transaction q runs in, or nil
 	// tracer, when set, gets a span per statement.
 	tracer QueryTracer
+	// avail follows whether the database answers (shared by the store).
+	avail *availability
 }
 
 // forUpdate returns the row-lock clause for a read inside a transaction, so
@@ -328,6 +332,7 @@ func (o *ops) exec(ctx context.Context, q string, args ...any) (res sql.Result, 
 		ctx, end = o.tracer.StartQuery(ctx, q)
 		defer func() { end(err) }()
 	}
+	defer func() { err = o.avail.check(o.d, err) }()
 	st, release, ok, err := o.stmt(ctx, q)
 	if !ok {
 		return o.q.ExecContext(ctx, q, args...)
@@ -346,6 +351,7 @@ func (o *ops) query(ctx context.Context, q string, args ...any) (rows *sql.Rows,
 		ctx, end = o.tracer.StartQuery(ctx, q)
 		defer func() { end(err) }()
 	}
+	defer func() { err = o.avail.check(o.d, err) }()
 	st, release, ok, err := o.stmt(ctx, q)
 	if !ok {
 		return o.q.QueryContext(ctx, q, args...)
@@ -363,6 +369,25 @@ type errRow struct{ err error }
 func (r errRow) Scan(...any) error { return r.err }
 
 func (o *ops) queryRow(ctx context.Context, q string, args ...any) rowScanner {
+	return checkedRow{o.rawQueryRow(ctx, q, args...), o}
+}
+
+// checkedRow reports a row's error to the availability tracker.
+type checkedRow struct {
+	row rowScanner
+	o   *ops
+}
+
+func (r checkedRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if err == sql.ErrNoRows {
+		r.o.avail.check(r.o.d, nil)
+		return err
+	}
+	return r.o.avail.check(r.o.d, err)
+}
+
+func (o *ops) rawQueryRow(ctx context.Context, q string, args ...any) rowScanner {
 	q = o.rebind(q)
 	if o.tracer != nil {
 		var end func(error)
