@@ -417,6 +417,11 @@ func TestValidationRules(t *testing.T) {
 		{"web hook url", "", []string{`LATCHKEY_SELFSERVICE_FLOWS_REGISTRATION_AFTER_PASSWORD_HOOKS=[{"hook":"web_hook","config":{"method":"POST"}}]`}, false, "selfservice.flows.registration.after.password.hooks[0].config.url", "is required"},
 		{"oidc provider", "", []string{`LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS=[{"id":"g","provider":"myspace","client_id":"x","client_secret":"y"}]`}, false, "selfservice.methods.oidc.config.providers[0].provider", `"myspace" is not one of`},
 		{"oidc generic issuer", "", []string{`LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS=[{"id":"g","provider":"generic","client_id":"x","client_secret":"y"}]`}, false, "selfservice.methods.oidc.config.providers[0].issuer_url", "is required"},
+		{"hanko error redirect slash", "hanko: {third_party: {error_redirect_url: 'https://app.example.com/'}}", nil, false, "hanko.third_party.error_redirect_url", "must not end with"},
+		{"hanko provider needs error url", "hanko: {third_party: {providers: {google: {enabled: true, client_id: c, secret: s}}}}", nil, false, "hanko.third_party.error_redirect_url", "is required when"},
+		{"hanko unknown builtin", "hanko: {third_party: {providers: {myspace: {enabled: true}}}}", nil, false, "hanko.third_party.providers.myspace", "use custom_providers"},
+		{"hanko custom issuer", "hanko: {third_party: {error_redirect_url: 'https://a.example.com/e', allowed_redirect_urls: ['https://a.example.com/**'], custom_providers: {corp: {enabled: true, client_id: c, secret: s}}}}", nil, false, "hanko.third_party.custom_providers.corp.issuer", "is required"},
+		{"hanko provider twice", "hanko: {third_party: {error_redirect_url: 'https://a.example.com/e', allowed_redirect_urls: ['https://a.example.com/**'], providers: {google: {enabled: true, client_id: c, secret: s}}}}", []string{`LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS=[{"id":"google","provider":"google","client_id":"x","client_secret":"y"}]`}, false, "hanko.third_party.providers", "configure it once"},
 		{"oidc client secret", "", []string{`LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS=[{"id":"g","provider":"google","client_id":"x"}]`}, false, "selfservice.methods.oidc.config.providers[0].client_secret", "is required"},
 		{"hanko unverified registration reveals accounts", "", []string{"LATCHKEY_HANKO_EMAIL_REQUIRE_VERIFICATION=false"}, false, "hanko.email.require_verification", "set hanko.privacy.show_account_existence_hints: true"},
 		{"rp origin", "", []string{"LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ORIGINS=localhost"}, false, "selfservice.methods.passkey.config.rp.origins[0]", "not an origin like"},
@@ -1009,5 +1014,31 @@ func TestRelyingPartyOnIP(t *testing.T) {
 	}
 	if hasWarning(w, "selfservice.methods.passkey.config.rp.id", "") {
 		t.Errorf("warning despite an explicit rp.id: %v", w)
+	}
+}
+
+// TestHankoThirdPartyLandsInTheOneList: Hanko's providers become entries of
+// selfservice.methods.oidc.config.providers, with Hanko's default scopes.
+func TestHankoThirdPartyLandsInTheOneList(t *testing.T) {
+	t.Parallel()
+	yml := mergeYAML(minimal, `hanko: {third_party: {error_redirect_url: 'https://app.example.com/error', allowed_redirect_urls: ['https://app.example.com/**'],
+  providers: {github: {enabled: true, client_id: gh, secret: ghs, allow_linking: true}, apple: {enabled: false}},
+  custom_providers: {corp: {enabled: true, display_name: Corp, issuer: 'https://idp.example.com', client_id: c, secret: s, scopes: [email]}}}}`)
+	path := filepath.Join(t.TempDir(), "latchkey.yaml")
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := Load(LoadOptions{File: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := cfg.SelfService.Methods.OIDC.Config.Providers
+	if len(ps) != 2 || ps[0].ID != "github" || ps[0].Provider != "github" || ps[0].ClientSecret != "ghs" || ps[0].Scope[0] != "user:email" ||
+		ps[1].ID != "corp" || ps[1].Provider != "generic" || ps[1].IssuerURL != "https://idp.example.com" || ps[1].Label != "Corp" {
+		t.Fatalf("providers %+v", ps)
+	}
+	tp := cfg.Hanko.ThirdParty
+	if !tp.AllowLinking("github") || tp.AllowLinking("corp") || tp.AllowLinking("apple") || !strings.HasSuffix(tp.RedirectURL, "/thirdparty/callback") {
+		t.Fatalf("third_party %+v", tp)
 	}
 }

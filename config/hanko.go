@@ -28,6 +28,7 @@ type Hanko struct {
 	RateLimiter HankoRateLimiter `koanf:"rate_limiter"`
 	Webhooks    HankoWebhooks    `koanf:"webhooks"`
 	Privacy     HankoPrivacy     `koanf:"privacy"`
+	ThirdParty  HankoThirdParty  `koanf:"third_party"`
 	AuditLog    HankoAuditLog    `koanf:"audit_log"`
 	MFA         HankoMFA         `koanf:"mfa"`
 }
@@ -180,6 +181,181 @@ func IsHankoEvent(e string) bool {
 	return false
 }
 
+// HankoThirdParty is Hanko's third_party section. Its providers land in the
+// one provider list (selfservice.methods.oidc.config.providers) that both
+// faces use: a built-in one under its name as id, a custom one under its
+// key (offered by the Hanko face as custom_<key>).
+type HankoThirdParty struct {
+	RedirectURL         string                         `koanf:"redirect_url" doc:"The Hanko callback registered at providers." default:"<serve.public.base_url>/thirdparty/callback"`
+	ErrorRedirectURL    string                         `koanf:"error_redirect_url" doc:"Where a failed third-party sign-in is sent, with ?error=…&error_description=… (no trailing slash)."`
+	DefaultRedirectURL  string                         `koanf:"default_redirect_url" doc:"Where a third-party sign-in goes back to when thirdparty_oauth names no redirect_to (no trailing slash)."`
+	AllowedRedirectURLs []string                       `koanf:"allowed_redirect_urls" doc:"URLs thirdparty_oauth's redirect_to may name; * matches within one host label or path segment, ** across them."`
+	Providers           map[string]HankoProvider       `koanf:"providers" doc:"Built-in providers by name: apple, discord, facebook, github, google, linkedin, microsoft."`
+	CustomProviders     map[string]HankoCustomProvider `koanf:"custom_providers" doc:"OpenID Connect providers found by discovery, by key (letters, digits, - and _)."`
+}
+
+// HankoProvider is a built-in third-party provider.
+type HankoProvider struct {
+	Enabled      bool   `koanf:"enabled" doc:"Offer the provider."`
+	ClientID     string `koanf:"client_id" doc:"OAuth2 client id."`
+	Secret       string `koanf:"secret" doc:"OAuth2 client secret." secret:"true"`
+	AllowLinking bool   `koanf:"allow_linking" doc:"Link a sign-in to the account whose verified address equals the provider's verified e-mail (never on an unverified one)."`
+}
+
+// HankoCustomProvider is an OpenID Connect provider of the operator's.
+type HankoCustomProvider struct {
+	Enabled      bool     `koanf:"enabled" doc:"Offer the provider."`
+	DisplayName  string   `koanf:"display_name" doc:"Name shown on the button."`
+	Issuer       string   `koanf:"issuer" doc:"Issuer URL (OpenID Connect discovery)."`
+	ClientID     string   `koanf:"client_id" doc:"OAuth2 client id."`
+	Secret       string   `koanf:"secret" doc:"OAuth2 client secret." secret:"true"`
+	Scopes       []string `koanf:"scopes" doc:"Scopes requested (openid is always added)."`
+	AllowLinking bool     `koanf:"allow_linking" doc:"As for built-in providers."`
+}
+
+// hankoBuiltinScopes are the scopes Hanko asks built-in providers for.
+var hankoBuiltinScopes = map[string][]string{
+	"apple": {"name", "email"}, "discord": {"identify", "email"}, "facebook": {"email", "public_profile"},
+	"github": {"user:email"}, "google": {"email", "profile"}, "linkedin": {"openid", "profile", "email"},
+	"microsoft": {"email", "profile"},
+}
+
+// AllowLinking reports whether the provider with the id (as in
+// selfservice.methods.oidc.config.providers) allows Hanko's linking.
+func (t HankoThirdParty) AllowLinking(id string) bool {
+	if p, ok := t.Providers[id]; ok && p.Enabled {
+		return p.AllowLinking
+	}
+	if p, ok := t.CustomProviders[id]; ok && p.Enabled {
+		return p.AllowLinking
+	}
+	return false
+}
+
+// Offered reports whether a Hanko provider is enabled.
+func (t HankoThirdParty) Offered() bool {
+	for _, p := range t.Providers {
+		if p.Enabled {
+			return true
+		}
+	}
+	for _, p := range t.CustomProviders {
+		if p.Enabled {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Hanko) resolve(c *Config, _ *[]Warning) {
+	t := &h.ThirdParty
+	if t.RedirectURL == "" && c.Serve.Public.BaseURL != "" {
+		t.RedirectURL = strings.TrimRight(c.Serve.Public.BaseURL, "/") + "/thirdparty/callback"
+	}
+	list := &c.SelfService.Methods.OIDC.Config.Providers
+	taken := map[string]bool{}
+	for _, p := range *list {
+		taken[p.ID] = true
+	}
+	for _, name := range sortedKeys(t.Providers) {
+		p := t.Providers[name]
+		if !p.Enabled || taken[name] {
+			continue // a duplicate is reported by validate
+		}
+		op := OIDCProvider{ID: name, Provider: name, ClientID: p.ClientID, ClientSecret: p.Secret, PKCE: "auto",
+			Scope: hankoBuiltinScopes[name], fromHanko: "hanko.third_party.providers." + name}
+		if name == "microsoft" {
+			op.MicrosoftTenant = "common"
+		}
+		*list = append(*list, op)
+	}
+	for _, key := range sortedKeys(t.CustomProviders) {
+		p := t.CustomProviders[key]
+		if !p.Enabled || taken[key] {
+			continue
+		}
+		*list = append(*list, OIDCProvider{ID: key, Provider: "generic", Label: p.DisplayName, ClientID: p.ClientID,
+			ClientSecret: p.Secret, IssuerURL: p.Issuer, Scope: p.Scopes, PKCE: "auto", fromHanko: "hanko.third_party.custom_providers." + key})
+	}
+}
+
+func (t HankoThirdParty) validate(c *Config, p *Problems) {
+	const k = "hanko.third_party."
+	checkHTTPURL(p, k+"redirect_url", t.RedirectURL, false)
+	for key, v := range map[string]string{k + "error_redirect_url": t.ErrorRedirectURL, k + "default_redirect_url": t.DefaultRedirectURL} {
+		checkHTTPURL(p, key, v, false)
+		if strings.HasSuffix(v, "/") {
+			p.add(key, "%q must not end with \"/\" (as in Hanko)", v)
+		}
+	}
+	for i, u := range t.AllowedRedirectURLs {
+		if strings.TrimSpace(u) == "" {
+			p.add(fmt.Sprintf(k+"allowed_redirect_urls[%d]", i), "is empty")
+		}
+	}
+	if t.Offered() && t.ErrorRedirectURL == "" {
+		p.add(k+"error_redirect_url", "is required when a third-party provider is enabled (failed sign-ins are sent there)")
+	}
+	if t.Offered() && len(t.AllowedRedirectURLs) == 0 {
+		p.add(k+"allowed_redirect_urls", "is required when a third-party provider is enabled (thirdparty_oauth's redirect_to must match one)")
+	}
+	own := map[string]bool{}
+	for name, pr := range t.Providers {
+		key := k + "providers." + name
+		if _, ok := hankoBuiltinScopes[name]; !ok {
+			p.add(key, "%q is not one of apple, discord, facebook, github, google, linkedin, microsoft; use custom_providers for others", name)
+			continue
+		}
+		if !pr.Enabled {
+			continue
+		}
+		own[name] = true
+		if pr.ClientID == "" {
+			p.add(key+".client_id", "is required")
+		}
+		if pr.Secret == "" {
+			p.add(key+".secret", "is required")
+		}
+	}
+	for name, pr := range t.CustomProviders {
+		key := k + "custom_providers." + name
+		if !validProviderKey(name) {
+			p.add(key, "%q may hold only letters, digits, - and _", name)
+		}
+		if !pr.Enabled {
+			continue
+		}
+		if own[name] {
+			p.add(key, "%q is also a built-in provider's name; pick another key", name)
+		}
+		own[name] = true
+		checkHTTPURL(p, key+".issuer", pr.Issuer, true)
+		if pr.ClientID == "" {
+			p.add(key+".client_id", "is required")
+		}
+		if pr.Secret == "" {
+			p.add(key+".secret", "is required")
+		}
+	}
+	for i, op := range c.SelfService.Methods.OIDC.Config.Providers {
+		if op.fromHanko == "" && own[op.ID] {
+			p.add(k+"providers", "provider %q is also selfservice.methods.oidc.config.providers[%d]; configure it once (both faces use that list)", op.ID, i)
+		}
+	}
+}
+
+func validProviderKey(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 func (h *Hanko) setDefaults(dev bool) {
 	h.Enabled = true
 	h.Account = HankoAccount{AllowSignup: true}
@@ -201,8 +377,9 @@ func (h *Hanko) setDefaults(dev bool) {
 	h.MFA.setDefaults()
 }
 
-func (h *Hanko) validate(_ *Config, p *Problems) {
+func (h *Hanko) validate(c *Config, p *Problems) {
 	h.MFA.validate(p)
+	h.ThirdParty.validate(c, p)
 	if h.AdminPrefix != "" && (!strings.HasPrefix(h.AdminPrefix, "/") || strings.HasSuffix(h.AdminPrefix, "/")) {
 		p.add("hanko.admin_prefix", "%q must start with \"/\" and not end with one (e.g. /hanko)", h.AdminPrefix)
 	}

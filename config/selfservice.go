@@ -162,6 +162,9 @@ type OIDCProvider struct {
 	ApplePrivateKey   string         `koanf:"apple_private_key" doc:"Apple private key PEM (provider apple)." secret:"true"`
 	RequestedClaims   map[string]any `koanf:"requested_claims" doc:"OIDC claims request parameter."`
 	PKCE              string         `koanf:"pkce" doc:"PKCE use: auto, force or never."`
+	// fromHanko names the hanko.third_party entry the provider came from
+	// ("" for an entry of this list).
+	fromHanko string
 }
 
 // oidcProviders are the provider kinds Latchkey implements (Kratos' names;

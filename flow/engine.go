@@ -73,6 +73,10 @@ type Submission struct {
 	// Input is the submitted input document: a JSON object, or empty for
 	// none. Booleans and numbers may be sent as text (form posts).
 	Input json.RawMessage
+	// KeepCSRF leaves the flow's CSRF token as it is: for a step the face
+	// submits on the server's side (a provider's callback) while the
+	// client, holding the current token, is away.
+	KeepCSRF bool
 }
 
 // Result is a flow as a face renders it after a step.
@@ -220,6 +224,9 @@ func (e *Engine) Submit(ctx context.Context, def *Definition, sub Submission) (*
 	csrf, err := e.token()
 	if err != nil {
 		return nil, fmt.Errorf("submit %s flow: %w", def.name, err)
+	}
+	if sub.KeepCSRF {
+		csrf = seen.CSRFToken
 	}
 	prepared, err := e.prepare(ctx, def, seen, sub.Action, input, now)
 	if err != nil {

@@ -44,7 +44,17 @@ type faces struct {
 	kratosV              *apitest.Validator
 }
 
+// faceOption changes both faces' options before they are built.
+type faceOption func(h *hanko.Options, k *kratos.SelfServiceOptions)
+
 func newFaces(t *testing.T, open func(testing.TB) store.Store, mods ...func(d *hanko.TestingDeps)) *faces {
+	t.Helper()
+	return newFacesWith(t, open, nil, mods...)
+}
+
+// newFacesWith is newFaces whose face options opt (when not nil) changes
+// last.
+func newFacesWith(t *testing.T, open func(testing.TB) store.Store, opt faceOption, mods ...func(d *hanko.TestingDeps)) *faces {
 	t.Helper()
 	st := open(t)
 	const base = "http://127.0.0.1:4433/"
@@ -76,8 +86,15 @@ func newFaces(t *testing.T, open func(testing.TB) store.Store, mods ...func(d *h
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	jwtCfg := config.SessionJWT{Issuer: base, Audience: []string{"127.0.0.1"}}
 
-	h, err := hanko.New(hanko.Options{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys, Hasher: d.Hasher, Codes: d.Codes,
-		Courier: d.Courier, Config: cfg.Hanko, JWT: jwtCfg, AdminAPIKey: xAPIKey, Log: quiet, TOTP: d.TOTP})
+	ho := hanko.Options{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys, Hasher: d.Hasher, Codes: d.Codes,
+		Courier: d.Courier, Config: cfg.Hanko, JWT: jwtCfg, AdminAPIKey: xAPIKey, Log: quiet, TOTP: d.TOTP}
+	ko := kratos.SelfServiceOptions{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys,
+		Hasher: d.Hasher, Cookies: d.Seal, PublicBaseURL: base, SelfService: cfg.SelfService, Session: cfg.Session, Log: quiet,
+		TOTP: d.TOTP}
+	if opt != nil {
+		opt(&ho, &ko)
+	}
+	h, err := hanko.New(ho)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,9 +106,7 @@ func newFaces(t *testing.T, open func(testing.TB) store.Store, mods ...func(d *h
 	if err != nil {
 		t.Fatal(err)
 	}
-	ss, err := kratos.NewSelfService(kratos.SelfServiceOptions{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys,
-		Hasher: d.Hasher, Cookies: d.Seal, PublicBaseURL: base, SelfService: cfg.SelfService, Session: cfg.Session, Log: quiet,
-		TOTP: d.TOTP})
+	ss, err := kratos.NewSelfService(ko)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,6 +74,8 @@ func mountFlows(h *Handler, mux *http.ServeMux) {
 	for _, def := range []*flow.Definition{f.login, f.registration, f.profile} {
 		mux.HandleFunc("POST /"+def.Name(), func(w http.ResponseWriter, r *http.Request) { h.serveFlow(w, r, f, def) })
 	}
+	mux.HandleFunc("GET /thirdparty/callback", h.thirdPartyCallback)
+	mux.HandleFunc("POST /thirdparty/callback", h.thirdPartyCallback)
 }
 
 // flowTTL is the flow lifetime Hanko uses (backend/flow_api/flow/flows.go).
@@ -88,6 +90,8 @@ type flowRequest struct {
 	// user caches the profile flow's user for the Suspended predicates of
 	// one response; profile_init's BeforeState hook reloads it.
 	user *core.Identity
+	// cookies are set on the response (thirdparty_oauth's state cookie).
+	cookies []*http.Cookie
 }
 
 type flowRequestKey struct{}
@@ -152,7 +156,7 @@ func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request, f *flows, de
 		return
 	}
 	name, id, ok := strings.Cut(param, "@")
-	if !ok || name == "" || id == "" {
+	if !ok || name == "" || id == "" || strings.HasPrefix(name, internalPrefix) {
 		h.writeFlowError(w, def, errOperationNotPermitted)
 		return
 	}
@@ -254,7 +258,13 @@ func (h *Handler) writeFlowResult(w http.ResponseWriter, r *http.Request, def *f
 		resp.CSRFToken = ""
 	}
 	for _, a := range res.Actions {
+		if strings.HasPrefix(a.Name, internalPrefix) {
+			continue
+		}
 		resp.Actions[a.Name] = h.actionJSON(def, res.Flow.ID, a)
+	}
+	for _, c := range requestOf(r.Context()).cookies {
+		http.SetCookie(w, c)
 	}
 	if res.State == stateProfileInit {
 		h.profileAllowedValues(requestOf(r.Context()).user, res.Payload, resp.Actions)

@@ -131,14 +131,6 @@ func (h *Handler) rememberMeAction() flow.Action {
 	}
 }
 
-// thirdPartyAction is thirdparty_oauth, offered once providers exist.
-func thirdPartyAction() flow.Action {
-	return unoffered("thirdparty_oauth", "Sign up/sign in with a third party provider via OAuth.",
-		flow.Input{Name: "provider", Type: flow.TypeString, Required: true, Hidden: true},
-		flow.Input{Name: "redirect_to", Type: flow.TypeString, Required: true, Hidden: true},
-		flow.Input{Name: "code_verifier", Type: flow.TypeString, Hidden: true})
-}
-
 // credentialOnboardingSubFlow asks for credentials after login or during
 // registration. Only passwords exist yet; the passkey states are declared
 // for the WebAuthn method.
@@ -293,16 +285,6 @@ func (h *Handler) usernameInput(required bool) flow.Input {
 func (h *Handler) emailInput() flow.Input {
 	return flow.Input{Name: "email", Type: flow.TypeEmail, Required: true, MaxLength: h.cfg.Email.MaxLength,
 		TrimSpace: true, LowerCase: true, Preserve: true}
-}
-
-// thirdPartyState is the state a third-party login waits in.
-func thirdPartyState() (string, []flow.Action) {
-	return stateThirdParty, []flow.Action{
-		unoffered("exchange_token", "Exchange a one time token.",
-			flow.Input{Name: "token", Type: flow.TypeString, Required: true, Hidden: true},
-			flow.Input{Name: "code_verifier", Type: flow.TypeString, Hidden: true}),
-		flow.BackAction("back", "Navigate one step back."),
-	}
 }
 
 // authenticated records that the user of the flow completed method amr

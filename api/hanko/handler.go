@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/courier"
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/code"
+	"github.com/latchkey/latchkey/method/oidc"
 	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/method/totp"
 	"github.com/latchkey/latchkey/method/webauthn"
@@ -62,6 +64,9 @@ type Options struct {
 	// when no usable relying party is configured: the flows then offer no
 	// passkey (hanko.passkey.enabled turns them off too).
 	WebAuthn *webauthn.Method
+	// OIDC is third-party sign-in over the one provider list; nil offers
+	// none (thirdparty_oauth stays suspended).
+	OIDC *oidc.Method
 	// Config is the hanko: section (required; use the loaded config's
 	// Hanko, whose defaults are Hanko's).
 	Config config.Hanko
@@ -103,15 +108,18 @@ type Handler struct {
 	attempts *ratelimit.Policy
 	events   Events
 	wa       *webauthn.Method
-	cfg      config.Hanko
-	jwt      config.SessionJWT
-	apiKey   string
-	debug    bool
-	now      func() time.Time
-	newID    func() string
-	log      *slog.Logger
-	maxBody  int64
-	claims   *claimTemplate
+	oidc     *oidc.Method
+	// redirects are hanko.third_party.allowed_redirect_urls, compiled.
+	redirects []*regexp.Regexp
+	cfg       config.Hanko
+	jwt       config.SessionJWT
+	apiKey    string
+	debug     bool
+	now       func() time.Time
+	newID     func() string
+	log       *slog.Logger
+	maxBody   int64
+	claims    *claimTemplate
 
 	// Set by the parts of the package that register through addPart
 	// (the Flow API), in registration order.
@@ -145,7 +153,7 @@ func New(o Options) (*Handler, error) {
 	h := &Handler{store: o.Store, ids: o.Identities, sessions: o.Sessions, keys: o.Keys, hasher: o.Hasher,
 		policy: o.Policy, auth: o.Authenticator, codes: o.Codes, courier: o.Courier, limiter: o.Limiter,
 		totp: o.TOTP, attempts: o.Attempts,
-		events: o.Events, wa: o.WebAuthn, cfg: o.Config, jwt: o.JWT, apiKey: o.AdminAPIKey, debug: o.Debug,
+		events: o.Events, wa: o.WebAuthn, oidc: o.OIDC, cfg: o.Config, jwt: o.JWT, apiKey: o.AdminAPIKey, debug: o.Debug,
 		now: o.Now, newID: o.NewID, log: o.Log, maxBody: o.MaxBodyBytes, outcomes: o.Outcomes}
 	if o.Config.MFA.Enabled && o.Config.MFA.TOTP.Enabled && o.TOTP == nil {
 		return nil, errors.New("hanko: hanko.mfa.totp.enabled needs Options.TOTP")
@@ -170,6 +178,9 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 	h.claims = ct
+	if h.redirects, err = compileRedirects(o.Config.ThirdParty.AllowedRedirectURLs); err != nil {
+		return nil, errors.Join(errors.New("hanko: third_party"), err)
+	}
 	h.parts = append(h.parts, parts...)
 	for _, p := range h.parts {
 		if p.setup == nil {

@@ -27,7 +27,7 @@ import (
 // loginDefinition builds the login flow.
 func (h *Handler) loginDefinition() (*flow.Definition, error) {
 	back := flow.BackAction("back", "Navigate one step back.")
-	tpState, tpActions := thirdPartyState()
+	tpState, tpActions := h.thirdPartyState()
 	return flow.New("login").Kind(core.FlowLogin).TTL(flowTTL).
 		InitialState(statePreflight, stateLoginInit).
 		ErrorState(stateError).
@@ -51,7 +51,7 @@ func (h *Handler) loginDefinition() (*flow.Definition, error) {
 				Suspended: func(c *flow.Context) bool { return !h.passkeysAvailable(c) || !keyConditionalSession.Has(c.Stash()) },
 				Execute:   h.verifyAssertion},
 			h.rememberMeAction(),
-			thirdPartyAction(),
+			h.thirdPartyAction(),
 		).
 		State(stateLoginMethodChooser,
 			flow.Action{Name: "continue_to_password_login", Description: "Continue to the password login.",

@@ -21,7 +21,7 @@ import (
 // profileDefinition builds the profile flow.
 func (h *Handler) profileDefinition() (*flow.Definition, error) {
 	back := flow.BackAction("back", "Navigate one step back.")
-	tpState, tpActions := thirdPartyState()
+	tpState, tpActions := h.thirdPartyState()
 	has := func(pred func(i *core.Identity) bool) func(*flow.Context) bool {
 		return func(c *flow.Context) bool {
 			i := h.profileUser(c)

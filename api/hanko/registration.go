@@ -19,7 +19,7 @@ import (
 
 // registrationDefinition builds the registration flow.
 func (h *Handler) registrationDefinition() (*flow.Definition, error) {
-	tpState, tpActions := thirdPartyState()
+	tpState, tpActions := h.thirdPartyState()
 	return flow.New("registration").Kind(core.FlowRegistration).TTL(flowTTL).
 		InitialState(statePreflight, stateRegistrationInit).
 		ErrorState(stateError).
@@ -35,7 +35,7 @@ func (h *Handler) registrationDefinition() (*flow.Definition, error) {
 				Execute:     h.registerLoginIdentifier,
 			},
 			h.rememberMeAction(),
-			thirdPartyAction(),
+			h.thirdPartyAction(),
 		).
 		State(tpState, tpActions...).
 		Hook(flow.BeforeState(stateSuccess, h.createRegisteredUser)).
@@ -112,6 +112,9 @@ func (h *Handler) registerLoginIdentifier(c *flow.ActionContext) error {
 // user.create.
 func (h *Handler) createRegisteredUser(c *flow.Context) error {
 	ctx, st := c.Context(), c.Stash()
+	if id, _ := keyUserID.Get(st); id != "" {
+		return nil // a third-party sign-in created or found the user already
+	}
 	email, _ := keyEmail.Get(st)
 	username, _ := keyUsername.Get(st)
 	hash, _ := keyPasswordHash.Get(st)

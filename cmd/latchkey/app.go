@@ -173,8 +173,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 		return nil, fail("kratos face: %v", err)
 	}
 	var thirdParty *oidc.Method
-	if cfg.SelfService.Methods.OIDC.Enabled {
-		if thirdParty, err = buildOIDC(ctx, cfg.SelfService.Methods.OIDC.Config, a.cipher); err != nil {
+	if cfg.SelfService.Methods.OIDC.Enabled || (cfg.Hanko.Enabled && cfg.Hanko.ThirdParty.Offered()) {
+		if thirdParty, err = buildOIDC(ctx, cfg.SelfService.Methods.OIDC.Config, cfg.Hanko.ThirdParty, a.cipher); err != nil {
 			return nil, fail("%v", err)
 		}
 	}
@@ -217,6 +217,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 			WebAuthn: passkeys,
 			Store:    a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 			Authenticator: &password.Authenticator{Store: a.db, Hasher: a.hasher, PerID: perID, PerIP: perIP, NotFound: store.ErrNotFound},
+			OIDC:          thirdParty,
 			Codes:         passcodes, Courier: a.courier, Limiter: hankoLimiter, Events: events,
 			TOTP: kratosTOTP, Attempts: mfaAttempts,
 			Config: cfg.Hanko, JWT: cfg.Session.JWT, AdminAPIKey: cfg.Serve.Admin.APIKey, Debug: false, Log: log,

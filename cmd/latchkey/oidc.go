@@ -21,10 +21,12 @@ import (
 // maxMapperSize caps a Jsonnet mapper file.
 const maxMapperSize = 1 << 20
 
-// buildOIDC builds third-party sign-in from selfservice.methods.oidc: one
+// buildOIDC builds third-party sign-in from selfservice.methods.oidc (into
+// which hanko.third_party's providers were merged; allow_linking comes from
+// there): one
 // upstream per provider (discovery happens at the first sign-in), the
 // mappers loaded now (a mapper that cannot be read stops the start).
-func buildOIDC(ctx context.Context, cfg config.OIDCConfig, c *cipher.Cipher) (*oidc.Method, error) {
+func buildOIDC(ctx context.Context, cfg config.OIDCConfig, hanko config.HankoThirdParty, c *cipher.Cipher) (*oidc.Method, error) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	var ev *jsonnet.Evaluator
 	var ps []*oidc.Provider
@@ -37,7 +39,8 @@ func buildOIDC(ctx context.Context, cfg config.OIDCConfig, c *cipher.Cipher) (*o
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", key, err)
 		}
-		p := &oidc.Provider{ID: pc.ID, Kind: pc.Provider, Label: pc.Label, Scope: pc.Scope, PKCE: pc.PKCE, Upstream: up}
+		p := &oidc.Provider{ID: pc.ID, Kind: pc.Provider, Label: pc.Label, Scope: pc.Scope, PKCE: pc.PKCE, Upstream: up,
+			AllowLinking: hanko.AllowLinking(pc.ID)}
 		if len(pc.RequestedClaims) > 0 {
 			raw, err := json.Marshal(pc.RequestedClaims)
 			if err != nil {

@@ -29,9 +29,12 @@ func TestBuildOIDC(t *testing.T) {
 			RequestedClaims: map[string]any{"id_token": map[string]any{"email": nil}}},
 		{ID: "github", Provider: "github", ClientID: "c", ClientSecret: "s", PKCE: "never"},
 	}
-	m, err := buildOIDC(context.Background(), config.OIDCConfig{Providers: good}, c)
+	m, err := buildOIDC(context.Background(), config.OIDCConfig{Providers: good}, config.HankoThirdParty{Providers: map[string]config.HankoProvider{"github": {Enabled: true, AllowLinking: true}}}, c)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !m.Providers()[2].AllowLinking || m.Providers()[0].AllowLinking {
+		t.Fatal("allow_linking not taken from hanko.third_party")
 	}
 	if len(m.Providers()) != 3 || m.Providers()[0].Mapper == "" || m.Providers()[1].Mapper == "" || string(m.Providers()[1].Claims) != `{"id_token":{"email":null}}` {
 		t.Fatalf("providers %+v", m.Providers())
@@ -41,7 +44,7 @@ func TestBuildOIDC(t *testing.T) {
 		"bad base64 mapper":   {ID: "x", Provider: "generic", ClientID: "c", ClientSecret: "s", IssuerURL: "https://idp.example.com", PKCE: "auto", MapperURL: "base64://!!!"},
 		"apple key":           {ID: "x", Provider: "apple", ClientID: "c", AppleTeamID: "t", ApplePrivateKeyID: "k", ApplePrivateKey: "nope", PKCE: "auto"},
 	} {
-		if _, err := buildOIDC(context.Background(), config.OIDCConfig{Providers: []config.OIDCProvider{p}}, c); err == nil || !strings.Contains(err.Error(), "providers[0]") {
+		if _, err := buildOIDC(context.Background(), config.OIDCConfig{Providers: []config.OIDCProvider{p}}, config.HankoThirdParty{}, c); err == nil || !strings.Contains(err.Error(), "providers[0]") {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
