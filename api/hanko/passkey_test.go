@@ -2,10 +2,12 @@ package hanko
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/descope/virtualwebauthn"
@@ -31,8 +33,14 @@ var passkeyCaps = map[string]any{"webauthn_available": true,
 // hanko config.
 func newPasskeyEnv(t *testing.T, st store.Store, mod func(c *config.Hanko)) *fEnv {
 	t.Helper()
+	uv := ""
+	if mod != nil {
+		var hc config.Hanko
+		mod(&hc)
+		uv = hc.Passkey.UserVerification // as cmd/latchkey passes hanko.passkey.user_verification
+	}
 	m, err := webauthn.New(webauthn.Config{RPID: testRP.ID, RPDisplayName: testRP.Name, RPOrigins: []string{testRP.Origin},
-		NotFound: store.ErrNotFound, Conflict: store.ErrConflict})
+		UserVerification: uv, NotFound: store.ErrNotFound, Conflict: store.ErrConflict})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,6 +396,20 @@ func testPasskeyRefusals(t *testing.T, st store.Store) {
 	answer := a.get(t, testRP, r)
 	checkSession(t, e, cl, cl.act("webauthn_verify_assertion_response", map[string]any{"assertion_response": answer}), AMRPasskey)
 
+	// A signature counter that goes backwards: refused, and the passkey is
+	// flagged.
+	a.cred.Counter = 7
+	cl = e.client(t)
+	checkSession(t, e, cl, passkeyLogin(t, cl, a), AMRPasskey)
+	a.cred.Counter = 3
+	wantFlowError(t, passkeyLogin(t, e.client(t), a), stateLoginPasskey, 401, "passkey_invalid")
+	if c, err := st.GetWebAuthnCredential(context.Background(), encodeID(a.cred.ID)); err != nil || !c.CloneWarning || c.SignCount != 7 {
+		t.Fatalf("after a counter regression: %+v, %v", c, err)
+	}
+	a.cred.Counter = 8
+	cl = e.client(t)
+	checkSession(t, e, cl, passkeyLogin(t, cl, a), AMRPasskey)
+
 	// Registration of a credential that exists already.
 	p.last = nil
 	p.start("profile")
@@ -538,4 +560,36 @@ func TestPasskeyOnboardingModes(t *testing.T) {
 			}
 		})
 	}
+}
+
+func encodeID(id []byte) string { return base64.RawURLEncoding.EncodeToString(id) }
+
+// TestPasskeyUserVerificationRequired: with hanko.passkey.user_verification
+// required, an authenticator that did not verify the user neither creates
+// nor uses a passkey.
+func TestPasskeyUserVerificationRequired(t *testing.T) {
+	t.Parallel()
+	e := newPasskeyEnv(t, storetest.SQLite(t), func(c *config.Hanko) {
+		c.Email.UseForAuthentication = false
+		c.Passkey.UserVerification = "required"
+	})
+	e.createUser(t, "uv@example.com", "uv's password")
+	a := newAuthenticator()
+	login := e.client(t)
+	checkSession(t, e, login, passwordLogin(t, login, "uv@example.com", "uv's password"), AMRPassword)
+	p := e.client(t)
+	p.bearer = login.bearer
+	p.start("profile")
+	p.act("register_client_capabilities", passkeyCaps)
+	r := p.act("webauthn_credential_create", nil)
+	if !strings.Contains(string(r.Payload["creation_options"]), `"userVerification":"required"`) {
+		t.Fatalf("creation options do not require user verification: %s", r.Payload["creation_options"])
+	}
+	a.auth.Options.UserNotVerified = true
+	wantFlowError(t, p.act("webauthn_verify_attestation_response", map[string]any{"public_key": a.create(t, testRP, p.last)}),
+		stateWebauthnCredentialVerification, 401, "passkey_invalid")
+	a.auth.Options.UserNotVerified = false
+	mustState(t, p.act("webauthn_verify_attestation_response", map[string]any{"public_key": a.create(t, testRP, p.last)}), stateProfileInit, 200)
+	a.auth.Options.UserNotVerified = true
+	wantFlowError(t, passkeyLogin(t, e.client(t), a), stateLoginPasskey, 401, "passkey_invalid")
 }
