@@ -180,6 +180,11 @@ type countingLimiter struct {
 	m *Metrics
 }
 
+// InTx wraps the limiter bound to the caller's transaction (ratelimit.InTx).
+func (c countingLimiter) InTx(tx ratelimit.Counters) ratelimit.Limiter {
+	return countingLimiter{Limiter: ratelimit.InTx(c.Limiter, tx), m: c.m}
+}
+
 func (c countingLimiter) Allow(ctx context.Context, rule ratelimit.Rule, key string) (ratelimit.Decision, error) {
 	d, err := c.Limiter.Allow(ctx, rule, key)
 	if err == nil && !d.Allowed {

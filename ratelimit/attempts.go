@@ -41,8 +41,21 @@ func (d *DB) In(c Counters) *DB {
 // itself otherwise (Local and Redis keep their counts outside the store).
 // It is how a caller holding any Limiter counts inside a transaction.
 func InTx(l Limiter, c Counters) Limiter {
-	if db, ok := l.(*DB); ok {
-		return db.In(c)
+	switch v := l.(type) {
+	case *DB:
+		return v.In(c)
+	case TxBinder:
+		return v.InTx(c)
 	}
 	return l
+}
+
+// TxBinder is a Limiter wrapping another (a metrics decorator, say) that
+// passes InTx on to what it wraps, so wrapping a *DB does not make it count
+// outside the caller's transaction (which on SQLite waits for the
+// transaction's own write lock forever).
+type TxBinder interface {
+	Limiter
+	// InTx returns the wrapper around InTx(wrapped, c).
+	InTx(c Counters) Limiter
 }

@@ -86,3 +86,41 @@ func TestDBInTx(t *testing.T) {
 		t.Fatal("InTx changed a limiter that does not count through the store")
 	}
 }
+
+// wrapped is a decorator (like observe's metrics limiter) that binds to a
+// transaction through TxBinder.
+type wrapped struct{ Limiter }
+
+func (w wrapped) InTx(c Counters) Limiter { return wrapped{InTx(w.Limiter, c)} }
+
+// TestInTxThroughWrapper: a wrapped *DB counts in the caller's transaction
+// too; without TxBinder this SQLite transaction would wait forever on its
+// own write lock.
+func TestInTxThroughWrapper(t *testing.T) {
+	t.Parallel()
+	st := storetest.SQLite(t)
+	clk := &clock{now: windowStart}
+	outer := wrapped{NewDB(st, clk.Now, secret)}
+	rule := Rule{Name: "wrapped_in_tx", Limit: 1, Window: time.Minute}
+	ctx := context.Background()
+	err := st.Update(ctx, func(tx store.Tx) error {
+		bound := InTx(outer, tx)
+		if _, ok := bound.(wrapped); !ok {
+			t.Fatalf("InTx dropped the wrapper: %T", bound)
+		}
+		if _, _, err := tx.Hit(ctx, "hold-the-write-lock", time.Minute, clk.Now()); err != nil {
+			return err
+		}
+		d, err := bound.Allow(ctx, rule, "k")
+		if err != nil || !d.Allowed {
+			t.Fatalf("in tx: %+v %v", d, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := outer.Allow(ctx, rule, "k"); d.Allowed {
+		t.Fatal("the count made in the transaction is not seen outside")
+	}
+}

@@ -641,7 +641,7 @@ func (s *SelfService) getFlow(w http.ResponseWriter, r *http.Request, kind core.
 			s.writeError(w, r, true, identityMismatch())
 			return
 		}
-		if _, err := s.settingsAAL(w, r, sess, i, s.uiURL(core.FlowSettings, res.Flow.ID), true); err != nil {
+		if _, err := s.settingsAAL(w, r, sess, i, s.url("self-service/settings/browser", nil), true); err != nil {
 			s.writeError(w, r, true, err)
 			return
 		}

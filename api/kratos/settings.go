@@ -71,7 +71,7 @@ func (s *SelfService) settingsSubmitChecks(w http.ResponseWriter, r *http.Reques
 	if sub.ident.ID != sub.res.Flow.IdentityID {
 		return false, identityMismatch()
 	}
-	return s.settingsAAL(w, r, sub.sess, sub.ident, s.uiURL(core.FlowSettings, sub.res.Flow.ID), jsonAnswer)
+	return s.settingsAAL(w, r, sub.sess, sub.ident, s.url("self-service/settings/browser", nil), jsonAnswer)
 }
 
 // profileSettingsNodes renders the traits with the identity's values.
@@ -298,7 +298,9 @@ func (s *SelfService) finishSettings(w http.ResponseWriter, r *http.Request, sub
 // settingsAAL enforces selfservice.flows.settings.required_aal: a session
 // below its identity's highest available AAL is sent to the aal2 login
 // (browsers) or refused with 403 session_aal2_required. It reports whether
-// it answered.
+// it answered. returnTo is where the aal2 login returns: a settings flow
+// init URL under /self-service (always an allowed return_to), which starts
+// a fresh settings flow for the stepped-up session.
 func (s *SelfService) settingsAAL(w http.ResponseWriter, r *http.Request, sess *core.Session, i *core.Identity, returnTo string, jsonAnswer bool) (bool, error) {
 	step, err := s.needsAAL2(r.Context(), s.cfg.Flows.Settings.RequiredAAL, sess, i)
 	if err != nil || !step {

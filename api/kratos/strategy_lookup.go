@@ -115,7 +115,10 @@ func (s *SelfService) lookupLogin(sub *submission) (*outcome, error) {
 }
 
 func (s *SelfService) lookupSettingsStrategy() strategy {
-	return strategy{method: methodLookup, nodes: s.lookupSettingsNodes, prepare: s.lookupSettings}
+	// Its buttons carry no method (Kratos' lookup nodes): the button's own
+	// field selects the strategy.
+	return strategy{method: methodLookup, nodes: s.lookupSettingsNodes, prepare: s.lookupSettings,
+		fields: []string{"lookup_secret_reveal", "lookup_secret_regenerate", "lookup_secret_confirm", "lookup_secret_disable"}}
 }
 
 // lookupCodesNode lists codes as Kratos' lookup_secret_codes text node.

@@ -110,7 +110,8 @@ func (s *SelfService) attemptCheck(sub *submission, kind ratelimit.Kind, identit
 
 // totpSettingsStrategy is the settings strategy of the totp method.
 func (s *SelfService) totpSettingsStrategy() strategy {
-	return strategy{method: methodTOTP, inputs: totpSettingsInputs, nodes: s.totpSettingsNodes, prepare: s.totpSettings}
+	return strategy{method: methodTOTP, inputs: totpSettingsInputs, nodes: s.totpSettingsNodes, prepare: s.totpSettings,
+		fields: []string{"totp_unlink"}}
 }
 
 // pendingTOTP makes a new key for the identity's settings flow, sealed.
