@@ -17,7 +17,7 @@ import (
 // Config is Latchkey's whole configuration. Each section lives in its own
 // file; see the package documentation for how to add one.
 type Config struct {
-	DSN         string      `koanf:"dsn" doc:"Database: sqlite://FILE, postgres://… or mysql://…; required outside --dev." devdefault:"sqlite://latchkey.db"`
+	DSN         string      `koanf:"dsn" doc:"Database: sqlite://FILE, postgres://…, mysql://… or memory (an in-memory SQLite database that lives as long as the process, as in Kratos); required outside --dev." devdefault:"sqlite://latchkey.db"`
 	Serve       Serve       `koanf:"serve"`
 	Secrets     Secrets     `koanf:"secrets"`
 	Identity    Identity    `koanf:"identity"`
@@ -181,7 +181,7 @@ func (c *Config) Validate() error {
 	if c.DSN == "" && !c.Dev {
 		p.add("dsn", "is required outside --dev; set it to e.g. sqlite:///var/lib/latchkey/latchkey.db or postgres://user:password@host:5432/latchkey")
 	} else if c.DSN != "" && !validDSN(c.DSN) {
-		p.add("dsn", "has an unknown scheme; use sqlite://, postgres://, postgresql:// or mysql://")
+		p.add("dsn", "has an unknown scheme; use sqlite://, postgres://, postgresql://, mysql:// or memory")
 	}
 	c.sections(func(s any) {
 		if v, ok := s.(validator); ok {
@@ -195,6 +195,9 @@ func (c *Config) Validate() error {
 }
 
 func validDSN(dsn string) bool {
+	if dsn == "memory" {
+		return true // Kratos' in-memory database: SQLite in memory
+	}
 	for _, prefix := range []string{"sqlite://", "sqlite3://", "postgres://", "postgresql://", "mysql://"} {
 		if len(dsn) >= len(prefix) && dsn[:len(prefix)] == prefix {
 			return true

@@ -414,7 +414,7 @@ func TestValidationRules(t *testing.T) {
 		{"settings aal", "", []string{"LATCHKEY_SELFSERVICE_FLOWS_SETTINGS_REQUIRED_AAL=aal2"}, false, "selfservice.flows.settings.required_aal", "not one of aal1, highest_available"},
 		{"ui url", "", []string{"LATCHKEY_SELFSERVICE_FLOWS_LOGIN_UI_URL=login"}, false, "selfservice.flows.login.ui_url", "not an absolute"},
 		{"hook name", "", []string{`LATCHKEY_SELFSERVICE_FLOWS_LOGIN_AFTER_HOOKS=[{"hook":"b2b_sso"}]`}, false, "selfservice.flows.login.after.hooks[0].hook", `"b2b_sso" is not one of`},
-		{"web hook url", "", []string{`LATCHKEY_SELFSERVICE_FLOWS_REGISTRATION_AFTER_PASSWORD_HOOKS=[{"hook":"web_hook","config":{"method":"POST"}}]`}, false, "selfservice.flows.registration.after.password.hooks[0].config.url", "is required"},
+		{"web hook refused", "", []string{`LATCHKEY_SELFSERVICE_FLOWS_REGISTRATION_AFTER_PASSWORD_HOOKS=[{"hook":"web_hook","config":{"url":"https://hooks.example.com/x","method":"POST"}}]`}, false, "selfservice.flows.registration.after.password.hooks[0].hook", "web_hook is not supported yet"},
 		{"oidc provider", "", []string{`LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS=[{"id":"g","provider":"myspace","client_id":"x","client_secret":"y"}]`}, false, "selfservice.methods.oidc.config.providers[0].provider", `"myspace" is not one of`},
 		{"oidc generic issuer", "", []string{`LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS=[{"id":"g","provider":"generic","client_id":"x","client_secret":"y"}]`}, false, "selfservice.methods.oidc.config.providers[0].issuer_url", "is required"},
 		{"hanko error redirect slash", "hanko: {third_party: {error_redirect_url: 'https://app.example.com/'}}", nil, false, "hanko.third_party.error_redirect_url", "must not end with"},

@@ -281,7 +281,7 @@ type AfterMethod struct {
 // Hook is one flow hook. Config is the hook's own settings (for web_hook:
 // url, method, body, auth, response, can_interrupt), kept raw.
 type Hook struct {
-	Hook   string         `koanf:"hook" doc:"Hook name: session, revoke_active_sessions, require_verified_address, show_verification_ui or web_hook."`
+	Hook   string         `koanf:"hook" doc:"Hook name: session, revoke_active_sessions, require_verified_address or show_verification_ui (web_hook is refused: not supported yet)."`
 	Config map[string]any `koanf:"config" doc:"Hook settings."`
 }
 
@@ -603,8 +603,9 @@ func checkHooks(p *Problems, key string, hooks []Hook) {
 			continue
 		}
 		if h.Hook == "web_hook" {
-			u, _ := h.Config["url"].(string)
-			checkHTTPURL(p, k+".config.url", u, true)
+			// Not built yet: refusing the hook is honest, running the flow
+			// without the call its operator relies on is not.
+			p.add(k+".hook", "web_hook is not supported yet; remove this hook (Latchkey does not call web hooks from flows; Hanko-style events are under hanko.webhooks)")
 		}
 	}
 }

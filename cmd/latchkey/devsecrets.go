@@ -19,11 +19,17 @@ type devSecrets struct {
 	Cipher  []string `json:"cipher"`
 }
 
-// devSecretsPath puts the secrets beside the SQLite database, or in the
-// working directory for other databases.
+// devSecretsPath puts the secrets beside the SQLite database, nowhere ("")
+// for an in-memory database (whose keys die with the process anyway), or
+// in the working directory for other databases.
 func devSecretsPath(dsn string) string {
 	const name = "latchkey.dev-secrets.json"
-	if path, _, err := sqlite.ParseDSN(dsn); err == nil && path != "" && path != ":memory:" {
+	if dsn == "memory" {
+		return ""
+	}
+	if path, _, err := sqlite.ParseDSN(dsn); err == nil && path == ":memory:" {
+		return ""
+	} else if err == nil && path != "" {
 		return filepath.Join(filepath.Dir(path), name)
 	}
 	return name
@@ -34,6 +40,10 @@ func devSecretsPath(dsn string) string {
 // It reports the file's path and whether it generated new secrets.
 func loadDevSecrets(cfg *config.Config) (string, bool, error) {
 	path := devSecretsPath(cfg.DSN)
+	if path == "" {
+		_, err := cfg.FillDevSecrets(nil)
+		return "(kept in memory: the database is in memory too)", true, err
+	}
 	b, err := os.ReadFile(path)
 	switch {
 	case err == nil:

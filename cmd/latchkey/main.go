@@ -57,6 +57,7 @@ Start a development server with no other service:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newServeCmd(),
 		newMigrateCmd(),

@@ -74,6 +74,25 @@ func runServe(ctx context.Context, o serveOptions) error {
 	log := newLoggerTo(cfg.Log, o.logTo)
 	logWarnings(log, warnings)
 
+	// Bind both listeners first: a taken port stops the start before any
+	// file, database or migration is created.
+	publicLn, err := net.Listen("tcp", cfg.Serve.Public.Addr())
+	if err != nil {
+		return exitError{code: 1, msg: fmt.Sprintf("Error: cannot listen on %s (serve.public): %v; nothing was created or migrated", cfg.Serve.Public.Addr(), err)}
+	}
+	adminLn, err := net.Listen("tcp", cfg.Serve.Admin.Addr())
+	if err != nil {
+		publicLn.Close()
+		return exitError{code: 1, msg: fmt.Sprintf("Error: cannot listen on %s (serve.admin): %v; nothing was created or migrated", cfg.Serve.Admin.Addr(), err)}
+	}
+	started := false
+	defer func() {
+		if !started {
+			publicLn.Close()
+			adminLn.Close()
+		}
+	}()
+
 	if cfg.NeedsDevSecrets() {
 		path, generated, err := loadDevSecrets(cfg)
 		if err != nil {
@@ -94,15 +113,6 @@ func runServe(ctx context.Context, o serveOptions) error {
 	// hand it back to the OS before serving.
 	debug.FreeOSMemory()
 
-	publicLn, err := net.Listen("tcp", cfg.Serve.Public.Addr())
-	if err != nil {
-		return exitError{code: 1, msg: fmt.Sprintf("Error: cannot listen on %s (serve.public): %v", cfg.Serve.Public.Addr(), err)}
-	}
-	adminLn, err := net.Listen("tcp", cfg.Serve.Admin.Addr())
-	if err != nil {
-		publicLn.Close()
-		return exitError{code: 1, msg: fmt.Sprintf("Error: cannot listen on %s (serve.admin): %v", cfg.Serve.Admin.Addr(), err)}
-	}
 	servers := []*http.Server{
 		newHTTPServer(app.publicHandler(), log),
 		newHTTPServer(app.adminHandler(), log),
@@ -113,10 +123,9 @@ func runServe(ctx context.Context, o serveOptions) error {
 	var work sync.WaitGroup
 	if err := app.startBackground(workCtx, &work, o.courier); err != nil {
 		stopWork()
-		publicLn.Close()
-		adminLn.Close()
 		return err
 	}
+	started = true
 
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {

@@ -258,6 +258,9 @@ func TestStartupFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			devEnv(t)
+			// --dev on a server database keeps its secrets file in the
+			// working directory: never the source tree.
+			t.Chdir(t.TempDir())
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}

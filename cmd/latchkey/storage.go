@@ -30,6 +30,10 @@ type backend interface {
 
 // openBackend picks the storage engine from the DSN's scheme.
 func openBackend(ctx context.Context, dsn string) (backend, error) {
+	if dsn == "memory" {
+		// Kratos' dsn: memory, an in-memory database for this process.
+		dsn = "sqlite://:memory:"
+	}
 	scheme, _, ok := strings.Cut(dsn, "://")
 	if !ok {
 		return nil, fmt.Errorf("the DSN %q has no scheme; use sqlite://FILE, sqlite://:memory:, postgres://USER@HOST:PORT/DB or mysql://USER:PASSWORD@tcp(HOST:PORT)/DB", redactDSN(dsn))

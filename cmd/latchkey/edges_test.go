@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestMistypedFlagSuggests(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--confg", "x.yml"}, "did you mean --config?"},
+		{[]string{"migrate", "sql", "--dns", "x"}, "did you mean --dsn?"},
+		{[]string{"cleanup", "--keep-lats", "1h"}, "did you mean --keep-last?"},
+	} {
+		_, err := runCLI(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v; want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestServeBindsBeforeCreating: a taken admin port stops serve before it
+// creates the database file or the --dev secrets.
+func TestServeBindsBeforeCreating(t *testing.T) {
+	dir := devEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	t.Setenv("LATCHKEY_SERVE_ADMIN_PORT", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	err = runServe(context.Background(), serveOptions{dev: true, migrate: true})
+	if err == nil || !strings.Contains(err.Error(), "serve.admin") || !strings.Contains(err.Error(), "nothing was created") {
+		t.Fatalf("serve on a taken port: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("serve created %v before finding the port taken", entries)
+	}
+}
+
+// TestDSNMemory: Kratos' dsn: memory is an in-memory SQLite database; no
+// file is written, not even the --dev secrets.
+func TestDSNMemory(t *testing.T) {
+	devEnv(t)
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	t.Setenv("LATCHKEY_DSN", "memory")
+	public, _, _ := startServe(t, serveOptions{dev: true, migrate: true})
+	if code, v := kratosStep(t, public, "registration", `{"method":"password","traits":{"email":"mem@example.com"},"password":"an in-memory password 1"}`); code != 200 {
+		t.Fatalf("registration on dsn: memory: %d %v", code, v)
+	}
+	if code, _ := getJSON(t, public+"/health/ready"); code != 200 {
+		t.Fatalf("ready = %d", code)
+	}
+	if entries, _ := os.ReadDir(cwd); len(entries) != 0 {
+		t.Fatalf("dsn: memory wrote %v", entries)
+	}
+	out, err := runCLI(t, "config", "check", "--dev")
+	if err != nil || !strings.Contains(out, "valid") {
+		t.Fatalf("config check with dsn: memory: %v %s", err, out)
+	}
+}
