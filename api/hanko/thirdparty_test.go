@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/api/hanko/hankotest"
 	"github.com/latchkey/latchkey/method/oidc"
 	"github.com/latchkey/latchkey/store/storetest"
 	"github.com/latchkey/latchkey/upstream"
@@ -140,6 +141,20 @@ func TestThirdParty(t *testing.T) {
 			}
 			if a, ok := i.PrimaryAddress(core.ViaEmail); !ok || !a.Verified || a.Value != "carol@example.com" {
 				t.Fatalf("addresses %+v", i.Addresses)
+			}
+
+			// /me lists the provider connection (validated against the
+			// public API spec).
+			req := httptest.NewRequest(http.MethodGet, "/me", nil)
+			req.Header.Set("Authorization", "Bearer "+cl.bearer)
+			rec := httptest.NewRecorder()
+			e.public.ServeHTTP(rec, req)
+			hankotest.New(t, hankotest.Public).Validate(t, req, rec.Code, rec.Header(), rec.Body.Bytes())
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"identities":[{"id":"c-1","identity_id":"`) || !strings.Contains(rec.Body.String(), `"provider":"Corp"`) {
+				t.Fatalf("/me: %d %s", rec.Code, rec.Body.Bytes())
+			}
+			if u := adminUserJSON(i, nil); len(u.Identities) != 1 || u.Identities[0].ID != "c-1" || u.Identities[0].Provider != "corp" {
+				t.Fatalf("admin view identities %+v", u.Identities)
 			}
 
 			// Sign-in again through a login flow: the same user.

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/method/oidc"
 )
 
 // traits are the fields of the default schema's traits that the Hanko face
@@ -162,6 +163,43 @@ type ProfileJSON struct {
 	GivenName    string                   `json:"given_name,omitempty"`
 	FamilyName   string                   `json:"family_name,omitempty"`
 	Picture      string                   `json:"picture,omitempty"`
+	Identities   []IdentityJSON           `json:"identities,omitempty"`
+}
+
+// IdentityJSON is a third-party connection (Hanko's dto.Identity): id is
+// the user's id at the provider.
+type IdentityJSON struct {
+	ID         string `json:"id"`
+	IdentityID string `json:"identity_id"`
+	Provider   string `json:"provider"`
+}
+
+// identitiesJSON lists i's provider links; name gives a provider's display
+// name (nil shows ids).
+func identitiesJSON(i *core.Identity, name func(id string) string) []IdentityJSON {
+	cfg, err := oidc.Links(i)
+	if err != nil {
+		return nil
+	}
+	var out []IdentityJSON
+	for _, l := range cfg.Providers {
+		n := l.Provider
+		if name != nil {
+			n = name(l.Provider)
+		}
+		out = append(out, IdentityJSON{ID: l.Subject, IdentityID: derivedID(i.ID, "oidc:"+oidc.Identifier(l.Provider, l.Subject)), Provider: n})
+	}
+	return out
+}
+
+// providerName returns a provider's display name, or its id.
+func (h *Handler) providerName(id string) string {
+	if h.oidc != nil {
+		if p, err := h.oidc.Provider(id); err == nil {
+			return p.DisplayName()
+		}
+	}
+	return id
 }
 
 // PasswordJSON is the metadata of a password credential (never the hash).
@@ -192,6 +230,7 @@ type AdminUserJSON struct {
 	GivenName           string                   `json:"given_name,omitempty"`
 	FamilyName          string                   `json:"family_name,omitempty"`
 	Picture             string                   `json:"picture,omitempty"`
+	Identities          []IdentityJSON           `json:"identities,omitempty"`
 }
 
 func emailJSON(a core.Address) EmailJSON {
@@ -283,6 +322,7 @@ func (h *Handler) profileJSON(i *core.Identity, creds []core.WebAuthnCredential)
 	for _, a := range emails(i) {
 		p.Emails = append(p.Emails, emailJSON(a))
 	}
+	p.Identities = identitiesJSON(i, h.providerName)
 	return p
 }
 
@@ -298,5 +338,6 @@ func adminUserJSON(i *core.Identity, creds []core.WebAuthnCredential) AdminUserJ
 	for _, a := range emails(i) {
 		u.Emails = append(u.Emails, adminEmailJSON(a))
 	}
+	u.Identities = identitiesJSON(i, nil)
 	return u
 }
