@@ -373,3 +373,92 @@ func nativeIDToken(t *testing.T, mock *mockoidc.MockOIDC, nonce string) string {
 	}
 	return tok.IDToken
 }
+
+// TestOIDCSettingsLinkUnlink: the last way to sign in cannot be unlinked;
+// with a password set the provider is unlinked and linked again; a
+// provider account linked to someone else cannot be linked.
+func TestOIDCSettingsLinkUnlink(t *testing.T) {
+	t.Parallel()
+	oidcBackends(t, "", func(t *testing.T, e *ssEnv, mock *mockoidc.MockOIDC) {
+		mock.QueueUser(&mockoidc.MockUser{Subject: "olga", Email: "olga@example.com", EmailVerified: true})
+		b := e.browser(t)
+		_, authURL := oidcStart(t, b, "registration")
+		must(t, b.do("GET", providerRound(t, authURL), nil), 303)
+		must(t, b.do("GET", "/sessions/whoami", nil), 200)
+
+		settings := func() (string, map[string]any) {
+			init := b.do("GET", "/self-service/settings/browser", nil)
+			must(t, init, 303)
+			id := flowID(t, init)
+			f := b.do("GET", "/self-service/settings/flows?id="+id, nil)
+			must(t, f, 200)
+			return id, f.json(t)
+		}
+		id, f := settings()
+		if !strings.Contains(mustJSON(f), `"id":1050003`) {
+			t.Fatalf("no unlink button: %s", mustJSON(f))
+		}
+		r := b.do("POST", "/self-service/settings?flow="+id, url.Values{"csrf_token": {csrfOf(t, f)}, "unlink": {"corp"}})
+		must(t, r, 303)
+		_, f = settings()
+		if !strings.Contains(mustJSON(f), `"id":1050003`) {
+			t.Fatalf("the last way to sign in was unlinked: %s", mustJSON(f))
+		}
+		g := b.do("GET", "/self-service/settings/flows?id="+id, nil)
+		if !strings.Contains(string(g.body), "last way to sign in") {
+			t.Fatalf("no refusal message: %s", g.body)
+		}
+
+		// With a password, unlinking works, and linking again too.
+		id, f = settings()
+		must(t, b.do("POST", "/self-service/settings?flow="+id, url.Values{"csrf_token": {csrfOf(t, f)}, "method": {"password"}, "password": {"olga's long password"}}), 303)
+		id, f = settings()
+		must(t, b.do("POST", "/self-service/settings?flow="+id, url.Values{"csrf_token": {csrfOf(t, f)}, "unlink": {"corp"}}), 303)
+		id, f = settings()
+		if !strings.Contains(mustJSON(f), `"id":1050002`) {
+			t.Fatalf("no link button after unlinking: %s", mustJSON(f))
+		}
+		mock.QueueUser(&mockoidc.MockUser{Subject: "olga", Email: "olga@example.com", EmailVerified: true})
+		r = b.do("POST", "/self-service/settings?flow="+id, url.Values{"csrf_token": {csrfOf(t, f)}, "link": {"corp"}})
+		must(t, r, 303)
+		must(t, b.do("GET", providerRound(t, r.hdr.Get("Location")), nil), 303)
+		_, f = settings()
+		if !strings.Contains(mustJSON(f), `"id":1050003`) {
+			t.Fatalf("not linked again: %s", mustJSON(f))
+		}
+
+		// Another account cannot take olga's provider account.
+		other := e.browser(t)
+		e.registerBrowser(t, other, "other@example.com", "another long password")
+		init := other.do("GET", "/self-service/settings/browser", nil)
+		sid := flowID(t, init)
+		sf := other.do("GET", "/self-service/settings/flows?id="+sid, nil)
+		mock.QueueUser(&mockoidc.MockUser{Subject: "olga", Email: "olga@example.com", EmailVerified: true})
+		r = other.do("POST", "/self-service/settings?flow="+sid, url.Values{"csrf_token": {csrfOf(t, sf.json(t))}, "link": {"corp"}})
+		must(t, r, 303)
+		must(t, other.do("GET", providerRound(t, r.hdr.Get("Location")), nil), 303)
+		sf = other.do("GET", "/self-service/settings/flows?id="+sid, nil)
+		if !strings.Contains(string(sf.body), "linked to another account") {
+			t.Fatalf("linked to a second account: %s", sf.body)
+		}
+	})
+}
+
+func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// registerBrowser signs up with a password in a browser registration flow
+// (both screens of profile_first).
+func (e *ssEnv) registerBrowser(t *testing.T, b *client, email, pw string) {
+	t.Helper()
+	init := b.do("GET", "/self-service/registration/browser", nil)
+	id := flowID(t, init)
+	f := b.do("GET", "/self-service/registration/flows?id="+id, nil)
+	form := url.Values{"csrf_token": {csrfOf(t, f.json(t))}, "method": {"profile"}, "traits.email": {email}}
+	must(t, b.do("POST", "/self-service/registration?flow="+id, form), 303)
+	f = b.do("GET", "/self-service/registration/flows?id="+id, nil)
+	form.Set("csrf_token", csrfOf(t, f.json(t)))
+	form.Set("method", "password")
+	form.Set("password", pw)
+	must(t, b.do("POST", "/self-service/registration?flow="+id, form), 303)
+	must(t, b.do("GET", "/sessions/whoami", nil), 200)
+}

@@ -56,6 +56,7 @@ func (s *SelfService) settingsStrategies() []strategy {
 		out = append(out, s.lookupSettingsStrategy())
 	}
 	out = append(out, s.passkeyStrategy(core.FlowSettings)...)
+	out = append(out, s.oidcSettingsStrategies()...)
 	return append(out, s.webauthnStrategy(core.FlowSettings)...)
 }
 
@@ -255,6 +256,9 @@ func unmailed(i *core.Identity) *core.Identity {
 // finishSettings answers a settings step: 200 with the flow after a saved
 // change (browsers go to return_to or the settings UI), else the form again.
 func (s *SelfService) finishSettings(w http.ResponseWriter, r *http.Request, sub *submission, o *outcome, res *flow.Result, ident *core.Identity, tok []byte, jsonAnswer bool) {
+	if s.oidcFinish(w, r, core.FlowSettings, sub, o, res, tok, jsonAnswer) {
+		return
+	}
 	if o.next == "" {
 		s.showForm(w, r, core.FlowSettings, res, ident, tok, jsonAnswer)
 		return

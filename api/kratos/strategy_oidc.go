@@ -406,7 +406,7 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := s.st.GetFlow(ctx, fid)
-	if err != nil || f.Face != "kratos" || (f.Kind != core.FlowLogin && f.Kind != core.FlowRegistration) {
+	if err != nil || f.Face != "kratos" || (f.Kind != core.FlowLogin && f.Kind != core.FlowRegistration && f.Kind != core.FlowSettings) {
 		s.writeError(w, r, false, notFound)
 		return
 	}
@@ -441,6 +441,15 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 			s.errs.Log.Warn("oidc: callback failed", "provider", p.ID, "error", ce.Cause)
 		}
 		o = &outcome{messages: []Text{genericText(ce.Message)}}
+	} else if kind == core.FlowSettings {
+		// Linking: only the settings flow's own identity, signed in in
+		// this browser, may add a provider.
+		if sess, ident := s.optionalSession(r); sess == nil || ident == nil || ident.ID != f.IdentityID {
+			o = &outcome{messages: []Text{genericText("Sign in to this account again in this browser to link " + p.DisplayName() + ".")}}
+		} else if o, err = s.oidcLinkSettings(ctx, f.IdentityID, p, claims, tokens); err != nil {
+			s.writeError(w, r, false, err)
+			return
+		}
 	} else if o, err = s.oidcComplete(ctx, kind, p, claims, tokens); err != nil {
 		s.writeError(w, r, false, err)
 		return
@@ -471,5 +480,156 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, false, &core.Error{Code: core.CodeInternal, Message: "Completing the sign-in failed.", Cause: err})
 		return
 	}
-	s.finish(w, r, kind, sub, o, res2, o.ident, tok, false)
+	show := o.ident
+	if show == nil {
+		show = sub.ident
+	}
+	s.finish(w, r, kind, sub, o, res2, show, tok, false)
+}
+
+// Kratos' settings texts of the oidc group.
+const (
+	msgSettingsLinkOIDC   = 1050002
+	msgSettingsUnlinkOIDC = 1050003
+)
+
+// oidcSettingsStrategies returns the settings flow's link/unlink buttons.
+func (s *SelfService) oidcSettingsStrategies() []strategy {
+	if !s.oidcEnabled() {
+		return nil
+	}
+	return []strategy{{
+		method:  "oidc",
+		inputs:  []flow.Input{{Name: "link", Type: flow.TypeString}, {Name: "unlink", Type: flow.TypeString}},
+		fields:  []string{"link", "unlink"},
+		nodes:   s.oidcSettingsNodes,
+		prepare: s.oidcSettings,
+	}}
+}
+
+// linkedSubject returns the subject the identity is linked to at the
+// provider, or "".
+func linkedSubject(i *core.Identity, provider string) string {
+	cfg, err := oidc.Links(i)
+	if err != nil {
+		return ""
+	}
+	for _, l := range cfg.Providers {
+		if l.Provider == provider {
+			return l.Subject
+		}
+	}
+	return ""
+}
+
+// oidcSettingsNodes offers "Link X" for each provider the identity is not
+// linked to and "Unlink X" for the others.
+func (s *SelfService) oidcSettingsNodes(v *view) []Node {
+	if v.ident == nil {
+		return nil
+	}
+	var nodes []Node
+	for _, p := range s.oidc.Providers() {
+		ctx := map[string]any{"provider": p.DisplayName()}
+		if linkedSubject(v.ident, p.ID) != "" {
+			nodes = append(nodes, submitNode(groupOIDC, "unlink", p.ID, Text{ID: msgSettingsUnlinkOIDC, Type: textInfo, Text: "Unlink " + p.DisplayName(), Context: ctx}))
+		} else {
+			nodes = append(nodes, submitNode(groupOIDC, "link", p.ID, Text{ID: msgSettingsLinkOIDC, Type: textInfo, Text: "Link " + p.DisplayName(), Context: ctx}))
+		}
+	}
+	return nodes
+}
+
+// oidcSettings starts linking a provider (a round trip like sign-in) or
+// unlinks one; both need a privileged session, and the last way to sign in
+// cannot be unlinked.
+func (s *SelfService) oidcSettings(sub *submission) (*outcome, error) {
+	ctx := sub.r.Context()
+	i := sub.ident
+	if id := sub.str("unlink"); id != "" {
+		p, err := s.oidc.Provider(id)
+		if err != nil {
+			return &outcome{messages: []Text{genericText(core.ErrorMessage(err))}}, nil
+		}
+		subject := linkedSubject(i, p.ID)
+		if subject == "" {
+			return &outcome{messages: []Text{genericText("This account is not linked to " + p.DisplayName() + ".")}}, nil
+		}
+		if !s.privileged(sub.sess) {
+			return nil, s.reauth(sub)
+		}
+		o := &outcome{}
+		o.tx = func(c *flow.ActionContext, o *outcome) error {
+			fc := c.Base()
+			cur, err := fc.Tx().GetIdentity(fc.Context(), i.ID)
+			if err != nil {
+				return err
+			}
+			n, err := s.firstFactorCount(fc.Context(), cur, fc.Tx())
+			if err != nil {
+				return err
+			}
+			if n < 2 {
+				o.messages = []Text{genericText("You can not unlink " + p.DisplayName() + ": it is the last way to sign in to this account. Set a password or link another provider first.")}
+				return nil
+			}
+			ids := s.ids.WithTx(fc.Tx())
+			if err := ids.DeleteCredential(fc.Context(), i.ID, core.CredentialOIDC, oidc.Identifier(p.ID, subject)); err != nil {
+				return err
+			}
+			updated, err := ids.Get(fc.Context(), i.ID)
+			if err != nil {
+				return err
+			}
+			o.ident, o.next, o.messages = updated, stateSuccess, []Text{msgSettingsSaved}
+			return nil
+		}
+		return o, nil
+	}
+	p, err := s.oidc.Provider(sub.str("link"))
+	if err != nil {
+		return &outcome{messages: []Text{genericText(core.ErrorMessage(err))}}, nil
+	}
+	if linkedSubject(i, p.ID) != "" {
+		return &outcome{messages: []Text{genericText("This account is linked to " + p.DisplayName() + " already.")}}, nil
+	}
+	if !s.privileged(sub.sess) {
+		return nil, s.reauth(sub)
+	}
+	if sub.res.Flow.Type == "api" {
+		return &outcome{messages: []Text{genericText("Linking " + p.DisplayName() + " needs a browser settings flow.")}}, nil
+	}
+	start, err := s.oidc.Begin(ctx, p, sub.res.Flow.ID, s.oidcRedirectURI(p.ID), nil)
+	if err != nil {
+		if ce := (*core.Error)(nil); errors.As(err, &ce) && ce.Code != core.CodeInternal {
+			return &outcome{messages: []Text{genericText(ce.Message)}}, nil
+		}
+		return nil, err
+	}
+	return &outcome{next: sub.res.State, redirect: start.URL, oidcState: start.State,
+		stash: func(st *flow.Stash) { keyOIDCPending.Set(st, start.Pending) }}, nil
+}
+
+// oidcLinkSettings links verified claims to the settings flow's identity;
+// a provider account linked to someone else is refused.
+func (s *SelfService) oidcLinkSettings(ctx context.Context, identityID string, p *oidc.Provider, claims *oidc.Claims, tokens *oidc.Tokens) (*outcome, error) {
+	op, err := s.oidc.Credential(p, claims, tokens)
+	if err != nil {
+		return nil, err
+	}
+	o := &outcome{}
+	o.tx = func(c *flow.ActionContext, o *outcome) error {
+		fc := c.Base()
+		i, err := s.ids.WithTx(fc.Tx()).LinkOIDC(fc.Context(), identityID, op)
+		if takenInTx(err) {
+			o.messages = []Text{genericText("This " + p.DisplayName() + " account is linked to another account already.")}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		o.ident, o.next, o.messages = i, stateSuccess, []Text{msgSettingsSaved}
+		return nil
+	}
+	return o, nil
 }
