@@ -17,7 +17,8 @@ dependencies (npm ci) and runs:
                   against a second server whose flows' ui_urls point at it
   kratos-ui       Latchkey's hosted pages (/ui) in headless Chromium with a
                   virtual authenticator: sign up and sign in with a passkey
-                  (button and autofill), add and remove passkeys
+                  (button and autofill), add and remove passkeys; a security
+                  key as second factor
 
 then stops the server. Exits non-zero when a suite fails or cannot run.
 
@@ -202,7 +203,8 @@ if [[ " ${suites[*]} " == *" ory-elements "* ]]; then
     LATCHKEY_SELFSERVICE_METHODS_PASSKEY_ENABLED=true \
     LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ORIGINS="$el_page,$el_public_url"
 fi
-# kratos-ui gets a server of its own with passkeys on, whose public base URL
+# kratos-ui gets a server of its own with passkeys and security keys on,
+# whose public base URL
 # is on host localhost: browsers refuse an IP address as the WebAuthn
 # relying party, so the pages must be opened as localhost (the relying
 # party id and origin follow from the base URL).
@@ -215,7 +217,8 @@ if [[ " ${suites[*]} " == *" kratos-ui "* ]]; then
     LATCHKEY_SERVE_PUBLIC_PORT="$ui_public_port" \
     LATCHKEY_SERVE_ADMIN_PORT="$ui_admin_port" \
     LATCHKEY_SERVE_PUBLIC_BASE_URL="$ui_public_url/" \
-    LATCHKEY_SELFSERVICE_METHODS_PASSKEY_ENABLED=true
+    LATCHKEY_SELFSERVICE_METHODS_PASSKEY_ENABLED=true \
+    LATCHKEY_SELFSERVICE_METHODS_WEBAUTHN_ENABLED=true
 fi
 log "latchkey ready after $((SECONDS - started)) s"
 

@@ -1,6 +1,8 @@
 package kratos_test
 
 import (
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -179,4 +181,41 @@ func TestSecurityKeyPasswordless(t *testing.T) {
 		must(t, ok, 200)
 		checkAMR(t, ok.json(t)["session"].(map[string]any), "webauthn")
 	}, withSecurityKeys(t, true))
+}
+
+// TestSecurityKeyStepUpReturnsToSettings: after a security key is added,
+// the settings flow asks a browser for aal2; that login is a form (its
+// return_to accepted), and the key's aal2 login returns to the settings.
+func TestSecurityKeyStepUpReturnsToSettings(t *testing.T) {
+	t.Parallel()
+	e := newSelfServiceEnv(t, withSecurityKeys(t, false), withMFA(t))
+	e.createUser(t, "step@example.com")
+	c := e.spa(t)
+	must(t, passwordLoginSPA(t, c, "step@example.com"), 200)
+	sf := c.do("GET", "/self-service/settings/browser", nil)
+	must(t, sf, 200)
+	f := sf.json(t)
+	key := newAuthenticator()
+	must(t, c.do("POST", "/self-service/settings?flow="+f["id"].(string), map[string]any{"csrf_token": csrfOf(t, f),
+		"webauthn_register": key.create(t, testRP, nodeValue(t, f, "webauthn_register_trigger"))}), 200)
+	g := c.raw("GET", "/self-service/settings/flows?id="+f["id"].(string), nil)
+	must(t, g, 403)
+	to, _ := g.json(t)["redirect_browser_to"].(string)
+	c.json = false
+	l := c.do("GET", to, nil)
+	must(t, l, http.StatusSeeOther)
+	loc := l.hdr.Get("Location")
+	if !strings.Contains(loc, "/ui/login?flow=") {
+		t.Fatalf("the aal2 login for the settings page went to %s", loc)
+	}
+	c.json = true
+	af := c.do("GET", "/self-service/login/flows?id="+flowID(t, l), nil)
+	must(t, af, 200)
+	c.json = false
+	r := c.do("POST", "/self-service/login?flow="+flowID(t, l), url.Values{"csrf_token": {csrfOf(t, af.json(t))},
+		"webauthn_login": {key.get(t, testRP, nodeValue(t, af.json(t), "webauthn_login_trigger"))}})
+	must(t, r, http.StatusSeeOther)
+	if loc := r.hdr.Get("Location"); !strings.Contains(loc, "/self-service/settings/browser") && !strings.Contains(loc, "/ui/settings") {
+		t.Errorf("after the key: Location %s, want the settings", loc)
+	}
 }
