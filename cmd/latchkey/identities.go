@@ -108,7 +108,7 @@ func newIdentitiesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:           "identities",
 		Aliases:       []string{"identity", "id"},
-		Short:         "Import, list, show and delete identities through the admin API",
+		Short:         "Import, export, list, show and delete identities through the admin API",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Long: `Manage identities through the Kratos-compatible admin API of a running
@@ -123,7 +123,7 @@ When the admin listener requires an API key (serve.admin.api_key), pass it with
 	cmd.PersistentFlags().StringVar(&f.apiKey, "api-key", defKey, "admin API key, sent as Authorization: Bearer (default $LATCHKEY_SERVE_ADMIN_API_KEY)")
 	cmd.PersistentFlags().BoolVar(&f.asJSON, "json", false, "print JSON instead of text")
 	cmd.PersistentFlags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "timeout of each HTTP request")
-	cmd.AddCommand(newIdentitiesImportCmd(f), newIdentitiesListCmd(f), newIdentitiesGetCmd(f), newIdentitiesDeleteCmd(f))
+	cmd.AddCommand(newIdentitiesImportCmd(f), newIdentitiesExportCmd(f), newIdentitiesListCmd(f), newIdentitiesGetCmd(f), newIdentitiesDeleteCmd(f))
 	return cmd
 }
 
