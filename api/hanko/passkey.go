@@ -367,10 +367,34 @@ func (h *Handler) renamePasskey(c *flow.ActionContext) error {
 	return c.Continue(stateProfileInit)
 }
 
+// canDeletePasskey reports whether the user i may delete a passkey: one
+// exists, and the user keeps a way to log in without it (another passkey,
+// a password, or passcodes to an address).
+func (h *Handler) canDeletePasskey(c *flow.Context, i *core.Identity) bool {
+	if i == nil {
+		return false
+	}
+	n := len(h.userPasskeys(c, i.ID))
+	switch {
+	case n == 0:
+		return false
+	case n > 1:
+		return true
+	case h.cfg.Password.Enabled && passwordJSON(i) != nil:
+		return true
+	}
+	return h.cfg.Email.Enabled && h.cfg.Email.UseForAuthentication && h.codes != nil && len(emails(i)) > 0
+}
+
 // deletePasskey is webauthn_credential_delete: the passkey goes for both
-// faces (one store).
+// faces (one store). The last way to log in is not deleted.
 func (h *Handler) deletePasskey(c *flow.ActionContext) error {
 	b := c.Base()
+	if i, err := h.flowUser(b); err != nil {
+		return err
+	} else if !h.canDeletePasskey(b, i) {
+		return c.Error(errOperationNotPermitted.core())
+	}
 	cred, ierr, err := h.profilePasskey(c)
 	if err != nil {
 		return err

@@ -495,6 +495,21 @@ func testPasskeyRegistration(t *testing.T, st store.Store) {
 	if pk := userPasskeys(t, r); len(pk) != 1 {
 		t.Fatalf("registered passkeys: %+v", pk)
 	}
+	// Passcodes to the verified address still log the user in, so the only
+	// passkey may go; with passcodes off it may not.
+	p := e.client(t)
+	p.bearer = cl.bearer
+	mustState(t, p.start("profile"), statePreflight, 200)
+	if r := p.act("register_client_capabilities", passkeyCaps); r.Actions["webauthn_credential_delete"].Href == "" {
+		t.Errorf("webauthn_credential_delete not offered to a passkey user who can log in by passcode: %v", actionNames(r))
+	}
+	locked := newPasskeyEnv(t, st, func(c *config.Hanko) { c.Email.UseForAuthentication = false })
+	lp := locked.client(t)
+	lp.bearer = cl.bearer
+	mustState(t, lp.start("profile"), statePreflight, 200)
+	if r := lp.act("register_client_capabilities", passkeyCaps); r.Name != stateProfileInit || r.Actions["webauthn_credential_delete"].Href != "" {
+		t.Errorf("the last way to log in may be deleted: %v", actionNames(r))
+	}
 	login := e.client(t)
 	if got := checkSession(t, e, login, passkeyLogin(t, login, a), AMRPasskey); got.Subject != i.ID {
 		t.Fatalf("passkey login of the new account: sub %s, want %s", got.Subject, i.ID)

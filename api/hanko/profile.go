@@ -104,7 +104,7 @@ func (h *Handler) profileDefinition() (*flow.Definition, error) {
 				Execute:   h.renamePasskey},
 			flow.Action{Name: "webauthn_credential_delete", Description: "Delete a WebAuthn credential",
 				Inputs:    []flow.Input{passkeyIDInput()},
-				Suspended: func(c *flow.Context) bool { return !h.passkeysOn() || len(h.userPasskeys(c, c.IdentityID())) == 0 },
+				Suspended: func(c *flow.Context) bool { return !h.passkeysOn() || !h.canDeletePasskey(c, h.profileUser(c)) },
 				Execute:   h.deletePasskey},
 			unoffered("security_key_create", "Create a security key"),
 			unoffered("security_key_delete", "Delete a security key",
