@@ -55,7 +55,7 @@ type PasswordConfig struct {
 type CodeMethod struct {
 	Enabled             bool       `koanf:"enabled" doc:"Enable one-time codes (needed by recovery and verification with use: code)."`
 	PasswordlessEnabled bool       `koanf:"passwordless_enabled" doc:"Allow login and registration with a code alone."`
-	MFAEnabled          bool       `koanf:"mfa_enabled" doc:"Allow a code as second factor."`
+	MFAEnabled          bool       `koanf:"mfa_enabled" doc:"Allow a code as second factor. Not supported yet: true is refused."`
 	Config              CodeConfig `koanf:"config"`
 }
 
@@ -434,6 +434,9 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 		checkReturnURL(p, fmt.Sprintf("selfservice.allowed_return_urls[%d]", i), u, true)
 	}
 	m := s.Methods
+	if m.Code.MFAEnabled {
+		p.add("selfservice.methods.code.mfa_enabled", "true is not supported yet: a code is not offered as a second factor; use totp, lookup_secret or webauthn (or set it to false)")
+	}
 	if n := m.Password.Config.MinPasswordLength; n < 6 {
 		p.add("selfservice.methods.password.config.min_password_length", "%d is below the minimum of 6", n)
 	}
