@@ -3,6 +3,7 @@ package hanko
 import (
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/flow"
@@ -156,15 +157,26 @@ func (h *Handler) otpPayload(flowID string, st *flow.Stash, payload map[string]a
 	return nil
 }
 
-// otpAttemptError maps a refused or wrong code to the flow's answer.
+// errOTPInvalid is Hanko's answer to a wrong OTP code: passcode_invalid as
+// the flow's error (hanko-elements clears its code boxes on it) and on the
+// otp_code input.
+var errOTPInvalid = &flowError{http.StatusBadRequest, codePasscodeInvalid, "The OTP code is invalid."}
+
+func init() { flowErrorsByMessage[errOTPInvalid.message] = errOTPInvalid }
+
+// otpAttemptError maps a refused or wrong code to the flow's answer: a
+// wrong code is passcode_invalid, a replayed one form_data_invalid_error (as
+// Hanko answers a code used before), both with passcode_invalid on otp_code.
 func otpAttemptError(c *flow.ActionContext, err error) error {
 	var ex *ratelimit.ExceededError
 	switch {
 	case errors.As(err, &ex):
 		c.Base().SetPayload("retry_after", seconds(ex.RetryAfter))
 		return c.Error(errRateLimitExceeded.core())
-	case errors.Is(err, totp.ErrInvalid), errors.Is(err, totp.ErrReplayed):
-		return c.Error(inputErr("otp_code", codePasscodeInvalid))
+	case errors.Is(err, totp.ErrInvalid):
+		return c.Error(errors.Join(errOTPInvalid.core(), inputErr("otp_code", codePasscodeInvalid)))
+	case errors.Is(err, totp.ErrReplayed):
+		return c.Error(errors.Join(errFormDataInvalid.core(), inputErr("otp_code", codePasscodeInvalid)))
 	}
 	return err
 }

@@ -94,11 +94,15 @@ func TestFlowMFATOTP(t *testing.T) {
 			mustState(t, r, stateLoginOTP, 200)
 			r = cl.act("otp_code_validate", map[string]any{"otp_code": "123456"})
 			mustState(t, r, stateLoginOTP, 400)
-			if r.Error == nil || r.Error.Code != "form_data_invalid_error" || inputError(r, "otp_code_validate", "otp_code") != codePasscodeInvalid {
+			if r.Error == nil || r.Error.Code != codePasscodeInvalid || inputError(r, "otp_code_validate", "otp_code") != codePasscodeInvalid {
 				t.Fatalf("wrong code: %s", r.raw)
 			}
 			// The code used at setup is refused (once per code).
-			mustState(t, cl.act("otp_code_validate", map[string]any{"otp_code": enrollment}), stateLoginOTP, 400)
+			r = cl.act("otp_code_validate", map[string]any{"otp_code": enrollment})
+			mustState(t, r, stateLoginOTP, 400)
+			if r.Error == nil || r.Error.Code != "form_data_invalid_error" {
+				t.Fatalf("replayed code: %s", r.raw)
+			}
 			// A code two steps old is outside the window.
 			mustState(t, cl.act("otp_code_validate", map[string]any{"otp_code": otpCodeAt(t, secret, e.limitClock.Now().Add(-90*time.Second))}), stateLoginOTP, 400)
 			next := otpCodeAt(t, secret, e.limitClock.Now().Add(30*time.Second))

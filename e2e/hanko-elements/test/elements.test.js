@@ -4,7 +4,9 @@
 // own calls (/me, /users/{id}, /sessions/validate) from the page, and
 // passkeys: one created in <hanko-profile> with Chromium's virtual
 // authenticator (CDP WebAuthn domain) signs in with "Sign in with a passkey"
-// and through autofill (conditional mediation).
+// and through autofill (conditional mediation). Last, an authenticator app
+// set up in <hanko-profile> is asked for after the password (TOTP, each code
+// once).
 //
 // Configuration (set by e2e/run.sh): LATCHKEY_PUBLIC_URL (the API as the
 // page calls it, on host localhost so page and API are same-site),
@@ -17,6 +19,7 @@ import assert from 'node:assert/strict'
 import { mkdir } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
 import { chromium } from 'playwright-core'
+import { TOTP } from 'otpauth'
 import { adminAPIKey, adminURL, courierCode, courierMessages } from '../../lib/server.js'
 import { startPageServer } from './page-server.js'
 
@@ -489,5 +492,72 @@ test('passkeys: created in <hanko-profile>, then sign-in with the button and by 
     assert.deepEqual(await amrOf(), ['passkey'])
     await shot('14-passkey-login-autofill')
     await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId })
+  })
+})
+
+// totpCode is the authenticator app's code for secret at time at (RFC 6238,
+// SHA1, 6 digits, 30 s).
+function totpCode(secret, at = Date.now()) {
+  return new TOTP({ secret, algorithm: 'SHA1', digits: 6, period: 30 }).generate({ timestamp: at })
+}
+
+// typeCode types a one-time code into the first box of the current page's
+// code input; hanko-elements submits by itself once all six are there.
+async function typeCode(scope, code) {
+  const first = page.locator(`${scope} input:not([type="hidden"])`).first()
+  await first.waitFor()
+  await first.click()
+  await page.keyboard.type(code, { delay: 30 })
+}
+
+test('authenticator app: set up in <hanko-profile>, then password + TOTP login', async () => {
+  await step('totp', async () => {
+    // The passkey test left a passkey session.
+    await open('profile')
+    await page.getByText(email).first().waitFor()
+    await page.getByText('Manage authenticator app').first().click()
+    const offered = page.waitForResponse((r) => r.url().includes('action=continue_to_otp_secret_creation'))
+    await page.getByRole('button', { name: /^set up$/i }).click()
+    const created = await offered
+    assert.equal(created.status(), 200)
+    const { payload } = await created.json()
+    assert.match(payload.otp_image_source, /^data:image\/png;base64,/)
+    const secret = payload.otp_secret
+    await page.getByText(secret).first().waitFor()
+    await shot('15-profile-otp-secret')
+    // A wrong code is refused, the right one sets the app up.
+    let answer = page.waitForResponse((r) => r.url().includes('action=otp_code_verify'))
+    await typeCode('hanko-profile', '000000')
+    assert.equal((await answer).status(), 400)
+    await settle()
+    answer = page.waitForResponse((r) => r.url().includes('action=otp_code_verify'))
+    await typeCode('hanko-profile', totpCode(secret))
+    assert.equal((await answer).status(), 200)
+    await page.getByText(/authenticator app is set up/i).first().waitFor()
+    const me = await page.evaluate((api) => fetch(`${api}/me`, { credentials: 'include' }).then((r) => r.json()), api)
+    assert.equal(me.mfa_config?.auth_app_set_up, true, JSON.stringify(me))
+    await shot('15-profile-otp-set-up')
+
+    // Password login: the authenticator app is asked for next.
+    await loggedOut()
+    await open('auth', '&noautofill')
+    await page.getByPlaceholder(/email/i).fill(email)
+    await page.getByRole('button', { name: /^continue$/i }).click()
+    const choose = page.getByRole('button', { name: /password/i })
+    const input = page.getByPlaceholder(/password/i)
+    await choose.or(input).first().waitFor()
+    if (!(await input.isVisible())) await choose.first().click()
+    await input.fill(recoveredPassword)
+    await page.getByRole('button', { name: /^sign in$/i }).click()
+    await page.getByText(/open your authenticator app/i).waitFor()
+    await shot('16-login-otp')
+    // The set-up code's step is used up (the Go tests cover the refusal);
+    // the next code logs in.
+    answer = page.waitForResponse((r) => r.url().includes('action=otp_code_validate'))
+    await typeCode('hanko-auth', totpCode(secret, Date.now() + 30_000))
+    assert.equal((await answer).status(), 200)
+    await sessionCreated()
+    assert.deepEqual(await amrOf(), ['pwd', 'totp'])
+    await shot('16-login-password-totp')
   })
 })
