@@ -17,7 +17,6 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/schema"
-	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -361,7 +360,7 @@ func (t *TxService) deleteCredential(ctx context.Context, cid string, ct core.Cr
 	case core.CredentialTOTP, core.CredentialLookupSecret, core.CredentialWebAuthn:
 		// A removed second factor leaves no session claiming it (and the
 		// aal2 that came with it).
-		if _, err := session.DropMethod(ctx, t.tx, cid, string(ct), now); err != nil {
+		if _, err := DropSessionMethod(ctx, t.tx, cid, string(ct), now); err != nil {
 			return txStoreError("delete credential", err, cid)
 		}
 	}

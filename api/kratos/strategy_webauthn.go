@@ -13,7 +13,6 @@ import (
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/webauthn"
 	"github.com/latchkey/latchkey/schema"
-	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -528,7 +527,7 @@ func (s *SelfService) webauthnSettings(sub *submission) (*outcome, error) {
 			if left, err := webauthnCredentials(ctx, tx, ident.ID, true); err != nil {
 				return err
 			} else if mfaOnly && len(left) == 0 {
-				if _, err := session.DropMethod(ctx, tx, ident.ID, methodWebAuthn, s.now()); err != nil {
+				if _, err := identity.DropSessionMethod(ctx, tx, ident.ID, methodWebAuthn, s.now()); err != nil {
 					return err
 				}
 			}

@@ -1,4 +1,4 @@
-package session
+package identity
 
 import (
 	"context"
@@ -10,18 +10,19 @@ import (
 	"github.com/latchkey/latchkey/store"
 )
 
-// SessionLister is the part of a store (or transaction) DropMethod uses.
+// SessionLister is the part of a store (or transaction) DropSessionMethod
+// uses.
 type SessionLister interface {
 	ListSessions(ctx context.Context, q store.SessionQuery) ([]core.Session, error)
 	UpdateSession(ctx context.Context, s *core.Session) error
 }
 
-// DropMethod removes the authentication methods named method from every
+// DropSessionMethod removes the authentication methods named method from every
 // active session of the identity and lowers their AAL to what the remaining
 // methods reach: once a second factor is removed, no session goes on
 // claiming it. Call it in the transaction that removes the credential. It
 // returns how many sessions changed, or a wrapped store error.
-func DropMethod(ctx context.Context, st SessionLister, identityID, method string, now time.Time) (int, error) {
+func DropSessionMethod(ctx context.Context, st SessionLister, identityID, method string, now time.Time) (int, error) {
 	active := true
 	list, err := st.ListSessions(ctx, store.SessionQuery{IdentityID: identityID, Active: &active, Now: now})
 	if err != nil {
