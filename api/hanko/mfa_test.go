@@ -3,6 +3,8 @@ package hanko
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +137,19 @@ func TestFlowMFATOTP(t *testing.T) {
 			}
 			if i, _ := e.ids.Get(context.Background(), u.ID); hasOTP(i) {
 				t.Fatal("OTP credential still stored")
+			}
+			// /sessions/validate reports the session as it now stands.
+			rec := httptest.NewRecorder()
+			e.public.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/sessions/validate",
+				strings.NewReader(`{"session_token":"`+cl.bearer+`"}`)))
+			var v struct {
+				IsValid bool `json:"is_valid"`
+				Claims  struct {
+					AMR []string `json:"amr"`
+				} `json:"claims"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil || !v.IsValid || strings.Join(v.Claims.AMR, ",") != AMRPassword {
+				t.Fatalf("validate after removing the factor: %s", rec.Body.Bytes())
 			}
 			last := e.client(t)
 			checkSession(t, e, last, passwordLogin(t, last, "otto@example.com", "otto's password"), AMRPassword)

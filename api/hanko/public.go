@@ -101,6 +101,11 @@ func (h *Handler) writeValidation(w http.ResponseWriter, r *http.Request, token 
 		h.touch(r, a)
 	}
 	c := claimsJSON(a.Claims)
+	// The session row is the truth about how the session authenticated: a
+	// second factor removed since the JWT was signed is no longer claimed.
+	if len(a.Session.Methods) > 0 {
+		c.AMR = amrOf(a.Session)
+	}
 	exp := c.Expiration
 	api.WriteJSON(w, http.StatusOK, validateResponse{IsValid: true, Claims: &c, ExpirationTime: &exp, UserID: c.Subject})
 }
