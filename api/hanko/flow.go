@@ -92,6 +92,8 @@ type flowRequest struct {
 	user *core.Identity
 	// cookies are set on the response (thirdparty_oauth's state cookie).
 	cookies []*http.Cookie
+	// providerCallback marks the internal step of /thirdparty/callback.
+	providerCallback bool
 }
 
 type flowRequestKey struct{}

@@ -316,7 +316,11 @@ func checkFlowSpec(t *testing.T, v *hankotest.Validator, req *http.Request, r *f
 		// thirdparty_oauth offers custom providers as custom_<key>, as real
 		// Hanko v3 does (notes, "Observed on a real Hanko v3 server"); the
 		// spec's enum lists the built-in names only.
-		if tp, ok := acts["thirdparty_oauth"].(map[string]any); ok {
+		for _, name := range []string{"thirdparty_oauth", "connect_thirdparty_oauth_provider"} {
+			tp, ok := acts[name].(map[string]any)
+			if !ok {
+				continue
+			}
 			if p, ok := tp["inputs"].(map[string]any)["provider"].(map[string]any); ok {
 				for _, av := range asSlice(p["allowed_values"]) {
 					if m, ok := av.(map[string]any); ok && isString(m["value"]) && strings.HasPrefix(m["value"].(string), "custom_") {
@@ -334,6 +338,14 @@ func checkFlowSpec(t *testing.T, v *hankotest.Validator, req *http.Request, r *f
 			if name == "username_delete" {
 				am["action"] = "username_create" // the spec's ActionUsernameDelete names username_create
 				changed = true
+			}
+			if name == "disconnect_thirdparty_oauth_provider" {
+				// The spec's inputs.identity_id is the value's schema (a
+				// uuid4 string), not an input object.
+				if in, ok := am["inputs"].(map[string]any); ok {
+					in["identity_id"] = "00000000-0000-4000-8000-000000000000"
+					changed = true
+				}
 			}
 			if name == "webauthn_verify_attestation_response" {
 				// The spec's InputsWebauthnVerifyAttestationResponse names

@@ -64,6 +64,9 @@ type tpToken struct {
 	Provider  string    `json:"provider"`
 	ExpiresAt time.Time `json:"expires_at"`
 	Attempts  int       `json:"attempts"`
+	// Connect is the provider link a profile flow adds once the user
+	// presents the token with their session.
+	Connect *identity.OIDCProvider `json:"connect,omitempty"`
 }
 
 // thirdPartyOffered reports whether the face offers third-party sign-in:
@@ -152,6 +155,7 @@ type tpResult struct {
 	link     identity.OIDCProvider
 	token    string // the one-time token (hashed into the stash)
 	conflict bool   // set by the step when the sign-up lost to another account
+	connect  bool   // profile: link at exchange_token, with the session
 }
 
 type tpResultKey struct{}
@@ -194,7 +198,11 @@ func (h *Handler) thirdPartyCallbackStep(c *flow.ActionContext) error {
 	}
 	st := b.Stash()
 	keyTPPending.Delete(st)
-	keyTPToken.Set(st, tpToken{Hash: hashHex(res.token), UserID: userID, Provider: res.provider.ID, ExpiresAt: b.Now().Add(tpTokenTTL)})
+	t := tpToken{Hash: hashHex(res.token), UserID: userID, Provider: res.provider.ID, ExpiresAt: b.Now().Add(tpTokenTTL)}
+	if res.connect {
+		t.Connect = &res.link
+	}
+	keyTPToken.Set(st, t)
 	keepRedirectURL(b)
 	return c.Continue(stateThirdParty)
 }
@@ -219,6 +227,16 @@ func (h *Handler) exchangeToken(c *flow.ActionContext) error {
 		return c.Error(inputErr("token", flow.CodeValueInvalid))
 	}
 	keyTPToken.Delete(st)
+	if t.Connect != nil {
+		// Profile: the signed-in user connects the provider account.
+		if _, err := h.ids.WithTx(b.Tx()).LinkOIDC(b.Context(), b.IdentityID(), *t.Connect); err != nil {
+			if core.ErrorCode(err) == core.CodeConflict && !errors.Is(err, identity.ErrTxAborted) {
+				return c.Error(inputErr("token", flow.CodeValueInvalid))
+			}
+			return err
+		}
+		return c.Continue(stateProfileInit)
+	}
 	i, err := b.Tx().GetIdentity(b.Context(), t.UserID)
 	if err != nil {
 		return fmt.Errorf("load user: %w", err)
@@ -272,13 +290,16 @@ func (h *Handler) thirdPartyCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	f := flowsFor(h)
 	rec, err := h.store.GetFlow(ctx, fid)
-	if err != nil || rec.Face != "hanko" || (rec.Kind != core.FlowLogin && rec.Kind != core.FlowRegistration) {
+	if err != nil || rec.Face != "hanko" || (rec.Kind != core.FlowLogin && rec.Kind != core.FlowRegistration && rec.Kind != core.FlowProfile) {
 		fail("", "invalid_request", "the sign-in was not found")
 		return
 	}
 	def := f.login
-	if rec.Kind == core.FlowRegistration {
+	switch rec.Kind {
+	case core.FlowRegistration:
 		def = f.registration
+	case core.FlowProfile:
+		def = f.profile
 	}
 	res, err := f.engine.Peek(ctx, def, fid)
 	if err != nil || res.State != stateThirdParty {
@@ -311,12 +332,18 @@ func (h *Handler) thirdPartyCallback(w http.ResponseWriter, r *http.Request) {
 		fail(redirectTo, code, core.ErrorMessage(err))
 		return
 	}
-	out, code, desc := h.decideThirdParty(ctx, p, claims, tokens)
+	var out *tpResult
+	var code, desc string
+	if rec.Kind == core.FlowProfile {
+		out, code, desc = h.decideConnect(ctx, rec.IdentityID, p, claims, tokens)
+	} else {
+		out, code, desc = h.decideThirdParty(ctx, p, claims, tokens)
+	}
 	if code != "" {
 		fail(redirectTo, code, desc)
 		return
 	}
-	step := context.WithValue(context.WithValue(ctx, tpResultKey{}, out), flowRequestKey{}, &flowRequest{r: r})
+	step := context.WithValue(context.WithValue(ctx, tpResultKey{}, out), flowRequestKey{}, &flowRequest{r: r, providerCallback: true})
 	after, err := f.engine.Submit(step, def, flow.Submission{FlowID: fid, Action: tpCallbackAction, CSRFToken: res.Flow.CSRFToken, Input: []byte(`{}`), KeepCSRF: true})
 	switch {
 	case err != nil:
@@ -447,4 +474,81 @@ func withQuery(raw string, kv ...string) string {
 func hashHex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// connectThirdPartyAction is the profile's connect_thirdparty_oauth_provider:
+// the same round trip as thirdparty_oauth, ending in a link to the user.
+func (h *Handler) connectThirdPartyAction() flow.Action {
+	a := h.thirdPartyAction()
+	a.Name, a.Description = "connect_thirdparty_oauth_provider", "Connect a third party provider via OAuth."
+	return a
+}
+
+// decideConnect checks that the provider account is free to connect to the
+// profile's user (linked to nobody else).
+func (h *Handler) decideConnect(ctx context.Context, userID string, p *oidc.Provider, claims *oidc.Claims, tokens *oidc.Tokens) (*tpResult, string, string) {
+	op, err := h.oidc.Credential(p, claims, tokens)
+	if err != nil {
+		return nil, "server_error", "the connection could not be completed"
+	}
+	i, err := h.store.FindIdentityByIdentifier(ctx, core.CredentialOIDC, oidc.Identifier(p.ID, claims.Subject))
+	switch {
+	case err == nil && i.ID != userID:
+		return nil, "user_conflict", "this " + p.DisplayName() + " account is connected to another account"
+	case err == nil:
+		return nil, "invalid_request", "this " + p.DisplayName() + " account is connected already"
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, "server_error", "the connection could not be completed"
+	}
+	tok := make([]byte, 32)
+	if _, err := rand.Read(tok); err != nil {
+		return nil, "server_error", "the connection could not be completed"
+	}
+	return &tpResult{provider: p, link: op, connect: true, userID: userID, token: base64.RawURLEncoding.EncodeToString(tok)}, "", ""
+}
+
+// hasLinks reports whether the user has a provider connection.
+func hasLinks(i *core.Identity) bool {
+	if i == nil {
+		return false
+	}
+	c, ok := i.Credential(core.CredentialOIDC)
+	return ok && len(c.Identifiers) > 0
+}
+
+// disconnectThirdParty removes a provider connection, unless it is the
+// user's last way to sign in.
+func (h *Handler) disconnectThirdParty(c *flow.ActionContext) error {
+	b := c.Base()
+	ctx, tx := b.Context(), b.Tx()
+	i, err := tx.GetIdentity(ctx, b.IdentityID())
+	if err != nil {
+		return fmt.Errorf("load user: %w", err)
+	}
+	var found string
+	for _, id := range identitiesJSON(i, nil) {
+		if id.IdentityID == c.String("identity_id") {
+			found = oidc.Identifier(id.Provider, id.ID)
+		}
+	}
+	if found == "" {
+		return c.Error(inputErr("identity_id", flow.CodeValueInvalid))
+	}
+	ways := len(identitiesJSON(i, nil)) - 1
+	if h.cfg.Password.Enabled && passwordJSON(i) != nil {
+		ways++
+	}
+	if h.cfg.Email.Enabled && h.cfg.Email.UseForAuthentication && len(emails(i)) > 0 {
+		ways++
+	}
+	if h.passkeysOn() && h.hasPasskey(i.ID) {
+		ways++
+	}
+	if ways == 0 {
+		return c.Error(inputErr("identity_id", flow.CodeValueInvalid)) // the last way to sign in stays
+	}
+	if err := h.ids.WithTx(tx).DeleteCredential(ctx, i.ID, core.CredentialOIDC, found); err != nil {
+		return fmt.Errorf("disconnect provider: %w", err)
+	}
+	return c.Continue(stateProfileInit)
 }

@@ -10,10 +10,10 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
+	"github.com/latchkey/latchkey/api/hanko/hankotest"
 	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/core"
-	"github.com/latchkey/latchkey/api/hanko/hankotest"
 	"github.com/latchkey/latchkey/method/oidc"
 	"github.com/latchkey/latchkey/store/storetest"
 	"github.com/latchkey/latchkey/upstream"
@@ -266,5 +266,76 @@ func TestThirdPartyRefusals(t *testing.T) {
 	}
 	if r := cl.act("exchange_token", map[string]any{"token": back.Query().Get("hanko_token"), "code_verifier": "client-verifier"}); r.code != 400 {
 		t.Fatalf("token accepted after %d wrong guesses: %s", tpTokenAttempts, r.raw)
+	}
+}
+
+// TestThirdPartyProfile: a signed-in user connects a provider in the
+// profile (the link is made when exchange_token arrives with the session)
+// and disconnects it; the last way to sign in stays.
+func TestThirdPartyProfile(t *testing.T) {
+	t.Parallel()
+	mocks := map[string]*mockoidc.MockOIDC{"corp": startMock(t), "linked": startMock(t)}
+	e := newFEnvWith(t, func(c *config.Hanko) {
+		thirdPartyConfig(c)
+		c.Email.UseForAuthentication = false
+	}, func(o *Options) { o.OIDC = thirdPartyMethod(t, mocks, nil) })
+	e.createUser(t, "pia@example.com", "pia's password")
+	cl := e.client(t)
+	checkSession(t, e, cl, passwordLogin(t, cl, "pia@example.com", "pia's password"), AMRPassword)
+
+	mocks["corp"].QueueUser(&mockoidc.MockUser{Subject: "pia-at-corp", Email: "someone.else@example.com", EmailVerified: false})
+	mustState(t, cl.start("profile"), statePreflight, 200)
+	mustState(t, cl.act("register_client_capabilities", map[string]any{"webauthn_available": false}), stateProfileInit, 200)
+	r := cl.act("connect_thirdparty_oauth_provider", map[string]any{"provider": "custom_corp", "redirect_to": "https://app.example.com/profile"})
+	mustState(t, r, stateThirdParty, 200)
+	var authURL string
+	_ = jsonUnmarshal(r.Payload["redirect_url"], &authURL)
+	back := cl.callback(t, authURL, nil)
+	if !strings.HasPrefix(back.String(), "https://app.example.com/profile?") || back.Query().Get("hanko_token") == "" {
+		t.Fatalf("callback sent the browser to %s", back)
+	}
+	r = cl.act("exchange_token", map[string]any{"token": back.Query().Get("hanko_token")})
+	mustState(t, r, stateProfileInit, 200)
+	var user struct {
+		Identities []IdentityJSON `json:"identities"`
+	}
+	_ = jsonUnmarshal(r.Payload["user"], &user)
+	if len(user.Identities) != 1 || user.Identities[0].ID != "pia-at-corp" {
+		t.Fatalf("identities after connecting: %s", r.Payload["user"])
+	}
+	// The provider now signs pia in (an unverified e-mail does not matter:
+	// the link is by subject).
+	mocks["corp"].QueueUser(&mockoidc.MockUser{Subject: "pia-at-corp", Email: "someone.else@example.com"})
+	other := e.client(t)
+	back = other.callback(t, thirdPartyStart(t, other, "login", "custom_corp"), nil)
+	claims := checkSession(t, e, other, other.act("exchange_token", map[string]any{"token": back.Query().Get("hanko_token"), "code_verifier": "client-verifier"}), "ext:corp")
+	if got, _ := e.ids.Get(context.Background(), claims.Subject); got == nil || !strings.Contains(string(got.Traits), "pia@example.com") {
+		t.Fatalf("provider signed in %s", claims.Subject)
+	}
+
+	r = cl.act("disconnect_thirdparty_oauth_provider", map[string]any{"identity_id": user.Identities[0].IdentityID})
+	mustState(t, r, stateProfileInit, 200)
+	user.Identities = nil
+	_ = jsonUnmarshal(r.Payload["user"], &user)
+	if len(user.Identities) != 0 {
+		t.Fatalf("identities after disconnecting: %s", r.Payload["user"])
+	}
+
+	// A user whose only way in is the provider keeps it.
+	mocks["corp"].QueueUser(&mockoidc.MockUser{Subject: "solo", Email: "solo@example.com", EmailVerified: true})
+	solo := e.client(t)
+	back = solo.callback(t, thirdPartyStart(t, solo, "registration", "custom_corp"), nil)
+	checkSession(t, e, solo, solo.act("exchange_token", map[string]any{"token": back.Query().Get("hanko_token"), "code_verifier": "client-verifier"}), "ext:corp")
+	mustState(t, solo.start("profile"), statePreflight, 200)
+	mustState(t, solo.act("register_client_capabilities", map[string]any{"webauthn_available": false}), stateProfileInit, 200)
+	var soloUser struct {
+		Identities []IdentityJSON `json:"identities"`
+	}
+	_ = jsonUnmarshal(solo.last.Payload["user"], &soloUser)
+	if len(soloUser.Identities) != 1 {
+		t.Fatalf("solo identities %s", solo.last.Payload["user"])
+	}
+	if r := solo.act("disconnect_thirdparty_oauth_provider", map[string]any{"identity_id": soloUser.Identities[0].IdentityID}); r.code != http.StatusBadRequest {
+		t.Fatalf("the last way to sign in was disconnected: %d %s", r.code, r.raw)
 	}
 }
