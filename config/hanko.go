@@ -123,9 +123,9 @@ type HankoCORS struct {
 
 // HankoRateLimiter configures the Hanko face's rate limits.
 type HankoRateLimiter struct {
-	Enabled        bool           `koanf:"enabled" doc:"Limit passcode mails and password attempts."`
-	PasscodeLimits HankoRateLimit `koanf:"passcode_limits"`
-	PasswordLimits HankoRateLimit `koanf:"password_limits"`
+	Enabled        bool           `koanf:"enabled" doc:"Apply Hanko's own limits below (passcode mails per address and client IP, password attempts per user and client IP, as Hanko keys them) on top of the shared attempt policy (ratelimit.attempts, ratelimit.send), which applies to both faces whatever this says."`
+	PasscodeLimits HankoRateLimit `koanf:"passcode_limits" doc:"Passcode mails per (address, client IP), counted in the shared limiter across flows and replicas (Hanko's passcode limit)."`
+	PasswordLimits HankoRateLimit `koanf:"password_limits" doc:"Password attempts, right or wrong, per (user, client IP) on the Hanko face (Hanko's password limit)."`
 }
 
 // HankoRateLimit is a limit of Tokens events per Interval.

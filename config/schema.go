@@ -80,6 +80,15 @@ func build(t reflect.Type, path string, index []int, tag reflect.StructTag) *nod
 			n.fields = append(n.fields, c)
 			n.byKey[key] = c
 		}
+		if n.doc != "" {
+			// A section's doc (say, what a {limit, window} pair limits)
+			// leads the docs of its keys in the reference.
+			n.walk(func(c *node) {
+				if c != n && c.kind != kindStruct && c.doc != "" {
+					c.doc = n.doc + " " + c.doc
+				}
+			})
+		}
 	case t.Kind() == reflect.Map && t.Elem() == reflect.TypeOf(""):
 		n.kind = kindStringMap
 	case t.Kind() == reflect.Map && t.Elem() == anyType, t == anyType:

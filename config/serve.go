@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -20,6 +21,39 @@ type PublicListener struct {
 	Port    int    `koanf:"port" doc:"TCP port of the public listener; 0 picks a free port."`
 	BaseURL string `koanf:"base_url" doc:"URL at which browsers reach the public listener; used for redirects, cookies and links." default:"https://<host or localhost>:<port>/ (a warning is logged)" devdefault:"http://<host>:<port>/"`
 	CORS    CORS   `koanf:"cors"`
+	// TrustedProxies has no Kratos equivalent (Kratos trusts forwarding
+	// headers from anyone); Hydra's serve.tls.allow_termination_from is the
+	// nearest Ory setting.
+	TrustedProxies []string `koanf:"trusted_proxies" doc:"IP addresses or CIDR ranges of the reverse proxies in front of the public listener. Only a request from one of them may name the client in X-Forwarded-For (the right-most address that is not a listed proxy is the client) or X-Real-IP; from anyone else these headers are ignored. The client IP keys the attempt limits (ratelimit) and is recorded on sessions and audit logs."`
+}
+
+// ProxyPrefixes returns serve.public.trusted_proxies as prefixes (a single
+// address as a /32 or /128); it is valid after a successful Load.
+func (l PublicListener) ProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range l.TrustedProxies {
+		if p, err := parseProxy(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseProxy parses an address or CIDR range of a trusted proxy.
+func parseProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // CORS configures cross-origin resource sharing on the public listener.
@@ -118,6 +152,11 @@ func (s *Serve) validate(c *Config, p *Problems) {
 	}
 	if !c.Dev && s.Admin.APIKey != "" && len(s.Admin.APIKey) < 16 {
 		p.add("serve.admin.api_key", "is %d characters long, below the minimum of 16 outside --dev; use a longer random key", len(s.Admin.APIKey))
+	}
+	for i, tp := range s.Public.TrustedProxies {
+		if _, err := parseProxy(tp); err != nil {
+			p.add(fmt.Sprintf("serve.public.trusted_proxies[%d]", i), "%q is not an IP address or CIDR range (e.g. 10.0.0.7 or 10.0.0.0/8)", tp)
+		}
 	}
 	cors := s.Public.CORS
 	for i, o := range cors.AllowedOrigins {
