@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -301,17 +300,6 @@ func originAllowed(allowed []string, origin string) bool {
 		}
 	}
 	return false
-}
-
-// ClientIP returns the request's remote IP address (without port). Proxy
-// headers are not trusted here: deployments behind a proxy set the remote
-// address through their proxy's PROXY protocol or a trusted middleware.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // NoCache sets Kratos' Cache-Control header on every GET response, so that

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/latchkey/latchkey/api/kratos"
 	"github.com/latchkey/latchkey/api/kratos/kratostest"
 	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/store"
 	"github.com/latchkey/latchkey/store/storetest"
 )
@@ -86,11 +88,20 @@ func newFacesWith(t *testing.T, open func(testing.TB) store.Store, opt faceOptio
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	jwtCfg := config.SessionJWT{Issuer: base, Audience: []string{"127.0.0.1"}}
 
+	// One limiter and one attempt policy for both faces, as cmd/latchkey
+	// wires them; the limiter's clock stands still, so no window ends
+	// during a test.
+	frozen := time.Now()
+	limiter := ratelimit.NewDB(st, func() time.Time { return frozen }, []byte("cross-face rate-limit secret"))
+	policy, err := ratelimit.NewPolicy(limiter, ratelimit.DefaultPolicyConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
 	ho := hanko.Options{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys, Hasher: d.Hasher, Codes: d.Codes,
-		Courier: d.Courier, Config: cfg.Hanko, JWT: jwtCfg, AdminAPIKey: xAPIKey, Log: quiet, TOTP: d.TOTP}
+		Courier: d.Courier, Config: cfg.Hanko, JWT: jwtCfg, AdminAPIKey: xAPIKey, Log: quiet, TOTP: d.TOTP, Limiter: limiter, Attempts: policy}
 	ko := kratos.SelfServiceOptions{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys,
 		Hasher: d.Hasher, Cookies: d.Seal, PublicBaseURL: base, SelfService: cfg.SelfService, Session: cfg.Session, Log: quiet,
-		TOTP: d.TOTP}
+		TOTP: d.TOTP, Attempts: policy, AddressFlows: &kratos.AddressFlowOptions{Courier: d.Courier, MAC: d.MAC}}
 	if opt != nil {
 		opt(&ho, &ko)
 	}
@@ -115,9 +126,14 @@ func newFacesWith(t *testing.T, open func(testing.TB) store.Store, opt faceOptio
 	kh.MountPublic(kp)
 	kh.MountAdmin(ka)
 
+	// The public listener's plumbing: the test requests' peer (httptest's
+	// 192.0.2.1) is a trusted proxy, so a test names its client in
+	// X-Forwarded-For; a request from another peer (remoteAddrHeader)
+	// cannot.
+	clientIP := api.WithClientIP([]netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")})
 	return &faces{st: st,
-		hankoPub: api.Chain(hp, api.WithRequestID()), hankoAdm: api.Chain(ha, api.WithRequestID()),
-		kratosPub: api.Chain(kp, api.WithRequestID()), kratosAdm: api.Chain(ka, api.WithRequestID()),
+		hankoPub: api.Chain(hp, clientIP, api.WithRequestID()), hankoAdm: api.Chain(ha, api.WithRequestID()),
+		kratosPub: api.Chain(kp, clientIP, api.WithRequestID()), kratosAdm: api.Chain(ka, api.WithRequestID()),
 		hankoPubV: hankotest.New(t, hankotest.Public), hankoAdmV: hankotest.New(t, hankotest.Admin),
 		kratosV: kratostest.New(t)}
 }
@@ -139,6 +155,10 @@ func (r xres) json(t *testing.T) map[string]any {
 	return m
 }
 
+// remoteAddrHeader, given to call as a header, sets the request's peer
+// address instead (it is not sent).
+const remoteAddrHeader = "X-Test-Remote-Addr"
+
 // call sends a request to h and validates the answer against v (when not
 // nil); hdr are "Name: value" pairs.
 func call(t *testing.T, h http.Handler, v *apitest.Validator, method, path string, body any, hdr ...string) xres {
@@ -158,6 +178,10 @@ func call(t *testing.T, h http.Handler, v *apitest.Validator, method, path strin
 	}
 	for _, kv := range hdr {
 		k, val, _ := strings.Cut(kv, ": ")
+		if k == remoteAddrHeader {
+			req.RemoteAddr = val
+			continue
+		}
 		req.Header.Add(k, val)
 	}
 	rec := httptest.NewRecorder()
@@ -189,13 +213,14 @@ type hankoFlow struct {
 		} `json:"actions"`
 	}
 	res xres
+	hdr []string // headers of every request ("Name: value")
 }
 
 // startFlow begins the flow name (login, registration) and registers the
-// client's capabilities.
-func (f *faces) startFlow(t *testing.T, name string) *hankoFlow {
+// client's capabilities; hdr go with every request of the flow.
+func (f *faces) startFlow(t *testing.T, name string, hdr ...string) *hankoFlow {
 	t.Helper()
-	fl := &hankoFlow{t: t, f: f}
+	fl := &hankoFlow{t: t, f: f, hdr: hdr}
 	fl.post("/"+name, nil)
 	fl.act("register_client_capabilities", map[string]any{"webauthn_available": false})
 	return fl
@@ -206,7 +231,7 @@ func (fl *hankoFlow) post(path string, body any) {
 	// The flow answers are validated against openapi-flow.yaml, with its
 	// known drift, by the flow tests (checkFlowSpec); here only the
 	// crossing matters.
-	fl.res = call(fl.t, fl.f.hankoPub, nil, "POST", path, body)
+	fl.res = call(fl.t, fl.f.hankoPub, nil, "POST", path, body, fl.hdr...)
 	if err := json.Unmarshal(fl.res.body, &fl.last); err != nil {
 		fl.t.Fatalf("flow answer %s: %v", fl.res.body, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -270,6 +271,13 @@ func (h *Handler) writeFlowResult(w http.ResponseWriter, r *http.Request, def *f
 	}
 	if res.State == stateProfileInit {
 		h.profileAllowedValues(requestOf(r.Context()).user, res.Payload, resp.Actions)
+	}
+	if status == http.StatusTooManyRequests {
+		// The header says what the payload's retry_after says.
+		var secs int
+		if raw, ok := res.Payload["retry_after"]; ok && json.Unmarshal(raw, &secs) == nil && secs > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+		}
 	}
 	api.WriteJSON(w, status, resp)
 }

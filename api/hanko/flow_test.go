@@ -8,6 +8,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -137,7 +138,8 @@ func newFEnvOn(t *testing.T, st store.Store, mod func(c *config.Hanko), opt func
 	if o.TOTP, err = totp.New(d.Seal, totp.Options{Issuer: "latchkey.test", Now: clk.Now}); err != nil {
 		t.Fatal(err)
 	}
-	if o.Attempts, err = ratelimit.NewPolicy(ratelimit.NewDB(st, clk.Now, []byte("attempts-test-secret")), ratelimit.DefaultPolicyConfig()); err != nil {
+	// The shared attempt policy of production, counting in the store.
+	if o.Attempts, err = ratelimit.NewPolicy(o.Limiter, ratelimit.DefaultPolicyConfig()); err != nil {
 		t.Fatal(err)
 	}
 	if opt != nil {
@@ -183,6 +185,7 @@ type client struct {
 	cookies map[string]*http.Cookie
 	bearer  string
 	lang    string
+	ip      string // the client's address (httptest's 192.0.2.1 when empty)
 }
 
 func (e *fEnv) client(t *testing.T) *client {
@@ -205,6 +208,9 @@ func (cl *client) post(path string, body []byte) *flowResp {
 	}
 	if cl.bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+cl.bearer)
+	}
+	if cl.ip != "" {
+		req.RemoteAddr = net.JoinHostPort(cl.ip, "40000")
 	}
 	for _, ck := range cl.cookies {
 		req.AddCookie(ck)
@@ -727,6 +733,9 @@ func TestFlowLoginPasscode(t *testing.T) {
 	})
 
 	t.Run("resend limit", func(t *testing.T) {
+		// passcode_limits count per address and client IP across flows:
+		// start in a fresh minute, after the mails of the cases above.
+		e.limitClock.Add(time.Minute)
 		cl := e.client(t)
 		toPasscode(t, cl, "bob@example.com")
 		mustState(t, cl.act("resend_passcode", nil), statePasscodeConfirmation, 200)

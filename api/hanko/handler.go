@@ -48,15 +48,18 @@ type Options struct {
 	Codes *code.Issuer
 	// Courier enqueues passcode mails (required when Config.Email.Delivery).
 	Courier *courier.Courier
-	// Limiter enforces hanko.rate_limiter.password_limits; nil disables
-	// them (passcode_limits are counted in the flow itself). A
-	// *ratelimit.DB counts inside the flow step's transaction.
+	// Limiter enforces Hanko's own limits, hanko.rate_limiter.password_limits
+	// and passcode_limits (per address and client IP, shared across flows
+	// and replicas); nil disables them. A *ratelimit.DB counts inside the
+	// flow step's transaction.
 	Limiter ratelimit.Limiter
 	// TOTP is the authenticator-app method (hanko.mfa.totp); nil when
 	// hanko.mfa.totp is off. Required when it is on.
 	TOTP *totp.Method
-	// Attempts is the attempt policy both faces share; wrong OTP codes
-	// count against it. nil limits nothing.
+	// Attempts is the attempt policy both faces share (ratelimit.attempts,
+	// ratelimit.send): every password, passcode and OTP check and every
+	// passcode mail goes through it, whatever hanko.rate_limiter says. Nil
+	// limits nothing (tests only).
 	Attempts *ratelimit.Policy
 	// Events queues webhook events; nil sends none.
 	Events Events

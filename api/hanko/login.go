@@ -305,7 +305,7 @@ func loginIdentifier(s *flow.Stash) string {
 // the same way; the step applies the outcome (passwordLogin).
 func (h *Handler) preparePasswordLogin(p *flow.PrepareContext) (any, error) {
 	a := &password.Authenticator{Store: preparedUser{st: h.store, id: firstString(keyUserID.Get(p.Stash()))},
-		Hasher: h.hasher, NotFound: store.ErrNotFound}
+		Hasher: h.hasher, NotFound: store.ErrNotFound, Policy: h.attempts}
 	rl := h.cfg.RateLimiter
 	ip := ""
 	if fr := requestOf(p.Context()); fr.r != nil {
@@ -356,13 +356,14 @@ func (s preparedUser) UpdateIdentity(ctx context.Context, i *core.Identity) erro
 const passwordRuleName = "hanko_password"
 
 // stepAuthenticator returns the password.Authenticator of one flow step:
-// its store is the step's user (stepUsers) and its attempt limit,
-// hanko.rate_limiter.password_limits keyed like Hanko's by client address
-// and login identifier, counts through the step's transaction, so the count
-// commits with the step (an input error commits too) and SQLite never sees
-// a second writer.
+// its store is the step's user (stepUsers); the shared attempt policy and
+// hanko.rate_limiter.password_limits (keyed like Hanko's by client address
+// and login identifier) count through the step's transaction, so the counts
+// commit with the step (an input error commits too) and SQLite never sees a
+// second writer.
 func (h *Handler) stepAuthenticator(c *flow.Context) *password.Authenticator {
-	a := &password.Authenticator{Store: stepUsers{c: c}, Hasher: h.hasher, NotFound: store.ErrNotFound}
+	a := &password.Authenticator{Store: stepUsers{c: c}, Hasher: h.hasher, NotFound: store.ErrNotFound,
+		Policy: h.attempts.In(c.Tx())}
 	rl := h.cfg.RateLimiter
 	if rl.Enabled && h.limiter != nil && rl.PasswordLimits.Tokens > 0 && rl.PasswordLimits.Interval > 0 {
 		a.PerID = perClient{

@@ -74,21 +74,32 @@ func TestFlowPasswordAttemptLimit(t *testing.T) {
 	checkSession(t, e, cl, cl.act("password_login", map[string]any{"password": "ivan's right password"}), AMRPassword)
 }
 
-// TestFlowPasswordLimitsOff: with hanko.rate_limiter.enabled false no
-// number of wrong passwords locks a user out.
+// TestFlowPasswordLimitsOff: with hanko.rate_limiter.enabled false Hanko's
+// own password_limits (3 here) are off, but the shared attempt policy still
+// holds (ratelimit.attempts.identity_ip, 5 wrong per identity and client IP
+// a minute): the faces cannot be played against each other by switching one
+// face's limits off. (This test asserted no limit at all before the policy.)
 func TestFlowPasswordLimitsOff(t *testing.T) {
 	t.Parallel()
 	e := newFEnv(t, func(c *config.Hanko) {
 		c.Email.UseForAuthentication = false
 		c.RateLimiter.Enabled = false
+		c.RateLimiter.PasswordLimits = config.HankoRateLimit{Tokens: 3, Interval: time.Minute}
 	})
 	e.createUser(t, "kim@example.com", "kim's right password")
 	cl := e.client(t)
 	r := passwordLogin(t, cl, "kim@example.com", "wrong")
-	for n := 0; n < 8; n++ {
+	for n := 0; n < 4; n++ {
 		mustState(t, r, stateLoginPassword, 400)
 		r = cl.act("password_login", map[string]any{"password": "wrong"})
 	}
+	mustState(t, r, stateLoginPassword, 400)
+	r = cl.act("password_login", map[string]any{"password": "kim's right password"})
+	mustState(t, r, stateLoginPassword, 429)
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("429 without a Retry-After header")
+	}
+	e.limitClock.Add(time.Minute)
 	checkSession(t, e, cl, cl.act("password_login", map[string]any{"password": "kim's right password"}), AMRPassword)
 }
 

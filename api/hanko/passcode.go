@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/core"
@@ -11,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/code"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -43,12 +45,7 @@ type passcodeState struct {
 	Code    code.Code `json:"code"`
 }
 
-var (
-	keyPasscode = flow.NewStickyKey[passcodeState]("passcode")
-	// keyPasscodeSends are the times passcodes were mailed in this flow,
-	// for hanko.rate_limiter.passcode_limits.
-	keyPasscodeSends = flow.NewStickyKey[[]time.Time]("passcode_sends")
-)
+var keyPasscode = flow.NewStickyKey[passcodeState]("passcode")
 
 // passcodeSubFlow declares passcode_confirmation.
 func (h *Handler) passcodeSubFlow() *flow.SubFlow {
@@ -88,55 +85,83 @@ func passcodeBinding(flowID string, p passcodeState) string {
 // startPasscode prepares a genuine passcode for purpose to email; the flow
 // must then continue to passcode_confirmation, whose hook sends it. It
 // returns a *core.Error (rate_limit_exceeded, with payload retry_after)
-// when hanko.rate_limiter.passcode_limits allows no mail now.
+// when the send limits allow no mail now: hanko.rate_limiter.passcode_limits
+// per address and client IP, and the shared ratelimit.send limits per
+// address and per client IP, all counted across flows.
 func (h *Handler) startPasscode(c *flow.Context, purpose passcodePurpose, email string) error {
 	return h.startPasscodeFor(c, purpose, email, true)
 }
 
 // startPasscodeFor is startPasscode with the choice of a genuine code or an
-// enumeration-safe notice.
+// enumeration-safe notice (which counts the same, so the answer does not
+// tell them apart).
 func (h *Handler) startPasscodeFor(c *flow.Context, purpose passcodePurpose, email string, genuine bool) error {
 	if h.codes == nil {
 		return errors.New("passcodes need a code issuer (Options.Codes)")
 	}
-	if wait := h.passcodeWait(c); wait > 0 {
-		c.SetPayload("retry_after", seconds(wait))
-		return errRateLimitExceeded.core()
+	if err := h.allowPasscodeSend(c, email); err != nil {
+		return err
 	}
 	keyPasscode.Set(c.Stash(), passcodeState{Purpose: purpose, Email: email, Genuine: genuine})
 	return nil
 }
 
-// passcodeWait is how long until another passcode may be mailed in this
-// flow (zero when one may be mailed now).
-func (h *Handler) passcodeWait(c *flow.Context) time.Duration {
+// passcodeRule is hanko.rate_limiter.passcode_limits, keyed like Hanko's
+// CreateRateLimitPasscodeKey by client address and e-mail address.
+func (h *Handler) passcodeRule() (ratelimit.Rule, bool) {
 	rl := h.cfg.RateLimiter
-	if !rl.Enabled || rl.PasscodeLimits.Tokens < 1 || rl.PasscodeLimits.Interval <= 0 {
-		return 0
+	if !rl.Enabled || h.limiter == nil || rl.PasscodeLimits.Tokens < 1 || rl.PasscodeLimits.Interval <= 0 {
+		return ratelimit.Rule{}, false
 	}
-	sends, _ := keyPasscodeSends.Get(c.Stash())
-	now := c.Now()
-	var recent []time.Time
-	for _, t := range sends {
-		if now.Sub(t) < rl.PasscodeLimits.Interval {
-			recent = append(recent, t)
+	return ratelimit.Rule{Name: "hanko_passcode", Limit: rl.PasscodeLimits.Tokens, Window: rl.PasscodeLimits.Interval}, true
+}
+
+// allowPasscodeSend counts one passcode mail to email from the step's
+// client in the step's transaction, or returns rate_limit_exceeded with
+// payload retry_after.
+func (h *Handler) allowPasscodeSend(c *flow.Context, email string) error {
+	ip := clientIP(c)
+	email = strings.ToLower(strings.TrimSpace(email))
+	rule, hankoOn := h.passcodeRule()
+	var lim ratelimit.Limiter
+	if hankoOn {
+		lim = ratelimit.InTx(h.limiter, c.Tx())
+		d, err := lim.Allow(c.Context(), rule, ip+"/"+email)
+		if err != nil {
+			return fmt.Errorf("passcode send limit: %w", err)
+		}
+		if !d.Allowed {
+			return h.rateLimited(c, max(d.RetryAfter, time.Second))
 		}
 	}
-	if len(recent) < rl.PasscodeLimits.Tokens {
-		return 0
+	err := h.attempts.In(c.Tx()).Send(c.Context(), email, ip)
+	if err == nil {
+		return nil
 	}
-	return recent[0].Add(rl.PasscodeLimits.Interval).Sub(now)
+	if hankoOn {
+		if uerr := lim.Undo(c.Context(), rule, ip+"/"+email); uerr != nil {
+			return fmt.Errorf("passcode send limit: %w", uerr)
+		}
+	}
+	var ex *ratelimit.ExceededError
+	if errors.As(err, &ex) {
+		return h.rateLimited(c, ex.RetryAfter)
+	}
+	return fmt.Errorf("passcode send limit: %w", err)
+}
+
+// rateLimited is Hanko's rate_limit_exceeded with payload retry_after.
+func (h *Handler) rateLimited(c *flow.Context, wait time.Duration) error {
+	c.SetPayload("retry_after", seconds(wait))
+	return errRateLimitExceeded.core()
 }
 
 // resendAfter is how long a client should wait before offering a resend:
 // the time one token of the passcode limit takes to come back.
-func (h *Handler) resendAfter(c *flow.Context) time.Duration {
+func (h *Handler) resendAfter() time.Duration {
 	rl := h.cfg.RateLimiter
 	if !rl.Enabled || rl.PasscodeLimits.Tokens < 1 {
 		return 0
-	}
-	if wait := h.passcodeWait(c); wait > 0 {
-		return wait
 	}
 	return rl.PasscodeLimits.Interval / time.Duration(rl.PasscodeLimits.Tokens)
 }
@@ -158,8 +183,6 @@ func (h *Handler) sendPasscode(c *flow.Context) error {
 	stored.MaxAttempts = h.cfg.Passcode.MaxAttempts
 	p.Code = stored
 	keyPasscode.Set(c.Stash(), p)
-	sends, _ := keyPasscodeSends.Get(c.Stash())
-	keyPasscodeSends.Set(c.Stash(), append(sends, c.Now()))
 
 	fr := requestOf(c.Context())
 	var locale string
@@ -177,7 +200,7 @@ func (h *Handler) sendPasscode(c *flow.Context) error {
 	if err := h.SendEmail(c.Context(), c.Tx(), template, p.Email, lang, data); err != nil {
 		return fmt.Errorf("send passcode: %w", err)
 	}
-	if d := h.resendAfter(c); d > 0 {
+	if d := h.resendAfter(); d > 0 {
 		c.SetPayload("resend_after", seconds(d))
 	}
 	return nil
@@ -212,6 +235,18 @@ func (h *Handler) verifyPasscode(c *flow.ActionContext) error {
 	if !ok {
 		return fmt.Errorf("verify passcode: %w", flow.ErrDiscontinuity)
 	}
+	// The shared attempt policy first: wrong codes count per identity and
+	// client IP across fresh codes and flows, not only per code.
+	key, ip := passcodeKey(b, p), clientIP(b)
+	attempts := h.attempts.In(b.Tx())
+	if err := attempts.Check(b.Context(), ratelimit.Code, key, ip); err != nil {
+		var ex *ratelimit.ExceededError
+		if errors.As(err, &ex) {
+			h.audit(b, AuditPasscodeLoginFailed, "", p.Email, err, p.Purpose == passcodeLogin)
+			return c.Error(h.rateLimited(b, ex.RetryAfter))
+		}
+		return fmt.Errorf("passcode attempt limit: %w", err)
+	}
 	err := h.codes.Check(&p.Code, passcodeBinding(b.FlowID(), p), c.String("code"))
 	if err == nil && !p.Genuine {
 		err = code.ErrInvalid // a notice carries no code; a lucky guess proves nothing
@@ -236,8 +271,21 @@ func (h *Handler) verifyPasscode(c *flow.ActionContext) error {
 	default:
 		return fmt.Errorf("check passcode: %w", err)
 	}
+	if err := attempts.Succeed(b.Context(), ratelimit.Code, key, ip); err != nil {
+		return fmt.Errorf("passcode attempt limit: %w", err)
+	}
 	keyPasscode.Delete(b.Stash())
 	return h.passcodeConfirmed(c, p)
+}
+
+// passcodeKey is the attempt policy's key of a passcode check: the user
+// when the flow has one (login, recovery, the profile), else the address
+// (registration), so guesses at one account count together across flows.
+func passcodeKey(c *flow.Context, p passcodeState) string {
+	if id := userIDOf(c); id != "" && p.Genuine {
+		return id
+	}
+	return "address:" + strings.ToLower(p.Email)
 }
 
 // passcodeConfirmed applies a confirmed passcode.

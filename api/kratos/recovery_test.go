@@ -82,9 +82,16 @@ func withMail(t *testing.T, tune func(cfg *config.Config)) (ssOption, *courierte
 		if err != nil {
 			t.Fatal(err)
 		}
-		o.AddressFlows = &kratos.AddressFlowOptions{Courier: c, MAC: signer,
-			SendLimiter: ratelimit.NewDB(o.Store, o.Now, []byte("rate-limit-secret")),
-			SendRule:    ratelimit.Rule{Name: "test_send", Limit: 4, Window: time.Hour}}
+		o.AddressFlows = &kratos.AddressFlowOptions{Courier: c, MAC: signer}
+		// Four codes or links per address and hour, so the send limit
+		// tests stay short.
+		pc := ratelimit.DefaultPolicyConfig()
+		pc.SendAddress = ratelimit.Limit{Limit: 4, Window: time.Hour}
+		p, err := ratelimit.NewPolicy(ratelimit.NewDB(o.Store, o.Now, []byte("rate-limit-secret")), pc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Attempts = p
 	}, box
 }
 
@@ -242,8 +249,18 @@ func TestRecoveryCodeAttemptsAndEnumeration(t *testing.T) {
 					t.Fatalf("attempt %d: %s", i, r.body)
 				}
 			}
-			// The sixth submission, even with the right code, finds it dead.
+			// The shared attempt policy refuses a sixth attempt from the
+			// same client within the minute outright (5 per identity and
+			// IP), before the code is looked at.
 			r := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": code})
+			must(t, r, http.StatusTooManyRequests)
+			if r.hdr.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			e.clock.add(time.Minute)
+			// A minute later the sixth submission, even with the right code,
+			// finds the code dead (max_submissions).
+			r = c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": code})
 			must(t, r, 400)
 			if stateOf(t, r) != "sent_email" || !hasID(messageIDs(r.json(t)), kratos.MsgRecoveryCodeInvalid) {
 				t.Fatalf("right code after 5 wrong ones: %s", r.body)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/core"
@@ -41,26 +40,15 @@ type AddressFlowOptions struct {
 	// MAC keys the stored hashes of codes and link tokens (required; a
 	// cipher.Signer over secrets.default).
 	MAC code.MACer
-	// SendLimiter, when set, limits how many codes or links one address
-	// receives under SendRule (a store-backed ratelimit.DB shares the
-	// counters between replicas). Nil sends without limit.
-	SendLimiter ratelimit.Limiter
-	// SendRule is the limit per address; zero means DefaultSendRule.
-	SendRule ratelimit.Rule
 	// Random is the source of codes and tokens (crypto/rand when nil).
 	Random io.Reader
 }
-
-// DefaultSendRule limits the codes and links sent to one address.
-var DefaultSendRule = ratelimit.Rule{Name: "kratos_address_send", Limit: 10, Window: time.Hour}
 
 // addressFlows is the state of the recovery and verification flows.
 type addressFlows struct {
 	courier *courier.Courier
 	codes   *code.Issuer // six-digit codes (code.config)
 	links   *code.Issuer // link tokens (link.config)
-	limiter ratelimit.Limiter
-	rule    ratelimit.Rule
 	// sent is the verification definition whose flows start in sent_email,
 	// for flows created after registration with the message already sent.
 	sent *flow.Definition
@@ -88,10 +76,7 @@ func (s *SelfService) enableRecoveryVerification(o AddressFlowOptions) error {
 	if err != nil {
 		return fmt.Errorf("kratos: link issuer: %w", err)
 	}
-	a := &addressFlows{courier: o.Courier, codes: codes, links: links, limiter: o.SendLimiter, rule: o.SendRule}
-	if a.rule == (ratelimit.Rule{}) {
-		a.rule = DefaultSendRule
-	}
+	a := &addressFlows{courier: o.Courier, codes: codes, links: links}
 	s.addr = a
 	for _, kind := range []core.FlowKind{core.FlowRecovery, core.FlowVerification} {
 		b := s.addressDefinition(kind, stateChooseMethod)
@@ -278,6 +263,7 @@ func (s *SelfService) submitAddressFlow(w http.ResponseWriter, r *http.Request, 
 	var input []byte
 	var tok []byte
 	var transient json.RawMessage
+	var hasCode bool // a code submitted by POST
 	if r.Method == http.MethodGet {
 		// A link from a message, opened in a browser (any browser: the
 		// link itself is the proof, so there is no CSRF token to check).
@@ -344,18 +330,41 @@ func (s *SelfService) submitAddressFlow(w http.ResponseWriter, r *http.Request, 
 			return
 		}
 		action, input = strat.method, engineInput(body, strat.inputs)
+		c, _ := body["code"].(string)
+		hasCode = c != ""
 		// A send (an address without a code) counts against the address's
 		// send limit before anything is written.
 		if addr, _ := body["email"].(string); addr != "" && body["code"] == nil {
-			if err := s.allowSend(r.Context(), kind, addr); err != nil {
+			if err := s.allowSend(r, addr); err != nil {
 				s.writeError(w, r, jsonAnswer, err)
 				return
 			}
 		}
 	}
+	// A code or link token is a secret: it goes through the shared attempt
+	// policy (per identity and client IP, across flows and faces) before
+	// the step looks at it.
+	attemptKey := ""
+	if action == actionLinkToken || action == actionCodeLink || (action == methodCode && hasCode) {
+		attemptKey = res.Flow.IdentityID
+		if attemptKey == "" {
+			attemptKey = "address:" + val(keyAddress, res.Stash)
+		}
+		if err := s.checkAttempt(r, ratelimit.Code, attemptKey); err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+			return
+		}
+	}
 	si := &stepInfo{r: r, typ: typ}
 	ctx := context.WithValue(r.Context(), stepInfoKey{}, si)
 	res2, err := s.engine.Submit(ctx, def, flow.Submission{FlowID: id, Action: action, CSRFToken: res.Flow.CSRFToken, Input: input})
+	if err == nil && attemptKey != "" && si.provenIdentity != "" {
+		if serr := s.attempts.Succeed(r.Context(), ratelimit.Code, attemptKey, clientIP(r)); serr != nil && s.errs.Log != nil {
+			// The code was right and the step is done; the count only
+			// stays one too high.
+			s.errs.Log.ErrorContext(r.Context(), "kratos: record a right code", "error", serr)
+		}
+	}
 	switch {
 	case errors.Is(err, flow.ErrExpired):
 		s.replaceExpired(w, r, kind, id, jsonHint)
@@ -419,19 +428,20 @@ func (s *SelfService) renderAddress(r *http.Request, kind core.FlowKind, res *fl
 	return out
 }
 
-// allowSend counts one message to addr under the send limit.
-func (s *SelfService) allowSend(ctx context.Context, kind core.FlowKind, addr string) error {
-	if s.addr.limiter == nil {
+// allowSend counts one code or link to addr requested by r's client under
+// the shared send limits (ratelimit.send: per address, whichever face or
+// flow sends, and per client IP).
+func (s *SelfService) allowSend(r *http.Request, addr string) error {
+	err := s.attempts.Send(r.Context(), schema.Normalize(core.ViaEmail, addr), clientIP(r))
+	var ex *ratelimit.ExceededError
+	switch {
+	case err == nil:
 		return nil
-	}
-	d, err := s.addr.limiter.Allow(ctx, s.addr.rule, string(kind)+":"+schema.Normalize(core.ViaEmail, addr))
-	if err != nil {
+	case errors.As(err, &ex):
+		return &rateLimited{retryAfter: ex.RetryAfter}
+	default:
 		return &core.Error{Code: core.CodeInternal, Message: "Checking the send limit failed.", Cause: err}
 	}
-	if !d.Allowed {
-		return &rateLimited{retryAfter: d.RetryAfter}
-	}
-	return nil
 }
 
 // linkURL returns the URL of a link sent in a message: the flow's submit

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/flow"
@@ -41,10 +42,11 @@ type SelfServiceOptions struct {
 	Keys *session.Keys
 	// Hasher verifies passwords at login (required).
 	Hasher *password.Hasher
-	// PasswordAttemptsPerIdentifier and PasswordAttemptsPerIP limit password
-	// logins (nil for no limit); adapt ratelimit limiters to them.
-	PasswordAttemptsPerIdentifier password.Limiter
-	PasswordAttemptsPerIP         password.Limiter
+	// Attempts is the attempt policy both faces share (ratelimit.attempts,
+	// ratelimit.send): every password, code, link, TOTP and lookup code
+	// check and every code or link sent goes through it. Nil limits
+	// nothing (tests only).
+	Attempts *ratelimit.Policy
 	// Cookies seals the session cookie (required; cipher.Cipher over
 	// secrets.cookie/secrets.cipher).
 	Cookies Sealer
@@ -73,9 +75,6 @@ type SelfServiceOptions struct {
 	// OIDC is third-party sign-in (selfservice.methods.oidc); required
 	// when the method is enabled.
 	OIDC *oidc.Method
-	// Attempts is the attempt policy both faces share (wrong TOTP and
-	// lookup codes count against it); nil limits nothing.
-	Attempts *ratelimit.Policy
 	// Passkeys runs the WebAuthn ceremonies of the passkey method (the
 	// relying party of selfservice.methods.passkey.config.rp); required
 	// when that method is enabled.
@@ -245,8 +244,7 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 	if s.policy.MinLength <= 0 {
 		s.policy.MinLength = password.DefaultMinLength
 	}
-	s.auth = &password.Authenticator{Store: o.Store, Hasher: o.Hasher, PerID: o.PasswordAttemptsPerIdentifier,
-		PerIP: o.PasswordAttemptsPerIP, NotFound: store.ErrNotFound}
+	s.auth = &password.Authenticator{Store: o.Store, Hasher: o.Hasher, Policy: o.Attempts, NotFound: store.ErrNotFound}
 	s.engine = flow.NewEngine(o.Store, s.now, random)
 	if s.tokenizer, err = newTokenizer(o.Session.WhoAmI.Tokenizer, s.public, s.now); err != nil {
 		return nil, fmt.Errorf("kratos: %w", err)
@@ -654,10 +652,23 @@ func device(r *http.Request) core.Device {
 	return d
 }
 
-func clientIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.HasSuffix(host, "]") {
-		host = host[:i]
+// clientIP is the client's address as the api plumbing resolved it
+// (serve.public.trusted_proxies).
+func clientIP(r *http.Request) string { return api.ClientIP(r) }
+
+// checkAttempt counts one attempt at a secret of kind for identity (the
+// identity's id, or the identifier or address given) from r's client under
+// the shared attempt policy, outside any transaction. It returns the 429
+// (*rateLimited, with Retry-After) when a limit is reached.
+func (s *SelfService) checkAttempt(r *http.Request, kind ratelimit.Kind, identity string) error {
+	err := s.attempts.Check(r.Context(), kind, identity, clientIP(r))
+	var ex *ratelimit.ExceededError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ex):
+		return &rateLimited{retryAfter: ex.RetryAfter}
+	default:
+		return &core.Error{Code: core.CodeInternal, Message: "Checking the attempt limit failed.", Cause: err}
 	}
-	return strings.Trim(host, "[]")
 }

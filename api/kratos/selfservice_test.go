@@ -32,6 +32,7 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/password"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
@@ -146,6 +147,10 @@ func newSelfServiceEnvOn(t *testing.T, open func(testing.TB) store.Store, opts .
 	o := kratos.SelfServiceOptions{Store: e.st, Identities: e.ids, Sessions: sessions, Keys: keys, Hasher: hasher,
 		Cookies: ciph, PublicBaseURL: e.base, SelfService: cfg.SelfService, Session: cfg.Session, Now: e.clock.now,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// The attempt policy of production, counting in the store.
+	if o.Attempts, err = ratelimit.NewPolicy(ratelimit.NewDB(e.st, e.clock.now, []byte("rate-limit-secret")), ratelimit.DefaultPolicyConfig()); err != nil {
+		t.Fatal(err)
+	}
 	for _, opt := range opts {
 		opt(cfg, &o)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/code"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/store"
 )
@@ -35,7 +36,7 @@ import (
 // enumeration safe: an identifier no account has gets the same answer and
 // nothing is sent. Each code accepts code.config.max_submissions tries
 // (default 5) and then dies; sends count against the address's send limit
-// (AddressFlowOptions.SendLimiter).
+// (ratelimit.send).
 
 // Kratos' message ids of the code method in login and registration.
 const (
@@ -179,13 +180,21 @@ func (s *SelfService) codeLogin(sub *submission) (*outcome, error) {
 			if submitted == "" {
 				return &outcome{nodeMessages: map[string][]Text{"code": {requiredText("code")}}}, nil
 			}
-			return &outcome{tx: func(c *flow.ActionContext, o *outcome) error { return s.checkLoginCode(c, o, submitted) }}, nil
+			key := val(keyCodeIdentity, st)
+			if key == "" {
+				key = "address:" + schema.NormalizeIdentifier(stored)
+			}
+			if err := s.checkAttempt(r, ratelimit.Code, key); err != nil {
+				return nil, err
+			}
+			ip := clientIP(r)
+			return &outcome{tx: func(c *flow.ActionContext, o *outcome) error { return s.checkLoginCode(c, o, submitted, key, ip) }}, nil
 		}
 	}
 	if identifier == "" {
 		return &outcome{values: keep("identifier", ""), nodeMessages: map[string][]Text{"identifier": {requiredText("identifier")}}}, nil
 	}
-	if err := s.allowSend(r.Context(), core.FlowLogin, identifier); err != nil {
+	if err := s.allowSend(r, identifier); err != nil {
 		return nil, err
 	}
 	return &outcome{values: keep("identifier", identifier), tx: func(c *flow.ActionContext, o *outcome) error {
@@ -273,7 +282,7 @@ func (s *SelfService) enqueueCode(ctx context.Context, tx store.Tx, r *http.Requ
 // transaction; the stored code (with its attempt count) is written back
 // whatever the outcome. A right code logs the identity in and verifies the
 // address the code went to.
-func (s *SelfService) checkLoginCode(c *flow.ActionContext, o *outcome, submitted string) error {
+func (s *SelfService) checkLoginCode(c *flow.ActionContext, o *outcome, submitted, attemptKey, ip string) error {
 	fc := c.Base()
 	st := fc.Stash()
 	stored, ok := keyCodeSecret.Get(st)
@@ -290,6 +299,9 @@ func (s *SelfService) checkLoginCode(c *flow.ActionContext, o *outcome, submitte
 		}
 		o.messages = []Text{msgLoginCodeInvalid}
 		return nil
+	}
+	if err := s.attempts.In(fc.Tx()).Succeed(fc.Context(), ratelimit.Code, attemptKey, ip); err != nil {
+		return fmt.Errorf("record a right login code: %w", err)
 	}
 	i, err := fc.Tx().GetIdentity(fc.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -398,8 +410,13 @@ func (s *SelfService) codeRegistration(sub *submission) (*outcome, error) {
 		if submitted == "" {
 			return &outcome{nodeMessages: map[string][]Text{"code": {requiredText("code")}}}, nil
 		}
+		key := "address:" + joinAddresses(val(keyCodeTo, st))
+		if err := s.checkAttempt(r, ratelimit.Code, key); err != nil {
+			return nil, err
+		}
+		ip := clientIP(r)
 		return &outcome{tx: func(c *flow.ActionContext, o *outcome) error {
-			return s.checkRegistrationCode(c, o, submitted, stored, ex)
+			return s.checkRegistrationCode(c, o, submitted, stored, ex, key, ip)
 		}}, nil
 	}
 	ex, msgs, err := s.checkTraits(traits)
@@ -421,7 +438,7 @@ func (s *SelfService) prepareRegistrationSend(r *http.Request, traits json.RawMe
 		return o, nil
 	}
 	for _, a := range ex.CodeIdentifiers {
-		if err := s.allowSend(r.Context(), core.FlowRegistration, a.Value); err != nil {
+		if err := s.allowSend(r, a.Value); err != nil {
 			return nil, err
 		}
 	}
@@ -473,7 +490,7 @@ func (s *SelfService) sendRegistrationCode(c *flow.ActionContext, o *outcome, r 
 // addresses the code went to verified, and ends the flow. Taken identifiers
 // are reported only after the code was proven, so the form tells nobody
 // else that an account exists.
-func (s *SelfService) checkRegistrationCode(c *flow.ActionContext, o *outcome, submitted string, traits json.RawMessage, ex *schema.Extracted) error {
+func (s *SelfService) checkRegistrationCode(c *flow.ActionContext, o *outcome, submitted string, traits json.RawMessage, ex *schema.Extracted, attemptKey, ip string) error {
 	fc := c.Base()
 	st := fc.Stash()
 	ctx, tx := fc.Context(), fc.Tx()
@@ -491,6 +508,9 @@ func (s *SelfService) checkRegistrationCode(c *flow.ActionContext, o *outcome, s
 		}
 		o.messages = []Text{msgRegCodeInvalid}
 		return nil
+	}
+	if err := s.attempts.In(tx).Succeed(ctx, ratelimit.Code, attemptKey, ip); err != nil {
+		return fmt.Errorf("record a right registration code: %w", err)
 	}
 	now := s.now().UTC()
 	var verified []identity.AddressDraft

@@ -115,8 +115,18 @@ func TestCodeLoginLimitsAndEnumeration(t *testing.T) {
 					t.Fatalf("attempt %d: %s", i, r.body)
 				}
 			}
-			// The sixth submission, even with the right code, finds it dead.
+			// The shared attempt policy refuses a sixth attempt from the
+			// same client within the minute outright (5 per identity and
+			// IP), before the code is looked at.
 			r := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "code": code})
+			must(t, r, http.StatusTooManyRequests)
+			if r.hdr.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			e.clock.add(time.Minute)
+			// A minute later the sixth submission, even with the right code,
+			// finds the code dead (max_submissions).
+			r = c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "code": code})
 			must(t, r, http.StatusBadRequest)
 			if !hasID(messageIDs(r.json(t)), kratos.MsgLoginCodeInvalid) {
 				t.Fatalf("right code after five wrong ones: %s", r.body)

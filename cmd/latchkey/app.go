@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -133,11 +134,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 		return nil, fail("ratelimit: %v", err)
 	}
 	a.limiter = a.metrics.Limiter(a.limiter)
-	pw := cfg.RateLimit.Password
-	perID := ratelimit.Attempts{Limiter: a.limiter, Rule: ratelimit.Rule{Name: "password_identifier", Limit: pw.Identifier.Limit, Window: pw.Identifier.Window}}
-	perIP := ratelimit.Attempts{Limiter: a.limiter, Rule: ratelimit.Rule{Name: "password_ip", Limit: pw.IP.Limit, Window: pw.IP.Window}}
-	// Second factors: wrong codes count against the shared attempt policy.
-	mfaAttempts, err := ratelimit.NewPolicy(a.limiter, ratelimit.DefaultPolicyConfig())
+	// One attempt policy for every secret check of both faces.
+	attempts, err := ratelimit.NewPolicy(a.limiter, policyConfig(cfg.RateLimit))
 	if err != nil {
 		return nil, fail("ratelimit: %v", err)
 	}
@@ -180,11 +178,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	}
 	if a.selfsvc, err = kratos.NewSelfService(kratos.SelfServiceOptions{
 		Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
-		PasswordAttemptsPerIdentifier: perID, PasswordAttemptsPerIP: perIP,
-		TOTP: kratosTOTP, Lookup: backupCodes, Attempts: mfaAttempts, Passkeys: passkeys, SecurityKeys: securityKeys, OIDC: thirdParty,
+		TOTP: kratosTOTP, Lookup: backupCodes, Attempts: attempts, Passkeys: passkeys, SecurityKeys: securityKeys, OIDC: thirdParty,
 		Cookies: a.cipher, PublicBaseURL: cfg.Serve.Public.BaseURL,
 		SelfService: cfg.SelfService, Session: cfg.Session,
-		AddressFlows: &kratos.AddressFlowOptions{Courier: a.courier, MAC: a.signer, SendLimiter: a.limiter},
+		AddressFlows: &kratos.AddressFlowOptions{Courier: a.courier, MAC: a.signer},
 		Log:          log, Outcomes: a.metrics.Auth("kratos"),
 	}); err != nil {
 		return nil, fail("kratos self-service: %v", err)
@@ -216,10 +213,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 		if a.hanko, err = hanko.New(hanko.Options{
 			WebAuthn: passkeys,
 			Store:    a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
-			Authenticator: &password.Authenticator{Store: a.db, Hasher: a.hasher, PerID: perID, PerIP: perIP, NotFound: store.ErrNotFound},
-			OIDC:          thirdParty,
-			Codes:         passcodes, Courier: a.courier, Limiter: hankoLimiter, Events: events,
-			TOTP: kratosTOTP, Attempts: mfaAttempts,
+			OIDC:  thirdParty,
+			Codes: passcodes, Courier: a.courier, Limiter: hankoLimiter, Events: events,
+			TOTP: kratosTOTP, Attempts: attempts,
 			Config: cfg.Hanko, JWT: cfg.Session.JWT, AdminAPIKey: cfg.Serve.Admin.APIKey, Debug: false, Log: log,
 			Outcomes: a.metrics.Auth("hanko"),
 		}); err != nil {
@@ -266,12 +262,16 @@ func internalError(w http.ResponseWriter, r *http.Request) {
 	}})
 }
 
-func (a *app) middleware(h http.Handler, cors api.CORS, listener string) http.Handler {
+// middleware is the plumbing of a listener; trusted are the proxies whose
+// X-Forwarded-For / X-Real-IP name the client (the public listener's
+// serve.public.trusted_proxies).
+func (a *app) middleware(h http.Handler, cors api.CORS, listener string, trusted []netip.Prefix) http.Handler {
 	var tr api.RequestTracer
 	if a.tracing != nil {
 		tr = a.tracing
 	}
 	return api.Chain(h,
+		api.WithClientIP(trusted),
 		api.WithRequestID(),
 		api.WithRequestLog(a.log, a.metrics.Requests(listener), tr),
 		api.WithRecovery(a.log, internalError),
@@ -299,7 +299,7 @@ func (a *app) publicHandler() http.Handler {
 		a.hanko.MountPublic(mux)
 		cors = mergeCORS(cors, a.hanko.CORS())
 	}
-	return a.middleware(api.RecordRoute(mux), cors, "public")
+	return a.middleware(api.RecordRoute(mux), cors, "public", a.cfg.Serve.Public.ProxyPrefixes())
 }
 
 // adminHandler serves both faces on the admin listener. A request whose
@@ -324,7 +324,7 @@ func (a *app) adminHandler() http.Handler {
 	kmux.Handle("GET /metrics", a.metrics.Handler())
 	kratosAdmin := api.WithAPIKey(a.cfg.Serve.Admin.APIKey, a.kratos.Errors().Unauthorized())(kratos.AdminPrefix(api.RecordRoute(kmux)))
 	if a.hanko == nil {
-		return a.middleware(kratosAdmin, api.CORS{}, "admin")
+		return a.middleware(kratosAdmin, api.CORS{}, "admin", nil)
 	}
 	hmux := http.NewServeMux()
 	a.hanko.MountAdmin(hmux)
@@ -336,7 +336,7 @@ func (a *app) adminHandler() http.Handler {
 		}
 		kratosAdmin.ServeHTTP(w, r)
 	})
-	return a.middleware(both, api.CORS{}, "admin")
+	return a.middleware(both, api.CORS{}, "admin", nil)
 }
 
 // mergeCORS combines two faces' policies on one listener: a request from an
@@ -368,6 +368,23 @@ func mergeCORS(a, b api.CORS) api.CORS {
 		AllowCredentials: a.AllowCredentials || b.AllowCredentials,
 		MaxAge:           max(a.MaxAge, b.MaxAge),
 	}
+}
+
+// policyConfig is the attempt policy of ratelimit.attempts and
+// ratelimit.send (config.Load validated it).
+func policyConfig(c config.RateLimit) ratelimit.PolicyConfig {
+	lim := func(l config.Limit) ratelimit.Limit { return ratelimit.Limit{Limit: l.Limit, Window: l.Window} }
+	p := ratelimit.PolicyConfig{
+		IdentityIP:  lim(c.Attempts.IdentityIP),
+		IP:          lim(c.Attempts.IP),
+		KnownIPFor:  c.Attempts.KnownIPFor,
+		SendAddress: lim(c.Send.Address),
+		SendIP:      lim(c.Send.IP),
+	}
+	for _, l := range c.Attempts.Identity {
+		p.Identity = append(p.Identity, lim(l))
+	}
+	return p
 }
 
 // newLimiter builds the rate limiter of ratelimit.backend: counters in the

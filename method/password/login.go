@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/ratelimit"
 )
 
 // ErrInvalidCredentials is the one answer to a wrong identifier or a wrong
@@ -52,16 +53,22 @@ type Config struct {
 	UseMigrationHook bool   `json:"use_password_migration_hook,omitempty"`
 }
 
-// Authenticator checks an identifier and password: one indexed lookup, one
-// hash verification (a dummy one for unknown identifiers, so timing does not
-// reveal which exist), attempt limits per identifier and per client address,
-// and a lazy re-hash of imported or outdated hashes after a successful login.
+// Authenticator checks an identifier and password: one indexed lookup, the
+// shared attempt policy (ratelimit.Policy, kind ratelimit.Password, keyed by
+// the identity and the client address), one hash verification (a dummy one
+// for unknown identifiers, so timing does not reveal which exist), and a
+// lazy re-hash of imported or outdated hashes after a successful login.
 type Authenticator struct {
-	Store    IdentityStore
-	Hasher   *Hasher
-	PerID    Limiter // attempts per identifier; nil for none
-	PerIP    Limiter // attempts per client address; nil for none
-	NotFound error   // the store's not-found error (store.ErrNotFound)
+	Store  IdentityStore
+	Hasher *Hasher
+	// Policy is the attempt policy both faces share; nil limits nothing.
+	// Inside a store transaction pass Policy.In(tx).
+	Policy *ratelimit.Policy
+	// PerID is an extra limit on every attempt, right or wrong, per
+	// identifier (the Hanko face's hanko.rate_limiter.password_limits);
+	// nil for none.
+	PerID    Limiter
+	NotFound error // the store's not-found error (store.ErrNotFound)
 }
 
 // Authenticate returns the identity whose password credential has the
@@ -69,22 +76,39 @@ type Authenticator struct {
 // ErrInvalidCredentials for an unknown identifier or a wrong password, a
 // *RateLimitError when limits are reached (checked before any hashing),
 // ErrIdentityDisabled for an inactive identity with the right password, and
-// other errors for failures of the store.
+// other errors for failures of the store or the limiter.
 func (a *Authenticator) Authenticate(ctx context.Context, identifier, pw, clientIP string) (*core.Identity, error) {
-	if err := a.limit(ctx, identifier, clientIP); err != nil {
+	if err := a.extraLimit(ctx, identifier); err != nil {
 		return nil, err
 	}
-	if identifier == "" || pw == "" || len(pw) > MaxPasswordBytes {
+	var id *core.Identity
+	if identifier != "" && pw != "" && len(pw) <= MaxPasswordBytes {
+		var err error
+		id, err = a.Store.FindIdentityByIdentifier(ctx, core.CredentialPassword, identifier)
+		if err != nil && (a.NotFound == nil || !errors.Is(err, a.NotFound)) {
+			return nil, fmt.Errorf("look up identifier: %w", err)
+		}
+	}
+	// The policy's key: the identity when the identifier names one (so
+	// every identifier of an account, on either face, counts together),
+	// else what was given.
+	key := ""
+	switch {
+	case id != nil:
+		key = id.ID
+	case identifier != "":
+		key = "identifier:" + identifier
+	}
+	if err := a.Policy.Check(ctx, ratelimit.Password, key, clientIP); err != nil {
+		var ex *ratelimit.ExceededError
+		if errors.As(err, &ex) {
+			return nil, &RateLimitError{RetryAfter: ex.RetryAfter}
+		}
+		return nil, fmt.Errorf("rate limit: %w", err)
+	}
+	if id == nil {
 		_ = a.Hasher.DummyVerify(ctx, []byte(pw))
 		return nil, ErrInvalidCredentials
-	}
-	id, err := a.Store.FindIdentityByIdentifier(ctx, core.CredentialPassword, identifier)
-	if err != nil {
-		if a.NotFound != nil && errors.Is(err, a.NotFound) {
-			_ = a.Hasher.DummyVerify(ctx, []byte(pw))
-			return nil, ErrInvalidCredentials
-		}
-		return nil, fmt.Errorf("look up identifier: %w", err)
 	}
 	cred, ok := id.Credential(core.CredentialPassword)
 	var cfg Config
@@ -107,6 +131,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, identifier, pw, client
 		// A stored hash we cannot parse is the operator's problem, not the
 		// user's: log-worthy, but the user learns only that login failed.
 		return nil, &core.Error{Code: core.CodeInternal, Message: "The stored password cannot be checked.", Cause: err}
+	}
+	if err := a.Policy.Succeed(ctx, ratelimit.Password, key, clientIP); err != nil {
+		return nil, fmt.Errorf("rate limit: %w", err)
 	}
 	if id.State == core.IdentityInactive {
 		return nil, ErrIdentityDisabled
@@ -134,26 +161,19 @@ func (a *Authenticator) rehash(ctx context.Context, id *core.Identity, cred core
 	return a.Store.UpdateIdentity(ctx, id)
 }
 
-func (a *Authenticator) limit(ctx context.Context, identifier, ip string) error {
-	check := func(l Limiter, key string) error {
-		if l == nil {
-			return nil
-		}
-		wait, err := l.Attempt(ctx, key)
-		if err != nil {
-			return fmt.Errorf("rate limit: %w", err)
-		}
-		if wait > 0 {
-			return &RateLimitError{RetryAfter: wait}
-		}
+// extraLimit counts one attempt against PerID.
+func (a *Authenticator) extraLimit(ctx context.Context, identifier string) error {
+	if a.PerID == nil {
 		return nil
-	}
-	if ip != "" {
-		if err := check(a.PerIP, "password:ip:"+ip); err != nil {
-			return err
-		}
 	}
 	// Identifiers are hashed so counter keys in the store reveal nothing.
 	sum := sha256.Sum256([]byte(identifier))
-	return check(a.PerID, "password:id:"+hex.EncodeToString(sum[:16]))
+	wait, err := a.PerID.Attempt(ctx, "password:id:"+hex.EncodeToString(sum[:16]))
+	if err != nil {
+		return fmt.Errorf("rate limit: %w", err)
+	}
+	if wait > 0 {
+		return &RateLimitError{RetryAfter: wait}
+	}
+	return nil
 }

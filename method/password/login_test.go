@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/method/password"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/store"
 	"github.com/latchkey/latchkey/store/storetest"
 )
@@ -120,6 +121,11 @@ func TestAuthenticate(t *testing.T) {
 	})
 }
 
+// TestAuthenticateRateLimits: password checks go through the shared attempt
+// policy, keyed by the identity and the client address; PerID adds a limit
+// on every attempt per identifier. (The policy replaced the earlier
+// per-identifier and per-IP limiters, which counted right passwords too and
+// let 10 wrong ones from anywhere lock the account from every address.)
 func TestAuthenticateRateLimits(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -127,27 +133,68 @@ func TestAuthenticateRateLimits(t *testing.T) {
 	h := cheapHasher(t, password.AlgorithmArgon2)
 	hash, _ := h.Hash(ctx, []byte("pw-pw-pw-pw"))
 	seedIdentity(t, st, "44444444-0000-4000-8000-000000000004", "dave@example.com", hash, core.IdentityActive)
-	a := &password.Authenticator{Store: st, Hasher: h, NotFound: store.ErrNotFound,
-		PerID: &countLimiter{limit: 3}, PerIP: &countLimiter{limit: 5}}
-	for i := range 3 {
-		if _, err := a.Authenticate(ctx, "dave@example.com", "wrong", "10.0.0.1"); !errors.Is(err, password.ErrInvalidCredentials) {
-			t.Fatalf("attempt %d: %v", i, err)
+	cfg := ratelimit.DefaultPolicyConfig()
+	cfg.IdentityIP = ratelimit.Limit{Limit: 3, Window: time.Minute}
+	cfg.Identity = []ratelimit.Limit{{Limit: 6, Window: 15 * time.Minute}}
+	cfg.IP = ratelimit.Limit{Limit: 8, Window: time.Minute}
+	policy, err := ratelimit.NewPolicy(ratelimit.NewDB(st, nil, []byte("k")), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &password.Authenticator{Store: st, Hasher: h, NotFound: store.ErrNotFound, Policy: policy}
+	var rl *password.RateLimitError
+	login := func(identifier, pw, ip string) error {
+		_, err := a.Authenticate(ctx, identifier, pw, ip)
+		return err
+	}
+	for range 10 {
+		if err := login("dave@example.com", "pw-pw-pw-pw", "10.0.0.9"); err != nil {
+			t.Fatalf("right password: %v; right passwords use up no limit", err)
 		}
 	}
-	_, err := a.Authenticate(ctx, "dave@example.com", "pw-pw-pw-pw", "10.0.0.2")
-	var rl *password.RateLimitError
-	if !errors.As(err, &rl) || rl.RetryAfter != time.Minute || rl.AsCore().Code != core.CodeRateLimited {
-		t.Fatalf("4th attempt on one identifier: %v, want rate limited", err)
+	for i := range 3 {
+		if err := login("dave@example.com", "wrong", "10.0.0.1"); !errors.Is(err, password.ErrInvalidCredentials) {
+			t.Fatalf("wrong attempt %d: %v", i, err)
+		}
 	}
-	// Another identifier from the first address: the per-IP limit (5) hits
-	// on its 5th attempt from that address overall... the 4th was from .2.
-	if _, err := a.Authenticate(ctx, "x@example.com", "a", "10.0.0.1"); !errors.Is(err, password.ErrInvalidCredentials) {
-		t.Fatalf("other identifier: %v", err)
+	if err := login("dave@example.com", "pw-pw-pw-pw", "10.0.0.1"); !errors.As(err, &rl) || rl.RetryAfter <= 0 || rl.AsCore().Code != core.CodeRateLimited {
+		t.Fatalf("4th attempt from one address: %v, want rate limited even with the right password", err)
 	}
-	if _, err := a.Authenticate(ctx, "y@example.com", "a", "10.0.0.1"); !errors.Is(err, password.ErrInvalidCredentials) {
-		t.Fatalf("other identifier: %v", err)
+	if err := login("dave@example.com", "pw-pw-pw-pw", "10.0.0.2"); err != nil {
+		t.Fatalf("right password from another address: %v", err)
 	}
-	if _, err := a.Authenticate(ctx, "z@example.com", "a", "10.0.0.1"); !errors.As(err, &rl) {
-		t.Fatalf("6th attempt from one address: %v, want rate limited", err)
+	// Wrong passwords from fresh addresses add up per identity (6), after
+	// the three above: three more, then a fresh address is refused while the
+	// known address 10.0.0.9 still gets in.
+	for i := range 3 {
+		if err := login("dave@example.com", "wrong", "10.0.1."+string(rune('1'+i))); !errors.Is(err, password.ErrInvalidCredentials) {
+			t.Fatalf("distributed attempt %d: %v", i, err)
+		}
+	}
+	if err := login("dave@example.com", "pw-pw-pw-pw", "10.0.2.1"); !errors.As(err, &rl) {
+		t.Fatalf("fresh address past the identity limit: %v, want rate limited", err)
+	}
+	if err := login("dave@example.com", "pw-pw-pw-pw", "10.0.0.9"); err != nil {
+		t.Fatalf("the user's known address: %v, want in", err)
+	}
+	// Unknown identifiers are limited too (per given identifier and per IP).
+	for i := range 3 {
+		if err := login("nobody@example.com", "a", "10.0.3.1"); !errors.Is(err, password.ErrInvalidCredentials) {
+			t.Fatalf("unknown identifier %d: %v", i, err)
+		}
+	}
+	if err := login("nobody@example.com", "a", "10.0.3.1"); !errors.As(err, &rl) {
+		t.Fatalf("4th attempt on an unknown identifier: %v, want rate limited", err)
+	}
+
+	// PerID counts every attempt, right or wrong.
+	b := &password.Authenticator{Store: st, Hasher: h, NotFound: store.ErrNotFound, PerID: &countLimiter{limit: 2}}
+	for range 2 {
+		if _, err := b.Authenticate(ctx, "dave@example.com", "pw-pw-pw-pw", "10.0.0.9"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Authenticate(ctx, "dave@example.com", "pw-pw-pw-pw", "10.0.0.9"); !errors.As(err, &rl) || rl.RetryAfter != time.Minute {
+		t.Fatalf("PerID: %v, want rate limited", err)
 	}
 }
