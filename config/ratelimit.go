@@ -38,8 +38,8 @@ type SendLimits struct {
 // PasswordLimits are the keys of earlier releases, kept so existing files
 // still mean what they say.
 type PasswordLimits struct {
-	Identifier Limit `koanf:"identifier" doc:"Deprecated: when set, replaces the first tier of ratelimit.attempts.identity (a warning says so)."`
-	IP         Limit `koanf:"ip" doc:"Deprecated: when set, replaces ratelimit.attempts.ip (a warning says so)."`
+	Identifier Limit `koanf:"identifier" doc:"Deprecated: when set, replaces the first tier of ratelimit.attempts.identity (a warning says so); a half set pair takes the other half from the old default, 10 per 5m."`
+	IP         Limit `koanf:"ip" doc:"Deprecated: when set, replaces ratelimit.attempts.ip (a warning says so); a half set pair takes the other half from the old default, 100 per 1m."`
 }
 
 // Limit allows Limit events per Window.
@@ -59,8 +59,23 @@ func (r *RateLimit) setDefaults(bool) {
 	r.Send = SendLimits{Address: Limit{Limit: 10, Window: time.Hour}, IP: Limit{Limit: 100, Window: time.Hour}}
 }
 
-// resolve maps the deprecated ratelimit.password keys onto the policy.
+// resolve maps the deprecated ratelimit.password keys onto the policy; a
+// half set one takes the other half from its old default (10 per 5m per
+// identifier, 100 per 1m per IP), as it did.
 func (r *RateLimit) resolve(_ *Config, w *[]Warning) {
+	fill := func(l *Limit, limit int, window time.Duration) {
+		if *l == (Limit{}) {
+			return
+		}
+		if l.Limit == 0 {
+			l.Limit = limit
+		}
+		if l.Window == 0 {
+			l.Window = window
+		}
+	}
+	fill(&r.Password.Identifier, 10, 5*time.Minute)
+	fill(&r.Password.IP, 100, time.Minute)
 	if l := r.Password.Identifier; l != (Limit{}) && l.Limit > 0 && l.Window > 0 && len(r.Attempts.Identity) > 0 {
 		r.Attempts.Identity[0] = l
 		*w = append(*w, Warning{Key: "ratelimit.password.identifier", Message: fmt.Sprintf("is deprecated; it now sets the first tier of ratelimit.attempts.identity (%d wrong attempts of any secret per identity per %s); set that key instead", l.Limit, l.Window)})

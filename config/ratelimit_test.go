@@ -17,7 +17,7 @@ func TestRateLimitSection(t *testing.T) {
 		{name: "redis without url", yaml: "ratelimit:\n  backend: redis\n", wantErr: []string{"ratelimit.redis_url"}},
 		{name: "redis with a http url", yaml: "ratelimit:\n  backend: redis\n  redis_url: http://x\n", wantErr: []string{"ratelimit.redis_url"}},
 		{name: "unknown backend", yaml: "ratelimit:\n  backend: etcd\n", wantErr: []string{"ratelimit.backend"}},
-		{name: "deprecated key with a zero limit", yaml: "ratelimit:\n  password:\n    ip:\n      limit: 0\n      window: 1m\n", wantErr: []string{"ratelimit.password.ip"}},
+		{name: "deprecated key with a zero limit", yaml: "ratelimit:\n  password:\n    ip:\n      limit: -1\n      window: 1m\n", wantErr: []string{"ratelimit.password.ip"}},
 		{name: "zero limit", yaml: "ratelimit:\n  attempts:\n    identity_ip:\n      limit: 0\n", wantErr: []string{"ratelimit.attempts.identity_ip"}},
 		{name: "no identity tiers", yaml: "ratelimit:\n  attempts:\n    identity: []\n", wantErr: []string{"ratelimit.attempts.identity"}},
 		{name: "bad identity tier", yaml: "ratelimit:\n  attempts:\n    identity:\n      - {limit: 20, window: 15m}\n      - {limit: 0, window: 24h}\n", wantErr: []string{"ratelimit.attempts.identity[1]"}},
@@ -90,5 +90,14 @@ func TestRateLimitDeprecatedKeys(t *testing.T) {
 	}
 	if a := c.RateLimit.Attempts.Identity; len(a) != 1 || a[0] != (Limit{7, 10 * time.Minute}) {
 		t.Fatalf("deprecated key over a one-tier list from the environment: %+v", a)
+	}
+	// Half set, as LATCHKEY_RATELIMIT_PASSWORD_IDENTIFIER_LIMIT=3 alone was
+	// used: the window is the old default.
+	c, _, err = load(nil, LoadOptions{Env: []string{"LATCHKEY_RATELIMIT_PASSWORD_IDENTIFIER_LIMIT=3", "LATCHKEY_RATELIMIT_PASSWORD_IP_WINDOW=2m"}, Dev: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.RateLimit.Attempts; a.Identity[0] != (Limit{3, 5 * time.Minute}) || a.IP != (Limit{100, 2 * time.Minute}) {
+		t.Fatalf("half set deprecated keys: %+v", a)
 	}
 }
