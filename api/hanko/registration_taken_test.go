@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/latchkey/latchkey/config"
@@ -16,9 +18,15 @@ import (
 
 // registerUpTo drives a registration of email up to the state before the
 // last step (password_creation) and returns the client.
+// registrations counts registerUpTo's clients, to give each an address.
+var registrations atomic.Int32
+
 func registerUpTo(t *testing.T, e *fEnv, email string, verify bool) *client {
 	t.Helper()
 	cl := e.client(t)
+	// Each registration from its own client address: passcode mails to one
+	// address are limited per client address across flows (3 a minute).
+	cl.ip = fmt.Sprintf("198.51.100.%d", registrations.Add(1)%250+1)
 	mustState(t, cl.start("registration"), statePreflight, 200)
 	mustState(t, cl.act("register_client_capabilities", map[string]any{"webauthn_available": false}), stateRegistrationInit, 200)
 	r := cl.act("register_login_identifier", map[string]any{"email": email})
