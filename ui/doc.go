@@ -10,7 +10,11 @@
 // types. GET /ui/login?flow=ID fetches GET /self-service/login/flows?id=ID
 // with the browser's Cookie header (the anti-CSRF check needs it) and renders
 // the flow's ui.nodes as an HTML form whose action is ui.action, so the
-// browser posts straight to the self-service endpoint; without ?flow= the
+// browser posts straight to the self-service endpoint. The identity schema
+// (GET /schemas/{id}) gives the order of the trait inputs (as the schema
+// file writes them; the wire lists them by name) and the title the login
+// identifier is labelled with; inputs the face sends without an
+// autocomplete token get the one that fits; without ?flow= the
 // page redirects to /self-service/<flow>/browser, keeping the query
 // (return_to, refresh, aal …). The requests are made in process, through the
 // public listener's handler (Options.Public), not over the network.

@@ -28,6 +28,10 @@ type Options struct {
 	// SelfService is the selfservice configuration section: the pages link
 	// to registration and recovery only when those flows are enabled.
 	SelfService config.SelfService
+	// DefaultSchemaID is identity.default_schema_id: the schema whose
+	// trait order and identifier titles the pages use when a flow names
+	// none ("default" when empty).
+	DefaultSchemaID string
 	// Log receives internal errors (slog.Default when nil).
 	Log *slog.Logger
 }
@@ -41,6 +45,7 @@ type Handler struct {
 	register bool
 	recover  bool
 	verify   bool
+	schemaID string
 	log      *slog.Logger
 }
 
@@ -50,7 +55,10 @@ func New(o Options) *Handler {
 	h := &Handler{pub: o.Public, log: o.Log,
 		register: o.SelfService.Flows.Registration.Enabled,
 		recover:  o.SelfService.Flows.Recovery.Enabled,
-		verify:   o.SelfService.Flows.Verification.Enabled}
+		verify:   o.SelfService.Flows.Verification.Enabled, schemaID: o.DefaultSchemaID}
+	if h.schemaID == "" {
+		h.schemaID = "default"
+	}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

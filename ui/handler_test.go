@@ -92,7 +92,7 @@ func TestHandler(t *testing.T) {
 			location: "http://127.0.0.1:4433/self-service/login/browser?return_to=http%3A%2F%2Fapp.example%2F"},
 		{name: "redirect_browser_to is followed", path: "/ui/login?flow=aal2", status: 303, location: "http://127.0.0.1:4433/self-service/login/browser?aal=aal2"},
 		{name: "csrf failure shows the error without looping", path: "/ui/login?flow=csrf", status: 403,
-			contains: []string{"Your session expired", `href="/self-service/login/browser">Start over</a>`}},
+			contains: []string{"The form could not be verified", `href="/self-service/login/browser">Start over</a>`}},
 		{name: "internal error is shown", path: "/ui/login?flow=boom", status: 500, contains: []string{"500 Internal Server Error"}},
 		{name: "settings without session signs in first", path: "/ui/settings?flow=s", status: 303,
 			location: "/self-service/login/browser?return_to=http%3A%2F%2F127.0.0.1%3A4433%2Fself-service%2Fsettings%2Fbrowser"},

@@ -32,7 +32,15 @@ func (h *Handler) flowPage(kind string) http.HandlerFunc {
 			h.fail(w, r, fmt.Errorf("ui: %s flow: %w", kind, err))
 			return
 		}
-		p := h.flowView(kind, &f)
+		var sch schemaInfo
+		if kind == "login" || kind == "registration" || kind == "settings" {
+			id := ""
+			if f.Identity != nil {
+				id = f.Identity.SchemaID
+			}
+			sch = h.schema(r, id)
+		}
+		p := h.flowView(kind, &f, sch)
 		if kind == "settings" || (kind == "login" && (f.Refresh || f.RequestedAAL == "aal2")) {
 			if out := h.logoutURL(r); out != "" {
 				p.Links = append(p.Links, link{Text: "Log out", Href: out})
@@ -44,7 +52,8 @@ func (h *Handler) flowPage(kind string) http.HandlerFunc {
 
 // flowView builds the page of a fetched flow: its forms, messages and the
 // links to the neighbouring pages.
-func (h *Handler) flowView(kind string, f *flowJSON) *page {
+func (h *Handler) flowView(kind string, f *flowJSON, sch schemaInfo) *page {
+	prepareNodes(kind, f.UI.Nodes, sch)
 	p := &page{Messages: messages(f.UI.Messages), Script: h.webauthnScript(f.UI.Nodes)}
 	p.Forms = flowForms(f.UI, kind == "settings", p.Script != nil)
 	keep := url.Values{}
@@ -149,8 +158,9 @@ func (h *Handler) errorView(g genericErrorJSON, status int) *page {
 	}
 	title := "Something went wrong"
 	if g.ID == "security_csrf_violation" {
-		title = "Your session expired"
-		ev.Reason = "The form could not be checked, possibly because cookies are blocked or the page was open too long. Please start over."
+		title = "The form could not be verified"
+		ev.Message = "The form was sent without the security cookie this site set when it opened the form, so it was rejected to protect your account."
+		ev.Reason = "This happens when your browser blocks cookies for this site, or when the form was opened in another browser or a long time ago. Allow cookies for this site, then start over."
 	}
 	return &page{Title: title, Error: ev}
 }

@@ -30,7 +30,7 @@ func testHandler() *Handler {
 func renderFlow(t *testing.T, h *Handler, kind string, f *flowJSON) (string, http.Header) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.render(rec, httptest.NewRequest("GET", "/ui/"+kind, nil), http.StatusOK, h.flowView(kind, f))
+	h.render(rec, httptest.NewRequest("GET", "/ui/"+kind, nil), http.StatusOK, h.flowView(kind, f, parseSchema(defaultSchema)))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("render %s = %d: %s", kind, rec.Code, rec.Body)
 	}
@@ -95,8 +95,8 @@ func TestRenderFormShape(t *testing.T) {
 	for _, want := range []string{
 		`<form action="` + strings.ReplaceAll(login.UI.Action, "&", "&amp;") + `" method="POST">`,
 		`<input type="hidden" name="csrf_token" value="`,
-		`<label for="n0">ID</label>`,
-		`name="identifier" type="text" required autofocus>`,
+		`<label for="n0">E-Mail / Username</label>`,
+		`name="identifier" type="text" required autocomplete="username" autofocus>`,
 		`<button type="submit" name="method" value="password" class="btn">Sign in with password</button>`,
 		`href="/ui/registration">Sign up</a>`,
 		`href="/ui/recovery">Recover your account</a>`,

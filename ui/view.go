@@ -369,6 +369,17 @@ func fields(nodes []nodeJSON, dividers bool) []field {
 		}
 		out = append(out, f)
 	}
+	// The focus goes to the first input with an error, else the first
+	// input (set above).
+	for i := range out {
+		if out[i].Kind == "input" && len(out[i].Messages) > 0 && !out[i].Disabled {
+			for j := range out {
+				out[j].Autofocus = false
+			}
+			out[i].Autofocus = true
+			break
+		}
+	}
 	return append(out, backs...)
 }
 

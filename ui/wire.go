@@ -75,6 +75,7 @@ type textJSON struct {
 // identityJSON is the part of an identity the pages show.
 type identityJSON struct {
 	ID                  string          `json:"id"`
+	SchemaID            string          `json:"schema_id"`
 	Traits              json.RawMessage `json:"traits"`
 	VerifiableAddresses []struct {
 		Value    string `json:"value"`

@@ -202,6 +202,18 @@ func TestHostedUI(t *testing.T) {
 	if !strings.Contains(p.url.RawQuery, "flow=") {
 		t.Fatalf("registration page without flow: %s", p.url)
 	}
+	// Traits come in the schema file's order (the face lists them by name).
+	order := []string{`name="traits.email"`, `name="traits.username"`, `name="traits.name"`, `name="traits.given_name"`,
+		`name="traits.family_name"`, `name="traits.picture"`, `value="profile"`}
+	for i := 1; i < len(order); i++ {
+		if a, b := strings.Index(p.body, order[i-1]), strings.Index(p.body, order[i]); a < 0 || b < a {
+			t.Fatalf("registration page: %s not before %s:\n%s", order[i-1], order[i], p.body)
+		}
+	}
+	if lp := b.get(public+"/self-service/login/browser", "/ui/login"); !strings.Contains(lp.body, `>E-Mail / Username</label>`) ||
+		!strings.Contains(lp.body, `autocomplete="username"`) || !strings.Contains(lp.body, `autocomplete="current-password"`) {
+		t.Fatalf("login page: identifier not labelled from the schema, or autocomplete missing:\n%s", lp.body)
+	}
 	// A browser sends "" for every empty input: the optional username
 	// (minLength 3) and picture (format uri) left empty must not fail.
 	p = b.expect(b.submit(p, "Sign up", map[string]string{"traits.email": email, "traits.name": "Grace <Hopper>",
