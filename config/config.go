@@ -140,6 +140,11 @@ func load(data []byte, opts LoadOptions) (*Config, []Warning, error) {
 		}
 	}
 
+	environ, kratosVars := withKratosEnv(environ)
+	if len(kratosVars) > 0 {
+		ck.warnings = append(ck.warnings, Warning{Key: "environment", Message: "read Kratos' variables " +
+			strings.Join(kratosVars, ", ") + " (set LATCHKEY_<KEY> to override one)"})
+	}
 	envRaw := ck.readEnv(environ)
 	ck.from = " (from the environment)"
 	if err := k.Load(mapProvider(ck.section(schema(), "", envRaw)), nil); err != nil {

@@ -200,7 +200,9 @@ log:
 		{"file over defaults", nil, "warn", "json"},
 		{"env over file", []string{"LATCHKEY_LOG_LEVEL=debug"}, "debug", "json"},
 		{"env over defaults and file", []string{"LATCHKEY_LOG_LEVEL=error", "LATCHKEY_LOG_FORMAT=text"}, "error", "text"},
-		{"other variables ignored", []string{"PATH=/bin", "LOG_LEVEL=debug"}, "warn", "json"},
+		{"other variables ignored", []string{"PATH=/bin", "LEVEL=debug"}, "warn", "json"},
+		{"Kratos' name over the file", []string{"LOG_LEVEL=debug"}, "debug", "json"},
+		{"LATCHKEY_ over Kratos' name", []string{"LOG_LEVEL=debug", "LATCHKEY_LOG_LEVEL=error"}, "error", "json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -259,7 +261,7 @@ func TestEnvNames(t *testing.T) {
 		{"uint", "LATCHKEY_HASHERS_ARGON2_PARALLELISM=8", func(c *Config) any { return c.Hashers.Argon2.Parallelism }, uint8(8)},
 		{"deep underscores", "LATCHKEY_SELFSERVICE_FLOWS_LOGOUT_AFTER_DEFAULT_BROWSER_RETURN_URL=/bye", func(c *Config) any { return c.SelfService.Flows.Logout.After.DefaultBrowserReturnURL }, "/bye"},
 		{"method key", "LATCHKEY_SELFSERVICE_METHODS_LOOKUP_SECRET_ENABLED=true", func(c *Config) any { return c.SelfService.Methods.LookupSecret.Enabled }, true},
-		{"json sections", `LATCHKEY_IDENTITY_SCHEMAS=[{"id":"customer","url":"file:///etc/customer.json"}]`, func(c *Config) any { return c.Identity.Schemas }, []Schema{{ID: "customer", URL: "file:///etc/customer.json"}}},
+		{"json sections", `LATCHKEY_IDENTITY_SCHEMAS=[{"id":"customer","url":"base64://e30="}]`, func(c *Config) any { return c.Identity.Schemas }, []Schema{{ID: "customer", URL: "base64://e30="}}},
 		{"json map", `LATCHKEY_COURIER_SMTP_HEADERS={"X-SES-SOURCE-ARN":"arn:x"}`, func(c *Config) any { return c.Courier.SMTP.Headers }, map[string]string{"X-SES-SOURCE-ARN": "arn:x"}},
 		{"json hooks", `LATCHKEY_SELFSERVICE_FLOWS_REGISTRATION_AFTER_PASSWORD_HOOKS=[{"hook":"session"}]`, func(c *Config) any { return c.SelfService.Flows.Registration.After.Password.Hooks }, []Hook{{Hook: "session"}}},
 	}
@@ -651,7 +653,14 @@ func TestTypoSuggestions(t *testing.T) {
 
 func TestKratosQuickstartLoads(t *testing.T) {
 	t.Parallel()
-	c, w, err := Load(LoadOptions{File: "testdata/kratos-quickstart.yml", Env: []string{}, Dev: true})
+	// The quickstart's schema lives at /etc/config/kratos in its
+	// container; here it is testdata's copy (a missing file is a problem).
+	abs, err := filepath.Abs("testdata/identity.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{`LATCHKEY_IDENTITY_SCHEMAS=[{"id":"default","url":"file://` + abs + `"}]`}
+	c, w, err := Load(LoadOptions{File: "testdata/kratos-quickstart.yml", Env: env, Dev: true})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -683,7 +692,7 @@ func TestKratosQuickstartLoads(t *testing.T) {
 	}
 
 	// The same file outside --dev lists exactly what production needs.
-	_, _, err = Load(LoadOptions{File: "testdata/kratos-quickstart.yml", Env: []string{}})
+	_, _, err = Load(LoadOptions{File: "testdata/kratos-quickstart.yml", Env: env})
 	var ps Problems
 	if !errors.As(err, &ps) {
 		t.Fatalf("outside --dev: err = %v, want Problems", err)
@@ -1040,5 +1049,36 @@ func TestHankoThirdPartyLandsInTheOneList(t *testing.T) {
 	tp := cfg.Hanko.ThirdParty
 	if !tp.AllowLinking("github") || tp.AllowLinking("corp") || tp.AllowLinking("apple") || !strings.HasSuffix(tp.RedirectURL, "/thirdparty/callback") {
 		t.Fatalf("third_party %+v", tp)
+	}
+}
+
+// TestKratosEnvFallback: Kratos' variable names (the key path upper-cased
+// with "_") are read when no LATCHKEY_ variable sets the key; a warning
+// names the ones read.
+func TestKratosEnvFallback(t *testing.T) {
+	c, ws, err := Load(LoadOptions{Dev: true, Env: []string{
+		"DSN=postgres://kratos@db:5432/kratos",
+		"SERVE_PUBLIC_PORT=4455",
+		"LATCHKEY_SERVE_ADMIN_PORT=4466", "SERVE_ADMIN_PORT=9999",
+		"LOG_LEVEL=debug",
+		"HOME=/root", "PATH=/usr/bin",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DSN != "postgres://kratos@db:5432/kratos" || c.Serve.Public.Port != 4455 || c.Serve.Admin.Port != 4466 || c.Log.Level != "debug" {
+		t.Fatalf("dsn %q public %d admin %d log %q", c.DSN, c.Serve.Public.Port, c.Serve.Admin.Port, c.Log.Level)
+	}
+	found := false
+	for _, w := range ws {
+		if w.Key == "environment" {
+			found = true
+			if w.Message != "read Kratos' variables DSN, LOG_LEVEL, SERVE_PUBLIC_PORT (set LATCHKEY_<KEY> to override one)" {
+				t.Errorf("warning %q", w.Message)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no warning names the Kratos variables read: %v", ws)
 	}
 }

@@ -1,8 +1,12 @@
 package config
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 )
 
 // Identity configures identity schemas.
@@ -34,6 +38,7 @@ func (i *Identity) validate(_ *Config, p *Problems) {
 			ids[s.ID] = n
 		}
 		checkLoaderURL(p, key+".url", s.URL, true)
+		checkSchemaFile(p, key+".url", s.URL)
 	}
 	if _, ok := ids[i.DefaultSchemaID]; !ok && i.DefaultSchemaID != BuiltinSchemaID {
 		p.add("identity.default_schema_id", "%q is not the id of a schema in identity.schemas (nor the built-in %q)", i.DefaultSchemaID, BuiltinSchemaID)
@@ -52,5 +57,29 @@ func checkLoaderURL(p *Problems, key, raw string, required bool) {
 	u, err := url.Parse(raw)
 	if err != nil || !oneOf(u.Scheme, "file", "http", "https", "base64") {
 		p.add(key, "%q is not a file://, http://, https:// or base64:// URL", raw)
+	}
+}
+
+// checkSchemaFile reports a file:// schema that cannot be read or is not
+// JSON, naming the file and the cause (permission denied, is a directory,
+// no such file), so `config check` lists it with every other problem.
+func checkSchemaFile(p *Problems, key, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "file" {
+		return
+	}
+	path := u.Path
+	if path == "" {
+		path = u.Opaque
+	}
+	b, err := os.ReadFile(path)
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &pe):
+		p.add(key, "cannot read %s: %v; make the file readable by the user Latchkey runs as, or correct the URL", path, pe.Err)
+	case err != nil:
+		p.add(key, "cannot read %s: %v; make the file readable by the user Latchkey runs as, or correct the URL", path, err)
+	case !json.Valid(b):
+		p.add(key, "%s is not JSON; an identity schema is a JSON Schema document", path)
 	}
 }

@@ -23,6 +23,19 @@ func (p Problem) String() string {
 	return p.Key + ": " + p.Message
 }
 
+// Split returns the message's two halves: what is wrong and how to fix it
+// (messages say "what; fix"). A message without a fix gets a pointer to
+// the key's entry in the reference.
+func (p Problem) Split() (problem, fix string) {
+	if what, how, ok := strings.Cut(p.Message, "; "); ok {
+		return what, how
+	}
+	if p.Key == "" {
+		return p.Message, "correct the file and run latchkey config check again"
+	}
+	return p.Message, "see " + p.Key + " in `latchkey config reference` (config/REFERENCE.md)"
+}
+
 // Problems lists everything wrong with a configuration. It is the error type
 // Load and Validate return, so a user can fix every problem in one pass;
 // use errors.As to get at the list.

@@ -45,9 +45,9 @@ func problemsError(file string, err error) error {
 			fmt.Fprintf(&b, "  - %s\n", p.String())
 		}
 		b.WriteString("Fix them and try again; `latchkey config reference` lists every key.")
-		return exitError{code: 2, msg: b.String()}
+		return exitError{code: 2, msg: b.String(), err: err}
 	}
-	return exitError{code: 2, msg: fmt.Sprintf("Cannot load the configuration%s: %v", fileSuffix(file), err)}
+	return exitError{code: 2, msg: fmt.Sprintf("Cannot load the configuration%s: %v", fileSuffix(file), err), err: err}
 }
 
 func fileSuffix(file string) string {
@@ -67,13 +67,13 @@ func logWarnings(log *slog.Logger, ws []config.Warning) {
 // database and plain settings but not the server's secrets (migrate,
 // cleanup): without a file it loads with --dev rules, so missing secrets
 // are no error, but the --dev default DSN (./latchkey.db) is not taken as
-// a choice: the DSN then comes from LATCHKEY_DSN or nowhere.
+// a choice: the DSN then comes from LATCHKEY_DSN (or Kratos' DSN) or nowhere.
 func toolConfig(file string) (*config.Config, error) {
 	cfg, _, err := config.Load(config.LoadOptions{File: file, Dev: file == ""})
 	if err != nil {
 		return nil, problemsError(file, err)
 	}
-	if file == "" && os.Getenv("LATCHKEY_DSN") == "" {
+	if file == "" && os.Getenv("LATCHKEY_DSN") == "" && os.Getenv("DSN") == "" {
 		cfg.DSN = ""
 	}
 	return cfg, nil
@@ -144,6 +144,8 @@ Kratos has but Latchkey ignores) are printed too but do not fail the check.`,
 func printCheckJSON(w io.Writer, warnings []config.Warning, err error) error {
 	type item struct {
 		Key     string `json:"key"`
+		Problem string `json:"problem"`
+		Fix     string `json:"fix,omitempty"`
 		Message string `json:"message"`
 	}
 	out := struct {
@@ -152,16 +154,21 @@ func printCheckJSON(w io.Writer, warnings []config.Warning, err error) error {
 		Warnings []item `json:"warnings"`
 	}{Valid: err == nil, Problems: []item{}, Warnings: []item{}}
 	for _, w := range warnings {
-		out.Warnings = append(out.Warnings, item{w.Key, w.Message})
+		out.Warnings = append(out.Warnings, item{Key: w.Key, Problem: w.Message, Message: w.Message})
 	}
 	if err != nil {
 		var ps config.Problems
-		if errors.As(err, &ps) {
+		var ee exitError
+		switch {
+		case errors.As(err, &ps):
 			for _, p := range ps {
-				out.Problems = append(out.Problems, item{p.Key, p.Message})
+				what, fix := p.Split()
+				out.Problems = append(out.Problems, item{Key: p.Key, Problem: what, Fix: fix, Message: p.Message})
 			}
-		} else {
-			out.Problems = append(out.Problems, item{"", err.Error()})
+		case errors.As(err, &ee):
+			out.Problems = append(out.Problems, item{Problem: ee.msg, Message: ee.msg})
+		default:
+			out.Problems = append(out.Problems, item{Problem: err.Error(), Message: err.Error()})
 		}
 	}
 	if e := json.NewEncoder(w).Encode(out); e != nil {

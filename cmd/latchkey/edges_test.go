@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"os"
 	"strconv"
@@ -64,5 +65,49 @@ func TestDSNMemory(t *testing.T) {
 	out, err := runCLI(t, "config", "check", "--dev")
 	if err != nil || !strings.Contains(out, "valid") {
 		t.Fatalf("config check with dsn: memory: %v %s", err, out)
+	}
+}
+
+// TestConfigCheckReportsEverything: unreadable schema files are reported
+// with every other problem in one run, and --json gives key, problem and
+// fix for each; a config path that is a directory names it and the cause.
+func TestConfigCheckReportsEverything(t *testing.T) {
+	devEnv(t)
+	dir := t.TempDir()
+	file := dir + "/bad.yml"
+	yml := "dsn: sqlite://" + dir + "/x.db\nserve:\n  pubilc: {port: 1}\nidentity:\n  schemas:\n" +
+		"    - {id: c, url: \"file://" + dir + "/missing.json\"}\n    - {id: d, url: \"file://" + dir + "\"}\n"
+	if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "config", "check", "-c", file, "--json")
+	if err == nil {
+		t.Fatalf("config check passed: %s", out)
+	}
+	var res struct {
+		Valid    bool
+		Problems []struct{ Key, Problem, Fix string }
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := map[string]string{
+		"identity.schemas[0].url": "no such file or directory",
+		"identity.schemas[1].url": "is a directory",
+		"serve.pubilc.port":       "unknown key",
+		"secrets.default":         "required",
+	}
+	for _, p := range res.Problems {
+		if w, ok := want[p.Key]; ok && strings.Contains(p.Problem, w) && p.Fix != "" {
+			delete(want, p.Key)
+		}
+	}
+	if res.Valid || len(want) > 0 {
+		t.Fatalf("missing problems %v in %s", want, out)
+	}
+
+	_, err = runCLI(t, "config", "check", "-c", dir)
+	if err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("config check -c DIR: %v", err)
 	}
 }

@@ -39,9 +39,13 @@ func main() {
 type exitError struct {
 	code int
 	msg  string
+	err  error // the cause, when there is one (config.Problems for --json)
 }
 
 func (e exitError) Error() string { return e.msg }
+
+// Unwrap returns the cause.
+func (e exitError) Unwrap() error { return e.err }
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
