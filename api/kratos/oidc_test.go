@@ -462,3 +462,43 @@ func (e *ssEnv) registerBrowser(t *testing.T, b *client, email, pw string) {
 	must(t, b.do("POST", "/self-service/registration?flow="+id, form), 303)
 	must(t, b.do("GET", "/sessions/whoami", nil), 200)
 }
+
+// TestOIDCTokenExchange: a native app hands the sign-in to the browser
+// and collects the session with both codes, once.
+func TestOIDCTokenExchange(t *testing.T) {
+	t.Parallel()
+	oidcBackends(t, "", func(t *testing.T, e *ssEnv, mock *mockoidc.MockOIDC) {
+		app := e.native(t)
+		f := app.do("GET", "/self-service/login/api?return_session_token_exchange_code=true&return_to=https://app.example.com/native", nil)
+		must(t, f, 200)
+		initCode, _ := f.json(t)["session_token_exchange_code"].(string)
+		if initCode == "" {
+			t.Fatalf("no session_token_exchange_code: %s", f.body)
+		}
+		if again := app.do("GET", "/self-service/login/flows?id="+flowID(t, f), nil); strings.Contains(string(again.body), initCode) {
+			t.Fatal("the init code is shown again on a later fetch")
+		}
+		must(t, app.do("GET", "/sessions/token-exchange?init_code="+url.QueryEscape(initCode)+"&return_to_code=nope", nil), 404)
+		r := app.do("POST", "/self-service/login?flow="+flowID(t, f), map[string]any{"method": "oidc", "provider": "corp"})
+		must(t, r, 422)
+		to, _ := r.json(t)["redirect_browser_to"].(string)
+
+		// The system browser: no cookie of the flow.
+		mock.QueueUser(&mockoidc.MockUser{Subject: "app-user", Email: "app@example.com", EmailVerified: true})
+		br := e.browser(t)
+		back := br.do("GET", providerRound(t, to), nil)
+		must(t, back, 303)
+		loc, _ := url.Parse(back.hdr.Get("Location"))
+		code := loc.Query().Get("code")
+		if !strings.HasPrefix(loc.String(), "https://app.example.com/native?") || code == "" {
+			t.Fatalf("browser sent to %s", loc)
+		}
+		must(t, app.do("GET", "/sessions/token-exchange?init_code=x"+url.QueryEscape(initCode[1:])+"&return_to_code="+url.QueryEscape(code), nil), 404)
+		ok := app.do("GET", "/sessions/token-exchange?init_code="+url.QueryEscape(initCode)+"&return_to_code="+url.QueryEscape(code), nil)
+		must(t, ok, 200)
+		tok, _ := ok.json(t)["session_token"].(string)
+		app.token = tok
+		must(t, app.do("GET", "/sessions/whoami", nil), 200)
+		must(t, app.do("GET", "/sessions/token-exchange?init_code="+url.QueryEscape(initCode)+"&return_to_code="+url.QueryEscape(code), nil), 404)
+	})
+}

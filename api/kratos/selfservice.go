@@ -296,6 +296,7 @@ func (s *SelfService) MountPublic(mux *http.ServeMux) {
 		mux.HandleFunc("POST /self-service/"+string(k), func(w http.ResponseWriter, r *http.Request) { s.submitFlow(w, r, k) })
 		mux.HandleFunc("GET /self-service/"+string(k)+"", func(w http.ResponseWriter, r *http.Request) { s.submitFlow(w, r, k) })
 	}
+	mux.HandleFunc("GET /sessions/token-exchange", s.exchangeSessionToken)
 	mux.HandleFunc("GET /self-service/methods/oidc/callback/{provider}", s.oidcCallback)
 	mux.HandleFunc("POST /self-service/methods/oidc/callback/{provider}", s.oidcCallback)
 	mux.HandleFunc("GET /self-service/errors", s.getError)

@@ -105,6 +105,9 @@ type flowJSON struct {
 	// TransientPayload echoes the submission's transient_payload in the
 	// answer to a step that went through (transientOf).
 	TransientPayload json.RawMessage `json:"transient_payload,omitempty"`
+	// SessionTokenExchangeCode is the init code of the browser-to-app
+	// hand-over, in the answer that creates the flow only.
+	SessionTokenExchangeCode string `json:"session_token_exchange_code,omitempty"`
 }
 
 type transientKey struct{}
@@ -466,6 +469,21 @@ func (s *SelfService) initFlow(w http.ResponseWriter, r *http.Request, kind core
 			return
 		}
 	}
+	var initCode string
+	if s.wantsExchange(r, kind, typ) && pre.ident == nil {
+		var exID string
+		if exID, initCode, err = s.newExchange(r.Context()); err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+			return
+		}
+		seed := pre.seed
+		pre.seed = func(st *flow.Stash) {
+			if seed != nil {
+				seed(st)
+			}
+			keyExchange.Set(st, exID)
+		}
+	}
 	res, err := s.start(r.Context(), kind, typ, requestURL(r, s.public), ret, tok, pre)
 	if err != nil {
 		s.writeError(w, r, jsonAnswer, err)
@@ -475,7 +493,9 @@ func (s *SelfService) initFlow(w http.ResponseWriter, r *http.Request, kind core
 		redirect(w, r, s.uiURL(kind, res.Flow.ID))
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, s.render(r, kind, res, pre.ident, tok))
+	out := s.render(r, kind, res, pre.ident, tok)
+	out.SessionTokenExchangeCode = initCode // shown once, to the app that asked
+	api.WriteJSON(w, http.StatusOK, out)
 }
 
 // initState is what a kind's init checks hand to the flow's start.

@@ -132,7 +132,7 @@ func (s *SelfService) oidcSubmit(sub *submission, kind core.FlowKind) (*outcome,
 		link.Link.Provider == p.ID && sub.body["traits"] != nil {
 		return s.oidcRegister(ctx, kind, p, link, traitsOf(sub))
 	}
-	if sub.res.Flow.Type == "api" {
+	if sub.res.Flow.Type == "api" && !keyExchange.Has(sub.res.Stash) {
 		return &outcome{messages: []Text{genericText("A native app signs in with " + p.DisplayName() +
 			" by sending the provider's id_token (and id_token_nonce); the redirect to the provider works in browser flows only.")}}, nil
 	}
@@ -339,6 +339,10 @@ func (s *SelfService) oidcFinish(w http.ResponseWriter, r *http.Request, kind co
 		}
 		s.writeError(w, r, true, browserLocationChange(o.redirect))
 		return true
+	case res.Ended && res.Flow.Type == "api" && keyExchange.Has(res.Stash) && !jsonAnswer && o.identityID != "":
+		exID, _ := keyExchange.Get(res.Stash)
+		s.finishExchange(w, r, o, res, exID)
+		return true
 	case res.Ended && kind == core.FlowLogin && o.oidcSignedUp:
 		s.finishRegistration(w, r, sub, o, res, tok, jsonAnswer)
 		return true
@@ -428,6 +432,11 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	clear.Path, clear.MaxAge = "/"+oidcCallbackPath, -1
 	http.SetCookie(w, clear)
 	pend, _ := keyOIDCPending.Get(res.Stash)
+	if res.Flow.Type == "api" && keyExchange.Has(res.Stash) {
+		// The app's browser holds no cookie of the flow: the init code,
+		// which only the app has, binds the round trip instead.
+		cookie = q.Get("state")
+	}
 	claims, tokens, err := s.oidc.Finish(ctx, p, pend, oidc.Callback{State: q.Get("state"), CookieState: cookie,
 		Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description")})
 	var o *outcome
