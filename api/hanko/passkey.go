@@ -76,7 +76,10 @@ func (h *Handler) passkeysAvailable(c *flow.Context) bool {
 func ceremonyError(err error) error {
 	var fe *flowError
 	switch {
-	case errors.Is(err, webauthn.ErrNoCeremony), errors.Is(err, webauthn.ErrMalformed):
+	case errors.Is(err, webauthn.ErrNoCeremony), errors.Is(err, webauthn.ErrMalformed),
+		errors.Is(err, webauthn.ErrChallengeMismatch):
+		// A replayed response answers Hanko's 400, a forged one 401
+		// (notes, "Observed on a real Hanko v3 server").
 		fe = errFormDataInvalid
 	case errors.Is(err, webauthn.ErrMFAOnly):
 		fe = errWebauthnMFAOnly

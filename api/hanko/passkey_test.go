@@ -354,7 +354,7 @@ func testPasskeyRefusals(t *testing.T, st store.Store) {
 		status int
 		code   string
 	}{
-		{"replayed assertion", func(*flowResp) any { return old }, 401, "passkey_invalid"},
+		{"replayed assertion", func(*flowResp) any { return old }, 400, "form_data_invalid_error"},
 		{"wrong origin", func(r *flowResp) any {
 			return a.get(t, virtualwebauthn.RelyingParty{ID: testRP.ID, Origin: "https://evil.example"}, r)
 		}, 401, "passkey_invalid"},
@@ -387,7 +387,7 @@ func testPasskeyRefusals(t *testing.T, st store.Store) {
 		c.act("webauthn_generate_request_options", nil)
 	}
 	r = flowB.act("webauthn_verify_assertion_response", map[string]any{"assertion_response": a.get(t, testRP, flowA.last)})
-	wantFlowError(t, r, stateLoginPasskey, 401, "passkey_invalid")
+	wantFlowError(t, r, stateLoginPasskey, 400, "form_data_invalid_error")
 
 	// The same answer twice in one flow: the second finds no ceremony.
 	cl = e.client(t)

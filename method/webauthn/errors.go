@@ -23,6 +23,13 @@ var (
 	// challenge, origin, RP ID hash, signature, user presence or (when
 	// required) user verification.
 	ErrVerificationFailed = &core.Error{Code: core.CodeUnauthorized, Message: "The passkey could not be verified."}
+	// ErrChallengeMismatch means the response answers another challenge
+	// than the flow's pending one (WebAuthn §7.1 step 8, §7.2 step 12): a
+	// replayed response, or one from another flow. It is returned after
+	// ErrVerificationFailed in one chain (errors.Is matches both; the first
+	// *core.Error is ErrVerificationFailed); Hanko answers it as a form
+	// error (400), not as an invalid passkey.
+	ErrChallengeMismatch = &core.Error{Code: core.CodeInvalid, Message: "The passkey response answers another request (replayed, or from another flow). Please request new options and try again."}
 	// ErrUnknownCredential means no credential with the response's id is
 	// stored, or it belongs to another identity than the one asked for.
 	ErrUnknownCredential = &core.Error{Code: core.CodeUnauthorized, Message: "The passkey is not known. It may have been deleted."}
@@ -37,6 +44,13 @@ var (
 	// (CloneWarning) and the assertion refused.
 	ErrClonedAuthenticator = &core.Error{Code: core.CodeUnauthorized, Message: "The passkey's signature counter went backwards; it may have been cloned. Sign in another way and remove this passkey."}
 )
+
+// challengeMismatch is the error for a response to another challenge.
+func challengeMismatch(got, want string) error {
+	// ErrVerificationFailed first: a caller that reads the first *core.Error
+	// (core.ErrorCode) sees the failed verification it always saw.
+	return fmt.Errorf("webauthn: %w: %w: challenge %.8s… is not the pending %.8s…", ErrVerificationFailed, ErrChallengeMismatch, got, want)
+}
 
 // fail wraps kind (one of the errors above) with the cause for the log.
 func fail(kind *core.Error, cause error) error {

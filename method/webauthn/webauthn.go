@@ -331,6 +331,9 @@ func (m *Method) VerifyRegistration(ctx context.Context, st Store, sess *Session
 	if err != nil {
 		return nil, fail(ErrMalformed, err)
 	}
+	if got := parsed.Response.CollectedClientData.Challenge; got != sess.Data.Challenge {
+		return nil, challengeMismatch(got, sess.Data.Challenge)
+	}
 	list, err := st.ListWebAuthnCredentials(ctx, u.IdentityID)
 	if err != nil {
 		return nil, fmt.Errorf("webauthn: list credentials: %w", err)
@@ -462,7 +465,9 @@ type LoginResult struct {
 // time are stored on every successful assertion (§7.2 steps 21–22).
 //
 // It returns ErrNoCeremony when sess is nil or not a login; ErrMalformed for
-// a response that does not parse; ErrUnknownCredential when the credential
+// a response that does not parse; then ErrUnknownCredential for a
+// credential that is not stored, ErrChallengeMismatch (with
+// ErrVerificationFailed) for a response to another challenge; ErrUnknownCredential when the credential
 // is not stored or not the allowed identity's; ErrMFAOnly when a security
 // key answers a first-factor login or a passkey a second-factor one;
 // ErrVerificationFailed when a check of §7.2 fails (challenge, origin, RP
@@ -488,6 +493,9 @@ func (m *Method) FinishLogin(ctx context.Context, st Store, sess *Session, respo
 	}
 	if err != nil {
 		return nil, fmt.Errorf("webauthn: look up credential: %w", err)
+	}
+	if got := parsed.Response.CollectedClientData.Challenge; got != sess.Data.Challenge {
+		return nil, challengeMismatch(got, sess.Data.Challenge)
 	}
 	if sess.IdentityID != "" && stored.IdentityID != sess.IdentityID {
 		return nil, ErrUnknownCredential

@@ -308,7 +308,7 @@ func testNegatives(t *testing.T, st store.Store) {
 			}
 			_, sess2 := begin()
 			return sess2, resp
-		}, webauthn.ErrVerificationFailed},
+		}, webauthn.ErrChallengeMismatch},
 		{"wrong origin", func() (*webauthn.Session, []byte) {
 			opts, sess := begin()
 			return sess, d.get(t, virtualwebauthn.RelyingParty{ID: rp.ID, Origin: "https://evil.example"}, opts)
@@ -329,7 +329,7 @@ func testNegatives(t *testing.T, st store.Store) {
 			optsA, _ := begin()
 			_, sessB := begin()
 			return sessB, d.get(t, rp, optsA)
-		}, webauthn.ErrVerificationFailed},
+		}, webauthn.ErrChallengeMismatch},
 		{"registration session for a login", func() (*webauthn.Session, []byte) {
 			opts, _ := begin()
 			_, sess, err := m.BeginRegistration(ctx, st, webauthn.User{IdentityID: id}, webauthn.RegistrationOptions{})
@@ -357,6 +357,9 @@ func testNegatives(t *testing.T, st store.Store) {
 			var ce *core.Error
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %v is not a *core.Error", err)
+			}
+			if errors.Is(tc.want, webauthn.ErrChallengeMismatch) && !errors.Is(err, webauthn.ErrVerificationFailed) {
+				t.Fatalf("a challenge mismatch is not also ErrVerificationFailed: %v", err)
 			}
 		})
 	}
