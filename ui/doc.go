@@ -20,7 +20,10 @@
 // public listener's handler (Options.Public), not over the network.
 //
 // Everything is rendered with html/template from embedded templates and one
-// embedded stylesheet. The pages need no JavaScript except for WebAuthn
+// embedded stylesheet, plus theme.css holding the colours of the ui.*
+// config (product name, logo, primary colour, custom stylesheet); light or
+// dark follows the system (prefers-color-scheme). Stylesheets are served
+// with an ETag and, under their ?v=<content hash> URLs, cached for a year. The pages need no JavaScript except for WebAuthn
 // (passkeys, security keys): when a flow's script node names the Kratos
 // face's own /.well-known/ory/webauthn.js, the page loads it with a fresh
 // CSP nonce and its integrity hash, and renders the method's buttons and

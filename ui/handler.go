@@ -32,6 +32,9 @@ type Options struct {
 	// trait order and identifier titles the pages use when a flow names
 	// none ("default" when empty).
 	DefaultSchemaID string
+	// Theme is the ui section: product name, logo, primary colour and
+	// custom stylesheet.
+	Theme config.UI
 	// Log receives internal errors (slog.Default when nil).
 	Log *slog.Logger
 }
@@ -46,6 +49,9 @@ type Handler struct {
 	recover  bool
 	verify   bool
 	schemaID string
+	theme    theme
+	style    asset // style.css
+	themeCSS asset // the colours of Theme
 	log      *slog.Logger
 }
 
@@ -56,6 +62,9 @@ func New(o Options) *Handler {
 		register: o.SelfService.Flows.Registration.Enabled,
 		recover:  o.SelfService.Flows.Recovery.Enabled,
 		verify:   o.SelfService.Flows.Verification.Enabled, schemaID: o.DefaultSchemaID}
+	h.theme = newTheme(o.Theme)
+	h.style = newAsset(styleCSS, "text/css; charset=utf-8")
+	h.themeCSS = newAsset(h.theme.css, "text/css; charset=utf-8")
 	if h.schemaID == "" {
 		h.schemaID = "default"
 	}
@@ -94,7 +103,8 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+bp+"/error", h.errorPage)
 	mux.HandleFunc("GET "+bp+"/welcome", h.welcome)
 	mux.HandleFunc("GET "+bp+"/{$}", h.welcome)
-	mux.HandleFunc("GET "+bp+"/static/style.css", h.stylesheet)
+	mux.Handle("GET "+bp+"/static/style.css", h.style)
+	mux.Handle("GET "+bp+"/static/theme.css", h.themeCSS)
 	mux.HandleFunc(bp+"/", h.notFound)
 }
 
@@ -113,16 +123,24 @@ func (h *Handler) selfService(path string, q url.Values) string {
 }
 
 // securityHeaders are set on every page: no script may run, nothing may
-// frame the page, and only the stylesheet and images (the TOTP QR code is a
-// data: URL) load. form-action is left out on purpose: browsers apply it to
+// frame the page, and only the stylesheets (the pages' own and
+// ui.custom_css_url) and images (https, the TOTP QR code as a data: URL,
+// an http ui.logo_url on localhost) load. form-action is left out on purpose: browsers apply it to
 // the redirects after a submission, which go to return_to URLs and OIDC
 // providers on other origins.
 //
 // A page that loads the WebAuthn script allows exactly that script tag, by
 // its nonce (CSP Level 3 §6.7.2.2); inline code and handlers stay refused.
-func securityHeaders(w http.ResponseWriter, nonce string) {
+func (h *Handler) securityHeaders(w http.ResponseWriter, nonce string) {
 	hd := w.Header()
-	csp := "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'"
+	style, img := "'self'", "'self' data: https:"
+	if h.theme.styleOrigin != "" {
+		style += " " + h.theme.styleOrigin
+	}
+	if h.theme.imgOrigin != "" {
+		img += " " + h.theme.imgOrigin
+	}
+	csp := "default-src 'none'; style-src " + style + "; img-src " + img + "; frame-ancestors 'none'; base-uri 'none'"
 	if nonce != "" {
 		csp += "; script-src 'nonce-" + nonce + "'"
 	}
@@ -136,7 +154,9 @@ func securityHeaders(w http.ResponseWriter, nonce string) {
 // render writes p with status; a template failure (a bug) is logged and
 // answered 500 without a partial page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p *page) {
-	p.Stylesheet = h.page("static/style.css")
+	p.Stylesheet = h.page("static/style.css") + "?v=" + h.style.version
+	p.ThemeCSS = h.page("static/theme.css") + "?v=" + h.themeCSS.version
+	p.Theme = h.theme
 	p.Home = h.base + "/"
 	p.Nonce = ""
 	if p.Script != nil {
@@ -147,11 +167,11 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p *
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, "layout", p); err != nil {
 		h.log.ErrorContext(r.Context(), "render page", "error", err, "path", r.URL.Path)
-		securityHeaders(w, "")
+		h.securityHeaders(w, "")
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
-	securityHeaders(w, p.Nonce)
+	h.securityHeaders(w, p.Nonce)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
@@ -169,12 +189,6 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusNotFound, &page{Title: "Page not found",
 		Error: &errorView{Code: 404, Status: http.StatusText(404), Message: "There is no page at this address."},
 		Links: []link{{Text: "Home", Href: h.base + "/"}}})
-}
-
-func (h *Handler) stylesheet(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_, _ = w.Write(styleCSS)
 }
 
 // redirect answers 303 See Other to to.

@@ -179,7 +179,7 @@ func TestPrefixedBaseURL(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/ui/", nil))
-	if !strings.Contains(rec.Body.String(), `href="/auth/ui/static/style.css"`) || !strings.Contains(rec.Body.String(), `href="/auth/ui/login"`) {
+	if !strings.Contains(rec.Body.String(), `href="/auth/ui/static/style.css?v=`) || !strings.Contains(rec.Body.String(), `href="/auth/ui/login"`) {
 		t.Errorf("links do not carry the prefix:\n%s", rec.Body)
 	}
 }

@@ -20,6 +20,8 @@ type page struct {
 	Details    []detail
 	Links      []link
 	Stylesheet string
+	ThemeCSS   string
+	Theme      theme
 	Home       string
 	// Script is the WebAuthn script the flow asks for (passkeys, security
 	// keys), loaded with Nonce, the page's Content-Security-Policy nonce.

@@ -292,7 +292,7 @@ func (a *app) publicHandler() http.Handler {
 	a.kratos.MountPublic(mux)
 	a.selfsvc.MountPublic(mux)
 	if a.cfg.UI.Enabled {
-		ui.New(ui.Options{Public: mux, PublicBaseURL: a.cfg.Serve.Public.BaseURL, SelfService: a.cfg.SelfService,
+		ui.New(ui.Options{Public: mux, PublicBaseURL: a.cfg.Serve.Public.BaseURL, SelfService: a.cfg.SelfService, Theme: a.cfg.UI,
 			DefaultSchemaID: a.cfg.Identity.DefaultSchemaID, Log: a.log}).Mount(mux)
 	}
 	cors := listenerCORS(a.cfg.Serve.Public.CORS)
