@@ -2,8 +2,8 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 )
