@@ -75,6 +75,14 @@ func mountFlows(h *Handler, mux *http.ServeMux) {
 	for _, def := range []*flow.Definition{f.login, f.registration, f.profile} {
 		mux.HandleFunc("POST /"+def.Name(), func(w http.ResponseWriter, r *http.Request) { h.serveFlow(w, r, f, def) })
 	}
+	// POST /token_exchange is Hanko's flow for SAML IdP-initiated logins,
+	// "only available if SAML is enabled": Latchkey has no SAML, so it
+	// answers as Hanko does then. Third-party sign-ins exchange their
+	// token inside their own flow (exchange_token).
+	mux.HandleFunc("POST /token_exchange", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		h.writeFlowError(w, f.login, errOperationNotPermitted)
+	})
 	mux.HandleFunc("GET /thirdparty/callback", h.thirdPartyCallback)
 	mux.HandleFunc("POST /thirdparty/callback", h.thirdPartyCallback)
 }

@@ -339,3 +339,14 @@ func TestThirdPartyProfile(t *testing.T) {
 		t.Fatalf("the last way to sign in was disconnected: %d %s", r.code, r.raw)
 	}
 }
+
+// TestTokenExchangeWithoutSAML: POST /token_exchange answers 403 as Hanko
+// does without SAML (validated against openapi-flow.yaml).
+func TestTokenExchangeWithoutSAML(t *testing.T) {
+	t.Parallel()
+	e := newFEnv(t, nil)
+	r := e.client(t).post("/token_exchange", []byte(`{"input_data":{"token":"x"}}`))
+	if r.code != http.StatusForbidden || r.Error == nil || r.Error.Code != "operation_not_permitted_error" {
+		t.Fatalf("token_exchange: %d %s", r.code, r.raw)
+	}
+}
