@@ -17,6 +17,12 @@ import (
 // compare case-insensitively, the port exactly; query and fragment of the
 // candidate are free. A candidate whose path has dot segments or
 // backslashes (which browsers resolve or read as "/") matches nothing.
+//
+// A pattern may also use a native app's own scheme (exp://192.168.1.5:19000,
+// myapp://callback, com.example.app:/oauth): it then matches that scheme
+// exactly, with host and path as above; an empty host matches only an empty
+// host. Schemes a browser would run or read locally (javascript, data,
+// vbscript, file, blob, about) are refused.
 type URLAllowList struct {
 	patterns []urlPattern
 }
@@ -26,13 +32,20 @@ type urlPattern struct {
 }
 
 // NewURLAllowList parses patterns. It returns an error naming the first
-// pattern that is not an absolute http(s) URL with a host.
+// pattern that is neither an absolute http(s) URL with a host nor a URL of
+// a native app's own scheme (see CustomScheme).
 func NewURLAllowList(patterns ...string) (*URLAllowList, error) {
 	l := &URLAllowList{}
 	for _, p := range patterns {
 		u, err := url.Parse(strings.Replace(p, "://*.", "://wildcard.", 1))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		web := err == nil && (u.Scheme == "http" || u.Scheme == "https")
+		switch {
+		case err != nil || u.User != nil || u.Opaque != "":
+			return nil, fmt.Errorf("%q is not an absolute http:// or https:// URL nor an app URL such as myapp://callback", p)
+		case web && u.Host == "":
 			return nil, fmt.Errorf("%q is not an absolute http:// or https:// URL", p)
+		case !web && !CustomScheme(u.Scheme):
+			return nil, fmt.Errorf("%q: the scheme %q cannot be a return URL; use https:// or an app scheme such as myapp://", p, u.Scheme)
 		}
 		host := strings.ToLower(u.Host)
 		if strings.Contains(p, "://*.") {
@@ -48,6 +61,24 @@ func NewURLAllowList(patterns ...string) (*URLAllowList, error) {
 		l.patterns = append(l.patterns, urlPattern{scheme: strings.ToLower(u.Scheme), host: host, path: path})
 	}
 	return l, nil
+}
+
+// CustomScheme reports whether scheme is a native app's own URL scheme that
+// may be allow-listed (exp, myapp, com.example.app): a valid scheme that is
+// not http(s) nor one a browser runs or reads locally.
+func CustomScheme(scheme string) bool {
+	s := strings.ToLower(scheme)
+	switch s {
+	case "", "http", "https", "javascript", "data", "vbscript", "file", "blob", "about", "filesystem", "view-source", "ftp", "ftps", "ws", "wss":
+		return false
+	}
+	for i, c := range s {
+		letter := c >= 'a' && c <= 'z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return true
 }
 
 // errUnsafePath is why a candidate path matches nothing.

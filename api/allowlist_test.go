@@ -82,3 +82,46 @@ func TestMatchHost(t *testing.T) {
 		}
 	}
 }
+
+// TestURLAllowListAppSchemes: native apps' own schemes (Expo's exp://,
+// myapp://) are allow-listed exactly by scheme, host and path; schemes a
+// browser runs or reads locally are refused as patterns.
+func TestURLAllowListAppSchemes(t *testing.T) {
+	t.Parallel()
+	l, err := NewURLAllowList("exp://192.168.1.5:19000/--/", "myapp://callback", "com.example.app:///oauth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		raw  string
+		want bool
+	}{
+		{"exp://192.168.1.5:19000/--/", true},
+		{"exp://192.168.1.5:19000/--/settings?x=1", true},
+		{"exp://192.168.1.5:19001/--/", false},
+		{"exp://192.168.1.6:19000/--/", false},
+		{"myapp://callback", true},
+		{"myapp://callback/done", true},
+		{"myapp://callbackx", false},
+		{"MyApp://callback", true},
+		{"otherapp://callback", false},
+		{"https://callback", false},
+		{"com.example.app:///oauth/redirect", true},
+		{"com.example.app:///other", false},
+		{"myapp://callback/../x", false},
+		{"myapp:callback", false},
+	} {
+		u, err := url.Parse(tc.raw)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.raw, err)
+		}
+		if got := l.Allows(u); got != tc.want {
+			t.Errorf("Allows(%s) = %v, want %v", tc.raw, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"javascript://alert(1)", "data://text/html,x", "file:///etc/", "vbscript://x", "ws://x/", "1app://x", "my_app://x"} {
+		if _, err := NewURLAllowList(bad); err == nil {
+			t.Errorf("NewURLAllowList(%q) accepted", bad)
+		}
+	}
+}

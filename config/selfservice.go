@@ -431,7 +431,7 @@ func (s *SelfService) mailUser() string {
 func (s *SelfService) validate(_ *Config, p *Problems) {
 	checkReturnURL(p, "selfservice.default_browser_return_url", s.DefaultBrowserReturnURL, true)
 	for i, u := range s.AllowedReturnURLs {
-		checkReturnURL(p, fmt.Sprintf("selfservice.allowed_return_urls[%d]", i), u, true)
+		checkAllowedReturnURL(p, fmt.Sprintf("selfservice.allowed_return_urls[%d]", i), u)
 	}
 	m := s.Methods
 	if m.Code.MFAEnabled {
@@ -617,6 +617,34 @@ func checkHooks(p *Problems, key string, hooks []Hook) {
 // absolute path on the public listener.
 func checkFlowURL(p *Problems, key, raw string) {
 	checkReturnURL(p, key, raw, true)
+}
+
+// checkAllowedReturnURL accepts what checkReturnURL does and, for native
+// apps, a URL of the app's own scheme (exp://…, myapp://callback).
+func checkAllowedReturnURL(p *Problems, key, raw string) {
+	u, err := url.Parse(strings.Replace(raw, "*.", "wildcard.", 1))
+	if err == nil && u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "" && u.Opaque == "" && u.User == nil {
+		if !customScheme(u.Scheme) {
+			p.add(key, "%q: the scheme %q cannot be a return URL; use https:// or an app scheme such as myapp://", raw, u.Scheme)
+		}
+		return
+	}
+	checkReturnURL(p, key, raw, true)
+}
+
+// customScheme mirrors api.CustomScheme (config does not import api).
+func customScheme(scheme string) bool {
+	s := strings.ToLower(scheme)
+	switch s {
+	case "javascript", "data", "vbscript", "file", "blob", "about", "filesystem", "view-source", "ftp", "ftps", "ws", "wss":
+		return false
+	}
+	for i, c := range s {
+		if !(c >= 'a' && c <= 'z') && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // checkReturnURL accepts an absolute http(s) URL or a path starting with "/".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -109,5 +110,34 @@ func TestConfigCheckReportsEverything(t *testing.T) {
 	_, err = runCLI(t, "config", "check", "-c", dir)
 	if err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "is a directory") {
 		t.Fatalf("config check -c DIR: %v", err)
+	}
+}
+
+// TestCustomSchemeReturnURLs: a Kratos config allowing native apps' return
+// URLs (exp://…, myapp://…) starts, and return_to takes them; other app
+// schemes and script schemes are refused.
+func TestCustomSchemeReturnURLs(t *testing.T) {
+	devEnv(t)
+	t.Setenv("LATCHKEY_SELFSERVICE_ALLOWED_RETURN_URLS", "exp://127.0.0.1:19000/--/,myapp://callback")
+	public, _, _ := startServe(t, serveOptions{dev: true, migrate: true})
+	for _, tc := range []struct {
+		returnTo string
+		code     int
+	}{
+		{"myapp://callback/done", 200},
+		{"exp://127.0.0.1:19000/--/home", 200},
+		{"otherapp://callback", 400},
+		{"myapp://callbackx", 400},
+	} {
+		code, v := getJSON(t, public+"/self-service/login/api?return_to="+url.QueryEscape(tc.returnTo))
+		if code != tc.code || (code == 200 && v["return_to"] != tc.returnTo) {
+			t.Errorf("return_to=%s: %d %v, want %d", tc.returnTo, code, v["return_to"], tc.code)
+		}
+	}
+
+	t.Setenv("LATCHKEY_SELFSERVICE_ALLOWED_RETURN_URLS", "javascript://alert(1)")
+	out, err := runCLI(t, "config", "check", "--dev")
+	if err == nil || !strings.Contains(err.Error()+out, "selfservice.allowed_return_urls[0]") {
+		t.Fatalf("javascript:// allowed: %v %s", err, out)
 	}
 }
