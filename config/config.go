@@ -18,6 +18,7 @@ import (
 // file; see the package documentation for how to add one.
 type Config struct {
 	DSN         string      `koanf:"dsn" doc:"Database: sqlite://FILE, postgres://…, mysql://… or memory (an in-memory SQLite database that lives as long as the process, as in Kratos); required outside --dev." devdefault:"sqlite://latchkey.db"`
+	SQLite      SQLite      `koanf:"sqlite"`
 	Serve       Serve       `koanf:"serve"`
 	Secrets     Secrets     `koanf:"secrets"`
 	Identity    Identity    `koanf:"identity"`

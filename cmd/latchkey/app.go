@@ -83,7 +83,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 
 	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if a.db, err = openBackend(openCtx, cfg.DSN); err != nil {
+	if a.db, err = openBackendWith(openCtx, cfg.DSN, sqliteOptions(cfg.SQLite)); err != nil {
 		return nil, fail("cannot open the database %s: %v", redactDSN(cfg.DSN), err)
 	}
 	ok := false
@@ -108,8 +108,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	}
 
 	a.keys, err = session.NewKeys(openCtx, a.db, a.cipher, session.KeysOptions{
-		Algorithm:     session.Algorithm(cfg.Session.JWT.Algorithm),
-		OnReloadError: func(err error) { log.Error("reload signing keys", "error", err) },
+		Algorithm:       session.Algorithm(cfg.Session.JWT.Algorithm),
+		VerifyCacheSize: verifyCacheSize(cfg.Session.JWT.VerifyCacheSize),
+		OnReloadError:   func(err error) { log.Error("reload signing keys", "error", err) },
 	})
 	if err != nil {
 		return nil, fail("signing keys: %v", err)
@@ -509,4 +510,13 @@ func (a *app) observe(ctx context.Context) error {
 	a.db.Trace(a.tracing)
 	a.log.Info("tracing: exporting spans over OTLP/HTTP as the OTEL_* environment says")
 	return nil
+}
+
+// verifyCacheSize maps session.jwt.verify_cache_size (0 is off) to
+// session.KeysOptions.VerifyCacheSize (negative is off).
+func verifyCacheSize(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }

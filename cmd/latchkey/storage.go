@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/store"
 	"github.com/latchkey/latchkey/store/mysql"
 	"github.com/latchkey/latchkey/store/postgres"
@@ -28,8 +29,23 @@ type backend interface {
 	MigrationStatus(ctx context.Context) ([]store.MigrationStatus, error)
 }
 
-// openBackend picks the storage engine from the DSN's scheme.
+// openBackend picks the storage engine from the DSN's scheme, with the
+// default SQLite memory bounds.
 func openBackend(ctx context.Context, dsn string) (backend, error) {
+	return openBackendWith(ctx, dsn, sqlite.Options{})
+}
+
+// sqliteOptions maps the sqlite section of the configuration.
+func sqliteOptions(c config.SQLite) sqlite.Options {
+	o := sqlite.Options{CacheSize: int64(c.CacheSize), ReadConnections: c.ReadConnections, StatementCache: c.StatementCache}
+	if c.StatementCache == 0 {
+		o.StatementCache = -1 // 0 in the configuration keeps none
+	}
+	return o
+}
+
+// openBackendWith is openBackend with SQLite's memory bounds o.
+func openBackendWith(ctx context.Context, dsn string, o sqlite.Options) (backend, error) {
 	if dsn == "memory" {
 		// Kratos' dsn: memory, an in-memory database for this process.
 		dsn = "sqlite://:memory:"
@@ -40,7 +56,7 @@ func openBackend(ctx context.Context, dsn string) (backend, error) {
 	}
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3", "file":
-		return sqlite.Open(ctx, dsn)
+		return sqlite.OpenWith(ctx, dsn, o)
 	case "postgres", "postgresql":
 		return postgres.Open(ctx, dsn)
 	case "mysql":

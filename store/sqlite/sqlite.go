@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 
 	msqlite "modernc.org/sqlite"
@@ -93,25 +94,58 @@ func driverDSN(path string, user url.Values, ours ...[]string) string {
 	return path + "?" + strings.Join(parts, "&")
 }
 
-// Open connects to the SQLite database named by dsn (see ParseDSN),
+// Options bound the memory an SQLite store holds. Zero fields take the
+// defaults.
+type Options struct {
+	// CacheSize is each connection's page cache in bytes (SQLite's
+	// cache_size); default DefaultCacheSize. A cache_size pragma in the
+	// DSN wins.
+	CacheSize int64
+	// ReadConnections is the size of the read-only pool; default one per
+	// CPU, at least 4.
+	ReadConnections int
+	// StatementCache bounds the prepared statements kept per handle
+	// (sqlstore.Config.StatementCache); negative keeps none.
+	StatementCache int
+}
+
+// DefaultCacheSize is a connection's page cache unless Options says
+// otherwise: 1 MiB, half of SQLite's own default, since a file database
+// has one writer and several readers, each with its own cache, and the
+// operating system caches the file too.
+const DefaultCacheSize = 1 << 20
+
+// Open is OpenWith with the default Options.
+func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// OpenWith connects to the SQLite database named by dsn (see ParseDSN),
 // creating the file when it does not exist, and pings it. It does not
 // migrate: call Migrate. A file database gets a one-connection write pool
 // and a read-only read pool; an in-memory database lives on one connection
 // for as long as the Store is open.
-func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
+func OpenWith(ctx context.Context, dsn string, o Options) (*sqlstore.Store, error) {
 	path, params, err := ParseDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
+	if o.CacheSize <= 0 {
+		o.CacheSize = DefaultCacheSize
+	}
+	common := commonParams
+	if !hasPragma(params, "cache_size") {
+		common = append(slices.Clone(commonParams), fmt.Sprintf("_pragma=cache_size(-%d)", max(1, o.CacheSize/1024)))
+	}
 	if path == memory {
-		db, err := sql.Open("sqlite", driverDSN(memory, params, commonParams))
+		db, err := sql.Open("sqlite", driverDSN(memory, params, common))
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite in-memory database: %w", err)
 		}
 		oneConn(db)
-		return finish(ctx, path, db, nil)
+		return finish(ctx, path, db, nil, o)
 	}
-	write, err := sql.Open("sqlite", driverDSN(path, params, commonParams, writeParams))
+	write, err := sql.Open("sqlite", driverDSN(path, params, common, writeParams))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
 	}
@@ -122,15 +156,28 @@ func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 		write.Close()
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", driverDSN(path, params, commonParams, readParams))
+	read, err := sql.Open("sqlite", driverDSN(path, params, common, readParams))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
 	}
-	n := max(4, runtime.GOMAXPROCS(0))
+	n := o.ReadConnections
+	if n <= 0 {
+		n = max(4, runtime.GOMAXPROCS(0))
+	}
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	return finish(ctx, path, write, read)
+	return finish(ctx, path, write, read, o)
+}
+
+// hasPragma reports whether the DSN parameters set the pragma name.
+func hasPragma(params url.Values, name string) bool {
+	for _, v := range params["_pragma"] {
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), name) {
+			return true
+		}
+	}
+	return false
 }
 
 // oneConn limits db to a single connection that is never closed while the
@@ -142,12 +189,13 @@ func oneConn(db *sql.DB) {
 	db.SetConnMaxIdleTime(0)
 }
 
-func finish(ctx context.Context, path string, write, read *sql.DB) (*sqlstore.Store, error) {
+func finish(ctx context.Context, path string, write, read *sql.DB, o Options) (*sqlstore.Store, error) {
 	s, err := sqlstore.New(sqlstore.Config{
-		Dialect:    Dialect,
-		Write:      write,
-		Read:       read,
-		Migrations: Migrations(),
+		Dialect:        Dialect,
+		Write:          write,
+		Read:           read,
+		Migrations:     Migrations(),
+		StatementCache: o.StatementCache,
 	})
 	if err != nil {
 		write.Close()

@@ -7,12 +7,15 @@ import (
 	"sync/atomic"
 )
 
-// maxCachedStatements bounds the prepared statements a stmtCache keeps per
-// handle. The store's fixed queries number about a hundred; queries built
-// with variable IN lists or LIMIT/OFFSET literals can add more, and when
-// the cache is full one entry is evicted at random (and closed once no
-// caller uses it), so a burst of one-off queries cannot grow it.
-const maxCachedStatements = 256
+// DefaultStatementCache bounds the prepared statements a stmtCache keeps
+// per handle unless Config.StatementCache says otherwise. The store's
+// fixed queries number about a hundred, and the hot ones are a few dozen;
+// queries built with variable IN lists or LIMIT/OFFSET literals add more.
+// When the cache is full one entry is evicted at random (and closed once
+// no caller uses it), so a burst of one-off queries cannot grow it. Every
+// statement is prepared on each connection of the handle that runs it and
+// holds SQLite memory there.
+const DefaultStatementCache = 128
 
 // stmtCache keeps one *sql.Stmt per query text for a handle, so a query
 // the driver would otherwise parse and plan on every call (modernc's

@@ -162,3 +162,30 @@ func TestStmtCache(t *testing.T) {
 		})
 	}
 }
+
+// TestStatementCacheConfig: Config.StatementCache sizes the cache of each
+// SQLite handle; negative keeps none (queries still run).
+func TestStatementCacheConfig(t *testing.T) {
+	t.Parallel()
+	dialect := Dialect{Flavor: SQLite, IsUniqueViolation: func(error) bool { return false }}
+	for _, tc := range []struct {
+		n, want int
+	}{{0, DefaultStatementCache}, {7, 7}, {-1, 0}} {
+		db := openSQLite(t, 1)
+		s, err := New(Config{Dialect: dialect, Write: db, StatementCache: tc.n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		if s.writeStmts != nil {
+			got = s.writeStmts.max
+		}
+		if got != tc.want || (tc.want == 0) != (s.readStmts == nil) {
+			t.Errorf("StatementCache %d: bound %d, want %d", tc.n, got, tc.want)
+		}
+		var n int
+		if err := s.ops.queryRow(context.Background(), `SELECT SUM(n) FROM t`).Scan(&n); err != nil || n != 6 {
+			t.Errorf("StatementCache %d: query %d, %v", tc.n, n, err)
+		}
+	}
+}

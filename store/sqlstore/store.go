@@ -36,6 +36,10 @@ type Config struct {
 	// Pool, when not zero, is applied to Write (server databases; SQLite
 	// sizes its own handles).
 	Pool Pool
+	// StatementCache bounds the prepared statements kept per handle on
+	// SQLite (each is prepared on every connection of the handle that runs
+	// it); 0 means DefaultStatementCache, negative keeps none.
+	StatementCache int
 }
 
 // Store implements store.Store over SQL. It is safe for concurrent use.
@@ -109,11 +113,15 @@ func New(c Config) (*Store, error) {
 	if s.maxAttempts <= 0 {
 		s.maxAttempts = 5
 	}
-	if d.Flavor == SQLite {
-		s.writeStmts = newStmtCache(s.write.DB, maxCachedStatements)
+	n := c.StatementCache
+	if n == 0 {
+		n = DefaultStatementCache
+	}
+	if d.Flavor == SQLite && n > 0 {
+		s.writeStmts = newStmtCache(s.write.DB, n)
 		s.readStmts = s.writeStmts
 		if s.read != s.write {
-			s.readStmts = newStmtCache(s.read.DB, maxCachedStatements)
+			s.readStmts = newStmtCache(s.read.DB, n)
 		}
 	}
 	s.avail = &availability{}

@@ -1,0 +1,63 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestOpenWithMemoryBounds: the page cache pragma reaches every connection
+// the store opens (a DSN pragma wins), and the statement cache follows
+// Options.
+func TestOpenWithMemoryBounds(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, query string
+		o           Options
+		want        string
+	}{
+		{"default", "", Options{}, "cache_size(-1024)"},
+		{"configured", "", Options{CacheSize: 256 << 10}, "cache_size(-256)"},
+		{"dsn wins", "?_pragma=cache_size(-64)", Options{CacheSize: 256 << 10}, "cache_size(-64)"},
+	} {
+		s, err := OpenWith(context.Background(), "sqlite://"+filepath.Join(dir, tc.name+".db")+tc.query, tc.o)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		s.Close()
+		path, params, _ := ParseDSN("sqlite://" + filepath.Join(dir, tc.name+".db") + tc.query)
+		common := commonParams
+		if !hasPragma(params, "cache_size") {
+			o := tc.o
+			if o.CacheSize <= 0 {
+				o.CacheSize = DefaultCacheSize
+			}
+			common = append(common[:len(common):len(common)], "_pragma=cache_size(-"+strconv.FormatInt(o.CacheSize/1024, 10)+")")
+		}
+		dsn := driverDSN(path, params, common, readParams)
+		if q, _ := url.ParseQuery(dsn[strings.Index(dsn, "?")+1:]); strings.Count(strings.Join(q["_pragma"], " "), "cache_size") != 1 {
+			t.Errorf("%s: driver DSN %s, want one cache_size pragma", tc.name, dsn)
+		}
+		// modernc applies the pragma on connect.
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.QueryRow(`PRAGMA cache_size`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if "cache_size("+strconv.Itoa(n)+")" != tc.want {
+			t.Errorf("%s: PRAGMA cache_size = %d, want %s", tc.name, n, tc.want)
+		}
+	}
+	if hasPragma(url.Values{"_pragma": {"busy_timeout(1)"}}, "cache_size") {
+		t.Error("hasPragma matched another pragma")
+	}
+}
