@@ -66,6 +66,26 @@ package kratos
 // The flow-shape goldens (flowshapes_test.go, testdata/flows/) pin each
 // step of a method in browser, SPA and native mode: add a scenario there.
 //
+// # Passkeys and security keys
+//
+// The passkey (strategy_passkey.go) and webauthn (strategy_webauthn.go)
+// methods serve browser flows only, as Kratos': an API flow shows none of
+// their nodes and finds no strategy for them. Their ceremonies are
+// method/webauthn's over the one relying party, and their credentials the
+// store's one WebAuthn table the Hanko face shares (passkeys are records
+// without mfa_only, security keys records with it). A strategy's begin hook
+// starts the ceremony when the flow is created and keeps its options and
+// session in the flow's stash; every answer, accepted or not, replaces it
+// with a new one, so a challenge is used once and any replica finishes it.
+// The nodes carry the options (passkey_challenge, passkey_create_data, the
+// webauthn trigger buttons' values) and the script node that loads
+// webauthn.js (GET /.well-known/ory/webauthn.js, webauthn_script.go),
+// which runs navigator.credentials and posts the form natively, without a
+// submit button: the strategies take such a body by their result field
+// (strategy.fields). Security keys as second factor plug into the aal2
+// seam (mfa.go, webauthnFactor); admin views show both kinds in Kratos'
+// credential shape and imports write them (identities_webauthn.go).
+//
 // # Adding a flow
 //
 // A new kind needs a definition builder (its states and s.actions(kind)),
