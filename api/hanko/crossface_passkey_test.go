@@ -19,8 +19,10 @@ import (
 	"github.com/descope/virtualwebauthn"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/api/apitest"
 	"github.com/latchkey/latchkey/api/hanko"
 	"github.com/latchkey/latchkey/api/kratos"
+	"github.com/latchkey/latchkey/api/kratos/kratostest"
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/method/webauthn"
 	"github.com/latchkey/latchkey/store"
@@ -85,6 +87,7 @@ type passkeyFaces struct {
 	st               store.Store
 	hankoPub, hankoA http.Handler
 	kratos           *httptest.Server
+	kratosV          *apitest.Validator
 }
 
 func newPasskeyFaces(t *testing.T, open func(testing.TB) store.Store) *passkeyFaces {
@@ -112,7 +115,8 @@ func newPasskeyFaces(t *testing.T, open func(testing.TB) store.Store) *passkeyFa
 	hp, ha := http.NewServeMux(), http.NewServeMux()
 	h.MountPublic(hp)
 	h.MountAdmin(ha)
-	f := &passkeyFaces{st: st, hankoPub: api.Chain(hp, api.WithRequestID()), hankoA: api.Chain(ha, api.WithRequestID())}
+	f := &passkeyFaces{st: st, hankoPub: api.Chain(hp, api.WithRequestID()), hankoA: api.Chain(ha, api.WithRequestID()),
+		kratosV: kratostest.New(t)}
 	var kp http.Handler
 	f.kratos = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { kp.ServeHTTP(w, r) }))
 	t.Cleanup(f.kratos.Close)
@@ -160,8 +164,12 @@ func (k *kratosSPA) do(method, path string, body any) (int, map[string]any) {
 		k.t.Fatal(err)
 	}
 	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if err := k.f.kratosV.Check(req, res.StatusCode, res.Header, raw); err != nil {
+		k.t.Errorf("%s %s: the answer does not match kratos-api.json: %v", method, path, err)
+	}
 	var m map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&m)
+	_ = json.Unmarshal(raw, &m)
 	return res.StatusCode, m
 }
 
