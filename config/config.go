@@ -135,6 +135,7 @@ func load(data []byte, opts LoadOptions) (*Config, []Warning, error) {
 			ck.problems.add("", "%s: %v", fileLabel(opts.File), err)
 			fileOK = false
 		default:
+			ck.legacyKeys(raw)
 			if err := k.Load(mapProvider(ck.section(schema(), "", raw)), nil); err != nil {
 				return nil, nil, fmt.Errorf("merge config file: %w", err)
 			}

@@ -1093,3 +1093,43 @@ func TestKratosEnvFallback(t *testing.T) {
 		t.Errorf("no warning names the Kratos variables read: %v", ws)
 	}
 }
+
+// TestLegacyKratosKeys: Kratos' old names load with a warning each;
+// beside their new names they are problems.
+func TestLegacyKratosKeys(t *testing.T) {
+	t.Parallel()
+	abs, err := filepath.Abs("testdata/identity.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml := "selfservice:\n  whitelisted_return_urls: [\"https://app.example.com/\"]\nidentity:\n  default_schema_url: file://" + abs + "\n"
+	c, ws, err := Load(LoadOptions{Dev: true, Env: []string{}, File: writeTemp(t, yml)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.SelfService.AllowedReturnURLs) != 1 || c.SelfService.AllowedReturnURLs[0] != "https://app.example.com/" {
+		t.Errorf("allowed_return_urls = %v", c.SelfService.AllowedReturnURLs)
+	}
+	if len(c.Identity.Schemas) != 1 || c.Identity.Schemas[0].ID != "default" || c.Identity.DefaultSchemaID != "default" {
+		t.Errorf("schemas = %+v, default %q", c.Identity.Schemas, c.Identity.DefaultSchemaID)
+	}
+	if !hasWarning(ws, "selfservice.whitelisted_return_urls", "allowed_return_urls") || !hasWarning(ws, "identity.default_schema_url", "identity.schemas") {
+		t.Errorf("warnings %v", ws)
+	}
+	both := yml + "  schemas: [{id: x, url: \"base64://e30=\"}]\n  default_schema_id: x\n"
+	both = strings.Replace(both, "selfservice:\n", "selfservice:\n  allowed_return_urls: [\"https://b.example.com/\"]\n", 1)
+	_, _, err = Load(LoadOptions{Dev: true, Env: []string{}, File: writeTemp(t, both)})
+	var ps Problems
+	if !errors.As(err, &ps) || !hasProblem(ps, "selfservice.whitelisted_return_urls", "remove one") || !hasProblem(ps, "identity.default_schema_url", "identity.schemas is set too") {
+		t.Errorf("legacy beside new: %v", err)
+	}
+}
+
+func writeTemp(t *testing.T, body string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "c.yml")
+	if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
