@@ -32,6 +32,13 @@
 // without the script every node that needs it, is left out. Every page
 // carries a Content-Security-Policy whose only script source is that nonce
 // (none on pages without WebAuthn), X-Frame-Options: DENY,
-// X-Content-Type-Options: nosniff and Referrer-Policy: same-origin. Texts
-// other than the flow's own messages and labels are English.
+// X-Content-Type-Options: nosniff and Referrer-Policy: same-origin.
+//
+// The pages speak the courier's nine languages (en, de, fr, it, nl, pt-BR,
+// zh, bn, pl), chosen by ?lang= (remembered in the latchkey_ui_lang cookie),
+// then Accept-Language, then English; a switcher on every page links to
+// the others. Their own strings and the flow's labels and messages (by
+// Kratos message id, filled from the message's context) come from
+// ui/i18n/<lang>.json; tests fail on a key missing in any language and on
+// a message id the face sends that has no entry.
 package ui

@@ -157,6 +157,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p *
 	p.Stylesheet = h.page("static/style.css") + "?v=" + h.style.version
 	p.ThemeCSS = h.page("static/theme.css") + "?v=" + h.themeCSS.version
 	p.Theme = h.theme
+	lang := h.language(w, r)
+	p.translate(newTranslator(lang))
+	p.Languages = h.languages(r, lang)
 	p.Home = h.base + "/"
 	p.Nonce = ""
 	if p.Script != nil {

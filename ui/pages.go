@@ -13,7 +13,9 @@ func (h *Handler) flowPage(kind string) http.HandlerFunc {
 		q := r.URL.Query()
 		id := q.Get("flow")
 		if id == "" {
+			h.language(w, r) // remember ?lang= before the face's redirect
 			q.Del("flow")
+			q.Del("lang")
 			redirect(w, r, h.selfService(kind+"/browser", q))
 			return
 		}

@@ -27,6 +27,10 @@ type page struct {
 	// keys), loaded with Nonce, the page's Content-Security-Policy nonce.
 	Script *script
 	Nonce  string
+	// Lang is the page's language; Languages the switcher's links.
+	Lang      string
+	Languages []languageLink
+	tr        translator
 }
 
 // script is a WebAuthn script tag: the face's own webauthn.js only.
@@ -73,13 +77,19 @@ type field struct {
 	Text       string
 	Secrets    []string
 	Messages   []message
+	// LabelID and LabelContext are the label's Kratos message id and
+	// context; TextID an anchor title's id (for translation).
+	LabelID      int
+	LabelContext map[string]any
+	TextID       int
 }
 
 // message is a uiText as shown: its class follows its type.
 type message struct {
-	ID    int
-	Class string // info, error, success
-	Text  string
+	ID      int
+	Class   string // info, error, success
+	Text    string
+	Context map[string]any
 }
 
 // link is a navigation link below the card, with optional leading text.
@@ -97,6 +107,8 @@ type errorView struct {
 	Reason  string
 	ID      string
 	Request string
+	// The words "Error" and "Request", translated.
+	ErrorLabel, RequestLabel string
 }
 
 // detail is one line of a definition list (the landing page's session).
@@ -117,7 +129,7 @@ func newMessage(t textJSON) message {
 	if class != "error" && class != "success" {
 		class = "info"
 	}
-	return message{ID: t.ID, Class: class, Text: t.Text}
+	return message{ID: t.ID, Class: class, Text: t.Text, Context: t.Context}
 }
 
 // inputTypes are the input types rendered as such; any other is "text".
@@ -262,7 +274,7 @@ func fields(nodes []nodeJSON, dividers bool) []field {
 		a := n.Attributes
 		f := field{ID: "n" + strconv.Itoa(i), Messages: messages(n.Messages)}
 		if n.Meta.Label != nil {
-			f.Label = n.Meta.Label.Text
+			f.Label, f.LabelID, f.LabelContext = n.Meta.Label.Text, n.Meta.Label.ID, n.Meta.Label.Context
 		}
 		switch n.Type {
 		case "input":
@@ -355,7 +367,7 @@ func fields(nodes []nodeJSON, dividers bool) []field {
 		case "a":
 			f.Kind, f.Href = "anchor", a.Href
 			if a.Title != nil {
-				f.Text = a.Title.Text
+				f.Text, f.TextID = a.Title.Text, a.Title.ID
 			}
 			if f.Text == "" {
 				f.Text = f.Label
