@@ -96,8 +96,8 @@ func (t translator) known(s string) string {
 var placeholder = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 // message translates a Kratos message by its id, filling {key} from its
-// context; the face's text when the id is data, unknown or a context value
-// is missing.
+// context; the face's text in English, and when the id is data, unknown or
+// a context value is missing.
 func (t translator) message(id int, text string, ctx map[string]any) string {
 	if id == 0 || passthrough[id] {
 		return text
@@ -106,6 +106,9 @@ func (t translator) message(id int, text string, ctx map[string]any) string {
 	if !ok {
 		missingKey(t.lang, "msg."+strconv.Itoa(id))
 		return text
+	}
+	if t.lang == courier.Languages[0] {
+		return text // the face speaks English: its text is the original
 	}
 	complete := true
 	out := placeholder.ReplaceAllStringFunc(tmpl, func(m string) string {
