@@ -156,7 +156,7 @@ type OIDCProvider struct {
 	MapperURL         string         `koanf:"mapper_url" doc:"Jsonnet claims-to-traits mapper."`
 	Scope             []string       `koanf:"scope" doc:"Scopes requested."`
 	MicrosoftTenant   string         `koanf:"microsoft_tenant" doc:"Azure AD tenant (provider microsoft)."`
-	SubjectSource     string         `koanf:"subject_source" doc:"Subject source: userinfo or me (provider microsoft)."`
+	SubjectSource     string         `koanf:"subject_source" doc:"Not supported (refused): the subject is always the ID token's sub or the provider API's user id."`
 	AppleTeamID       string         `koanf:"apple_team_id" doc:"Apple team id (provider apple)."`
 	ApplePrivateKeyID string         `koanf:"apple_private_key_id" doc:"Apple private key id (provider apple)."`
 	ApplePrivateKey   string         `koanf:"apple_private_key" doc:"Apple private key PEM (provider apple)." secret:"true"`
@@ -502,8 +502,8 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 		if !oneOf(pr.PKCE, "auto", "force", "never") {
 			p.add(key+".pkce", "%q is not one of auto, force, never", pr.PKCE)
 		}
-		if pr.SubjectSource != "" && !oneOf(pr.SubjectSource, "userinfo", "me") {
-			p.add(key+".subject_source", "%q is not one of userinfo, me", pr.SubjectSource)
+		if pr.SubjectSource != "" {
+			p.add(key+".subject_source", "is not supported: the subject is always the ID token's sub (or the provider API's user id); remove it")
 		}
 		checkLoaderURL(p, key+".mapper_url", pr.MapperURL, false)
 	}
