@@ -18,7 +18,9 @@ dependencies (npm ci) and runs:
   kratos-ui       Latchkey's hosted pages (/ui) in headless Chromium with a
                   virtual authenticator: sign up and sign in with a passkey
                   (button and autofill), add and remove passkeys; a security
-                  key as second factor
+                  key as second factor; axe-core on every page in light and
+                  dark (0 serious/critical), keyboard-only sign-in, the
+                  language switcher, screenshots of every page
 
 then stops the server. Exits non-zero when a suite fails or cannot run.
 
