@@ -86,9 +86,13 @@ signed have expired. Running replicas pick up a rotation within a minute.`,
 		}),
 	}
 	remove := &cobra.Command{
-		Use:   "remove KID",
+		Use:   "remove [--] KID",
 		Short: "Remove a signing key; tokens it signed stop verifying",
-		Args:  cobra.ExactArgs(1),
+		Long: "Remove a signing key; tokens it signed stop verifying.\n\n" +
+			"Key ids are RFC 7638 thumbprints in base64url and may start with '-': put -- before such an id\n" +
+			"so it is not read as a flag.",
+		Example: "  latchkey keys remove --dev -- -Xb3kR0…",
+		Args:    cobra.ExactArgs(1),
 		RunE: withApp(func(cmd *cobra.Command, a *app, args []string) error {
 			if err := a.keys.Remove(cmd.Context(), args[0]); err != nil {
 				return err

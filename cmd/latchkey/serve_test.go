@@ -179,7 +179,7 @@ func TestKeysRotate(t *testing.T) {
 	if len(after) != len(before)+1 || after[1] != before[0] {
 		t.Fatalf("after rotate keys = %v (before %v); want the new key first and the old one kept", after, before)
 	}
-	if out, err := runCLI(t, "keys", "remove", "--dev", before[0]); err != nil {
+	if out, err := runCLI(t, "keys", "remove", "--dev", "--", before[0]); err != nil {
 		t.Fatalf("remove: %v %s", err, out)
 	}
 	if got := listKeyIDs(t); len(got) != 1 || got[0] != after[0] {
