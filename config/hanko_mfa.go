@@ -10,8 +10,8 @@ type HankoMFA struct {
 	Optional              bool             `koanf:"optional" doc:"Users may skip setting up a second factor when asked (mfa_method_chooser offers skip) and may delete their last one."`
 	AcquireOnRegistration bool             `koanf:"acquire_on_registration" doc:"Registration offers setting up a second factor (mfa_method_chooser) before success. Hanko's default is true; Latchkey's is false, so clients that do not handle mfa_method_chooser keep registering as before."`
 	AcquireOnLogin        bool             `koanf:"acquire_on_login" doc:"Login of a user without a second factor offers setting one up (mfa_method_chooser) before success."`
-	DeviceTrustPolicy     string           `koanf:"device_trust_policy" doc:"After a second factor at login: never trust the device, always trust it, or prompt (the device_trust state offers trust_device and skip). A trusted device skips the second factor until the trust expires."`
-	DeviceTrustDuration   time.Duration    `koanf:"device_trust_duration" doc:"How long a trusted device skips the second factor."`
+	DeviceTrustPolicy     string           `koanf:"device_trust_policy" doc:"After a second factor at login: never trust the device, always trust it, or prompt (the device_trust state offers trust_device and skip before success). A trusted device gets a cookie naming a device record stored with the user, its expiry and the hash of a random secret; logins of that user from it skip the second factor until the trust expires. A user keeps at most 10 trusted devices (the oldest is forgotten). A cookie that is forged, expired or another user's is ignored. With never, no device is trusted and existing cookies are ignored."`
+	DeviceTrustDuration   time.Duration    `koanf:"device_trust_duration" doc:"How long a trusted device skips the second factor (at least 1m)."`
 	DeviceTrustCookieName string           `koanf:"device_trust_cookie_name" doc:"Name of the signed cookie that marks a trusted device."`
 	TOTP                  HankoMFATOTP     `koanf:"totp"`
 	SecurityKeys          HankoMFASecurity `koanf:"security_keys"`
@@ -30,13 +30,13 @@ type HankoMFASecurity struct {
 
 func (m *HankoMFA) setDefaults() {
 	*m = HankoMFA{Enabled: true, Optional: true, AcquireOnRegistration: false, AcquireOnLogin: false,
-		DeviceTrustPolicy: "never", DeviceTrustDuration: 30 * 24 * time.Hour, DeviceTrustCookieName: "hanko-device-token",
+		DeviceTrustPolicy: "prompt", DeviceTrustDuration: 30 * 24 * time.Hour, DeviceTrustCookieName: "hanko-device-token",
 		TOTP: HankoMFATOTP{Enabled: true}, SecurityKeys: HankoMFASecurity{Enabled: false, Limit: 10}}
 }
 
 func (m *HankoMFA) validate(p *Problems) {
-	if !oneOf(m.DeviceTrustPolicy, "never") {
-		p.add("hanko.mfa.device_trust_policy", "%q is not supported yet; only never is (trusted devices are not built)", m.DeviceTrustPolicy)
+	if !oneOf(m.DeviceTrustPolicy, "never", "always", "prompt") {
+		p.add("hanko.mfa.device_trust_policy", "%q is not one of never, always, prompt", m.DeviceTrustPolicy)
 	}
 	if m.DeviceTrustDuration < time.Minute {
 		p.add("hanko.mfa.device_trust_duration", "%s must be at least 1m", m.DeviceTrustDuration)

@@ -45,6 +45,7 @@ type Tx interface {
 	AuditLogs
 	Webhooks
 	WebAuthnCredentials
+	TrustedDevices
 }
 
 // Identities stores identities with their addresses, credentials and the

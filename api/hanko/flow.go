@@ -306,6 +306,11 @@ func (h *Handler) completeFlow(w http.ResponseWriter, r *http.Request, def *flow
 	if len(amr) == 0 {
 		return errors.New("flow reached success without an authentication method")
 	}
+	if trust, _ := keyTrustDevice.Get(res.Stash); trust && def.Kind() == core.FlowLogin {
+		if err := h.issueDeviceTrust(r.Context(), w, i.ID); err != nil {
+			return err
+		}
+	}
 	issued, err := h.issueSession(r.Context(), w, r, i, amr, h.retention(res.Stash))
 	if err != nil {
 		return err

@@ -277,7 +277,7 @@ func (h *Handler) passwordLogin(c *flow.ActionContext) error {
 	}
 	authenticated(b, i.ID, AMRPassword)
 	h.audit(b, AuditPasswordLoginSucceeded, i.ID, email, nil, true)
-	return c.Continue(append(h.loginMFA(i), h.loginOnboarding(b, i)...)...)
+	return h.continueAfterFirstFactor(c, i)
 }
 
 var errInvalidPassword = core.Errorf(core.CodeUnauthorized, "The password is invalid.")
@@ -448,7 +448,7 @@ func (h *Handler) passwordRecovery(c *flow.ActionContext) error {
 	if err != nil {
 		return err
 	}
-	return c.Continue(append(h.loginMFA(i), h.loginOnboarding(b, i)...)...)
+	return h.continueAfterFirstFactor(c, i)
 }
 
 // loginSucceeded is the BeforeState hook of the login's success: it queues

@@ -56,8 +56,8 @@ func (h *Handler) loginMFA(i *core.Identity) []string {
 	return nil
 }
 
-// mfaSubFlows declares the states of second factors. Security keys and
-// device trust stay unoffered (config refuses enabling them).
+// mfaSubFlows declares the states of second factors. Security keys stay
+// unoffered (config refuses enabling them).
 func (h *Handler) mfaSubFlows() []*flow.SubFlow {
 	back := flow.BackAction("back", "Navigate one step back.")
 	skip := flow.Action{Name: "skip", Description: "Skip", Execute: func(c *flow.ActionContext) error { return c.Continue() }}
@@ -89,7 +89,9 @@ func (h *Handler) mfaSubFlows() []*flow.SubFlow {
 					Inputs: []flow.Input{otpCode}, Execute: h.otpCodeValidate},
 				unoffered("continue_to_login_security_key", "Continue to the security key login.")),
 		flow.NewSubFlow("device_trust").
-			State(stateDeviceTrust, unoffered("trust_device", "Trust this device."), skip, back),
+			State(stateDeviceTrust,
+				flow.Action{Name: "trust_device", Description: "Trust this device.", Execute: h.trustDevice},
+				skip, back),
 	}
 }
 
@@ -264,6 +266,7 @@ func (h *Handler) otpCodeValidate(c *flow.ActionContext) error {
 		return otpAttemptError(c, err)
 	}
 	authenticated(b, i.ID, AMRTOTP)
+	h.secondFactorPassed(b)
 	return c.Continue()
 }
 

@@ -78,6 +78,21 @@ func setUpOTP(t *testing.T, e *fEnv, cl *client) string {
 	return secret
 }
 
+// passOTP validates a right code in login_otp, meets device_trust (the
+// default policy prompts) and skips it, as a user who does not trust the
+// device; it returns the response to skip.
+func passOTP(t *testing.T, cl *client, code string) *flowResp {
+	t.Helper()
+	r := cl.act("otp_code_validate", map[string]any{"otp_code": code})
+	mustState(t, r, stateDeviceTrust, 200)
+	for _, a := range []string{"trust_device", "skip"} {
+		if _, ok := r.Actions[a]; !ok {
+			t.Fatalf("device_trust without %s: %s", a, r.raw)
+		}
+	}
+	return cl.act("skip", nil)
+}
+
 func TestFlowMFATOTP(t *testing.T) {
 	t.Parallel()
 	for name, open := range storetest.Backends(t) {
@@ -108,8 +123,11 @@ func TestFlowMFATOTP(t *testing.T) {
 			// A code two steps old is outside the window.
 			mustState(t, cl.act("otp_code_validate", map[string]any{"otp_code": otpCodeAt(t, secret, e.limitClock.Now().Add(-90*time.Second))}), stateLoginOTP, 400)
 			next := otpCodeAt(t, secret, e.limitClock.Now().Add(30*time.Second))
-			r = cl.act("otp_code_validate", map[string]any{"otp_code": next})
+			r = passOTP(t, cl, next)
 			claims := checkSession(t, e, cl, r, AMRPassword)
+			if _, ok := cl.cookies[e.h.cfg.MFA.DeviceTrustCookieName]; ok {
+				t.Fatal("skip in device_trust set the device-trust cookie")
+			}
 			if amr, _ := claims.Extra["amr"].([]any); len(amr) != 2 || amr[1] != AMRTOTP {
 				t.Fatalf("amr = %v", claims.Extra["amr"])
 			}
@@ -175,7 +193,7 @@ func TestFlowMFAAttemptLimit(t *testing.T) {
 		t.Fatalf("after the limit: %s", r.raw)
 	}
 	e.limitClock.Add(time.Minute)
-	checkSession(t, e, cl, cl.act("otp_code_validate", map[string]any{"otp_code": otpCodeAt(t, secret, e.limitClock.Now())}), AMRPassword)
+	checkSession(t, e, cl, passOTP(t, cl, otpCodeAt(t, secret, e.limitClock.Now())), AMRPassword)
 }
 
 func TestFlowMFAOnboarding(t *testing.T) {
@@ -199,7 +217,7 @@ func TestFlowMFAOnboarding(t *testing.T) {
 	checkSession(t, e, cl, cl.act("otp_code_verify", map[string]any{"otp_code": otpCodeAt(t, secret, e.limitClock.Now())}), AMRPassword)
 	l := e.client(t)
 	mustState(t, passwordLogin(t, l, "reg@example.com", "reg's password"), stateLoginOTP, 200)
-	checkSession(t, e, l, l.act("otp_code_validate", map[string]any{"otp_code": otpCodeAt(t, secret, e.limitClock.Now().Add(30*time.Second))}), AMRPassword)
+	checkSession(t, e, l, passOTP(t, l, otpCodeAt(t, secret, e.limitClock.Now().Add(30*time.Second))), AMRPassword)
 
 	// Login of a user without a second factor offers one; skip goes on.
 	e.createUser(t, "plain@example.com", "plain's password")

@@ -309,7 +309,7 @@ func (h *Handler) passcodeConfirmed(c *flow.ActionContext, p passcodeState) erro
 		}
 		authenticated(b, i.ID, AMRPasscode)
 		h.audit(b, AuditPasscodeLoginSucceeded, i.ID, p.Email, nil, true)
-		return c.Continue(append(h.loginMFA(i), h.loginOnboarding(b, i)...)...)
+		return h.continueAfterFirstFactor(c, i)
 	case kind == core.FlowRegistration:
 		keyEmailVerified.Set(b.Stash(), true)
 		return c.Continue()

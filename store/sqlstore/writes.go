@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store"
 )
 
 // The methods below shadow the embedded read-handle ops: every write, and
@@ -185,4 +186,10 @@ func (s *Store) UpdateWebAuthnCredential(ctx context.Context, c *core.WebAuthnCr
 // transaction.
 func (s *Store) DeleteWebAuthnCredential(ctx context.Context, identityID, id string) error {
 	return s.inTx(ctx, func(o *ops) error { return o.DeleteWebAuthnCredential(ctx, identityID, id) })
+}
+
+// CreateTrustedDevice implements store.TrustedDevices in its own
+// transaction (the insert and the clean-up of the identity's devices).
+func (s *Store) CreateTrustedDevice(ctx context.Context, d *store.TrustedDevice, keep int) error {
+	return s.inTx(ctx, func(o *ops) error { return o.CreateTrustedDevice(ctx, d, keep) })
 }

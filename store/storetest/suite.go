@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WebhookDeliveries", testWebhookDeliveries},
 		{"MalformedIDs", testMalformedIDs},
 		{"WebAuthnCredentials", testWebAuthnCredentials},
+		{"TrustedDevices", testTrustedDevices},
 		{"Maintenance", testMaintenance},
 	}
 	for _, tc := range parallel {

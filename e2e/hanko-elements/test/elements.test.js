@@ -556,8 +556,28 @@ test('authenticator app: set up in <hanko-profile>, then password + TOTP login',
     answer = page.waitForResponse((r) => r.url().includes('action=otp_code_validate'))
     await typeCode('hanko-auth', totpCode(secret, Date.now() + 30_000))
     assert.equal((await answer).status(), 200)
+    // hanko.mfa.device_trust_policy is prompt (Hanko's default): the user
+    // trusts this browser.
+    await page.getByText(/trust this browser\?/i).waitFor()
+    await shot('16-login-device-trust')
+    const trusted = page.waitForResponse((r) => r.url().includes('action=trust_device'))
+    await page.getByRole('button', { name: /^trust this browser$/i }).click()
+    assert.equal((await trusted).status(), 200)
     await sessionCreated()
     assert.deepEqual(await amrOf(), ['pwd', 'totp'])
     await shot('16-login-password-totp')
+
+    // The trusted browser is not asked for the code again.
+    await loggedOut()
+    await open('auth', '&noautofill')
+    await page.getByPlaceholder(/email/i).fill(email)
+    await page.getByRole('button', { name: /^continue$/i }).click()
+    await choose.or(input).first().waitFor()
+    if (!(await input.isVisible())) await choose.first().click()
+    await input.fill(recoveredPassword)
+    await page.getByRole('button', { name: /^sign in$/i }).click()
+    await sessionCreated()
+    assert.deepEqual(await amrOf(), ['pwd'])
+    await shot('16-login-trusted-browser')
   })
 })
