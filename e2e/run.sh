@@ -179,7 +179,10 @@ fi
 # login and sign-up are on, so that the credentials screen offers two
 # methods and Ory Elements shows its method picker. Passkeys are on: the
 # page (another port of localhost) is a relying party origin, since the
-# ceremonies run in it.
+# ceremonies run in it. TOTP is on for the AAL2 steps; settings need only
+# aal1, so that the journey's logout (through the settings page's user
+# menu) works from a password-only session of an identity with TOTP, while
+# whoami keeps Kratos' default (highest_available).
 el_page="http://localhost:$el_page_port"
 el_public_url="http://localhost:$el_public_port"
 el_admin_url="http://127.0.0.1:$el_admin_port"
@@ -203,7 +206,9 @@ if [[ " ${suites[*]} " == *" ory-elements "* ]]; then
     LATCHKEY_SELFSERVICE_FLOWS_ERROR_UI_URL="$el_page/error" \
     LATCHKEY_SELFSERVICE_METHODS_CODE_PASSWORDLESS_ENABLED=true \
     LATCHKEY_SELFSERVICE_METHODS_PASSKEY_ENABLED=true \
-    LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ORIGINS="$el_page,$el_public_url"
+    LATCHKEY_SELFSERVICE_METHODS_PASSKEY_CONFIG_RP_ORIGINS="$el_page,$el_public_url" \
+    LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED=true \
+    LATCHKEY_SELFSERVICE_FLOWS_SETTINGS_REQUIRED_AAL=aal1
 fi
 # kratos-ui gets a server of its own with passkeys and security keys on,
 # whose public base URL

@@ -4,7 +4,9 @@
 // profile-first registration with the method picker (password) and the
 // address verified by code, logout, a wrong then the right password, the
 // settings page (a trait saved), logout, account recovery by code and a new
-// password in the settings flow it leads to, logout, a login with it.
+// password in the settings flow it leads to, logout, a login with it; a
+// passkey added in settings, passkey logins (autofill and the button); an
+// authenticator app (TOTP) set up in settings, then password + TOTP at AAL2.
 //
 // Each test() is one step and runs after the ones before it in the same
 // browser (journey.js: one cookie jar, one page). To add a step (a passkey
@@ -14,7 +16,10 @@
 // shot, authenticator); e2e/README.md has an example.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { TOTP } from 'otpauth'
+import { adminAPIKey, adminURL } from '../../lib/server.js'
 import {
+  api,
   authenticator,
   context,
   courierCode,
@@ -220,3 +225,84 @@ test('logout, then "Sign in with passkey"', async () => {
     await shot('17-passkey-button')
   })
 })
+
+// TOTP through Ory's components: <Settings> shows the QR code and the
+// secret (the totp_secret_key node), the person types the authenticator
+// app's code; a password login then asks for it (Latchkey answers the
+// password with 422 browser_location_change_required to the aal2 login
+// flow, which Elements follows) and the session is at AAL2.
+test('TOTP set up in settings', async () => {
+  await step('totp-settings', async () => {
+    // The passkey steps left a passkey (aal1) session; settings needs aal1
+    // (selfservice.flows.settings.required_aal, set by e2e/run.sh).
+    await open('/settings')
+    const flowID = new URL(page.url()).searchParams.get('flow')
+    assert.ok(flowID, 'the settings page has a flow')
+    const flow = await page.evaluate(async ({ api, flowID }) => {
+      const r = await fetch(`${api}/self-service/settings/flows?id=${flowID}`, { credentials: 'include', headers: { Accept: 'application/json' } })
+      return r.json()
+    }, { api, flowID })
+    const secretNode = flow.ui?.nodes?.find((n) => n.attributes?.id === 'totp_secret_key')
+    assert.ok(secretNode, `a totp_secret_key node in ${JSON.stringify(flow.ui?.nodes?.map((n) => n.attributes?.id ?? n.attributes?.name))}`)
+    totpSecret = secretNode.attributes.text.text
+    assert.match(totpSecret, /^[A-Z2-7]+=*$/, 'a base32 secret')
+    // Elements shows the secret in a read-only field beside the QR code.
+    await page.waitForFunction((secret) => [...document.querySelectorAll('input')].some((i) => i.value === secret), totpSecret)
+    await input('totp_code').waitFor()
+    await shot('18-totp-qr')
+    // A wrong code is refused, the right one links the app.
+    await input('totp_code').fill(totpCode(totpSecret, Date.now() + 15 * 60_000))
+    await submitButton('method', 'totp').click()
+    await page.getByText(/invalid/i).first().waitFor()
+    await shot('19-totp-wrong-code')
+    await input('totp_code').fill(totpCode(totpSecret))
+    await submitButton('method', 'totp').click()
+    await page.getByText(/your changes have been saved/i).first().waitFor()
+    await shot('20-totp-linked')
+    const identity = await adminIdentity(email)
+    assert.ok(identity.credentials?.totp, `a totp credential: ${JSON.stringify(Object.keys(identity.credentials ?? {}))}`)
+  })
+})
+
+test('logout, then password + TOTP at AAL2', async () => {
+  await step('login-aal2', async () => {
+    await logout()
+    await open('/login')
+    await passwordLogin(email, newPassword)
+    // Elements follows the 422 to the aal2 login flow, which asks for the
+    // code.
+    await input('totp_code').waitFor()
+    await ready('login')
+    await shot('21-login-aal2')
+    // The set-up code's time step is used up; the next step's code is
+    // within the accepted skew.
+    await input('totp_code').fill(totpCode(totpSecret, Date.now() + 30_000))
+    await submitButton('method', 'totp').click()
+    await ready('home')
+    await page.getByTestId('signed-in').waitFor()
+    const s = await session()
+    assert.ok(s?.active, 'whoami answers with a session')
+    assert.equal(s.authenticator_assurance_level, 'aal2')
+    assert.deepEqual(s.authentication_methods?.map((m) => m.method), ['password', 'totp'])
+    await shot('22-login-aal2-done')
+  })
+})
+
+let totpSecret
+
+// totpCode is the authenticator app's code for secret at time at (RFC 6238,
+// SHA1, 6 digits, 30 s).
+function totpCode(secret, at = Date.now()) {
+  return new TOTP({ secret, algorithm: 'SHA1', digits: 6, period: 30 }).generate({ timestamp: at })
+}
+
+// adminIdentity finds the identity with the address through the admin API.
+async function adminIdentity(address) {
+  const r = await fetch(`${adminURL}/admin/identities?credentials_identifier=${encodeURIComponent(address)}&include_credential=totp`, {
+    headers: adminAPIKey ? { Authorization: `Bearer ${adminAPIKey}` } : {},
+  })
+  assert.equal(r.status, 200)
+  const [identity] = await r.json()
+  assert.ok(identity, `an identity for ${address}`)
+  return identity
+}
