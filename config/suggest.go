@@ -4,9 +4,10 @@ import (
 	"strings"
 )
 
-// levenshtein returns the edit distance between a and b (bytes; keys are
-// ASCII).
-func levenshtein(a, b string) int {
+// EditDistance returns the Levenshtein distance between a and b, counted in
+// bytes (config keys and CLI flags are ASCII). cmd/latchkey uses it to
+// suggest a mistyped flag.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -31,7 +32,7 @@ func levenshtein(a, b string) int {
 func nearest(target string, candidates []string) string {
 	best, bestD := "", -1
 	for _, c := range candidates {
-		d := levenshtein(target, c)
+		d := EditDistance(target, c)
 		if bestD < 0 || d < bestD {
 			best, bestD = c, d
 		}

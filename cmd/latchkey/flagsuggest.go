@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/latchkey/latchkey/config"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -25,7 +26,7 @@ func flagError(c *cobra.Command, err error) error {
 func nearestFlag(c *cobra.Command, name string) string {
 	best, bestD := "", 3
 	c.Flags().VisitAll(func(f *pflag.Flag) {
-		d := editDistance(name, f.Name)
+		d := config.EditDistance(name, f.Name)
 		if strings.HasPrefix(f.Name, name) && d > 1 {
 			d = 2
 		}
@@ -34,25 +35,4 @@ func nearestFlag(c *cobra.Command, name string) string {
 		}
 	})
 	return best
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
