@@ -269,11 +269,36 @@ func (s *SelfService) passkeyRegistrationNodes(v *view) []Node {
 	return append(nodes, trigger, result, create, s.scriptNode())
 }
 
-// passkeyRegistration creates the identity with the submitted passkey. The
+// passkeyRegistration creates the identity with the submitted passkey (see
+// webauthnSignUp).
+func (s *SelfService) passkeyRegistration(sub *submission) (*outcome, error) {
+	return s.webauthnSignUp(sub, signUp{
+		method: s.passkeys, identity: keyPasskeyIdentity, ceremony: keyPasskeyRegister,
+		answer: "passkey_register", what: "passkey",
+		begin: s.beginPasskeyRegistration,
+	})
+}
+
+// signUp is what differs between the two WebAuthn sign-ups, with a passkey
+// and with a passwordless security key.
+type signUp struct {
+	method   *webauthn.Method
+	identity flow.Key[string]   // the id the new identity gets (its user handle derives from it)
+	ceremony flow.Key[ceremony] // the registration ceremony in the stash
+	answer   string             // the field carrying the browser's attestation
+	what     string             // for the log
+	// displayName names the credential; empty means the identifier.
+	displayName string
+	// begin starts the next ceremony for the identity id.
+	begin func(ctx context.Context, st webauthn.Store, id string) (func(*flow.Stash), error)
+}
+
+// webauthnSignUp creates the identity with the submitted credential. The
 // traits are validated first (outside the transaction); inside it the
 // attestation is verified before anything is written, then the identity
 // and its credential are stored together, so a failed step leaves neither.
-func (s *SelfService) passkeyRegistration(sub *submission) (*outcome, error) {
+// A new ceremony is begun on every answer, so a challenge is used once.
+func (s *SelfService) webauthnSignUp(sub *submission, u signUp) (*outcome, error) {
 	if sub.res.Flow.Type != "browser" {
 		return &outcome{messages: []Text{noStrategyText(string(core.FlowRegistration))}}, nil
 	}
@@ -287,8 +312,8 @@ func (s *SelfService) passkeyRegistration(sub *submission) (*outcome, error) {
 		o.nodeMessages = msgs
 		return o, nil
 	}
-	answer := sub.str("passkey_register")
-	id := val(keyPasskeyIdentity, sub.res.Stash)
+	answer := sub.str(u.answer)
+	id := val(u.identity, sub.res.Stash)
 	if id == "" {
 		id = uuid.NewString()
 	}
@@ -301,16 +326,20 @@ func (s *SelfService) passkeyRegistration(sub *submission) (*outcome, error) {
 		return nil, err
 	}
 	name := identifierName(ex, id)
+	label := u.displayName
+	if label == "" {
+		label = name
+	}
 	o.tx = func(c *flow.ActionContext, o *outcome) error {
 		fc := c.Base()
 		ctx, tx := fc.Context(), fc.Tx()
-		cer, held := keyPasskeyRegister.Get(fc.Stash())
-		renew, err := s.beginPasskeyRegistration(ctx, tx, id)
+		cer, held := u.ceremony.Get(fc.Stash())
+		renew, err := u.begin(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		o.stash = func(st *flow.Stash) {
-			keyPasskeyIdentity.Set(st, id)
+			u.identity.Set(st, id)
 			renew(st)
 		}
 		switch {
@@ -322,12 +351,12 @@ func (s *SelfService) passkeyRegistration(sub *submission) (*outcome, error) {
 			return nil
 		}
 		dry := &dryRun{Store: tx}
-		if _, err := s.passkeys.FinishRegistration(ctx, dry, &cer.Session, webauthn.User{IdentityID: id, Name: name}, []byte(answer), name); err != nil {
+		if _, err := u.method.FinishRegistration(ctx, dry, &cer.Session, webauthn.User{IdentityID: id, Name: name}, []byte(answer), label); err != nil {
 			msg, ferr := ceremonyError(err, msgWebAuthnWrong)
 			if ferr != nil {
 				return ferr
 			}
-			s.errs.Log.InfoContext(ctx, "passkey registration refused", "flow", fc.FlowID(), "error", err)
+			s.errs.Log.InfoContext(ctx, u.what+" registration refused", "flow", fc.FlowID(), "error", err)
 			o.messages = []Text{msg}
 			return nil
 		}

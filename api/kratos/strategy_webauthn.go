@@ -373,82 +373,17 @@ func (s *SelfService) webauthnRegistrationNodes(v *view) []Node {
 // webauthnRegistration creates the identity with a passwordless security
 // key, as passkeyRegistration does.
 func (s *SelfService) webauthnRegistration(sub *submission) (*outcome, error) {
-	if sub.res.Flow.Type != "browser" {
-		return &outcome{messages: []Text{noStrategyText(string(core.FlowRegistration))}}, nil
-	}
-	traits := traitsOf(sub)
-	o := &outcome{values: keep("traits", traits)}
-	ex, msgs, err := s.checkTraits(traits)
-	if err != nil {
-		return nil, err
-	}
-	if msgs != nil {
-		o.nodeMessages = msgs
-		return o, nil
-	}
-	answer := sub.str("webauthn_register")
 	displayName := sub.str("webauthn_register_displayname")
 	if displayName == "" {
 		displayName = defaultSecurityKeyLabel
 	}
-	id := val(keyWebAuthnIdentity, sub.res.Stash)
-	if id == "" {
-		id = uuid.NewString()
-	}
-	p, err := s.ids.Prepare(sub.r.Context(), identity.Draft{ID: id, Traits: traits})
-	if core.ErrorCode(err) == core.CodeInvalid {
-		o.messages = []Text{genericText(core.ErrorMessage(err))}
-		return o, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	name := identifierName(ex, id)
-	o.tx = func(c *flow.ActionContext, o *outcome) error {
-		fc := c.Base()
-		ctx, tx := fc.Context(), fc.Tx()
-		cer, held := keyWebAuthnRegister.Get(fc.Stash())
-		renew, err := s.beginWebAuthnRegistration(ctx, tx, id, id, keyWebAuthnRegister, false)
-		if err != nil {
-			return err
-		}
-		o.stash = func(st *flow.Stash) {
-			keyWebAuthnIdentity.Set(st, id)
-			renew(st)
-		}
-		switch {
-		case answer == "":
-			o.relocate = true
-			return nil
-		case !held:
-			o.messages = []Text{msgWebAuthnWrong}
-			return nil
-		}
-		dry := &dryRun{Store: tx}
-		if _, err := s.securityKeys.FinishRegistration(ctx, dry, &cer.Session, webauthn.User{IdentityID: id, Name: name}, []byte(answer), displayName); err != nil {
-			msg, ferr := ceremonyError(err, msgWebAuthnWrong)
-			if ferr != nil {
-				return ferr
-			}
-			s.errs.Log.InfoContext(ctx, "security key registration refused", "flow", fc.FlowID(), "error", err)
-			o.messages = []Text{msg}
-			return nil
-		}
-		i, err := s.ids.WithTx(tx).CreatePrepared(ctx, p)
-		if takenInTx(err) {
-			o.messages = []Text{msgDuplicateCreds}
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := tx.CreateWebAuthnCredential(ctx, dry.created); err != nil {
-			return err
-		}
-		o.identityID, o.ident, o.next = i.ID, i, statePassedChallenge
-		return nil
-	}
-	return o, nil
+	return s.webauthnSignUp(sub, signUp{
+		method: s.securityKeys, identity: keyWebAuthnIdentity, ceremony: keyWebAuthnRegister,
+		answer: "webauthn_register", what: "security key", displayName: displayName,
+		begin: func(ctx context.Context, st webauthn.Store, id string) (func(*flow.Stash), error) {
+			return s.beginWebAuthnRegistration(ctx, st, id, id, keyWebAuthnRegister, false)
+		},
+	})
 }
 
 // --- settings
