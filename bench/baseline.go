@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -59,40 +60,57 @@ func startBaselineInProcess(ctx context.Context, size int) (string, int, func(),
 	return "http://" + ln.Addr().String(), 0, func() { cancel(); <-done }, nil
 }
 
+// baseline measures the trivial handler once per body size of the session
+// checks that ran before it (whoami, validate, me: baseline@whoami …), or
+// once with Options.BaselineBodySize when none ran.
 func (r *Runner) baseline(ctx context.Context) ([]Result, error) {
 	r.mu.Lock()
-	size, from := r.whoamiBody, "whoami's"
+	bodies := slices.Clone(r.bodies)
 	r.mu.Unlock()
-	if size == 0 {
-		size, from = r.o.BaselineBodySize, "the configured"
+	if len(bodies) == 0 {
+		res, err := r.baselineAt(ctx, "baseline", r.o.BaselineBodySize, "the configured size")
+		return []Result{res}, err
 	}
+	var out []Result
+	for _, b := range bodies {
+		res, err := r.baselineAt(ctx, "baseline@"+b.scenario, b.size, b.scenario+"'s size")
+		if err != nil {
+			return out, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+func (r *Runner) baselineAt(ctx context.Context, name string, size int, from string) (Result, error) {
 	start := r.o.StartBaseline
 	if start == nil {
 		start = startBaselineInProcess
 	}
 	u, pid, stop, err := start(ctx, size)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	defer stop()
 	if _, err := CheckTarget(ctx, u); err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	h := http.Header{"Accept": {"application/json"}}
 	if _, err := fetch(ctx, r.hc, http.MethodGet, u, h, nil, http.StatusOK, nil); err != nil {
-		return nil, err
+		return Result{}, err
 	}
-	note := fmt.Sprintf("%d B body (%s size), separate process", size, from)
+	note := fmt.Sprintf("%d B body (%s), separate process", size, from)
 	cpuOf := "baseline-server"
 	if pid == 0 {
 		// In this process the server's CPU cannot be told from the
 		// client's: report both together and say so.
 		pid, cpuOf = selfPID, "bench (client and server)"
-		note = fmt.Sprintf("%d B body (%s size), in this process", size, from)
+		note = fmt.Sprintf("%d B body (%s), in this process", size, from)
 	}
-	res, err := r.measure(ctx, "baseline", note, pid, cpuOf, 1, func(ctx context.Context, _ int, _ int64) error {
+	res, err := r.measure(ctx, name, note, pid, cpuOf, 1, func(ctx context.Context, _ int, _ int64) error {
 		_, err := fetch(ctx, r.hc, http.MethodGet, u, h, nil, http.StatusOK, nil)
 		return err
 	})
-	return []Result{res}, err
+	res.Crypto = "none"
+	return res, err
 }

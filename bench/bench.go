@@ -31,6 +31,21 @@ type Options struct {
 	// ServerPID, when not 0, is the server's process: its CPU time per
 	// operation and peak RSS are reported.
 	ServerPID int
+	// DBPID, when not 0, is the database server's process (PostgreSQL's
+	// postmaster, MariaDB's mysqld) on this machine: the CPU time of it and
+	// of all its descendants (the backends), live and exited, is reported
+	// per operation next to the server's.
+	DBPID int
+	// DistinctTokens is how many fresh Hanko JWTs the cache-miss
+	// measurements of validate and me use, each once (5000 when 0).
+	DistinctTokens int
+	// Identities, when not 0, is how many identities Run seeds (through
+	// Seed or the Kratos batch import) before its first scenario, so that
+	// every scenario runs against a table of that size.
+	Identities int
+	// HankoAdminPrefix is the path prefix of the Hanko admin API on the
+	// admin listener (Latchkey's hanko.admin_prefix; empty for the root).
+	HankoAdminPrefix string
 	// Password is the password of every identity the tool creates.
 	Password string
 	// SchemaID is the identity schema of created identities ("default").
@@ -89,6 +104,20 @@ type Result struct {
 	P99        float64  `json:"p99_ms"`
 	Max        float64  `json:"max_ms"`
 	CPUMsPerOp *float64 `json:"cpu_ms_per_op,omitempty"`
+	// CPUMsPerAttempt is the same CPU time divided by every attempted op,
+	// failed ones included.
+	CPUMsPerAttempt *float64 `json:"cpu_ms_per_attempt,omitempty"`
+	// DBCPUMsPerOp and DBCPUMsPerAttempt are the database server's CPU time
+	// (Options.DBPID and its descendants) per successful and per attempted
+	// op.
+	DBCPUMsPerOp      *float64 `json:"db_cpu_ms_per_op,omitempty"`
+	DBCPUMsPerAttempt *float64 `json:"db_cpu_ms_per_attempt,omitempty"`
+	// ErrorKinds counts the failures by kind (see ErrorKind).
+	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
+	// Crypto names the cryptography one op makes the server do (and the
+	// client, when it signs), so that "CPU beyond the cryptography" can be
+	// judged.
+	Crypto string `json:"crypto,omitempty"`
 	// CPUOf says whose CPU CPUMsPerOp is: "server", "baseline-server" or
 	// "bench" (the hash scenario runs in this process).
 	CPUOf       string   `json:"cpu_of,omitempty"`
@@ -108,13 +137,30 @@ type Runner struct {
 	admin  string
 	runID  string
 
-	mu         sync.Mutex
-	users      []user // identities with Password, created on demand
-	whoamiBody int    // body size of whoami, for baseline
-	seq        int    // counter for unique identifiers
+	mu     sync.Mutex
+	users  []user     // identities with Password, created on demand
+	bodies []bodySize // body sizes of the session checks run, for baseline
+	seq    int        // counter for unique identifiers
+	seeded int        // identities [0, seeded) of scaleEmail exist
+
+	hankoChecked bool  // hankoFace ran
+	hankoErr     error // and its answer
 }
 
 type user struct{ id, email string }
+
+// bodySize is the body size of one session check's answer.
+type bodySize struct {
+	scenario string
+	size     int
+}
+
+// recordBody remembers the body size of a session check for baseline.
+func (r *Runner) recordBody(scenario string, size int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bodies = append(r.bodies, bodySize{scenario, size})
+}
 
 // New checks o (targets must be loopback URLs) and returns a Runner. It
 // fails with a description of the first bad option.
@@ -149,6 +195,9 @@ func New(ctx context.Context, o Options) (*Runner, error) {
 	if r.o.Sessions < 1 {
 		r.o.Sessions = 100
 	}
+	if r.o.DistinctTokens < 1 {
+		r.o.DistinctTokens = 5000
+	}
 	if r.o.BatchSize < 1 || r.o.BatchSize > 1000 {
 		r.o.BatchSize = 1000
 	}
@@ -182,14 +231,16 @@ type scenario struct {
 // scenarios in the order `all` runs them: baseline right after the
 // session checks it is compared with, hashing last.
 var scenarios = []scenario{
-	{"whoami", "Kratos GET /sessions/whoami with N distinct session tokens", (*Runner).whoami},
-	{"validate", "Hanko GET and POST /sessions/validate with N distinct JWTs", (*Runner).validate},
-	{"me", "Hanko GET /me with N distinct JWTs", (*Runner).me},
-	{"baseline", "the same client against a trivial Go handler returning whoami's body size", (*Runner).baseline},
+	{"whoami", "Kratos GET /sessions/whoami with --sessions distinct session tokens", (*Runner).whoami},
+	{"validate", "Hanko GET and POST /sessions/validate: cache-hit (--sessions JWTs) and cache-miss (--distinct-tokens fresh JWTs, each once)", (*Runner).validate},
+	{"me", "Hanko GET /me: cache-hit and cache-miss, as validate", (*Runner).me},
+	{"baseline", "the same client against a trivial Go handler, once per body size of the session checks run (always after them)", (*Runner).baseline},
 	{"kratos-login", "Kratos native login: GET /self-service/login/api, POST password", (*Runner).kratosLogin},
 	{"kratos-register", "Kratos native registration with password", (*Runner).kratosRegister},
 	{"hanko-login", "Hanko /login flow: init, capabilities, identifier, password", (*Runner).hankoLogin},
 	{"admin-create", "Kratos POST /admin/identities without password", (*Runner).adminCreate},
+	{"hanko-admin-create", "Hanko admin POST /users, one verified e-mail, no password (admin-create's work)", (*Runner).hankoAdminCreate},
+	{"ui-login-page", "hosted GET /ui/login as a new browser, flow creation and render included", (*Runner).uiLoginPage},
 	{"batch-import", "Kratos PATCH /admin/identities, batches with bcrypt-hashed passwords", (*Runner).batchImport},
 	{"lookup-at-scale", "seed identities, then credentials_identifier lookup and password login at each scale", (*Runner).lookupAtScale},
 	{"hash", "the configured password hasher alone, in this process", (*Runner).hash},
@@ -208,7 +259,7 @@ func ScenarioNames() []string {
 func ScenarioHelp() string {
 	var b strings.Builder
 	for _, s := range scenarios {
-		fmt.Fprintf(&b, "  %-16s %s\n", s.name, s.about)
+		fmt.Fprintf(&b, "  %-19s %s\n", s.name, s.about)
 	}
 	return b.String()
 }
@@ -239,8 +290,24 @@ func ParseScenarios(list string) ([]string, error) {
 // each. A scenario that cannot run against the target is a result with
 // Skipped set; one that fails in setup is a result with Skipped set to the
 // failure (the run continues). Run fails only when ctx ends.
+//
+// baseline runs after the session checks (whoami, validate, me) of the
+// list, wherever it was named, because it answers with their body sizes.
+// With Options.Identities, the identities are seeded first and reported as
+// a result of their own.
 func (r *Runner) Run(ctx context.Context, names []string) ([]Result, error) {
+	names = baselineLast(names)
 	var out []Result
+	if r.o.Identities > 0 {
+		res, err := r.prefill(ctx)
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		if err != nil {
+			return append(out, Result{Scenario: "identities/seed", Skipped: "setup failed: " + err.Error()}), nil
+		}
+		out = append(out, res)
+	}
 	for _, n := range names {
 		i := slices.IndexFunc(scenarios, func(s scenario) bool { return s.name == n })
 		if i < 0 {
@@ -263,6 +330,25 @@ func (r *Runner) Run(ctx context.Context, names []string) ([]Result, error) {
 	return out, nil
 }
 
+// baselineLast moves baseline after the last session check in names.
+func baselineLast(names []string) []string {
+	b := slices.Index(names, "baseline")
+	if b < 0 {
+		return names
+	}
+	last := -1
+	for i, n := range names {
+		if n == "whoami" || n == "validate" || n == "me" {
+			last = i
+		}
+	}
+	if last < b {
+		return names
+	}
+	out := slices.Delete(slices.Clone(names), b, b+1)
+	return slices.Insert(out, last, "baseline")
+}
+
 func (r *Runner) logf(format string, args ...any) {
 	if r.o.Log != nil {
 		fmt.Fprintf(r.o.Log, format+"\n", args...)
@@ -277,11 +363,20 @@ func (r *Runner) measure(ctx context.Context, name, note string, pid int, cpuOf 
 
 func (r *Runner) measureLoad(ctx context.Context, l Load, name, note string, pid int, cpuOf string, items int, op Op) (Result, error) {
 	var (
-		before  ProcSample
-		procErr error
-		sampler *rssSampler
+		before   ProcSample
+		procErr  error
+		sampler  *rssSampler
+		dbBefore time.Duration
+		dbErr    = errors.New("no database pid")
 	)
+	dbPID := 0
+	if cpuOf == "server" {
+		dbPID = r.o.DBPID
+	}
 	between := func() {
+		if dbPID != 0 {
+			dbBefore, dbErr = ReadProcTreeCPU(dbPID)
+		}
 		if pid == 0 {
 			return
 		}
@@ -306,24 +401,41 @@ func (r *Runner) measureLoad(ctx context.Context, l Load, name, note string, pid
 		return Result{}, err
 	}
 	res := Result{
-		Scenario: name, Note: note, Ops: st.Ops, Errors: st.Errors, FirstError: st.FirstError,
+		Scenario: name, Note: note, Ops: st.Ops, Errors: st.Errors, FirstError: st.FirstError, ErrorKinds: st.ErrorKinds,
 		Seconds: st.Elapsed.Seconds(), OpsPerSec: st.OpsPerSec(),
 		P50: ms(st.Percentile(50)), P90: ms(st.Percentile(90)), P99: ms(st.Percentile(99)), Max: ms(st.Percentile(100)),
 		Concurrency: l.Concurrency, Load1: LoadAverage(), Items: max(items, 1),
 	}
+	attempts := st.Ops + st.Errors
 	if pid != 0 && procErr == nil {
 		after, err := ReadProc(pid)
-		if err == nil && st.Ops > 0 {
-			cpu := ms(after.CPU-before.CPU) / float64(st.Ops)
-			res.CPUMsPerOp, res.CPUOf = &cpu, cpuOf
+		if err == nil && attempts > 0 {
+			res.CPUOf = cpuOf
+			res.CPUMsPerOp, res.CPUMsPerAttempt = perOp(after.CPU-before.CPU, st.Ops, attempts)
 			mb := float64(max(peak, after.RSS)) / (1 << 20)
 			res.PeakRSSMB = &mb
+		}
+	}
+	if dbPID != 0 && dbErr == nil {
+		if after, err := ReadProcTreeCPU(dbPID); err == nil && attempts > 0 {
+			res.DBCPUMsPerOp, res.DBCPUMsPerAttempt = perOp(after-dbBefore, st.Ops, attempts)
 		}
 	}
 	return res, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// perOp divides cpu by the successful ops (nil when there were none) and
+// by the attempted ops.
+func perOp(cpu time.Duration, ops, attempts int64) (perSuccess, perAttempt *float64) {
+	if ops > 0 {
+		v := ms(cpu) / float64(ops)
+		perSuccess = &v
+	}
+	v := ms(cpu) / float64(attempts)
+	return perSuccess, &v
+}
 
 // nextID returns a number unique within this runner.
 func (r *Runner) nextID() int {

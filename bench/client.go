@@ -62,6 +62,19 @@ func skipIfMissing(what string, err error) error {
 	return err
 }
 
+// limitedSkip turns a 429 answer into a SkipError naming the server's
+// attempt limits to raise (as bench/run.sh does); other errors are returned
+// as they are.
+func limitedSkip(err error) error {
+	var se *StatusError
+	if errors.As(err, &se) && se.Status == http.StatusTooManyRequests {
+		return &SkipError{Reason: fmt.Sprintf("%s %s answered 429 (the server's attempt limit): raise ratelimit.password.identifier.limit, "+
+			"ratelimit.password.ip.limit and hanko.rate_limiter.password_limits.tokens (LATCHKEY_RATELIMIT_PASSWORD_IDENTIFIER_LIMIT, "+
+			"LATCHKEY_RATELIMIT_PASSWORD_IP_LIMIT, LATCHKEY_HANKO_RATE_LIMITER_PASSWORD_LIMITS_TOKENS) as bench/run.sh does", se.Method, se.URL)}
+	}
+	return err
+}
+
 // isMissing reports whether err is a 404 or 405 answer: the target does not
 // have the endpoint.
 func isMissing(err error) bool {

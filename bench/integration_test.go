@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -101,7 +102,8 @@ func TestRunAgainstRealHandlers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	results, err := r.Run(ctx, []string{"whoami", "validate", "baseline", "kratos-login", "admin-create", "batch-import", "lookup-at-scale", "hash"})
+	results, err := r.Run(ctx, []string{"baseline", "whoami", "validate", "me", "kratos-login", "admin-create", "hanko-admin-create",
+		"ui-login-page", "batch-import", "lookup-at-scale", "hash"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +111,10 @@ func TestRunAgainstRealHandlers(t *testing.T) {
 	for _, res := range results {
 		got[res.Scenario] = res
 	}
-	for _, name := range []string{"whoami", "baseline", "kratos-login", "admin-create", "batch-import",
+	if results[0].Scenario != "whoami" {
+		t.Errorf("first result %q, want whoami (baseline runs after the session checks)", results[0].Scenario)
+	}
+	for _, name := range []string{"whoami", "baseline@whoami", "kratos-login", "admin-create", "batch-import",
 		"lookup-at-scale/lookup@100", "lookup-at-scale/login@100", "lookup-at-scale/lookup@200", "lookup-at-scale/login@200", "hash"} {
 		res, ok := got[name]
 		switch {
@@ -123,13 +128,24 @@ func TestRunAgainstRealHandlers(t *testing.T) {
 			t.Errorf("%s: percentiles p50 %v p99 %v max %v", name, res.P50, res.P99, res.Max)
 		}
 	}
-	// The Hanko face is not mounted: validate must be reported as skipped
-	// with the endpoint that was missing, not as a number.
-	if v := got["validate"]; !strings.Contains(v.Skipped, "/login answered 404") {
-		t.Errorf("validate: %+v, want skipped for the missing Hanko login", v)
+	// The Hanko face and the hosted pages are not mounted: their scenarios
+	// must be reported as skipped with what was missing, not as a number
+	// nor as a setup failure.
+	for name, want := range map[string]string{
+		"validate":           "the target has no Hanko Flow API: POST " + public + "/login answered 404",
+		"me":                 "the target has no Hanko Flow API: POST " + public + "/login answered 404",
+		"hanko-admin-create": "Hanko admin create user: POST " + admin + "/users answered 404",
+		"ui-login-page":      "hosted login page: GET " + public + "/ui/login answered 404",
+	} {
+		if v := got[name]; !strings.HasPrefix(v.Skipped, want) {
+			t.Errorf("%s: skipped %q, want it to start with %q", name, v.Skipped, want)
+		}
 	}
-	if b := got["baseline"]; b.CPUMsPerOp == nil || b.CPUOf != "bench (client and server)" {
-		t.Errorf("baseline in process: CPU %v of %q", b.CPUMsPerOp, b.CPUOf)
+	if _, ok := got["baseline"]; ok {
+		t.Error("baseline ran with the configured body size although whoami ran")
+	}
+	if b := got["baseline@whoami"]; b.CPUMsPerOp == nil || b.CPUOf != "bench (client and server)" || !strings.Contains(b.Note, fmt.Sprintf("%d B body (whoami's size)", bodyOf(got["whoami"]))) {
+		t.Errorf("baseline in process: CPU %v of %q, note %q", b.CPUMsPerOp, b.CPUOf, b.Note)
 	}
 	if h := got["hash"]; h.CPUMsPerOp == nil || *h.CPUMsPerOp <= 0 {
 		t.Errorf("hash: CPU %v", h.CPUMsPerOp)
@@ -152,7 +168,7 @@ func TestRunWithServerPID(t *testing.T) {
 	public, admin := newTarget(t)
 	ctx := context.Background()
 	r, err := bench.New(ctx, bench.Options{Public: public, Admin: admin, ServerPID: osPID(),
-		Load: bench.Load{Concurrency: 2, Requests: 200, Duration: time.Second}})
+		Load: bench.Load{Concurrency: 2, Requests: 200}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,8 +181,9 @@ func TestRunWithServerPID(t *testing.T) {
 	if res.Ops+res.Errors != 200 {
 		t.Errorf("%d ops and %d errors, want 200 requests", res.Ops, res.Errors)
 	}
-	if res.CPUMsPerOp == nil || *res.CPUMsPerOp <= 0 || res.PeakRSSMB == nil || *res.PeakRSSMB <= 0 {
-		t.Errorf("CPU %v, peak RSS %v", res.CPUMsPerOp, res.PeakRSSMB)
+	if res.CPUMsPerOp == nil || *res.CPUMsPerOp <= 0 || res.PeakRSSMB == nil || *res.PeakRSSMB <= 0 ||
+		res.CPUMsPerAttempt == nil || *res.CPUMsPerAttempt > *res.CPUMsPerOp {
+		t.Errorf("CPU %v (per attempt %v), peak RSS %v", res.CPUMsPerOp, res.CPUMsPerAttempt, res.PeakRSSMB)
 	}
 	var js strings.Builder
 	if err := bench.WriteJSON(&js, results); err != nil {
@@ -180,3 +197,12 @@ func TestRunWithServerPID(t *testing.T) {
 }
 
 func osPID() int { return os.Getpid() }
+
+// bodyOf reads the body size out of a session check's note ("… N B body").
+func bodyOf(r bench.Result) int {
+	var n int
+	if i := strings.LastIndex(r.Note, ", "); i >= 0 {
+		fmt.Sscanf(r.Note[i+2:], "%d B body", &n)
+	}
+	return n
+}

@@ -172,9 +172,7 @@ func (r *Runner) whoami(ctx context.Context) ([]Result, error) {
 	if err != nil {
 		return nil, skipIfMissing("whoami", err)
 	}
-	r.mu.Lock()
-	r.whoamiBody = n
-	r.mu.Unlock()
+	r.recordBody("whoami", n)
 	res, err := r.measure(ctx, "whoami", fmt.Sprintf("%d sessions, %d B body", len(tokens), n), r.serverPID(), "server", 1,
 		func(ctx context.Context, _ int, i int64) error {
 			_, err := fetch(ctx, r.hc, http.MethodGet, u, headers[i%int64(len(headers))], nil, http.StatusOK, nil)

@@ -177,3 +177,75 @@ func (s *rssSampler) Stop() int64 {
 	}
 	return s.peak
 }
+
+// ReadProcTreeCPU returns the CPU time of pid and of all its descendants:
+// for each live process of the tree its user and system time plus that of
+// its children it has waited for (cutime, cstime), so a PostgreSQL backend
+// that exited between two readings still counts, in its postmaster's
+// cutime. It fails when pid does not exist.
+func ReadProcTreeCPU(pid int) (time.Duration, error) {
+	root, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read process %d: %w", pid, err)
+	}
+	_, ticks, err := parseStatTree(root)
+	if err != nil {
+		return 0, fmt.Errorf("read process %d: %w", pid, err)
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, fmt.Errorf("read /proc: %w", err)
+	}
+	parent := map[int]int{}
+	own := map[int]uint64{}
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil || p == pid {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // exited meanwhile
+		}
+		ppid, t, err := parseStatTree(b)
+		if err != nil {
+			continue
+		}
+		parent[p], own[p] = ppid, t
+	}
+	for p, t := range own {
+		for q, seen := parent[p], 0; q != 0 && seen < 64; q, seen = parent[q], seen+1 {
+			if q == pid {
+				ticks += t
+				break
+			}
+		}
+	}
+	return time.Duration(ticks) * time.Second / time.Duration(clockTicks()), nil
+}
+
+// parseStatTree returns the parent pid (field 4) and utime+stime+cutime+
+// cstime (fields 14 to 17) of a /proc/PID/stat line.
+func parseStatTree(stat []byte) (int, uint64, error) {
+	end := bytes.LastIndexByte(stat, ')')
+	if end < 0 {
+		return 0, 0, errors.New("/proc stat: no command name")
+	}
+	fields := strings.Fields(string(stat[end+1:]))
+	if len(fields) < 15 {
+		return 0, 0, fmt.Errorf("/proc stat: %d fields after the command name, want at least 15", len(fields))
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return 0, 0, fmt.Errorf("/proc stat: ppid: %w", err)
+	}
+	var sum uint64
+	for _, f := range fields[11:15] {
+		v, err := strconv.ParseInt(f, 10, 64) // cutime and cstime are signed
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc stat: times: %w", err)
+		}
+		sum += uint64(max(v, 0))
+	}
+	return ppid, sum, nil
+}

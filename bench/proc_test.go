@@ -103,3 +103,48 @@ func TestLoadAverage(t *testing.T) {
 		t.Fatalf("load average %v", l)
 	}
 }
+
+func TestParseStatTree(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		stat    string
+		ppid    int
+		ticks   uint64
+		wantErr bool
+	}{
+		{"own and children", "42 (postgres) S 7 42 42 0 -1 4194560 100 0 0 0 250 50 30 20 20 0 8 0 100 0 0", 7, 350, false},
+		{"negative child time counts as 0", "42 (x) S 1 42 42 0 -1 0 0 0 0 0 7 3 -1 2 20 0 1 0 1 0 0", 1, 12, false},
+		{"truncated", "42 (x) S 1 2 3 4 5 6 7 8 9 10 11 12", 0, 0, true},
+		{"bad ppid", "42 (x) S z 42 42 0 -1 0 0 0 0 0 7 3 0 0 20 0", 0, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ppid, ticks, err := parseStatTree([]byte(tt.stat))
+			if (err != nil) != tt.wantErr || ppid != tt.ppid || ticks != tt.ticks {
+				t.Fatalf("parseStatTree = %d, %d, %v; want %d, %d, error %v", ppid, ticks, err, tt.ppid, tt.ticks, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestReadProcTreeCPU(t *testing.T) {
+	t.Parallel()
+	own, err := ReadProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read after the process's own time, which it includes, so it can
+	// only be larger.
+	tree, err := ReadProcTreeCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree < own.CPU {
+		t.Fatalf("tree CPU %v below the process's own %v read earlier", tree, own.CPU)
+	}
+	if _, err := ReadProcTreeCPU(1 << 30); err == nil {
+		t.Fatal("no error for a process that does not exist")
+	}
+}

@@ -27,11 +27,12 @@ type Load struct {
 
 // Stats is what one measurement saw.
 type Stats struct {
-	Ops        int64           // successful operations
-	Errors     int64           // failed operations
-	FirstError string          // the text of the first failure, empty when none
-	Elapsed    time.Duration   // wall time of the measured phase
-	Latencies  []time.Duration // of the successful operations, sorted ascending
+	Ops        int64            // successful operations
+	Errors     int64            // failed operations
+	FirstError string           // the text of the first failure, empty when none
+	ErrorKinds map[string]int64 // failures by kind (ErrorKind), at most maxErrorKinds kinds
+	Elapsed    time.Duration    // wall time of the measured phase
+	Latencies  []time.Duration  // of the successful operations, sorted ascending
 }
 
 // OpsPerSec is successful operations per second of wall time.
@@ -97,6 +98,8 @@ func run(ctx context.Context, workers int, d time.Duration, limit int64, seq *at
 		started  atomic.Int64
 		ok, errs atomic.Int64
 		firstErr atomic.Pointer[string]
+		kindsMu  sync.Mutex
+		kinds    = map[string]int64{}
 		wg       sync.WaitGroup
 		lats     = make([][]time.Duration, workers)
 	)
@@ -145,6 +148,13 @@ func run(ctx context.Context, workers int, d time.Duration, limit int64, seq *at
 						s := err.Error()
 						firstErr.Store(&s)
 					}
+					k := ErrorKind(err)
+					kindsMu.Lock()
+					if _, ok := kinds[k]; !ok && len(kinds) >= maxErrorKinds {
+						k = otherErrors
+					}
+					kinds[k]++
+					kindsMu.Unlock()
 					continue
 				}
 				ok.Add(1)
@@ -158,6 +168,9 @@ func run(ctx context.Context, workers int, d time.Duration, limit int64, seq *at
 	close(stopProgress)
 	<-progressDone
 	st := &Stats{Ops: ok.Load(), Errors: errs.Load(), Elapsed: elapsed}
+	if len(kinds) > 0 {
+		st.ErrorKinds = kinds
+	}
 	if p := firstErr.Load(); p != nil {
 		st.FirstError = *p
 	}

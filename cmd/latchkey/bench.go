@@ -47,6 +47,10 @@ type benchFlags struct {
 	timeout               time.Duration
 	quiet                 bool
 	seedDSN               string
+	dbPID                 int
+	distinctTokens        int
+	identities            int
+	hankoAdminPrefix      string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -55,15 +59,30 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure a running Kratos- or Hanko-compatible server (load generator)",
 		Long: `Run a closed-loop load against a running server over HTTP/1.1 keep-alive and
-report, per scenario, throughput, latency percentiles, errors and, with
---server-pid, the server's CPU time per operation and peak RSS (read from
-/proc). The tool speaks only the Kratos and Hanko wire APIs, so it can be
+report, per scenario, throughput, latency percentiles, errors counted by
+kind (method, path, status and the error's first line) and, with
+--server-pid, the server's CPU time per successful and per attempted
+operation and its peak RSS (read from /proc); with --db-pid, the database
+server's CPU time too (the process and all its descendants: pass
+PostgreSQL's postmaster or MariaDB's mysqld when the database runs on
+this machine). The tool speaks only the Kratos and Hanko wire APIs, so it can be
 pointed at Latchkey, Ory Kratos or Hanko. Only loopback targets are accepted.
 
 Scenarios (--scenario NAME[,NAME...] or all):
 ` + bench.ScenarioHelp() + `
-A scenario whose endpoints the target does not have is reported as skipped.
-Identities the scenarios create stay in the target's database.
+A scenario whose endpoints the target does not have (Kratos targets for
+validate and me, for instance), or that needs server configuration the
+target lacks, is reported as "skipped: <reason and what to set>", never as a
+number. baseline always runs after the session checks of the list, once per
+body size they answered with. Identities the scenarios create stay in the
+target's database.
+
+--identities N seeds N identities (through --seed-dsn, or the Kratos batch
+import PATCH /admin/identities) before the first scenario, so that whoami,
+me, hanko-admin-create and the others run against an identifier table of
+that size, e.g. on PostgreSQL:
+  latchkey bench --identities 50000 --scenario whoami,me,admin-create,hanko-admin-create \
+    --server-pid PID --db-pid "$(head -1 /var/lib/postgresql/data/postmaster.pid)"
 
 The hash scenario runs the password hasher in this process with the hashers
 section of --config (or of --dev's defaults with --dev, as "latchkey serve
@@ -99,6 +118,10 @@ section of --config (or of --dev's defaults with --dev, as "latchkey serve
 	fl.BoolVar(&f.inProcessBaseline, "baseline-in-process", false, "run the baseline server in this process (its CPU then includes the client's)")
 	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each HTTP request")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress or setup lines on stderr")
+	fl.IntVar(&f.dbPID, "db-pid", 0, "PID of the database server on this machine (PostgreSQL's postmaster, MariaDB's mysqld): its CPU and its descendants' per op")
+	fl.IntVar(&f.distinctTokens, "distinct-tokens", 5000, "fresh JWTs the cache-miss runs of validate and me send, each once (the run ends after that many ops)")
+	fl.IntVar(&f.identities, "identities", 0, "seed this many identities before the first scenario (e.g. 50000 on PostgreSQL)")
+	fl.StringVar(&f.hankoAdminPrefix, "hanko-admin-prefix", "", "path prefix of the Hanko admin API on the admin listener (hanko.admin_prefix)")
 	fl.StringVar(&f.seedDSN, "seed-dsn", "", "seed lookup-at-scale directly into the server's database (its DSN) through the identity service, not HTTP; use --config/--dev for the schemas")
 	cmd.AddCommand(newBenchBaselineServerCmd())
 	return cmd
@@ -126,6 +149,7 @@ func runBench(ctx context.Context, cmd *cobra.Command, f *benchFlags) error {
 		Load:      bench.Load{Concurrency: f.concurrency, Duration: f.duration, Warmup: f.warmup, Requests: f.requests},
 		ServerPID: f.serverPID, Password: f.password, SchemaID: f.schemaID, Sessions: f.sessions,
 		BatchSize: f.batchSize, Scales: scales, Hash: hash, BaselineBodySize: f.baselineBody, Timeout: f.timeout,
+		DBPID: f.dbPID, DistinctTokens: f.distinctTokens, Identities: f.identities, HankoAdminPrefix: f.hankoAdminPrefix,
 	}
 	if !f.inProcessBaseline {
 		o.StartBaseline = startBaselineProcess
@@ -148,6 +172,14 @@ func runBench(ctx context.Context, cmd *cobra.Command, f *benchFlags) error {
 		if _, err := bench.ReadProc(f.serverPID); err != nil {
 			return exitError{code: 2, msg: "Error: --server-pid: " + err.Error()}
 		}
+	}
+	if f.dbPID != 0 {
+		if _, err := bench.ReadProcTreeCPU(f.dbPID); err != nil {
+			return exitError{code: 2, msg: "Error: --db-pid: " + err.Error()}
+		}
+	}
+	if f.distinctTokens < 1 || f.identities < 0 {
+		return exitError{code: 2, msg: "Error: --distinct-tokens must be at least 1 and --identities not negative"}
 	}
 	r, err := bench.New(ctx, o)
 	if err != nil {
@@ -196,6 +228,12 @@ func benchHeader(f *benchFlags, hash password.Params) string {
 	s += "; target " + f.public
 	if f.admin != "" {
 		s += " / " + f.admin
+	}
+	if f.dbPID != 0 {
+		s += fmt.Sprintf("; database pid %d (and descendants)", f.dbPID)
+	}
+	if f.identities > 0 {
+		s += fmt.Sprintf("; %d identities seeded first", f.identities)
 	}
 	if f.serverPID != 0 {
 		if p, err := bench.ReadProc(f.serverPID); err == nil {
