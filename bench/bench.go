@@ -46,6 +46,10 @@ type Options struct {
 	// HankoAdminPrefix is the path prefix of the Hanko admin API on the
 	// admin listener (Latchkey's hanko.admin_prefix; empty for the root).
 	HankoAdminPrefix string
+	// WebAuthnOrigin is the origin the virtual authenticators of
+	// passkey-login put in their client data; empty derives it from Public
+	// (an IP host becomes localhost, as Latchkey's --dev relying party).
+	WebAuthnOrigin string
 	// Password is the password of every identity the tool creates.
 	Password string
 	// SchemaID is the identity schema of created identities ("default").
@@ -238,6 +242,7 @@ var scenarios = []scenario{
 	{"kratos-login", "Kratos native login: GET /self-service/login/api, POST password", (*Runner).kratosLogin},
 	{"kratos-register", "Kratos native registration with password", (*Runner).kratosRegister},
 	{"hanko-login", "Hanko /login flow: init, capabilities, identifier, password", (*Runner).hankoLogin},
+	{"passkey-login", "Hanko /login with a passkey: a virtual authenticator here signs a real ES256 assertion per op", (*Runner).passkeyLogin},
 	{"admin-create", "Kratos POST /admin/identities without password", (*Runner).adminCreate},
 	{"hanko-admin-create", "Hanko admin POST /users, one verified e-mail, no password (admin-create's work)", (*Runner).hankoAdminCreate},
 	{"ui-login-page", "hosted GET /ui/login as a new browser, flow creation and render included", (*Runner).uiLoginPage},

@@ -13,9 +13,10 @@ import (
 
 // hankoState is the part of a Hanko Flow API answer the tool reads.
 type hankoState struct {
-	Name      string `json:"name"`
-	Status    int    `json:"status"`
-	CSRFToken string `json:"csrf_token"`
+	Name      string                     `json:"name"`
+	Status    int                        `json:"status"`
+	CSRFToken string                     `json:"csrf_token"`
+	Payload   map[string]json.RawMessage `json:"payload"`
 	Actions   map[string]struct {
 		Href   string `json:"href"`
 		Inputs map[string]struct {
