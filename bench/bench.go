@@ -46,6 +46,11 @@ type Options struct {
 	// HankoAdminPrefix is the path prefix of the Hanko admin API on the
 	// admin listener (Latchkey's hanko.admin_prefix; empty for the root).
 	HankoAdminPrefix string
+	// TOTPIdentities is how many identities totp-aal2 enrols in TOTP
+	// (1000 when 0). Each accepts a code once per 30 s step, two steps at
+	// a time: a run needs about half as many identities as logins in any
+	// 30 s, or its ops fail with "raise --totp-identities".
+	TOTPIdentities int
 	// WebAuthnOrigin is the origin the virtual authenticators of
 	// passkey-login put in their client data; empty derives it from Public
 	// (an IP host becomes localhost, as Latchkey's --dev relying party).
@@ -202,6 +207,9 @@ func New(ctx context.Context, o Options) (*Runner, error) {
 	if r.o.DistinctTokens < 1 {
 		r.o.DistinctTokens = 5000
 	}
+	if r.o.TOTPIdentities < 1 {
+		r.o.TOTPIdentities = 1000
+	}
 	if r.o.BatchSize < 1 || r.o.BatchSize > 1000 {
 		r.o.BatchSize = 1000
 	}
@@ -243,6 +251,7 @@ var scenarios = []scenario{
 	{"kratos-register", "Kratos native registration with password", (*Runner).kratosRegister},
 	{"hanko-login", "Hanko /login flow: init, capabilities, identifier, password", (*Runner).hankoLogin},
 	{"passkey-login", "Hanko /login with a passkey: a virtual authenticator here signs a real ES256 assertion per op", (*Runner).passkeyLogin},
+	{"totp-aal2", "Kratos native password login, then the aal2 step-up with a TOTP code (pquerna/otp), each code used once", (*Runner).totpAAL2},
 	{"admin-create", "Kratos POST /admin/identities without password", (*Runner).adminCreate},
 	{"hanko-admin-create", "Hanko admin POST /users, one verified e-mail, no password (admin-create's work)", (*Runner).hankoAdminCreate},
 	{"ui-login-page", "hosted GET /ui/login as a new browser, flow creation and render included", (*Runner).uiLoginPage},
@@ -404,6 +413,9 @@ func (r *Runner) measureLoad(ctx context.Context, l Load, name, note string, pid
 	}
 	if err != nil {
 		return Result{}, err
+	}
+	if st.Exhausted != "" {
+		note += fmt.Sprintf("; ended early after %d ops: %s", st.Ops+st.Errors, st.Exhausted)
 	}
 	res := Result{
 		Scenario: name, Note: note, Ops: st.Ops, Errors: st.Errors, FirstError: st.FirstError, ErrorKinds: st.ErrorKinds,

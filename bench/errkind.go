@@ -41,11 +41,22 @@ func ErrorKind(err error) string {
 // code, reason or message when it is JSON in the Kratos or Hanko format,
 // else its first line, at most 120 characters.
 func bodySummary(body string) string {
+	type message struct {
+		ID   int    `json:"id"`
+		Text string `json:"text"`
+	}
 	var v struct {
 		Error json.RawMessage `json:"error"`
 		Code  json.RawMessage `json:"code"`
 		Msg   string          `json:"message"`
 		Name  string          `json:"name"`
+		// A Kratos flow re-rendered with messages.
+		UI *struct {
+			Messages []message `json:"messages"`
+			Nodes    []struct {
+				Messages []message `json:"messages"`
+			} `json:"nodes"`
+		} `json:"ui"`
 	}
 	if json.Unmarshal([]byte(strings.TrimSuffix(body, "…")), &v) == nil {
 		var e struct {
@@ -64,6 +75,16 @@ func bodySummary(body string) string {
 		}
 		if v.Name != "" {
 			parts = append([]string{"state " + v.Name}, parts...)
+		}
+		if v.UI != nil {
+			msgs := v.UI.Messages
+			for _, n := range v.UI.Nodes {
+				msgs = append(msgs, n.Messages...)
+			}
+			parts = append(parts, "flow")
+			for _, m := range msgs {
+				parts = append(parts, fmt.Sprintf("%d %s", m.ID, m.Text))
+			}
 		}
 		if len(parts) == 0 && v.Msg != "" {
 			parts = append(parts, v.Msg)

@@ -17,6 +17,11 @@ import (
 // error counts against the scenario. Ops run concurrently.
 type Op func(ctx context.Context, worker int, i int64) error
 
+// ErrExhausted, returned (wrapped) by an op, ends its worker's loop
+// without counting a failure: the op's supply (codes, tokens) is used up.
+// Stats.Exhausted says it happened.
+var ErrExhausted = errors.New("the scenario's supply is used up")
+
 // Load bounds a measurement.
 type Load struct {
 	Concurrency int           // workers in the closed loop (at least 1)
@@ -31,6 +36,7 @@ type Stats struct {
 	Errors     int64            // failed operations
 	FirstError string           // the text of the first failure, empty when none
 	ErrorKinds map[string]int64 // failures by kind (ErrorKind), at most maxErrorKinds kinds
+	Exhausted  string           // the ErrExhausted error that ended the phase early, if any
 	Elapsed    time.Duration    // wall time of the measured phase
 	Latencies  []time.Duration  // of the successful operations, sorted ascending
 }
@@ -100,6 +106,7 @@ func run(ctx context.Context, workers int, d time.Duration, limit int64, seq *at
 		firstErr atomic.Pointer[string]
 		kindsMu  sync.Mutex
 		kinds    = map[string]int64{}
+		spent    atomic.Pointer[string]
 		wg       sync.WaitGroup
 		lats     = make([][]time.Duration, workers)
 	)
@@ -144,6 +151,11 @@ func run(ctx context.Context, workers int, d time.Duration, limit int64, seq *at
 					if ctx.Err() != nil {
 						break
 					}
+					if errors.Is(err, ErrExhausted) {
+						s := err.Error()
+						spent.CompareAndSwap(nil, &s)
+						break
+					}
 					if errs.Add(1) == 1 {
 						s := err.Error()
 						firstErr.Store(&s)
@@ -170,6 +182,9 @@ func run(ctx context.Context, workers int, d time.Duration, limit int64, seq *at
 	st := &Stats{Ops: ok.Load(), Errors: errs.Load(), Elapsed: elapsed}
 	if len(kinds) > 0 {
 		st.ErrorKinds = kinds
+	}
+	if p := spent.Load(); p != nil {
+		st.Exhausted = *p
 	}
 	if p := firstErr.Load(); p != nil {
 		st.FirstError = *p

@@ -268,3 +268,48 @@ func TestParseScenarios(t *testing.T) {
 		})
 	}
 }
+
+func TestTOTPPool(t *testing.T) {
+	t.Parallel()
+	step := int64(33_333_334) // any step
+	tests := []struct {
+		name  string
+		at    time.Time // now
+		next  int64     // every user's first unused step, relative to now's step
+		users int
+		want  []int64 // steps handed out, relative to now's step, until spent
+	}{
+		{"two steps each: current and next", time.Unix(step*totpPeriod+5, 0), 0, 2, []int64{0, 0, 1, 1}},
+		{"current step used at enrolment", time.Unix(step*totpPeriod+5, 0), 1, 2, []int64{1, 1}},
+		{"near the end of a step only the next", time.Unix(step*totpPeriod+totpPeriod-1, 0), 0, 2, []int64{1, 1}},
+		{"never beyond the server's skew", time.Unix(step*totpPeriod+5, 0), 2, 3, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			now := tt.at
+			cur := now.Unix() / totpPeriod
+			p := &totpPool{now: func() time.Time { return now }}
+			for range tt.users {
+				p.users = append(p.users, &totpUser{next: cur + tt.next})
+			}
+			var got []int64
+			for {
+				_, at, err := p.take()
+				if err != nil {
+					if !errors.Is(err, ErrExhausted) {
+						t.Fatalf("take: %v, want ErrExhausted", err)
+					}
+					break
+				}
+				got = append(got, at.Unix()/totpPeriod-cur)
+				if len(got) > 10 {
+					t.Fatal("the pool never runs out")
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("steps %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -52,6 +52,7 @@ type benchFlags struct {
 	identities            int
 	hankoAdminPrefix      string
 	webauthnOrigin        string
+	totpIdentities        int
 }
 
 func newBenchCmd() *cobra.Command {
@@ -124,6 +125,7 @@ section of --config (or of --dev's defaults with --dev, as "latchkey serve
 	fl.IntVar(&f.identities, "identities", 0, "seed this many identities before the first scenario (e.g. 50000 on PostgreSQL)")
 	fl.StringVar(&f.hankoAdminPrefix, "hanko-admin-prefix", "", "path prefix of the Hanko admin API on the admin listener (hanko.admin_prefix)")
 	fl.StringVar(&f.webauthnOrigin, "webauthn-origin", "", "origin passkey-login's authenticators sign for (default: the --public URL, an IP host as localhost, as --dev's relying party)")
+	fl.IntVar(&f.totpIdentities, "totp-identities", 1000, "identities totp-aal2 enrols (each code is accepted once: about half the logins of any 30 s)")
 	fl.StringVar(&f.seedDSN, "seed-dsn", "", "seed lookup-at-scale directly into the server's database (its DSN) through the identity service, not HTTP; use --config/--dev for the schemas")
 	cmd.AddCommand(newBenchBaselineServerCmd())
 	return cmd
@@ -152,7 +154,7 @@ func runBench(ctx context.Context, cmd *cobra.Command, f *benchFlags) error {
 		ServerPID: f.serverPID, Password: f.password, SchemaID: f.schemaID, Sessions: f.sessions,
 		BatchSize: f.batchSize, Scales: scales, Hash: hash, BaselineBodySize: f.baselineBody, Timeout: f.timeout,
 		DBPID: f.dbPID, DistinctTokens: f.distinctTokens, Identities: f.identities, HankoAdminPrefix: f.hankoAdminPrefix,
-		WebAuthnOrigin: f.webauthnOrigin,
+		WebAuthnOrigin: f.webauthnOrigin, TOTPIdentities: f.totpIdentities,
 	}
 	if !f.inProcessBaseline {
 		o.StartBaseline = startBaselineProcess

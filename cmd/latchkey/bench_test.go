@@ -75,7 +75,7 @@ func wantMeasured(t *testing.T, got map[string]bench.Result, names ...string) {
 func TestBenchAgainstServeDev(t *testing.T) {
 	public, admin := benchServeDev(t)
 	got := runBenchScenarios(t, bench.Options{Public: public, Admin: admin, ServerPID: os.Getpid()},
-		"baseline", "validate", "me", "hanko-login", "passkey-login", "hanko-admin-create", "ui-login-page")
+		"baseline", "validate", "me", "hanko-login", "passkey-login", "hanko-admin-create", "ui-login-page", "totp-aal2")
 	wantMeasured(t, got, "validate/cache-hit", "validate/cache-miss", "me/cache-hit", "me/cache-miss", "baseline@validate",
 		"baseline@me", "hanko-login", "passkey-login", "hanko-admin-create", "ui-login-page")
 	if pk := got["passkey-login"]; !strings.Contains(pk.Note, "webauthn_verify_assertion_response") || pk.CPUMsPerOp == nil {
@@ -84,4 +84,18 @@ func TestBenchAgainstServeDev(t *testing.T) {
 	if hl := got["hanko-login"]; !strings.Contains(hl.Note, "password_login") {
 		t.Errorf("hanko-login note %q does not list the actions posted", hl.Note)
 	}
+	// --dev has no TOTP: skipped with the key to set.
+	if s := got["totp-aal2"].Skipped; !strings.Contains(s, "LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED=true") {
+		t.Errorf("totp-aal2 on --dev: skipped %q, want the config to set", s)
+	}
+}
+
+// TestBenchTOTPAgainstServeDev runs totp-aal2 against serve --dev with TOTP
+// enabled: every measured op ends in an aal2 session.
+func TestBenchTOTPAgainstServeDev(t *testing.T) {
+	public, admin := benchServeDev(t, "LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED=true")
+	// Each identity has a code left for at least the rest of the step it
+	// was enrolled in and the next one: 12 ops need 12 identities.
+	got := runBenchScenarios(t, bench.Options{Public: public, Admin: admin, TOTPIdentities: 12}, "totp-aal2")
+	wantMeasured(t, got, "totp-aal2")
 }
