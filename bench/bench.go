@@ -51,6 +51,15 @@ type Options struct {
 	// a time: a run needs about half as many identities as logins in any
 	// 30 s, or its ops fail with "raise --totp-identities".
 	TOTPIdentities int
+	// OIDCProviderAddr is the loopback address oidc-login runs its OpenID
+	// Connect provider on ("127.0.0.1:44350" when empty); the server must
+	// be configured with it (OIDCServerConfig).
+	OIDCProviderAddr string
+	// OIDCProviderID is the server's provider id for it ("bench").
+	OIDCProviderID string
+	// SessionCookie is the Kratos session cookie's name
+	// ("ory_kratos_session").
+	SessionCookie string
 	// WebAuthnOrigin is the origin the virtual authenticators of
 	// passkey-login put in their client data; empty derives it from Public
 	// (an IP host becomes localhost, as Latchkey's --dev relying party).
@@ -207,6 +216,18 @@ func New(ctx context.Context, o Options) (*Runner, error) {
 	if r.o.DistinctTokens < 1 {
 		r.o.DistinctTokens = 5000
 	}
+	if r.o.OIDCProviderAddr == "" {
+		r.o.OIDCProviderAddr = "127.0.0.1:44350"
+	}
+	if _, err := CheckTarget(ctx, "http://"+r.o.OIDCProviderAddr); err != nil {
+		return nil, fmt.Errorf("bench: OIDC provider address: %w", err)
+	}
+	if r.o.OIDCProviderID == "" {
+		r.o.OIDCProviderID = "bench"
+	}
+	if r.o.SessionCookie == "" {
+		r.o.SessionCookie = "ory_kratos_session"
+	}
 	if r.o.TOTPIdentities < 1 {
 		r.o.TOTPIdentities = 1000
 	}
@@ -252,6 +273,7 @@ var scenarios = []scenario{
 	{"hanko-login", "Hanko /login flow: init, capabilities, identifier, password", (*Runner).hankoLogin},
 	{"passkey-login", "Hanko /login with a passkey: a virtual authenticator here signs a real ES256 assertion per op", (*Runner).passkeyLogin},
 	{"totp-aal2", "Kratos native password login, then the aal2 step-up with a TOTP code (pquerna/otp), each code used once", (*Runner).totpAAL2},
+	{"oidc-login", "Kratos browser login through an OpenID Connect provider run in this process (mockoidc; the server must be configured with it)", (*Runner).oidcLogin},
 	{"admin-create", "Kratos POST /admin/identities without password", (*Runner).adminCreate},
 	{"hanko-admin-create", "Hanko admin POST /users, one verified e-mail, no password (admin-create's work)", (*Runner).hankoAdminCreate},
 	{"ui-login-page", "hosted GET /ui/login as a new browser, flow creation and render included", (*Runner).uiLoginPage},

@@ -53,6 +53,9 @@ type benchFlags struct {
 	hankoAdminPrefix      string
 	webauthnOrigin        string
 	totpIdentities        int
+	oidcProvider          string
+	oidcProviderID        string
+	sessionCookie         string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -85,6 +88,13 @@ me, hanko-admin-create and the others run against an identifier table of
 that size, e.g. on PostgreSQL:
   latchkey bench --identities 50000 --scenario whoami,me,admin-create,hanko-admin-create \
     --server-pid PID --db-pid "$(head -1 /var/lib/postgresql/data/postmaster.pid)"
+
+Scenarios that need server configuration "latchkey serve --dev" lacks:
+  totp-aal2   LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED=true
+  oidc-login  the provider oidc-login runs in this process at --oidc-provider:
+              ` + bench.OIDCServerConfig("127.0.0.1:44350", "bench") + `
+The login scenarios log the same identities in thousands of times: raise the
+server's password attempt limits as bench/run.sh does.
 
 The hash scenario runs the password hasher in this process with the hashers
 section of --config (or of --dev's defaults with --dev, as "latchkey serve
@@ -126,6 +136,9 @@ section of --config (or of --dev's defaults with --dev, as "latchkey serve
 	fl.StringVar(&f.hankoAdminPrefix, "hanko-admin-prefix", "", "path prefix of the Hanko admin API on the admin listener (hanko.admin_prefix)")
 	fl.StringVar(&f.webauthnOrigin, "webauthn-origin", "", "origin passkey-login's authenticators sign for (default: the --public URL, an IP host as localhost, as --dev's relying party)")
 	fl.IntVar(&f.totpIdentities, "totp-identities", 1000, "identities totp-aal2 enrols (each code is accepted once: about half the logins of any 30 s)")
+	fl.StringVar(&f.oidcProvider, "oidc-provider", "127.0.0.1:44350", "loopback address oidc-login runs its OpenID Connect provider on")
+	fl.StringVar(&f.oidcProviderID, "oidc-provider-id", "bench", "the server's provider id for oidc-login's provider")
+	fl.StringVar(&f.sessionCookie, "session-cookie", "ory_kratos_session", "name of the Kratos session cookie (session.cookie.name)")
 	fl.StringVar(&f.seedDSN, "seed-dsn", "", "seed lookup-at-scale directly into the server's database (its DSN) through the identity service, not HTTP; use --config/--dev for the schemas")
 	cmd.AddCommand(newBenchBaselineServerCmd())
 	return cmd
@@ -155,6 +168,7 @@ func runBench(ctx context.Context, cmd *cobra.Command, f *benchFlags) error {
 		BatchSize: f.batchSize, Scales: scales, Hash: hash, BaselineBodySize: f.baselineBody, Timeout: f.timeout,
 		DBPID: f.dbPID, DistinctTokens: f.distinctTokens, Identities: f.identities, HankoAdminPrefix: f.hankoAdminPrefix,
 		WebAuthnOrigin: f.webauthnOrigin, TOTPIdentities: f.totpIdentities,
+		OIDCProviderAddr: f.oidcProvider, OIDCProviderID: f.oidcProviderID, SessionCookie: f.sessionCookie,
 	}
 	if !f.inProcessBaseline {
 		o.StartBaseline = startBaselineProcess

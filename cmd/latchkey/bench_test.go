@@ -75,7 +75,7 @@ func wantMeasured(t *testing.T, got map[string]bench.Result, names ...string) {
 func TestBenchAgainstServeDev(t *testing.T) {
 	public, admin := benchServeDev(t)
 	got := runBenchScenarios(t, bench.Options{Public: public, Admin: admin, ServerPID: os.Getpid()},
-		"baseline", "validate", "me", "hanko-login", "passkey-login", "hanko-admin-create", "ui-login-page", "totp-aal2")
+		"baseline", "validate", "me", "hanko-login", "passkey-login", "hanko-admin-create", "ui-login-page", "totp-aal2", "oidc-login")
 	wantMeasured(t, got, "validate/cache-hit", "validate/cache-miss", "me/cache-hit", "me/cache-miss", "baseline@validate",
 		"baseline@me", "hanko-login", "passkey-login", "hanko-admin-create", "ui-login-page")
 	if pk := got["passkey-login"]; !strings.Contains(pk.Note, "webauthn_verify_assertion_response") || pk.CPUMsPerOp == nil {
@@ -88,6 +88,22 @@ func TestBenchAgainstServeDev(t *testing.T) {
 	if s := got["totp-aal2"].Skipped; !strings.Contains(s, "LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED=true") {
 		t.Errorf("totp-aal2 on --dev: skipped %q, want the config to set", s)
 	}
+	if s := got["oidc-login"].Skipped; !strings.Contains(s, "LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS='[{") {
+		t.Errorf("oidc-login on --dev: skipped %q, want the config to set", s)
+	}
+}
+
+// TestBenchOIDCAgainstServeDev runs oidc-login against serve --dev
+// configured, as the skip message says, with the provider the bench runs.
+func TestBenchOIDCAgainstServeDev(t *testing.T) {
+	addr := "127.0.0.1:" + freePort(t)
+	var env []string
+	for _, kv := range strings.Fields(bench.OIDCServerConfig(addr, "bench")) {
+		env = append(env, strings.ReplaceAll(kv, "'", ""))
+	}
+	public, admin := benchServeDev(t, env...)
+	got := runBenchScenarios(t, bench.Options{Public: public, Admin: admin, OIDCProviderAddr: addr}, "oidc-login")
+	wantMeasured(t, got, "oidc-login")
 }
 
 // TestBenchTOTPAgainstServeDev runs totp-aal2 against serve --dev with TOTP
