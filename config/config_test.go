@@ -141,7 +141,7 @@ func TestDefaults(t *testing.T) {
 		{"webauthn rp is the passkey rp", func(c *Config) any { return c.SelfService.Methods.WebAuthn.Config.RP }, RelyingParty{DisplayName: "Latchkey", ID: "id.example.com", Origins: []string{"https://id.example.com"}}, RelyingParty{DisplayName: "Latchkey", ID: "localhost", Origins: []string{"http://localhost:4433"}}},
 		{"hanko passkey", func(c *Config) any { return c.Hanko.Passkey }, HankoPasskey{Enabled: true, AcquireOnRegistration: "always", AcquireOnLogin: "always", Limit: 10, UserVerification: "preferred", AttestationPreference: "direct"}, HankoPasskey{Enabled: true, AcquireOnRegistration: "always", AcquireOnLogin: "always", Limit: 10, UserVerification: "preferred", AttestationPreference: "direct"}},
 		{"password enabled", func(c *Config) any { return c.SelfService.Methods.Password.Enabled }, true, true},
-		{"hibp", func(c *Config) any { return c.SelfService.Methods.Password.Config.HaveIBeenPwnedEnabled }, true, false},
+		{"hibp", func(c *Config) any { return c.SelfService.Methods.Password.Config.HaveIBeenPwnedEnabled }, false, false},
 		{"flow lifespan", func(c *Config) any { return c.SelfService.Flows.Login.Lifespan }, time.Hour, time.Hour},
 		{"registration style", func(c *Config) any { return c.SelfService.Flows.Registration.Style }, "profile_first", "profile_first"},
 		{"registration hooks", func(c *Config) any {
@@ -368,7 +368,6 @@ func TestValidationRules(t *testing.T) {
 		{"argon2 parallelism", "hashers: {argon2: {parallelism: 0}}", nil, false, "hashers.argon2.parallelism", "at least 1"},
 		{"short default secret", "", []string{"LATCHKEY_SECRETS_DEFAULT=short"}, false, "secrets.default[0]", "5 characters long, below the minimum of 16"},
 		{"duplicate secret", "", []string{"LATCHKEY_SECRETS_DEFAULT=same-secret-0123456,same-secret-0123456"}, false, "secrets.default[1]", "repeats secrets.default[0]"},
-		{"short cookie secret", "secrets: {default: [this-is-a-long-enough-secret], cookie: [tiny]}", nil, false, "secrets.cookie[0]", "below the minimum of 16"},
 		{"cipher secret length", "secrets: {default: [this-is-a-long-enough-secret], cipher: [thirty-one-characters-long-abcd]}", nil, false, "secrets.cipher[0]", "exactly 32 characters"},
 		{"dsn scheme", "", []string{"LATCHKEY_DSN=postgress://x"}, false, "dsn", "unknown scheme"},
 		{"port range", "", []string{"LATCHKEY_SERVE_PUBLIC_PORT=70000"}, false, "serve.public.port", "70000 is not a TCP port"},
@@ -421,7 +420,10 @@ func TestValidationRules(t *testing.T) {
 		{"recovery link needs method", "", []string{"LATCHKEY_SELFSERVICE_FLOWS_RECOVERY_USE=link"}, false, "selfservice.flows.recovery.use", "selfservice.methods.link.enabled is false"},
 		{"verification code needs method", "", []string{"LATCHKEY_SELFSERVICE_METHODS_CODE_ENABLED=false"}, false, "selfservice.flows.verification.use", "selfservice.methods.code.enabled is false"},
 		{"min password length", "", []string{"LATCHKEY_SELFSERVICE_METHODS_PASSWORD_CONFIG_MIN_PASSWORD_LENGTH=4"}, false, "selfservice.methods.password.config.min_password_length", "below the minimum of 6"},
-		{"max breaches", "", []string{"LATCHKEY_SELFSERVICE_METHODS_PASSWORD_CONFIG_MAX_BREACHES=101"}, false, "selfservice.methods.password.config.max_breaches", "outside 0 to 100"},
+		{"haveibeenpwned", "selfservice: {methods: {password: {config: {haveibeenpwned_enabled: true}}}}", nil, false, "selfservice.methods.password.config.haveibeenpwned_enabled", "not supported"},
+		{"before hook that never runs", "selfservice: {flows: {login: {before: {hooks: [{hook: session}]}}}}", nil, false, "selfservice.flows.login.before.hooks[0].hook", "does not run before a flow"},
+		{"settings of a hook that takes none", "selfservice: {flows: {login: {after: {hooks: [{hook: revoke_active_sessions, config: {x: 1}}]}}}}", nil, false, "selfservice.flows.login.after.hooks[0].config", "takes no settings"},
+		{"security key limit", "hanko: {mfa: {security_keys: {limit: 3}}}", nil, false, "hanko.mfa.security_keys.limit", "has no effect"},
 		{"flow lifespan", "", []string{"LATCHKEY_SELFSERVICE_FLOWS_LOGIN_LIFESPAN=-1m"}, false, "selfservice.flows.login.lifespan", "must be positive"},
 		{"registration style", "", []string{"LATCHKEY_SELFSERVICE_FLOWS_REGISTRATION_STYLE=two_step"}, false, "selfservice.flows.registration.style", `"two_step" is not one of profile_first, unified`},
 		{"settings aal", "", []string{"LATCHKEY_SELFSERVICE_FLOWS_SETTINGS_REQUIRED_AAL=aal2"}, false, "selfservice.flows.settings.required_aal", "not one of aal1, highest_available"},
@@ -676,18 +678,19 @@ func TestKratosQuickstartLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	for _, key := range []string{"ciphers.algorithm", "cookies.same_site", "tracing", "feature_flags"} {
+	for _, key := range []string{"ciphers.algorithm", "cookies.same_site", "tracing", "feature_flags",
+		"log.leak_sensitive_values", "secrets.cookie"} {
 		if !hasWarning(w, key, "Kratos setting") {
 			t.Errorf("no warning for %s in %v", key, w)
 		}
 	}
-	if len(w) != 4 {
-		t.Errorf("got %d warnings, want 4: %v", len(w), w)
+	if len(w) != 6 {
+		t.Errorf("got %d warnings, want 6: %v", len(w), w)
 	}
 	if c.Hashers.Algorithm != "bcrypt" || c.Hashers.Bcrypt.Cost != 8 {
 		t.Errorf("hashers = %+v", c.Hashers)
 	}
-	if c.Log.Level != "debug" || !c.Log.LeakSensitiveValues {
+	if c.Log.Level != "debug" {
 		t.Errorf("log = %+v", c.Log)
 	}
 	if got := c.SelfService.Flows.Registration.After.Password.Hooks; len(got) != 2 || got[1].Hook != "show_verification_ui" {
@@ -698,9 +701,6 @@ func TestKratosQuickstartLoads(t *testing.T) {
 	}
 	if c.SelfService.Methods.TOTP.Config.Issuer != "Kratos" {
 		t.Errorf("totp issuer = %q", c.SelfService.Methods.TOTP.Config.Issuer)
-	}
-	if got := c.Secrets.Cookies(); len(got) != 1 || got[0] != "PLEASE-CHANGE-ME-I-AM-VERY-INSECURE" {
-		t.Errorf("cookie secrets = %v", got)
 	}
 
 	// The same file outside --dev lists exactly what production needs.
@@ -957,7 +957,7 @@ func TestYAMLErrorsOnePerLine(t *testing.T) {
 
 func TestAccessors(t *testing.T) {
 	t.Parallel()
-	c, _ := mustLoad(t, mergeYAML(minimal, "secrets:\n  default: [this-is-a-long-enough-secret]\n  cookie: [cookie-secret-0123456789]\n"), nil, false)
+	c, _ := mustLoad(t, minimal, nil, false)
 	tests := []struct {
 		name      string
 		got, want any
@@ -965,8 +965,6 @@ func TestAccessors(t *testing.T) {
 		{"public addr", c.Serve.Public.Addr(), ":4433"},
 		{"admin addr", c.Serve.Admin.Addr(), "127.0.0.1:4434"},
 		{"public url host", c.Serve.PublicURL().Host, "id.example.com"},
-		{"cookie secrets", c.Secrets.Cookies(), []string{"cookie-secret-0123456789"}},
-		{"cookie secrets fall back", Secrets{Default: []string{"d"}}.Cookies(), []string{"d"}},
 		{"problem string", Problem{Key: "a.b", Message: "is bad"}.String(), "a.b: is bad"},
 		{"keyless problem", Problem{Message: "file: broken"}.String(), "file: broken"},
 		{"warning string", Warning{Key: "tracing", Message: "ignored"}.String(), "tracing: ignored"},

@@ -1,9 +1,5 @@
 package config
 
-import (
-	"time"
-)
-
 // Hashers configures password hashing.
 type Hashers struct {
 	Algorithm string `koanf:"algorithm" doc:"Hash for new passwords: argon2 (argon2id) or bcrypt; other hashes are upgraded on the next login."`
@@ -13,14 +9,11 @@ type Hashers struct {
 
 // Argon2 holds the argon2id parameters.
 type Argon2 struct {
-	Memory            ByteSize      `koanf:"memory" doc:"Memory per hash, as a byte size (\"128MB\") or bytes; at least 16MB outside --dev."`
-	Iterations        uint32        `koanf:"iterations" doc:"Passes over the memory."`
-	Parallelism       uint8         `koanf:"parallelism" doc:"Threads per hash (1 to 255)."`
-	SaltLength        uint32        `koanf:"salt_length" doc:"Salt bytes (at least 16)."`
-	KeyLength         uint32        `koanf:"key_length" doc:"Hash output bytes (at least 16)."`
-	ExpectedDuration  time.Duration `koanf:"expected_duration" doc:"Accepted for Kratos compatibility; unused."`
-	ExpectedDeviation time.Duration `koanf:"expected_deviation" doc:"Accepted for Kratos compatibility; unused."`
-	DedicatedMemory   ByteSize      `koanf:"dedicated_memory" doc:"Accepted for Kratos compatibility; unused."`
+	Memory      ByteSize `koanf:"memory" doc:"Memory per hash, as a byte size (\"128MB\") or bytes; at least 16MB outside --dev."`
+	Iterations  uint32   `koanf:"iterations" doc:"Passes over the memory."`
+	Parallelism uint8    `koanf:"parallelism" doc:"Threads per hash (1 to 255)."`
+	SaltLength  uint32   `koanf:"salt_length" doc:"Salt bytes (at least 16)."`
+	KeyLength   uint32   `koanf:"key_length" doc:"Hash output bytes (at least 16)."`
 }
 
 // Bcrypt holds the bcrypt parameters.
@@ -41,14 +34,11 @@ const (
 func (h *Hashers) setDefaults(dev bool) {
 	h.Algorithm = "argon2"
 	h.Argon2 = Argon2{
-		Memory:            128 * MB,
-		Iterations:        1,
-		Parallelism:       4,
-		SaltLength:        16,
-		KeyLength:         32,
-		ExpectedDuration:  500 * time.Millisecond,
-		ExpectedDeviation: 500 * time.Millisecond,
-		DedicatedMemory:   1 * GB,
+		Memory:      128 * MB,
+		Iterations:  1,
+		Parallelism: 4,
+		SaltLength:  16,
+		KeyLength:   32,
 	}
 	h.Bcrypt.Cost = 12
 	if dev {

@@ -234,15 +234,21 @@ var kratosKeys = []string{
 // kratosHints points Kratos-only keys at the Latchkey setting that does the
 // same job, where there is one.
 var kratosHints = map[string]string{
-	"dev":                "pass --dev on the command line instead",
-	"cookies.domain":     "use session.cookie.domain",
-	"cookies.path":       "use session.cookie.path",
-	"cookies.same_site":  "use session.cookie.same_site",
-	"courier.sms":        "use courier.channels with id sms",
-	"serve.public.tls":   "terminate TLS in a reverse proxy",
-	"serve.admin.tls":    "terminate TLS in a reverse proxy",
-	"ciphers.algorithm":  "Latchkey always encrypts with secrets.cipher",
-	"log.redaction_text": "sensitive values are always redacted unless log.leak_sensitive_values is true",
+	"dev":                                 "pass --dev on the command line instead",
+	"cookies.domain":                      "use session.cookie.domain",
+	"cookies.path":                        "use session.cookie.path",
+	"cookies.same_site":                   "use session.cookie.same_site",
+	"courier.sms":                         "use courier.channels with id sms",
+	"serve.public.tls":                    "terminate TLS in a reverse proxy",
+	"serve.admin.tls":                     "terminate TLS in a reverse proxy",
+	"ciphers.algorithm":                   "Latchkey always encrypts with secrets.cipher",
+	"log.redaction_text":                  "Latchkey writes no sensitive values to its log, so there is nothing to redact",
+	"log.leak_sensitive_values":           "Latchkey writes no sensitive values to its log (only the --dev courier log shows codes, so a developer can use them)",
+	"secrets.cookie":                      "Latchkey signs no cookie: session and anti-CSRF cookies carry random tokens checked against the store; secrets.default keys everything else",
+	"hashers.argon2.expected_duration":    "only Kratos' hashers argon2 calibrate command reads it; set hashers.argon2.memory and iterations directly",
+	"hashers.argon2.expected_deviation":   "only Kratos' hashers argon2 calibrate command reads it; set hashers.argon2.memory and iterations directly",
+	"hashers.argon2.dedicated_memory":     "only Kratos' hashers argon2 calibrate command reads it; set hashers.argon2.memory directly",
+	"selfservice.methods.password.config": "Latchkey does not check passwords against Have I Been Pwned",
 }
 
 // kratosPaths returns kratosKeys for typo suggestions.

@@ -2,9 +2,8 @@ package config
 
 // Log configures logging.
 type Log struct {
-	Level               string `koanf:"level" doc:"Lowest level logged: debug, info, warn or error (Kratos' trace, warning, fatal and panic are mapped to these)."`
-	Format              string `koanf:"format" doc:"Log line format: text or json."`
-	LeakSensitiveValues bool   `koanf:"leak_sensitive_values" doc:"Log sensitive values such as e-mail addresses; never in production."`
+	Level  string `koanf:"level" doc:"Lowest level logged: debug, info, warn or error (Kratos' trace, warning, fatal and panic are mapped to these)."`
+	Format string `koanf:"format" doc:"Log line format: text or json."`
 }
 
 func (l *Log) setDefaults(bool) {

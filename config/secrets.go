@@ -12,17 +12,7 @@ import (
 // key is rotated by prepending a new one.
 type Secrets struct {
 	Default []string `koanf:"default" doc:"Signing and encryption secrets, at least 16 characters each; required outside --dev." secret:"true"`
-	Cookie  []string `koanf:"cookie" doc:"Cookie signing secrets, at least 16 characters each; empty means secrets.default." secret:"true"`
 	Cipher  []string `koanf:"cipher" doc:"Encryption secrets for data at rest, exactly 32 characters each; --dev generates one when empty." secret:"true"`
-}
-
-// Cookies returns the cookie secrets: secrets.cookie, or secrets.default
-// when that list is empty.
-func (s Secrets) Cookies() []string {
-	if len(s.Cookie) > 0 {
-		return s.Cookie
-	}
-	return s.Default
 }
 
 // NeedsDevSecrets reports whether c runs in --dev mode with secrets.default
@@ -85,7 +75,6 @@ func (s *Secrets) validate(c *Config, p *Problems) {
 		p.add("secrets.default", "is required outside --dev; set at least one random secret of 16 or more characters (e.g. `openssl rand -hex 16`)")
 	}
 	checkSecretList(p, "secrets.default", s.Default, 16, 0)
-	checkSecretList(p, "secrets.cookie", s.Cookie, 16, 0)
 	checkSecretList(p, "secrets.cipher", s.Cipher, 32, 32)
 }
 

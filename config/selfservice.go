@@ -43,12 +43,9 @@ type PasswordMethod struct {
 
 // PasswordConfig holds the password policy.
 type PasswordConfig struct {
-	HaveIBeenPwnedEnabled            bool   `koanf:"haveibeenpwned_enabled" doc:"Reject passwords found in the Have I Been Pwned corpus (outgoing HTTPS calls)."`
-	HaveIBeenPwnedHost               string `koanf:"haveibeenpwned_host" doc:"Have I Been Pwned API host."`
-	MaxBreaches                      int    `koanf:"max_breaches" doc:"Breaches (0 to 100) a password may appear in before it is rejected."`
-	IgnoreNetworkErrors              bool   `koanf:"ignore_network_errors" doc:"Accept the password when the breach lookup fails."`
-	MinPasswordLength                int    `koanf:"min_password_length" doc:"Minimum password length (at least 6)."`
-	IdentifierSimilarityCheckEnabled bool   `koanf:"identifier_similarity_check_enabled" doc:"Reject passwords too similar to the identifier."`
+	HaveIBeenPwnedEnabled            bool `koanf:"haveibeenpwned_enabled" doc:"Check passwords against Have I Been Pwned: not built, so true is refused (Kratos' default is true)."`
+	MinPasswordLength                int  `koanf:"min_password_length" doc:"Minimum password length (at least 6)."`
+	IdentifierSimilarityCheckEnabled bool `koanf:"identifier_similarity_check_enabled" doc:"Reject passwords too similar to the identifier."`
 }
 
 // CodeMethod configures one-time codes sent by e-mail or SMS.
@@ -299,7 +296,6 @@ var hookNames = []string{"session", "revoke_active_sessions", "require_verified_
 func (s *SelfService) setDefaults(dev bool) {
 	m := &s.Methods
 	m.Password = PasswordMethod{Enabled: true, Config: PasswordConfig{
-		HaveIBeenPwnedEnabled: !dev, HaveIBeenPwnedHost: "api.pwnedpasswords.com", IgnoreNetworkErrors: true,
 		MinPasswordLength: 8, IdentifierSimilarityCheckEnabled: true,
 	}}
 	m.Code = CodeMethod{Enabled: true, Config: CodeConfig{Lifespan: time.Hour, MaxSubmissions: 5}}
@@ -440,8 +436,8 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 	if n := m.Password.Config.MinPasswordLength; n < 6 {
 		p.add("selfservice.methods.password.config.min_password_length", "%d is below the minimum of 6", n)
 	}
-	if n := m.Password.Config.MaxBreaches; n < 0 || n > 100 {
-		p.add("selfservice.methods.password.config.max_breaches", "%d is outside 0 to 100", n)
+	if m.Password.Config.HaveIBeenPwnedEnabled {
+		p.add("selfservice.methods.password.config.haveibeenpwned_enabled", "true is not supported: Latchkey does not look passwords up in Have I Been Pwned (it makes no calls to it); set it to false")
 	}
 	if m.Code.Config.Lifespan <= 0 {
 		p.add("selfservice.methods.code.config.lifespan", "%s must be positive", m.Code.Config.Lifespan)
@@ -540,11 +536,11 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 			p.add(fk+name+".use", "is link but selfservice.methods.link.enabled is false; enable it or use code")
 		}
 	}
-	checkHooks(p, fk+"login.before.hooks", f.Login.Before.Hooks)
-	checkHooks(p, fk+"registration.before.hooks", f.Registration.Before.Hooks)
-	checkHooks(p, fk+"settings.before.hooks", f.Settings.Before.Hooks)
-	checkHooks(p, fk+"recovery.before.hooks", f.Recovery.Before.Hooks)
-	checkHooks(p, fk+"verification.before.hooks", f.Verification.Before.Hooks)
+	checkBeforeHooks(p, fk+"login.before.hooks", f.Login.Before.Hooks)
+	checkBeforeHooks(p, fk+"registration.before.hooks", f.Registration.Before.Hooks)
+	checkBeforeHooks(p, fk+"settings.before.hooks", f.Settings.Before.Hooks)
+	checkBeforeHooks(p, fk+"recovery.before.hooks", f.Recovery.Before.Hooks)
+	checkBeforeHooks(p, fk+"verification.before.hooks", f.Verification.Before.Hooks)
 	checkAfter(p, fk+"login.after", f.Login.After)
 	checkAfter(p, fk+"registration.after", f.Registration.After)
 	checkAfter(p, fk+"settings.after", f.Settings.After)
@@ -598,12 +594,27 @@ func checkAfter(p *Problems, key string, a After) {
 	}
 }
 
+// checkBeforeHooks refuses what checkHooks does and, before a flow, every
+// hook but web_hook: Kratos runs only web hooks there, and Latchkey would
+// otherwise accept a session hook that never runs.
+func checkBeforeHooks(p *Problems, key string, hooks []Hook) {
+	for i, h := range hooks {
+		if h.Hook != "web_hook" && oneOf(h.Hook, hookNames...) {
+			p.add(fmt.Sprintf("%s[%d].hook", key, i), "%s does not run before a flow (only web_hook does, as in Kratos); move it to the flow's after hooks or remove it", h.Hook)
+		}
+	}
+	checkHooks(p, key, hooks)
+}
+
 func checkHooks(p *Problems, key string, hooks []Hook) {
 	for i, h := range hooks {
 		k := fmt.Sprintf("%s[%d]", key, i)
 		if !oneOf(h.Hook, hookNames...) {
 			p.add(k+".hook", "%q is not one of %s", h.Hook, strings.Join(hookNames, ", "))
 			continue
+		}
+		if h.Hook != "web_hook" && len(h.Config) > 0 {
+			p.add(k+".config", "the %s hook takes no settings; remove config", h.Hook)
 		}
 		if h.Hook == "web_hook" {
 			// Not built yet: refusing the hook is honest, running the flow

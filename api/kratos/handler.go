@@ -46,6 +46,10 @@ type Options struct {
 	// SessionLifespan is how far PATCH /admin/sessions/{id}/extend moves
 	// expires_at from now (24h when 0).
 	SessionLifespan time.Duration
+	// EarliestPossibleExtend (session.earliest_possible_extend) makes the
+	// extend endpoint leave a session alone until it expires within this
+	// duration, as Kratos; 0 extends every time.
+	EarliestPossibleExtend time.Duration
 	// Now returns the current time (time.Now when nil).
 	Now func() time.Time
 	// Log receives internal errors (slog.Default when nil).
@@ -58,17 +62,18 @@ type Options struct {
 // Handler serves the Kratos admin identity and session API and the schema
 // endpoints.
 type Handler struct {
-	ids      *identity.Service
-	sessions SessionStore
-	public   string
-	admin    string
-	dec      Decrypter
-	enc      Encrypter
-	webauthn WebAuthnLister
-	lifespan time.Duration
-	now      func() time.Time
-	errs     ErrorWriter
-	maxBody  int64
+	ids            *identity.Service
+	sessions       SessionStore
+	public         string
+	admin          string
+	dec            Decrypter
+	enc            Encrypter
+	webauthn       WebAuthnLister
+	lifespan       time.Duration
+	earliestExtend time.Duration
+	now            func() time.Time
+	errs           ErrorWriter
+	maxBody        int64
 }
 
 // New returns a Handler over o. It fails when a required option is missing.
@@ -77,7 +82,7 @@ func New(o Options) (*Handler, error) {
 		return nil, errors.New("kratos: Identities, Sessions and PublicBaseURL are required")
 	}
 	h := &Handler{ids: o.Identities, sessions: o.Sessions, public: o.PublicBaseURL, admin: o.AdminBaseURL, dec: o.Decrypter, enc: o.Encrypter, webauthn: o.WebAuthn,
-		lifespan: o.SessionLifespan, now: o.Now, errs: ErrorWriter{Log: o.Log}, maxBody: o.MaxBodyBytes}
+		lifespan: o.SessionLifespan, earliestExtend: o.EarliestPossibleExtend, now: o.Now, errs: ErrorWriter{Log: o.Log}, maxBody: o.MaxBodyBytes}
 	if h.lifespan <= 0 {
 		h.lifespan = 24 * time.Hour
 	}

@@ -195,7 +195,9 @@ func (h *Handler) disableSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // extendSession serves PATCH /admin/sessions/{id}/extend: expires_at moves
-// to now + the session lifespan. Inactive sessions cannot be extended.
+// to now + the session lifespan. Inactive sessions cannot be extended; with
+// session.earliest_possible_extend set, a session that expires later than
+// that from now is returned unchanged (Kratos' CanBeRefreshed).
 func (h *Handler) extendSession(w http.ResponseWriter, r *http.Request) {
 	id, err := sessionID(r)
 	if err != nil {
@@ -205,6 +207,9 @@ func (h *Handler) extendSession(w http.ResponseWriter, r *http.Request) {
 	s, err := h.modifySession(r.Context(), id, func(s *core.Session, now time.Time) (bool, error) {
 		if !s.Active {
 			return false, core.Errorf(core.CodeNotFound, "The session %q is not active and cannot be extended.", id)
+		}
+		if h.earliestExtend > 0 && s.ExpiresAt.Sub(now) > h.earliestExtend {
+			return false, nil
 		}
 		s.ExpiresAt, s.UpdatedAt = now.Add(h.lifespan), now
 		return true, nil

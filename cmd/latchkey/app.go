@@ -167,7 +167,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	}
 	if a.kratos, err = kratos.New(kratos.Options{
 		Identities: a.ids, Sessions: a.db, PublicBaseURL: cfg.Serve.Public.BaseURL, AdminBaseURL: cfg.Serve.Admin.BaseURL,
-		Decrypter: a.cipher, Encrypter: a.cipher, WebAuthn: a.db, SessionLifespan: cfg.Session.Lifespan, Log: log,
+		Decrypter: a.cipher, Encrypter: a.cipher, WebAuthn: a.db, SessionLifespan: cfg.Session.Lifespan, EarliestPossibleExtend: cfg.Session.EarliestPossibleExtend, Log: log,
 	}); err != nil {
 		return nil, fail("kratos face: %v", err)
 	}
