@@ -368,6 +368,9 @@ type outcome struct {
 	oidcLogin    bool
 	oidcSignedUp bool
 	oidcTraits   bool
+	// toLogin hands a registration over to a new login flow that holds
+	// the provider link until the user proves the account it names.
+	toLogin *oidcLink
 	// tx, when set, runs first inside the step's transaction and may change
 	// the outcome (a code is checked or sent and its message enqueued, a
 	// registered identity is created). An error rolls the step back. It may

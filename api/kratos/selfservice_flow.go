@@ -215,6 +215,9 @@ func (s *SelfService) render(r *http.Request, kind core.FlowKind, res *flow.Resu
 			nodes = append(nodes, strat.nodes(v)...)
 		}
 	}
+	if link, ok := keyOIDCLink.Get(st); ok && kind == core.FlowLogin && link.IdentityID != "" && !res.Ended {
+		linkLabels(nodes)
+	}
 	if nodes = orderNodes(kind, dedupeNodes(nodes)); nodes != nil {
 		ui.Nodes = nodes
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/flow"
@@ -35,8 +37,12 @@ const (
 	// Kratos' ids for the oidc strategy's texts.
 	msgLoginWith             = 1010002
 	msgLoginLink             = 1010016
+	msgLoginAndLink          = 1010017
+	msgLoginWithAndLink      = 1010018
 	msgRegistrationWith      = 1040002
 	msgDuplicateOIDCIdentity = 4000027
+	msgDuplicateWithHints    = 4000028
+	msgLinkedDoNotMatch      = 4010009
 )
 
 var (
@@ -176,7 +182,7 @@ func (s *SelfService) oidcComplete(ctx context.Context, kind core.FlowKind, p *o
 		}
 		return &outcome{identityID: res.Identity.ID, ident: res.Identity, next: statePassedChallenge, oidcLogin: true}, nil
 	case oidc.Conflict, oidc.Link:
-		return s.oidcConflict(kind, p, claims, op, res.Identity), nil
+		return s.oidcConflict(ctx, kind, p, res.Address, op, res.Identity)
 	}
 	sch, err := s.ids.Schemas().Schema(s.ids.DefaultSchemaID())
 	if err != nil {
@@ -196,20 +202,150 @@ func (s *SelfService) oidcComplete(ctx context.Context, kind core.FlowKind, p *o
 }
 
 // oidcConflict answers a provider identity whose address belongs to an
-// existing account: a login flow keeps the link and asks the user to sign
-// in to that account (the link is added once they have); a registration
-// answers Kratos' duplicate-credentials message.
-func (s *SelfService) oidcConflict(kind core.FlowKind, p *oidc.Provider, claims *oidc.Claims, op identity.OIDCProvider, existing *core.Identity) *outcome {
-	if kind != core.FlowLogin {
-		return &outcome{messages: []Text{{ID: msgDuplicateOIDCIdentity, Type: textError,
-			Text: "An account with the same identifier (email, phone, username, ...) exists already. Please sign in to your existing account to link your social profile."}}}
+// existing account as Kratos does: the duplicate-credentials answer with
+// hints (4000028: how the account signs in) and 1010016, and a login flow
+// for that account that holds the provider link until the user signs in
+// to the account in it (linkPending). A login flow continues itself; a
+// registration hands over to a new login flow (oidcFinish). Nothing is
+// signed in or linked here, whatever the provider says of the e-mail.
+func (s *SelfService) oidcConflict(ctx context.Context, kind core.FlowKind, p *oidc.Provider, address string, op identity.OIDCProvider, existing *core.Identity) (*outcome, error) {
+	types, providers, err := s.signInHints(ctx, existing)
+	if err != nil {
+		return nil, &core.Error{Code: core.CodeInternal, Message: "Looking up the account failed.", Cause: err}
 	}
-	email := claims.Email
-	return &outcome{
-		messages: []Text{{ID: msgLoginLink, Type: textInfo,
-			Text:    fmt.Sprintf("You tried to sign in with %q, but that email is already used by another account. Sign in to your account with one of the options below to add your account %[1]q at %q as another way to sign in.", email, p.DisplayName()),
-			Context: map[string]any{"duplicateIdentifier": email, "duplicate_identifier": email, "provider": p.DisplayName()}}},
-		stash: func(st *flow.Stash) { keyOIDCLink.Set(st, oidcLink{Link: op, IdentityID: existing.ID}) },
+	link := oidcLink{Link: op, IdentityID: existing.ID}
+	o := &outcome{
+		messages: []Text{duplicateHintsText(types, providers, address), s.loginLinkText(address, p)},
+		values:   keep("identifier", address),
+	}
+	if kind == core.FlowLogin {
+		o.stash = func(st *flow.Stash) { keyOIDCLink.Set(st, link) }
+		return o, nil
+	}
+	o.toLogin = &link
+	return o, nil
+}
+
+// signInHints lists how an identity signs in (Kratos' duplicate-credentials
+// hints): its first-factor credential types and its providers' ids.
+func (s *SelfService) signInHints(ctx context.Context, i *core.Identity) (types, providers []string, err error) {
+	if c, ok := i.Credential(core.CredentialPassword); ok && len(c.Config) > 0 {
+		var pc struct {
+			HashedPassword string `json:"hashed_password"`
+		}
+		_ = json.Unmarshal(c.Config, &pc)
+		if pc.HashedPassword != "" {
+			types = append(types, string(core.CredentialPassword))
+		}
+	}
+	keys, err := webauthnCredentials(ctx, s.st, i.ID, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(keys) > 0 {
+		t := core.CredentialWebAuthn
+		if s.cfg.Methods.Passkey.Enabled {
+			t = core.CredentialPasskey
+		}
+		types = append(types, string(t))
+	}
+	if links, err := oidc.Links(i); err == nil && len(links.Providers) > 0 {
+		types = append(types, string(core.CredentialOIDC))
+		for _, l := range links.Providers {
+			if !slices.Contains(providers, l.Provider) {
+				providers = append(providers, l.Provider)
+			}
+		}
+	}
+	if types == nil {
+		types = []string{}
+	}
+	if providers == nil {
+		providers = []string{}
+	}
+	return types, providers, nil
+}
+
+// duplicateHintsText is Kratos' 4000028 (text.NewErrorValidationDuplicateCredentialsWithHints).
+func duplicateHintsText(types, providers []string, identifier string) Text {
+	shown := identifier
+	if shown == "" {
+		shown = "an email, phone, or username"
+	}
+	text := "You tried signing in with " + shown + " which is already in use by another account."
+	var ways []string
+	for _, t := range types {
+		w := t
+		switch t {
+		case "password":
+			w = "your password"
+		case "oidc", "saml":
+			w = "social sign in"
+		case "webauthn":
+			w = "your passkey or a security key"
+		case "passkey":
+			w = "your passkey"
+		}
+		if !slices.Contains(ways, w) {
+			ways = append(ways, w)
+		}
+	}
+	if len(ways) > 1 {
+		ways[len(ways)-1] = "or " + ways[len(ways)-1]
+	}
+	if len(ways) > 0 {
+		text += " You can sign in using " + strings.Join(ways, ", ") + "."
+	}
+	if len(providers) > 0 {
+		titled := make([]string, len(providers))
+		for n, p := range providers {
+			titled[n] = titleCase(p)
+		}
+		text += " You can sign in using one of the following social sign in providers: " + strings.Join(titled, ", ") + "."
+	}
+	return Text{ID: msgDuplicateWithHints, Type: textError, Text: text, Context: map[string]any{
+		"available_credential_types": types, "available_oidc_providers": providers, "credential_identifier_hint": identifier}}
+}
+
+// titleCase upper-cases the first letter of each word, as Kratos titles
+// provider ids in 4000028.
+func titleCase(s string) string {
+	words := strings.Fields(s)
+	for n, w := range words {
+		r := []rune(strings.ToLower(w))
+		r[0] = unicode.ToUpper(r[0])
+		words[n] = string(r)
+	}
+	return strings.Join(words, " ")
+}
+
+// loginLinkText is Kratos' 1010016 for a provider waiting to be linked.
+func (s *SelfService) loginLinkText(address string, p *oidc.Provider) Text {
+	login := s.uiURLs[core.FlowLogin]
+	return Text{ID: msgLoginLink, Type: textInfo,
+		Text: fmt.Sprintf("You tried to sign in with %q, but that email is already used by another account. Sign in to your account with one of the options below to add your account %[1]q at %q as another way to sign in.", address, p.DisplayName()),
+		Context: map[string]any{"duplicateIdentifier": address, "duplicate_identifier": address, "provider": p.DisplayName(),
+			"newLoginUrl": login, "new_login_url": login}}
+}
+
+// linkLabels relabels a login flow's buttons while a provider waits to be
+// linked, as Kratos does: "Sign in and link" (1010017) and "Confirm with
+// <provider>" (1010018).
+func linkLabels(nodes []Node) {
+	for n := range nodes {
+		l := nodes[n].Meta.Label
+		if l == nil {
+			continue
+		}
+		switch l.ID {
+		case MsgLogin, MsgLoginPassword:
+			t := infoText(msgLoginAndLink, "Sign in and link")
+			nodes[n].Meta.Label = &t
+		case msgLoginWith:
+			p, _ := l.Context["provider"].(string)
+			t := Text{ID: msgLoginWithAndLink, Type: textInfo, Text: "Confirm with " + p, Context: map[string]any{"provider": p}}
+			nodes[n].Meta.Label = &t
+		}
 	}
 }
 
@@ -248,7 +384,7 @@ func (s *SelfService) oidcRegister(ctx context.Context, kind core.FlowKind, p *o
 		return nil, &core.Error{Code: core.CodeInternal, Message: "Looking up the account failed.", Cause: err}
 	}
 	if res.Outcome != oidc.SignUp {
-		return s.oidcConflict(kind, p, &oidc.Claims{Email: res.Address}, link.Link, res.Identity), nil
+		return s.oidcConflict(ctx, kind, p, res.Address, link.Link, res.Identity)
 	}
 	d := identity.Draft{Traits: traits, MetadataPublic: link.MetadataPublic, MetadataAdmin: link.MetadataAdmin,
 		Credentials: &identity.CredentialsDraft{OIDC: []identity.OIDCProvider{link.Link}}}
@@ -283,8 +419,7 @@ func (s *SelfService) oidcRegister(ctx context.Context, kind core.FlowKind, p *o
 }
 
 // linkAfterProof makes a login strategy add a waiting provider link (see
-// oidcConflict) once the user signed in to the account it names, in the
-// same transaction; a sign-in to any other account leaves it alone.
+// oidcConflict) once the user signed in to the account it names.
 func (s *SelfService) linkAfterProof(st strategy) strategy {
 	if !s.oidcEnabled() || st.method == "oidc" {
 		return st
@@ -295,30 +430,51 @@ func (s *SelfService) linkAfterProof(st strategy) strategy {
 		if err != nil || o == nil {
 			return o, err
 		}
-		link, ok := keyOIDCLink.Get(sub.res.Stash)
-		if !ok || link.IdentityID == "" {
-			return o, nil
-		}
-		inner := o.tx
-		o.tx = func(c *flow.ActionContext, o *outcome) error {
-			if inner != nil {
-				if err := inner(c, o); err != nil {
-					return err
-				}
-			}
-			if o.next != statePassedChallenge || o.identityID != link.IdentityID {
-				return nil
-			}
-			fc := c.Base()
-			if _, err := s.ids.WithTx(fc.Tx()).LinkOIDC(fc.Context(), o.identityID, link.Link); err != nil {
-				return err
-			}
-			keyOIDCLink.Delete(fc.Stash())
-			return nil
-		}
+		s.linkPending(sub.res.Stash, o)
 		return o, nil
 	}
 	return st
+}
+
+// linkPending wraps a login step's transaction: when the flow holds a
+// provider link waiting for proof and the step signs someone in, the link
+// is added to that account in the same transaction; a sign-in to any
+// other account is refused with Kratos' 4010009 (nobody is signed in).
+func (s *SelfService) linkPending(stash *flow.Stash, o *outcome) {
+	link, ok := keyOIDCLink.Get(stash)
+	if !ok || link.IdentityID == "" {
+		return
+	}
+	inner := o.tx
+	o.tx = func(c *flow.ActionContext, o *outcome) error {
+		if inner != nil {
+			if err := inner(c, o); err != nil {
+				return err
+			}
+		}
+		if o.next != statePassedChallenge {
+			return nil
+		}
+		if o.identityID != link.IdentityID {
+			o.identityID, o.ident, o.next, o.oidcLogin = "", nil, "", false
+			o.messages = []Text{{ID: msgLinkedDoNotMatch, Type: textError, Text: "Linked credentials do not match."}}
+			return nil
+		}
+		fc := c.Base()
+		i, err := s.ids.WithTx(fc.Tx()).LinkOIDC(fc.Context(), o.identityID, link.Link)
+		if takenInTx(err) {
+			// The provider account was linked elsewhere meanwhile: sign in
+			// without the link.
+			keyOIDCLink.Delete(fc.Stash())
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		o.ident = i
+		keyOIDCLink.Delete(fc.Stash())
+		return nil
+	}
 }
 
 // oidcFinish answers the oidc strategy's special outcomes and reports
@@ -348,6 +504,27 @@ func (s *SelfService) oidcFinish(w http.ResponseWriter, r *http.Request, kind co
 		return true
 	case res.Ended && kind == core.FlowRegistration && o.oidcLogin:
 		s.finishLogin(w, r, sub, o, res, tok, jsonAnswer)
+		return true
+	case !res.Ended && kind == core.FlowRegistration && o.toLogin != nil:
+		// The address belongs to an account: a login flow for it carries
+		// the answer and the provider link (Kratos' registrationToLogin).
+		link, msgs, values := *o.toLogin, o.messages, o.values
+		var csrfToken []byte
+		if res.Flow.Type == "browser" {
+			csrfToken = s.csrf.token(r)
+		}
+		lf, err := s.start(r.Context(), core.FlowLogin, res.Flow.Type,
+			s.public+"self-service/login/"+res.Flow.Type, val(keyReturnTo, res.Stash), csrfToken,
+			initState{seed: func(st *flow.Stash) {
+				keyOIDCLink.Set(st, link)
+				keyMessages.Set(st, msgs)
+				keyValues.Set(st, values)
+			}})
+		if err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+			return true
+		}
+		s.showForm(w, r, core.FlowLogin, lf, nil, tok, jsonAnswer)
 		return true
 	case !res.Ended && kind == core.FlowLogin && o.oidcTraits:
 		link, _ := keyOIDCLink.Get(res.Stash)
@@ -462,6 +639,10 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	} else if o, err = s.oidcComplete(ctx, kind, p, claims, tokens); err != nil {
 		s.writeError(w, r, false, err)
 		return
+	} else if kind == core.FlowLogin && o.oidcLogin && o.tx == nil {
+		// "Confirm with <provider>": a provider the account already has
+		// proves it as well as a password does.
+		s.linkPending(res.Stash, o)
 	}
 	stash := o.stash
 	o.stash = func(st *flow.Stash) {
