@@ -230,6 +230,16 @@ func TestFieldsValidationAndDividers(t *testing.T) {
 		t.Errorf("fields = %s, want %s", got, want)
 	}
 
+	// A registration whose provider button comes first (Kratos' group
+	// order): the button sends no input, and "Sign up" stays the main one.
+	provider := in("oidc", "submit", "provider", false)
+	provider.Attributes.Value = "corp"
+	fs = fields([]nodeJSON{provider, in("default", "email", "traits.email", true), sub("profile", "profile")}, true)
+	if !fs[0].NoValidate || !fs[0].Secondary || fs[len(fs)-1].NoValidate || fs[len(fs)-1].Secondary {
+		t.Errorf("provider novalidate=%v secondary=%v, sign up novalidate=%v secondary=%v; want true, true, false, false",
+			fs[0].NoValidate, fs[0].Secondary, fs[len(fs)-1].NoValidate, fs[len(fs)-1].Secondary)
+	}
+
 	// A recovery code form: "Resend code" must not require the code.
 	resend := in("code", "submit", "email", false)
 	resend.Attributes.Value = "ada@example.com"

@@ -324,6 +324,13 @@ func fields(nodes []nodeJSON, dividers bool) []field {
 					backs = append(backs, f)
 					continue
 				}
+				if n.Group == "oidc" {
+					// A provider button ("Sign up with …", "Link …")
+					// sends nothing the form's inputs hold: it never
+					// validates them and is not the form's main action.
+					f.Secondary, f.NoValidate = true, true
+					break
+				}
 				if strings.HasSuffix(a.Name, "_remove") || strings.HasSuffix(a.Name, "_unlink") {
 					// Removing a passkey, security key or authenticator
 					// is never the form's main action.
