@@ -4,8 +4,9 @@
 // Ory Kratos or Hanko.
 //
 // A run is a list of scenarios (whoami, validate, me, baseline,
-// kratos-login, kratos-register, hanko-login, admin-create,
-// hanko-admin-create, ui-login-page, batch-import, lookup-at-scale, hash). Each scenario prepares what it needs through the public or
+// kratos-login, kratos-register, hanko-login, passkey-login, totp-aal2,
+// oidc-login, admin-create, hanko-admin-create, ui-login-page,
+// batch-import, lookup-at-scale, hash). Each scenario prepares what it needs through the public or
 // admin API (identities, sessions), warms up, then runs a fixed number of
 // workers in a closed loop for a bounded time and request count, and reports
 // throughput, latency percentiles, errors and, when the server's PID is

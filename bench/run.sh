@@ -20,6 +20,10 @@
 #                  written on every password attempt as in production, but
 #                  the scenarios' thousands of logins of a few identities
 #                  from one address per minute are not refused
+#   BENCH_OIDC_PORT  loopback port of the OpenID Connect provider oidc-login
+#                  runs in the bench process (default 44350); the server is
+#                  started with TOTP and that provider enabled, so totp-aal2
+#                  and oidc-login run too
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,6 +43,10 @@ export LATCHKEY_SERVE_PUBLIC_PORT=$pport LATCHKEY_SERVE_ADMIN_PORT=$aport LATCHK
 limit=${BENCH_PASSWORD_LIMIT:-1000000000}
 export LATCHKEY_RATELIMIT_PASSWORD_IDENTIFIER_LIMIT=$limit LATCHKEY_RATELIMIT_PASSWORD_IP_LIMIT=$limit \
 	LATCHKEY_HANKO_RATE_LIMITER_PASSWORD_LIMITS_TOKENS=$limit
+oidc=127.0.0.1:${BENCH_OIDC_PORT:-44350}
+export LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED=true LATCHKEY_SELFSERVICE_METHODS_OIDC_ENABLED=true
+# The provider's configuration, as `latchkey bench --help` prints it.
+export LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS='[{"client_id":"latchkey-bench","client_secret":"latchkey-bench-not-a-secret","id":"bench","issuer_url":"http://'$oidc'/oidc","label":"Bench","provider":"generic","scope":["openid","email","profile"]}]'
 cd "$work"
 start=$(date +%s%N)
 "$bin" serve --dev --dsn "$dsn" --no-courier >"$work/serve.log" 2>&1 &
@@ -61,7 +69,7 @@ echo "## Run of $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo
 echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(go version 2>/dev/null | cut -d' ' -f3-), $(uname -sr)"
 echo "- commit: $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-echo "- server: \`latchkey serve --dev --dsn ${dsn%%\?*}\` (pid $pid), password attempt limits (both faces) raised to $limit per window (limiters on)"
+echo "- server: \`latchkey serve --dev --dsn ${dsn%%\?*}\` (pid $pid), password attempt limits (both faces) raised to $limit per window (limiters on), TOTP and the bench's OIDC provider ($oidc) enabled"
 echo "- cold start to ready (exec to first 200 from /health/ready, migrations included): ${ready_ms} ms"
 echo "- idle RSS 1 s after ready: $(awk -v k="$idle_rss_kb" 'BEGIN {printf "%.1f", k/1024}') MB"
 echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -70,6 +78,6 @@ seed=()
 if [[ -z ${BENCH_NO_DIRECT_SEED:-} ]]; then
 	seed=(--seed-dsn "$dsn")
 fi
-"$bin" bench --public "$public" --admin "$admin" --server-pid "$pid" --dev "${seed[@]}" --markdown --scenario all "$@"
+"$bin" bench --public "$public" --admin "$admin" --server-pid "$pid" --dev --oidc-provider "$oidc" "${seed[@]}" --markdown --scenario all "$@"
 echo
 echo "- load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
