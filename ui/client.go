@@ -28,9 +28,15 @@ type reply struct {
 // the browser's request r, asking for JSON. It fails only when the answer
 // is larger than maxResponse.
 func (h *Handler) call(r *http.Request, path string) (*reply, error) {
-	sub, err := http.NewRequestWithContext(r.Context(), http.MethodGet, path, nil)
+	return h.callMethod(r, http.MethodGet, path)
+}
+
+// callMethod is call with another method (DELETE /sessions/{id}); the
+// subrequest has no body.
+func (h *Handler) callMethod(r *http.Request, method, path string) (*reply, error) {
+	sub, err := http.NewRequestWithContext(r.Context(), method, path, nil)
 	if err != nil {
-		return nil, fmt.Errorf("ui: build request for %s: %w", path, err)
+		return nil, fmt.Errorf("ui: build request for %s %s: %w", method, path, err)
 	}
 	for _, k := range forwarded {
 		if v := r.Header.Values(k); len(v) > 0 {
@@ -42,7 +48,7 @@ func (h *Handler) call(r *http.Request, path string) (*reply, error) {
 	rec := &recorder{header: http.Header{}}
 	h.public().ServeHTTP(rec, sub)
 	if rec.overflow {
-		return nil, fmt.Errorf("ui: %s answered more than %d bytes", path, maxResponse)
+		return nil, fmt.Errorf("ui: %s %s answered more than %d bytes", method, path, maxResponse)
 	}
 	if rec.status == 0 {
 		rec.status = http.StatusOK

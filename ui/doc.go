@@ -34,6 +34,13 @@
 // (none on pages without WebAuthn), X-Frame-Options: DENY,
 // X-Content-Type-Options: nosniff and Referrer-Policy: same-origin.
 //
+// The settings page also lists the account's sessions ("Sessions and
+// devices": this browser's, marked, and the others with device, IP address
+// and times) with a button to sign each out and "Sign out everywhere
+// else": plain forms posting to <base>/settings/sessions, which calls the
+// face's DELETE /sessions/{id} or DELETE /sessions with the browser's
+// cookies, behind the pages' own anti-CSRF token (sessions.go).
+//
 // The pages speak the courier's nine languages (en, de, fr, it, nl, pt-BR,
 // zh, bn, pl), chosen by ?lang= (remembered in the latchkey_ui_lang cookie),
 // then Accept-Language, then English; a switcher on every page links to

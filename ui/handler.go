@@ -87,7 +87,8 @@ func New(o Options) *Handler {
 
 // Mount registers the pages on mux under BasePath: GET (and HEAD) of
 // login, registration, settings, recovery, verification, error, welcome,
-// the landing page at BasePath + "/" and the stylesheet; any other path
+// the landing page at BasePath + "/" and the stylesheet, and POST of
+// settings/sessions (signing sessions out); any other path
 // below BasePath answers a 404 page. When Options.Public was nil, mux is
 // also the handler the pages call. Mount panics, as ServeMux does, when a
 // pattern is already registered.
@@ -100,6 +101,7 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	for _, k := range []string{"login", "registration", "settings", "recovery", "verification"} {
 		mux.HandleFunc("GET "+bp+"/"+k, h.flowPage(k))
 	}
+	mux.HandleFunc("POST "+bp+"/settings/sessions", h.revokeSessions)
 	mux.HandleFunc("GET "+bp+"/error", h.errorPage)
 	mux.HandleFunc("GET "+bp+"/welcome", h.welcome)
 	mux.HandleFunc("GET "+bp+"/{$}", h.welcome)

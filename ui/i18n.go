@@ -158,6 +158,9 @@ func (p *page) translate(t translator) {
 	for i := range p.Details {
 		p.Details[i].Term = t.known(p.Details[i].Term)
 	}
+	if p.Sessions != nil {
+		p.Sessions.translate(t)
+	}
 	if e := p.Error; e != nil {
 		e.Message, e.Reason = t.known(e.Message), t.known(e.Reason)
 		e.ErrorLabel, e.RequestLabel = t.text("Error"), t.text("Request")

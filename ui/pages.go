@@ -43,6 +43,9 @@ func (h *Handler) flowPage(kind string) http.HandlerFunc {
 			sch = h.schema(r, id)
 		}
 		p := h.flowView(kind, &f, sch)
+		if kind == "settings" {
+			p.Sessions = h.sessionsSection(w, r, f.ID)
+		}
 		if kind == "settings" || (kind == "login" && (f.Refresh || f.RequestedAAL == "aal2")) {
 			if out := h.logoutURL(r); out != "" {
 				p.Links = append(p.Links, link{Text: "Log out", Href: out})

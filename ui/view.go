@@ -11,13 +11,15 @@ import (
 
 // page is what the layout template renders.
 type page struct {
-	Title      string
-	Lead       string
-	Account    string // "Signed in as …", when known
-	Messages   []message
-	Forms      []form
-	Error      *errorView
-	Details    []detail
+	Title    string
+	Lead     string
+	Account  string // "Signed in as …", when known
+	Messages []message
+	Forms    []form
+	Error    *errorView
+	Details  []detail
+	// Sessions is the settings page's "Sessions and devices" section.
+	Sessions   *sessionsView
 	Links      []link
 	Stylesheet string
 	ThemeCSS   string

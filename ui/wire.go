@@ -83,9 +83,13 @@ type identityJSON struct {
 	} `json:"verifiable_addresses"`
 }
 
-// sessionJSON is the part of GET /sessions/whoami the landing page shows.
+// sessionJSON is the part of a session (GET /sessions/whoami, GET
+// /sessions) the landing page and the settings' session list show.
 type sessionJSON struct {
 	ID                          string        `json:"id"`
+	Active                      bool          `json:"active"`
+	IssuedAt                    string        `json:"issued_at"`
+	Devices                     []deviceJSON  `json:"devices"`
 	AuthenticatorAssuranceLevel string        `json:"authenticator_assurance_level"`
 	AuthenticatedAt             string        `json:"authenticated_at"`
 	ExpiresAt                   string        `json:"expires_at"`
@@ -93,6 +97,14 @@ type sessionJSON struct {
 	AuthenticationMethods       []struct {
 		Method string `json:"method"`
 	} `json:"authentication_methods"`
+}
+
+// deviceJSON is Kratos' sessionDevice.
+type deviceJSON struct {
+	ID        string `json:"id"`
+	IPAddress string `json:"ip_address"`
+	UserAgent string `json:"user_agent"`
+	Location  string `json:"location"`
 }
 
 // genericErrorJSON is Kratos' genericError.
