@@ -24,14 +24,18 @@ type HankoMFATOTP struct {
 
 // HankoMFASecurity configures security keys as a second factor.
 type HankoMFASecurity struct {
-	Enabled bool `koanf:"enabled" doc:"Security keys (WebAuthn, mfa_only) can be set up and used as a second factor. Hanko's default is true; Latchkey defaults to false and refuses true until security keys are served by the Hanko flows."`
-	Limit   int  `koanf:"limit" doc:"Maximum number of security keys per user."`
+	Enabled                 bool   `koanf:"enabled" doc:"Security keys (WebAuthn credentials with mfa_only, the records the Kratos face's webauthn method uses as second factor) can be set up (mfa_method_chooser, profile security_key_create) and are asked for after a password or passcode login (login_security_key). As in Hanko the default is true; they need the WebAuthn relying party (selfservice.methods.passkey.config.rp) and are off by themselves without a usable one."`
+	Limit                   int    `koanf:"limit" doc:"Maximum number of security keys per user."`
+	UserVerification        string `koanf:"user_verification" doc:"WebAuthn user verification for security keys, at creation and at login: required, preferred or discouraged."`
+	AuthenticatorAttachment string `koanf:"authenticator_attachment" doc:"Authenticators asked for when a security key is created: cross-platform (roaming keys), platform (built into the device; then offered only to clients that report a platform authenticator) or no_preference."`
+	AttestationPreference   string `koanf:"attestation_preference" doc:"WebAuthn attestation conveyance when a security key is created: direct, indirect or none."`
 }
 
 func (m *HankoMFA) setDefaults() {
 	*m = HankoMFA{Enabled: true, Optional: true, AcquireOnRegistration: false, AcquireOnLogin: false,
 		DeviceTrustPolicy: "prompt", DeviceTrustDuration: 30 * 24 * time.Hour, DeviceTrustCookieName: "hanko-device-token",
-		TOTP: HankoMFATOTP{Enabled: true}, SecurityKeys: HankoMFASecurity{Enabled: false, Limit: 10}}
+		TOTP: HankoMFATOTP{Enabled: true}, SecurityKeys: HankoMFASecurity{Enabled: true, Limit: 10, UserVerification: "discouraged",
+			AuthenticatorAttachment: "cross-platform", AttestationPreference: "direct"}}
 }
 
 func (m *HankoMFA) validate(p *Problems) {
@@ -44,8 +48,15 @@ func (m *HankoMFA) validate(p *Problems) {
 	if !isCookieToken(m.DeviceTrustCookieName) {
 		p.add("hanko.mfa.device_trust_cookie_name", "%q is not a valid cookie name", m.DeviceTrustCookieName)
 	}
-	if m.SecurityKeys.Enabled {
-		p.add("hanko.mfa.security_keys.enabled", "true is not supported yet: the Hanko flows do not serve security keys as a second factor; set it to false")
+	sk := m.SecurityKeys
+	if !oneOf(sk.UserVerification, "required", "preferred", "discouraged") {
+		p.add("hanko.mfa.security_keys.user_verification", "%q is not one of required, preferred, discouraged", sk.UserVerification)
+	}
+	if !oneOf(sk.AuthenticatorAttachment, "platform", "cross-platform", "no_preference") {
+		p.add("hanko.mfa.security_keys.authenticator_attachment", "%q is not one of platform, cross-platform, no_preference", sk.AuthenticatorAttachment)
+	}
+	if !oneOf(sk.AttestationPreference, "direct", "indirect", "none") {
+		p.add("hanko.mfa.security_keys.attestation_preference", "%q is not one of direct, indirect, none", sk.AttestationPreference)
 	}
 	if m.SecurityKeys.Limit != 10 && !m.SecurityKeys.Enabled {
 		// Hanko's file carries limit: 10; another value would be ignored.

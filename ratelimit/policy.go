@@ -18,6 +18,7 @@ const (
 	Code     Kind = "code"     // one-time codes and link tokens: Hanko passcodes, Kratos login/registration/recovery/verification codes
 	TOTP     Kind = "totp"     // TOTP codes
 	Lookup   Kind = "lookup"   // lookup secrets (recovery codes)
+	WebAuthn Kind = "webauthn" // security-key assertions given as a second factor
 )
 
 // Limit allows Limit events per Window.

@@ -92,6 +92,14 @@ type passkeyFaces struct {
 
 func newPasskeyFaces(t *testing.T, open func(testing.TB) store.Store) *passkeyFaces {
 	t.Helper()
+	return newWebAuthnFaces(t, open, false)
+}
+
+// newWebAuthnFaces is newPasskeyFaces, with securityKeys also the Kratos
+// face's webauthn method (second factor) and Hanko's security keys, over
+// the same method; Hanko then asks for no passkey at login.
+func newWebAuthnFaces(t *testing.T, open func(testing.TB) store.Store, securityKeys bool) *passkeyFaces {
+	t.Helper()
 	st := open(t)
 	const base = "http://127.0.0.1:4433/"
 	cfg, _, err := config.Load(config.LoadOptions{Dev: true, Env: []string{"LATCHKEY_SERVE_PUBLIC_BASE_URL=" + base}})
@@ -106,9 +114,15 @@ func newPasskeyFaces(t *testing.T, open func(testing.TB) store.Store) *passkeyFa
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var keys *webauthn.Method
+	if securityKeys {
+		keys = m
+		cfg.SelfService.Methods.WebAuthn.Enabled = true
+		cfg.Hanko.Passkey.AcquireOnLogin = "never"
+	}
 	h, err := hanko.New(hanko.Options{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys, Hasher: d.Hasher, Codes: d.Codes,
 		Courier: d.Courier, Config: cfg.Hanko, JWT: config.SessionJWT{Issuer: base, Audience: []string{"127.0.0.1"}}, AdminAPIKey: xAPIKey,
-		Log: quiet, WebAuthn: m, TOTP: d.TOTP})
+		Log: quiet, WebAuthn: m, SecurityKeys: keys, TOTP: d.TOTP})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +136,7 @@ func newPasskeyFaces(t *testing.T, open func(testing.TB) store.Store) *passkeyFa
 	t.Cleanup(f.kratos.Close)
 	ss, err := kratos.NewSelfService(kratos.SelfServiceOptions{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys,
 		Hasher: d.Hasher, Cookies: d.Seal, PublicBaseURL: f.kratos.URL + "/", SelfService: cfg.SelfService, Session: cfg.Session,
-		Log: quiet, Passkeys: m})
+		Log: quiet, Passkeys: m, SecurityKeys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,18 +44,19 @@ func (h *Handler) deviceTrustOn() bool { return h.cfg.MFA.DeviceTrustPolicy != "
 // the second factor (unless the device is trusted), onboarding, then
 // device_trust when the policy prompts and a second factor is asked.
 func (h *Handler) afterFirstFactor(c *flow.Context, i *core.Identity) ([]string, error) {
-	mfa := h.loginMFA(i)
-	if len(mfa) > 0 && mfa[0] == stateLoginOTP {
+	mfa := h.loginMFA(c, i)
+	asked := len(mfa) > 0 && (mfa[0] == stateLoginOTP || mfa[0] == stateLoginSecurityKey)
+	if asked {
 		trusted, err := h.deviceTrusted(c.Context(), c.Tx(), i.ID)
 		if err != nil {
 			return nil, err
 		}
 		if trusted {
-			mfa = nil
+			mfa, asked = nil, false
 		}
 	}
 	next := append(mfa, h.loginOnboarding(c, i)...)
-	if len(mfa) > 0 && mfa[0] == stateLoginOTP && h.cfg.MFA.DeviceTrustPolicy == "prompt" {
+	if asked && h.cfg.MFA.DeviceTrustPolicy == "prompt" {
 		// device_trust comes last, before success when that is scheduled.
 		at := len(next)
 		if at > 0 && next[at-1] == stateSuccess {

@@ -344,22 +344,31 @@ func (h *Handler) retention(s *flow.Stash) Retention {
 	}
 }
 
-// LastLoginJSON is the login success payload's last_login.
+// LastLoginJSON is the login success payload's last_login: the first
+// factor, and the second one when one was asked (totp, security_key).
 type LastLoginJSON struct {
 	LoginMethod string `json:"login_method"`
+	MFAMethod   string `json:"mfa_method,omitempty"`
 }
 
 func lastLoginJSON(amr []string) LastLoginJSON {
+	var out LastLoginJSON
 	switch amr[0] {
 	case AMRPassword:
-		return LastLoginJSON{LoginMethod: "password"}
+		out.LoginMethod = "password"
 	case AMRPasskey:
-		return LastLoginJSON{LoginMethod: "passkey"}
+		out.LoginMethod = "passkey"
 	case AMRPasscode:
-		return LastLoginJSON{LoginMethod: "passcode"}
+		out.LoginMethod = "passcode"
 	default:
-		return LastLoginJSON{LoginMethod: "third_party"}
+		out.LoginMethod = "third_party"
 	}
+	for _, m := range amr[1:] {
+		if m == AMRTOTP || m == AMRSecurityKey {
+			out.MFAMethod = m
+		}
+	}
+	return out
 }
 
 // flowResponse is Hanko's flowpilot PublicResponse.

@@ -67,6 +67,12 @@ type Options struct {
 	// when no usable relying party is configured: the flows then offer no
 	// passkey (hanko.passkey.enabled turns them off too).
 	WebAuthn *webauthn.Method
+	// SecurityKeys runs the security-key ceremonies (hanko.mfa.security_keys:
+	// attachment, user verification and attestation of its own) over the
+	// same relying party and credential records; nil when no usable relying
+	// party is configured or security keys are off: the flows then offer
+	// none.
+	SecurityKeys *webauthn.Method
 	// OIDC is third-party sign-in over the one provider list; nil offers
 	// none (thirdparty_oauth stays suspended).
 	OIDC *oidc.Method
@@ -111,6 +117,7 @@ type Handler struct {
 	attempts *ratelimit.Policy
 	events   Events
 	wa       *webauthn.Method
+	sk       *webauthn.Method
 	oidc     *oidc.Method
 	// redirects are hanko.third_party.allowed_redirect_urls, compiled.
 	redirects []*regexp.Regexp
@@ -156,7 +163,7 @@ func New(o Options) (*Handler, error) {
 	h := &Handler{store: o.Store, ids: o.Identities, sessions: o.Sessions, keys: o.Keys, hasher: o.Hasher,
 		policy: o.Policy, auth: o.Authenticator, codes: o.Codes, courier: o.Courier, limiter: o.Limiter,
 		totp: o.TOTP, attempts: o.Attempts,
-		events: o.Events, wa: o.WebAuthn, oidc: o.OIDC, cfg: o.Config, jwt: o.JWT, apiKey: o.AdminAPIKey, debug: o.Debug,
+		events: o.Events, wa: o.WebAuthn, sk: o.SecurityKeys, oidc: o.OIDC, cfg: o.Config, jwt: o.JWT, apiKey: o.AdminAPIKey, debug: o.Debug,
 		now: o.Now, newID: o.NewID, log: o.Log, maxBody: o.MaxBodyBytes, outcomes: o.Outcomes}
 	if o.Config.MFA.Enabled && o.Config.MFA.TOTP.Enabled && o.TOTP == nil {
 		return nil, errors.New("hanko: hanko.mfa.totp.enabled needs Options.TOTP")

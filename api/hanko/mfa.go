@@ -42,57 +42,97 @@ func hasOTP(i *core.Identity) bool {
 }
 
 // loginMFA returns the states a user passes after a first factor other than
-// a passkey, before the onboarding states: login_otp for a user with an
-// authenticator app, else mfa_method_chooser when login acquires one.
-func (h *Handler) loginMFA(i *core.Identity) []string {
-	switch {
-	case !h.totpOn():
+// a passkey, before the onboarding states, as Hanko's
+// ScheduleOnboardingStates: login_security_key for a user with a security
+// key the client can use (also when an authenticator app is set up: both
+// states offer to switch), else login_otp for a user with an authenticator
+// app, else mfa_method_chooser when login acquires a second factor.
+func (h *Handler) loginMFA(c *flow.Context, i *core.Identity) []string {
+	if !h.cfg.MFA.Enabled {
 		return nil
-	case hasOTP(i):
+	}
+	keys := len(h.userSecurityKeys(c, i.ID)) > 0
+	switch {
+	case h.skOn() && keys && h.skUsable(c):
+		return []string{stateLoginSecurityKey}
+	case h.totpOn() && hasOTP(i):
 		return []string{stateLoginOTP}
-	case h.cfg.MFA.AcquireOnLogin:
+	case h.cfg.MFA.AcquireOnLogin && !keys && !hasOTP(i) && h.mfaCreationOffered(c):
 		return []string{stateMFAMethodChooser}
 	}
 	return nil
 }
 
-// mfaSubFlows declares the states of second factors. Security keys stay
-// unoffered (config refuses enabling them).
+// mfaSubFlows declares the states of second factors.
 func (h *Handler) mfaSubFlows() []*flow.SubFlow {
 	back := flow.BackAction("back", "Navigate one step back.")
 	skip := flow.Action{Name: "skip", Description: "Skip", Execute: func(c *flow.ActionContext) error { return c.Continue() }}
 	skipOptional := skip
 	skipOptional.Suspended = func(*flow.Context) bool { return !h.cfg.MFA.Optional }
 	otpCode := flow.Input{Name: "otp_code", Type: flow.TypeString, Required: true, TrimSpace: true}
+	webAuthnOff := func(c *flow.Context) bool {
+		caps, _ := keyCapabilities.Get(c.Stash())
+		return !caps.WebAuthn
+	}
 	return []*flow.SubFlow{
 		flow.NewSubFlow("mfa_creation").
 			State(stateMFAMethodChooser,
 				flow.Action{Name: "continue_to_otp_secret_creation", Description: "Create an OTP secret",
 					Suspended: func(*flow.Context) bool { return !h.totpOn() },
 					Execute:   func(c *flow.ActionContext) error { return c.Continue(stateMFAOTPSecretCreation) }},
-				unoffered("continue_to_security_key_creation", "Create a security key"),
+				flow.Action{Name: "continue_to_security_key_creation", Description: "Create a security key",
+					Suspended: func(c *flow.Context) bool { return !h.skAvailable(c) },
+					Execute:   func(c *flow.ActionContext) error { return c.Continue(stateMFASecurityKeyCreation) }},
 				skipOptional, back).
 			State(stateMFAOTPSecretCreation,
 				flow.Action{Name: "otp_code_verify", Description: "Verify an OTP code",
 					Inputs: []flow.Input{otpCode}, Execute: h.otpCodeVerify},
 				back).
 			State(stateMFASecurityKeyCreation,
-				unoffered("webauthn_generate_creation_options", "Get creation options to create a webauthn credential."),
+				flow.Action{Name: "webauthn_generate_creation_options", Description: "Get WebAuthn creation options to register a WebAuthn credential.",
+					Suspended: webAuthnOff,
+					Execute:   h.generateSecurityKeyCreationOptions(stateOnboardingVerifyPasskeyAttestaion)},
 				back).
 			Hook(flow.BeforeState(stateMFAOTPSecretCreation, h.offerOTPSecret)),
 		flow.NewSubFlow("mfa_usage").
 			State(stateLoginSecurityKey,
-				unoffered("webauthn_generate_request_options", "Get request options to use a webauthn credential."),
-				unoffered("continue_to_login_otp", "Continue to the OTP login.")).
+				flow.Action{Name: "webauthn_generate_request_options", Description: "Get webauthn request options in order to sign in with a webauthn credential.",
+					Suspended: webAuthnOff,
+					Execute:   h.generateSecurityKeyRequestOptions},
+				flow.Action{Name: "continue_to_login_otp", Description: "Continues the flow to the OTP login.",
+					Suspended: func(c *flow.Context) bool { return !h.totpOn() || !h.flowUserHasOTP(c) },
+					Execute:   func(c *flow.ActionContext) error { return c.Continue(stateLoginOTP) }}).
 			State(stateLoginOTP,
 				flow.Action{Name: "otp_code_validate", Description: "Validate an OTP code",
 					Inputs: []flow.Input{otpCode}, Execute: h.otpCodeValidate},
-				unoffered("continue_to_login_security_key", "Continue to the security key login.")),
+				flow.Action{Name: "continue_to_login_security_key", Description: "Continues the flow to the security key login.",
+					Suspended: func(c *flow.Context) bool {
+						return !h.skOn() || !h.skUsable(c) || len(h.userSecurityKeys(c, userIDOf(c))) == 0
+					},
+					Execute: func(c *flow.ActionContext) error { return c.Continue(stateLoginSecurityKey) }}),
 		flow.NewSubFlow("device_trust").
 			State(stateDeviceTrust,
 				flow.Action{Name: "trust_device", Description: "Trust this device.", Execute: h.trustDevice},
 				skip, back),
 	}
+}
+
+// flowUserHasOTP reports whether the login's user has an authenticator app.
+func (h *Handler) flowUserHasOTP(c *flow.Context) bool {
+	id := userIDOf(c)
+	if id == "" {
+		return false
+	}
+	var (
+		i   *core.Identity
+		err error
+	)
+	if c.Tx() != nil {
+		i, err = c.Tx().GetIdentity(c.Context(), id)
+	} else {
+		i, err = h.store.GetIdentity(c.Context(), id)
+	}
+	return err == nil && hasOTP(i)
 }
 
 // offerOTPSecret is the BeforeState hook of mfa_otp_secret_creation: a new

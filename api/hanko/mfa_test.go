@@ -69,7 +69,7 @@ func setUpOTP(t *testing.T, e *fEnv, cl *client) string {
 	}
 	r = cl.act("otp_code_verify", map[string]any{"otp_code": otpCodeAt(t, secret, e.limitClock.Now())})
 	mustState(t, r, stateProfileInit, 200)
-	if mc := mfaConfigOf(t, r); !mc.AuthAppSetUp || !mc.TOTPEnabled || mc.SecurityKeysEnabled {
+	if mc := mfaConfigOf(t, r); !mc.AuthAppSetUp || !mc.TOTPEnabled || mc.SecurityKeysEnabled != e.h.skOn() {
 		t.Fatalf("mfa_config after setup: %+v", mc)
 	}
 	if _, ok := r.Actions["continue_to_otp_secret_creation"]; ok {

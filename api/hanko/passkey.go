@@ -166,6 +166,9 @@ func (h *Handler) generateRequestOptions(c *flow.ActionContext) error {
 // login_passkey gets fresh request options, so the user can try again.
 func (h *Handler) verifyAssertion(c *flow.ActionContext) error {
 	b := c.Base()
+	if b.State() == stateLoginPasskey && isSecondFactorStep(b) {
+		return h.verifySecurityKeyAssertion(c)
+	}
 	key := keyWebAuthnSession
 	if b.State() == stateLoginInit {
 		key = keyConditionalSession
@@ -269,6 +272,7 @@ func (h *Handler) generateCreationOptions(next string) func(c *flow.ActionContex
 			return fmt.Errorf("passkey registration: %w", err)
 		}
 		keyWebAuthnSession.Set(b.Stash(), *sess)
+		keyCreateSecurityKey.Delete(b.Stash())
 		b.SetPayload("creation_options", raw)
 		return c.Continue(next)
 	}
@@ -276,34 +280,45 @@ func (h *Handler) generateCreationOptions(next string) func(c *flow.ActionContex
 
 // verifyAttestation is webauthn_verify_attestation_response with input
 // public_key (onboarding_verify_passkey_attestation,
-// webauthn_credential_verification). The passkey is stored with the user;
-// during registration it waits in the stash until the user is created at
-// success. then names the state to continue to ("" for the next scheduled
-// one).
+// webauthn_credential_verification), for a passkey or, after
+// generateSecurityKeyCreationOptions, a security key. The credential is
+// stored with the user; during registration it waits in the stash until the
+// user is created at success. then names the state to continue to ("" for
+// the next scheduled one).
 func (h *Handler) verifyAttestation(then string) func(c *flow.ActionContext) error {
 	return func(c *flow.ActionContext) error {
 		b := c.Base()
+		m, mfaOnly := h.creationMethod(b)
+		if m == nil || !h.attestationAvailable(b) {
+			return c.Error(errOperationNotPermitted.core())
+		}
 		sess, ok := keyWebAuthnSession.Get(b.Stash())
 		keyWebAuthnSession.Delete(b.Stash())
 		var sp *webauthn.Session
-		if ok {
+		if ok && sess.MFAOnly == mfaOnly {
 			sp = &sess
 		}
 		u, err := h.registrationUser(b)
 		if err != nil {
 			return err
 		}
-		if h.passkeyLimitReached(b) {
+		limited := h.passkeyLimitReached
+		if mfaOnly {
+			limited = h.securityKeyLimitReached
+		}
+		if limited(b) {
 			return c.Error(errOperationNotPermitted.core())
 		}
 		var rec *core.WebAuthnCredential
 		if b.Definition().Kind() == core.FlowRegistration {
-			rec, err = h.wa.VerifyRegistration(b.Context(), b.Tx(), sp, u, c.JSON("public_key"), "")
-			if err == nil {
+			rec, err = m.VerifyRegistration(b.Context(), b.Tx(), sp, u, c.JSON("public_key"), "")
+			if err == nil && mfaOnly {
+				keyNewSecurityKey.Set(b.Stash(), *rec)
+			} else if err == nil {
 				keyNewPasskey.Set(b.Stash(), *rec)
 			}
 		} else {
-			rec, err = h.wa.FinishRegistration(b.Context(), b.Tx(), sp, u, c.JSON("public_key"), "")
+			rec, err = m.FinishRegistration(b.Context(), b.Tx(), sp, u, c.JSON("public_key"), "")
 		}
 		if err != nil {
 			mapped := ceremonyError(err)
@@ -312,15 +327,21 @@ func (h *Handler) verifyAttestation(then string) func(c *flow.ActionContext) err
 				return err
 			}
 			// Fresh options, so the user can try again without going back.
-			if raw, fresh, berr := h.wa.BeginRegistration(b.Context(), b.Tx(), u, webauthn.RegistrationOptions{}); berr == nil {
+			if raw, fresh, berr := m.BeginRegistration(b.Context(), b.Tx(), u, webauthn.RegistrationOptions{MFAOnly: mfaOnly}); berr == nil {
 				keyWebAuthnSession.Set(b.Stash(), *fresh)
 				b.SetPayload("creation_options", raw)
 			}
 			return c.Error(mapped)
 		}
+		keyCreateSecurityKey.Delete(b.Stash())
 		if b.Definition().Kind() != core.FlowRegistration {
 			email, _ := keyEmail.Get(b.Stash())
-			h.audit(b, AuditPasskeyCreated, u.IdentityID, email, nil, true)
+			typ := AuditPasskeyCreated
+			if mfaOnly {
+				typ = AuditSecurityKeyCreated
+			}
+			h.audit(b, typ, u.IdentityID, email, nil, true)
+			requestOf(b.Context()).user = nil
 		}
 		if then == "" {
 			return c.Continue()
@@ -432,14 +453,16 @@ func (h *Handler) storeNewPasskey(c *flow.Context, userID string) (bool, error) 
 // newPasskeyTaken refuses a registration whose verified passkey was stored
 // by another registration meanwhile; call it before writing anything.
 func (h *Handler) newPasskeyTaken(c *flow.Context) error {
-	rec, ok := keyNewPasskey.Get(c.Stash())
-	if !ok {
-		return nil
-	}
-	if _, err := c.Tx().GetWebAuthnCredential(c.Context(), rec.ID); err == nil {
-		return flow.Refuse(errWebauthnCredentialExists.core())
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("look up passkey: %w", err)
+	for _, key := range []flow.Key[core.WebAuthnCredential]{keyNewPasskey, keyNewSecurityKey} {
+		rec, ok := key.Get(c.Stash())
+		if !ok {
+			continue
+		}
+		if _, err := c.Tx().GetWebAuthnCredential(c.Context(), rec.ID); err == nil {
+			return flow.Refuse(errWebauthnCredentialExists.core())
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("look up webauthn credential: %w", err)
+		}
 	}
 	return nil
 }

@@ -100,7 +100,7 @@ func (h *Handler) registerLoginIdentifier(c *flow.ActionContext) error {
 		next = append(next, statePasscodeConfirmation)
 	}
 	next = append(next, h.credentialOnboarding(b, false, false, true)...)
-	if h.totpOn() && h.cfg.MFA.AcquireOnRegistration {
+	if h.cfg.MFA.AcquireOnRegistration && h.mfaCreationOffered(b) {
 		next = append(next, stateMFAMethodChooser)
 	}
 	return c.Continue(append(next, stateSuccess)...)
@@ -150,8 +150,8 @@ func (h *Handler) createRegisteredUser(c *flow.Context) error {
 		return err
 	}
 	d := identity.Draft{Traits: raw}
-	if keyNewPasskey.Has(st) {
-		// The passkey's user handle was derived from this id.
+	if keyNewPasskey.Has(st) || keyNewSecurityKey.Has(st) {
+		// The credential's user handle was derived from this id.
 		d.ID, _ = keyNewUserID.Get(st)
 	}
 	if hash != "" {
@@ -179,6 +179,10 @@ func (h *Handler) createRegisteredUser(c *flow.Context) error {
 	if err != nil {
 		return err
 	}
+	securityKey, err := h.storeNewSecurityKey(c, i.ID)
+	if err != nil {
+		return err
+	}
 	var amr []string
 	if passkey {
 		amr = append(amr, AMRPasskey)
@@ -198,6 +202,9 @@ func (h *Handler) createRegisteredUser(c *flow.Context) error {
 	h.audit(c, AuditUserCreated, i.ID, email, nil, true)
 	if passkey {
 		h.audit(c, AuditPasskeyCreated, i.ID, email, nil, true)
+	}
+	if securityKey {
+		h.audit(c, AuditSecurityKeyCreated, i.ID, email, nil, true)
 	}
 	if err := h.emitUser(ctx, c.Tx(), EventUserCreate, i); err != nil {
 		return fmt.Errorf("queue user.create: %w", err)

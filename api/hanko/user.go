@@ -318,7 +318,7 @@ func (h *Handler) profileJSON(i *core.Identity, creds []core.WebAuthnCredential)
 	p.Passkeys, p.SecurityKeys = webauthnJSON(creds)
 	_, totp := i.Credential(core.CredentialTOTP)
 	p.MFAConfig = MFAConfigJSON{AuthAppSetUp: totp, TOTPEnabled: h.totpOn(),
-		SecurityKeysEnabled: h.cfg.MFA.Enabled && h.cfg.MFA.SecurityKeys.Enabled}
+		SecurityKeysEnabled: h.skOn()}
 	for _, a := range emails(i) {
 		p.Emails = append(p.Emails, emailJSON(a))
 	}

@@ -203,7 +203,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 		// Passkeys need a usable relying party; without one (an IP host
 		// and no rp.id) a warning said so at start and none is offered.
 		var passkeys *webauthn.Method
-		if rp := cfg.WebAuthnRP(); rp.Usable() && cfg.Hanko.Passkey.Enabled {
+		rp := cfg.WebAuthnRP()
+		if rp.Usable() && cfg.Hanko.Passkey.Enabled {
 			passkeys, err = webauthn.New(webauthn.Config{RPID: rp.ID, RPDisplayName: rp.DisplayName, RPOrigins: rp.Origins,
 				UserVerification: cfg.Hanko.Passkey.UserVerification, Attestation: cfg.Hanko.Passkey.AttestationPreference,
 				NotFound: store.ErrNotFound, Conflict: store.ErrConflict})
@@ -211,9 +212,20 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 				return nil, fail("hanko.passkey: %v", err)
 			}
 		}
+		// Security keys use the same relying party with their own
+		// attachment, user verification and attestation.
+		var securityKeys *webauthn.Method
+		if sk := cfg.Hanko.MFA.SecurityKeys; rp.Usable() && cfg.Hanko.MFA.Enabled && sk.Enabled {
+			securityKeys, err = webauthn.New(webauthn.Config{RPID: rp.ID, RPDisplayName: rp.DisplayName, RPOrigins: rp.Origins,
+				SecurityKeyUserVerification: sk.UserVerification, SecurityKeyAttachment: sk.AuthenticatorAttachment,
+				Attestation: sk.AttestationPreference, NotFound: store.ErrNotFound, Conflict: store.ErrConflict})
+			if err != nil {
+				return nil, fail("hanko.mfa.security_keys: %v", err)
+			}
+		}
 		if a.hanko, err = hanko.New(hanko.Options{
-			WebAuthn: passkeys,
-			Store:    a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
+			WebAuthn: passkeys, SecurityKeys: securityKeys,
+			Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 			OIDC:  thirdParty,
 			Codes: passcodes, Courier: a.courier, Limiter: hankoLimiter, Events: events,
 			TOTP: kratosTOTP, Attempts: attempts,

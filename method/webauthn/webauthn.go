@@ -47,6 +47,10 @@ type Config struct {
 	// SecurityKeyUserVerification for mfa_only security keys; default
 	// "discouraged".
 	SecurityKeyUserVerification string
+	// SecurityKeyAttachment is the authenticator attachment asked for when
+	// a security key is created (§5.4.5): "cross-platform" (default),
+	// "platform", or "no_preference" (none asked for).
+	SecurityKeyAttachment string
 	// Attestation conveyance preference at registration (§5.4.7): "none"
 	// (default), "indirect", "direct" or "enterprise".
 	Attestation string
@@ -119,6 +123,13 @@ func New(cfg Config) (*Method, error) {
 		default:
 			return nil, fmt.Errorf("webauthn: user verification %q is not one of required, preferred, discouraged", uv)
 		}
+	}
+	switch cfg.SecurityKeyAttachment {
+	case "":
+		cfg.SecurityKeyAttachment = string(protocol.CrossPlatform)
+	case string(protocol.CrossPlatform), string(protocol.Platform), "no_preference":
+	default:
+		return nil, fmt.Errorf("webauthn: authenticator attachment %q is not one of cross-platform, platform, no_preference", cfg.SecurityKeyAttachment)
 	}
 	if cfg.Attestation == "" {
 		cfg.Attestation = string(protocol.PreferNoAttestation)
@@ -266,8 +277,12 @@ func (m *Method) BeginRegistration(ctx context.Context, st Store, u User, o Regi
 		UserVerification: protocol.UserVerificationRequirement(m.cfg.UserVerification),
 	}
 	if o.MFAOnly {
+		var attach protocol.AuthenticatorAttachment
+		if m.cfg.SecurityKeyAttachment != "no_preference" {
+			attach = protocol.AuthenticatorAttachment(m.cfg.SecurityKeyAttachment)
+		}
 		sel = protocol.AuthenticatorSelection{
-			AuthenticatorAttachment: protocol.CrossPlatform,
+			AuthenticatorAttachment: attach,
 			ResidentKey:             protocol.ResidentKeyRequirementDiscouraged,
 			UserVerification:        protocol.UserVerificationRequirement(m.cfg.SecurityKeyUserVerification),
 		}

@@ -467,3 +467,54 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurityKeyAttachment: the creation options of a security key ask for
+// the configured authenticator attachment (none for no_preference); an
+// unknown value is refused by New.
+func TestSecurityKeyAttachment(t *testing.T) {
+	t.Parallel()
+	st := storetest.SQLite(t)
+	id := newIdentity(t, st)
+	cases := []struct {
+		attachment, want string
+		ok               bool
+	}{
+		{"", "cross-platform", true},
+		{"cross-platform", "cross-platform", true},
+		{"platform", "platform", true},
+		{"no_preference", "", true},
+		{"usb", "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.attachment, func(t *testing.T) {
+			t.Parallel()
+			m, err := webauthn.New(webauthn.Config{RPID: rp.ID, RPDisplayName: rp.Name, RPOrigins: []string{rp.Origin},
+				SecurityKeyAttachment: tc.attachment, NotFound: store.ErrNotFound, Conflict: store.ErrConflict})
+			if (err == nil) != tc.ok {
+				t.Fatalf("New with attachment %q: %v", tc.attachment, err)
+			}
+			if err != nil {
+				return
+			}
+			raw, _, err := m.BeginRegistration(context.Background(), st, webauthn.User{IdentityID: id, Name: "a"},
+				webauthn.RegistrationOptions{MFAOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var opts struct {
+				PublicKey struct {
+					AuthenticatorSelection struct {
+						AuthenticatorAttachment string `json:"authenticatorAttachment"`
+						ResidentKey             string `json:"residentKey"`
+					} `json:"authenticatorSelection"`
+				} `json:"publicKey"`
+			}
+			if err := json.Unmarshal(raw, &opts); err != nil {
+				t.Fatal(err)
+			}
+			if sel := opts.PublicKey.AuthenticatorSelection; sel.AuthenticatorAttachment != tc.want || sel.ResidentKey != "discouraged" {
+				t.Fatalf("authenticatorSelection %+v, want attachment %q", sel, tc.want)
+			}
+		})
+	}
+}
