@@ -293,8 +293,6 @@ var indirect = map[string]probe{
 		with: "selfservice: {methods: {password: {config: {haveibeenpwned_enabled: true}}}}"},
 	"selfservice.methods.oidc.config.providers[].subject_source": {
 		with: "selfservice: {methods: {oidc: {enabled: true, config: {providers: [{id: x, provider: generic, client_id: c, client_secret: s, issuer_url: 'https://idp.example.com', subject_source: userinfo}]}}}}"},
-	"hanko.mfa.security_keys.limit": {
-		with: "hanko: {mfa: {security_keys: {limit: 3}}}"},
 	"selfservice.flows.login.before.hooks":        {with: beforeHook("login")},
 	"selfservice.flows.registration.before.hooks": {with: beforeHook("registration")},
 	"selfservice.flows.settings.before.hooks":     {with: beforeHook("settings")},

@@ -58,10 +58,6 @@ func (m *HankoMFA) validate(p *Problems) {
 	if !oneOf(sk.AttestationPreference, "direct", "indirect", "none") {
 		p.add("hanko.mfa.security_keys.attestation_preference", "%q is not one of direct, indirect, none", sk.AttestationPreference)
 	}
-	if m.SecurityKeys.Limit != 10 && !m.SecurityKeys.Enabled {
-		// Hanko's file carries limit: 10; another value would be ignored.
-		p.add("hanko.mfa.security_keys.limit", "%d has no effect: the Hanko flows do not serve security keys yet; remove it (or keep Hanko's 10)", m.SecurityKeys.Limit)
-	}
 	if m.SecurityKeys.Limit < 1 {
 		p.add("hanko.mfa.security_keys.limit", "%d must be at least 1", m.SecurityKeys.Limit)
 	}
