@@ -107,23 +107,35 @@ func (r *Runner) ensureUsers(ctx context.Context, n int) ([]user, error) {
 	return r.users[:n], nil
 }
 
-// kratosLogin runs one native password login and returns the session
-// token.
-func (r *Runner) kratosLoginOnce(ctx context.Context, identifier string) (string, error) {
-	init := &call{method: http.MethodGet, url: r.public + "/self-service/login/api"}
+// nativeFlow starts a native (API) self-service flow with GET path and
+// returns the flow's id; header (nil for none) is sent along, e.g. the
+// session token of an aal2 login.
+func (r *Runner) nativeFlow(ctx context.Context, path string, header http.Header) (string, error) {
+	init := &call{method: http.MethodGet, url: r.public + path, header: header}
+	var flow struct {
+		ID string `json:"id"`
+	}
 	rep, err := init.do(ctx, r.hc)
 	if err != nil {
 		return "", err
 	}
-	var flow struct {
-		ID string `json:"id"`
-	}
 	if err := rep.decode(init, &flow); err != nil {
 		return "", err
 	}
-	submit := &call{method: http.MethodPost, url: r.public + "/self-service/login?flow=" + url.QueryEscape(flow.ID),
+	return flow.ID, nil
+}
+
+// kratosLogin runs one native password login and returns the session
+// token.
+func (r *Runner) kratosLoginOnce(ctx context.Context, identifier string) (string, error) {
+	flowID, err := r.nativeFlow(ctx, "/self-service/login/api", nil)
+	if err != nil {
+		return "", err
+	}
+	submit := &call{method: http.MethodPost, url: r.public + "/self-service/login?flow=" + url.QueryEscape(flowID),
 		body: map[string]any{"method": "password", "identifier": identifier, "password": r.o.Password}, want: []int{http.StatusOK}}
-	if rep, err = submit.do(ctx, r.hc); err != nil {
+	rep, err := submit.do(ctx, r.hc)
+	if err != nil {
 		return "", err
 	}
 	var done struct {
@@ -203,18 +215,11 @@ func (r *Runner) kratosLogin(ctx context.Context) ([]Result, error) {
 // Kratos' two-step registration (profile_first) a direct password submit
 // answers 400 with the flow; the profile step is then submitted first.
 func (r *Runner) kratosRegisterOnce(ctx context.Context, email string) error {
-	init := &call{method: http.MethodGet, url: r.public + "/self-service/registration/api"}
-	rep, err := init.do(ctx, r.hc)
+	flowID, err := r.nativeFlow(ctx, "/self-service/registration/api", nil)
 	if err != nil {
 		return err
 	}
-	var flow struct {
-		ID string `json:"id"`
-	}
-	if err := rep.decode(init, &flow); err != nil {
-		return err
-	}
-	submitURL := r.public + "/self-service/registration?flow=" + url.QueryEscape(flow.ID)
+	submitURL := r.public + "/self-service/registration?flow=" + url.QueryEscape(flowID)
 	traits := map[string]any{"email": email}
 	pw := &call{method: http.MethodPost, url: submitURL,
 		body: map[string]any{"method": "password", "traits": traits, "password": r.o.Password}, want: []int{http.StatusOK}}

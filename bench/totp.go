@@ -165,20 +165,14 @@ func (r *Runner) totpLoginOnce(ctx context.Context, p *totpPool) error {
 		return fmt.Errorf("totp code: %w", err)
 	}
 	h := http.Header{"X-Session-Token": {token}}
-	init := &call{method: http.MethodGet, url: r.public + "/self-service/login/api?aal=aal2", header: h}
-	rep, err := init.do(ctx, r.hc)
+	flowID, err := r.nativeFlow(ctx, "/self-service/login/api?aal=aal2", h)
 	if err != nil {
 		return err
 	}
-	var flow struct {
-		ID string `json:"id"`
-	}
-	if err := rep.decode(init, &flow); err != nil {
-		return err
-	}
-	submit := &call{method: http.MethodPost, url: r.public + "/self-service/login?flow=" + url.QueryEscape(flow.ID), header: h,
+	submit := &call{method: http.MethodPost, url: r.public + "/self-service/login?flow=" + url.QueryEscape(flowID), header: h,
 		body: map[string]any{"method": "totp", "totp_code": code}, want: []int{http.StatusOK}}
-	if rep, err = submit.do(ctx, r.hc); err != nil {
+	rep, err := submit.do(ctx, r.hc)
+	if err != nil {
 		return err
 	}
 	var done struct {
