@@ -217,8 +217,9 @@ if [[ " ${suites[*]} " == *" ory-elements "* ]]; then
     LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED=true \
     LATCHKEY_SELFSERVICE_FLOWS_SETTINGS_REQUIRED_AAL=aal1
 fi
-# kratos-ui gets a server of its own with passkeys and security keys on,
-# whose public base URL
+# kratos-ui gets a server of its own with passkeys, security keys, TOTP and
+# backup codes on (settings and whoami keep Kratos' highest_available, so
+# the second factor is asked for), whose public base URL
 # is on host localhost: browsers refuse an IP address as the WebAuthn
 # relying party, so the pages must be opened as localhost (the relying
 # party id and origin follow from the base URL).
@@ -232,7 +233,9 @@ if [[ " ${suites[*]} " == *" kratos-ui "* ]]; then
     LATCHKEY_SERVE_ADMIN_PORT="$ui_admin_port" \
     LATCHKEY_SERVE_PUBLIC_BASE_URL="$ui_public_url/" \
     LATCHKEY_SELFSERVICE_METHODS_PASSKEY_ENABLED=true \
-    LATCHKEY_SELFSERVICE_METHODS_WEBAUTHN_ENABLED=true
+    LATCHKEY_SELFSERVICE_METHODS_WEBAUTHN_ENABLED=true \
+    LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED=true \
+    LATCHKEY_SELFSERVICE_METHODS_LOOKUP_SECRET_ENABLED=true
 fi
 log "latchkey ready after $((SECONDS - started)) s"
 
