@@ -36,6 +36,10 @@ type Options struct {
 	// of all its descendants (the backends), live and exited, is reported
 	// per operation next to the server's.
 	DBPID int
+	// DBName, when set with DBPID (a PostgreSQL postmaster), counts only
+	// the live backends serving that database, so other clients of a
+	// shared server are left out (backends that exit meanwhile are lost).
+	DBName string
 	// DistinctTokens is how many fresh Hanko JWTs the cache-miss
 	// measurements of validate and me use, each once (5000 when 0).
 	DistinctTokens int
@@ -411,7 +415,7 @@ func (r *Runner) measureLoad(ctx context.Context, l Load, name, note string, pid
 	}
 	between := func() {
 		if dbPID != 0 {
-			dbBefore, dbErr = ReadProcTreeCPU(dbPID)
+			dbBefore, dbErr = r.readDBCPU(dbPID)
 		}
 		if pid == 0 {
 			return
@@ -456,11 +460,19 @@ func (r *Runner) measureLoad(ctx context.Context, l Load, name, note string, pid
 		}
 	}
 	if dbPID != 0 && dbErr == nil {
-		if after, err := ReadProcTreeCPU(dbPID); err == nil && attempts > 0 {
+		if after, err := r.readDBCPU(dbPID); err == nil && attempts > 0 {
 			res.DBCPUMsPerOp, res.DBCPUMsPerAttempt = perOp(after-dbBefore, st.Ops, attempts)
 		}
 	}
 	return res, nil
+}
+
+// readDBCPU reads the database server's CPU time (Options.DBPID, DBName).
+func (r *Runner) readDBCPU(pid int) (time.Duration, error) {
+	if r.o.DBName != "" {
+		return ReadPostgresBackendsCPU(pid, r.o.DBName)
+	}
+	return ReadProcTreeCPU(pid)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -206,3 +206,40 @@ func bodyOf(r bench.Result) int {
 	}
 	return n
 }
+
+func TestRunSeedsIdentitiesFirst(t *testing.T) {
+	t.Parallel()
+	public, admin := newTarget(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, err := bench.New(ctx, bench.Options{Public: public, Admin: admin, Identities: 150, BatchSize: 50, Scales: []int{100, 200},
+		Load: bench.Load{Concurrency: 2, Requests: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	results, err := r.Run(ctx, []string{"admin-create", "lookup-at-scale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, res := range results {
+		names = append(names, res.Scenario)
+	}
+	want := []string{"identities/seed", "admin-create", "lookup-at-scale@100", "lookup-at-scale/seed",
+		"lookup-at-scale/lookup@200", "lookup-at-scale/login@200"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Fatalf("results %v, want %v", names, want)
+	}
+	if s := results[0]; s.Ops != 150 || s.Skipped != "" {
+		t.Errorf("identities/seed: %+v", s)
+	}
+	if s := results[3]; s.Ops != 50 {
+		t.Errorf("lookup-at-scale/seed added %d identities, want the 50 missing to 200", s.Ops)
+	}
+	for _, res := range results[4:] {
+		if res.Ops != 10 || res.Errors != 0 {
+			t.Errorf("%s: %d ops, %d errors %v", res.Scenario, res.Ops, res.Errors, res.ErrorKinds)
+		}
+	}
+}

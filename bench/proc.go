@@ -184,6 +184,39 @@ func (s *rssSampler) Stop() int64 {
 // that exited between two readings still counts, in its postmaster's
 // cutime. It fails when pid does not exist.
 func ReadProcTreeCPU(pid int) (time.Duration, error) {
+	return procTreeCPU(pid, true, nil)
+}
+
+// ReadPostgresBackendsCPU returns the CPU time of the live descendants of
+// pid (a PostgreSQL postmaster) serving database db: those whose process
+// title ("postgres: [cluster:] user db host(port) state") names it. The
+// postmaster itself, the other databases' backends and backends that
+// exited are not counted. It fails when pid does not exist.
+func ReadPostgresBackendsCPU(pid int, db string) (time.Duration, error) {
+	return procTreeCPU(pid, false, func(p int) bool {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+		return err == nil && postgresTitleNames(b, db)
+	})
+}
+
+// postgresTitleNames reports whether a PostgreSQL backend's cmdline (its
+// process title) names database db.
+func postgresTitleNames(cmdline []byte, db string) bool {
+	f := strings.Fields(strings.ReplaceAll(string(cmdline), "\x00", " "))
+	if len(f) < 4 || f[0] != "postgres:" {
+		return false
+	}
+	for _, w := range f[2:] {
+		if w == db {
+			return true
+		}
+	}
+	return false
+}
+
+// procTreeCPU sums the CPU time of pid (when withRoot) and of its
+// descendants that include accepts (all when nil).
+func procTreeCPU(pid int, withRoot bool, include func(pid int) bool) (time.Duration, error) {
 	root, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, fmt.Errorf("read process %d: %w", pid, err)
@@ -191,6 +224,9 @@ func ReadProcTreeCPU(pid int) (time.Duration, error) {
 	_, ticks, err := parseStatTree(root)
 	if err != nil {
 		return 0, fmt.Errorf("read process %d: %w", pid, err)
+	}
+	if !withRoot {
+		ticks = 0
 	}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -216,7 +252,9 @@ func ReadProcTreeCPU(pid int) (time.Duration, error) {
 	for p, t := range own {
 		for q, seen := parent[p], 0; q != 0 && seen < 64; q, seen = parent[q], seen+1 {
 			if q == pid {
-				ticks += t
+				if include == nil || include(p) {
+					ticks += t
+				}
 				break
 			}
 		}

@@ -148,3 +148,25 @@ func TestReadProcTreeCPU(t *testing.T) {
 		t.Fatal("no error for a process that does not exist")
 	}
 }
+
+func TestPostgresTitleNames(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, cmdline, db string
+		want              bool
+	}{
+		{"cluster name", "postgres: 15/main: postgres latchkey_bench 127.0.0.1(50292) idle\x00\x00", "latchkey_bench", true},
+		{"no cluster name", "postgres: app latchkey_bench [local] SELECT", "latchkey_bench", true},
+		{"other database", "postgres: 15/main: postgres test 127.0.0.1(50292) CREATE DATABASE", "latchkey_bench", false},
+		{"auxiliary process", "postgres: 15/main: checkpointer ", "checkpointer", false},
+		{"postmaster", "/usr/lib/postgresql/15/bin/postgres\x00-D\x00latchkey_bench", "latchkey_bench", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := postgresTitleNames([]byte(tt.cmdline), tt.db); got != tt.want {
+				t.Fatalf("postgresTitleNames(%q, %q) = %v, want %v", tt.cmdline, tt.db, got, tt.want)
+			}
+		})
+	}
+}

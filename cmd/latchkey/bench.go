@@ -48,6 +48,7 @@ type benchFlags struct {
 	quiet                 bool
 	seedDSN               string
 	dbPID                 int
+	dbName                string
 	distinctTokens        int
 	identities            int
 	hankoAdminPrefix      string
@@ -87,7 +88,7 @@ import PATCH /admin/identities) before the first scenario, so that whoami,
 me, hanko-admin-create and the others run against an identifier table of
 that size, e.g. on PostgreSQL:
   latchkey bench --identities 50000 --scenario whoami,me,admin-create,hanko-admin-create \
-    --server-pid PID --db-pid "$(head -1 /var/lib/postgresql/data/postmaster.pid)"
+    --server-pid PID --db-pid "$(head -1 /var/lib/postgresql/15/main/postmaster.pid)" --db-name latchkey_bench
 
 Scenarios that need server configuration "latchkey serve --dev" lacks:
   totp-aal2   LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED=true
@@ -131,6 +132,7 @@ section of --config (or of --dev's defaults with --dev, as "latchkey serve
 	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each HTTP request")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress or setup lines on stderr")
 	fl.IntVar(&f.dbPID, "db-pid", 0, "PID of the database server on this machine (PostgreSQL's postmaster, MariaDB's mysqld): its CPU and its descendants' per op")
+	fl.StringVar(&f.dbName, "db-name", "", "with --db-pid of a PostgreSQL postmaster: count only the backends of this database (other clients of a shared server left out)")
 	fl.IntVar(&f.distinctTokens, "distinct-tokens", 5000, "fresh JWTs the cache-miss runs of validate and me send, each once (the run ends after that many ops)")
 	fl.IntVar(&f.identities, "identities", 0, "seed this many identities before the first scenario (e.g. 50000 on PostgreSQL)")
 	fl.StringVar(&f.hankoAdminPrefix, "hanko-admin-prefix", "", "path prefix of the Hanko admin API on the admin listener (hanko.admin_prefix)")
@@ -166,7 +168,7 @@ func runBench(ctx context.Context, cmd *cobra.Command, f *benchFlags) error {
 		Load:      bench.Load{Concurrency: f.concurrency, Duration: f.duration, Warmup: f.warmup, Requests: f.requests},
 		ServerPID: f.serverPID, Password: f.password, SchemaID: f.schemaID, Sessions: f.sessions,
 		BatchSize: f.batchSize, Scales: scales, Hash: hash, BaselineBodySize: f.baselineBody, Timeout: f.timeout,
-		DBPID: f.dbPID, DistinctTokens: f.distinctTokens, Identities: f.identities, HankoAdminPrefix: f.hankoAdminPrefix,
+		DBPID: f.dbPID, DBName: f.dbName, DistinctTokens: f.distinctTokens, Identities: f.identities, HankoAdminPrefix: f.hankoAdminPrefix,
 		WebAuthnOrigin: f.webauthnOrigin, TOTPIdentities: f.totpIdentities,
 		OIDCProviderAddr: f.oidcProvider, OIDCProviderID: f.oidcProviderID, SessionCookie: f.sessionCookie,
 	}
@@ -196,6 +198,9 @@ func runBench(ctx context.Context, cmd *cobra.Command, f *benchFlags) error {
 		if _, err := bench.ReadProcTreeCPU(f.dbPID); err != nil {
 			return exitError{code: 2, msg: "Error: --db-pid: " + err.Error()}
 		}
+	}
+	if f.dbName != "" && f.dbPID == 0 {
+		return exitError{code: 2, msg: "Error: --db-name needs --db-pid"}
 	}
 	if f.distinctTokens < 1 || f.identities < 0 {
 		return exitError{code: 2, msg: "Error: --distinct-tokens must be at least 1 and --identities not negative"}
@@ -248,7 +253,10 @@ func benchHeader(f *benchFlags, hash password.Params) string {
 	if f.admin != "" {
 		s += " / " + f.admin
 	}
-	if f.dbPID != 0 {
+	switch {
+	case f.dbPID != 0 && f.dbName != "":
+		s += fmt.Sprintf("; database pid %d (its live backends of database %s)", f.dbPID, f.dbName)
+	case f.dbPID != 0:
 		s += fmt.Sprintf("; database pid %d (and descendants)", f.dbPID)
 	}
 	if f.identities > 0 {
