@@ -243,3 +243,34 @@ func TestRunSeedsIdentitiesFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestKratosTargetSkipsHankoScenarios: Ory Kratos answers POST /login with
+// 403 from its CSRF protection (and has no such route); the Hanko
+// scenarios must say the face is missing, not that their setup failed.
+func TestKratosTargetSkipsHankoScenarios(t *testing.T) {
+	t.Parallel()
+	kratosLike := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `{"error":{"id":"security_csrf_violation","code":403,"status":"Forbidden","reason":"Please retry the flow"}}`)
+	}))
+	t.Cleanup(kratosLike.Close)
+	ctx := context.Background()
+	r, err := bench.New(ctx, bench.Options{Public: kratosLike.URL, Load: bench.Load{Concurrency: 1, Requests: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	results, err := r.Run(ctx, []string{"validate", "me", "hanko-login", "passkey-login"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 4 {
+		t.Fatalf("results %+v", results)
+	}
+	for _, res := range results {
+		if !strings.HasPrefix(res.Skipped, "the target has no Hanko Flow API: POST "+kratosLike.URL+"/login answered 403 (security_csrf_violation") {
+			t.Errorf("%s: skipped %q", res.Scenario, res.Skipped)
+		}
+	}
+}
