@@ -136,6 +136,7 @@ func load(data []byte, opts LoadOptions) (*Config, []Warning, error) {
 			fileOK = false
 		default:
 			ck.legacyKeys(raw)
+			ck.hankoKeys(raw)
 			if err := k.Load(mapProvider(ck.section(schema(), "", raw)), nil); err != nil {
 				return nil, nil, fmt.Errorf("merge config file: %w", err)
 			}
