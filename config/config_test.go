@@ -452,6 +452,8 @@ func TestValidationRules(t *testing.T) {
 		{"hanko passkey acquire", "", []string{"LATCHKEY_HANKO_PASSKEY_ACQUIRE_ON_LOGIN=sometimes"}, false, "hanko.passkey.acquire_on_login", "not one of always, conditional, never"},
 		{"hanko passkey limit", "", []string{"LATCHKEY_HANKO_PASSKEY_LIMIT=0"}, false, "hanko.passkey.limit", "at least 1"},
 		{"hanko passkey uv", "", []string{"LATCHKEY_HANKO_PASSKEY_USER_VERIFICATION=always"}, false, "hanko.passkey.user_verification", "not one of required"},
+		{"code mfa with passwordless", "", []string{"LATCHKEY_SELFSERVICE_METHODS_CODE_MFA_ENABLED=true", "LATCHKEY_SELFSERVICE_METHODS_CODE_PASSWORDLESS_ENABLED=true"}, false, "selfservice.methods.code.mfa_enabled", "cannot be combined with selfservice.methods.code.passwordless_enabled"},
+		{"code mfa without code", "", []string{"LATCHKEY_SELFSERVICE_METHODS_CODE_MFA_ENABLED=true", "LATCHKEY_SELFSERVICE_METHODS_CODE_ENABLED=false"}, false, "selfservice.methods.code.mfa_enabled", "needs selfservice.methods.code.enabled: true"},
 		{"hanko passkey attestation", "", []string{"LATCHKEY_HANKO_PASSKEY_ATTESTATION_PREFERENCE=full"}, false, "hanko.passkey.attestation_preference", "not one of none"},
 	}
 	for _, tt := range tests {
@@ -1134,4 +1136,12 @@ func writeTemp(t *testing.T, body string) string {
 		t.Fatal(err)
 	}
 	return f
+}
+
+func TestCodeMFAAccepted(t *testing.T) {
+	t.Parallel()
+	c, _ := mustLoad(t, minimal, []string{"LATCHKEY_SELFSERVICE_METHODS_CODE_MFA_ENABLED=true"}, false)
+	if m := c.SelfService.Methods.Code; !m.MFAEnabled || !m.Enabled || m.PasswordlessEnabled {
+		t.Errorf("code method: %+v", m)
+	}
 }

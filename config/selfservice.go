@@ -52,7 +52,7 @@ type PasswordConfig struct {
 type CodeMethod struct {
 	Enabled             bool       `koanf:"enabled" doc:"Enable one-time codes (needed by recovery and verification with use: code)."`
 	PasswordlessEnabled bool       `koanf:"passwordless_enabled" doc:"Allow login and registration with a code alone."`
-	MFAEnabled          bool       `koanf:"mfa_enabled" doc:"Allow a code as second factor. Not supported yet: true is refused."`
+	MFAEnabled          bool       `koanf:"mfa_enabled" doc:"Offer a code sent to a verified address of the identity's code credential as second factor (login ?aal=aal2, authentication method code at aal2); such an address makes aal2 the identity's highest available level. Not together with passwordless_enabled."`
 	Config              CodeConfig `koanf:"config"`
 }
 
@@ -430,8 +430,11 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 		checkAllowedReturnURL(p, fmt.Sprintf("selfservice.allowed_return_urls[%d]", i), u)
 	}
 	m := s.Methods
-	if m.Code.MFAEnabled {
-		p.add("selfservice.methods.code.mfa_enabled", "true is not supported yet: a code is not offered as a second factor; use totp, lookup_secret or webauthn (or set it to false)")
+	if m.Code.MFAEnabled && m.Code.PasswordlessEnabled {
+		p.add("selfservice.methods.code.mfa_enabled", "true cannot be combined with selfservice.methods.code.passwordless_enabled: true (as in Kratos, a code that is a second factor is not a first factor); switch one off")
+	}
+	if m.Code.MFAEnabled && !m.Code.Enabled {
+		p.add("selfservice.methods.code.mfa_enabled", "true needs selfservice.methods.code.enabled: true")
 	}
 	if n := m.Password.Config.MinPasswordLength; n < 6 {
 		p.add("selfservice.methods.password.config.min_password_length", "%d is below the minimum of 6", n)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/method/code"
 )
 
 // Draft is what a caller supplies to create an identity or to replace one
@@ -97,13 +98,9 @@ type OIDCConfig struct {
 	Providers []OIDCProvider `json:"providers"`
 }
 
-// CodeConfig is the stored config of a code credential, in Kratos' shape.
-type CodeConfig struct {
-	Addresses []CodeAddress `json:"addresses"`
-}
+// CodeConfig is the stored config of a code credential, in Kratos' shape
+// (the code method's own type).
+type CodeConfig = code.CredentialConfig
 
 // CodeAddress is one address a login code may be sent to.
-type CodeAddress struct {
-	Channel string `json:"channel"`
-	Address string `json:"address"`
-}
+type CodeAddress = code.Address

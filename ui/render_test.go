@@ -357,3 +357,61 @@ func TestWebAuthnScriptNodes(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderCodeSecondFactor renders an aal2 login offering a code (one
+// "Send code to …" button per address, beside TOTP) and, after a code was
+// sent, the code form with the address hidden; the button label is
+// translated with its address.
+func TestRenderCodeSecondFactor(t *testing.T) {
+	t.Parallel()
+	const choose = `{"id":"f1","type":"browser","state":"choose_method","requested_aal":"aal2","ui":{"action":"http://127.0.0.1:4433/self-service/login?flow=f1","method":"POST","messages":[{"id":1010004,"text":"Please complete the second authentication challenge.","type":"info"}],"nodes":[
+	{"type":"input","group":"default","attributes":{"name":"csrf_token","type":"hidden","value":"tok","required":true,"disabled":false,"node_type":"input"},"messages":[],"meta":{}},
+	{"type":"input","group":"totp","attributes":{"name":"totp_code","type":"text","value":"","required":true,"disabled":false,"node_type":"input"},"messages":[],"meta":{"label":{"id":1010006,"text":"Authentication code","type":"info"}}},
+	{"type":"input","group":"totp","attributes":{"name":"method","type":"submit","value":"totp","disabled":false,"node_type":"input"},"messages":[],"meta":{"label":{"id":1010009,"text":"Use Authenticator","type":"info"}}},
+	{"type":"input","group":"code","attributes":{"name":"address","type":"submit","value":"ada@example.com","disabled":false,"node_type":"input"},"messages":[],"meta":{"label":{"id":1010023,"text":"Send code to ada@example.com","type":"info","context":{"address":"ada@example.com","channel":"email"}}}},
+	{"type":"input","group":"code","attributes":{"name":"address","type":"submit","value":"+4917612345678","disabled":false,"node_type":"input"},"messages":[],"meta":{"label":{"id":1010023,"text":"Send code to +4917612345678","type":"info","context":{"address":"+4917612345678","channel":"sms"}}}}]}}`
+	const sent = `{"id":"f1","type":"browser","state":"sent_email","requested_aal":"aal2","ui":{"action":"http://127.0.0.1:4433/self-service/login?flow=f1","method":"POST","messages":[{"id":1010025,"text":"A code was sent to your address. If you didn't receive it, please try again.","type":"info"}],"nodes":[
+	{"type":"input","group":"default","attributes":{"name":"csrf_token","type":"hidden","value":"tok","required":true,"disabled":false,"node_type":"input"},"messages":[],"meta":{}},
+	{"type":"input","group":"code","attributes":{"name":"identifier","type":"hidden","value":"ada@example.com","disabled":false,"node_type":"input"},"messages":[],"meta":{"label":{"id":1010023,"text":"Send code to ada@example.com","type":"info","context":{"address":"ada@example.com","channel":"email"}}}},
+	{"type":"input","group":"code","attributes":{"name":"method","type":"hidden","value":"code","disabled":false,"node_type":"input"},"messages":[],"meta":{}},
+	{"type":"input","group":"code","attributes":{"name":"code","type":"text","required":true,"autocomplete":"one-time-code","disabled":false,"node_type":"input"},"messages":[],"meta":{"label":{"id":1070013,"text":"Login code","type":"info"}}},
+	{"type":"input","group":"code","attributes":{"name":"method","type":"submit","value":"code","disabled":false,"node_type":"input"},"messages":[],"meta":{"label":{"id":1070009,"text":"Continue","type":"info"}}},
+	{"type":"input","group":"code","attributes":{"name":"resend","type":"submit","value":"code","disabled":false,"node_type":"input"},"messages":[],"meta":{"label":{"id":1070008,"text":"Resend code","type":"info"}}}]}}`
+	parse := func(s string) *flowJSON {
+		var f flowJSON
+		if err := json.Unmarshal([]byte(s), &f); err != nil {
+			t.Fatal(err)
+		}
+		return &f
+	}
+	for _, tt := range []struct {
+		name, flow string
+		want       []string
+	}{
+		{name: "choose address", flow: choose, want: []string{
+			`<button type="submit" name="address" value="ada@example.com" class="btn secondary" formnovalidate>Send code to ada@example.com</button>`,
+			`<button type="submit" name="address" value="&#43;4917612345678" class="btn secondary" formnovalidate>Send code to &#43;4917612345678</button>`,
+			`Please complete the second authentication challenge.`,
+		}},
+		{name: "code sent", flow: sent, want: []string{
+			`<input type="hidden" name="identifier" value="ada@example.com">`,
+			`name="code" type="text" required autocomplete="one-time-code"`,
+			`<button type="submit" name="resend" value="code" class="btn secondary" formnovalidate>Resend code</button>`,
+			`A code was sent to your address.`,
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			body, _ := renderFlow(t, testHandler(), "login", parse(tt.flow))
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("page lacks %q:\n%s", w, body)
+				}
+			}
+		})
+	}
+	de := newTranslator("de")
+	if got := de.message(1010023, "Send code to ada@example.com", map[string]any{"address": "ada@example.com", "channel": "email"}); got != "Code an ada@example.com senden" {
+		t.Errorf("1010023 in German: %q", got)
+	}
+}

@@ -115,6 +115,9 @@ func (s *SelfService) loginMessages(v *view) []Text {
 	}
 	switch {
 	case val(keyAAL, v.res.Stash) == string(core.AAL2):
+		if v.res.State == stateSentEmail {
+			return nil // the code's own message (1010025) replaces it, as in Kratos
+		}
 		return []Text{msgMFA}
 	case val(keyRefresh, v.res.Stash) && v.res.Flow.IdentityID != "":
 		return []Text{msgReAuth}

@@ -41,6 +41,9 @@ func (s *SelfService) secondFactors() []secondFactor {
 	if s.securityKeys != nil && !s.webauthnPasswordless() {
 		out = append(out, s.webauthnFactor())
 	}
+	if s.codeMFA() {
+		out = append(out, s.codeFactor())
+	}
 	return out
 }
 

@@ -209,7 +209,7 @@ func (s *SelfService) render(r *http.Request, kind core.FlowKind, res *flow.Resu
 			if only := s.onlyMethod(kind, res); only != "" && strat.method != only {
 				continue // one method's screen: a passwordless key was asked for
 			}
-			if onlyCodeNodes(kind, res.State) && strat.method != methodCode {
+			if onlyCodeNodes(kind, res.State) && strat.method != methodCode && !keptBesideMFACode(st, strat.method) {
 				continue // a login or registration code was sent: only its form shows
 			}
 			nodes = append(nodes, strat.nodes(v)...)

@@ -97,6 +97,13 @@ func onlyCodeNodes(kind core.FlowKind, state string) bool {
 	return state == stateSentEmail && (kind == core.FlowLogin || kind == core.FlowRegistration)
 }
 
+// keptBesideMFACode reports whether a method's nodes stay on an aal2 login
+// after a code was sent: Kratos' sent_email screen drops the other groups
+// but totp and lookup_secret.
+func keptBesideMFACode(st *flow.Stash, method string) bool {
+	return val(keyAAL, st) == string(core.AAL2) && (method == methodTOTP || method == methodLookup)
+}
+
 // codeStrategies returns the code strategy of login or registration when
 // passwordless codes are enabled.
 func (s *SelfService) codeStrategies(kind core.FlowKind) []strategy {
