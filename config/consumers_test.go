@@ -287,8 +287,6 @@ var indirect = map[string]probe{
 
 	// Refused: the feature is not built, so any value but the default is
 	// a problem naming the key.
-	"selfservice.methods.code.mfa_enabled": {
-		with: "selfservice: {methods: {code: {mfa_enabled: true}}}"},
 	"selfservice.methods.password.config.haveibeenpwned_enabled": {
 		with: "selfservice: {methods: {password: {config: {haveibeenpwned_enabled: true}}}}"},
 	"selfservice.methods.oidc.config.providers[].subject_source": {
