@@ -100,6 +100,7 @@ type request struct {
 	Name      string                     `json:"name"`
 	Code      string                     `json:"code"`
 	Vars      map[string]json.RawMessage `json:"vars"`
+	Args      map[string]json.RawMessage `json:"args,omitempty"`
 	MaxOutput int                        `json:"max_output"`
 	MaxMemory int64                      `json:"max_memory"`
 	MaxStack  int                        `json:"max_stack"`
@@ -117,6 +118,20 @@ type response struct {
 // returns the JSON the program produces. Errors are *Error, or ctx's error
 // when ctx ends first.
 func (e *Evaluator) Evaluate(ctx context.Context, name, code string, vars map[string]json.RawMessage) (json.RawMessage, error) {
+	return e.EvaluateWithArgs(ctx, name, code, vars, nil)
+}
+
+// EvaluateWithArgs is Evaluate with top-level arguments besides the
+// external variables: when the program is a function, each of args (JSON)
+// is passed as its parameter of that name, as Kratos calls web_hook body
+// templates (function(ctx) { … }). A program that is not a function
+// ignores args.
+func (e *Evaluator) EvaluateWithArgs(ctx context.Context, name, code string, vars, args map[string]json.RawMessage) (json.RawMessage, error) {
+	for k, v := range args {
+		if !json.Valid(v) {
+			return nil, &Error{Kind: KindEval, Message: fmt.Sprintf("%s: argument %q is not valid JSON", name, k)}
+		}
+	}
 	if len(code) > MaxCodeSize {
 		return nil, &Error{Kind: KindTooLarge, Message: fmt.Sprintf("%s: the program is larger than %d bytes", name, MaxCodeSize)}
 	}
@@ -125,7 +140,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, name, code string, vars map[st
 			return nil, &Error{Kind: KindEval, Message: fmt.Sprintf("%s: external variable %q is not valid JSON", name, k)}
 		}
 	}
-	in, err := json.Marshal(request{Name: name, Code: code, Vars: vars,
+	in, err := json.Marshal(request{Name: name, Code: code, Vars: vars, Args: args,
 		MaxOutput: e.opts.MaxOutput, MaxMemory: e.opts.MaxMemory, MaxStack: e.opts.MaxStack})
 	if err != nil {
 		return nil, &Error{Kind: KindEval, Message: fmt.Sprintf("%s: encode request: %v", name, err)}

@@ -190,3 +190,32 @@ func FuzzProgram(f *testing.F) {
 		}
 	})
 }
+
+func TestEvaluateWithArgs(t *testing.T) {
+	t.Parallel()
+	e := newEvaluator(t, Options{Timeout: 5 * time.Second})
+	for _, tc := range []struct {
+		name, code, want string
+	}{
+		{"function of ctx", `function(ctx) { user_id: ctx.identity.id }`, `{"user_id":"u1"}`},
+		{"not a function ignores args", `{a: 1}`, `{"a":1}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := e.EvaluateWithArgs(context.Background(), "body.jsonnet", tc.code, nil,
+				map[string]json.RawMessage{"ctx": json.RawMessage(`{"identity":{"id":"u1"}}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+	_, err := e.EvaluateWithArgs(context.Background(), "body.jsonnet", `function(ctx) error "cancel"`, nil,
+		map[string]json.RawMessage{"ctx": json.RawMessage(`{}`)})
+	var je *Error
+	if !errors.As(err, &je) || !strings.Contains(je.Message, "cancel") {
+		t.Errorf("error \"cancel\": got %v", err)
+	}
+}

@@ -82,6 +82,9 @@ func evaluate(req request) (json.RawMessage, error) {
 	for k, v := range req.Vars {
 		vm.ExtCode(k, string(v))
 	}
+	for k, v := range req.Args {
+		vm.TLACode(k, string(v))
+	}
 	out, err := vm.EvaluateAnonymousSnippet(trimName(req.Name), req.Code)
 	if err != nil {
 		return nil, &Error{Kind: KindEval, Message: err.Error()}
