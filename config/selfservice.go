@@ -278,8 +278,8 @@ type AfterMethod struct {
 // Hook is one flow hook. Config is the hook's own settings (for web_hook:
 // url, method, body, auth, response, can_interrupt), kept raw.
 type Hook struct {
-	Hook   string         `koanf:"hook" doc:"Hook name: session, revoke_active_sessions, require_verified_address or show_verification_ui (web_hook is refused: not supported yet)."`
-	Config map[string]any `koanf:"config" doc:"Hook settings."`
+	Hook   string         `koanf:"hook" doc:"Hook name: session, revoke_active_sessions, require_verified_address, show_verification_ui or web_hook (in login, registration and settings before hooks, registration.after and login.after; refused elsewhere)."`
+	Config map[string]any `koanf:"config" doc:"Hook settings (web_hook: url, method, headers, body, auth, response.ignore, response.parse, can_interrupt, emit_analytics_event, id)."`
 }
 
 // String renders the hook as YAML flow mapping ({hook: session}), as the
@@ -539,16 +539,16 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 			p.add(fk+name+".use", "is link but selfservice.methods.link.enabled is false; enable it or use code")
 		}
 	}
-	checkBeforeHooks(p, fk+"login.before.hooks", f.Login.Before.Hooks)
-	checkBeforeHooks(p, fk+"registration.before.hooks", f.Registration.Before.Hooks)
-	checkBeforeHooks(p, fk+"settings.before.hooks", f.Settings.Before.Hooks)
-	checkBeforeHooks(p, fk+"recovery.before.hooks", f.Recovery.Before.Hooks)
-	checkBeforeHooks(p, fk+"verification.before.hooks", f.Verification.Before.Hooks)
-	checkAfter(p, fk+"login.after", f.Login.After)
-	checkAfter(p, fk+"registration.after", f.Registration.After)
-	checkAfter(p, fk+"settings.after", f.Settings.After)
-	checkAfter(p, fk+"recovery.after", f.Recovery.After)
-	checkAfter(p, fk+"verification.after", f.Verification.After)
+	checkBeforeHooks(p, fk+"login.before.hooks", f.Login.Before.Hooks, hooksBefore)
+	checkBeforeHooks(p, fk+"registration.before.hooks", f.Registration.Before.Hooks, hooksBefore)
+	checkBeforeHooks(p, fk+"settings.before.hooks", f.Settings.Before.Hooks, hooksBefore)
+	checkBeforeHooks(p, fk+"recovery.before.hooks", f.Recovery.Before.Hooks, hooksUnsupported)
+	checkBeforeHooks(p, fk+"verification.before.hooks", f.Verification.Before.Hooks, hooksUnsupported)
+	checkAfter(p, fk+"login.after", f.Login.After, hooksAfterLogin)
+	checkAfter(p, fk+"registration.after", f.Registration.After, hooksAfterRegistration)
+	checkAfter(p, fk+"settings.after", f.Settings.After, hooksUnsupported)
+	checkAfter(p, fk+"recovery.after", f.Recovery.After, hooksUnsupported)
+	checkAfter(p, fk+"verification.after", f.Verification.After, hooksUnsupported)
 	checkReturnURL(p, fk+"logout.after.default_browser_return_url", f.Logout.After.DefaultBrowserReturnURL, false)
 }
 
@@ -585,31 +585,42 @@ func checkRP(p *Problems, key string, rp RelyingParty) {
 	}
 }
 
-func checkAfter(p *Problems, key string, a After) {
+func checkAfter(p *Problems, key string, a After, pos hookPosition) {
 	checkReturnURL(p, key+".default_browser_return_url", a.DefaultBrowserReturnURL, false)
-	checkHooks(p, key+".hooks", a.Hooks)
+	checkHooks(p, key+".hooks", a.Hooks, pos)
 	for name, am := range map[string]AfterMethod{
 		"password": a.Password, "code": a.Code, "webauthn": a.WebAuthn, "passkey": a.Passkey,
 		"oidc": a.OIDC, "totp": a.TOTP, "lookup_secret": a.LookupSecret, "profile": a.Profile,
 	} {
 		checkReturnURL(p, key+"."+name+".default_browser_return_url", am.DefaultBrowserReturnURL, false)
-		checkHooks(p, key+"."+name+".hooks", am.Hooks)
+		checkHooks(p, key+"."+name+".hooks", am.Hooks, pos)
 	}
 }
 
 // checkBeforeHooks refuses what checkHooks does and, before a flow, every
 // hook but web_hook: Kratos runs only web hooks there, and Latchkey would
 // otherwise accept a session hook that never runs.
-func checkBeforeHooks(p *Problems, key string, hooks []Hook) {
+func checkBeforeHooks(p *Problems, key string, hooks []Hook, pos hookPosition) {
 	for i, h := range hooks {
 		if h.Hook != "web_hook" && oneOf(h.Hook, hookNames...) {
 			p.add(fmt.Sprintf("%s[%d].hook", key, i), "%s does not run before a flow (only web_hook does, as in Kratos); move it to the flow's after hooks or remove it", h.Hook)
 		}
 	}
-	checkHooks(p, key, hooks)
+	checkHooks(p, key, hooks, pos)
 }
 
-func checkHooks(p *Problems, key string, hooks []Hook) {
+// hookPosition is where a hook list sits, which decides what a web_hook
+// may do there.
+type hookPosition int
+
+const (
+	hooksBefore            hookPosition = iota // <flow>.before: when a flow starts
+	hooksAfterRegistration                     // registration.after[.<method>]
+	hooksAfterLogin                            // login.after[.<method>]
+	hooksUnsupported                           // settings, recovery, verification after: not built yet
+)
+
+func checkHooks(p *Problems, key string, hooks []Hook, pos hookPosition) {
 	for i, h := range hooks {
 		k := fmt.Sprintf("%s[%d]", key, i)
 		if !oneOf(h.Hook, hookNames...) {
@@ -619,10 +630,27 @@ func checkHooks(p *Problems, key string, hooks []Hook) {
 		if h.Hook != "web_hook" && len(h.Config) > 0 {
 			p.add(k+".config", "the %s hook takes no settings; remove config", h.Hook)
 		}
-		if h.Hook == "web_hook" {
+		if h.Hook != "web_hook" {
+			continue
+		}
+		if pos == hooksUnsupported {
 			// Not built yet: refusing the hook is honest, running the flow
 			// without the call its operator relies on is not.
-			p.add(k+".hook", "web_hook is not supported yet; remove this hook (Latchkey does not call web hooks from flows; Hanko-style events are under hanko.webhooks)")
+			p.add(k+".hook", "web_hook is not supported yet in recovery and verification hooks or after settings; remove this hook (web_hook works in login, registration and settings before hooks and in registration.after and login.after)")
+			continue
+		}
+		w, problems := ParseWebHook(k+".config", h.Config)
+		*p = append(*p, problems...)
+		if w == nil {
+			continue
+		}
+		switch {
+		case pos == hooksBefore && w.Parse:
+			p.add(k+".config.response.parse", "a before hook has no identity to change; use can_interrupt to let the answer stop the flow")
+		case pos == hooksAfterRegistration && w.Interrupts() && (strings.HasSuffix(key, "registration.after.hooks") || strings.HasSuffix(key, "registration.after.code.hooks") || strings.HasSuffix(key, "registration.after.oidc.hooks") || strings.HasSuffix(key, "registration.after.profile.hooks")):
+			p.add(k+".config.can_interrupt", "an interrupting web_hook (can_interrupt, response.parse) is supported under registration.after.password, passkey and webauthn hooks only (not yet for the code and oidc methods nor as a flow-wide hook); move it there or use response.ignore")
+		case pos == hooksAfterLogin && w.Interrupts():
+			p.add(k+".config.can_interrupt", "interrupting a login from an after hook (can_interrupt, response.parse) is not supported yet; use response.ignore or a plain synchronous hook, or interrupt in login.before")
 		}
 	}
 }
