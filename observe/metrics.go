@@ -50,7 +50,7 @@ func NewMetrics() *Metrics {
 		}, []string{"rule"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "latchkey_queue_failures_total",
-			Help: "Failed delivery attempts, by queue (courier, webhook) and result (retry, abandoned).",
+			Help: "Failed delivery attempts, by queue (courier, webhook for Hanko events, kratos_web_hook for Kratos response.ignore web hooks) and result (retry, abandoned).",
 		}, []string{"queue", "result"}),
 		hashSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "latchkey_password_hash_duration_seconds",
@@ -142,7 +142,7 @@ func (m *Metrics) ObserveHash(operation, algorithm string, d time.Duration) {
 // of that scrape).
 func (m *Metrics) QueueDepth(depth func(ctx context.Context) (messages, deliveries int, err error)) {
 	m.reg.MustRegister(&queueDepth{depth: depth, desc: prometheus.NewDesc("latchkey_queue_depth",
-		"Jobs waiting (queued or being sent), by queue (courier, webhook).", []string{"queue"}, nil)})
+		"Jobs waiting (queued or being sent), by queue (courier, webhook: Hanko events and Kratos web_hook calls, which share one queue).", []string{"queue"}, nil)})
 }
 
 type queueDepth struct {

@@ -1,4 +1,5 @@
-// Package webhook delivers the Hanko face's outgoing webhook events.
+// Package webhook delivers the Hanko face's outgoing webhook events and runs
+// the Kratos face's web_hook hooks (kratos.go).
 //
 // A Dispatcher queues an event in the store inside the transaction of the
 // change that caused it, one delivery per matching webhook: the webhooks of
@@ -16,4 +17,13 @@
 // times; a stored webhook whose deliveries fail hanko.webhooks.max_failures
 // times in a row is disabled, and a success resets its count (and, with
 // allow_time_expiration, moves its expiry 30 days ahead).
+//
+// Kratos runs web_hook hooks: it renders a hook's Jsonnet body (function of
+// ctx) and either calls the configured URL at once (the answer may change
+// the identity or interrupt the flow) or, with response.ignore, queues the
+// call as a delivery of event KratosEvent in the same queue. The Worker
+// sends those with Kratos.Deliver, looking the hook up by its fingerprint
+// (credentials are never stored), and retries them up to
+// KratosMaxAttempts times. One Worker serves both kinds; either sender may
+// be absent, and the deliveries it would send then wait.
 package webhook

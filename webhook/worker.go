@@ -50,8 +50,12 @@ type Payload struct {
 type WorkerOptions struct {
 	// Store holds the queue and the stored webhooks; required.
 	Store store.Store
-	// Signer signs the delivery tokens; required.
+	// Signer signs the delivery tokens of Hanko events; nil when the Hanko
+	// face's webhooks are off (such deliveries then wait in the queue).
 	Signer Signer
+	// Kratos sends queued Kratos web_hook calls (KratosEvent); nil when no
+	// web_hook is configured (such deliveries then wait in the queue).
+	Kratos *Kratos
 	// Config is hanko.webhooks: max_attempts, max_failures, timeout and
 	// allow_time_expiration are used. Zero MaxAttempts and MaxFailures mean
 	// 5, zero Timeout 10s.
@@ -80,9 +84,10 @@ type WorkerOptions struct {
 	Jitter func() float64
 	// Logger logs delivery failures; default slog.Default().
 	Logger *slog.Logger
-	// OnFailure, when set, is called after each failed delivery attempt;
-	// abandoned is true when the job will not be tried again (metrics).
-	OnFailure func(abandoned bool)
+	// OnFailure, when set, is called after each failed delivery attempt of
+	// a Hanko event; abandoned is true when the job will not be tried again
+	// (metrics). OnKratosFailure is the same for Kratos web_hook calls.
+	OnFailure, OnKratosFailure func(abandoned bool)
 }
 
 // Worker delivers queued webhook events. Several workers, in one process or
@@ -94,11 +99,12 @@ type Worker struct {
 	log     *slog.Logger
 }
 
-// NewWorker checks o and returns a Worker. It returns an error when Store or
-// Signer is nil or the request timeout is not below the lease.
+// NewWorker checks o and returns a Worker. It returns an error when Store is
+// nil, Signer and Kratos are both nil, or the request timeout is not below
+// the lease.
 func NewWorker(o WorkerOptions) (*Worker, error) {
-	if o.Store == nil || o.Signer == nil {
-		return nil, errors.New("webhook worker: Store and Signer are required")
+	if o.Store == nil || (o.Signer == nil && o.Kratos == nil) {
+		return nil, errors.New("webhook worker: Store and a Signer or Kratos web hooks are required")
 	}
 	w := &Worker{o: o, log: o.Logger}
 	c := &w.o.Config
@@ -204,8 +210,25 @@ func (w *Worker) release(ctx context.Context, d *store.WebhookDelivery) error {
 // or expired: it is abandoned without a request.
 var errHookGone = errors.New("webhook deleted, disabled or expired")
 
+// parkFor is how long a delivery no sender of this worker handles waits
+// before it is claimed again.
+const parkFor = time.Minute
+
 func (w *Worker) deliver(ctx context.Context, d *store.WebhookDelivery) error {
 	now := w.o.Now().UTC()
+	kratos := d.Event == KratosEvent
+	if (kratos && w.o.Kratos == nil) || (!kratos && w.o.Signer == nil) {
+		d.NextAttempt = now.Add(parkFor)
+		return w.release(ctx, d)
+	}
+	if kratos {
+		// Finish a request that started, even on shutdown (the client's
+		// own timeout bounds it).
+		sctx, cancel := queue.Detached(ctx, w.o.Config.Timeout)
+		err := w.o.Kratos.Deliver(sctx, d)
+		cancel()
+		return w.record(ctx, d, err, false)
+	}
 	if d.WebhookID != "" {
 		h, err := w.o.Store.GetWebhook(ctx, d.WebhookID)
 		switch {
@@ -278,15 +301,23 @@ func (w *Worker) record(ctx context.Context, d *store.WebhookDelivery, sendErr e
 	default:
 		d.Attempts++
 		d.LastError = queue.ErrorText(sendErr)
-		if d.Attempts >= w.o.Config.MaxAttempts {
+		maxAttempts := w.o.Config.MaxAttempts
+		if d.Event == KratosEvent {
+			maxAttempts = KratosMaxAttempts
+		}
+		if d.Attempts >= maxAttempts {
 			d.Status = store.DeliveryAbandoned
 		} else {
 			d.Status = store.DeliveryQueued
 			d.NextAttempt = now.Add(w.backoff.Delay(d.Attempts))
 		}
 	}
-	if sendErr != nil && !gone && w.o.OnFailure != nil {
-		w.o.OnFailure(d.Status == store.DeliveryAbandoned)
+	onFailure := w.o.OnFailure
+	if d.Event == KratosEvent {
+		onFailure = w.o.OnKratosFailure
+	}
+	if sendErr != nil && !gone && onFailure != nil {
+		onFailure(d.Status == store.DeliveryAbandoned)
 	}
 	if sendErr != nil && !gone {
 		w.log.WarnContext(ctx, "webhook: delivery failed", slog.String("delivery_id", d.ID),
