@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/schema"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // The login flow's states (Kratos' choose_method; part B adds sent_email for
@@ -261,6 +262,12 @@ func (s *SelfService) finishLogin(w http.ResponseWriter, r *http.Request, sub *s
 	}
 	typ := res.Flow.Type
 	method := val(keyActive, res.Stash)
+	if _, err := s.runWebHooks(r, s.loginHookList(method), func() *webhook.Context {
+		return s.hookContext(r, s.render(r, core.FlowLogin, res, o.ident, tok), s.hookIdentity(o.ident), nil)
+	}, webhook.SelectAll); err != nil {
+		s.writeError(w, r, jsonAnswer, webHookError(err))
+		return
+	}
 	var out *issued
 	var err error
 	if sub.sess != nil && sub.sess.IdentityID == o.identityID {

@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/schema"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // keyScreen is the registration screen of the profile_first style: "" for
@@ -194,8 +195,11 @@ func (s *SelfService) passwordRegistration(sub *submission) (*outcome, error) {
 		o.nodeMessages = msgs
 		return o, nil
 	}
-	p, err := s.ids.Prepare(sub.r.Context(), identity.Draft{Traits: traits,
-		Credentials: &identity.CredentialsDraft{Password: &identity.PasswordDraft{Password: pw}}})
+	d := identity.Draft{Traits: traits, Credentials: &identity.CredentialsDraft{Password: &identity.PasswordDraft{Password: pw}}}
+	if stop, err := s.preRegistration(sub, "password", &d, o); stop || err != nil {
+		return o, err
+	}
+	p, err := s.ids.Prepare(sub.r.Context(), d)
 	if core.ErrorCode(err) == core.CodeInvalid {
 		o.messages = []Text{genericText(core.ErrorMessage(err))}
 		return o, nil
@@ -283,6 +287,12 @@ func (s *SelfService) finishRegistration(w http.ResponseWriter, r *http.Request,
 	after := s.cfg.Flows.Registration.After
 	hooks := hookNames(after.Hooks, methodAfter(after, method).Hooks)
 	resp := registrationResponse{Identity: publicIdentity(o.ident, s.public)}
+	if _, err := s.runWebHooks(r, s.registrationHooks(method), func() *webhook.Context {
+		return s.hookContext(r, s.render(r, core.FlowRegistration, res, o.ident, tok), s.hookIdentity(o.ident), nil)
+	}, webhook.SelectOthers); err != nil {
+		s.writeError(w, r, jsonAnswer, webHookError(err))
+		return
+	}
 	if s.hasHook(hooks, "session") {
 		out, err := s.issueSession(w, r, o.identityID, method, typ)
 		if err == nil && typ == "browser" {

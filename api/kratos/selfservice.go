@@ -27,6 +27,7 @@ import (
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // SelfServiceOptions are the dependencies of a SelfService.
@@ -93,6 +94,9 @@ type SelfServiceOptions struct {
 	MaxBodyBytes int64
 	// Outcomes, when set, counts login and registration steps (metrics).
 	Outcomes AuthRecorder
+	// WebHooks runs the web_hook hooks of the flows; nil when none is
+	// configured.
+	WebHooks *webhook.Kratos
 }
 
 // VerificationHook sends a verification message to the identity's
@@ -121,6 +125,7 @@ type ContinueWithFlow struct {
 // listener.
 type SelfService struct {
 	outcomes  AuthRecorder // nil: not counted
+	webhooks  *webhook.Kratos
 	st        store.Store
 	ids       *identity.Service
 	sessions  *session.Manager
@@ -169,7 +174,7 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 	s := &SelfService{st: o.Store, ids: o.Identities, sessions: o.Sessions, keys: o.Keys,
 		public: strings.TrimRight(o.PublicBaseURL, "/") + "/", cfg: o.SelfService, sessCfg: o.Session,
 		style: o.RegistrationStyle, verify: o.Verification, now: o.Now, errs: ErrorWriter{Log: o.Log}, maxBody: o.MaxBodyBytes,
-		outcomes: o.Outcomes}
+		outcomes: o.Outcomes, webhooks: o.WebHooks}
 	if s.now == nil {
 		s.now = time.Now
 	}

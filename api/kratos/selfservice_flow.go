@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // strategy is a credential method taking part in one kind of flow (Kratos'
@@ -490,6 +491,12 @@ func (s *SelfService) initFlow(w http.ResponseWriter, r *http.Request, kind core
 	res, err := s.start(r.Context(), kind, typ, requestURL(r, s.public), ret, tok, pre)
 	if err != nil {
 		s.writeError(w, r, jsonAnswer, err)
+		return
+	}
+	if _, err := s.runWebHooks(r, s.beforeHooks(kind), func() *webhook.Context {
+		return s.hookContext(r, s.render(r, kind, res, pre.ident, tok), nil, nil)
+	}, webhook.SelectAll); err != nil {
+		s.writeError(w, r, jsonAnswer, webHookError(err))
 		return
 	}
 	if !jsonAnswer {

@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // The browser-to-app hand-over (notes §2.5 Login): an API flow created with
@@ -85,6 +86,18 @@ func (s *SelfService) wantsExchange(r *http.Request, kind core.FlowKind, typ str
 // session token is kept sealed for the app and the browser goes to
 // return_to with the return code.
 func (s *SelfService) finishExchange(w http.ResponseWriter, r *http.Request, o *outcome, res *flow.Result, exID string) {
+	// The after hooks of the oidc method run as in finishLogin and
+	// finishRegistration.
+	hooks, sel := s.loginHookList("oidc"), webhook.SelectAll
+	if o.oidcSignedUp || (res.Flow.Kind == core.FlowRegistration && !o.oidcLogin) {
+		hooks, sel = s.registrationHooks("oidc"), webhook.SelectOthers
+	}
+	if _, err := s.runWebHooks(r, hooks, func() *webhook.Context {
+		return s.hookContext(r, s.render(r, res.Flow.Kind, res, o.ident, nil), s.hookIdentity(o.ident), nil)
+	}, sel); err != nil {
+		s.writeError(w, r, false, webHookError(err))
+		return
+	}
 	out, err := s.issueSession(w, r, o.identityID, "oidc", "api")
 	if err != nil {
 		s.writeError(w, r, false, err)

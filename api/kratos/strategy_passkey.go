@@ -317,7 +317,15 @@ func (s *SelfService) webauthnSignUp(sub *submission, u signUp) (*outcome, error
 	if id == "" {
 		id = uuid.NewString()
 	}
-	p, err := s.ids.Prepare(sub.r.Context(), identity.Draft{ID: id, Traits: traits})
+	d := identity.Draft{ID: id, Traits: traits}
+	kratosMethod := methodPasskey
+	if u.method == s.securityKeys {
+		kratosMethod = methodWebAuthn
+	}
+	if stop, err := s.preRegistration(sub, kratosMethod, &d, o); stop || err != nil {
+		return o, err
+	}
+	p, err := s.ids.Prepare(sub.r.Context(), d)
 	if core.ErrorCode(err) == core.CodeInvalid {
 		o.messages = []Text{genericText(core.ErrorMessage(err))}
 		return o, nil

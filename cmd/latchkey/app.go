@@ -20,6 +20,7 @@ import (
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/courier"
 	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/jsonnet"
 	"github.com/latchkey/latchkey/method/code"
 	"github.com/latchkey/latchkey/method/lookup"
 	"github.com/latchkey/latchkey/method/oidc"
@@ -51,7 +52,8 @@ type app struct {
 	limiter  ratelimit.Limiter
 	kratos   *kratos.Handler
 	selfsvc  *kratos.SelfService
-	hanko    *hanko.Handler // nil when hanko.enabled is false
+	hanko    *hanko.Handler  // nil when hanko.enabled is false
+	webhooks *webhook.Kratos // nil without web_hook hooks
 	metrics  *observe.Metrics
 	tracing  *observe.Tracing // nil unless OTEL_* asks for traces
 }
@@ -177,13 +179,22 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 			return nil, fail("%v", err)
 		}
 	}
+	if hooks := cfg.SelfService.WebHooks(); len(hooks) > 0 {
+		ko := webhook.KratosOptions{Store: a.db, Hooks: hooks, Logger: log}
+		if ko.Jsonnet, err = jsonnet.New(jsonnet.Options{}); err != nil {
+			return nil, fail("web_hook: %v", err)
+		}
+		if a.webhooks, err = webhook.NewKratos(ko); err != nil {
+			return nil, fail("web_hook: %v", err)
+		}
+	}
 	if a.selfsvc, err = kratos.NewSelfService(kratos.SelfServiceOptions{
 		Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 		TOTP: kratosTOTP, Lookup: backupCodes, Attempts: attempts, Passkeys: passkeys, SecurityKeys: securityKeys, OIDC: thirdParty,
 		Cookies: a.cipher, PublicBaseURL: cfg.Serve.Public.BaseURL,
 		SelfService: cfg.SelfService, Session: cfg.Session,
 		AddressFlows: &kratos.AddressFlowOptions{Courier: a.courier, MAC: a.signer},
-		Log:          log, Outcomes: a.metrics.Auth("kratos"),
+		Log:          log, Outcomes: a.metrics.Auth("kratos"), WebHooks: a.webhooks,
 	}); err != nil {
 		return nil, fail("kratos self-service: %v", err)
 	}
@@ -432,9 +443,16 @@ func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup, runCourie
 			}
 		})
 	}
-	if a.hanko != nil && a.cfg.Hanko.Webhooks.Enabled {
-		wo := webhook.WorkerOptions{Store: a.db, Signer: a.hanko, Config: a.cfg.Hanko.Webhooks, Logger: a.log,
-			OnFailure: func(abandoned bool) { a.metrics.QueueFailure("webhook", abandoned) }}
+	hankoHooks := a.hanko != nil && a.cfg.Hanko.Webhooks.Enabled
+	if hankoHooks || a.webhooks != nil {
+		// One worker delivers both faces' queued calls: Hanko's events and
+		// Kratos' response.ignore web hooks share the delivery queue.
+		wo := webhook.WorkerOptions{Store: a.db, Config: a.cfg.Hanko.Webhooks, Logger: a.log, Kratos: a.webhooks,
+			OnFailure:       func(abandoned bool) { a.metrics.QueueFailure("webhook", abandoned) },
+			OnKratosFailure: func(abandoned bool) { a.metrics.QueueFailure("kratos_web_hook", abandoned) }}
+		if hankoHooks {
+			wo.Signer = a.hanko
+		}
 		if a.tracing != nil {
 			wo.Client = &http.Client{Transport: a.tracing.Transport(nil), CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse

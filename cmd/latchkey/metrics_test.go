@@ -130,6 +130,8 @@ func TestMetricsMove(t *testing.T) {
 	t.Setenv("LATCHKEY_COURIER_SMTP_CONNECTION_URI", "smtp://"+closedPort(t)+"/?disable_starttls=true")
 	t.Setenv("LATCHKEY_HANKO_WEBHOOKS_ENABLED", "true")
 	t.Setenv("LATCHKEY_HANKO_WEBHOOKS_HOOKS", `[{"callback":"http://`+closedPort(t)+`/hook","events":["user"]}]`)
+	// A Kratos web_hook after password registration, queued (response.ignore).
+	t.Setenv("LATCHKEY_SELFSERVICE_FLOWS_REGISTRATION_AFTER_PASSWORD_HOOKS", `[{"hook":"session"},{"hook":"web_hook","config":{"url":"http://`+closedPort(t)+`/kratos","response":{"ignore":true}}}]`)
 	public, admin, _ := startServe(t, serveOptions{dev: true, migrate: true, courier: true})
 	db, err := openBackend(context.Background(), "sqlite://"+filepath.Join(dir, "latchkey.db"))
 	if err != nil {
@@ -213,10 +215,11 @@ func TestMetricsMove(t *testing.T) {
 	// their next attempt, so the queues are not empty.
 	eventually(t, admin, "courier and web-hook failures", func(b string) bool {
 		return metric(b, "latchkey_queue_failures_total", `queue="courier"`, `result="retry"`) >= 1 &&
-			metric(b, "latchkey_queue_failures_total", `queue="webhook"`, `result="retry"`) >= 1
+			metric(b, "latchkey_queue_failures_total", `queue="webhook"`, `result="retry"`) >= 1 &&
+			metric(b, "latchkey_queue_failures_total", `queue="kratos_web_hook"`, `result="retry"`) >= 1
 	})
 	body = scrape(t, admin, "/admin/metrics/prometheus")
-	if metric(body, "latchkey_queue_depth", `queue="courier"`) < 1 || metric(body, "latchkey_queue_depth", `queue="webhook"`) < 1 {
+	if metric(body, "latchkey_queue_depth", `queue="courier"`) < 1 || metric(body, "latchkey_queue_depth", `queue="webhook"`) < 2 {
 		t.Fatalf("queue depth did not move:\n%s", grepLatchkey(body))
 	}
 }

@@ -1,0 +1,193 @@
+package kratos
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/webhook"
+)
+
+// Kratos' web_hook hook (webhook.Kratos does the calls). Where the flows
+// run them:
+//   - <flow>.before.hooks (login, registration, settings): when a flow is
+//     created, with ctx.flow; an interrupt or a failed synchronous call
+//     answers an error instead of the flow.
+//   - registration.after.<method>.hooks: the interrupting ones
+//     (can_interrupt, response.parse) before the identity is stored, with
+//     ctx.identity as it will be stored (a parsed answer changes its traits
+//     and metadata; an interrupt shows its messages on the form); the
+//     others once it is stored.
+//   - login.after[.<method>].hooks: before the session is issued.
+
+// hookContext is ctx for a body template of a request r.
+func (s *SelfService) hookContext(r *http.Request, flowView any, ident any, sess any) *webhook.Context {
+	c := &webhook.Context{RequestHeaders: webhook.RequestHeaders(r.Header), RequestMethod: r.Method,
+		RequestURL: requestURL(r, s.public), RequestCookies: webhook.RequestCookies(r)}
+	c.Flow, _ = json.Marshal(flowView)
+	if ident != nil {
+		c.Identity, _ = json.Marshal(ident)
+	}
+	if sess != nil {
+		c.Session, _ = json.Marshal(sess)
+	}
+	c.TransientPayload, _ = r.Context().Value(transientKey{}).(json.RawMessage)
+	return c
+}
+
+// runWebHooks runs the web hooks of hooks that sel takes; nil without any.
+func (s *SelfService) runWebHooks(r *http.Request, hooks []config.Hook, c func() *webhook.Context, sel webhook.Select) (*webhook.IdentityPatch, error) {
+	if s.webhooks == nil || !webhook.Has(hooks, sel) {
+		return nil, nil
+	}
+	return s.webhooks.Run(r.Context(), hooks, c(), sel)
+}
+
+// webHookError turns a web hook failure into Kratos' error: an interrupt
+// is a 400 with the hook's messages, a failed call Kratos' 502 (504 when
+// it timed out).
+func webHookError(err error) error {
+	var in *webhook.Interrupt
+	if errors.As(err, &in) {
+		flowMsgs, nodeMsgs := interruptTexts(in)
+		var all []Text
+		all = append(all, flowMsgs...)
+		for _, ts := range nodeMsgs {
+			all = append(all, ts...)
+		}
+		reason := "A web hook interrupted the flow."
+		if len(all) > 0 {
+			reason = all[0].Text
+		}
+		return &kratosError{status: http.StatusBadRequest, reason: reason,
+			message: "The request was rejected by a web hook.", details: map[string]any{"messages": in.Messages}}
+	}
+	var ue *webhook.UpstreamError
+	if errors.As(err, &ue) {
+		if ue.Timeout {
+			return &kratosError{status: http.StatusGatewayTimeout,
+				reason: "A third-party upstream service could not be reached. Please try again later.", message: "A web hook timed out."}
+		}
+		return &kratosError{status: http.StatusBadGateway,
+			reason: "A third-party upstream service responded improperly. Please try again later.", message: "A web hook failed."}
+	}
+	return &core.Error{Code: core.CodeInternal, Message: "Running a web hook failed.", Cause: err}
+}
+
+// interruptTexts splits an interrupt's messages into the flow's ("#/" or
+// no pointer) and the nodes' (by node name: "#/traits/email" is
+// traits.email).
+func interruptTexts(in *webhook.Interrupt) ([]Text, map[string][]Text) {
+	var flowMsgs []Text
+	nodeMsgs := map[string][]Text{}
+	for _, fm := range in.Messages {
+		name := strings.ReplaceAll(strings.Trim(strings.TrimPrefix(fm.InstancePtr, "#"), "/"), "/", ".")
+		for _, m := range fm.Messages {
+			t := Text{ID: int(m.ID), Text: m.Text, Type: textError}
+			if m.Type != "error" {
+				t.Type = textInfo
+			}
+			if len(m.Context) > 0 {
+				_ = json.Unmarshal(m.Context, &t.Context)
+			}
+			if name == "" {
+				flowMsgs = append(flowMsgs, t)
+			} else {
+				nodeMsgs[name] = append(nodeMsgs[name], t)
+			}
+		}
+	}
+	return flowMsgs, nodeMsgs
+}
+
+// registrationHooks returns the after-registration hooks of method.
+func (s *SelfService) registrationHooks(method string) []config.Hook {
+	a := s.cfg.Flows.Registration.After
+	if h := methodAfter(a, method).Hooks; len(h) > 0 {
+		return h
+	}
+	return a.Hooks
+}
+
+// loginHookList returns the after-login hooks of method.
+func (s *SelfService) loginHookList(method string) []config.Hook {
+	a := s.cfg.Flows.Login.After
+	if h := methodAfter(a, method).Hooks; len(h) > 0 {
+		return h
+	}
+	return a.Hooks
+}
+
+// beforeHooks returns kind's before hooks.
+func (s *SelfService) beforeHooks(kind core.FlowKind) []config.Hook {
+	switch kind {
+	case core.FlowLogin:
+		return s.cfg.Flows.Login.Before.Hooks
+	case core.FlowRegistration:
+		return s.cfg.Flows.Registration.Before.Hooks
+	case core.FlowSettings:
+		return s.cfg.Flows.Settings.Before.Hooks
+	}
+	return nil
+}
+
+// preRegistration runs the interrupting after-registration web hooks of
+// method on the identity d is about to create (giving d its id now, so the
+// hooks see it): a parsed answer changes d's traits and metadata; an
+// interrupt puts its messages on o and returns true (the step fails).
+func (s *SelfService) preRegistration(sub *submission, method string, d *identity.Draft, o *outcome) (bool, error) {
+	hooks := s.registrationHooks(method)
+	if s.webhooks == nil || !webhook.Has(hooks, webhook.SelectInterrupting) {
+		return false, nil
+	}
+	if d.ID == "" {
+		d.ID = uuid.NewString()
+	}
+	schemaID := d.SchemaID
+	if schemaID == "" {
+		schemaID = s.ids.DefaultSchemaID()
+	}
+	ident := map[string]any{"id": d.ID, "schema_id": schemaID, "state": "active", "traits": d.Traits,
+		"metadata_public": d.MetadataPublic, "metadata_admin": d.MetadataAdmin}
+	view := s.render(sub.r, core.FlowRegistration, sub.res, nil, nil)
+	patch, err := s.runWebHooks(sub.r, hooks, func() *webhook.Context { return s.hookContext(sub.r, view, ident, nil) }, webhook.SelectInterrupting)
+	var in *webhook.Interrupt
+	if errors.As(err, &in) {
+		o.messages, o.nodeMessages = interruptTexts(in)
+		if len(o.nodeMessages) == 0 {
+			o.nodeMessages = nil
+		}
+		return true, nil
+	}
+	if err != nil {
+		return false, webHookError(err)
+	}
+	if patch != nil {
+		if patch.Traits != nil {
+			d.Traits = patch.Traits
+			o.values = keep("traits", patch.Traits)
+		}
+		if patch.MetadataPublic != nil {
+			d.MetadataPublic = patch.MetadataPublic
+		}
+		if patch.MetadataAdmin != nil {
+			d.MetadataAdmin = patch.MetadataAdmin
+		}
+	}
+	return false, nil
+}
+
+// hookIdentity is ctx.identity: the identity as the admin API shows it
+// (metadata_admin included, no credentials); nil without one.
+func (s *SelfService) hookIdentity(i *core.Identity) any {
+	if i == nil {
+		return nil
+	}
+	return NewIdentityJSON(i, s.public, false, nil, nil)
+}
