@@ -355,12 +355,13 @@ func passkeyIDInput() flow.Input {
 	return flow.Input{Name: "passkey_id", Type: flow.TypeString, Required: true, Hidden: true, TrimSpace: true}
 }
 
-// profilePasskey returns the profile user's passkey named by passkey_id, or
-// an input error.
-func (h *Handler) profilePasskey(c *flow.ActionContext) (*core.WebAuthnCredential, error, error) {
+// profilePasskey returns the profile user's passkey (or, with
+// securityKeys, passkey or security key) named by passkey_id, or an input
+// error.
+func (h *Handler) profilePasskey(c *flow.ActionContext, securityKeys bool) (*core.WebAuthnCredential, error, error) {
 	b := c.Base()
 	cred, err := b.Tx().GetWebAuthnCredential(b.Context(), c.String("passkey_id"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (cred.IdentityID != b.IdentityID() || cred.MFAOnly)) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (cred.IdentityID != b.IdentityID() || (cred.MFAOnly && !securityKeys))) {
 		return nil, inputErr("passkey_id", flow.CodeValueInvalid), nil
 	}
 	if err != nil {
@@ -369,10 +370,11 @@ func (h *Handler) profilePasskey(c *flow.ActionContext) (*core.WebAuthnCredentia
 	return cred, nil, nil
 }
 
-// renamePasskey is webauthn_credential_rename.
+// renamePasskey is webauthn_credential_rename: as in Hanko it names a
+// passkey or a security key (hanko-elements renames both through it).
 func (h *Handler) renamePasskey(c *flow.ActionContext) error {
 	b := c.Base()
-	cred, ierr, err := h.profilePasskey(c)
+	cred, ierr, err := h.profilePasskey(c, h.skOn())
 	if err != nil {
 		return err
 	}
@@ -411,20 +413,32 @@ func (h *Handler) canDeletePasskey(c *flow.Context, i *core.Identity) bool {
 }
 
 // deletePasskey is webauthn_credential_delete: the passkey goes for both
-// faces (one store). The last way to log in is not deleted.
+// faces (one store). The last way to log in is not deleted. As in Hanko it
+// takes a security key's id as well (hanko-elements 2.7.0 shows the delete
+// button of a security key only while this action is offered); that key
+// then goes as with security_key_delete.
 func (h *Handler) deletePasskey(c *flow.ActionContext) error {
 	b := c.Base()
-	if i, err := h.flowUser(b); err != nil {
-		return err
-	} else if !h.canDeletePasskey(b, i) {
-		return c.Error(errOperationNotPermitted.core())
-	}
-	cred, ierr, err := h.profilePasskey(c)
+	cred, ierr, err := h.profilePasskey(c, true)
 	if err != nil {
 		return err
 	}
 	if ierr != nil {
 		return c.Error(ierr)
+	}
+	if cred.MFAOnly {
+		if !h.canDeleteSecurityKey(b) {
+			return c.Error(errOperationNotPermitted.core())
+		}
+		if err := h.removeSecurityKey(b, cred); err != nil {
+			return err
+		}
+		return c.Continue(stateProfileInit)
+	}
+	if i, err := h.flowUser(b); err != nil {
+		return err
+	} else if !h.canDeletePasskey(b, i) {
+		return c.Error(errOperationNotPermitted.core())
 	}
 	if err := b.Tx().DeleteWebAuthnCredential(b.Context(), cred.IdentityID, cred.ID); err != nil {
 		return fmt.Errorf("delete passkey: %w", err)

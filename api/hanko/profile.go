@@ -100,12 +100,17 @@ func (h *Handler) profileDefinition() (*flow.Definition, error) {
 			flow.Action{Name: "webauthn_credential_rename", Description: "Rename a WebAuthn credential",
 				Inputs: []flow.Input{passkeyIDInput(),
 					{Name: "passkey_name", Type: flow.TypeString, Required: true, MaxLength: 32, TrimSpace: true}},
-				Suspended: func(c *flow.Context) bool { return !h.passkeysOn() || len(h.userPasskeys(c, c.IdentityID())) == 0 },
-				Execute:   h.renamePasskey},
+				Suspended: func(c *flow.Context) bool {
+					return !(h.passkeysOn() && len(h.userPasskeys(c, c.IdentityID())) > 0) &&
+						!(h.skOn() && len(h.userSecurityKeys(c, c.IdentityID())) > 0)
+				},
+				Execute: h.renamePasskey},
 			flow.Action{Name: "webauthn_credential_delete", Description: "Delete a WebAuthn credential",
-				Inputs:    []flow.Input{passkeyIDInput()},
-				Suspended: func(c *flow.Context) bool { return !h.passkeysOn() || !h.canDeletePasskey(c, h.profileUser(c)) },
-				Execute:   h.deletePasskey},
+				Inputs: []flow.Input{passkeyIDInput()},
+				Suspended: func(c *flow.Context) bool {
+					return !(h.passkeysOn() && h.canDeletePasskey(c, h.profileUser(c))) && !h.canDeleteSecurityKey(c)
+				},
+				Execute: h.deletePasskey},
 			flow.Action{Name: "security_key_create", Description: "Get WebAuthn creation options to register a WebAuthn credential.",
 				Suspended: func(c *flow.Context) bool { return !h.skAvailable(c) || h.securityKeyLimitReached(c) },
 				Execute:   h.generateSecurityKeyCreationOptions(stateWebauthnCredentialVerification)},

@@ -285,16 +285,26 @@ func (h *Handler) deleteSecurityKey(c *flow.ActionContext) error {
 	if err != nil {
 		return fmt.Errorf("load security key: %w", err)
 	}
+	if err := h.removeSecurityKey(b, cred); err != nil {
+		return err
+	}
+	return c.Continue(stateProfileInit)
+}
+
+// removeSecurityKey deletes cred, a security key of the profile's user;
+// with the user's last key goes every session's claim to one.
+func (h *Handler) removeSecurityKey(c *flow.Context, cred *core.WebAuthnCredential) error {
+	ctx, tx := c.Context(), c.Tx()
 	if err := tx.DeleteWebAuthnCredential(ctx, cred.IdentityID, cred.ID); err != nil {
 		return fmt.Errorf("delete security key: %w", err)
 	}
-	if len(h.userSecurityKeys(b, cred.IdentityID)) == 0 {
+	if len(h.userSecurityKeys(c, cred.IdentityID)) == 0 {
 		if _, err := identity.DropSessionMethod(ctx, tx, cred.IdentityID, string(core.CredentialWebAuthn), h.now()); err != nil {
 			return fmt.Errorf("delete security key: %w", err)
 		}
 	}
 	requestOf(ctx).user = nil
-	return c.Continue(stateProfileInit)
+	return nil
 }
 
 // storeNewSecurityKey stores the security key verified during

@@ -166,6 +166,13 @@ func TestFlowSecurityKeys(t *testing.T) {
 			if _, ok := r.Actions["security_key_delete"]; !ok {
 				t.Fatal("security_key_delete not offered with a key")
 			}
+			// hanko-elements renames a security key with
+			// webauthn_credential_rename, as Hanko allows.
+			r = pc.act("webauthn_credential_rename", map[string]any{"passkey_id": keys[0].ID, "passkey_name": "Blue key"})
+			mustState(t, r, stateProfileInit, 200)
+			if keys = userSecurityKeys(t, r); len(keys) != 1 || keys[0].Name != "Blue key" {
+				t.Fatalf("after rename: %+v", keys)
+			}
 
 			// Ole has a key of his own.
 			ole := e.client(t)
@@ -389,6 +396,23 @@ func TestSecurityKeyOnboardingAndTrust(t *testing.T) {
 	claims := checkSession(t, e, next, loginWith(t, next, webauthnCaps, "plain@example.com", "plain's password"), AMRPassword)
 	if amr, _ := claims.Extra["amr"].([]any); len(amr) != 1 {
 		t.Fatalf("trusted device: amr = %v", amr)
+	}
+
+	// hanko-elements deletes a security key through
+	// webauthn_credential_delete's button (offered for a user with only a
+	// security key), running security_key_delete or, as Hanko accepts it,
+	// webauthn_credential_delete with the key's id.
+	pc := webauthnProfile(t, e, next.bearer)
+	if _, ok := pc.last.Actions["webauthn_credential_delete"]; !ok {
+		t.Fatalf("webauthn_credential_delete not offered to a user with a security key: %v", actionNames(pc.last))
+	}
+	r = pc.act("webauthn_credential_delete", map[string]any{"passkey_id": encodeID(key.cred.ID)})
+	mustState(t, r, stateProfileInit, 200)
+	if len(userSecurityKeys(t, r)) != 0 {
+		t.Fatalf("after webauthn_credential_delete: %s", r.Payload["user"])
+	}
+	if _, ok := r.Actions["webauthn_credential_delete"]; ok {
+		t.Fatal("webauthn_credential_delete offered without any credential")
 	}
 }
 
