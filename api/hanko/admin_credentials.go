@@ -374,13 +374,32 @@ func (h *Handler) getWebauthn(w http.ResponseWriter, r *http.Request) {
 }
 
 // deleteWebauthn answers DELETE /users/{id}/webauthn_credentials/{credential_id}
-// with 204: the credential goes for both faces (one store).
+// with 204: the credential goes for both faces (one store). With the
+// user's last security key goes every session's claim to one, in the same
+// transaction.
 func (h *Handler) deleteWebauthn(w http.ResponseWriter, r *http.Request) {
 	c, ok := h.userWebauthn(w, r)
 	if !ok {
 		return
 	}
-	if err := h.store.DeleteWebAuthnCredential(r.Context(), c.IdentityID, c.ID); err != nil {
+	err := h.store.Update(r.Context(), func(tx store.Tx) error {
+		if err := tx.DeleteWebAuthnCredential(r.Context(), c.IdentityID, c.ID); err != nil {
+			return err
+		}
+		if !c.MFAOnly {
+			return nil
+		}
+		list, err := tx.ListWebAuthnCredentials(r.Context(), c.IdentityID)
+		if err != nil {
+			return err
+		}
+		if len(securityKeysOf(list)) > 0 {
+			return nil
+		}
+		_, err = identity.DropSessionMethod(r.Context(), tx, c.IdentityID, string(core.CredentialWebAuthn), h.now())
+		return err
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			writeError(w, http.StatusNotFound, "webauthn credential not found")
 			return

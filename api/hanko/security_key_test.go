@@ -327,7 +327,21 @@ func TestSecurityKeyAttemptLimit(t *testing.T) {
 	e.limitClock.Add(time.Minute)
 	r = cl.act("webauthn_verify_assertion_response", map[string]any{"assertion_response": key.get(t, testRP, cl.last)})
 	mustState(t, r, stateDeviceTrust, 200)
-	checkSession(t, e, cl, cl.act("skip", nil), AMRPassword)
+	claims := checkSession(t, e, cl, cl.act("skip", nil), AMRPassword)
+
+	// Deleted through the admin API, the key takes the session's claim
+	// to it along (aal1 again).
+	admin := http.NewServeMux()
+	e.h.MountAdmin(admin)
+	rec := httptest.NewRecorder()
+	admin.ServeHTTP(rec, httptest.NewRequest(http.MethodDelete, "/users/"+claims.Subject+"/webauthn_credentials/"+encodeID(key.cred.ID), nil))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("admin delete: %d %s", rec.Code, rec.Body.Bytes())
+	}
+	sess, err := e.store.GetSession(context.Background(), claims.SessionID)
+	if err != nil || sess.AAL != core.AAL1 || len(sess.Methods) != 1 {
+		t.Fatalf("session after the admin delete %+v (%v), want aal1 with one method", sess, err)
+	}
 }
 
 // TestSecurityKeyOnboardingAndTrust: registration and login offer a
