@@ -96,20 +96,26 @@ func ceremonyError(err error) error {
 	return ce
 }
 
-// passkeysOf returns the passkeys (not the security keys) of list.
-func passkeysOf(list []core.WebAuthnCredential) []core.WebAuthnCredential {
+// credentialsOf returns the security keys (mfaOnly) or the passkeys of
+// list.
+func credentialsOf(list []core.WebAuthnCredential, mfaOnly bool) []core.WebAuthnCredential {
 	var out []core.WebAuthnCredential
 	for _, c := range list {
-		if !c.MFAOnly {
+		if c.MFAOnly == mfaOnly {
 			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// userPasskeys returns the passkeys of the user id, read through the
-// step's transaction when there is one.
-func (h *Handler) userPasskeys(c *flow.Context, id string) []core.WebAuthnCredential {
+// passkeysOf returns the passkeys (not the security keys) of list.
+func passkeysOf(list []core.WebAuthnCredential) []core.WebAuthnCredential {
+	return credentialsOf(list, false)
+}
+
+// userCredentials returns the security keys (mfaOnly) or the passkeys of
+// the user id, read through the step's transaction when there is one.
+func (h *Handler) userCredentials(c *flow.Context, id string, mfaOnly bool) []core.WebAuthnCredential {
 	if id == "" {
 		return nil
 	}
@@ -121,7 +127,12 @@ func (h *Handler) userPasskeys(c *flow.Context, id string) []core.WebAuthnCreden
 	if err != nil {
 		return nil
 	}
-	return passkeysOf(list)
+	return credentialsOf(list, mfaOnly)
+}
+
+// userPasskeys returns the passkeys of the user id.
+func (h *Handler) userPasskeys(c *flow.Context, id string) []core.WebAuthnCredential {
+	return h.userCredentials(c, id, false)
 }
 
 // conditionalRequestOptions is login_init's BeforeState hook: a client that

@@ -79,30 +79,12 @@ func (h *Handler) mfaCreationOffered(c *flow.Context) bool {
 
 // securityKeysOf returns the security keys (mfa_only) of list.
 func securityKeysOf(list []core.WebAuthnCredential) []core.WebAuthnCredential {
-	var out []core.WebAuthnCredential
-	for _, c := range list {
-		if c.MFAOnly {
-			out = append(out, c)
-		}
-	}
-	return out
+	return credentialsOf(list, true)
 }
 
-// userSecurityKeys returns the security keys of the user id, read through
-// the step's transaction when there is one.
+// userSecurityKeys returns the security keys of the user id.
 func (h *Handler) userSecurityKeys(c *flow.Context, id string) []core.WebAuthnCredential {
-	if id == "" {
-		return nil
-	}
-	var q store.WebAuthnCredentials = h.store
-	if c.Tx() != nil {
-		q = c.Tx()
-	}
-	list, err := q.ListWebAuthnCredentials(c.Context(), id)
-	if err != nil {
-		return nil
-	}
-	return securityKeysOf(list)
+	return h.userCredentials(c, id, true)
 }
 
 // securityKeyLimitReached reports whether the flow's user has
