@@ -103,7 +103,7 @@ func TestDefaults(t *testing.T) {
 		{"dsn", func(c *Config) any { return c.DSN }, "postgres://latchkey@db.internal:5432/latchkey", "sqlite://latchkey.db"},
 		{"public host", func(c *Config) any { return c.Serve.Public.Host }, "", "127.0.0.1"},
 		{"public port", func(c *Config) any { return c.Serve.Public.Port }, 4433, 4433},
-		{"public base_url", func(c *Config) any { return c.Serve.Public.BaseURL }, "https://id.example.com/", "http://127.0.0.1:4433/"},
+		{"public base_url", func(c *Config) any { return c.Serve.Public.BaseURL }, "https://id.example.com/", "http://localhost:4433/"},
 		{"admin host", func(c *Config) any { return c.Serve.Admin.Host }, "127.0.0.1", "127.0.0.1"},
 		{"admin port", func(c *Config) any { return c.Serve.Admin.Port }, 4434, 4434},
 		{"admin base_url", func(c *Config) any { return c.Serve.Admin.BaseURL }, "http://127.0.0.1:4434/", "http://127.0.0.1:4434/"},
@@ -121,8 +121,8 @@ func TestDefaults(t *testing.T) {
 		{"cookie secure", func(c *Config) any { return c.Session.Cookie.Secure }, true, false},
 		{"cookie persistent", func(c *Config) any { return c.Session.Cookie.Persistent }, true, true},
 		{"jwt algorithm", func(c *Config) any { return c.Session.JWT.Algorithm }, "ES256", "ES256"},
-		{"jwt issuer", func(c *Config) any { return c.Session.JWT.Issuer }, "https://id.example.com/", "http://127.0.0.1:4433/"},
-		{"jwt audience", func(c *Config) any { return c.Session.JWT.Audience }, []string{"id.example.com"}, []string{"127.0.0.1"}},
+		{"jwt issuer", func(c *Config) any { return c.Session.JWT.Issuer }, "https://id.example.com/", "http://localhost:4433/"},
+		{"jwt audience", func(c *Config) any { return c.Session.JWT.Audience }, []string{"id.example.com"}, []string{"localhost"}},
 		{"log level", func(c *Config) any { return c.Log.Level }, "info", "info"},
 		{"log format", func(c *Config) any { return c.Log.Format }, "text", "text"},
 		{"message retries", func(c *Config) any { return c.Courier.MessageRetries }, 5, 5},
@@ -134,9 +134,9 @@ func TestDefaults(t *testing.T) {
 		{"verification", func(c *Config) any {
 			return [2]any{c.SelfService.Flows.Verification.Enabled, c.SelfService.Flows.Verification.Use}
 		}, [2]any{true, "code"}, [2]any{true, "code"}},
-		{"login ui", func(c *Config) any { return c.SelfService.Flows.Login.UIURL }, "https://id.example.com/ui/login", "http://127.0.0.1:4433/ui/login"},
-		{"error ui", func(c *Config) any { return c.SelfService.Flows.Error.UIURL }, "https://id.example.com/ui/error", "http://127.0.0.1:4433/ui/error"},
-		{"return url", func(c *Config) any { return c.SelfService.DefaultBrowserReturnURL }, "https://id.example.com/ui/settings", "http://127.0.0.1:4433/ui/settings"},
+		{"login ui", func(c *Config) any { return c.SelfService.Flows.Login.UIURL }, "https://id.example.com/ui/login", "http://localhost:4433/ui/login"},
+		{"error ui", func(c *Config) any { return c.SelfService.Flows.Error.UIURL }, "https://id.example.com/ui/error", "http://localhost:4433/ui/error"},
+		{"return url", func(c *Config) any { return c.SelfService.DefaultBrowserReturnURL }, "https://id.example.com/ui/settings", "http://localhost:4433/ui/settings"},
 		{"passkey rp", func(c *Config) any { return c.SelfService.Methods.Passkey.Config.RP }, RelyingParty{DisplayName: "Latchkey", ID: "id.example.com", Origins: []string{"https://id.example.com"}}, RelyingParty{DisplayName: "Latchkey", ID: "localhost", Origins: []string{"http://localhost:4433"}}},
 		{"webauthn rp is the passkey rp", func(c *Config) any { return c.SelfService.Methods.WebAuthn.Config.RP }, RelyingParty{DisplayName: "Latchkey", ID: "id.example.com", Origins: []string{"https://id.example.com"}}, RelyingParty{DisplayName: "Latchkey", ID: "localhost", Origins: []string{"http://localhost:4433"}}},
 		{"hanko passkey", func(c *Config) any { return c.Hanko.Passkey }, HankoPasskey{Enabled: true, AcquireOnRegistration: "always", AcquireOnLogin: "always", Limit: 10, UserVerification: "preferred", AttestationPreference: "direct"}, HankoPasskey{Enabled: true, AcquireOnRegistration: "always", AcquireOnLogin: "always", Limit: 10, UserVerification: "preferred", AttestationPreference: "direct"}},
@@ -948,11 +948,22 @@ func TestSecretValuesNotEchoed(t *testing.T) {
 func TestDevBaseURLFollowsListener(t *testing.T) {
 	t.Parallel()
 	c, w := mustLoad(t, "", []string{"LATCHKEY_SERVE_PUBLIC_PORT=8080"}, true)
-	if c.Serve.Public.BaseURL != "http://127.0.0.1:8080/" || c.SelfService.Flows.Login.UIURL != "http://127.0.0.1:8080/ui/login" {
+	// On a loopback interface the URL names localhost, which browsers
+	// accept as WebAuthn relying party; another interface keeps its
+	// address.
+	if c.Serve.Public.BaseURL != "http://localhost:8080/" || c.SelfService.Flows.Login.UIURL != "http://localhost:8080/ui/login" {
 		t.Errorf("base_url %q, login ui %q", c.Serve.Public.BaseURL, c.SelfService.Flows.Login.UIURL)
 	}
 	if len(w) != 0 {
 		t.Errorf("warnings: %v", w)
+	}
+	c, _ = mustLoad(t, "", []string{"LATCHKEY_SERVE_PUBLIC_PORT=8080", "LATCHKEY_SERVE_PUBLIC_HOST=192.0.2.7"}, true)
+	if c.Serve.Public.BaseURL != "http://192.0.2.7:8080/" {
+		t.Errorf("base_url on another interface = %q", c.Serve.Public.BaseURL)
+	}
+	c, _ = mustLoad(t, "", []string{"LATCHKEY_SERVE_PUBLIC_PORT=8080", "LATCHKEY_SERVE_PUBLIC_HOST=::1"}, true)
+	if c.Serve.Public.BaseURL != "http://localhost:8080/" {
+		t.Errorf("base_url on ::1 = %q", c.Serve.Public.BaseURL)
 	}
 }
 

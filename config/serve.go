@@ -19,7 +19,7 @@ type Serve struct {
 type PublicListener struct {
 	Host    string `koanf:"host" doc:"Interface the public listener binds; empty means all interfaces." devdefault:"127.0.0.1"`
 	Port    int    `koanf:"port" doc:"TCP port of the public listener; 0 picks a free port."`
-	BaseURL string `koanf:"base_url" doc:"URL at which browsers reach the public listener; used for redirects, cookies and links." default:"https://<host or localhost>:<port>/ (a warning is logged)" devdefault:"http://<host>:<port>/"`
+	BaseURL string `koanf:"base_url" doc:"URL at which browsers reach the public listener; used for redirects, cookies and links." default:"https://<host or localhost>:<port>/ (a warning is logged)" devdefault:"http://<host>:<port>/ (localhost for a loopback host: http://localhost:4433/)"`
 	CORS    CORS   `koanf:"cors"`
 	// TrustedProxies has no Kratos equivalent (Kratos trusts forwarding
 	// headers from anyone); Hydra's serve.tls.allow_termination_from is the
@@ -112,7 +112,15 @@ func (s *Serve) setDefaults(dev bool) {
 
 func (s *Serve) resolve(c *Config, w *[]Warning) {
 	if s.Public.BaseURL == "" && c.Dev {
-		s.Public.BaseURL = listenerURL("http", s.Public.Host, s.Public.Port)
+		// A browser on this machine opens the pages as localhost: an IP
+		// address is refused as WebAuthn relying party, so passkeys on
+		// the hosted pages need the name (and localhost is a secure
+		// context over http, as 127.0.0.1 is).
+		host := s.Public.Host
+		if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil && ip.IsLoopback() {
+			host = "localhost"
+		}
+		s.Public.BaseURL = listenerURL("http", host, s.Public.Port)
 	} else if s.Public.BaseURL == "" {
 		s.Public.BaseURL = listenerURL("https", s.Public.Host, s.Public.Port)
 		*w = append(*w, Warning{Key: "serve.public.base_url", Message: fmt.Sprintf("not set; using %s — set it to the URL browsers use to reach Latchkey", s.Public.BaseURL)})

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,18 +42,22 @@ type Options struct {
 
 // Handler serves the hosted pages.
 type Handler struct {
-	pub      http.Handler
-	origin   string // the public base URL's scheme and host ("" when unknown)
-	prefix   string // the public base URL's path without its trailing "/"
-	base     string // prefix + BasePath
-	register bool
-	recover  bool
-	verify   bool
-	schemaID string
-	theme    theme
-	style    asset // style.css
-	themeCSS asset // the colours of Theme
-	log      *slog.Logger
+	pub    http.Handler
+	origin string // the public base URL's scheme and host ("" when unknown)
+	prefix string // the public base URL's path without its trailing "/"
+	// localPort is the public base URL's port when its host is
+	// localhost (serve --dev): a page asked for under a loopback address
+	// on that port is sent to localhost (canonical).
+	localPort string
+	base      string // prefix + BasePath
+	register  bool
+	recover   bool
+	verify    bool
+	schemaID  string
+	theme     theme
+	style     asset // style.css
+	themeCSS  asset // the colours of Theme
+	log       *slog.Logger
 }
 
 // New returns the pages' handler. It never fails: a missing BasePath is
@@ -75,6 +80,12 @@ func New(o Options) *Handler {
 		h.prefix = strings.TrimRight(u.Path, "/")
 		if u.Scheme != "" && u.Host != "" {
 			h.origin = u.Scheme + "://" + u.Host
+		}
+		if strings.EqualFold(u.Hostname(), "localhost") {
+			h.localPort = u.Port()
+			if h.localPort == "" {
+				h.localPort = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+			}
 		}
 	}
 	bp := "/" + strings.Trim(o.BasePath, "/")
@@ -99,18 +110,38 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	bp := strings.TrimPrefix(h.base, h.prefix)
 	// The listener sees paths without the proxy's prefix.
 	for _, k := range []string{"login", "registration", "settings", "recovery", "verification"} {
-		mux.HandleFunc("GET "+bp+"/"+k, h.flowPage(k))
+		mux.HandleFunc("GET "+bp+"/"+k, h.canonical(h.flowPage(k)))
 	}
 	mux.HandleFunc("POST "+bp+"/settings/sessions", h.revokeSessions)
-	mux.HandleFunc("GET "+bp+"/error", h.errorPage)
-	mux.HandleFunc("GET "+bp+"/welcome", h.welcome)
-	mux.HandleFunc("GET "+bp+"/{$}", h.welcome)
+	mux.HandleFunc("GET "+bp+"/error", h.canonical(h.errorPage))
+	mux.HandleFunc("GET "+bp+"/welcome", h.canonical(h.welcome))
+	mux.HandleFunc("GET "+bp+"/{$}", h.canonical(h.welcome))
 	mux.Handle("GET "+bp+"/static/style.css", h.style)
 	mux.Handle("GET "+bp+"/static/theme.css", h.themeCSS)
 	mux.HandleFunc(bp+"/", h.notFound)
 }
 
 func (h *Handler) public() http.Handler { return h.pub }
+
+// canonical sends a page asked for as http://127.0.0.1:<port>/ui/… (or
+// [::1]) to the same page on localhost when the public base URL is
+// http://localhost:<port>/ (serve --dev's default): browsers keep cookies
+// per host name, so the face's redirects to the base URL would lose the
+// anti-CSRF cookie set under the address, and passkeys need the name.
+// Other hosts, ports and base URLs are served as they come.
+func (h *Handler) canonical(next http.HandlerFunc) http.HandlerFunc {
+	if h.localPort == "" {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		host, port, err := net.SplitHostPort(r.Host)
+		if ip := net.ParseIP(host); err == nil && port == h.localPort && ip != nil && ip.IsLoopback() {
+			redirect(w, r, h.origin+h.prefix+r.URL.RequestURI())
+			return
+		}
+		next(w, r)
+	}
+}
 
 // page returns the URL path of one of the pages.
 func (h *Handler) page(name string) string { return h.base + "/" + name }

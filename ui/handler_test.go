@@ -183,3 +183,41 @@ func TestPrefixedBaseURL(t *testing.T) {
 		t.Errorf("links do not carry the prefix:\n%s", rec.Body)
 	}
 }
+
+// TestLoopbackGoesToLocalhost: with serve --dev's base URL
+// (http://localhost:4433/) a page asked for under a loopback address on
+// that port goes to localhost, where the face's cookies and passkeys are;
+// other hosts and ports, and other base URLs, are served as they come.
+func TestLoopbackGoesToLocalhost(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, base, host, path, location string
+	}{
+		{name: "127.0.0.1", base: "http://localhost:4433/", host: "127.0.0.1:4433", path: "/ui/login?return_to=x", location: "http://localhost:4433/ui/login?return_to=x"},
+		{name: "::1", base: "http://localhost:4433/", host: "[::1]:4433", path: "/ui/", location: "http://localhost:4433/ui/"},
+		{name: "prefix", base: "http://localhost:8080/auth/", host: "127.0.0.2:8080", path: "/ui/error", location: "http://localhost:8080/auth/ui/error"},
+		{name: "localhost itself", base: "http://localhost:4433/", host: "localhost:4433", path: "/ui/"},
+		{name: "another port", base: "http://localhost:4433/", host: "127.0.0.1:9999", path: "/ui/"},
+		{name: "another host", base: "http://localhost:4433/", host: "192.0.2.1:4433", path: "/ui/"},
+		{name: "base on an address", base: "http://127.0.0.1:4433/", host: "127.0.0.1:4433", path: "/ui/"},
+		{name: "base on a name", base: "https://id.example.com/", host: "127.0.0.1:443", path: "/ui/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			up := newUpstream(t)
+			mux := http.NewServeMux()
+			New(Options{PublicBaseURL: tt.base, Public: up.mux}).Mount(mux)
+			req := httptest.NewRequest("GET", tt.path, nil)
+			req.Host = tt.host
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, req)
+			if got := rec.Header().Get("Location"); got != tt.location {
+				t.Errorf("GET %s on %s: %d, Location %q, want %q", tt.path, tt.host, rec.Code, got, tt.location)
+			}
+			if tt.location == "" && rec.Code != http.StatusOK {
+				t.Errorf("GET %s on %s = %d, want the page", tt.path, tt.host, rec.Code)
+			}
+		})
+	}
+}

@@ -37,8 +37,9 @@ that must never be exposed publicly. The courier worker runs inside unless
 --dev needs no config file and no other service: it uses sqlite://latchkey.db
 in the working directory (or --dsn), migrates it, generates secrets (kept in
 latchkey.dev-secrets.json beside the database so a restart keeps sessions and
-keys), uses cheap password hashing and allows insecure cookies. Never use
---dev in production.`,
+keys), uses cheap password hashing and allows insecure cookies; browsers are
+sent to the public listener as http://localhost:4433/ (a host name, which
+passkeys need). Never use --dev in production.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd.Context(), serveOptions{file: file, dev: dev, dsn: dsn, migrate: !noMigrate, courier: !noCourier})
