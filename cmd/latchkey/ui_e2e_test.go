@@ -161,8 +161,23 @@ func (b *uiBrowser) submit(p uiPage, label string, fields map[string]string) uiP
 	return b.do("POST", action.String(), f.values)
 }
 
-// whoami returns GET /sessions/whoami's status with the jar's cookies.
+// whoami returns GET /sessions/whoami's status with the jar's cookies,
+// and the session's e-mail trait.
 func (b *uiBrowser) whoami(public string) (int, string) {
+	b.t.Helper()
+	var s struct {
+		Identity struct {
+			Traits map[string]any `json:"traits"`
+		} `json:"identity"`
+	}
+	code := b.session(public, &s)
+	email, _ := s.Identity.Traits["email"].(string)
+	return code, email
+}
+
+// session decodes GET /sessions/whoami with the jar's cookies into v and
+// returns the status.
+func (b *uiBrowser) session(public string, v any) int {
 	b.t.Helper()
 	req, _ := http.NewRequest("GET", public+"/sessions/whoami", nil)
 	req.Header.Set("Accept", "application/json")
@@ -171,14 +186,8 @@ func (b *uiBrowser) whoami(public string) (int, string) {
 		b.t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var s struct {
-		Identity struct {
-			Traits map[string]any `json:"traits"`
-		} `json:"identity"`
-	}
-	_ = json.NewDecoder(res.Body).Decode(&s)
-	email, _ := s.Identity.Traits["email"].(string)
-	return res.StatusCode, email
+	_ = json.NewDecoder(res.Body).Decode(v)
+	return res.StatusCode
 }
 
 // TestHostedUI walks the hosted pages through the real binary's wiring

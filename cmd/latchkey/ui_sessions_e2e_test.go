@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,17 +9,10 @@ import (
 // sessionID returns the id of the browser's session (whoami), or "".
 func (b *uiBrowser) sessionID(public string) string {
 	b.t.Helper()
-	req, _ := http.NewRequest("GET", public+"/sessions/whoami", nil)
-	req.Header.Set("Accept", "application/json")
-	res, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
 	var s struct {
 		ID string `json:"id"`
 	}
-	if res.StatusCode != http.StatusOK || json.NewDecoder(res.Body).Decode(&s) != nil {
+	if b.session(public, &s) != http.StatusOK {
 		return ""
 	}
 	return s.ID
