@@ -107,7 +107,7 @@ section of --config (or of --dev's defaults with --dev, as "latchkey serve
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd.Context(), cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.public, "public", "http://127.0.0.1:4433", "public API base URL (loopback only)")
+	fl.StringVar(&f.public, "public", "http://localhost:4433", "public API base URL (loopback only; serve --dev's is http://localhost:4433, where its browser flows and their cookies are)")
 	fl.StringVar(&f.admin, "admin", "http://127.0.0.1:4434", "admin API base URL (loopback only; empty skips the admin scenarios)")
 	fl.StringVar(&f.apiKey, "api-key", os.Getenv("LATCHKEY_SERVE_ADMIN_API_KEY"), "admin API key, sent as Authorization: Bearer (default $LATCHKEY_SERVE_ADMIN_API_KEY)")
 	fl.StringVarP(&f.scenarios, "scenario", "s", "all", "scenarios to run, comma-separated, or all")

@@ -102,6 +102,10 @@ func TestBenchOIDCAgainstServeDev(t *testing.T) {
 		env = append(env, strings.ReplaceAll(kv, "'", ""))
 	}
 	public, admin := benchServeDev(t, env...)
+	// The provider sends the browser back to the public base URL, which
+	// --dev names localhost: the sign-in starts there, where its cookies
+	// are.
+	public = strings.Replace(public, "127.0.0.1", "localhost", 1)
 	got := runBenchScenarios(t, bench.Options{Public: public, Admin: admin, OIDCProviderAddr: addr}, "oidc-login")
 	wantMeasured(t, got, "oidc-login")
 }
