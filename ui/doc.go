@@ -17,7 +17,10 @@
 // autocomplete token get the one that fits; without ?flow= the
 // page redirects to /self-service/<flow>/browser, keeping the query
 // (return_to, refresh, aal …). The requests are made in process, through the
-// public listener's handler (Options.Public), not over the network.
+// public listener's handler (Options.Public), not over the network. When
+// the public base URL is http://localhost:<port>/ (serve --dev), a page
+// asked for as 127.0.0.1 or [::1] on that port is sent to localhost, where
+// the face's redirects, cookies and passkeys are.
 //
 // Everything is rendered with html/template from embedded templates and one
 // embedded stylesheet, plus theme.css holding the colours of the ui.*
