@@ -81,9 +81,16 @@ func (s *SelfService) loginInit(w http.ResponseWriter, r *http.Request, typ stri
 		}
 		return initState{}, sessionAlreadyAvailable()
 	}
+	via, err := s.codeVia(q.Get("via"), core.AAL(aal), ident)
+	if err != nil {
+		return initState{}, err
+	}
 	pre := initState{refresh: refresh, aal: core.AAL(aal), seed: func(st *flow.Stash) {
 		keyRefresh.Set(st, refresh)
 		keyAAL.Set(st, aal)
+		if via != "" {
+			keyCodeVia.Set(st, via)
+		}
 	}}
 	if sess != nil {
 		pre.ident = ident

@@ -489,6 +489,9 @@ func (s *SelfService) initFlow(w http.ResponseWriter, r *http.Request, kind core
 		}
 	}
 	res, err := s.start(r.Context(), kind, typ, requestURL(r, s.public), ret, tok, pre)
+	if err == nil && kind == core.FlowLogin {
+		res, err = s.fastCodeMFA(r, res, pre)
+	}
 	if err != nil {
 		s.writeError(w, r, jsonAnswer, err)
 		return
@@ -952,6 +955,9 @@ func (s *SelfService) replaceExpired(w http.ResponseWriter, r *http.Request, kin
 		if kind == core.FlowLogin {
 			keyRefresh.Set(st, val(keyRefresh, old.Stash))
 			keyAAL.Set(st, val(keyAAL, old.Stash))
+			if via := val(keyCodeVia, old.Stash); via != "" {
+				keyCodeVia.Set(st, via)
+			}
 		}
 	}
 	res, err := s.start(r.Context(), kind, typ, reqURL, ret, tok, pre)

@@ -2,8 +2,12 @@ package kratos
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/courier"
@@ -32,12 +36,21 @@ import (
 // max_submissions); every check counts against the shared attempt policy
 // (ratelimit kind code, per identity and IP), every send against the
 // address's send limit.
+//
+// ?via=<trait> on the aal2 flow's creation names the trait whose address
+// the code goes to (the buttons narrow to it); and when only one address
+// is left and the identity has no other second factor, the code is sent as
+// the flow is created (Kratos' FastLogin2FA): the flow starts in
+// sent_email.
 
 // Kratos' message ids of the code method as a second factor.
 const (
 	MsgLoginAAL2CodeAddress         = 1010023
 	MsgLoginCodeSentToAuthenticated = 1010025
 )
+
+// keyCodeVia is the address ?via= chose at the flow's creation.
+var keyCodeVia = flow.NewStickyKey[string]("kratos.code.via")
 
 var msgLoginCodeSentMFA = infoText(MsgLoginCodeSentToAuthenticated, "A code was sent to your address. If you didn't receive it, please try again.")
 
@@ -86,7 +99,7 @@ func (s *SelfService) codeMFANodes(v *view) []Node {
 		id.Attributes.Value = to[0].Address
 		return append([]Node{id}, codeFormNodes(labelLoginCode)...)
 	}
-	to, err := code.SecondFactorAddresses(v.ident)
+	to, err := mfaTargets(v.ident, val(keyCodeVia, v.res.Stash))
 	if err != nil {
 		return nil
 	}
@@ -145,8 +158,14 @@ func (s *SelfService) codeMFALogin(sub *submission) (*outcome, error) {
 	if err := s.allowSend(r, to.Address); err != nil {
 		return nil, err
 	}
-	target := *to
-	return &outcome{tx: func(c *flow.ActionContext, o *outcome) error {
+	return &outcome{tx: s.sendMFACode(r, i, *to)}, nil
+}
+
+// sendMFACode is the step's transaction work of sending a second-factor
+// code to target: the code is issued, stored in the flow and its message
+// enqueued; the flow moves to sent_email.
+func (s *SelfService) sendMFACode(r *http.Request, i *core.Identity, target code.Address) func(c *flow.ActionContext, o *outcome) error {
+	return func(c *flow.ActionContext, o *outcome) error {
 		fc := c.Base()
 		st := fc.Stash()
 		plain, stored, err := s.addr.codes.Issue(binding(core.FlowLogin, fc.FlowID(), target.Address))
@@ -160,7 +179,105 @@ func (s *SelfService) codeMFALogin(sub *submission) (*outcome, error) {
 		o.messages, o.next = []Text{msgLoginCodeSentMFA}, stateSentEmail
 		data := map[string]any{"LoginCode": plain, "Identity": map[string]any{"id": i.ID}}
 		return s.enqueueCode(fc.Context(), fc.Tx(), r, courier.TypeLoginCodeValid, target, stored, i.Locale, data)
-	}}, nil
+	}
+}
+
+// mfaTargets returns the identity's second-factor addresses, narrowed to
+// via when the flow was created with ?via=.
+func mfaTargets(i *core.Identity, via string) ([]code.Address, error) {
+	if i == nil {
+		return nil, nil
+	}
+	all, err := code.SecondFactorAddresses(i)
+	if err != nil || via == "" {
+		return all, err
+	}
+	for _, a := range all {
+		if a.Address == via {
+			return []code.Address{a}, nil
+		}
+	}
+	return nil, nil
+}
+
+// codeVia resolves ?via= of an aal2 login flow's creation: the value of
+// the identity's trait at that path (dots separate object keys and array
+// indexes), which must be one of its second-factor addresses. Without code
+// as second factor, or below aal2, the parameter means nothing (as in
+// Kratos) and "" is returned.
+func (s *SelfService) codeVia(via string, aal core.AAL, i *core.Identity) (string, error) {
+	if via == "" || aal != core.AAL2 || i == nil || !s.codeMFA() {
+		return "", nil
+	}
+	var cur any
+	if err := json.Unmarshal(i.Traits, &cur); err != nil {
+		return "", &core.Error{Code: core.CodeInternal, Message: "Reading the traits failed.", Cause: err}
+	}
+	for _, part := range strings.Split(via, ".") {
+		switch v := cur.(type) {
+		case map[string]any:
+			cur = v[part]
+		case []any:
+			n, err := strconv.Atoi(part)
+			if err != nil || n < 0 || n >= len(v) {
+				cur = nil
+			} else {
+				cur = v[n]
+			}
+		default:
+			cur = nil
+		}
+	}
+	value, _ := cur.(string)
+	if value == "" {
+		return "", &kratosError{status: http.StatusBadRequest, reason: "No value found for trait " + via + " in the current identity."}
+	}
+	all, err := code.SecondFactorAddresses(i)
+	if err != nil {
+		return "", &core.Error{Code: core.CodeInternal, Message: "Reading the code credential failed.", Cause: err}
+	}
+	norm := schema.NormalizeIdentifier(value)
+	for _, a := range all {
+		if a.Address == norm || a.Address == value {
+			return a.Address, nil
+		}
+	}
+	return "", &kratosError{status: http.StatusBadRequest,
+		reason: "You can only reference a trait that matches a verification email address in the via parameter, or a registered credential."}
+}
+
+// fastCodeMFA sends the code of a new aal2 login flow right away when a
+// code is the identity's only second factor and one address is left
+// (Kratos' FastLogin2FA); otherwise, and when the address's send limit is
+// reached, the flow stays as it was created.
+func (s *SelfService) fastCodeMFA(r *http.Request, res *flow.Result, pre initState) (*flow.Result, error) {
+	if !s.codeMFA() || pre.aal != core.AAL2 || pre.ident == nil {
+		return res, nil
+	}
+	i := pre.ident
+	to, err := mfaTargets(i, val(keyCodeVia, res.Stash))
+	if err != nil || len(to) != 1 {
+		return res, nil
+	}
+	for _, f := range s.secondFactors() {
+		if f.method == methodCode {
+			continue
+		}
+		if ok, err := f.configured(r.Context(), i); err != nil || ok {
+			return res, nil
+		}
+	}
+	if s.allowSend(r, to[0].Address) != nil {
+		return res, nil
+	}
+	o := &outcome{tx: s.sendMFACode(r, i, to[0])}
+	ctx := context.WithValue(r.Context(), outcomeKey{}, &stepOutcome{o: o, prepared: *o})
+	sent, err := s.engine.Submit(ctx, s.defs[core.FlowLogin], flow.Submission{FlowID: res.Flow.ID, Action: methodCode,
+		CSRFToken: res.Flow.CSRFToken, Input: json.RawMessage(`{}`)})
+	if err != nil {
+		return nil, &core.Error{Code: core.CodeInternal, Message: "Sending the code failed.", Cause: err}
+	}
+	return sent, nil
 }
 
 // checkMFACode counts one submission of a second-factor code inside the

@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/courier/couriertest"
 	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/store/storetest"
 )
 
 // codeMFA switches on codes as second factor (ten-minute codes, so one can
@@ -52,17 +53,34 @@ func passwordLoginNative(t *testing.T, c *client, email string) {
 
 // mfaCodeSent asks an aal2 flow for a code to address (an address button:
 // no method) and checks the sent_email screen.
-func mfaCodeSent(t *testing.T, c *client, id, address string) {
+func mfaCodeSent(t *testing.T, c *client, id, address string) map[string]any {
 	t.Helper()
 	r := c.do("POST", "/self-service/login?flow="+id, map[string]any{"address": address})
 	must(t, r, http.StatusBadRequest)
+	return checkSentScreen(t, r, address)
+}
+
+// aal2Sent starts an aal2 login flow of c, whose code the flow's creation
+// sends to address (the identity's only second factor), and returns its id.
+func aal2Sent(t *testing.T, c *client, address string) string {
+	t.Helper()
+	lf := c.do("GET", "/self-service/login/api?aal=aal2", nil)
+	must(t, lf, http.StatusOK)
+	checkSentScreen(t, lf, address)
+	return flowID(t, lf)
+}
+
+// checkSentScreen checks a flow in sent_email after a code went to address.
+func checkSentScreen(t *testing.T, r resp, address string) map[string]any {
+	t.Helper()
 	f := r.json(t)
 	ids := messageIDs(f)
 	hidden := nodeNamed(f, "identifier", address)
 	if stateOf(t, r) != "sent_email" || !hasID(ids, kratos.MsgLoginCodeSentToAuthenticated) || hasID(ids, kratos.MsgLoginMFA) ||
 		hidden == nil || hidden["group"] != "code" || nodeNamed(f, "code", "") == nil || nodeNamed(f, "resend", "code") == nil || f["active"] != "code" {
-		t.Fatalf("after choosing %s: %s", address, r.body)
+		t.Fatalf("after a code went to %s: %s", address, r.body)
 	}
+	return f
 }
 
 func TestCodeMFANative(t *testing.T) {
@@ -80,30 +98,9 @@ func TestCodeMFANative(t *testing.T) {
 		}
 		must(t, c.do("GET", "/self-service/settings/api", nil), http.StatusForbidden)
 
-		lf := c.do("GET", "/self-service/login/api?aal=aal2", nil)
-		must(t, lf, http.StatusOK)
-		f := lf.json(t)
-		btn := nodeNamed(f, "address", "mia@example.com")
-		if btn == nil || btn["group"] != "code" || btn["attributes"].(map[string]any)["type"] != "submit" ||
-			!hasID(messageIDs(f), kratos.MsgLoginMFA) || nodeNamed(f, "password", "") != nil || stateOf(t, lf) != "choose_method" {
-			t.Fatalf("aal2 flow: %s", lf.body)
-		}
-		label := btn["meta"].(map[string]any)["label"].(map[string]any)
-		ctx, _ := label["context"].(map[string]any)
-		if label["id"].(float64) != kratos.MsgLoginAAL2CodeAddress || label["text"] != "Send code to mia@example.com" ||
-			ctx["address"] != "mia@example.com" || ctx["channel"] != "email" {
-			t.Fatalf("address button label: %v", label)
-		}
-		id := flowID(t, lf)
-
-		// Another address than the identity's is refused.
-		other := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "address": "eve@example.com"})
-		must(t, other, http.StatusBadRequest)
-		if !hasID(messageIDs(other.json(t)), kratos.MsgNoCodeUser) {
-			t.Fatalf("foreign address: %s", other.body)
-		}
-
-		mfaCodeSent(t, c, id, "mia@example.com")
+		// The code is the identity's only second factor, at one address:
+		// the aal2 flow's creation sends it (Kratos' fast login).
+		id := aal2Sent(t, c, "mia@example.com")
 		mail := box.Wait(t, "mia@example.com", 1).Plain()
 		if !strings.Contains(mail, "Login to your account") {
 			t.Errorf("code mail:\n%s", mail)
@@ -138,10 +135,7 @@ func TestCodeMFANative(t *testing.T) {
 		}
 		d := e.native(t)
 		passwordLoginNative(t, d, "mia@example.com")
-		lf2 := d.do("GET", "/self-service/login/api?aal=aal2", nil)
-		must(t, lf2, http.StatusOK)
-		id2 := flowID(t, lf2)
-		mfaCodeSent(t, d, id2, "mia@example.com")
+		id2 := aal2Sent(t, d, "mia@example.com")
 		fresh := codeIn(t, box.Wait(t, "mia@example.com", 2).Plain())
 		if fresh != code {
 			reused := d.do("POST", "/self-service/login?flow="+id2, map[string]any{"method": "code", "code": code})
@@ -169,10 +163,7 @@ func TestCodeMFAExpiryAndLimits(t *testing.T) {
 		t.Run("expired code", func(t *testing.T) {
 			c := e.native(t)
 			passwordLoginNative(t, c, "nils@example.com")
-			lf := c.do("GET", "/self-service/login/api?aal=aal2", nil)
-			must(t, lf, http.StatusOK)
-			id := flowID(t, lf)
-			mfaCodeSent(t, c, id, "nils@example.com")
+			id := aal2Sent(t, c, "nils@example.com")
 			code := codeIn(t, box.Wait(t, "nils@example.com", 1).Plain())
 			e.clock.add(11 * time.Minute)
 			r := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "code": code})
@@ -186,10 +177,7 @@ func TestCodeMFAExpiryAndLimits(t *testing.T) {
 		t.Run("wrong codes", func(t *testing.T) {
 			c := e.native(t)
 			passwordLoginNative(t, c, "ola@example.com")
-			lf := c.do("GET", "/self-service/login/api?aal=aal2", nil)
-			must(t, lf, http.StatusOK)
-			id := flowID(t, lf)
-			mfaCodeSent(t, c, id, "ola@example.com")
+			id := aal2Sent(t, c, "ola@example.com")
 			code := codeIn(t, box.Wait(t, "ola@example.com", 1).Plain())
 			for i := 1; i <= 5; i++ {
 				r := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "code": otherCode(code)})
@@ -231,9 +219,7 @@ func TestCodeMFABrowser(t *testing.T) {
 		}
 		af := spa.do("GET", to, nil)
 		must(t, af, http.StatusOK)
-		f := af.json(t)
-		s := spa.do("POST", "/self-service/login?flow="+flowID(t, af), map[string]any{"address": "pia@example.com", "csrf_token": csrfOf(t, f)})
-		must(t, s, http.StatusBadRequest)
+		f := checkSentScreen(t, af, "pia@example.com")
 		code := codeIn(t, box.Wait(t, "pia@example.com", 1).Plain())
 		ok := spa.do("POST", "/self-service/login?flow="+flowID(t, af), map[string]any{"method": "code", "code": code, "csrf_token": csrfOf(t, f)})
 		must(t, ok, http.StatusOK)
@@ -252,8 +238,6 @@ func TestCodeMFABrowser(t *testing.T) {
 		r = b.do("GET", step, nil)
 		must(t, r, http.StatusSeeOther)
 		id := flowID(t, r)
-		_, form = browserForm(t, b, "login", id, url.Values{"address": {"pia@example.com"}})
-		must(t, b.do("POST", "/self-service/login?flow="+id, form), http.StatusSeeOther)
 		code = codeIn(t, box.Wait(t, "pia@example.com", 2).Plain())
 		f, form = browserForm(t, b, "login", id, url.Values{"method": {"code"}, "code": {code}})
 		if f["state"] != "sent_email" || nodeNamed(f, "identifier", "pia@example.com") == nil {
@@ -304,6 +288,83 @@ func TestCodeMFANotOffered(t *testing.T) {
 					t.Fatalf("code submitted anyway: %s", r.body)
 				}
 			})
+		})
+	}
+}
+
+// TestCodeMFAChooseAddress: beside another second factor (backup codes),
+// the aal2 flow shows a "Send code to …" button per address instead of
+// sending at once; ?via= narrows the buttons to a trait's address.
+func TestCodeMFAChooseAddress(t *testing.T) {
+	t.Parallel()
+	tune := func(cfg *config.Config) {
+		codeMFA(cfg)
+		cfg.SelfService.Flows.Settings.RequiredAAL = "aal1" // to set up backup codes at aal1
+	}
+	for name, open := range storetest.Backends(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			opt, box := withMail(t, tune)
+			e := newSelfServiceEnvOn(t, open, opt, withMFA(t))
+			e.createMFAUser(t, "rita@example.com", true)
+			c := e.native(t)
+			passwordLoginNative(t, c, "rita@example.com")
+			sf := c.do("GET", "/self-service/settings/api", nil)
+			must(t, sf, http.StatusOK)
+			sid := flowID(t, sf)
+			must(t, c.do("POST", "/self-service/settings?flow="+sid, map[string]any{"method": "lookup_secret", "lookup_secret_regenerate": true}), http.StatusOK)
+			must(t, c.do("POST", "/self-service/settings?flow="+sid, map[string]any{"method": "lookup_secret", "lookup_secret_confirm": true}), http.StatusOK)
+			must(t, c.do("GET", "/sessions/whoami", nil), http.StatusForbidden)
+
+			lf := c.do("GET", "/self-service/login/api?aal=aal2", nil)
+			must(t, lf, http.StatusOK)
+			f := lf.json(t)
+			btn := nodeNamed(f, "address", "rita@example.com")
+			if btn == nil || btn["group"] != "code" || btn["attributes"].(map[string]any)["type"] != "submit" || nodeNamed(f, "lookup_secret", "") == nil ||
+				!hasID(messageIDs(f), kratos.MsgLoginMFA) || nodeNamed(f, "password", "") != nil || stateOf(t, lf) != "choose_method" {
+				t.Fatalf("aal2 flow: %s", lf.body)
+			}
+			label := btn["meta"].(map[string]any)["label"].(map[string]any)
+			ctx, _ := label["context"].(map[string]any)
+			if label["id"].(float64) != kratos.MsgLoginAAL2CodeAddress || label["text"] != "Send code to rita@example.com" ||
+				ctx["address"] != "rita@example.com" || ctx["channel"] != "email" {
+				t.Fatalf("address button label: %v", label)
+			}
+			id := flowID(t, lf)
+			other := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "address": "eve@example.com"})
+			must(t, other, http.StatusBadRequest)
+			if !hasID(messageIDs(other.json(t)), kratos.MsgNoCodeUser) {
+				t.Fatalf("foreign address: %s", other.body)
+			}
+			sent := mfaCodeSent(t, c, id, "rita@example.com")
+			if nodeNamed(sent, "lookup_secret", "") == nil {
+				t.Errorf("the backup code field left the sent_email screen (Kratos keeps it): %v", sent)
+			}
+			code := codeIn(t, box.Wait(t, "rita@example.com", 1).Plain())
+			ok := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "code", "code": code})
+			must(t, ok, http.StatusOK)
+			if aal, methods := sessionAAL(t, ok); aal != "aal2" || strings.Join(methods, ",") != "password:aal1,code:aal2" {
+				t.Fatalf("after the code: %s %v", aal, methods)
+			}
+
+			// ?via=
+			d := e.native(t)
+			passwordLoginNative(t, d, "rita@example.com")
+			v := d.do("GET", "/self-service/login/api?aal=aal2&via=email", nil)
+			must(t, v, http.StatusOK)
+			if stateOf(t, v) != "choose_method" || nodeNamed(v.json(t), "address", "rita@example.com") == nil {
+				t.Fatalf("via=email: %s", v.body)
+			}
+			for _, tc := range []struct{ via, reason string }{
+				{"nope", "No value found for trait nope in the current identity."},
+				{"name", "No value found for trait name in the current identity."},
+			} {
+				r := d.do("GET", "/self-service/login/api?aal=aal2&via="+tc.via, nil)
+				must(t, r, http.StatusBadRequest)
+				if got := r.json(t)["error"].(map[string]any)["reason"]; got != tc.reason {
+					t.Errorf("via=%s: reason %q", tc.via, got)
+				}
+			}
 		})
 	}
 }
