@@ -286,37 +286,13 @@ func (s *SelfService) enqueueCode(ctx context.Context, tx store.Tx, r *http.Requ
 }
 
 // checkLoginCode counts one submission of a login code, inside the step's
-// transaction; the stored code (with its attempt count) is written back
-// whatever the outcome. A right code logs the identity in and verifies the
-// address the code went to.
+// transaction (useLoginCode). A right code logs the identity in and
+// verifies the address the code went to.
 func (s *SelfService) checkLoginCode(c *flow.ActionContext, o *outcome, submitted, attemptKey, ip string) error {
 	fc := c.Base()
-	st := fc.Stash()
-	stored, ok := keyCodeSecret.Get(st)
-	id, to := val(keyCodeIdentity, st), val(keyCodeTo, st)
-	if !ok || id == "" || len(to) == 0 {
-		o.messages = []Text{msgLoginCodeInvalid}
-		return nil
-	}
-	err := s.addr.codes.Check(&stored, binding(core.FlowLogin, fc.FlowID(), to[0].Address), submitted)
-	keyCodeSecret.Set(st, stored)
-	if err != nil {
-		if core.ErrorCode(err) == core.CodeInternal {
-			return fmt.Errorf("check login code: %w", err)
-		}
-		o.messages = []Text{msgLoginCodeInvalid}
-		return nil
-	}
-	if err := s.attempts.In(fc.Tx()).Succeed(fc.Context(), ratelimit.Code, attemptKey, ip); err != nil {
-		return fmt.Errorf("record a right login code: %w", err)
-	}
-	i, err := fc.Tx().GetIdentity(fc.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		o.messages = []Text{msgLoginCodeInvalid}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load identity: %w", err)
+	i, to, err := s.useLoginCode(c, o, submitted, attemptKey, ip)
+	if err != nil || i == nil {
+		return err
 	}
 	if i.State != core.IdentityActive {
 		o.messages = []Text{msgDisabled}
@@ -331,6 +307,43 @@ func (s *SelfService) checkLoginCode(c *flow.ActionContext, o *outcome, submitte
 	}
 	o.identityID, o.ident, o.next = i.ID, i, statePassedChallenge
 	return nil
+}
+
+// useLoginCode counts one submission of the flow's login code (passwordless
+// or second factor) inside the step's transaction; the stored code, with
+// its attempt count, is written back whatever the outcome. It returns the
+// identity the code was sent for and where it went; nil, with the invalid
+// code message in o, when the code is not right.
+func (s *SelfService) useLoginCode(c *flow.ActionContext, o *outcome, submitted, attemptKey, ip string) (*core.Identity, []identity.CodeAddress, error) {
+	fc := c.Base()
+	st := fc.Stash()
+	stored, ok := keyCodeSecret.Get(st)
+	id, to := val(keyCodeIdentity, st), val(keyCodeTo, st)
+	if !ok || id == "" || len(to) == 0 {
+		o.messages = []Text{msgLoginCodeInvalid}
+		return nil, nil, nil
+	}
+	err := s.addr.codes.Check(&stored, binding(core.FlowLogin, fc.FlowID(), to[0].Address), submitted)
+	keyCodeSecret.Set(st, stored)
+	if err != nil {
+		if core.ErrorCode(err) == core.CodeInternal {
+			return nil, nil, fmt.Errorf("check login code: %w", err)
+		}
+		o.messages = []Text{msgLoginCodeInvalid}
+		return nil, nil, nil
+	}
+	if err := s.attempts.In(fc.Tx()).Succeed(fc.Context(), ratelimit.Code, attemptKey, ip); err != nil {
+		return nil, nil, fmt.Errorf("record a right login code: %w", err)
+	}
+	i, err := fc.Tx().GetIdentity(fc.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		o.messages = []Text{msgLoginCodeInvalid}
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load identity: %w", err)
+	}
+	return i, to, nil
 }
 
 // markVerified marks the identity's verifiable addresses among to as

@@ -3,7 +3,6 @@ package kratos
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -16,7 +15,6 @@ import (
 	"github.com/latchkey/latchkey/method/code"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/schema"
-	"github.com/latchkey/latchkey/store"
 )
 
 // A code as second factor (Kratos' code strategy with
@@ -281,36 +279,17 @@ func (s *SelfService) fastCodeMFA(r *http.Request, res *flow.Result, pre initSta
 }
 
 // checkMFACode counts one submission of a second-factor code inside the
-// step's transaction; the stored code (with its attempt count) is written
-// back whatever the outcome. A right code completes the login at aal2.
+// step's transaction (useLoginCode). A right code completes the login at
+// aal2.
 func (s *SelfService) checkMFACode(c *flow.ActionContext, o *outcome, i *core.Identity, submitted, ip string) error {
 	fc := c.Base()
-	st := fc.Stash()
-	stored, ok := keyCodeSecret.Get(st)
-	to := val(keyCodeTo, st)
-	if !ok || len(to) == 0 || val(keyCodeIdentity, st) != i.ID {
+	if val(keyCodeIdentity, fc.Stash()) != i.ID {
 		o.messages = []Text{msgLoginCodeInvalid}
 		return nil
 	}
-	err := s.addr.codes.Check(&stored, binding(core.FlowLogin, fc.FlowID(), to[0].Address), submitted)
-	keyCodeSecret.Set(st, stored)
-	if err != nil {
-		if core.ErrorCode(err) == core.CodeInternal {
-			return fmt.Errorf("check second-factor code: %w", err)
-		}
-		o.messages = []Text{msgLoginCodeInvalid}
-		return nil
-	}
-	if err := s.attempts.In(fc.Tx()).Succeed(fc.Context(), ratelimit.Code, i.ID, ip); err != nil {
-		return fmt.Errorf("record a right second-factor code: %w", err)
-	}
-	cur, err := fc.Tx().GetIdentity(fc.Context(), i.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		o.messages = []Text{msgLoginCodeInvalid}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load identity: %w", err)
+	cur, to, err := s.useLoginCode(c, o, submitted, i.ID, ip)
+	if err != nil || cur == nil {
+		return err
 	}
 	if err := markVerified(fc, cur, to); err != nil {
 		return err
