@@ -278,7 +278,7 @@ type AfterMethod struct {
 // Hook is one flow hook. Config is the hook's own settings (for web_hook:
 // url, method, body, auth, response, can_interrupt), kept raw.
 type Hook struct {
-	Hook   string         `koanf:"hook" doc:"Hook name: session, revoke_active_sessions, require_verified_address, show_verification_ui or web_hook (in login, registration and settings before hooks, registration.after and login.after; refused elsewhere)."`
+	Hook   string         `koanf:"hook" doc:"Hook name: session, revoke_active_sessions, require_verified_address, show_verification_ui or web_hook (in login, registration and settings before and after hooks; refused in recovery and verification)."`
 	Config map[string]any `koanf:"config" doc:"Hook settings (web_hook: url, method, headers, body, auth, response.ignore, response.parse, can_interrupt, emit_analytics_event, id)."`
 }
 
@@ -546,7 +546,7 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 	checkBeforeHooks(p, fk+"verification.before.hooks", f.Verification.Before.Hooks, hooksUnsupported)
 	checkAfter(p, fk+"login.after", f.Login.After, hooksAfterLogin)
 	checkAfter(p, fk+"registration.after", f.Registration.After, hooksAfterRegistration)
-	checkAfter(p, fk+"settings.after", f.Settings.After, hooksUnsupported)
+	checkAfter(p, fk+"settings.after", f.Settings.After, hooksAfterSettings)
 	checkAfter(p, fk+"recovery.after", f.Recovery.After, hooksUnsupported)
 	checkAfter(p, fk+"verification.after", f.Verification.After, hooksUnsupported)
 	checkReturnURL(p, fk+"logout.after.default_browser_return_url", f.Logout.After.DefaultBrowserReturnURL, false)
@@ -617,7 +617,8 @@ const (
 	hooksBefore            hookPosition = iota // <flow>.before: when a flow starts
 	hooksAfterRegistration                     // registration.after[.<method>]
 	hooksAfterLogin                            // login.after[.<method>]
-	hooksUnsupported                           // settings, recovery, verification after: not built yet
+	hooksAfterSettings                         // settings.after[.<method>]
+	hooksUnsupported                           // recovery, verification: not built yet
 )
 
 func checkHooks(p *Problems, key string, hooks []Hook, pos hookPosition) {
@@ -636,7 +637,7 @@ func checkHooks(p *Problems, key string, hooks []Hook, pos hookPosition) {
 		if pos == hooksUnsupported {
 			// Not built yet: refusing the hook is honest, running the flow
 			// without the call its operator relies on is not.
-			p.add(k+".hook", "web_hook is not supported yet in recovery and verification hooks or after settings; remove this hook (web_hook works in login, registration and settings before hooks and in registration.after and login.after)")
+			p.add(k+".hook", "web_hook is not supported yet in recovery and verification hooks; remove this hook (web_hook works in login, registration and settings before and after hooks)")
 			continue
 		}
 		w, problems := ParseWebHook(k+".config", h.Config)
@@ -649,6 +650,8 @@ func checkHooks(p *Problems, key string, hooks []Hook, pos hookPosition) {
 			p.add(k+".config.response.parse", "a before hook has no identity to change; use can_interrupt to let the answer stop the flow")
 		case pos == hooksAfterRegistration && w.Interrupts() && (strings.HasSuffix(key, "registration.after.hooks") || strings.HasSuffix(key, "registration.after.code.hooks") || strings.HasSuffix(key, "registration.after.oidc.hooks") || strings.HasSuffix(key, "registration.after.profile.hooks")):
 			p.add(k+".config.can_interrupt", "an interrupting web_hook (can_interrupt, response.parse) is supported under registration.after.password, passkey and webauthn hooks only (not yet for the code and oidc methods nor as a flow-wide hook); move it there or use response.ignore")
+		case pos == hooksAfterSettings && w.Interrupts():
+			p.add(k+".config.can_interrupt", "interrupting a settings change from an after hook (can_interrupt, response.parse) is not supported yet; use response.ignore or a plain synchronous hook")
 		case pos == hooksAfterLogin && w.Interrupts():
 			p.add(k+".config.can_interrupt", "interrupting a login from an after hook (can_interrupt, response.parse) is not supported yet; use response.ignore or a plain synchronous hook, or interrupt in login.before")
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/schema"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // The settings flow's states: the form, and the form after a saved change
@@ -276,6 +277,16 @@ func (s *SelfService) finishSettings(w http.ResponseWriter, r *http.Request, sub
 	typ := res.Flow.Type
 	method := val(keyActive, res.Stash)
 	after := s.cfg.Flows.Settings.After
+	hooks := methodAfter(after, method).Hooks
+	if len(hooks) == 0 {
+		hooks = after.Hooks
+	}
+	if _, err := s.runWebHooks(r, hooks, func() *webhook.Context {
+		return s.hookContext(r, s.render(r, core.FlowSettings, res, ident, tok), s.hookIdentity(ident), nil)
+	}, webhook.SelectAll); err != nil {
+		s.writeError(w, r, jsonAnswer, webHookError(err))
+		return
+	}
 	var cw []ContinueWith
 	if o.traitsChanged && s.verify != nil && s.cfg.Flows.Verification.Enabled {
 		entries, err := s.verify(r.Context(), r, unmailed(ident), typ)

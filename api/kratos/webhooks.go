@@ -25,6 +25,7 @@ import (
 //     and metadata; an interrupt shows its messages on the form); the
 //     others once it is stored.
 //   - login.after[.<method>].hooks: before the session is issued.
+//   - settings.after[.<method>].hooks: once the change is saved.
 
 // hookContext is ctx for a body template of a request r.
 func (s *SelfService) hookContext(r *http.Request, flowView any, ident any, sess any) *webhook.Context {

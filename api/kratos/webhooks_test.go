@@ -228,3 +228,33 @@ func TestWebHookAsyncQueued(t *testing.T) {
 		ss.Flows.Login.After.Hooks = []config.Hook{hookConfig(rcv.srv.URL+"/login", async)}
 	}))
 }
+
+// TestWebHookSettingsAfter: after a saved settings change, the method's
+// synchronous hook is called with the changed identity and the
+// asynchronous one is queued; a failing synchronous hook answers 502.
+func TestWebHookSettingsAfter(t *testing.T) {
+	t.Parallel()
+	ok := newHookServer(t, 200, ``)
+	down := newHookServer(t, 500, ``)
+	e := newSelfServiceEnv(t, withWebHooks(t, func(ss *config.SelfService) {
+		ss.Flows.Settings.After.Profile.Hooks = []config.Hook{hookConfig(ok.srv.URL+"/profile", nil),
+			hookConfig(ok.srv.URL+"/queued", map[string]any{"response": map[string]any{"ignore": true}})}
+		ss.Flows.Settings.After.Password.Hooks = []config.Hook{hookConfig(down.srv.URL, nil)}
+	}))
+	c := e.native(t)
+	c.token = e.registerNative(t, c, "erin@example.com", "correct horse battery")
+	sf := c.do("GET", "/self-service/settings/api", nil)
+	must(t, sf, 200)
+	id := flowID(t, sf)
+	must(t, c.do("POST", "/self-service/settings?flow="+id, map[string]any{"method": "profile",
+		"traits": map[string]any{"email": "erin@example.com", "name": "Erin Changed"}}), 200)
+	paths, bodies := ok.requests()
+	if len(paths) != 1 || paths[0] != "/profile" || !strings.Contains(bodies[0], "Erin Changed") || !ok.authOK {
+		t.Fatalf("settings hook calls %v %v", paths, bodies)
+	}
+	q, err := e.st.ListWebhookDeliveries(context.Background(), store.WebhookDeliveryQuery{Event: webhook.KratosEvent})
+	if err != nil || len(q) != 1 || !strings.HasSuffix(q[0].Callback, "/queued") {
+		t.Fatalf("queued calls %+v (%v)", q, err)
+	}
+	must(t, c.do("POST", "/self-service/settings?flow="+id, map[string]any{"method": "password", "password": "a new passphrase 42"}), 502)
+}
