@@ -21,6 +21,8 @@ type Store interface {
 	CreateSession(ctx context.Context, s *core.Session) error
 	GetSession(ctx context.Context, id string) (*core.Session, error)
 	GetSessionByTokenHash(ctx context.Context, h []byte) (*core.Session, error)
+	GetSessionWithIdentityByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error)
+	GetSessionWithIdentity(ctx context.Context, id string, withCredentials bool) (*core.Session, *core.Identity, error)
 	GetSessionByLogoutTokenHash(ctx context.Context, h []byte) (*core.Session, error)
 	RevokeSessions(ctx context.Context, identityID, exceptID string) (int, error)
 	// Update runs fn in one transaction (see store.Store.Update).
@@ -172,6 +174,39 @@ func (m *Manager) Verify(ctx context.Context, token string) (*core.Session, erro
 		return nil, err
 	}
 	return s, nil
+}
+
+// VerifyWithIdentity is Verify that also returns the session's identity
+// with its addresses (not its credentials), read in the same statement as
+// the session: the session check of both faces. The identity's state is
+// not checked. A session whose identity is gone is ErrNoSession.
+func (m *Manager) VerifyWithIdentity(ctx context.Context, token string) (*core.Session, *core.Identity, error) {
+	if token == "" || len(token) > maxTokenLen {
+		return nil, nil, errNoSession()
+	}
+	h := HashToken(token)
+	s, i, err := m.st.GetSessionWithIdentityByTokenHash(ctx, h[:])
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil, errNoSession()
+		}
+		return nil, nil, fmt.Errorf("verify session: %w", err)
+	}
+	if err := check(s, m.now()); err != nil {
+		return nil, nil, err
+	}
+	return s, i, nil
+}
+
+// SessionWithIdentity is Session that also returns the session's identity
+// with its addresses, in one statement, and with its credentials when
+// withCredentials is set (a second one).
+func (m *Manager) SessionWithIdentity(ctx context.Context, id string, withCredentials bool) (*core.Session, *core.Identity, error) {
+	s, i, err := m.st.GetSessionWithIdentity(ctx, id, withCredentials)
+	if err != nil {
+		return nil, nil, m.notFound("session", err)
+	}
+	return s, i, nil
 }
 
 // check returns the unauthorized error for a session that is not usable at

@@ -108,6 +108,15 @@ type Sessions interface {
 	// GetSessionByTokenHash returns the session whose token hash is h, or
 	// ErrNotFound. One indexed lookup: this is the hottest query.
 	GetSessionByTokenHash(ctx context.Context, h []byte) (*core.Session, error)
+	// GetSessionWithIdentityByTokenHash returns the session whose token hash
+	// is h together with its identity and the identity's addresses (not its
+	// credentials), or ErrNotFound. It is one statement: the session check of
+	// both faces.
+	GetSessionWithIdentityByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error)
+	// GetSessionWithIdentity is GetSessionWithIdentityByTokenHash for the
+	// session with the id (a session JWT's session_id); withCredentials also
+	// loads the identity's credentials (a second statement).
+	GetSessionWithIdentity(ctx context.Context, id string, withCredentials bool) (*core.Session, *core.Identity, error)
 	// GetSessionByLogoutTokenHash returns the session whose logout token hash
 	// is h, or ErrNotFound.
 	GetSessionByLogoutTokenHash(ctx context.Context, h []byte) (*core.Session, error)

@@ -119,20 +119,18 @@ func (h *Handler) touch(r *http.Request, a *Authn) {
 	}
 }
 
-// authenticated returns the request's session and its identity, or writes
-// 401 and returns false.
+// authenticated returns the request's session and its identity (with
+// credentials), or writes 401 and returns false. A session whose identity
+// is gone is no session (the session row and the identity are read in one
+// statement).
 func (h *Handler) authenticated(w http.ResponseWriter, r *http.Request) (*Authn, *core.Identity, bool) {
-	a, err := h.sessionFromRequest(r)
-	if err != nil {
-		h.fail(w, r, err)
+	token := h.tokenFrom(r)
+	if token == "" {
+		h.fail(w, r, &core.Error{Code: core.CodeUnauthorized, Message: "Unauthorized", Cause: errNoToken})
 		return nil, nil, false
 	}
-	i, err := h.ids.Get(r.Context(), a.Session.IdentityID)
+	a, i, err := h.verifyTokenIdentity(r.Context(), token)
 	if err != nil {
-		if core.ErrorCode(err) == core.CodeNotFound {
-			writeError(w, http.StatusUnauthorized, "")
-			return nil, nil, false
-		}
 		h.fail(w, r, err)
 		return nil, nil, false
 	}

@@ -320,31 +320,51 @@ func (h *Handler) sessionFromRequest(r *http.Request) (*Authn, error) {
 // verifyToken checks a session JWT and its session row, as
 // sessionFromRequest does.
 func (h *Handler) verifyToken(ctx context.Context, token string) (*Authn, error) {
+	a, _, err := h.verifyTokenLoad(ctx, token, false)
+	return a, err
+}
+
+// verifyTokenIdentity is verifyToken that also returns the session's
+// identity with its addresses and credentials (the session row and the
+// identity in one statement, the credentials in a second).
+func (h *Handler) verifyTokenIdentity(ctx context.Context, token string) (*Authn, *core.Identity, error) {
+	return h.verifyTokenLoad(ctx, token, true)
+}
+
+func (h *Handler) verifyTokenLoad(ctx context.Context, token string, withIdentity bool) (*Authn, *core.Identity, error) {
 	o := session.VerifyOptions{Issuer: h.jwt.Issuer}
 	if len(h.jwt.Audience) > 0 {
 		o.Audience = h.jwt.Audience[0]
 	}
 	c, err := h.keys.VerifyJWT(ctx, token, o)
 	if err != nil {
-		return nil, &core.Error{Code: core.CodeUnauthorized, Message: "Unauthorized", Cause: err}
+		return nil, nil, &core.Error{Code: core.CodeUnauthorized, Message: "Unauthorized", Cause: err}
 	}
 	if c.SessionID == "" {
-		return nil, &core.Error{Code: core.CodeUnauthorized, Message: "Unauthorized", Cause: session.ErrInvalidJWT}
+		return nil, nil, &core.Error{Code: core.CodeUnauthorized, Message: "Unauthorized", Cause: session.ErrInvalidJWT}
 	}
-	s, err := h.sessions.Session(ctx, c.SessionID)
+	var (
+		s *core.Session
+		i *core.Identity
+	)
+	if withIdentity {
+		s, i, err = h.sessions.SessionWithIdentity(ctx, c.SessionID, true)
+	} else {
+		s, err = h.sessions.Session(ctx, c.SessionID)
+	}
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeNotFound {
-			return nil, &core.Error{Code: core.CodeUnauthorized, Message: "Unauthorized", Cause: err}
+			return nil, nil, &core.Error{Code: core.CodeUnauthorized, Message: "Unauthorized", Cause: err}
 		}
-		return nil, fmt.Errorf("load session: %w", err)
+		return nil, nil, fmt.Errorf("load session: %w", err)
 	}
 	if err := h.sessions.Check(s); err != nil {
-		return nil, &core.Error{Code: core.CodeUnauthorized, Message: "Unauthorized", Cause: err}
+		return nil, nil, &core.Error{Code: core.CodeUnauthorized, Message: "Unauthorized", Cause: err}
 	}
 	if s.IdentityID != c.Subject {
-		return nil, &core.Error{Code: core.CodeUnauthorized, Message: "Unauthorized", Cause: session.ErrInvalidJWT}
+		return nil, nil, &core.Error{Code: core.CodeUnauthorized, Message: "Unauthorized", Cause: session.ErrInvalidJWT}
 	}
-	return &Authn{Session: s, Claims: c, Token: token}, nil
+	return &Authn{Session: s, Claims: c, Token: token}, i, nil
 }
 
 // claimTemplate renders hanko.session.jwt_template.claims for a user.

@@ -580,20 +580,6 @@ func (s *SelfService) identityFor(ctx context.Context, sess *core.Session) (*cor
 	return i, nil
 }
 
-// identityViewFor loads the identity of a session without its credentials
-// (two indexed queries instead of four), for answers that never show them:
-// whoami renders the identity without credentials.
-func (s *SelfService) identityViewFor(ctx context.Context, sess *core.Session) (*core.Identity, error) {
-	list, err := s.st.ListIdentities(ctx, store.IdentityQuery{IDs: []string{sess.IdentityID}})
-	if err != nil {
-		return nil, &core.Error{Code: core.CodeInternal, Message: "Loading the identity failed.", Cause: err}
-	}
-	if len(list) != 1 {
-		return nil, noSession()
-	}
-	return &list[0], nil
-}
-
 // sessionToken returns the credentials a request carries: X-Session-Token,
 // then the session cookie, then Authorization: Bearer (notes §6).
 func (s *SelfService) sessionToken(r *http.Request) string {

@@ -73,14 +73,28 @@ func (s *SelfService) whoamiSession(r *http.Request) (*core.Session, *core.Ident
 	a := r.Header.Get("Authorization")
 	if s.keys == nil || len(a) <= 7 || !strings.EqualFold(a[:7], "bearer ") || tok != strings.TrimSpace(a[7:]) ||
 		strings.HasPrefix(tok, "ory_st_") || strings.Count(tok, ".") != 2 {
-		return s.tokenSession(r, s.identityViewFor)
+		// One statement: the session with its identity and addresses.
+		if tok == "" {
+			return nil, nil, noSession()
+		}
+		sess, i, err := s.sessions.VerifyWithIdentity(r.Context(), tok)
+		if err != nil {
+			if core.ErrorCode(err) == core.CodeUnauthorized {
+				return nil, nil, noSession()
+			}
+			return nil, nil, err
+		}
+		if i.State == core.IdentityInactive {
+			return nil, nil, noSession()
+		}
+		return sess, i, nil
 	}
 	ctx := r.Context()
 	c, err := s.keys.VerifyJWT(ctx, tok, session.VerifyOptions{})
 	if err != nil || c.SessionID == "" {
 		return nil, nil, noSession()
 	}
-	sess, err := s.sessions.Session(ctx, c.SessionID)
+	sess, i, err := s.sessions.SessionWithIdentity(ctx, c.SessionID, false)
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeNotFound {
 			return nil, nil, noSession()
@@ -89,10 +103,6 @@ func (s *SelfService) whoamiSession(r *http.Request) (*core.Session, *core.Ident
 	}
 	if sess.IdentityID != c.Subject || s.sessions.Check(sess) != nil {
 		return nil, nil, noSession()
-	}
-	i, err := s.identityViewFor(ctx, sess)
-	if err != nil {
-		return nil, nil, err
 	}
 	if i.State == core.IdentityInactive {
 		return nil, nil, noSession()

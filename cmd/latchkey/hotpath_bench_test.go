@@ -7,16 +7,35 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/session"
 )
 
-// BenchmarkWhoami measures the session check through the whole public
-// handler (middleware included) on SQLite: the hot path of ARCHITECTURE.md.
-// Compare before/after a middleware change with -benchmem.
-func BenchmarkWhoami(b *testing.B) {
+// statementCounter counts the SQL statements the store runs (it is the
+// store's query tracer, without spans).
+type statementCounter struct{ n atomic.Int64 }
+
+func (c *statementCounter) StartQuery(ctx context.Context, _ string) (context.Context, func(error)) {
+	c.n.Add(1)
+	return ctx, func(error) {}
+}
+
+// hotPath is a built server on a fresh SQLite file with one identity and
+// one session, for the session-check benchmarks.
+type hotPath struct {
+	public http.Handler
+	token  string // opaque session token (Kratos face)
+	jwt    string // session JWT as the Hanko face signs it
+	stmts  *statementCounter
+}
+
+func newHotPath(b *testing.B) *hotPath {
+	b.Helper()
 	b.Setenv("LATCHKEY_DSN", "sqlite://"+filepath.Join(b.TempDir(), "b.db"))
 	b.Setenv("LATCHKEY_LOG_LEVEL", "info")
 	ctx := context.Background()
@@ -32,22 +51,90 @@ func BenchmarkWhoami(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer a.close()
+	b.Cleanup(a.close)
 	id := seedIdentity(b, a.db)
-	_, token, err := a.sessions.Issue(ctx, id, core.AuthMethod{Method: "password"}, core.Device{}, time.Hour)
+	sess, token, err := a.sessions.Issue(ctx, id, core.AuthMethod{Method: "password"}, core.Device{}, time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := a.publicHandler()
-	req := httptest.NewRequest(http.MethodGet, "/sessions/whoami", nil)
-	req.Header.Set("X-Session-Token", token)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
+	c := session.Claims{Subject: id, SessionID: sess.ID, Issuer: cfg.Session.JWT.Issuer, Audience: cfg.Session.JWT.Audience,
+		IssuedAt: time.Now(), ExpiresAt: sess.ExpiresAt, Extra: map[string]any{"amr": []string{"pwd"}}}
+	jwt, err := a.keys.SignJWT(ctx, c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hp := &hotPath{public: a.publicHandler(), token: token, jwt: jwt, stmts: &statementCounter{}}
+	a.db.Trace(hp.stmts)
+	return hp
+}
+
+// run serves req b.N times, expecting 200, and reports the SQL statements
+// per request.
+func (hp *hotPath) run(b *testing.B, newReq func() *http.Request) {
+	b.Helper()
+	req := newReq()
+	check := func() {
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
+		hp.public.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {
-			b.Fatalf("whoami = %d %s", w.Code, w.Body)
+			b.Fatalf("%s %s = %d %s", req.Method, req.URL.Path, w.Code, w.Body)
 		}
 	}
+	check() // warm the statement and JWT caches
+	hp.stmts.n.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		if req.Body != nil {
+			req = newReq()
+		}
+		check()
+		n++
+	}
+	b.ReportMetric(float64(hp.stmts.n.Load())/float64(n), "stmts/op")
+}
+
+// BenchmarkWhoami measures the session check through the whole public
+// handler (middleware included) on SQLite: the hot path of ARCHITECTURE.md.
+// Compare before/after a middleware change with -benchmem; stmts/op is the
+// number of SQL statements per request.
+func BenchmarkWhoami(b *testing.B) {
+	hp := newHotPath(b)
+	hp.run(b, func() *http.Request {
+		req := httptest.NewRequest(http.MethodGet, "/sessions/whoami", nil)
+		req.Header.Set("X-Session-Token", hp.token)
+		return req
+	})
+}
+
+// BenchmarkHankoValidate measures Hanko's GET and POST /sessions/validate
+// with a session JWT (a verified-JWT cache hit after the first request).
+func BenchmarkHankoValidate(b *testing.B) {
+	hp := newHotPath(b)
+	b.Run("GET", func(b *testing.B) {
+		hp.run(b, func() *http.Request {
+			req := httptest.NewRequest(http.MethodGet, "/sessions/validate", nil)
+			req.Header.Set("Authorization", "Bearer "+hp.jwt)
+			return req
+		})
+	})
+	b.Run("POST", func(b *testing.B) {
+		body := `{"session_token":"` + hp.jwt + `"}`
+		hp.run(b, func() *http.Request {
+			req := httptest.NewRequest(http.MethodPost, "/sessions/validate", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			return req
+		})
+	})
+}
+
+// BenchmarkHankoMe measures Hanko's GET /me with a session JWT.
+func BenchmarkHankoMe(b *testing.B) {
+	hp := newHotPath(b)
+	hp.run(b, func() *http.Request {
+		req := httptest.NewRequest(http.MethodGet, "/me", nil)
+		req.Header.Set("Authorization", "Bearer "+hp.jwt)
+		return req
+	})
 }

@@ -176,6 +176,10 @@ func prefixed(p, columns string) string {
 var (
 	identityColumnsI = prefixed("i.", identityColumns)
 	addressColumnsA  = prefixed("a.", addressColumns)
+
+	identityAddressSelectList = selectList(identityColumnsI + `, ` + addressColumnsA)
+	credentialSelectList      = selectList(`c.id, c.identity_id, c.type, c.config, c.version, c.created_at,
+		c.updated_at, ci.identifier`)
 )
 
 // oneIdentity loads the identity that from (a FROM clause naming the
@@ -199,7 +203,7 @@ func (o *ops) oneIdentity(ctx context.Context, from, where string, lock, withCre
 		}
 		return &list[0], nil
 	}
-	rows, err := o.query(ctx, `SELECT `+identityColumnsI+`, `+addressColumnsA+` FROM `+from+
+	rows, err := o.query(ctx, `SELECT `+o.cols(identityAddressSelectList)+` FROM `+from+
 		` LEFT JOIN identity_addresses a ON a.identity_id = i.id WHERE `+where+` ORDER BY a.created_at, a.id`, args...)
 	if err != nil {
 		return nil, o.wrap(err)
@@ -320,8 +324,7 @@ func (o *ops) loadAddresses(ctx context.Context, ids []string, byID map[string]*
 // identifiers, in one query: a row per identifier (one with a NULL
 // identifier for a credential that has none), grouped by credential.
 func (o *ops) loadCredentials(ctx context.Context, ids []string, byID map[string]*core.Identity) error {
-	rows, err := o.query(ctx, `SELECT c.id, c.identity_id, c.type, c.config, c.version, c.created_at,
-		c.updated_at, ci.identifier
+	rows, err := o.query(ctx, `SELECT `+o.cols(credentialSelectList)+`
 		FROM identity_credentials c LEFT JOIN identity_credential_identifiers ci ON ci.credential_id = c.id
 		WHERE c.identity_id IN (`+placeholders(len(ids))+`) ORDER BY c.id, ci.identifier`, anys(ids)...)
 	if err != nil {

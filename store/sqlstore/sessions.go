@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store"
@@ -96,7 +97,7 @@ func (o *ops) GetSession(ctx context.Context, id string) (*core.Session, error) 
 	if !core.IsID(id) {
 		return nil, fmt.Errorf("get session %q: %w", id, store.ErrNotFound)
 	}
-	s, err := o.oneSession(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`+o.forUpdate(), id)
+	s, err := o.oneSession(ctx, `SELECT `+o.cols(sessionSelectList)+` FROM sessions WHERE id = ?`+o.forUpdate(), id)
 	if err != nil {
 		return nil, fmt.Errorf("get session %s: %w", id, err)
 	}
@@ -108,7 +109,7 @@ func (o *ops) GetSessionByTokenHash(ctx context.Context, h []byte) (*core.Sessio
 	if len(h) == 0 {
 		return nil, fmt.Errorf("get session by token: %w", store.ErrNotFound)
 	}
-	s, err := o.oneSession(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`+o.forUpdate(), h)
+	s, err := o.oneSession(ctx, `SELECT `+o.cols(sessionSelectList)+` FROM sessions WHERE token_hash = ?`+o.forUpdate(), h)
 	if err != nil {
 		return nil, fmt.Errorf("get session by token: %w", err)
 	}
@@ -286,4 +287,156 @@ func (o *ops) DeleteIdentitySessions(ctx context.Context, identityID string) (in
 		return 0, fmt.Errorf("delete sessions of %s: %w", identityID, err)
 	}
 	return n, nil
+}
+
+// textTimes rewrites a qualified SELECT list for SQLite so that its time
+// columns (the *_at ones) reach the scanner as text: modernc's driver
+// converts a DATETIME column by trying up to eight layouts, and each
+// layout that fails allocates a parse error (about 20 % of a session
+// check's allocations), while timeScan parses the store's own fixed-width
+// form at the first try. The expression `x || ”` keeps NULL as NULL.
+func textTimes(list string) string {
+	parts := strings.Split(list, ",")
+	for k, c := range parts {
+		c = strings.TrimSpace(c)
+		if strings.HasSuffix(c, "_at") {
+			c += ` || ''`
+		}
+		parts[k] = c
+	}
+	return strings.Join(parts, ", ")
+}
+
+// flavored is a SELECT list as written and as textTimes rewrites it; use
+// it with (*ops).cols.
+type flavored [2]string
+
+func selectList(list string) flavored { return flavored{list, textTimes(list)} }
+
+// cols returns the SELECT list for o's database.
+func (o *ops) cols(f flavored) string {
+	if o.d.Flavor == SQLite {
+		return f[1]
+	}
+	return f[0]
+}
+
+var sessionSelectList = selectList(sessionColumns)
+
+// The session check's statement: the session, its identity and the
+// identity's addresses, a row per address (one with NULL address columns
+// when there is none). Per flavour: SQLite reads time columns as text.
+var (
+	sessionIdentitySelect = `SELECT ` + prefixed("s.", sessionColumns) + `, ` + identityColumnsI + `, ` + addressColumnsA
+	sessionIdentityFrom   = ` FROM sessions s JOIN identities i ON i.id = s.identity_id
+		LEFT JOIN identity_addresses a ON a.identity_id = i.id WHERE `
+	sessionIdentityOrder = ` ORDER BY a.created_at, a.id`
+
+	sessionIdentityByTokenHash = map[bool]string{
+		false: sessionIdentitySelect + sessionIdentityFrom + `s.token_hash = ?` + sessionIdentityOrder,
+		true:  textTimes(sessionIdentitySelect) + sessionIdentityFrom + `s.token_hash = ?` + sessionIdentityOrder,
+	}
+	sessionIdentityByID = map[bool]string{
+		false: sessionIdentitySelect + sessionIdentityFrom + `s.id = ?` + sessionIdentityOrder,
+		true:  textTimes(sessionIdentitySelect) + sessionIdentityFrom + `s.id = ?` + sessionIdentityOrder,
+	}
+)
+
+// GetSessionWithIdentityByTokenHash implements store.Sessions.
+func (o *ops) GetSessionWithIdentityByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error) {
+	if len(h) == 0 {
+		return nil, nil, fmt.Errorf("get session by token: %w", store.ErrNotFound)
+	}
+	s, i, err := o.sessionWithIdentity(ctx, sessionIdentityByTokenHash[o.d.Flavor == SQLite], h)
+	if err != nil {
+		return nil, nil, fmt.Errorf("get session by token: %w", err)
+	}
+	return s, i, nil
+}
+
+// GetSessionWithIdentity implements store.Sessions.
+func (o *ops) GetSessionWithIdentity(ctx context.Context, id string, withCredentials bool) (*core.Session, *core.Identity, error) {
+	if !core.IsID(id) {
+		return nil, nil, fmt.Errorf("get session %q: %w", id, store.ErrNotFound)
+	}
+	s, i, err := o.sessionWithIdentity(ctx, sessionIdentityByID[o.d.Flavor == SQLite], id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("get session %s: %w", id, err)
+	}
+	if withCredentials {
+		if err := o.loadCredentials(ctx, []string{i.ID}, map[string]*core.Identity{i.ID: i}); err != nil {
+			return nil, nil, fmt.Errorf("get session %s: %w", id, err)
+		}
+	}
+	return s, i, nil
+}
+
+// sessionWithIdentity runs one of the session check's statements.
+func (o *ops) sessionWithIdentity(ctx context.Context, q string, arg any) (*core.Session, *core.Identity, error) {
+	rows, err := o.query(ctx, q, arg)
+	if err != nil {
+		return nil, nil, o.wrap(err)
+	}
+	defer rows.Close()
+	var (
+		s                core.Session
+		i                core.Identity
+		methods, devices []byte
+		found            bool
+	)
+	for rows.Next() {
+		var (
+			cur core.Session
+			a   nullAddress
+		)
+		dest := []any{&cur.ID, &cur.IdentityID, bytesScan{&cur.TokenHash}, bytesScan{&cur.LogoutTokenHash},
+			&cur.Active, &cur.AAL, bytesScan{&methods}, bytesScan{&devices},
+			timeScan{&cur.IssuedAt}, timeScan{&cur.AuthenticatedAt}, timeScan{&cur.ExpiresAt},
+			timeScan{&cur.CreatedAt}, timeScan{&cur.UpdatedAt},
+			&i.ID, &i.SchemaID, bytesScan{(*[]byte)(&i.Traits)}, &i.State,
+			timeScan{&i.StateChangedAt}, bytesScan{(*[]byte)(&i.MetadataPublic)},
+			bytesScan{(*[]byte)(&i.MetadataAdmin)}, bytesScan{(*[]byte)(&i.MetadataUnsafe)},
+			stringScan{&i.ExternalID}, stringScan{&i.OrganizationID}, &i.Locale,
+			timeScan{&i.CreatedAt}, timeScan{&i.UpdatedAt},
+			&a.id, &a.identityID, &a.via, &a.value, &a.verified, timePtrScan{&a.verifiedAt},
+			&a.status, &a.primary, &a.verifiable, &a.recover, timeScan{&a.createdAt}, timeScan{&a.updatedAt}}
+		if found {
+			// Later rows repeat the session and identity: scan only the
+			// address into fresh memory, the rest into throwaway values.
+			var ti core.Identity
+			var tm, td []byte
+			dest[6], dest[7] = bytesScan{&tm}, bytesScan{&td}
+			dest[13], dest[14], dest[15], dest[16] = &ti.ID, &ti.SchemaID, bytesScan{(*[]byte)(&ti.Traits)}, &ti.State
+			dest[17], dest[18] = timeScan{&ti.StateChangedAt}, bytesScan{(*[]byte)(&ti.MetadataPublic)}
+			dest[19], dest[20] = bytesScan{(*[]byte)(&ti.MetadataAdmin)}, bytesScan{(*[]byte)(&ti.MetadataUnsafe)}
+			dest[21], dest[22], dest[23] = stringScan{&ti.ExternalID}, stringScan{&ti.OrganizationID}, &ti.Locale
+			dest[24], dest[25] = timeScan{&ti.CreatedAt}, timeScan{&ti.UpdatedAt}
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, nil, fmt.Errorf("scan session: %w", err)
+		}
+		if !found {
+			s, found = cur, true
+		}
+		if a.id.Valid {
+			i.Addresses = append(i.Addresses, a.address())
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, o.wrap(err)
+	}
+	if !found {
+		return nil, nil, store.ErrNotFound
+	}
+	if len(methods) > 0 {
+		if err := json.Unmarshal(methods, &s.Methods); err != nil {
+			return nil, nil, fmt.Errorf("decode session methods: %w", err)
+		}
+	}
+	if len(devices) > 0 {
+		if err := json.Unmarshal(devices, &s.Devices); err != nil {
+			return nil, nil, fmt.Errorf("decode session devices: %w", err)
+		}
+	}
+	return &s, &i, nil
 }

@@ -30,6 +30,8 @@ const webauthnColumns = `id, identity_id, user_handle, public_key, attestation_t
 	clone_warning, transports, backup_eligible, backup_state, user_verified, attachment, display_name,
 	mfa_only, created_at, updated_at, last_used_at`
 
+var webauthnSelectList = selectList(webauthnColumns)
+
 func scanWebAuthnCredential(r rowScanner, c *core.WebAuthnCredential) error {
 	var transports string
 	var signCount int64
@@ -107,7 +109,7 @@ func (o *ops) ListWebAuthnCredentials(ctx context.Context, identityID string) ([
 	if !core.IsID(identityID) {
 		return []core.WebAuthnCredential{}, nil
 	}
-	rows, err := o.query(ctx, `SELECT `+webauthnColumns+` FROM webauthn_credentials
+	rows, err := o.query(ctx, `SELECT `+o.cols(webauthnSelectList)+` FROM webauthn_credentials
 		WHERE identity_id = ? ORDER BY created_at, id`, identityID)
 	if err != nil {
 		return nil, fmt.Errorf("list webauthn credentials of %s: %w", identityID, err)

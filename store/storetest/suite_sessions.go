@@ -241,3 +241,61 @@ func testTimes(t *testing.T, s store.Store) {
 		t.Fatalf("nil metadata came back as %q", got.MetadataAdmin)
 	}
 }
+
+// testSessionWithIdentity checks the session check's one-statement load:
+// the session and its identity with every address (in creation order,
+// times normalised), no credentials, for an identity with two addresses
+// and one with none; inside a transaction too; unknown tokens and ids,
+// malformed ids and empty hashes are ErrNotFound.
+func testSessionWithIdentity(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	i := identity(email())
+	verified := base.Add(time.Minute)
+	i.Addresses = append(i.Addresses, core.Address{ID: newID(), IdentityID: i.ID, Via: core.ViaSMS, Value: "+4915112345678",
+		Status: core.AddressCompleted, Verified: true, VerifiedAt: &verified,
+		CreatedAt: base.Add(time.Second), UpdatedAt: base.Add(time.Second)})
+	mustCreate(t, s, i)
+	bare := identity(email())
+	bare.Addresses = nil
+	mustCreate(t, s, bare)
+	noCreds := func(i *core.Identity) *core.Identity {
+		c := *i
+		c.Credentials = nil
+		return &c
+	}
+	for _, owner := range []*core.Identity{i, bare} {
+		sess := session(owner.ID, base)
+		sess.LogoutTokenHash = token()
+		wantErr(t, "CreateSession", s.CreateSession(ctx, sess), nil)
+		check := func(what string, got *core.Session, gotI *core.Identity, err error) {
+			t.Helper()
+			wantErr(t, what, err, nil)
+			sameSession(t, got, sess)
+			sameIdentity(t, gotI, noCreds(owner))
+		}
+		got, gotI, err := s.GetSessionWithIdentityByTokenHash(ctx, sess.TokenHash)
+		check("GetSessionWithIdentityByTokenHash", got, gotI, err)
+		got, gotI, err = s.GetSessionWithIdentity(ctx, sess.ID, false)
+		check("GetSessionWithIdentity", got, gotI, err)
+		got, gotI, err = s.GetSessionWithIdentity(ctx, sess.ID, true)
+		wantErr(t, "GetSessionWithIdentity with credentials", err, nil)
+		sameSession(t, got, sess)
+		sameIdentity(t, gotI, owner)
+		err = s.Update(ctx, func(tx store.Tx) error {
+			got, gotI, err := tx.GetSessionWithIdentityByTokenHash(ctx, sess.TokenHash)
+			check("GetSessionWithIdentityByTokenHash in a transaction", got, gotI, err)
+			got, gotI, err = tx.GetSessionWithIdentity(ctx, sess.ID, false)
+			check("GetSessionWithIdentity in a transaction", got, gotI, err)
+			return nil
+		})
+		wantErr(t, "Update", err, nil)
+	}
+	for name, fn := range map[string]func() error{
+		"by unknown token hash": func() error { _, _, err := s.GetSessionWithIdentityByTokenHash(ctx, token()); return err },
+		"by nil token hash":     func() error { _, _, err := s.GetSessionWithIdentityByTokenHash(ctx, nil); return err },
+		"by unknown id":         func() error { _, _, err := s.GetSessionWithIdentity(ctx, newID(), true); return err },
+		"by malformed id":       func() error { _, _, err := s.GetSessionWithIdentity(ctx, "not-an-id'", false); return err },
+	} {
+		wantErr(t, "GetSessionWithIdentity "+name, fn(), store.ErrNotFound)
+	}
+}
