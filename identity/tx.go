@@ -46,6 +46,18 @@ func (p *Prepared) ID() string {
 	return p.ident.ID
 }
 
+// Identity returns a copy of the identity Create would insert, for a
+// caller that inserts it itself (store.Tx.CreateIdentity) in a transaction
+// it owns after adding what a Draft cannot say: Hanko's admin create adds
+// e-mail addresses the traits do not name and may set the id and creation
+// time, all in one transaction with its audit log and web-hook event.
+func (p *Prepared) Identity() *core.Identity {
+	if p == nil || p.ident == nil {
+		return nil
+	}
+	return cloneIdentity(p.ident)
+}
+
 // Prepare does the work of Create that needs no database, outside any
 // transaction: it hashes a cleartext password (the slow part, which must not
 // hold a transaction, least of all SQLite's single writer), checks an

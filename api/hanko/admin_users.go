@@ -2,7 +2,6 @@ package hanko
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -297,54 +296,41 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	i, err := h.ids.Create(ctx, identity.Draft{Traits: raw})
+	// One transaction, as Kratos' admin create: the identity with every
+	// address inserted once, its audit log and its user.create event. (A
+	// new user has no WebAuthn credentials to list.)
+	p, err := h.ids.Prepare(ctx, identity.Draft{Traits: raw})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	i := p.Identity()
+	now := h.now()
+	for n := range i.Addresses {
+		if a := &i.Addresses[n]; a.Via == core.ViaEmail && a.Value == t.Email && primaryVerified {
+			a.Verified, a.VerifiedAt, a.Status, a.UpdatedAt = true, &now, core.AddressCompleted, now
+		}
+	}
+	for _, e := range extras {
+		a := core.Address{ID: h.newID(), IdentityID: i.ID, Via: core.ViaEmail, Value: e.address, Status: core.AddressPending,
+			CreatedAt: now, UpdatedAt: now}
+		if e.verified {
+			a.Verified, a.VerifiedAt, a.Status = true, &now, core.AddressCompleted
+		}
+		i.Addresses = append(i.Addresses, a)
+	}
+	rekey(i, wantID, b.CreatedAt.UTC())
+	noCreds := []core.WebAuthnCredential{}
 	err = h.store.Update(ctx, func(tx store.Tx) error {
-		cur, err := tx.GetIdentity(ctx, i.ID)
-		if err != nil {
+		if err := tx.CreateIdentity(ctx, i); err != nil {
 			return err
 		}
-		now := h.now()
-		for n := range cur.Addresses {
-			if a := &cur.Addresses[n]; a.Via == core.ViaEmail && a.Value == t.Email && primaryVerified {
-				a.Verified, a.VerifiedAt, a.Status, a.UpdatedAt = true, &now, core.AddressCompleted, now
-			}
-		}
-		for _, e := range extras {
-			a := core.Address{ID: h.newID(), IdentityID: cur.ID, Via: core.ViaEmail, Value: e.address, Status: core.AddressPending,
-				CreatedAt: now, UpdatedAt: now}
-			if e.verified {
-				a.Verified, a.VerifiedAt, a.Status = true, &now, core.AddressCompleted
-			}
-			cur.Addresses = append(cur.Addresses, a)
-		}
-		if wantID != "" || !b.CreatedAt.IsZero() {
-			if err := tx.DeleteIdentity(ctx, cur.ID); err != nil {
-				return err
-			}
-			rekey(cur, wantID, b.CreatedAt.UTC())
-			if err := tx.CreateIdentity(ctx, cur); err != nil {
-				return err
-			}
-		} else if err := tx.UpdateIdentity(ctx, cur); err != nil {
+		if err := h.emit(ctx, tx, EventUserCreate, adminUserJSON(i, noCreds)); err != nil {
 			return err
 		}
-		if err := h.emitUser(ctx, tx, EventUserCreate, cur); err != nil {
-			return err
-		}
-		if err := h.Audit(ctx, tx, r, AuditUserCreated, cur.ID, t.Email, nil); err != nil {
-			return err
-		}
-		i = cur
-		return nil
+		return h.Audit(ctx, tx, r, AuditUserCreated, i.ID, t.Email, nil)
 	})
 	if err != nil {
-		if derr := h.ids.Delete(context.WithoutCancel(ctx), i.ID); derr != nil && core.ErrorCode(derr) != core.CodeNotFound {
-			h.log.ErrorContext(ctx, "hanko: remove half-created user", "id", i.ID, "error", derr)
-		}
 		if errors.Is(err, store.ErrConflict) {
 			writeError(w, http.StatusConflict, "a user with this id, e-mail address or username exists already")
 			return
@@ -352,7 +338,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("create user: %w", err))
 		return
 	}
-	h.writeAdminUser(w, r, i)
+	api.WriteJSON(w, http.StatusOK, adminUserJSON(i, noCreds))
 }
 
 // rekey gives i (with its addresses) another id and creation time, for
