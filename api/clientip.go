@@ -22,6 +22,13 @@ func WithClientIP(trusted []netip.Prefix) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ip := resolveClientIP(r, trusted)
+			// Inside WithRequestID the request's state carries it: no
+			// second context and request copy per request.
+			if st, _ := r.Context().Value(requestStateKey).(*requestState); st != nil {
+				st.clientIP, st.hasClientIP = ip, true
+				next.ServeHTTP(w, r)
+				return
+			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey, ip)))
 		})
 	}
@@ -32,6 +39,9 @@ func WithClientIP(trusted []netip.Prefix) Middleware {
 // WithClientIP resolved, or the peer's address when the request did not pass
 // through it (the admin listener, tests of a bare handler).
 func ClientIP(r *http.Request) string {
+	if st, _ := r.Context().Value(requestStateKey).(*requestState); st != nil && st.hasClientIP {
+		return st.clientIP
+	}
 	if ip, ok := r.Context().Value(clientIPKey).(string); ok {
 		return ip
 	}

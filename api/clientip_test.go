@@ -45,11 +45,18 @@ func TestClientIP(t *testing.T) {
 			if tc.realIP != "" {
 				r.Header.Set("X-Real-IP", tc.realIP)
 			}
-			var got string
-			WithClientIP(tc.trusted)(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = ClientIP(r) })).
-				ServeHTTP(httptest.NewRecorder(), r)
-			if got != tc.want {
-				t.Fatalf("ClientIP = %q, want %q", got, tc.want)
+			// Alone (its own context value), and inside WithRequestID as
+			// the listeners chain it (the IP rides in the request state).
+			for name, wrap := range map[string]func(http.Handler) http.Handler{
+				"alone":                WithClientIP(tc.trusted),
+				"inside WithRequestID": func(h http.Handler) http.Handler { return Chain(h, WithRequestID(), WithClientIP(tc.trusted)) },
+			} {
+				var got string
+				wrap(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = ClientIP(r) })).
+					ServeHTTP(httptest.NewRecorder(), r)
+				if got != tc.want {
+					t.Fatalf("%s: ClientIP = %q, want %q", name, got, tc.want)
+				}
 			}
 		})
 	}

@@ -80,7 +80,11 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, `{"error":"encoding failed"}`, http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
+
+// jsonContentType is WriteJSON's Content-Type, shared by every response as
+// NoCache's value is.
+var jsonContentType = []string{"application/json; charset=utf-8"}

@@ -22,6 +22,10 @@ const requestStateKey ctxKey = iota
 type requestState struct {
 	id    string
 	route string
+	// clientIP is what WithClientIP resolved when it runs inside
+	// WithRequestID (hasClientIP set).
+	clientIP    string
+	hasClientIP bool
 }
 
 // RequestID returns the request id WithRequestID assigned to the request,
@@ -127,7 +131,12 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 func WithRecovery(log *slog.Logger, internal http.HandlerFunc) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rec := &statusRecorder{ResponseWriter: w}
+			// Inside WithRequestLog the writer already records the
+			// status: reuse it instead of wrapping it again.
+			rec, ok := w.(*statusRecorder)
+			if !ok {
+				rec = &statusRecorder{ResponseWriter: w}
+			}
 			defer func() {
 				v := recover()
 				if v == nil {
@@ -207,7 +216,7 @@ func WithRequestLog(log *slog.Logger, obs RequestObserver, tr RequestTracer) Mid
 func WithBodyLimit(n int64) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Body != nil {
+			if r.Body != nil && r.Body != http.NoBody {
 				r.Body = http.MaxBytesReader(w, r.Body, n)
 			}
 			next.ServeHTTP(w, r)
@@ -302,13 +311,18 @@ func originAllowed(allowed []string, origin string) bool {
 	return false
 }
 
+// noCacheValue is NoCache's header value, shared by every response (a
+// header map's values are replaced or appended to, never written in
+// place), which saves the slice http.Header.Set allocates per request.
+var noCacheValue = []string{"private, no-cache, no-store, must-revalidate"}
+
 // NoCache sets Kratos' Cache-Control header on every GET response, so that
 // personal data is never cached by proxies.
 func NoCache() Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodGet {
-				w.Header().Set("Cache-Control", "private, no-cache, no-store, must-revalidate")
+				w.Header()["Cache-Control"] = noCacheValue
 			}
 			next.ServeHTTP(w, r)
 		})

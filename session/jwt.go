@@ -169,15 +169,17 @@ func (k *Keys) VerifyJWT(ctx context.Context, token string, o VerifyOptions) (*C
 	if token == "" || len(token) > maxJWTLen {
 		return nil, invalidJWT(errors.New("empty or oversized token"))
 	}
-	if err := canonicalJWT(token); err != nil {
-		return nil, invalidJWT(err)
-	}
+	// A cache hit is this exact token, which passed canonicalJWT and the
+	// signature check before: the canonical-form check runs on misses only.
 	var cacheKey [32]byte
 	if k.verified != nil {
 		cacheKey = jwtCacheKey(token, o)
 		if c, ok := k.verified.get(cacheKey, k.now(), k.current(ctx)); ok {
 			return c, nil
 		}
+	}
+	if err := canonicalJWT(token); err != nil {
+		return nil, invalidJWT(err)
 	}
 	kp := &keyProvider{k: k, ctx: ctx}
 	opts := []jwt.ParseOption{

@@ -295,8 +295,8 @@ func (a *app) middleware(h http.Handler, cors api.CORS, listener string, trusted
 		tr = a.tracing
 	}
 	return api.Chain(h,
-		api.WithClientIP(trusted),
 		api.WithRequestID(),
+		api.WithClientIP(trusted), // inside WithRequestID: the IP rides in its request state
 		api.WithRequestLog(a.log, a.metrics.Requests(listener), tr),
 		api.WithRecovery(a.log, internalError),
 		api.WithCORS(cors),
