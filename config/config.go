@@ -31,6 +31,7 @@ type Config struct {
 	Hanko       Hanko       `koanf:"hanko"`
 	UI          UI          `koanf:"ui"`
 	Cleanup     Cleanup     `koanf:"cleanup"`
+	Runtime     Runtime     `koanf:"runtime"`
 
 	// Dev is true when Latchkey runs with --dev: cheap hashing, generated
 	// secrets, loopback listeners, cookies without Secure.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -109,9 +110,11 @@ func runServe(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	defer app.close()
+	applyMemoryLimit(cfg.Runtime, os.Getenv, log)
 	// Start-up (migrations, schema compilation, templates, flow
 	// definitions) leaves garbage the running server never needs again:
-	// hand it back to the OS before serving.
+	// hand it back to the OS before serving (and, once serving, the
+	// executable's pages it touched).
 	debug.FreeOSMemory()
 
 	servers := []*http.Server{
@@ -135,6 +138,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	log.Info("latchkey is serving",
 		"public", "http://"+publicLn.Addr().String(), "admin", "http://"+adminLn.Addr().String(),
 		"dev", cfg.Dev, "version", currentBuild().Version)
+	releaseStartupPages()
 	if o.ready != nil {
 		o.ready(publicLn.Addr(), adminLn.Addr())
 	}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/config"
+)
+
+// TestApplyMemoryLimit: runtime.memory_limit becomes the Go runtime's soft
+// limit, unless GOMEMLIMIT is set, which wins.
+func TestApplyMemoryLimit(t *testing.T) {
+	old := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(old) })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tests := []struct {
+		name   string
+		limit  config.ByteSize
+		env    string
+		before int64
+		want   int64
+	}{
+		{"from the config", 96 * config.MB, "", old, int64(96 * config.MB)},
+		{"another value", 320 * config.MB, "", old, int64(320 * config.MB)},
+		{"GOMEMLIMIT wins", 96 * config.MB, "200MiB", 200 << 20, 200 << 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			debug.SetMemoryLimit(tc.before)
+			getenv := func(k string) string {
+				if k == "GOMEMLIMIT" {
+					return tc.env
+				}
+				return ""
+			}
+			if got := applyMemoryLimit(config.Runtime{MemoryLimit: tc.limit}, getenv, log); got != tc.want {
+				t.Errorf("applyMemoryLimit = %d, want %d", got, tc.want)
+			}
+			if got := debug.SetMemoryLimit(-1); got != tc.want {
+				t.Errorf("runtime limit = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestReleaseStartupPages: on Linux the executable's read-only mappings
+// are advised (MADV_PAGEOUT) and the process keeps running the code and
+// reading the data whose pages were reclaimed.
+func TestReleaseStartupPages(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Linux only")
+	}
+	before := rssFile(t)
+	n := releaseStartupPages()
+	if n == 0 {
+		t.Skip("the kernel refused MADV_PAGEOUT here (older than 5.4, or the executable belongs to another user)")
+	}
+	after := rssFile(t)
+	t.Logf("advised %d MB; RssFile %s → %s", n>>20, before, after)
+	// Code and read-only data paged out come back on use.
+	if got := strings.ToUpper(strings.Repeat("ab", 3)); got != "ABABAB" {
+		t.Fatalf("after paging out: %q", got)
+	}
+	if _, _, err := config.Load(config.LoadOptions{Dev: true, Env: []string{}}); err != nil {
+		t.Fatalf("config after paging out: %v", err)
+	}
+}
+
+func rssFile(t *testing.T) string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "RssFile:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "RssFile:"))
+		}
+	}
+	return "?"
+}
