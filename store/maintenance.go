@@ -34,4 +34,7 @@ type Maintenance interface {
 	DeleteDeliveriesFinishedBefore(ctx context.Context, t time.Time, limit int) (int, error)
 	// DeleteAuditLogsCreatedBefore removes audit log entries created before t.
 	DeleteAuditLogsCreatedBefore(ctx context.Context, t time.Time, limit int) (int, error)
+	// DeleteTrustedDevicesExpiredBefore removes Hanko trusted devices whose
+	// expiry is before t.
+	DeleteTrustedDevicesExpiredBefore(ctx context.Context, t time.Time, limit int) (int, error)
 }

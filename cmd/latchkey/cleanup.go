@@ -20,16 +20,19 @@ type swept struct {
 	Deliveries int `json:"webhook_deliveries"`
 	AuditLogs  int `json:"audit_logs"`
 	Counters   int `json:"rate_limit_counters"`
+	Devices    int `json:"trusted_devices"`
 }
 
 func (s swept) total() int {
-	return s.Flows + s.Sessions + s.Messages + s.Deliveries + s.AuditLogs + s.Counters
+	return s.Flows + s.Sessions + s.Messages + s.Deliveries + s.AuditLogs + s.Counters + s.Devices
 }
 
 // sweepOnce removes, in batches of c.BatchSize rows, flows and sessions
 // that expired more than c.KeepLast ago, sent or abandoned courier messages
 // and web-hook deliveries older than c.Retention.Messages, audit logs older
-// than c.Retention.AuditLogs and expired rate-limit counters. A retention
+// than c.Retention.AuditLogs, expired rate-limit counters and Hanko trusted
+// devices past their expiry (no grace period: an expired device skips no
+// second factor, see api/hanko/device_trust.go). A retention
 // of 0 keeps those records. It stops at the first error, returning what it
 // removed so far.
 func sweepOnce(ctx context.Context, db backend, c config.Cleanup, now time.Time) (swept, error) {
@@ -56,6 +59,9 @@ func sweepOnce(ctx context.Context, db backend, c config.Cleanup, now time.Time)
 		},
 		func() error {
 			return batches(&out.Sessions, "sessions", func(l int) (int, error) { return db.DeleteSessionsExpiredBefore(ctx, keep, l) })
+		},
+		func() error {
+			return batches(&out.Devices, "trusted devices", func(l int) (int, error) { return db.DeleteTrustedDevicesExpiredBefore(ctx, now, l) })
 		},
 	}
 	if c.Retention.Messages > 0 {
@@ -105,7 +111,7 @@ func sweeper(ctx context.Context, db backend, c config.Cleanup, log *slog.Logger
 			}
 			if n.total() > 0 {
 				log.Info("clean-up sweep", "flows", n.Flows, "sessions", n.Sessions, "courier_messages", n.Messages,
-					"webhook_deliveries", n.Deliveries, "audit_logs", n.AuditLogs, "rate_limit_counters", n.Counters)
+					"webhook_deliveries", n.Deliveries, "audit_logs", n.AuditLogs, "rate_limit_counters", n.Counters, "trusted_devices", n.Devices)
 			}
 		}
 	}
@@ -166,8 +172,8 @@ func newCleanupCmd() *cobra.Command {
 				return e
 			}
 		} else {
-			fmt.Fprintf(cmd.OutOrStdout(), "Cleaned up %s: %d flows, %d sessions, %d courier messages, %d web-hook deliveries, %d audit logs, %d rate-limit counters.\n",
-				redactDSN(dsn), n.Flows, n.Sessions, n.Messages, n.Deliveries, n.AuditLogs, n.Counters)
+			fmt.Fprintf(cmd.OutOrStdout(), "Cleaned up %s: %d flows, %d sessions, %d courier messages, %d web-hook deliveries, %d audit logs, %d rate-limit counters, %d trusted devices.\n",
+				redactDSN(dsn), n.Flows, n.Sessions, n.Messages, n.Deliveries, n.AuditLogs, n.Counters, n.Devices)
 		}
 		if err != nil {
 			return exitError{code: 1, msg: "Error: " + err.Error()}
@@ -178,7 +184,9 @@ func newCleanupCmd() *cobra.Command {
 for long: flows and sessions that expired more than --keep-last ago (default
 cleanup.keep_last, 24h), sent or abandoned courier messages and web-hook
 deliveries older than cleanup.retention.messages, audit logs older than
-cleanup.retention.audit_logs, and expired rate-limit counters.
+cleanup.retention.audit_logs, expired rate-limit counters, and Hanko
+trusted devices past their expiry (hanko.mfa.device_trust_duration; no
+grace period).
 
 serve runs the same sweep every cleanup.interval unless cleanup.enabled is
 false. Kratos' form is accepted too: latchkey cleanup sql [DSN] --keep-last 6h`

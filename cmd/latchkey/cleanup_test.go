@@ -36,8 +36,8 @@ func testDSNs(t *testing.T) map[string]string {
 
 // TestCleanupCommand runs `latchkey cleanup sql DSN --keep-last` (Kratos'
 // form) and `latchkey cleanup --dsn` on every backend: expired flows and
-// sessions past the grace period, finished messages and old audit logs go;
-// everything else stays.
+// sessions past the grace period, finished messages, old audit logs and
+// expired trusted devices go; everything else stays.
 func TestCleanupCommand(t *testing.T) {
 	for name, dsn := range testDSNs(t) {
 		t.Run(name, func(t *testing.T) {
@@ -87,6 +87,17 @@ func TestCleanupCommand(t *testing.T) {
 				}
 			}
 
+			// Trusted devices go as soon as they expire: the grace period
+			// is for flows and sessions only.
+			mkDevice := func(exp time.Time) string {
+				d := &store.TrustedDevice{ID: newUUID(t), IdentityID: id, TokenHash: []byte(newUUID(t)), ExpiresAt: exp, CreatedAt: now.Add(-96 * time.Hour)}
+				if err := db.CreateTrustedDevice(ctx, d, 10); err != nil {
+					t.Fatal(err)
+				}
+				return d.ID
+			}
+			oldDev, recentDev, liveDev := mkDevice(now.Add(-3*time.Hour)), mkDevice(now.Add(-30*time.Minute)), mkDevice(now.Add(time.Hour))
+
 			out, err := runCLI(t, "cleanup", "sql", dsn, "--keep-last", "1h", "--batch-size", "1", "--json")
 			if err != nil {
 				t.Fatalf("cleanup sql: %v\n%s", err, out)
@@ -95,7 +106,7 @@ func TestCleanupCommand(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &res); err != nil {
 				t.Fatalf("cleanup --json printed %q: %v", out, err)
 			}
-			want := swept{Flows: 1, Sessions: 1, Messages: 1, AuditLogs: 1}
+			want := swept{Flows: 1, Sessions: 1, Messages: 1, AuditLogs: 1, Devices: 2}
 			if res.Deleted != want {
 				t.Fatalf("cleanup deleted %+v, want %+v", res.Deleted, want)
 			}
@@ -123,11 +134,19 @@ func TestCleanupCommand(t *testing.T) {
 			if _, err := db.GetMessage(ctx, sentOld); err == nil {
 				t.Error("the message sent 8 days ago is still there")
 			}
+			if _, err := db.GetTrustedDevice(ctx, liveDev); err != nil {
+				t.Errorf("unexpired trusted device gone: %v", err)
+			}
+			for _, id := range []string{oldDev, recentDev} {
+				if _, err := db.GetTrustedDevice(ctx, id); err == nil {
+					t.Errorf("expired trusted device %s is still there", id)
+				}
+			}
 
 			// The plain form with the default grace period (24h) removes
 			// nothing more; its text output names the database.
 			out, err = runCLI(t, "cleanup", "--dsn", dsn)
-			if err != nil || !strings.Contains(out, "0 flows, 0 sessions") || !strings.Contains(out, redactDSN(dsn)) {
+			if err != nil || !strings.Contains(out, "0 flows, 0 sessions") || !strings.Contains(out, "0 trusted devices") || !strings.Contains(out, redactDSN(dsn)) {
 				t.Fatalf("cleanup: %v\n%s", err, out)
 			}
 		})

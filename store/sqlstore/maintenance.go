@@ -55,6 +55,11 @@ func (s *Store) DeleteAuditLogsCreatedBefore(ctx context.Context, t time.Time, l
 	return s.deleteBatch(ctx, "old audit logs", "audit_logs", "created_at < ?", limit, s.d.timeArg(t))
 }
 
+// DeleteTrustedDevicesExpiredBefore implements store.Maintenance.
+func (s *Store) DeleteTrustedDevicesExpiredBefore(ctx context.Context, t time.Time, limit int) (int, error) {
+	return s.deleteBatch(ctx, "expired trusted devices", "trusted_devices", "expires_at < ?", limit, s.d.timeArg(t))
+}
+
 // deleteBatch deletes at most limit rows of table matching cond in one
 // transaction. MySQL has DELETE … LIMIT; PostgreSQL and SQLite (as built
 // here) do not, so they delete by the ids of a limited sub-select.

@@ -114,6 +114,30 @@ func testMaintenance(t *testing.T, st store.Store) {
 		t.Fatalf("CountAuditLogs after the sweep = %d, %v; want 1", n, err)
 	}
 
+	// Trusted devices: three expired (of two identities), one not. The
+	// cap of CreateTrustedDevice is high enough to keep them all, and each
+	// is created before every expiry so none is removed on creation.
+	other := identity(email())
+	mustCreate(t, s, other)
+	var liveDev *store.TrustedDevice
+	for n := range 4 {
+		owner := i.ID
+		if n == 1 {
+			owner = other.ID
+		}
+		d := &store.TrustedDevice{ID: newID(), IdentityID: owner, TokenHash: []byte("hash-" + newID()),
+			ExpiresAt: cut.Add(time.Duration(n-3) * time.Hour), CreatedAt: base} // -3h, -2h, -1h, now
+		wantErr(t, "CreateTrustedDevice", s.CreateTrustedDevice(ctx, d, 10), nil)
+		liveDev = d
+	}
+	sweep(t, "trusted devices", 3, func(limit int) (int, error) { return s.DeleteTrustedDevicesExpiredBefore(ctx, cut, limit) })
+	if _, err := s.GetTrustedDevice(ctx, liveDev.ID); err != nil {
+		t.Fatalf("unexpired trusted device deleted: %v", err)
+	}
+	if _, err := s.DeleteTrustedDevicesExpiredBefore(ctx, cut, 0); err == nil {
+		t.Fatal("DeleteTrustedDevicesExpiredBefore with limit 0: no error")
+	}
+
 	if _, err := s.DeleteFlowsExpiredBefore(ctx, cut, 0); err == nil {
 		t.Fatal("DeleteFlowsExpiredBefore with limit 0: no error")
 	}
