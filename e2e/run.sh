@@ -106,19 +106,23 @@ trap cleanup EXIT
 log "building latchkey"
 (cd "$repo" && go build -o "$tmp/latchkey" ./cmd/latchkey)
 
+# The local OpenID Connect provider (e2e/oidcprovider: mockoidc behind a
+# sign-in page; PKCE, nonce and registered redirect URIs enforced).
+(cd "$repo" && go build -o "$tmp/oidcprovider" ./e2e/oidcprovider)
+
 log "npm ci"
 for s in "${suites[@]}"; do
   (cd "$here/$s" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 done
 
 # Free loopback ports: the shared server's public and admin listeners and
-# test page, the same three for ory-elements' own server, and kratos-ui's
-# server's two listeners.
-read -r public_port admin_port page_port el_public_port el_admin_port el_page_port ui_public_port ui_admin_port < <(node -e '
+# test page, the same three for ory-elements' own server, kratos-ui's
+# server's two listeners, and the OIDC provider.
+read -r public_port admin_port page_port el_public_port el_admin_port el_page_port ui_public_port ui_admin_port op_port < <(node -e '
   const net = require("node:net")
   const free = () => new Promise((ok) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)) }) })
   const ports = new Set()
-  const more = () => ports.size === 8 ? console.log([...ports].join(" ")) : free().then((p) => { ports.add(p); more() })
+  const more = () => ports.size === 9 ? console.log([...ports].join(" ")) : free().then((p) => { ports.add(p); more() })
   more()')
 
 # The default folder holds the last run only.
@@ -154,6 +158,22 @@ start_server() {
   fi
 }
 
+# The OIDC provider, offered by the shared and kratos-ui servers as the
+# generic provider "e2e" (Hanko: custom_e2e). Its registered redirect URIs
+# are those servers' Kratos and Hanko callbacks.
+op_issuer="http://127.0.0.1:$op_port/oidc"
+"$tmp/oidcprovider" -addr "127.0.0.1:$op_port" -client-id latchkey-e2e -client-secret latchkey-e2e-secret \
+  -redirect-uris "http://localhost:$public_port/self-service/methods/oidc/callback/e2e,http://localhost:$public_port/thirdparty/callback,http://localhost:$ui_public_port/self-service/methods/oidc/callback/e2e" \
+  >>"$artifacts/oidcprovider.log" 2>&1 &
+server_pids+=($!)
+node -e '
+  const url = process.argv[1], deadline = Date.now() + 30000
+  const poll = () => fetch(url).then((r) => { if (!r.ok) throw new Error(String(r.status)) })
+    .catch((err) => { if (Date.now() > deadline) { console.error("oidcprovider: " + err); process.exit(1) } return new Promise((ok) => setTimeout(ok, 100)).then(poll) })
+  poll()' "$op_issuer/.well-known/openid-configuration"
+oidc_env=(LATCHKEY_SELFSERVICE_METHODS_OIDC_ENABLED=true
+  "LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS=[{\"id\":\"e2e\",\"provider\":\"generic\",\"label\":\"E2E provider\",\"client_id\":\"latchkey-e2e\",\"client_secret\":\"latchkey-e2e-secret\",\"issuer_url\":\"$op_issuer\",\"scope\":[\"openid\",\"email\",\"profile\"]}]")
+
 public_url="http://127.0.0.1:$public_port"
 admin_url="http://127.0.0.1:$admin_port"
 server_log="$artifacts/latchkey.log"
@@ -170,7 +190,10 @@ if [[ " ${suites[*]} " == *" kratos-sdk "* || " ${suites[*]} " == *" hanko-eleme
   # per-(user, address) password limit (5 a minute, right or wrong) refuses
   # with 429 on a fast machine; that limit is tested in api/hanko, so the
   # suite's server allows 30.
-  start_server shared "$server_log" "$public_url" \
+  # Third-party sign-in: redirect_to may name the page.
+  start_server shared "$server_log" "$public_url" "${oidc_env[@]}" \
+    LATCHKEY_HANKO_THIRD_PARTY_ALLOWED_REDIRECT_URLS="http://localhost:$page_port/**" \
+    LATCHKEY_HANKO_THIRD_PARTY_ERROR_REDIRECT_URL="http://localhost:$page_port/error" \
     LATCHKEY_HANKO_RATE_LIMITER_PASSWORD_LIMITS_TOKENS=30 \
     LATCHKEY_SERVE_PUBLIC_PORT="$public_port" \
     LATCHKEY_SERVE_ADMIN_PORT="$admin_port" \
@@ -229,7 +252,7 @@ ui_admin_url="http://127.0.0.1:$ui_admin_port"
 ui_log="$artifacts/latchkey-kratos-ui.log"
 if [[ " ${suites[*]} " == *" kratos-ui "* ]]; then
   log "starting latchkey serve --dev for kratos-ui (public :$ui_public_port, admin :$ui_admin_port)"
-  start_server kratos-ui "$ui_log" "$ui_public_url" \
+  start_server kratos-ui "$ui_log" "$ui_public_url" "${oidc_env[@]}" \
     LATCHKEY_SERVE_PUBLIC_PORT="$ui_public_port" \
     LATCHKEY_SERVE_ADMIN_PORT="$ui_admin_port" \
     LATCHKEY_SELFSERVICE_METHODS_PASSKEY_ENABLED=true \
