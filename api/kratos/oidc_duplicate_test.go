@@ -8,7 +8,10 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
+	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/store/storetest"
 )
 
 // flowMessage returns the container message with the id, or nil.
@@ -150,4 +153,69 @@ func TestOIDCDuplicateCredentialsHints(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestOIDCTokenExchangeSignUpHooks: a sign-up through the browser-to-app
+// hand-over runs the registration's oidc after-hooks like any other
+// sign-up: the verification hook mails the new identity's unverified
+// address, and only with the session hook does the app get a session
+// (without it the browser goes back without a code and nobody is signed
+// in).
+func TestOIDCTokenExchangeSignUpHooks(t *testing.T) {
+	t.Parallel()
+	// The provider does not vouch for the address: the mapper takes it,
+	// unverified.
+	const mapper = `local c = std.extVar('claims'); {identity: {traits: {email: c.email}}}`
+	for _, session := range []bool{true, false} {
+		t.Run(map[bool]string{true: "session", false: "no-session"}[session], func(t *testing.T) {
+			t.Parallel()
+			for name, open := range storetest.Backends(t) {
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					mail, box := withMail(t, func(cfg *config.Config) {
+						if !session {
+							cfg.SelfService.Flows.Registration.After.OIDC.Hooks = []config.Hook{{Hook: "show_verification_ui"}}
+						}
+					})
+					mock := startMockOIDC(t)
+					e := newSelfServiceEnvOn(t, open, mail, withOIDC(t, mock, mapper))
+					app := e.native(t)
+					f := app.do("GET", "/self-service/registration/api?return_session_token_exchange_code=true&return_to=https://app.example.com/native", nil)
+					must(t, f, 200)
+					initCode, _ := f.json(t)["session_token_exchange_code"].(string)
+					r := app.do("POST", "/self-service/registration?flow="+flowID(t, f), map[string]any{"method": "oidc", "provider": "corp"})
+					must(t, r, 422)
+					to, _ := r.json(t)["redirect_browser_to"].(string)
+					mock.QueueUser(&mockoidc.MockUser{Subject: "exchange-signup", Email: "swap@example.com", EmailVerified: false})
+					back := e.browser(t).do("GET", providerRound(t, to), nil)
+					must(t, back, 303)
+					loc, _ := url.Parse(back.hdr.Get("Location"))
+					if !strings.HasPrefix(loc.String(), "https://app.example.com/native") {
+						t.Fatalf("browser sent to %s", loc)
+					}
+					// The verification hook mailed the unverified address.
+					box.Wait(t, "swap@example.com", 1)
+					code := loc.Query().Get("code")
+					if !session {
+						if code != "" {
+							t.Fatalf("a code without the session hook: %s", loc)
+						}
+						n, err := e.st.CountSessions(t.Context(), store.SessionQuery{})
+						if err != nil {
+							t.Fatal(err)
+						}
+						if n != 0 {
+							t.Fatalf("%d sessions without the session hook", n)
+						}
+						return
+					}
+					ok := app.do("GET", "/sessions/token-exchange?init_code="+url.QueryEscape(initCode)+"&return_to_code="+url.QueryEscape(code), nil)
+					must(t, ok, 200)
+					if tok, _ := ok.json(t)["session_token"].(string); tok == "" {
+						t.Fatalf("no session token: %s", ok.body)
+					}
+				})
+			}
+		})
+	}
 }

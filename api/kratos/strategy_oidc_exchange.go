@@ -84,12 +84,17 @@ func (s *SelfService) wantsExchange(r *http.Request, kind core.FlowKind, typ str
 
 // finishExchange ends an API flow signed in through the browser: the
 // session token is kept sealed for the app and the browser goes to
-// return_to with the return code.
+// return_to with the return code. A sign-up runs the registration's oidc
+// after-hooks as every other sign-up does: web_hook hooks, the
+// verification hook mails the new identity's unverified addresses, and a
+// session (so a token for the app) is issued only with the session hook;
+// without it the browser goes to return_to without a code.
 func (s *SelfService) finishExchange(w http.ResponseWriter, r *http.Request, o *outcome, res *flow.Result, exID string) {
 	// The after hooks of the oidc method run as in finishLogin and
 	// finishRegistration.
+	signUp := o.oidcSignedUp || (res.Flow.Kind == core.FlowRegistration && !o.oidcLogin)
 	hooks, sel := s.loginHookList("oidc"), webhook.SelectAll
-	if o.oidcSignedUp || (res.Flow.Kind == core.FlowRegistration && !o.oidcLogin) {
+	if signUp {
 		hooks, sel = s.registrationHooks("oidc"), webhook.SelectOthers
 	}
 	if _, err := s.runWebHooks(r, hooks, func() *webhook.Context {
@@ -98,12 +103,27 @@ func (s *SelfService) finishExchange(w http.ResponseWriter, r *http.Request, o *
 		s.writeError(w, r, false, webHookError(err))
 		return
 	}
+	ctx := r.Context()
+	to := s.returnOrDefault(val(keyReturnTo, res.Stash), s.cfg.Flows.Login.After.DefaultBrowserReturnURL)
+	if signUp {
+		after := s.cfg.Flows.Registration.After
+		to = s.returnOrDefault(val(keyReturnTo, res.Stash), methodAfter(after, "oidc").DefaultBrowserReturnURL, after.DefaultBrowserReturnURL)
+		if s.verify != nil && s.cfg.Flows.Verification.Enabled {
+			if _, err := s.verify(ctx, r, o.ident, "api"); err != nil {
+				s.writeError(w, r, false, err)
+				return
+			}
+		}
+		if !s.hasHook(hookNames(after.Hooks, methodAfter(after, "oidc").Hooks), "session") {
+			redirect(w, r, to)
+			return
+		}
+	}
 	out, err := s.issueSession(w, r, o.identityID, "oidc", "api")
 	if err != nil {
 		s.writeError(w, r, false, err)
 		return
 	}
-	ctx := r.Context()
 	var ret string
 	err = s.st.Update(ctx, func(tx store.Tx) error {
 		f, err := tx.GetFlow(ctx, exID)
@@ -128,7 +148,6 @@ func (s *SelfService) finishExchange(w http.ResponseWriter, r *http.Request, o *
 		s.writeError(w, r, false, &core.Error{Code: core.CodeInternal, Message: "Completing the sign-in failed.", Cause: err})
 		return
 	}
-	to := s.returnOrDefault(val(keyReturnTo, res.Stash), s.cfg.Flows.Login.After.DefaultBrowserReturnURL)
 	u, err := url.Parse(to)
 	if err != nil {
 		s.writeError(w, r, false, &core.Error{Code: core.CodeInternal, Message: "The return URL is invalid.", Cause: err})
