@@ -11,56 +11,28 @@
 // with the password there, and only then is the provider linked.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
-import { chromium } from 'playwright-core'
+import { admin, artifacts, atPage, base, createUser, formWith, launch, newPage, step as pageStep, whoami as pageWhoami } from './browser.js'
 
-const base = (process.env.LATCHKEY_PUBLIC_URL ?? 'http://localhost:4433').replace('127.0.0.1', 'localhost')
-const admin = process.env.LATCHKEY_ADMIN_URL ?? 'http://127.0.0.1:4434'
-const artifacts = process.env.E2E_ARTIFACTS ?? new URL('../../artifacts/', import.meta.url).pathname
 const email = `kratos-ui-oidc-${randomUUID().slice(0, 8)}@example.com`
 const password = 'a long provider user password'
 
-let browser, context, page
-const calls = []
+let browser, page
 
 before(async () => {
-  await mkdir(artifacts, { recursive: true })
-  browser = await chromium.launch({
-    executablePath: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
-  })
-  context = await browser.newContext({ viewport: { width: 800, height: 900 } })
-  context.setDefaultTimeout(15_000)
-  page = await context.newPage()
-  page.on('pageerror', (err) => calls.push(`page error: ${err.message}`))
-  page.on('response', (r) => calls.push(`${r.request().method()} ${r.url()} → ${r.status()}`))
+  browser = await launch()
+  page = await newPage(browser, { autofill: false })
 })
 
 after(async () => {
   await browser?.close()
 })
 
+const step = (name, fn) => pageStep(page, `oidc-${name}`, fn)
+const whoami = () => pageWhoami(page)
+
 async function shot(name) {
   await page.screenshot({ path: `${artifacts}/kratos-ui-oidc-${name}.png`, fullPage: true })
-}
-
-// step runs fn; on failure it keeps a screenshot and the requests made.
-async function step(name, fn) {
-  const from = calls.length
-  try {
-    await fn()
-  } catch (err) {
-    await shot(`failed-${name}`).catch(() => {})
-    err.message += `\nat ${page.url()}\nrequests during "${name}":\n  ${calls.slice(from).join('\n  ')}`
-    throw err
-  }
-}
-
-async function whoami() {
-  const r = await context.request.get(`${base}/sessions/whoami`, { headers: { Accept: 'application/json' } })
-  return r.ok() ? r.json() : null
 }
 
 // atProvider signs in at the provider's page as address (the provider
@@ -80,7 +52,7 @@ async function atProvider(address, { verified = true, shotName } = {}) {
 async function signOut() {
   await page.goto(`${base}/ui/`)
   await page.getByRole('link', { name: 'Log out' }).click()
-  await page.waitForURL((u) => u.pathname === '/ui/login')
+  await atPage(page, '/ui/login')
   assert.equal(await whoami(), null)
 }
 
@@ -121,7 +93,7 @@ test('settings: set a password, unlink and link the provider', async () => {
     await page.getByRole('button', { name: 'Unlink E2E provider' }).click()
     await page.getByText(/last way to sign in/).waitFor()
     await page.locator('input[name="password"]').fill(password)
-    await page.locator('form', { has: page.locator('input[name="password"]') }).getByRole('button', { name: 'Save' }).click()
+    await formWith(page, 'password').getByRole('button', { name: 'Save' }).click()
     await page.getByText('Your changes have been saved!').waitFor()
     await shot('5-settings')
     await page.getByRole('button', { name: 'Unlink E2E provider' }).click()
@@ -144,20 +116,14 @@ test('an address in use: the hint answer, then linked after the password', async
   await step('duplicate', async () => {
     await signOut()
     const owner = `kratos-ui-owner-${randomUUID().slice(0, 8)}@example.com`
-    const r = await fetch(`${admin}/admin/identities`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ schema_id: 'default', traits: { email: owner }, credentials: { password: { config: { password } } } }),
-    })
-    const created = await r.text()
-    assert.equal(r.status, 201, `create the owner: ${created}`)
-    const { id: ownerID } = JSON.parse(created)
+    const { id: ownerID } = await createUser(owner, password)
     await page.goto(`${base}/ui/registration`)
     await page.getByRole('button', { name: 'Sign up with E2E provider' }).click()
     await atProvider(owner, { verified: false })
     // The sign-in page of a new login flow: Kratos' 4000028 with the ways
     // the account signs in, 1010016, the address filled in, "Sign in and
     // link" and "Confirm with E2E provider".
-    await page.waitForURL((u) => u.pathname === '/ui/login')
+    await atPage(page, '/ui/login')
     await page.getByText(/already in use by another account\. You can sign in using your password\./).waitFor()
     assert.equal(await page.locator('input[name="identifier"]').inputValue(), owner)
     await page.getByRole('button', { name: 'Confirm with E2E provider' }).waitFor()
