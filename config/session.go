@@ -40,8 +40,8 @@ type Tokenizer struct {
 // TokenizerTemplate is one whoami tokenizer template.
 type TokenizerTemplate struct {
 	TTL             time.Duration `koanf:"ttl" doc:"Lifetime of the token." default:"1m"`
-	ClaimsMapperURL string        `koanf:"claims_mapper_url" doc:"Jsonnet claims mapper: not supported yet, a template that sets it is refused."`
-	JWKSURL         string        `koanf:"jwks_url" doc:"Key set (JWKS) holding the template's private signing key, read once at start (file://, base64://); required."`
+	ClaimsMapperURL string        `koanf:"claims_mapper_url" doc:"Jsonnet claims mapper (file://, base64:// or https://, read once at start, at most 1MB): std.extVar('session') is the session as whoami returns it and std.extVar('claims') the default claims; the object under claims of its output is merged over them (sub stays), as in Kratos."`
+	JWKSURL         string        `koanf:"jwks_url" doc:"Key set (JWKS) holding the template's private signing key (file://, base64:// or https://, read once at start with a 10s timeout and at most 1MB; an unreachable one stops the start); required."`
 	SubjectSource   string        `koanf:"subject_source" doc:"Source of the sub claim: id or external_id." default:"id"`
 }
 
@@ -117,11 +117,13 @@ func (s *Session) validate(c *Config, p *Problems) {
 		}
 		if t.JWKSURL == "" {
 			p.add(key+".jwks_url", "is required: the key set (JWKS) holding the template's private signing key")
-		} else if u, err := url.Parse(t.JWKSURL); err != nil || !oneOf(u.Scheme, "file", "base64") {
-			p.add(key+".jwks_url", "%q is not a file:// or base64:// URL (http(s):// key sets are not supported yet)", t.JWKSURL)
+		} else if u, err := url.Parse(t.JWKSURL); err != nil || !oneOf(u.Scheme, "file", "base64", "https", "http") {
+			p.add(key+".jwks_url", "%q is not a file://, base64:// or https:// URL", t.JWKSURL)
 		}
 		if t.ClaimsMapperURL != "" {
-			p.add(key+".claims_mapper_url", "not supported yet (Jsonnet claim mappers are not built); remove it to sign the default claims")
+			if u, err := url.Parse(t.ClaimsMapperURL); err != nil || !oneOf(u.Scheme, "file", "base64", "https", "http") {
+				p.add(key+".claims_mapper_url", "%q is not a file://, base64:// or https:// URL", t.ClaimsMapperURL)
+			}
 		}
 		if !oneOf(t.SubjectSource, "id", "external_id") {
 			p.add(key+".subject_source", "%q is not one of id, external_id", t.SubjectSource)

@@ -1,7 +1,9 @@
 package session
 
 import (
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,8 +30,20 @@ type TokenTemplate struct {
 	SubjectSource string        // "id" (default) or "external_id"
 	// JWKSURL names the key set holding the template's private signing
 	// key: file:///path or base64://<JWKS>. It is read once, by
-	// NewTokenizer.
+	// NewTokenizer, unless KeySet holds it already (the caller fetched an
+	// https:// key set).
 	JWKSURL string
+	KeySet  []byte
+	// ClaimsMapper is the Jsonnet claims mapper's code (Kratos'
+	// claims_mapper_url, read by the caller); empty signs the default
+	// claims. MapperID names it in errors.
+	ClaimsMapper, MapperID string
+}
+
+// Evaluator runs a Jsonnet program with external variables
+// (jsonnet.Evaluator).
+type Evaluator interface {
+	Evaluate(ctx context.Context, name, code string, vars map[string]json.RawMessage) (json.RawMessage, error)
 }
 
 // Tokenizer turns sessions into JWTs signed with each template's own key
@@ -40,6 +54,7 @@ type Tokenizer struct {
 	issuer    string
 	now       func() time.Time
 	templates map[string]tokenTemplate
+	mapper    Evaluator
 }
 
 type tokenTemplate struct {
@@ -63,19 +78,27 @@ func (e *TemplateKeyError) Unwrap() error { return e.Err }
 
 // NewTokenizer reads every template's key set and picks its signing key:
 // the first private key whose "alg" is an asymmetric JWS algorithm. issuer
-// is the iss claim (the public base URL); now defaults to time.Now. It
+// is the iss claim (the public base URL); now defaults to time.Now; mapper
+// runs the templates' claims mappers and may be nil when none has one. It
 // returns a *TemplateKeyError naming the template when a key set cannot be
 // read or parsed, or holds no such key.
-func NewTokenizer(issuer string, templates map[string]TokenTemplate, now func() time.Time) (*Tokenizer, error) {
+func NewTokenizer(issuer string, templates map[string]TokenTemplate, now func() time.Time, mapper Evaluator) (*Tokenizer, error) {
 	if now == nil {
 		now = time.Now
 	}
-	t := &Tokenizer{issuer: issuer, now: now, templates: make(map[string]tokenTemplate, len(templates))}
+	t := &Tokenizer{issuer: issuer, now: now, templates: make(map[string]tokenTemplate, len(templates)), mapper: mapper}
 	for name, tpl := range templates {
 		if tpl.TTL <= 0 {
 			return nil, fmt.Errorf("session.whoami.tokenizer.templates.%s.ttl: %s must be positive", name, tpl.TTL)
 		}
-		raw, err := readKeySet(tpl.JWKSURL)
+		if tpl.ClaimsMapper != "" && mapper == nil {
+			return nil, fmt.Errorf("session.whoami.tokenizer.templates.%s.claims_mapper_url: no Jsonnet evaluator to run it", name)
+		}
+		raw := tpl.KeySet
+		var err error
+		if raw == nil {
+			raw, err = readKeySet(tpl.JWKSURL)
+		}
 		if err != nil {
 			return nil, &TemplateKeyError{Template: name, Err: err}
 		}
@@ -123,7 +146,7 @@ func readKeySet(raw string) ([]byte, error) {
 		}
 		return b, nil
 	case scheme == "http" || scheme == "https":
-		return nil, fmt.Errorf("%q: http(s):// key sets are not supported yet; use file:// or base64://", raw)
+		return nil, fmt.Errorf("%q: an http(s):// key set must be fetched by the caller (TokenTemplate.KeySet)", raw)
 	default:
 		return nil, fmt.Errorf("%q is not a file:// or base64:// URL", raw)
 	}
@@ -189,36 +212,63 @@ func (t *Tokenizer) Has(name string) bool {
 	return ok
 }
 
-// Tokenize signs the session sessionID of identity identityID (whose
-// external id is externalID) as template name says, with Kratos' claims:
+// TokenSession is what Tokenize needs of a session: its id, its identity's
+// id and external id, and the session as JSON (whoami's answer), which a
+// claims mapper reads as std.extVar('session').
+type TokenSession struct {
+	ID, IdentityID, ExternalID string
+	JSON                       json.RawMessage
+}
+
+// Tokenize signs the session as template name says, with Kratos' claims:
 // jti (a new UUID), iss, iat, nbf, exp (now + ttl), sid (the session id)
 // and sub (the identity id, or its external id with subject_source
-// external_id). The header carries the key's kid and alg. It returns a
-// *core.Error with CodeInvalid for an unknown template or a missing
-// external id, and a wrapped error when signing fails.
-func (t *Tokenizer) Tokenize(name, sessionID, identityID, externalID string) (string, error) {
+// external_id). A template with a claims mapper runs it with
+// std.extVar('session') (s.JSON) and std.extVar('claims') (those claims);
+// the object under "claims" of its output is merged over them, and sub is
+// set again afterwards, as in Kratos. The header carries the key's kid and
+// alg. It returns a *core.Error with CodeInvalid for an unknown template, a
+// missing external id or a mapper that fails or returns no claims object,
+// and a wrapped error when signing fails.
+func (t *Tokenizer) Tokenize(ctx context.Context, name string, s TokenSession) (string, error) {
 	tpl, ok := t.templates[name]
 	if !ok {
 		return "", core.Errorf(core.CodeInvalid, "Unable to find tokenizer template %q.", name)
 	}
-	sub := identityID
+	sub := s.IdentityID
 	if tpl.SubjectSource == "external_id" {
-		if externalID == "" {
+		if s.ExternalID == "" {
 			return "", core.Errorf(core.CodeInvalid, "The session's identity does not have an external ID set, but it is required for the subject claim.")
 		}
-		sub = externalID
+		sub = s.ExternalID
 	}
 	now := t.now().Truncate(time.Second)
+	claims := map[string]any{
+		jwt.JwtIDKey: uuid.NewString(), jwt.IssuerKey: t.issuer, jwt.IssuedAtKey: now.Unix(), jwt.NotBeforeKey: now.Unix(),
+		jwt.ExpirationKey: now.Add(tpl.TTL).Unix(), "sid": s.ID, jwt.SubjectKey: sub,
+	}
+	if tpl.ClaimsMapper != "" {
+		mapped, err := t.mapClaims(ctx, tpl, s.JSON, claims)
+		if err != nil {
+			return "", err
+		}
+		for k, v := range mapped {
+			claims[k] = v
+		}
+		claims[jwt.SubjectKey] = sub
+	}
 	tok := jwt.New()
-	for _, c := range []struct {
-		name string
-		v    any
-	}{
-		{jwt.JwtIDKey, uuid.NewString()}, {jwt.IssuerKey, t.issuer}, {jwt.IssuedAtKey, now}, {jwt.NotBeforeKey, now},
-		{jwt.ExpirationKey, now.Add(tpl.TTL)}, {"sid", sessionID}, {jwt.SubjectKey, sub},
-	} {
-		if err := tok.Set(c.name, c.v); err != nil {
-			return "", fmt.Errorf("tokenize: set %s: %w", c.name, err)
+	for k, v := range claims {
+		if k == jwt.ExpirationKey || k == jwt.IssuedAtKey || k == jwt.NotBeforeKey {
+			switch n := v.(type) {
+			case int64:
+				v = time.Unix(n, 0)
+			case float64:
+				v = time.Unix(int64(n), 0)
+			}
+		}
+		if err := tok.Set(k, v); err != nil {
+			return "", core.Errorf(core.CodeInvalid, "Unable to encode tokenized claims: claim %q: %v.", k, err)
 		}
 	}
 	b, err := jwt.Sign(tok, jwt.WithKey(tpl.alg, tpl.key))
@@ -229,4 +279,31 @@ func (t *Tokenizer) Tokenize(name, sessionID, identityID, externalID string) (st
 		return "", fmt.Errorf("tokenize: sign: %w", err)
 	}
 	return string(b), nil
+}
+
+// mapClaims runs the template's claims mapper and returns the object under
+// "claims" of its output.
+func (t *Tokenizer) mapClaims(ctx context.Context, tpl tokenTemplate, session json.RawMessage, claims map[string]any) (map[string]any, error) {
+	if len(session) == 0 {
+		session = json.RawMessage("{}")
+	}
+	cj, err := json.Marshal(claims)
+	if err != nil {
+		return nil, fmt.Errorf("tokenize: encode claims: %w", err)
+	}
+	out, err := t.mapper.Evaluate(ctx, tpl.MapperID, tpl.ClaimsMapper, map[string]json.RawMessage{"session": session, "claims": cj})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &core.Error{Code: core.CodeInvalid, Message: "Unable to execute tokenizer JsonNet.", Cause: err}
+	}
+	var res struct {
+		Claims json.RawMessage `json:"claims"`
+	}
+	var mapped map[string]any
+	if json.Unmarshal(out, &res) != nil || json.Unmarshal(res.Claims, &mapped) != nil || mapped == nil {
+		return nil, core.Errorf(core.CodeInvalid, "Expected tokenizer JsonNet to return a claims object but it did not.")
+	}
+	return mapped, nil
 }

@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -61,7 +62,7 @@ func TestTokenizer(t *testing.T) {
 		"b64":  {TTL: time.Minute, SubjectSource: "id", JWKSURL: b64URL(jwks)},
 		"file": {TTL: time.Hour, SubjectSource: "external_id", JWKSURL: "file://" + file},
 		"ed":   {TTL: time.Minute, JWKSURL: b64URL(edJWKS)},
-	}, func() time.Time { return now })
+	}, func() time.Time { return now }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,8 @@ func TestTokenizer(t *testing.T) {
 		{"b64", "", "6f1c1a2e-3b4d-4c5e-8f60-718293a4b5c6", time.Minute},
 		{"file", "ext-42", "ext-42", time.Hour},
 	} {
-		tok, err := tz.Tokenize(tc.tpl, "0b5e3c7a-1d2f-4e6a-8b9c-0d1e2f3a4b5c", "6f1c1a2e-3b4d-4c5e-8f60-718293a4b5c6", tc.ext)
+		tok, err := tz.Tokenize(context.Background(), tc.tpl, session.TokenSession{ID: "0b5e3c7a-1d2f-4e6a-8b9c-0d1e2f3a4b5c",
+			IdentityID: "6f1c1a2e-3b4d-4c5e-8f60-718293a4b5c6", ExternalID: tc.ext})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.tpl, err)
 		}
@@ -110,13 +112,13 @@ func TestTokenizer(t *testing.T) {
 			t.Errorf("%s: claims %v, want exactly jti iss iat nbf exp sid sub", tc.tpl, claims)
 		}
 	}
-	if tok, err := tz.Tokenize("ed", "s", "i", ""); err != nil || strings.Count(tok, ".") != 2 {
+	if tok, err := tz.Tokenize(context.Background(), "ed", session.TokenSession{ID: "s", IdentityID: "i"}); err != nil || strings.Count(tok, ".") != 2 {
 		t.Fatalf("EdDSA template: %q %v", tok, err)
 	}
-	if _, err := tz.Tokenize("file", "s", "i", ""); err == nil {
+	if _, err := tz.Tokenize(context.Background(), "file", session.TokenSession{ID: "s", IdentityID: "i"}); err == nil {
 		t.Error("external_id subject without an external id was signed")
 	}
-	if _, err := tz.Tokenize("nope", "s", "i", ""); err == nil {
+	if _, err := tz.Tokenize(context.Background(), "nope", session.TokenSession{ID: "s", IdentityID: "i"}); err == nil {
 		t.Error("unknown template signed")
 	}
 }
@@ -134,7 +136,7 @@ func TestTokenizerRefusesKeySets(t *testing.T) {
 	for name, tc := range map[string]struct{ url, msg string }{
 		"missing file":   {"file:///nonexistent/jwks.json", "read the key set"},
 		"no url":         {"", "is required"},
-		"https":          {"https://keys.example.com/jwks.json", "not supported yet"},
+		"https":          {"https://keys.example.com/jwks.json", "must be fetched by the caller"},
 		"not base64":     {"base64://%%%", "does not hold base64"},
 		"not a key set":  {b64URL([]byte(`{"keys":[{"kty":"nope"}]}`)), "not a JWKS"},
 		"empty set":      {b64URL([]byte(`{"keys":[]}`)), "holds no keys"},
@@ -143,10 +145,83 @@ func TestTokenizerRefusesKeySets(t *testing.T) {
 		"symmetric":      {b64URL(hmac), "symmetric"},
 		"alg of another": {b64URL(wrongAlg), "cannot sign with RS256"},
 	} {
-		_, err := session.NewTokenizer("https://id.example.com/", map[string]session.TokenTemplate{"app": {TTL: time.Minute, JWKSURL: tc.url}}, nil)
+		_, err := session.NewTokenizer("https://id.example.com/", map[string]session.TokenTemplate{"app": {TTL: time.Minute, JWKSURL: tc.url}}, nil, nil)
 		var ke *session.TemplateKeyError
 		if !errors.As(err, &ke) || !strings.Contains(err.Error(), "session.whoami.tokenizer.templates.app.jwks_url") || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%s: %v, want an error naming the key with …%s…", name, err, tc.msg)
 		}
+	}
+}
+
+// mapperFunc is an Evaluator for tests: it answers with out, or err, and
+// records the variables it was given.
+type mapperFunc struct {
+	out  string
+	err  error
+	vars map[string]json.RawMessage
+}
+
+func (m *mapperFunc) Evaluate(_ context.Context, _, _ string, vars map[string]json.RawMessage) (json.RawMessage, error) {
+	m.vars = vars
+	return json.RawMessage(m.out), m.err
+}
+
+// TestTokenizerClaimsMapper: the mapper sees the session and the default
+// claims, its claims are merged over the defaults, sub cannot be changed,
+// and a failing mapper or one without a claims object is refused (Kratos'
+// session/tokenizer.go).
+func TestTokenizerClaimsMapper(t *testing.T) {
+	t.Parallel()
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	_, jwks := templateKey(t, "k", jwa.ES256(), ec)
+	for name, tc := range map[string]struct {
+		out     string
+		err     error
+		want    map[string]any
+		wantErr string
+	}{
+		"merged": {out: `{"claims":{"email":"ada@example.com","sub":"someone else","iss":"https://other/","aal":"aal1"}}`,
+			want: map[string]any{"email": "ada@example.com", "sub": "i", "iss": "https://other/", "aal": "aal1", "sid": "s"}},
+		"no claims object":  {out: `{"claim":{}}`, wantErr: "return a claims object"},
+		"claims not object": {out: `{"claims":[1]}`, wantErr: "return a claims object"},
+		"fails":             {err: errors.New("boom"), wantErr: "Unable to execute tokenizer JsonNet"},
+		"bad exp":           {out: `{"claims":{"exp":"soon"}}`, wantErr: "claim \"exp\""},
+	} {
+		m := &mapperFunc{out: tc.out, err: tc.err}
+		tz, err := session.NewTokenizer("https://id.example.com/", map[string]session.TokenTemplate{
+			"app": {TTL: time.Minute, KeySet: jwks, JWKSURL: "https://keys.example.com/", ClaimsMapper: "{}", MapperID: "base64://e30="}}, nil, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := tz.Tokenize(context.Background(), "app", session.TokenSession{ID: "s", IdentityID: "i", JSON: json.RawMessage(`{"id":"s"}`)})
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: err %v, want …%s…", name, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if string(m.vars["session"]) != `{"id":"s"}` || !strings.Contains(string(m.vars["claims"]), `"sid":"s"`) {
+			t.Errorf("%s: mapper variables %s", name, m.vars)
+		}
+		msg, err := jws.Parse([]byte(tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claims map[string]any
+		if err := json.Unmarshal(msg.Payload(), &claims); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range tc.want {
+			if claims[k] != v {
+				t.Errorf("%s: claim %s = %v, want %v", name, k, claims[k], v)
+			}
+		}
+	}
+	if _, err := session.NewTokenizer("https://id.example.com/", map[string]session.TokenTemplate{
+		"app": {TTL: time.Minute, KeySet: jwks, ClaimsMapper: "{}"}}, nil, nil); err == nil || !strings.Contains(err.Error(), "claims_mapper_url") {
+		t.Errorf("a mapper without an evaluator: %v", err)
 	}
 }

@@ -73,6 +73,12 @@ type SelfServiceOptions struct {
 	// ignored otherwise.
 	TOTP   *totp.Method
 	Lookup *lookup.Method
+	// Jsonnet runs the tokenize_as templates' claims mappers
+	// (jsonnet.Evaluator); required when a template sets claims_mapper_url.
+	Jsonnet session.Evaluator
+	// FetchClient fetches the http(s):// key sets and claims mappers of the
+	// tokenize_as templates at start (fetch.Client() when nil).
+	FetchClient *http.Client
 	// OIDC is third-party sign-in (selfservice.methods.oidc); required
 	// when the method is enabled.
 	OIDC *oidc.Method
@@ -251,7 +257,7 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 	}
 	s.auth = &password.Authenticator{Store: o.Store, Hasher: o.Hasher, Policy: o.Attempts, NotFound: store.ErrNotFound}
 	s.engine = flow.NewEngine(o.Store, s.now, random)
-	if s.tokenizer, err = newTokenizer(o.Session.WhoAmI.Tokenizer, s.public, s.now); err != nil {
+	if s.tokenizer, err = newTokenizer(o.Session.WhoAmI.Tokenizer, s.public, s.now, o.Jsonnet, o.FetchClient); err != nil {
 		return nil, fmt.Errorf("kratos: %w", err)
 	}
 	f := o.SelfService.Flows

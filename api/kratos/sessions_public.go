@@ -1,6 +1,8 @@
 package kratos
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/fetch"
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
 )
@@ -52,7 +55,7 @@ func (s *SelfService) whoami(w http.ResponseWriter, r *http.Request) {
 	}
 	out := whoamiJSON{SessionJSON: s.sessionJSON(sess, ident)}
 	if name := r.URL.Query().Get("tokenize_as"); name != "" {
-		if out.Tokenized, err = s.tokenize(name, sess, ident); err != nil {
+		if out.Tokenized, err = s.tokenize(r.Context(), name, sess, ident, out.SessionJSON); err != nil {
 			s.writeError(w, r, true, err)
 			return
 		}
@@ -112,14 +115,23 @@ func (s *SelfService) whoamiSession(r *http.Request) (*core.Session, *core.Ident
 
 // tokenize signs the session as a JWT with the template's own key (notes
 // §6 tokenize_as): a service that trusts the template's public key set
-// accepts only tokens made for it, never a session JWT of the Hanko face.
-func (s *SelfService) tokenize(name string, sess *core.Session, ident *core.Identity) (string, error) {
+// accepts only tokens made for it, never a session JWT of the Hanko face. A
+// claims mapper reads view, the session as whoami answers it.
+func (s *SelfService) tokenize(ctx context.Context, name string, sess *core.Session, ident *core.Identity, view SessionJSON) (string, error) {
 	if s.tokenizer == nil || !s.tokenizer.Has(name) {
 		return "", &kratosError{status: http.StatusBadRequest, reason: fmt.Sprintf("Unable to find tokenizer template %q.", name)}
 	}
-	jwt, err := s.tokenizer.Tokenize(name, sess.ID, ident.ID, ident.ExternalID)
+	raw, err := json.Marshal(view)
+	if err != nil {
+		return "", fmt.Errorf("tokenize: encode session: %w", err)
+	}
+	jwt, err := s.tokenizer.Tokenize(ctx, name, session.TokenSession{ID: sess.ID, IdentityID: ident.ID, ExternalID: ident.ExternalID, JSON: raw})
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeInvalid {
+			var ce *core.Error
+			if errors.As(err, &ce) && ce.Cause != nil {
+				s.errs.Log.WarnContext(ctx, "tokenize_as claims mapper failed", "template", name, "error", ce.Cause)
+			}
 			return "", &kratosError{status: http.StatusBadRequest, reason: core.ErrorMessage(err)}
 		}
 		return "", &core.Error{Code: core.CodeInternal, Message: "Signing the session token failed.", Cause: err}
@@ -127,11 +139,14 @@ func (s *SelfService) tokenize(name string, sess *core.Session, ident *core.Iden
 	return jwt, nil
 }
 
-// newTokenizer reads the key sets of the tokenize_as templates (once, at
-// start). A template with a claims mapper is refused: Jsonnet claim mappers
-// are not built yet, and a mapper accepted and ignored would sign other
-// claims than the operator asked for.
-func newTokenizer(c config.Tokenizer, issuer string, now func() time.Time) (*session.Tokenizer, error) {
+// maxTokenizerDoc caps a template's key set and claims mapper.
+const maxTokenizerDoc = 1 << 20
+
+// newTokenizer reads the key sets and claims mappers of the tokenize_as
+// templates once, at start: file:// and base64:// from here, http(s):// with
+// client (fetch.Client() when nil: a 10s timeout), at most 1 MiB each. A key
+// set or mapper that cannot be read stops the start with its key named.
+func newTokenizer(c config.Tokenizer, issuer string, now func() time.Time, ev session.Evaluator, client *http.Client) (*session.Tokenizer, error) {
 	if len(c.Templates) == 0 {
 		return nil, nil
 	}
@@ -140,15 +155,32 @@ func newTokenizer(c config.Tokenizer, issuer string, now func() time.Time) (*ses
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	ctx := context.Background()
 	tpls := make(map[string]session.TokenTemplate, len(c.Templates))
 	for _, n := range names {
 		t := c.Templates[n]
-		if t.ClaimsMapperURL != "" {
-			return nil, fmt.Errorf("session.whoami.tokenizer.templates.%s.claims_mapper_url: not supported yet (Jsonnet claim mappers are not built); remove it to sign the default claims", n)
+		key := "session.whoami.tokenizer.templates." + n
+		tpl := session.TokenTemplate{TTL: t.TTL, SubjectSource: t.SubjectSource, JWKSURL: t.JWKSURL}
+		if scheme, _, _ := strings.Cut(strings.ToLower(t.JWKSURL), "://"); scheme == "https" || scheme == "http" {
+			b, err := fetch.Get(ctx, client, t.JWKSURL, maxTokenizerDoc)
+			if err != nil {
+				return nil, fmt.Errorf("%s.jwks_url: %w (the key set is read at start)", key, err)
+			}
+			tpl.KeySet = b
 		}
-		tpls[n] = session.TokenTemplate{TTL: t.TTL, SubjectSource: t.SubjectSource, JWKSURL: t.JWKSURL}
+		if t.ClaimsMapperURL != "" {
+			if ev == nil {
+				return nil, fmt.Errorf("%s.claims_mapper_url: no Jsonnet evaluator to run it (SelfServiceOptions.Jsonnet)", key)
+			}
+			b, err := fetch.Get(ctx, client, t.ClaimsMapperURL, maxTokenizerDoc)
+			if err != nil {
+				return nil, fmt.Errorf("%s.claims_mapper_url: %w", key, err)
+			}
+			tpl.ClaimsMapper, tpl.MapperID = string(b), fetch.Redact(t.ClaimsMapperURL)
+		}
+		tpls[n] = tpl
 	}
-	return session.NewTokenizer(issuer, tpls, now)
+	return session.NewTokenizer(issuer, tpls, now, ev)
 }
 
 // listMySessions serves GET /sessions: the caller's other sessions, with

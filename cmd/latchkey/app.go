@@ -188,6 +188,14 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 			return nil, fail("web_hook: %v", err)
 		}
 	}
+	var tokenizerJsonnet *jsonnet.Evaluator
+	for _, t := range cfg.Session.WhoAmI.Tokenizer.Templates {
+		if t.ClaimsMapperURL != "" && tokenizerJsonnet == nil {
+			if tokenizerJsonnet, err = jsonnet.New(jsonnet.Options{}); err != nil {
+				return nil, fail("tokenize_as claims mappers: %v", err)
+			}
+		}
+	}
 	if a.selfsvc, err = kratos.NewSelfService(kratos.SelfServiceOptions{
 		Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 		TOTP: kratosTOTP, Lookup: backupCodes, Attempts: attempts, Passkeys: passkeys, SecurityKeys: securityKeys, OIDC: thirdParty,
@@ -195,6 +203,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 		SelfService: cfg.SelfService, Session: cfg.Session,
 		AddressFlows: &kratos.AddressFlowOptions{Courier: a.courier, MAC: a.signer},
 		Log:          log, Outcomes: a.metrics.Auth("kratos"), WebHooks: a.webhooks,
+		Jsonnet: tokenizerEvaluator(tokenizerJsonnet),
 	}); err != nil {
 		return nil, fail("kratos self-service: %v", err)
 	}
@@ -549,4 +558,12 @@ func verifyCacheSize(n int) int {
 		return -1
 	}
 	return n
+}
+
+// tokenizerEvaluator hands a nil *jsonnet.Evaluator on as a nil interface.
+func tokenizerEvaluator(ev *jsonnet.Evaluator) session.Evaluator {
+	if ev == nil {
+		return nil
+	}
+	return ev
 }

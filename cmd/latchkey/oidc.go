@@ -2,17 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/fetch"
 	"github.com/latchkey/latchkey/jsonnet"
 	"github.com/latchkey/latchkey/method/oidc"
 	"github.com/latchkey/latchkey/upstream"
@@ -71,59 +68,11 @@ func buildOIDC(ctx context.Context, cfg config.OIDCConfig, hanko config.HankoThi
 
 // loadMapper reads a Jsonnet mapper from file://, base64:// or http(s)://.
 func loadMapper(ctx context.Context, client *http.Client, raw string) (string, error) {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return "", fmt.Errorf("%q has no scheme: use file://, base64:// or https://", redactURL(raw))
+	b, err := fetch.Get(ctx, client, raw, maxMapperSize)
+	if err != nil {
+		return "", fmt.Errorf("read mapper: %w", err)
 	}
-	var body []byte
-	switch strings.ToLower(scheme) {
-	case "file":
-		f, err := os.Open(rest)
-		if err != nil {
-			return "", fmt.Errorf("read mapper: %w", err)
-		}
-		defer f.Close()
-		if body, err = io.ReadAll(io.LimitReader(f, maxMapperSize+1)); err != nil {
-			return "", fmt.Errorf("read mapper: %w", err)
-		}
-	case "base64":
-		var err error
-		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-			if body, err = enc.DecodeString(strings.TrimSpace(rest)); err == nil {
-				break
-			}
-		}
-		if err != nil {
-			return "", fmt.Errorf("base64:// mapper is not valid base64")
-		}
-	case "http", "https":
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
-		if err != nil {
-			return "", err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return "", fmt.Errorf("fetch mapper: %w", err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return "", fmt.Errorf("fetch mapper: status %d", resp.StatusCode)
-		}
-		if body, err = io.ReadAll(io.LimitReader(resp.Body, maxMapperSize+1)); err != nil {
-			return "", fmt.Errorf("fetch mapper: %w", err)
-		}
-	default:
-		return "", fmt.Errorf("unsupported scheme %q: use file://, base64:// or https://", scheme)
-	}
-	if len(body) > maxMapperSize {
-		return "", fmt.Errorf("the mapper is larger than %d bytes", maxMapperSize)
-	}
-	return string(body), nil
+	return string(b), nil
 }
 
-func redactURL(u string) string {
-	if strings.HasPrefix(strings.ToLower(u), "base64://") && len(u) > 40 {
-		return u[:40] + "…"
-	}
-	return u
-}
+func redactURL(u string) string { return fetch.Redact(u) }
