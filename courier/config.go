@@ -3,6 +3,7 @@ package courier
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 
 	"github.com/latchkey/latchkey/config"
 )
@@ -49,11 +50,12 @@ func OptionsFromConfig(c config.Courier, serviceName string) (Options, error) {
 // (SMTP, or HTTP with courier.http.request_config) and the SMS sender of the
 // channel with id "sms" (nil when there is none). With dev set and no SMTP
 // URI, e-mail goes to a LogSender on log. It returns an error when a sender
-// cannot be built from its settings.
-func SendersFromConfig(c config.Courier, dev bool, log *slog.Logger) (email, sms Sender, err error) {
+// cannot be built from its settings. client, when not nil, sends the HTTP
+// senders' requests (cmd/latchkey passes one that records spans).
+func SendersFromConfig(c config.Courier, dev bool, log *slog.Logger, client *http.Client) (email, sms Sender, err error) {
 	switch {
 	case c.DeliveryStrategy == "http":
-		email, err = httpFromConfig(c.HTTP.RequestConfig)
+		email, err = httpFromConfig(c.HTTP.RequestConfig, client)
 		if err != nil {
 			return nil, nil, fmt.Errorf("courier.http.request_config: %w", err)
 		}
@@ -78,7 +80,7 @@ func SendersFromConfig(c config.Courier, dev bool, log *slog.Logger) (email, sms
 		if ch.Type != "http" {
 			return nil, nil, fmt.Errorf("courier.channels[%d].type: %q is not http", i, ch.Type)
 		}
-		sms, err = httpFromConfig(ch.RequestConfig)
+		sms, err = httpFromConfig(ch.RequestConfig, client)
 		if err != nil {
 			return nil, nil, fmt.Errorf("courier.channels[%d].request_config: %w", i, err)
 		}
@@ -86,8 +88,8 @@ func SendersFromConfig(c config.Courier, dev bool, log *slog.Logger) (email, sms
 	return email, sms, nil
 }
 
-func httpFromConfig(rc config.RequestConfig) (*HTTPSender, error) {
-	o := HTTPOptions{URL: rc.URL, Method: rc.Method, Headers: rc.Headers, Auth: HTTPAuth{
+func httpFromConfig(rc config.RequestConfig, client *http.Client) (*HTTPSender, error) {
+	o := HTTPOptions{URL: rc.URL, Method: rc.Method, Headers: rc.Headers, Client: client, Auth: HTTPAuth{
 		Type: rc.Auth.Type, User: rc.Auth.Config.User, Password: rc.Auth.Config.Password,
 		Name: rc.Auth.Config.Name, Value: rc.Auth.Config.Value, In: rc.Auth.Config.In,
 	}}

@@ -37,7 +37,7 @@ func TestSendersFromConfig(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			email, sms, err := SendersFromConfig(tc.c, tc.dev, quiet)
+			email, sms, err := SendersFromConfig(tc.c, tc.dev, quiet, nil)
 			if tc.wantErr {
 				if err == nil {
 					t.Fatal("no error")

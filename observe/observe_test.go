@@ -117,3 +117,19 @@ func TestTracingEnabled(t *testing.T) {
 		}
 	}
 }
+
+// TestTracingOff: with tracing off (a nil *Tracing) the helpers leave the
+// client and transport alone and start no span, so callers need no check.
+func TestTracingOff(t *testing.T) {
+	var tr *observe.Tracing
+	c := &http.Client{}
+	if tr.Client(c) != c || tr.Transport(nil) != nil {
+		t.Error("a nil Tracing changed the client or transport")
+	}
+	ctx := context.Background()
+	if got, end := tr.StartClient(ctx, "x"); got != ctx {
+		t.Error("a nil Tracing started a span")
+	} else {
+		end(nil)
+	}
+}

@@ -119,12 +119,53 @@ func (t *Tracing) StartQuery(ctx context.Context, query string) (context.Context
 }
 
 // Transport wraps rt (nil means http.DefaultTransport) so that each
-// outbound request gets a client span and carries the trace context.
+// outbound request gets a client span — a child of the span in the
+// request's context, a root span for background work such as a queued
+// delivery — and carries the trace context (traceparent). On a nil
+// *Tracing it returns rt unchanged, so callers need not check whether
+// tracing is on.
 func (t *Tracing) Transport(rt http.RoundTripper) http.RoundTripper {
+	if t == nil {
+		return rt
+	}
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
 	return tracingTransport{t: t, next: rt}
+}
+
+// Client returns a copy of c whose transport is wrapped by Transport, for
+// every outbound HTTP call (OIDC providers, courier HTTP, web hooks). On a
+// nil *Tracing it returns c itself; c must not be nil.
+func (t *Tracing) Client(c *http.Client) *http.Client {
+	if t == nil {
+		return c
+	}
+	cp := *c
+	cp.Transport = t.Transport(c.Transport)
+	return &cp
+}
+
+// StartClient starts a client span named name for an outbound call that is
+// not HTTP (an SMTP delivery), with attrs as string key/value pairs. The
+// returned function ends it, recording err when not nil. On a nil *Tracing
+// both are no-ops.
+func (t *Tracing) StartClient(ctx context.Context, name string, attrs ...string) (context.Context, func(error)) {
+	if t == nil {
+		return ctx, func(error) {}
+	}
+	kv := make([]attribute.KeyValue, 0, len(attrs)/2)
+	for i := 0; i+1 < len(attrs); i += 2 {
+		kv = append(kv, attribute.String(attrs[i], attrs[i+1]))
+	}
+	ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(kv...))
+	return ctx, func(err error) {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "failed")
+		}
+		span.End()
+	}
 }
 
 type tracingTransport struct {

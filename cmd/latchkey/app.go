@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/api/kratos"
 	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/courier"
 	"github.com/latchkey/latchkey/identity"
 	"github.com/latchkey/latchkey/jsonnet"
@@ -175,12 +176,14 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	}
 	var thirdParty *oidc.Method
 	if cfg.SelfService.Methods.OIDC.Enabled || (cfg.Hanko.Enabled && cfg.Hanko.ThirdParty.Offered()) {
-		if thirdParty, err = buildOIDC(ctx, cfg.SelfService.Methods.OIDC.Config, cfg.Hanko.ThirdParty, a.cipher); err != nil {
+		if thirdParty, err = buildOIDC(ctx, cfg.SelfService.Methods.OIDC.Config, cfg.Hanko.ThirdParty, a.cipher,
+			a.tracing.Client(&http.Client{Timeout: 10 * time.Second})); err != nil {
 			return nil, fail("%v", err)
 		}
 	}
 	if hooks := cfg.SelfService.WebHooks(); len(hooks) > 0 {
-		ko := webhook.KratosOptions{Store: a.db, Hooks: hooks, Logger: log}
+		ko := webhook.KratosOptions{Store: a.db, Hooks: hooks, Logger: log,
+			Client: a.tracing.Client(webhook.NewClient(webhook.DefaultKratosTimeout))}
 		if ko.Jsonnet, err = jsonnet.New(jsonnet.Options{}); err != nil {
 			return nil, fail("web_hook: %v", err)
 		}
@@ -463,9 +466,9 @@ func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup, runCourie
 			wo.Signer = a.hanko
 		}
 		if a.tracing != nil {
-			wo.Client = &http.Client{Transport: a.tracing.Transport(nil), CheckRedirect: func(*http.Request, []*http.Request) error {
+			wo.Client = a.tracing.Client(&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse
-			}}
+			}})
 		}
 		ww, err := webhook.NewWorker(wo)
 		if err != nil {
@@ -485,10 +488,15 @@ func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup, runCourie
 
 // newCourierWorker builds the courier worker from the courier section.
 func (a *app) newCourierWorker() (*courier.Worker, error) {
-	email, sms, err := courier.SendersFromConfig(a.cfg.Courier, a.cfg.Dev, a.log)
+	var client *http.Client
+	if a.tracing != nil {
+		client = a.tracing.Client(&http.Client{Timeout: 10 * time.Second})
+	}
+	email, sms, err := courier.SendersFromConfig(a.cfg.Courier, a.cfg.Dev, a.log, client)
 	if err != nil {
 		return nil, exitError{code: 1, msg: "Error: courier: " + err.Error()}
 	}
+	email, sms = tracedSender(a.tracing, a.cfg.Courier.DeliveryStrategy, email), tracedSender(a.tracing, "http", sms)
 	o := courier.WorkerOptionsFromConfig(a.cfg.Courier)
 	o.Store, o.Email, o.SMS, o.Logger = a.db, email, sms, a.log
 	o.OnFailure = func(abandoned bool) { a.metrics.QueueFailure("courier", abandoned) }
@@ -566,4 +574,31 @@ func tokenizerEvaluator(ev *jsonnet.Evaluator) session.Evaluator {
 		return nil
 	}
 	return ev
+}
+
+// tracedSender wraps a courier sender (nil stays nil) so that each delivery
+// is a client span named "courier.send <kind>" (smtp or http) that the HTTP
+// sender's request span, if any, is a child of. With tracing off it returns
+// s itself.
+func tracedSender(t *observe.Tracing, kind string, s courier.Sender) courier.Sender {
+	if t == nil || s == nil {
+		return s
+	}
+	if _, ok := s.(*courier.LogSender); ok {
+		return s
+	}
+	return spanSender{t: t, kind: kind, next: s}
+}
+
+type spanSender struct {
+	t    *observe.Tracing
+	kind string
+	next courier.Sender
+}
+
+func (s spanSender) Send(ctx context.Context, m *core.Message) error {
+	ctx, end := s.t.StartClient(ctx, "courier.send "+s.kind, "courier.channel", string(m.Channel), "courier.message_id", m.ID)
+	err := s.next.Send(ctx, m)
+	end(err)
+	return err
 }

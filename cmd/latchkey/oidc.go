@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/config"
@@ -23,8 +22,10 @@ const maxMapperSize = 1 << 20
 // there): one
 // upstream per provider (discovery happens at the first sign-in), the
 // mappers loaded now (a mapper that cannot be read stops the start).
-func buildOIDC(ctx context.Context, cfg config.OIDCConfig, hanko config.HankoThirdParty, c *cipher.Cipher) (*oidc.Method, error) {
-	client := &http.Client{Timeout: 10 * time.Second}
+//
+// client makes every call to the providers (discovery, token, userinfo,
+// mapper fetches); cmd wires one that records a client span per request.
+func buildOIDC(ctx context.Context, cfg config.OIDCConfig, hanko config.HankoThirdParty, c *cipher.Cipher, client *http.Client) (*oidc.Method, error) {
 	var ev *jsonnet.Evaluator
 	var ps []*oidc.Provider
 	for i, pc := range cfg.Providers {

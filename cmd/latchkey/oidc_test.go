@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ func TestBuildOIDC(t *testing.T) {
 			RequestedClaims: map[string]any{"id_token": map[string]any{"email": nil}}},
 		{ID: "github", Provider: "github", ClientID: "c", ClientSecret: "s", PKCE: "never"},
 	}
-	m, err := buildOIDC(context.Background(), config.OIDCConfig{Providers: good}, config.HankoThirdParty{Providers: map[string]config.HankoProvider{"github": {Enabled: true, AllowLinking: true}}}, c)
+	m, err := buildOIDC(context.Background(), config.OIDCConfig{Providers: good}, config.HankoThirdParty{Providers: map[string]config.HankoProvider{"github": {Enabled: true, AllowLinking: true}}}, c, &http.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestBuildOIDC(t *testing.T) {
 		"bad base64 mapper":   {ID: "x", Provider: "generic", ClientID: "c", ClientSecret: "s", IssuerURL: "https://idp.example.com", PKCE: "auto", MapperURL: "base64://!!!"},
 		"apple key":           {ID: "x", Provider: "apple", ClientID: "c", AppleTeamID: "t", ApplePrivateKeyID: "k", ApplePrivateKey: "nope", PKCE: "auto"},
 	} {
-		if _, err := buildOIDC(context.Background(), config.OIDCConfig{Providers: []config.OIDCProvider{p}}, config.HankoThirdParty{}, c); err == nil || !strings.Contains(err.Error(), "providers[0]") {
+		if _, err := buildOIDC(context.Background(), config.OIDCConfig{Providers: []config.OIDCProvider{p}}, config.HankoThirdParty{}, c, &http.Client{}); err == nil || !strings.Contains(err.Error(), "providers[0]") {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
