@@ -7,7 +7,7 @@ import "time"
 // registration and login, and trusted devices that skip the second factor.
 type HankoMFA struct {
 	Enabled               bool             `koanf:"enabled" doc:"Second factors are used: a user with one set up is asked for it after the first factor (login_otp), except after a passkey login."`
-	Optional              bool             `koanf:"optional" doc:"Users may skip setting up a second factor when asked (mfa_method_chooser offers skip) and may delete their last one."`
+	Optional              bool             `koanf:"optional" doc:"Users may skip setting up a second factor when asked (mfa_method_chooser offers skip) and may delete their last one. With false, registration and login that acquire one (acquire_on_registration, acquire_on_login) issue no session before a user without a second factor sets one up (mfa_method_chooser without skip); a client that can be offered none gets platform_authenticator_required."`
 	AcquireOnRegistration bool             `koanf:"acquire_on_registration" doc:"Registration offers setting up a second factor (mfa_method_chooser) before success. Hanko's default is true; Latchkey's is false, so clients that do not handle mfa_method_chooser keep registering as before."`
 	AcquireOnLogin        bool             `koanf:"acquire_on_login" doc:"Login of a user without a second factor offers setting one up (mfa_method_chooser) before success."`
 	DeviceTrustPolicy     string           `koanf:"device_trust_policy" doc:"After a second factor at login: never trust the device, always trust it, or prompt (the device_trust state offers trust_device and skip before success). A trusted device gets a cookie naming a device record stored with the user, its expiry and the hash of a random secret; logins of that user from it skip the second factor until the trust expires. A user keeps at most 10 trusted devices (the oldest is forgotten). A cookie that is forged, expired or another user's is ignored. With never, no device is trusted and existing cookies are ignored."`
@@ -63,8 +63,5 @@ func (m *HankoMFA) validate(p *Problems) {
 	}
 	if m.Enabled && !m.TOTP.Enabled && !m.SecurityKeys.Enabled {
 		p.add("hanko.mfa.enabled", "true needs hanko.mfa.totp.enabled or hanko.mfa.security_keys.enabled")
-	}
-	if m.Enabled && !m.Optional && (m.AcquireOnRegistration || m.AcquireOnLogin) {
-		p.add("hanko.mfa.optional", "false (a second factor is required) is not supported yet; set it to true")
 	}
 }

@@ -69,6 +69,9 @@ func (h *Handler) afterFirstFactor(c *flow.Context, i *core.Identity) ([]string,
 
 // continueAfterFirstFactor continues a login to afterFirstFactor's states.
 func (h *Handler) continueAfterFirstFactor(c *flow.ActionContext, i *core.Identity) error {
+	if !hasOTP(i) && len(h.userSecurityKeys(c.Base(), i.ID)) == 0 && h.mfaSetupImpossible(c.Base(), h.cfg.MFA.AcquireOnLogin) {
+		return c.Error(errPlatformAuthenticatorRequired.core())
+	}
 	next, err := h.afterFirstFactor(c.Base(), i)
 	if err != nil {
 		return err

@@ -117,6 +117,24 @@ func (h *Handler) mfaSubFlows() []*flow.SubFlow {
 	}
 }
 
+// errPlatformAuthenticatorRequired is Hanko's answer when a second factor
+// must be set up (hanko.mfa.optional: false) but the client can be offered
+// none: authenticator apps are off and it cannot create a security key.
+var errPlatformAuthenticatorRequired = &flowError{http.StatusUnauthorized, "platform_authenticator_required", "A platform authenticator is required."}
+
+func init() {
+	flowErrorsByMessage[errPlatformAuthenticatorRequired.message] = errPlatformAuthenticatorRequired
+}
+
+// mfaSetupImpossible reports whether a flow that acquires a second factor
+// (acquire: hanko.mfa.acquire_on_login or _on_registration) must refuse to
+// go on, as Hanko's ScheduleMFACreationStates does: one is required
+// (hanko.mfa.optional: false; mfa_method_chooser then has no skip) and
+// mfa_method_chooser has nothing to offer this client.
+func (h *Handler) mfaSetupImpossible(c *flow.Context, acquire bool) bool {
+	return h.cfg.MFA.Enabled && !h.cfg.MFA.Optional && acquire && !h.mfaCreationOffered(c)
+}
+
 // flowUserHasOTP reports whether the login's user has an authenticator app.
 func (h *Handler) flowUserHasOTP(c *flow.Context) bool {
 	id := userIDOf(c)

@@ -235,3 +235,80 @@ func TestFlowMFAOnboarding(t *testing.T) {
 	mustState(t, passwordLogin(t, p, "plain@example.com", "plain's password"), stateMFAMethodChooser, 200)
 	checkSession(t, e, p, p.act("skip", nil), AMRPassword)
 }
+
+// TestFlowMFARequired covers hanko.mfa.optional: false. Registration and
+// login of a user without a second factor reach mfa_method_chooser without
+// skip (a forged skip is refused) and get a session only once one is set
+// up; a client that can be offered no method is refused with
+// platform_authenticator_required and gets no session.
+func TestFlowMFARequired(t *testing.T) {
+	t.Parallel()
+	required := func(totp bool) func(c *config.Hanko) {
+		return func(c *config.Hanko) {
+			c.Email.RequireVerification = false
+			c.Privacy.ShowAccountExistenceHints = true
+			c.MFA.Optional = false
+			c.MFA.AcquireOnRegistration = true
+			c.MFA.AcquireOnLogin = true
+			c.MFA.TOTP.Enabled = totp
+		}
+	}
+	noSkip := func(t *testing.T, cl *client) {
+		t.Helper()
+		chooser := cl.last
+		if _, ok := chooser.Actions["skip"]; ok {
+			t.Fatalf("mfa_method_chooser offers skip though a second factor is required: %v", actionNames(chooser))
+		}
+		a := chooser.Actions["continue_to_otp_secret_creation"]
+		body, _ := json.Marshal(map[string]any{"input_data": map[string]any{}, "csrf_token": chooser.CSRFToken})
+		r := cl.post(strings.Replace(a.Href, "continue_to_otp_secret_creation", "skip", 1), body)
+		if r.Name == stateSuccess || r.Error == nil || r.code < 400 || r.code >= 500 {
+			t.Fatalf("forged skip: %d %s", r.code, r.raw)
+		}
+		cl.last = chooser
+	}
+
+	e := newFEnv(t, required(true))
+	cl := e.client(t)
+	mustState(t, cl.start("registration"), statePreflight, 200)
+	cl.act("register_client_capabilities", map[string]any{"webauthn_available": false})
+	mustState(t, cl.act("register_login_identifier", map[string]any{"email": "reg@example.com"}), statePasswordCreation, 200)
+	mustState(t, cl.act("register_password", map[string]any{"new_password": "reg's password"}), stateMFAMethodChooser, 200)
+	noSkip(t, cl)
+	r := cl.act("continue_to_otp_secret_creation", nil)
+	mustState(t, r, stateMFAOTPSecretCreation, 200)
+	var secret string
+	_ = json.Unmarshal(r.Payload["otp_secret"], &secret)
+	checkSession(t, e, cl, cl.act("otp_code_verify", map[string]any{"otp_code": otpCodeAt(t, secret, e.limitClock.Now())}), AMRPassword)
+
+	e.createUser(t, "plain@example.com", "plain's password")
+	p := e.client(t)
+	mustState(t, passwordLogin(t, p, "plain@example.com", "plain's password"), stateMFAMethodChooser, 200)
+	noSkip(t, p)
+	r = p.act("continue_to_otp_secret_creation", nil)
+	mustState(t, r, stateMFAOTPSecretCreation, 200)
+	_ = json.Unmarshal(r.Payload["otp_secret"], &secret)
+	checkSession(t, e, p, p.act("otp_code_verify", map[string]any{"otp_code": otpCodeAt(t, secret, e.limitClock.Now())}), AMRPassword)
+	// The next login asks for the code it set up.
+	l := e.client(t)
+	mustState(t, passwordLogin(t, l, "plain@example.com", "plain's password"), stateLoginOTP, 200)
+
+	// Authenticator apps off and no WebAuthn on the client: nothing can be
+	// set up, so neither registration nor login goes on.
+	n := newFEnv(t, required(false))
+	rc := n.client(t)
+	mustState(t, rc.start("registration"), statePreflight, 200)
+	rc.act("register_client_capabilities", map[string]any{"webauthn_available": false})
+	r = rc.act("register_login_identifier", map[string]any{"email": "none@example.com"})
+	mustState(t, r, stateRegistrationInit, 401)
+	if r.Error == nil || r.Error.Code != "platform_authenticator_required" {
+		t.Fatalf("registration without a usable second factor: %s", r.raw)
+	}
+	n.createUser(t, "nokey@example.com", "nokey's password")
+	lc := n.client(t)
+	r = passwordLogin(t, lc, "nokey@example.com", "nokey's password")
+	mustState(t, r, stateLoginPassword, 401)
+	if r.Error == nil || r.Error.Code != "platform_authenticator_required" {
+		t.Fatalf("login without a usable second factor: %s", r.raw)
+	}
+}

@@ -90,6 +90,9 @@ func (h *Handler) registerLoginIdentifier(c *flow.ActionContext) error {
 			return c.Error(inputErr("email", codeEmailAlreadyExists))
 		}
 	}
+	if h.mfaSetupImpossible(b, h.cfg.MFA.AcquireOnRegistration) {
+		return c.Error(errPlatformAuthenticatorRequired.core())
+	}
 	keyEmail.Set(b.Stash(), email)
 	keyUsername.Set(b.Stash(), username)
 	var next []string
