@@ -57,6 +57,13 @@ func (h *Handler) loginMFA(c *flow.Context, i *core.Identity) []string {
 		return []string{stateLoginSecurityKey}
 	case h.totpOn() && hasOTP(i):
 		return []string{stateLoginOTP}
+	case h.skOn() && keys:
+		// The client said it cannot use the user's kind of key (a
+		// platform-only configuration and no platform authenticator)
+		// and there is no authenticator app to fall back to: the key
+		// is still asked for. What a client reports about itself never
+		// lets a login skip a second factor the user has.
+		return []string{stateLoginSecurityKey}
 	case h.cfg.MFA.AcquireOnLogin && !keys && !hasOTP(i) && h.mfaCreationOffered(c):
 		return []string{stateMFAMethodChooser}
 	}

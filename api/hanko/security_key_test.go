@@ -454,3 +454,24 @@ func TestSecurityKeysOff(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurityKeyNotSkippedByCapabilities: with platform-only security keys,
+// a client that reports no platform authenticator still meets the user's
+// key (and no session) after the password: what a client says about itself
+// never skips a second factor the user has.
+func TestSecurityKeyNotSkippedByCapabilities(t *testing.T) {
+	t.Parallel()
+	e := newSecurityKeyEnv(t, storetest.SQLite(t), func(c *config.Hanko) { c.MFA.SecurityKeys.AuthenticatorAttachment = "platform" })
+	u := e.createUser(t, "plat@example.com", "plat's password")
+	now := e.limitClock.Now()
+	if err := e.store.CreateWebAuthnCredential(context.Background(), &core.WebAuthnCredential{ID: "cGxhdA", IdentityID: u.ID,
+		UserHandle: []byte("h"), PublicKey: []byte("k"), AttestationType: "none", MFAOnly: true, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, caps := range []map[string]any{webauthnCaps, {"webauthn_available": false,
+		"webauthn_conditional_mediation_available": false, "webauthn_platform_authenticator_available": false}} {
+		cl := e.client(t)
+		r := loginWith(t, cl, caps, "plat@example.com", "plat's password")
+		mustState(t, r, stateLoginSecurityKey, 200)
+	}
+}
