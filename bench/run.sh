@@ -36,7 +36,7 @@ fi
 pport=${BENCH_PUBLIC_PORT:-44330}
 aport=${BENCH_ADMIN_PORT:-44340}
 dsn=${BENCH_DSN:-sqlite://$work/latchkey.db}
-public=http://127.0.0.1:$pport
+public=http://localhost:$pport
 admin=http://127.0.0.1:$aport
 
 export LATCHKEY_SERVE_PUBLIC_PORT=$pport LATCHKEY_SERVE_ADMIN_PORT=$aport LATCHKEY_LOG_LEVEL=warn
