@@ -117,12 +117,13 @@ done
 
 # Free loopback ports: the shared server's public and admin listeners and
 # test page, the same three for ory-elements' own server, kratos-ui's
-# server's two listeners, and the OIDC provider.
-read -r public_port admin_port page_port el_public_port el_admin_port el_page_port ui_public_port ui_admin_port op_port < <(node -e '
+# server's two listeners, the OIDC provider, and kratos-ui's code-login
+# server's two listeners.
+read -r public_port admin_port page_port el_public_port el_admin_port el_page_port ui_public_port ui_admin_port op_port code_public_port code_admin_port < <(node -e '
   const net = require("node:net")
   const free = () => new Promise((ok) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)) }) })
   const ports = new Set()
-  const more = () => ports.size === 9 ? console.log([...ports].join(" ")) : free().then((p) => { ports.add(p); more() })
+  const more = () => ports.size === 11 ? console.log([...ports].join(" ")) : free().then((p) => { ports.add(p); more() })
   more()')
 
 # The default folder holds the last run only.
@@ -259,6 +260,16 @@ if [[ " ${suites[*]} " == *" kratos-ui "* ]]; then
     LATCHKEY_SELFSERVICE_METHODS_WEBAUTHN_ENABLED=true \
     LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED=true \
     LATCHKEY_SELFSERVICE_METHODS_LOOKUP_SECRET_ENABLED=true
+  # Sign-in with an e-mail code on /ui gets a server of its own: with
+  # code.passwordless_enabled the e-mail code is one more way to sign in,
+  # so the other kratos-ui tests' "last way to sign in" would not hold.
+  code_public_url="http://localhost:$code_public_port"
+  code_log="$artifacts/latchkey-kratos-ui-code.log"
+  log "starting latchkey serve --dev for kratos-ui's code login (public :$code_public_port, admin :$code_admin_port)"
+  start_server kratos-ui-code "$code_log" "$code_public_url" \
+    LATCHKEY_SERVE_PUBLIC_PORT="$code_public_port" \
+    LATCHKEY_SERVE_ADMIN_PORT="$code_admin_port" \
+    LATCHKEY_SELFSERVICE_METHODS_CODE_PASSWORDLESS_ENABLED=true
 fi
 log "latchkey ready after $((SECONDS - started)) s"
 
@@ -281,7 +292,9 @@ for s in "${suites[@]}"; do
   log "running $s"
   t0=$SECONDS
   # shellcheck disable=SC2046 # suite_env prints VAR=value words
-  if (cd "$here/$s" && env $(suite_env "$s") npm test --silent); then
+  if (cd "$here/$s" && env $(suite_env "$s") npm test --silent) &&
+    { [[ "$s" != kratos-ui ]] || (cd "$here/$s" && env LATCHKEY_PUBLIC_URL="$code_public_url" \
+      LATCHKEY_ADMIN_URL="http://127.0.0.1:$code_admin_port" LATCHKEY_LOG_FILE="$code_log" npm run --silent test-code); }; then
     passed+=("$s ($((SECONDS - t0)) s)")
   else
     failed+=("$s")
