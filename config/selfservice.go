@@ -335,6 +335,7 @@ func (s *SelfService) resolve(c *Config, w *[]Warning) {
 	ui(&f.Error.UIURL, "error")
 	ui(&s.DefaultBrowserReturnURL, "settings")
 	s.resolveRP(c, base, w)
+	s.warnAnalytics(w)
 	if s.Methods.TOTP.Config.Issuer == "" {
 		s.Methods.TOTP.Config.Issuer = base.Hostname()
 	}

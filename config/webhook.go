@@ -44,8 +44,8 @@ type WebHook struct {
 	// CanInterrupt lets a 4xx/5xx answer {"messages": [...]} interrupt the
 	// flow with those messages.
 	CanInterrupt bool
-	// EmitAnalyticsEvent is Kratos' switch for its analytics events; it is
-	// accepted and recorded in the delivery log line only.
+	// EmitAnalyticsEvent is Kratos' switch for its analytics events.
+	// Latchkey sends none: an explicit true gets a warning (warnAnalytics).
 	EmitAnalyticsEvent bool
 }
 
@@ -313,13 +313,21 @@ func ReadWebHookBody(uri string, fetch bool) (string, error) {
 // The webhook worker uses it to find a queued call's hook by fingerprint.
 func (s SelfService) WebHooks() []*WebHook {
 	var out []*WebHook
+	for _, m := range s.webHookConfigs() {
+		if w, p := ParseWebHook("", m); len(p) == 0 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// webHookConfigs returns the config of every web_hook hook, in flow order.
+func (s SelfService) webHookConfigs() []map[string]any {
+	var out []map[string]any
 	add := func(hooks []Hook) {
 		for _, h := range hooks {
-			if h.Hook != "web_hook" {
-				continue
-			}
-			if w, p := ParseWebHook("", h.Config); len(p) == 0 {
-				out = append(out, w)
+			if h.Hook == "web_hook" {
+				out = append(out, h.Config)
 			}
 		}
 	}
@@ -334,4 +342,17 @@ func (s SelfService) WebHooks() []*WebHook {
 		}
 	}
 	return out
+}
+
+// warnAnalytics warns once when a web_hook asks for Kratos' analytics
+// events (emit_analytics_event: true): Latchkey sends none, so the key
+// has no effect and must not pass silently.
+func (s SelfService) warnAnalytics(w *[]Warning) {
+	for _, m := range s.webHookConfigs() {
+		if v, ok := m["emit_analytics_event"].(bool); ok && v {
+			*w = append(*w, Warning{Key: "selfservice.flows.*.hooks[].config.emit_analytics_event",
+				Message: "true has no effect: Latchkey sends no analytics events (Kratos sends them to Ory); remove it or set it to false"})
+			return
+		}
+	}
 }

@@ -82,3 +82,33 @@ selfservice:
 		t.Errorf("body %q %v", code, err)
 	}
 }
+
+// TestWebHookAnalyticsWarns: Latchkey sends no analytics events, so a
+// web_hook asking for them (emit_analytics_event: true) is warned about by
+// name; false or leaving it out is silent.
+func TestWebHookAnalyticsWarns(t *testing.T) {
+	for _, tc := range []struct {
+		setting string
+		warn    bool
+	}{{"emit_analytics_event: true", true}, {"emit_analytics_event: false", false}, {"", false}} {
+		yml := `
+selfservice:
+  flows:
+    login:
+      after:
+        hooks:
+          - hook: web_hook
+            config: {url: "https://hooks.example.com/login", response: {ignore: true}` + map[bool]string{true: ", " + tc.setting, false: ""}[tc.setting != ""] + `}
+`
+		_, ws := mustLoad(t, yml, nil, true)
+		got := false
+		for _, w := range ws {
+			if strings.Contains(w.Key, "emit_analytics_event") {
+				got = true
+			}
+		}
+		if got != tc.warn {
+			t.Errorf("%q: warned = %v, want %v (%v)", tc.setting, got, tc.warn, ws)
+		}
+	}
+}
