@@ -509,43 +509,21 @@ func (s *SelfService) oidcFinish(w http.ResponseWriter, r *http.Request, kind co
 		// The address belongs to an account: a login flow for it carries
 		// the answer and the provider link (Kratos' registrationToLogin).
 		link, msgs, values := *o.toLogin, o.messages, o.values
-		var csrfToken []byte
-		if res.Flow.Type == "browser" {
-			csrfToken = s.csrf.token(r)
-		}
-		lf, err := s.start(r.Context(), core.FlowLogin, res.Flow.Type,
-			s.public+"self-service/login/"+res.Flow.Type, val(keyReturnTo, res.Stash), csrfToken,
-			initState{seed: func(st *flow.Stash) {
-				keyOIDCLink.Set(st, link)
-				keyMessages.Set(st, msgs)
-				keyValues.Set(st, values)
-			}})
-		if err != nil {
-			s.writeError(w, r, jsonAnswer, err)
-			return true
-		}
-		s.showForm(w, r, core.FlowLogin, lf, nil, tok, jsonAnswer)
+		s.handOver(w, r, res, core.FlowLogin, "login", tok, jsonAnswer, func(st *flow.Stash) {
+			keyOIDCLink.Set(st, link)
+			keyMessages.Set(st, msgs)
+			keyValues.Set(st, values)
+		})
 		return true
 	case !res.Ended && kind == core.FlowLogin && o.oidcTraits:
 		link, _ := keyOIDCLink.Get(res.Stash)
 		values, _ := keyValues.Get(res.Stash)
 		msgs, _ := keyNodeMessages.Get(res.Stash)
-		var csrfToken []byte
-		if res.Flow.Type == "browser" {
-			csrfToken = s.csrf.token(r)
-		}
-		reg, err := s.start(r.Context(), core.FlowRegistration, res.Flow.Type,
-			s.public+"self-service/registration/"+res.Flow.Type, val(keyReturnTo, res.Stash), csrfToken,
-			initState{seed: func(st *flow.Stash) {
-				keyOIDCLink.Set(st, link)
-				keyValues.Set(st, values)
-				keyNodeMessages.Set(st, msgs)
-			}})
-		if err != nil {
-			s.writeError(w, r, jsonAnswer, err)
-			return true
-		}
-		s.showForm(w, r, core.FlowRegistration, reg, nil, tok, jsonAnswer)
+		s.handOver(w, r, res, core.FlowRegistration, "registration", tok, jsonAnswer, func(st *flow.Stash) {
+			keyOIDCLink.Set(st, link)
+			keyValues.Set(st, values)
+			keyNodeMessages.Set(st, msgs)
+		})
 		return true
 	}
 	return false
@@ -822,4 +800,22 @@ func (s *SelfService) oidcLinkSettings(ctx context.Context, identityID string, p
 		return nil
 	}
 	return o, nil
+}
+
+// handOver starts a flow of kind (path: its self-service path segment) of
+// res's type, with res's return_to, seeded by seed, and shows its form: an
+// OIDC answer that continues in another flow (registration to login for an
+// address in use, login to registration for missing traits).
+func (s *SelfService) handOver(w http.ResponseWriter, r *http.Request, res *flow.Result, kind core.FlowKind, path string, tok []byte, jsonAnswer bool, seed func(*flow.Stash)) {
+	var csrfToken []byte
+	if res.Flow.Type == "browser" {
+		csrfToken = s.csrf.token(r)
+	}
+	next, err := s.start(r.Context(), kind, res.Flow.Type,
+		s.public+"self-service/"+path+"/"+res.Flow.Type, val(keyReturnTo, res.Stash), csrfToken, initState{seed: seed})
+	if err != nil {
+		s.writeError(w, r, jsonAnswer, err)
+		return
+	}
+	s.showForm(w, r, kind, next, nil, tok, jsonAnswer)
 }
