@@ -37,8 +37,10 @@ type Options struct {
 	// per operation next to the server's.
 	DBPID int
 	// DBName, when set with DBPID (a PostgreSQL postmaster), counts only
-	// the live backends serving that database, so other clients of a
-	// shared server are left out (backends that exit meanwhile are lost).
+	// the backends serving that database, so other clients of a shared
+	// server are left out: they are sampled every 100 ms during the
+	// measured phase, and one that starts or exits within it counts from
+	// its start or up to its last sample.
 	DBName string
 	// DistinctTokens is how many fresh Hanko JWTs the cache-miss
 	// measurements of validate and me use, each once (5000 when 0).
@@ -407,6 +409,7 @@ func (r *Runner) measureLoad(ctx context.Context, l Load, name, note string, pid
 		procErr  error
 		sampler  *rssSampler
 		dbBefore time.Duration
+		dbMeter  *backendsMeter
 		dbErr    = errors.New("no database pid")
 	)
 	dbPID := 0
@@ -414,8 +417,11 @@ func (r *Runner) measureLoad(ctx context.Context, l Load, name, note string, pid
 		dbPID = r.o.DBPID
 	}
 	between := func() {
-		if dbPID != 0 {
-			dbBefore, dbErr = r.readDBCPU(dbPID)
+		switch {
+		case dbPID != 0 && r.o.DBName != "":
+			dbMeter, dbErr = startBackendsMeter(postgresBackends(dbPID, r.o.DBName), 100*time.Millisecond)
+		case dbPID != 0:
+			dbBefore, dbErr = ReadProcTreeCPU(dbPID)
 		}
 		if pid == 0 {
 			return
@@ -433,6 +439,16 @@ func (r *Runner) measureLoad(ctx context.Context, l Load, name, note string, pid
 	var peak int64
 	if sampler != nil {
 		peak = sampler.Stop()
+	}
+	var dbCPU time.Duration
+	switch {
+	case dbMeter != nil:
+		dbCPU, dbErr = dbMeter.Stop()
+	case dbPID != 0 && dbErr == nil:
+		var after time.Duration
+		if after, dbErr = ReadProcTreeCPU(dbPID); dbErr == nil {
+			dbCPU = after - dbBefore
+		}
 	}
 	if r.o.Progress != nil {
 		fmt.Fprint(r.o.Progress, "\r\033[K")
@@ -459,20 +475,10 @@ func (r *Runner) measureLoad(ctx context.Context, l Load, name, note string, pid
 			res.PeakRSSMB = &mb
 		}
 	}
-	if dbPID != 0 && dbErr == nil {
-		if after, err := r.readDBCPU(dbPID); err == nil && attempts > 0 {
-			res.DBCPUMsPerOp, res.DBCPUMsPerAttempt = perOp(after-dbBefore, st.Ops, attempts)
-		}
+	if dbPID != 0 && dbErr == nil && attempts > 0 {
+		res.DBCPUMsPerOp, res.DBCPUMsPerAttempt = perOp(dbCPU, st.Ops, attempts)
 	}
 	return res, nil
-}
-
-// readDBCPU reads the database server's CPU time (Options.DBPID, DBName).
-func (r *Runner) readDBCPU(pid int) (time.Duration, error) {
-	if r.o.DBName != "" {
-		return ReadPostgresBackendsCPU(pid, r.o.DBName)
-	}
-	return ReadProcTreeCPU(pid)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -187,16 +188,182 @@ func ReadProcTreeCPU(pid int) (time.Duration, error) {
 	return procTreeCPU(pid, true, nil)
 }
 
-// ReadPostgresBackendsCPU returns the CPU time of the live descendants of
-// pid (a PostgreSQL postmaster) serving database db: those whose process
-// title ("postgres: [cluster:] user db host(port) state") names it. The
-// postmaster itself, the other databases' backends and backends that
-// exited are not counted. It fails when pid does not exist.
-func ReadPostgresBackendsCPU(pid int, db string) (time.Duration, error) {
-	return procTreeCPU(pid, false, func(p int) bool {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
-		return err == nil && postgresTitleNames(b, db)
-	})
+// backendKey names one process across pid reuse: its pid and its start
+// time (field 22 of /proc/PID/stat, clock ticks after boot).
+type backendKey struct {
+	pid   int
+	start uint64
+}
+
+// backendsMeter measures the CPU time the backends of one PostgreSQL
+// database spend over a period, including backends that start or exit
+// within it. It samples the postmaster's children every interval and keeps
+// each backend's CPU time at the start of the period (0 for one that
+// started later) and at its latest sample; the period's CPU is the sum of
+// the differences. A backend that exits is counted up to its last sample:
+// what it spent after that (at most one interval of its CPU) is lost, as is
+// a backend that starts and exits between two samples. Reading only the
+// backends alive at both ends, as this tool did, subtracted the whole
+// lifetime CPU of a backend that exited meanwhile and could go negative.
+type backendsMeter struct {
+	read func() (map[backendKey]uint64, error) // CPU ticks of the database's live backends
+	stop chan struct{}
+	done chan struct{}
+
+	mu   sync.Mutex
+	base map[backendKey]uint64
+	last map[backendKey]uint64
+	err  error
+}
+
+// startBackendsMeter takes the first sample of read and samples it every
+// interval until Stop. It fails when the first sample does.
+func startBackendsMeter(read func() (map[backendKey]uint64, error), every time.Duration) (*backendsMeter, error) {
+	base, err := read()
+	if err != nil {
+		return nil, err
+	}
+	m := &backendsMeter{read: read, stop: make(chan struct{}), done: make(chan struct{}), base: base, last: map[backendKey]uint64{}}
+	maps.Copy(m.last, base)
+	go func() {
+		defer close(m.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-m.stop:
+				return
+			case <-t.C:
+				m.sample()
+			}
+		}
+	}()
+	return m, nil
+}
+
+// sample records one reading; a failed one (the postmaster gone) is kept
+// for Stop to return.
+func (m *backendsMeter) sample() {
+	now, err := m.read()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil {
+		m.err = err
+		return
+	}
+	maps.Copy(m.last, now)
+}
+
+// Stop takes a last sample, ends sampling and returns the CPU time the
+// database's backends spent since the meter started.
+func (m *backendsMeter) Stop() (time.Duration, error) {
+	close(m.stop)
+	<-m.done
+	m.sample()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return 0, m.err
+	}
+	var ticks uint64
+	for k, t := range m.last {
+		if b := m.base[k]; t > b {
+			ticks += t - b
+		}
+	}
+	return time.Duration(ticks) * time.Second / time.Duration(clockTicks()), nil
+}
+
+// postgresBackends returns a reader of the CPU ticks (utime+stime) of the
+// live children of pid (a PostgreSQL postmaster) whose process title
+// ("postgres: [cluster:] user db host(port) state") names database db.
+// Titles are read once per backend. The reader fails when pid is gone.
+func postgresBackends(pid int, db string) func() (map[backendKey]uint64, error) {
+	ours := map[backendKey]bool{}
+	return func() (map[backendKey]uint64, error) {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+			return nil, fmt.Errorf("read process %d: %w", pid, err)
+		}
+		out := map[backendKey]uint64{}
+		for _, c := range childrenOf(pid) {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c))
+			if err != nil {
+				continue // exited meanwhile
+			}
+			ppid, start, ticks, err := parseStatBackend(b)
+			if err != nil || ppid != pid {
+				continue
+			}
+			k := backendKey{c, start}
+			match, seen := ours[k]
+			if !seen {
+				cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", c))
+				if err != nil {
+					continue
+				}
+				match = postgresTitleNames(cmd, db)
+				ours[k] = match
+			}
+			if match {
+				out[k] = ticks
+			}
+		}
+		return out, nil
+	}
+}
+
+// childrenOf returns the pids of pid's children: from
+// /proc/PID/task/PID/children when the kernel has it, else from a scan of
+// /proc (callers check the parent again).
+func childrenOf(pid int) []int {
+	var out []int
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	for _, e := range entries {
+		if c, err := strconv.Atoi(e.Name()); err == nil && c != pid {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// parseStatBackend returns the parent pid (field 4), start time (field 22)
+// and utime+stime (fields 14 and 15) of a /proc/PID/stat line.
+func parseStatBackend(stat []byte) (ppid int, start, ticks uint64, err error) {
+	end := bytes.LastIndexByte(stat, ')')
+	if end < 0 {
+		return 0, 0, 0, errors.New("/proc stat: no command name")
+	}
+	fields := strings.Fields(string(stat[end+1:]))
+	// fields[0] is field 3 (state).
+	if len(fields) < 20 {
+		return 0, 0, 0, fmt.Errorf("/proc stat: %d fields after the command name, want at least 20", len(fields))
+	}
+	if ppid, err = strconv.Atoi(fields[1]); err != nil {
+		return 0, 0, 0, fmt.Errorf("/proc stat: ppid: %w", err)
+	}
+	if start, err = strconv.ParseUint(fields[19], 10, 64); err != nil {
+		return 0, 0, 0, fmt.Errorf("/proc stat: starttime: %w", err)
+	}
+	utime, err := strconv.ParseUint(fields[11], 10, 64)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("/proc stat: utime: %w", err)
+	}
+	stime, err := strconv.ParseUint(fields[12], 10, 64)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("/proc stat: stime: %w", err)
+	}
+	return ppid, start, utime + stime, nil
 }
 
 // postgresTitleNames reports whether a PostgreSQL backend's cmdline (its

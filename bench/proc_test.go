@@ -1,10 +1,19 @@
 package bench
 
 import (
+	"context"
 	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latchkey/latchkey/store/storetest"
 )
 
 func TestReadProcSelf(t *testing.T) {
@@ -168,5 +177,126 @@ func TestPostgresTitleNames(t *testing.T) {
 				t.Fatalf("postgresTitleNames(%q, %q) = %v, want %v", tt.cmdline, tt.db, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestBackendsMeter replays the readings of a database whose backends come
+// and go during the measured phase: each counts from its CPU at the start
+// (0 when it started later) to its last reading, and a pid reused by a new
+// backend is a new backend. Alive-at-both-ends arithmetic made this -53.
+func TestBackendsMeter(t *testing.T) {
+	t.Parallel()
+	a, b, c, a2 := backendKey{11, 1}, backendKey{12, 5}, backendKey{13, 2}, backendKey{11, 9}
+	readings := []map[backendKey]uint64{
+		{a: 100, c: 10},       // start
+		{a: 150, b: 5, c: 15}, // a sample: a about to exit, b new
+		{b: 30, c: 20, a2: 7}, // at Stop: a gone, its pid reused
+	}
+	read := func() (map[backendKey]uint64, error) {
+		if len(readings) == 0 {
+			return nil, errors.New("read after Stop")
+		}
+		r := readings[0]
+		readings = readings[1:]
+		return r, nil
+	}
+	m, err := startBackendsMeter(read, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.sample()
+	got, err := m.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a 50 + b 30 + c 10 + a2 7
+	if want := 97 * time.Second / time.Duration(clockTicks()); got != want {
+		t.Fatalf("Stop = %v, want %v", got, want)
+	}
+}
+
+func TestBackendsMeterPostmasterGone(t *testing.T) {
+	t.Parallel()
+	n := 0
+	read := func() (map[backendKey]uint64, error) {
+		if n++; n > 1 {
+			return nil, errors.New("no such process")
+		}
+		return map[backendKey]uint64{{1, 1}: 1}, nil
+	}
+	m, err := startBackendsMeter(read, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Stop(); err == nil {
+		t.Fatal("no error when the postmaster is gone")
+	}
+}
+
+// TestPostgresBackendsCPU measures a real database's backends: one burns
+// CPU and disconnects during the phase, another stays. The meter counts
+// the one that exited (reading only the live backends at both ends did not).
+func TestPostgresBackendsCPU(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	ctx := context.Background()
+	connect := func() (*pgx.Conn, int) {
+		t.Helper()
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pid int
+		if err := c.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		return c, pid
+	}
+	stay, stayPID := connect()
+	defer stay.Close(ctx)
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", stayPID))
+	if err != nil {
+		t.Skipf("PostgreSQL backend %d is not a local process: %v", stayPID, err)
+	}
+	postmaster, _, _, err := parseStatBackend(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", postmaster)); err != nil {
+		t.Skipf("postmaster %d not readable: %v", postmaster, err)
+	}
+
+	m, err := startBackendsMeter(postgresBackends(postmaster, name), 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	burn, burnPID := connect()
+	if _, err := burn.Exec(ctx, `SELECT count(*) FROM generate_series(1, 3000000)`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // a sample after the query
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", burnPID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, burnt, err := parseStatBackend(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	burn.Close(ctx)
+	time.Sleep(50 * time.Millisecond)
+	if _, err := stay.Exec(ctx, `SELECT 1`); err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Duration(burnt) * time.Second / time.Duration(clockTicks()); burnt == 0 || got < want {
+		t.Fatalf("database CPU %v, want at least the %v (%d ticks) of the backend that exited", got, want, burnt)
 	}
 }

@@ -132,7 +132,7 @@ section of --config (or of --dev's defaults with --dev, as "latchkey serve
 	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each HTTP request")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress or setup lines on stderr")
 	fl.IntVar(&f.dbPID, "db-pid", 0, "PID of the database server on this machine (PostgreSQL's postmaster, MariaDB's mysqld): its CPU and its descendants' per op")
-	fl.StringVar(&f.dbName, "db-name", "", "with --db-pid of a PostgreSQL postmaster: count only the backends of this database (other clients of a shared server left out)")
+	fl.StringVar(&f.dbName, "db-name", "", "with --db-pid of a PostgreSQL postmaster: count only the backends of this database, sampled every 100 ms so those that start or exit during a measurement count too (other clients of a shared server left out)")
 	fl.IntVar(&f.distinctTokens, "distinct-tokens", 5000, "fresh JWTs the cache-miss runs of validate and me send, each once (the run ends after that many ops)")
 	fl.IntVar(&f.identities, "identities", 0, "seed this many identities before the first scenario (e.g. 50000 on PostgreSQL)")
 	fl.StringVar(&f.hankoAdminPrefix, "hanko-admin-prefix", "", "path prefix of the Hanko admin API on the admin listener (hanko.admin_prefix)")
@@ -255,7 +255,7 @@ func benchHeader(f *benchFlags, hash password.Params) string {
 	}
 	switch {
 	case f.dbPID != 0 && f.dbName != "":
-		s += fmt.Sprintf("; database pid %d (its live backends of database %s)", f.dbPID, f.dbName)
+		s += fmt.Sprintf("; database pid %d (its backends of database %s, sampled every 100 ms)", f.dbPID, f.dbName)
 	case f.dbPID != 0:
 		s += fmt.Sprintf("; database pid %d (and descendants)", f.dbPID)
 	}
