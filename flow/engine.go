@@ -77,6 +77,12 @@ type Submission struct {
 	// submits on the server's side (a provider's callback) while the
 	// client, holding the current token, is away.
 	KeepCSRF bool
+	// InTx, when set, runs inside the step's transaction once the step
+	// went through, with its result: what it writes through tx commits
+	// with the step, and an error rolls the whole step back (the face
+	// queues the calls a finished step triggers there). It may run more
+	// than once when the store runs the transaction again.
+	InTx func(ctx context.Context, tx store.Tx, res *Result) error
 }
 
 // Result is a flow as a face renders it after a step.
@@ -242,7 +248,10 @@ func (e *Engine) Submit(ctx context.Context, def *Definition, sub Submission) (*
 			return ErrConflict
 		}
 		res, err = e.step(ctx, tx, def, f, sub.Action, input, prepared, csrf, now)
-		return err
+		if err != nil || sub.InTx == nil {
+			return err
+		}
+		return sub.InTx(ctx, tx, res)
 	}
 	err = e.store.Update(ctx, run)
 	if lostUniqueRace(err) {

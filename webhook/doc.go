@@ -21,7 +21,10 @@
 // Kratos runs web_hook hooks: it renders a hook's Jsonnet body (function of
 // ctx) and either calls the configured URL at once (the answer may change
 // the identity or interrupt the flow) or, with response.ignore, queues the
-// call as a delivery of event KratosEvent in the same queue. The Worker
+// call as a delivery of event KratosEvent in the same queue: Enqueue does
+// so through the transaction of the change that triggered the hook (the
+// Kratos face's login, registration and settings steps), so that no call
+// is lost between that change's commit and its queueing. The Worker
 // sends those with Kratos.Deliver, looking the hook up by its fingerprint
 // (credentials are never stored), and retries them up to
 // KratosMaxAttempts times. One Worker serves both kinds; either sender may

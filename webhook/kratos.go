@@ -185,8 +185,22 @@ const (
 	SelectOthers
 )
 
+// SelectSync narrows a selection to the hooks called at once (those
+// without response.ignore), SelectQueued to the asynchronous ones:
+// SelectOthers|SelectSync. A caller that queued the asynchronous hooks in
+// the transaction of the change (Enqueue) calls the others with SelectSync
+// once it committed.
+const (
+	SelectSync   Select = 1 << 4
+	SelectQueued Select = 1 << 5
+)
+
 func (s Select) takes(w *config.WebHook) bool {
-	switch s {
+	switch {
+	case s&SelectSync != 0 && w.Ignore, s&SelectQueued != 0 && !w.Ignore:
+		return false
+	}
+	switch s &^ (SelectSync | SelectQueued) {
 	case SelectInterrupting:
 		return w.Interrupts()
 	case SelectOthers:
@@ -281,7 +295,8 @@ func (k *Kratos) Run(ctx context.Context, hooks []config.Hook, c *Context, sel S
 			continue // the template called error "cancel": no request
 		}
 		if w.Ignore {
-			if err := k.enqueue(ctx, w, body); err != nil {
+			err := k.o.Store.Update(ctx, func(tx store.Tx) error { return k.enqueue(ctx, tx, w, body) })
+			if err != nil {
 				return nil, err
 			}
 			continue
@@ -386,7 +401,37 @@ type queued struct {
 	Body *string `json:"body"`
 }
 
-func (k *Kratos) enqueue(ctx context.Context, w *config.WebHook, body []byte) error {
+// Enqueue renders the asynchronous (response.ignore) web hooks among hooks
+// that sel takes, with c as the templates' ctx, and queues their calls
+// through tx: they commit with the change that triggered them, or not at
+// all, so a crash after the commit cannot lose a call. It runs no
+// synchronous hook. Errors: a template that fails to render, or the
+// store's.
+func (k *Kratos) Enqueue(ctx context.Context, tx store.Tx, hooks []config.Hook, c *Context, sel Select) error {
+	list := webHooks(hooks, sel|SelectQueued)
+	if len(list) == 0 {
+		return nil
+	}
+	cj, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("web hook: encode ctx: %w", err)
+	}
+	for _, w := range list {
+		body, cancel, err := k.render(ctx, w, cj)
+		if err != nil {
+			return err
+		}
+		if cancel {
+			continue
+		}
+		if err := k.enqueue(ctx, tx, w, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *Kratos) enqueue(ctx context.Context, tx store.Tx, w *config.WebHook, body []byte) error {
 	q := queued{Hook: w.Fingerprint()}
 	if body != nil {
 		s := string(body)
@@ -399,7 +444,7 @@ func (k *Kratos) enqueue(ctx context.Context, w *config.WebHook, body []byte) er
 	now := k.o.Now().UTC()
 	d := &store.WebhookDelivery{ID: k.o.NewID(), Callback: w.URL, Event: KratosEvent, Data: data,
 		Status: store.DeliveryQueued, NextAttempt: now, CreatedAt: now, UpdatedAt: now}
-	if err := k.o.Store.Update(ctx, func(tx store.Tx) error { return tx.CreateWebhookDelivery(ctx, d) }); err != nil {
+	if err := tx.CreateWebhookDelivery(ctx, d); err != nil {
 		return fmt.Errorf("web hook: queue call to %s: %w", w.URL, err)
 	}
 	return nil

@@ -374,6 +374,54 @@ func TestKratosAsyncQueuedRetriedAndRestart(t *testing.T) {
 	}
 }
 
+// TestKratosEnqueueInTransaction: Enqueue queues only the asynchronous
+// hooks, through the caller's transaction (rolled back with it, committed
+// with it), and Run with SelectSync calls the synchronous ones without
+// queueing the others again; on every backend.
+func TestKratosEnqueueInTransaction(t *testing.T) {
+	t.Parallel()
+	for name, open := range storetest.Backends(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st := open(t)
+			c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+			rcv := newHookReceiver(t, func(int) (int, string) { return 200, "" })
+			async := webHook(rcv.srv.URL+"/async", map[string]any{"response": map[string]any{"ignore": true}, "body": b64(bodyTemplate)})
+			sync := webHook(rcv.srv.URL+"/sync", map[string]any{"body": b64(bodyTemplate)})
+			hooks := []config.Hook{sync, async}
+			k := newKratos(t, st, c, hooks...)
+			ctx := context.Background()
+			rollback := errors.New("the change failed")
+			err := st.Update(ctx, func(tx store.Tx) error {
+				if err := k.Enqueue(ctx, tx, hooks, hookCtx, webhook.SelectOthers); err != nil {
+					return err
+				}
+				return rollback
+			})
+			if !errors.Is(err, rollback) {
+				t.Fatal(err)
+			}
+			if q := deliveries(t, st, store.WebhookDeliveryQuery{Event: webhook.KratosEvent}); len(q) != 0 {
+				t.Fatalf("a rolled back change left queued calls: %+v", q)
+			}
+			if err := st.Update(ctx, func(tx store.Tx) error { return k.Enqueue(ctx, tx, hooks, hookCtx, webhook.SelectOthers) }); err != nil {
+				t.Fatal(err)
+			}
+			q := deliveries(t, st, store.WebhookDeliveryQuery{Event: webhook.KratosEvent})
+			if len(q) != 1 || q[0].Callback != rcv.srv.URL+"/async" || !strings.Contains(string(q[0].Data), "ada@example.com") || rcv.count() != 0 {
+				t.Fatalf("committed: queue %+v, %d requests", q, rcv.count())
+			}
+			if _, err := k.Run(ctx, hooks, hookCtx, webhook.SelectOthers|webhook.SelectSync); err != nil {
+				t.Fatal(err)
+			}
+			r, _ := rcv.last()
+			if q := deliveries(t, st, store.WebhookDeliveryQuery{Event: webhook.KratosEvent}); len(q) != 1 || rcv.count() != 1 || r.URL.Path != "/sync" {
+				t.Fatalf("SelectSync: %d queued, %d requests", len(q), rcv.count())
+			}
+		})
+	}
+}
+
 // TestKratosQueuedHookRemoved abandons a queued call whose hook is no
 // longer configured instead of sending it anywhere.
 func TestKratosQueuedHookRemoved(t *testing.T) {

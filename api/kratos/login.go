@@ -271,7 +271,7 @@ func (s *SelfService) finishLogin(w http.ResponseWriter, r *http.Request, sub *s
 	method := val(keyActive, res.Stash)
 	if _, err := s.runWebHooks(r, s.loginHookList(method), func() *webhook.Context {
 		return s.hookContext(r, s.render(r, core.FlowLogin, res, o.ident, tok), s.hookIdentity(o.ident), nil)
-	}, webhook.SelectAll); err != nil {
+	}, afterSel(o, webhook.SelectAll)); err != nil {
 		s.writeError(w, r, jsonAnswer, webHookError(err))
 		return
 	}

@@ -289,7 +289,7 @@ func (s *SelfService) finishRegistration(w http.ResponseWriter, r *http.Request,
 	resp := registrationResponse{Identity: publicIdentity(o.ident, s.public)}
 	if _, err := s.runWebHooks(r, s.registrationHooks(method), func() *webhook.Context {
 		return s.hookContext(r, s.render(r, core.FlowRegistration, res, o.ident, tok), s.hookIdentity(o.ident), nil)
-	}, webhook.SelectOthers); err != nil {
+	}, afterSel(o, webhook.SelectOthers)); err != nil {
 		s.writeError(w, r, jsonAnswer, webHookError(err))
 		return
 	}

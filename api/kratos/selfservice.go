@@ -382,6 +382,10 @@ type outcome struct {
 	// toLogin hands a registration over to a new login flow that holds
 	// the provider link until the user proves the account it names.
 	toLogin *oidcLink
+	// hooksQueued is set when the step's transaction queued the
+	// asynchronous after-hooks of the finished step (queueAfterHooks): the
+	// answer then calls only the synchronous ones.
+	hooksQueued bool
 	// tx, when set, runs first inside the step's transaction and may change
 	// the outcome (a code is checked or sent and its message enqueued, a
 	// registered identity is created). An error rolls the step back. It may

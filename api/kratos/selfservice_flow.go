@@ -790,9 +790,16 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 		action, inputs = strat.method, strat.inputs
 	}
 	ctx := context.WithValue(r.Context(), outcomeKey{}, &stepOutcome{o: o, prepared: *o})
+	plain := r
+	hookReq := func() *http.Request {
+		if strat != nil && (o.next != "" || o.clearActive) && kind != core.FlowSettings {
+			return withTransient(plain, transient)
+		}
+		return plain
+	}
 	submit := func() (*flow.Result, error) {
 		return s.engine.Submit(ctx, def, flow.Submission{FlowID: id, Action: action, CSRFToken: res.Flow.CSRFToken,
-			Input: engineInput(body, inputs)})
+			Input: engineInput(body, inputs), InTx: s.queueAfterHooks(kind, sub, o, tok, jsonAnswer, hookReq)})
 	}
 	res2, err := submit()
 	if lostRace(err) {
@@ -818,13 +825,11 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 	if o.ident != nil {
 		showIdent = o.ident
 	}
-	if strat != nil && (o.next != "" || o.clearActive) && kind != core.FlowSettings {
-		// Kratos answers a step that went through with the flow as it holds
-		// it in memory, transient_payload included; a failed step's answer,
-		// and a saved settings flow, is the flow read back from the
-		// database, which never stores it.
-		r = withTransient(r, transient)
-	}
+	// Kratos answers a step that went through with the flow as it holds it
+	// in memory, transient_payload included; a failed step's answer, and a
+	// saved settings flow, is the flow read back from the database, which
+	// never stores it.
+	r = hookReq()
 	if strat != nil {
 		s.recordOutcome(kind, strat.method, res2, o)
 	}

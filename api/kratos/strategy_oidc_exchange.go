@@ -99,7 +99,7 @@ func (s *SelfService) finishExchange(w http.ResponseWriter, r *http.Request, o *
 	}
 	if _, err := s.runWebHooks(r, hooks, func() *webhook.Context {
 		return s.hookContext(r, s.render(r, res.Flow.Kind, res, o.ident, nil), s.hookIdentity(o.ident), nil)
-	}, sel); err != nil {
+	}, afterSel(o, sel)); err != nil {
 		s.writeError(w, r, false, webHookError(err))
 		return
 	}

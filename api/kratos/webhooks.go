@@ -1,6 +1,7 @@
 package kratos
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -10,7 +11,9 @@ import (
 
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/identity"
+	"github.com/latchkey/latchkey/store"
 	"github.com/latchkey/latchkey/webhook"
 )
 
@@ -40,6 +43,85 @@ func (s *SelfService) hookContext(r *http.Request, flowView any, ident any, sess
 	}
 	c.TransientPayload, _ = r.Context().Value(transientKey{}).(json.RawMessage)
 	return c
+}
+
+// afterHooks is what the answer to a finished step runs of the after
+// hooks: which hooks, the selection, the flow kind ctx.flow is rendered as
+// and the identity. ok is false when the answer runs none. It mirrors
+// finishLogin, finishRegistration, finishSettings, oidcFinish and
+// finishExchange.
+type afterHooks struct {
+	hooks []config.Hook
+	sel   webhook.Select
+	kind  core.FlowKind
+	ident *core.Identity
+	noTok bool
+}
+
+func (s *SelfService) afterHookPlan(kind core.FlowKind, sub *submission, o *outcome, res *flow.Result, jsonAnswer bool) (afterHooks, bool) {
+	method := val(keyActive, res.Stash)
+	switch {
+	case o.redirect != "":
+		return afterHooks{}, false
+	case res.Ended && res.Flow.Type == "api" && keyExchange.Has(res.Stash) && !jsonAnswer && o.identityID != "":
+		if o.oidcSignedUp || (res.Flow.Kind == core.FlowRegistration && !o.oidcLogin) {
+			return afterHooks{s.registrationHooks("oidc"), webhook.SelectOthers, res.Flow.Kind, o.ident, true}, true
+		}
+		return afterHooks{s.loginHookList("oidc"), webhook.SelectAll, res.Flow.Kind, o.ident, true}, true
+	case res.Ended && kind == core.FlowLogin && o.oidcSignedUp, res.Ended && kind == core.FlowRegistration && !o.oidcLogin:
+		return afterHooks{s.registrationHooks(method), webhook.SelectOthers, core.FlowRegistration, o.ident, false}, true
+	case res.Ended && (kind == core.FlowLogin || kind == core.FlowRegistration):
+		return afterHooks{s.loginHookList(method), webhook.SelectAll, core.FlowLogin, o.ident, false}, true
+	case kind == core.FlowSettings && o.next != "" && o.next != stateShowForm:
+		hooks := methodAfter(s.cfg.Flows.Settings.After, method).Hooks
+		if len(hooks) == 0 {
+			hooks = s.cfg.Flows.Settings.After.Hooks
+		}
+		ident := o.ident
+		if ident == nil {
+			ident = sub.ident
+		}
+		return afterHooks{hooks, webhook.SelectAll, core.FlowSettings, ident, false}, true
+	}
+	return afterHooks{}, false
+}
+
+// queueAfterHooks returns the flow.Submission.InTx of a step: when the
+// step finished a login, registration or settings change, it queues the
+// asynchronous (response.ignore) after-hooks the answer would run, in the
+// step's transaction, so that the change never commits without its calls;
+// the answer then calls only the synchronous ones (afterSel). hookReq is
+// the request as the answer will see it.
+func (s *SelfService) queueAfterHooks(kind core.FlowKind, sub *submission, o *outcome, tok []byte, jsonAnswer bool, hookReq func() *http.Request) func(context.Context, store.Tx, *flow.Result) error {
+	return func(ctx context.Context, tx store.Tx, res *flow.Result) error {
+		o.hooksQueued = false
+		if s.webhooks == nil {
+			return nil
+		}
+		p, ok := s.afterHookPlan(kind, sub, o, res, jsonAnswer)
+		if !ok || !webhook.Has(p.hooks, p.sel|webhook.SelectQueued) {
+			return nil
+		}
+		r, t := hookReq(), tok
+		if p.noTok {
+			t = nil
+		}
+		c := s.hookContext(r, s.render(r, p.kind, res, p.ident, t), s.hookIdentity(p.ident), nil)
+		if err := s.webhooks.Enqueue(ctx, tx, p.hooks, c, p.sel); err != nil {
+			return err
+		}
+		o.hooksQueued = true
+		return nil
+	}
+}
+
+// afterSel is the selection the answer to a step calls after hooks with:
+// only the synchronous ones when the step's transaction queued the others.
+func afterSel(o *outcome, sel webhook.Select) webhook.Select {
+	if o.hooksQueued {
+		return sel | webhook.SelectSync
+	}
+	return sel
 }
 
 // runWebHooks runs the web hooks of hooks that sel takes; nil without any.

@@ -4,19 +4,23 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/api/kratos"
 	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/jsonnet"
 	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/store/storetest"
 	"github.com/latchkey/latchkey/webhook"
 )
 
@@ -257,4 +261,98 @@ func TestWebHookSettingsAfter(t *testing.T) {
 		t.Fatalf("queued calls %+v (%v)", q, err)
 	}
 	must(t, c.do("POST", "/self-service/settings?flow="+id, map[string]any{"method": "password", "password": "a new passphrase 42"}), 502)
+}
+
+// queueFailing is a store whose transactions fail to queue web hook calls
+// while fail is set.
+type queueFailing struct {
+	store.Store
+	fail *atomic.Bool
+}
+
+func (q queueFailing) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	return q.Store.Update(ctx, func(tx store.Tx) error { return fn(queueFailingTx{tx, q.fail}) })
+}
+
+type queueFailingTx struct {
+	store.Tx
+	fail *atomic.Bool
+}
+
+func (q queueFailingTx) CreateWebhookDelivery(ctx context.Context, d *store.WebhookDelivery) error {
+	if q.fail.Load() {
+		return errors.New("the queue write failed")
+	}
+	return q.Tx.CreateWebhookDelivery(ctx, d)
+}
+
+// TestWebHookAsyncQueuedWithTheChange: a response.ignore hook's call is
+// queued in the transaction of the change that triggers it, on every
+// backend. While queueing fails, a registration stores no identity and a
+// settings change is not saved (the step answers an error); once it works,
+// the committed registration and change have their calls in the queue
+// when the answer arrives, before any worker ran.
+func TestWebHookAsyncQueuedWithTheChange(t *testing.T) {
+	t.Parallel()
+	rcv := newHookServer(t, 200, ``)
+	for name, open := range storetest.Backends(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fail := &atomic.Bool{}
+			e := newSelfServiceEnvOn(t, open, func(_ *config.Config, o *kratos.SelfServiceOptions) {
+				o.Store = queueFailing{o.Store, fail}
+			}, withWebHooks(t, func(ss *config.SelfService) {
+				async := map[string]any{"response": map[string]any{"ignore": true}}
+				ss.Flows.Registration.After.Password.Hooks = []config.Hook{{Hook: "session"}, hookConfig(rcv.srv.URL+"/reg", async)}
+				ss.Flows.Settings.After.Profile.Hooks = []config.Hook{hookConfig(rcv.srv.URL+"/settings", async)}
+			}))
+			ctx := context.Background()
+			queued := func() []store.WebhookDelivery {
+				t.Helper()
+				q, err := e.st.ListWebhookDeliveries(ctx, store.WebhookDeliveryQuery{Event: webhook.KratosEvent})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return q
+			}
+			c := e.native(t)
+			fail.Store(true)
+			f := c.do("GET", "/self-service/registration/api", nil)
+			must(t, f, 200)
+			r := c.do("POST", "/self-service/registration?flow="+flowID(t, f), registerBody("frank@example.com"))
+			if r.code < 500 {
+				t.Fatalf("registration with a failing queue: status %d, want an error: %s", r.code, r.body)
+			}
+			if i, err := e.st.FindIdentityByIdentifier(ctx, core.CredentialPassword, "frank@example.com"); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("the identity was stored without its queued call: %v (%v)", i != nil, err)
+			}
+			fail.Store(false)
+			c.token = e.registerNative(t, c, "frank@example.com", "correct horse battery")
+			if q := queued(); len(q) != 1 || !strings.HasSuffix(q[0].Callback, "/reg") || !strings.Contains(string(q[0].Data), "frank@example.com") {
+				t.Fatalf("queued after registration: %+v", q)
+			}
+
+			fail.Store(true)
+			sf := c.do("GET", "/self-service/settings/api", nil)
+			must(t, sf, 200)
+			change := map[string]any{"method": "profile", "traits": map[string]any{"email": "frank@example.com", "name": "Frank Changed"}}
+			if r := c.do("POST", "/self-service/settings?flow="+flowID(t, sf), change); r.code < 500 {
+				t.Fatalf("settings with a failing queue: status %d: %s", r.code, r.body)
+			}
+			i, err := e.st.FindIdentityByIdentifier(ctx, core.CredentialPassword, "frank@example.com")
+			if err != nil || strings.Contains(string(i.Traits), "Frank Changed") {
+				t.Fatalf("the change was saved without its queued call: %v %s", err, i.Traits)
+			}
+			fail.Store(false)
+			sf = c.do("GET", "/self-service/settings/api", nil)
+			must(t, sf, 200)
+			must(t, c.do("POST", "/self-service/settings?flow="+flowID(t, sf), change), 200)
+			if q := queued(); len(q) != 2 || !strings.HasSuffix(q[1].Callback, "/settings") || !strings.Contains(string(q[1].Data), "Frank Changed") {
+				t.Fatalf("queued after settings: %+v", q)
+			}
+			if paths, _ := rcv.requests(); len(paths) != 0 {
+				t.Fatalf("asynchronous hooks were called during the requests: %v", paths)
+			}
+		})
+	}
 }
