@@ -547,6 +547,7 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 	checkBeforeHooks(p, fk+"verification.before.hooks", f.Verification.Before.Hooks, hooksUnsupported)
 	checkAfter(p, fk+"login.after", f.Login.After, hooksAfterLogin)
 	checkAfter(p, fk+"registration.after", f.Registration.After, hooksAfterRegistration)
+	checkUnreachedHooks(p, fk+"registration.after.profile.hooks", f.Registration.After.Profile.Hooks)
 	checkAfter(p, fk+"settings.after", f.Settings.After, hooksAfterSettings)
 	checkAfter(p, fk+"recovery.after", f.Recovery.After, hooksUnsupported)
 	checkAfter(p, fk+"verification.after", f.Verification.After, hooksUnsupported)
@@ -610,6 +611,16 @@ func checkBeforeHooks(p *Problems, key string, hooks []Hook, pos hookPosition) {
 	checkHooks(p, key, hooks, pos)
 }
 
+// checkUnreachedHooks refuses registration.after.profile.hooks: Kratos has
+// no such list, and no registration ends with the profile method (in the
+// profile_first style the traits screen leads to a credential method, whose
+// after hooks, or registration.after.hooks, run).
+func checkUnreachedHooks(p *Problems, key string, hooks []Hook) {
+	for i := range hooks {
+		p.add(fmt.Sprintf("%s[%d]", key, i), "never runs: a registration ends with the method that sets the credential (password, code, passkey, webauthn, oidc), whose after hooks or registration.after.hooks run, also in the profile_first style; move the hook there")
+	}
+}
+
 // hookPosition is where a hook list sits, which decides what a web_hook
 // may do there.
 type hookPosition int
@@ -649,8 +660,6 @@ func checkHooks(p *Problems, key string, hooks []Hook, pos hookPosition) {
 		switch {
 		case pos == hooksBefore && w.Parse:
 			p.add(k+".config.response.parse", "a before hook has no identity to change; use can_interrupt to let the answer stop the flow")
-		case pos == hooksAfterRegistration && w.Interrupts() && (strings.HasSuffix(key, "registration.after.hooks") || strings.HasSuffix(key, "registration.after.code.hooks") || strings.HasSuffix(key, "registration.after.oidc.hooks") || strings.HasSuffix(key, "registration.after.profile.hooks")):
-			p.add(k+".config.can_interrupt", "an interrupting web_hook (can_interrupt, response.parse) is supported under registration.after.password, passkey and webauthn hooks only (not yet for the code and oidc methods nor as a flow-wide hook); move it there or use response.ignore")
 		case pos == hooksAfterSettings && w.Interrupts():
 			p.add(k+".config.can_interrupt", "interrupting a settings change from an after hook (can_interrupt, response.parse) is not supported yet; use response.ignore or a plain synchronous hook")
 		case pos == hooksAfterLogin && w.Interrupts():

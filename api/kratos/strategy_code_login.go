@@ -1,6 +1,7 @@
 package kratos
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // Passwordless login and registration with a one-time code (Kratos'
@@ -435,8 +437,22 @@ func (s *SelfService) codeRegistration(sub *submission) (*outcome, error) {
 			return nil, err
 		}
 		ip := clientIP(r)
-		return &outcome{tx: func(c *flow.ActionContext, o *outcome) error {
-			return s.checkRegistrationCode(c, o, submitted, stored, ex, key, ip)
+		d := identity.Draft{Traits: stored}
+		interrupt, err := s.preCodeRegistration(sub, submitted, &d)
+		if err != nil {
+			return nil, err
+		}
+		var values map[string]json.RawMessage
+		if !bytes.Equal(d.Traits, stored) {
+			// A web hook's answer changed the traits: the identity gets
+			// the addresses of the traits it is stored with.
+			values = keep("traits", d.Traits)
+			if ex, msgs, err = s.checkTraits(d.Traits); err != nil || msgs != nil {
+				return &outcome{values: values, nodeMessages: msgs}, err
+			}
+		}
+		return &outcome{values: values, tx: func(c *flow.ActionContext, o *outcome) error {
+			return s.checkRegistrationCode(c, o, submitted, d, ex, key, ip, interrupt)
 		}}, nil
 	}
 	ex, msgs, err := s.checkTraits(traits)
@@ -510,7 +526,12 @@ func (s *SelfService) sendRegistrationCode(c *flow.ActionContext, o *outcome, r 
 // addresses the code went to verified, and ends the flow. Taken identifiers
 // are reported only after the code was proven, so the form tells nobody
 // else that an account exists.
-func (s *SelfService) checkRegistrationCode(c *flow.ActionContext, o *outcome, submitted string, traits json.RawMessage, ex *schema.Extracted, attemptKey, ip string) error {
+//
+// d is the identity to create (the traits and metadata a web hook's answer
+// may have changed); interrupt, when set, holds the messages of a web hook
+// that stopped the registration: a right code is then used up as Kratos
+// does, but no identity is created and the step fails with them.
+func (s *SelfService) checkRegistrationCode(c *flow.ActionContext, o *outcome, submitted string, d identity.Draft, ex *schema.Extracted, attemptKey, ip string, interrupt *outcome) error {
 	fc := c.Base()
 	st := fc.Stash()
 	ctx, tx := fc.Context(), fc.Tx()
@@ -532,6 +553,10 @@ func (s *SelfService) checkRegistrationCode(c *flow.ActionContext, o *outcome, s
 	if err := s.attempts.In(tx).Succeed(ctx, ratelimit.Code, attemptKey, ip); err != nil {
 		return fmt.Errorf("record a right registration code: %w", err)
 	}
+	if interrupt != nil {
+		o.messages, o.nodeMessages = interrupt.messages, interrupt.nodeMessages
+		return nil
+	}
 	now := s.now().UTC()
 	var verified []identity.AddressDraft
 	for _, a := range ex.VerifiableAddresses {
@@ -542,7 +567,8 @@ func (s *SelfService) checkRegistrationCode(c *flow.ActionContext, o *outcome, s
 			}
 		}
 	}
-	i, err := s.ids.WithTx(tx).Create(ctx, identity.Draft{Traits: traits, VerifiableAddresses: verified})
+	d.VerifiableAddresses = verified
+	i, err := s.ids.WithTx(tx).Create(ctx, d)
 	if takenInTx(err) {
 		o.messages = []Text{msgDuplicateCreds}
 		return nil
@@ -552,6 +578,31 @@ func (s *SelfService) checkRegistrationCode(c *flow.ActionContext, o *outcome, s
 	}
 	o.identityID, o.ident, o.next = i.ID, i, statePassedChallenge
 	return nil
+}
+
+// preCodeRegistration runs the interrupting after-registration web hooks
+// of the code method (Kratos' pre-persist hooks) when submitted is the
+// right code: they run before the transaction, on a copy of the stored code
+// (the transaction checks it again and counts the attempt), so a wrong
+// code calls no hook and a slow hook holds no transaction. A parsed answer
+// changes d; an interrupt is returned for the transaction to show once it
+// used the code up.
+func (s *SelfService) preCodeRegistration(sub *submission, submitted string, d *identity.Draft) (*outcome, error) {
+	if s.webhooks == nil || !webhook.Has(s.registrationHooks(methodCode), webhook.SelectInterrupting) {
+		return nil, nil
+	}
+	st := sub.res.Stash
+	probe, ok := keyCodeSecret.Get(st)
+	to := val(keyCodeTo, st)
+	if !ok || len(to) == 0 || s.addr.codes.Check(&probe, binding(core.FlowRegistration, sub.res.Flow.ID, joinAddresses(to)), submitted) != nil {
+		return nil, nil
+	}
+	o := &outcome{}
+	stop, err := s.preRegistration(sub, methodCode, d, o)
+	if err != nil || !stop {
+		return nil, err
+	}
+	return o, nil
 }
 
 // sameJSON reports whether two JSON documents are equal as values.

@@ -132,11 +132,11 @@ func (s *SelfService) oidcSubmit(sub *submission, kind core.FlowKind) (*outcome,
 		if err != nil {
 			return &outcome{messages: []Text{genericText(core.ErrorMessage(err))}}, nil
 		}
-		return s.oidcComplete(ctx, kind, p, claims, &oidc.Tokens{IDToken: raw})
+		return s.oidcComplete(sub, kind, p, claims, &oidc.Tokens{IDToken: raw})
 	}
 	if link, ok := keyOIDCLink.Get(sub.res.Stash); ok && kind == core.FlowRegistration && link.IdentityID == "" &&
 		link.Link.Provider == p.ID && sub.body["traits"] != nil {
-		return s.oidcRegister(ctx, kind, p, link, traitsOf(sub))
+		return s.oidcRegister(sub, kind, p, link, traitsOf(sub))
 	}
 	if sub.res.Flow.Type == "api" && !keyExchange.Has(sub.res.Stash) {
 		return &outcome{messages: []Text{genericText("A native app signs in with " + p.DisplayName() +
@@ -166,7 +166,8 @@ func (s *SelfService) oidcSubmit(sub *submission, kind core.FlowKind) (*outcome,
 // method/oidc's linking rules: a linked subject signs in; an address of
 // another account makes the user prove that account first (never a
 // sign-in on an e-mail alone); otherwise a sign-up.
-func (s *SelfService) oidcComplete(ctx context.Context, kind core.FlowKind, p *oidc.Provider, claims *oidc.Claims, tokens *oidc.Tokens) (*outcome, error) {
+func (s *SelfService) oidcComplete(sub *submission, kind core.FlowKind, p *oidc.Provider, claims *oidc.Claims, tokens *oidc.Tokens) (*outcome, error) {
+	ctx := sub.r.Context()
 	op, err := s.oidc.Credential(p, claims, tokens)
 	if err != nil {
 		return nil, err
@@ -198,7 +199,7 @@ func (s *SelfService) oidcComplete(ctx context.Context, kind core.FlowKind, p *o
 		return nil, err
 	}
 	link := oidcLink{Link: op, VerifiedEmail: mapped.VerifiedEmail, MetadataPublic: mapped.MetadataPublic, MetadataAdmin: mapped.MetadataAdmin}
-	return s.oidcRegister(ctx, kind, p, link, mapped.Traits)
+	return s.oidcRegister(sub, kind, p, link, mapped.Traits)
 }
 
 // oidcConflict answers a provider identity whose address belongs to an
@@ -351,7 +352,8 @@ func linkLabels(nodes []Node) {
 
 // oidcRegister creates the identity with the provider link, or keeps the
 // link and asks for the traits the mapping left invalid.
-func (s *SelfService) oidcRegister(ctx context.Context, kind core.FlowKind, p *oidc.Provider, link oidcLink, traits json.RawMessage) (*outcome, error) {
+func (s *SelfService) oidcRegister(sub *submission, kind core.FlowKind, p *oidc.Provider, link oidcLink, traits json.RawMessage) (*outcome, error) {
+	ctx := sub.r.Context()
 	o := &outcome{values: keep("traits", traits)}
 	if !s.cfg.Flows.Registration.Enabled {
 		o.messages = []Text{genericText("Signing up is disabled: no account is linked to this " + p.DisplayName() + " account.")}
@@ -391,6 +393,9 @@ func (s *SelfService) oidcRegister(ctx context.Context, kind core.FlowKind, p *o
 	if link.VerifiedEmail != "" {
 		now := s.now().UTC()
 		d.VerifiableAddresses = []identity.AddressDraft{{Via: core.ViaEmail, Value: link.VerifiedEmail, Verified: true, VerifiedAt: &now, Status: core.AddressCompleted}}
+	}
+	if stop, err := s.preRegistration(sub, "oidc", &d, o); stop || err != nil {
+		return o, err
 	}
 	prep, err := s.ids.Prepare(ctx, d)
 	if core.ErrorCode(err) == core.CodeInvalid {
@@ -594,6 +599,8 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	claims, tokens, err := s.oidc.Finish(ctx, p, pend, oidc.Callback{State: q.Get("state"), CookieState: cookie,
 		Code: q.Get("code"), Error: q.Get("error"), ErrorDescription: q.Get("error_description")})
+	sub := &submission{r: r, res: res, body: map[string]any{}}
+	sub.sess, sub.ident = s.optionalSession(r)
 	var o *outcome
 	if err != nil {
 		var ce *core.Error
@@ -614,7 +621,7 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, false, err)
 			return
 		}
-	} else if o, err = s.oidcComplete(ctx, kind, p, claims, tokens); err != nil {
+	} else if o, err = s.oidcComplete(sub, kind, p, claims, tokens); err != nil {
 		s.writeError(w, r, false, err)
 		return
 	} else if kind == core.FlowLogin && o.oidcLogin && o.tx == nil {
@@ -629,8 +636,6 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 			stash(st)
 		}
 	}
-	sub := &submission{r: r, res: res, body: map[string]any{}}
-	sub.sess, sub.ident = s.optionalSession(r)
 	var tok []byte
 	if res.Flow.Type == "browser" {
 		tok = s.csrf.token(r)

@@ -22,8 +22,10 @@ import (
 //   - <flow>.before.hooks (login, registration, settings): when a flow is
 //     created, with ctx.flow; an interrupt or a failed synchronous call
 //     answers an error instead of the flow.
-//   - registration.after.<method>.hooks: the interrupting ones
-//     (can_interrupt, response.parse) before the identity is stored, with
+//   - registration.after[.<method>].hooks: the interrupting ones
+//     (can_interrupt, response.parse) before the identity is stored (every
+//     method: password, passkey, webauthn, code once the code is right,
+//     oidc from the callback or a native id_token), with
 //     ctx.identity as it will be stored (a parsed answer changes its traits
 //     and metadata; an interrupt shows its messages on the form); the
 //     others once it is stored.
@@ -238,7 +240,7 @@ func (s *SelfService) preRegistration(sub *submission, method string, d *identit
 	}
 	ident := map[string]any{"id": d.ID, "schema_id": schemaID, "state": "active", "traits": d.Traits,
 		"metadata_public": d.MetadataPublic, "metadata_admin": d.MetadataAdmin}
-	view := s.render(sub.r, core.FlowRegistration, sub.res, nil, nil)
+	view := s.render(sub.r, sub.res.Flow.Kind, sub.res, nil, nil)
 	patch, err := s.runWebHooks(sub.r, hooks, func() *webhook.Context { return s.hookContext(sub.r, view, ident, nil) }, webhook.SelectInterrupting)
 	var in *webhook.Interrupt
 	if errors.As(err, &in) {

@@ -1,0 +1,241 @@
+package kratos_test
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/store/storetest"
+)
+
+// The answers of the receivers in the position tests: a parsed answer that
+// changes the traits and metadata, and an interrupt with a field message
+// and a flow message.
+const (
+	parseAnswer     = `{"identity":{"traits":{"email":"%s","name":"Set by the hook"},"metadata_public":{"plan":"pro"},"metadata_admin":{"tier":"gold"}}}`
+	interruptAnswer = `{"messages":[{"instance_ptr":"#/traits/email","messages":[{"id":4000100,"text":"This address is refused.","type":"error"}]},{"instance_ptr":"#/","messages":[{"id":4000101,"text":"Sign-ups are paused.","type":"error"}]}]}`
+)
+
+// flowMessageIDs returns the ids of a flow's messages and its nodes'.
+func flowMessageIDs(f map[string]any) []float64 {
+	var ids []float64
+	add := func(list any) {
+		for _, m := range asList(list) {
+			if id, ok := m.(map[string]any)["id"].(float64); ok {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if ui, ok := f["ui"].(map[string]any); ok {
+		add(ui["messages"])
+		for _, n := range asList(ui["nodes"]) {
+			add(n.(map[string]any)["messages"])
+		}
+	}
+	return ids
+}
+
+func hasMsg(ids []float64, id float64) bool {
+	for _, v := range ids {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+// storedCounts returns how many identities and sessions the store holds.
+func storedCounts(t *testing.T, e *ssEnv) (identities, sessions int) {
+	t.Helper()
+	ids, err := e.st.ListIdentities(context.Background(), store.IdentityQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := e.st.ListSessions(context.Background(), store.SessionQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ids), len(ss)
+}
+
+// interruptingHook is a web_hook at url that may interrupt and parse.
+func interruptingHook(url string) config.Hook {
+	return hookConfig(url, map[string]any{"can_interrupt": true, "response": map[string]any{"parse": true}})
+}
+
+// TestWebHookRegistrationPositions: in every registration position Kratos
+// runs interrupting web hooks before the identity is stored (the flow-wide
+// registration.after.hooks, the code method, OIDC through the browser
+// callback and a native id_token): a parsed answer sets the traits and
+// metadata the identity is stored with; an interrupt shows its messages on
+// the flow and leaves no identity and no session; a failing hook that may
+// not interrupt runs after the identity is stored and answers Kratos' 502
+// without a session.
+func TestWebHookRegistrationPositions(t *testing.T) {
+	t.Parallel()
+	type answer struct {
+		status int
+		body   string
+	}
+	// A method's setup configures an environment with hooks in the
+	// position and returns how to sign email up there: the final answer
+	// and the flow as the client sees it afterwards (nil when it left).
+	type register func(t *testing.T, e *ssEnv, email string) (resp, map[string]any)
+	type method struct {
+		name  string
+		setup func(t *testing.T, hooks []config.Hook) ([]ssOption, register)
+	}
+	methods := []method{
+		{"flow-wide password", func(t *testing.T, hooks []config.Hook) ([]ssOption, register) {
+			return []ssOption{withWebHooks(t, func(ss *config.SelfService) {
+					ss.Flows.Registration.After.Password.Hooks = nil
+					ss.Flows.Registration.After.Hooks = append(hooks, config.Hook{Hook: "session"})
+				})}, func(t *testing.T, e *ssEnv, email string) (resp, map[string]any) {
+					c := e.native(t)
+					f := c.do("GET", "/self-service/registration/api", nil)
+					must(t, f, 200)
+					r := c.do("POST", "/self-service/registration?flow="+flowID(t, f), registerBody(email))
+					return r, r.json(t)
+				}
+		}},
+		{"code", func(t *testing.T, hooks []config.Hook) ([]ssOption, register) {
+			opt, box := withMail(t, passwordless)
+			return []ssOption{opt, withWebHooks(t, func(ss *config.SelfService) {
+					ss.Flows.Registration.After.Code.Hooks = append(hooks, config.Hook{Hook: "session"})
+				})}, func(t *testing.T, e *ssEnv, email string) (resp, map[string]any) {
+					c := e.native(t)
+					f := c.do("GET", "/self-service/registration/api", nil)
+					must(t, f, 200)
+					id := flowID(t, f)
+					traits := map[string]any{"email": email, "name": "Coda"}
+					must(t, c.do("POST", "/self-service/registration?flow="+id, map[string]any{"method": "code", "traits": traits}), http.StatusBadRequest)
+					code := codeIn(t, box.Wait(t, email, 1).Plain())
+					bad := c.do("POST", "/self-service/registration?flow="+id, map[string]any{"method": "code", "code": otherCode(code), "traits": traits})
+					must(t, bad, http.StatusBadRequest)
+					r := c.do("POST", "/self-service/registration?flow="+id, map[string]any{"method": "code", "code": code, "traits": traits})
+					return r, r.json(t)
+				}
+		}},
+		{"oidc callback", func(t *testing.T, hooks []config.Hook) ([]ssOption, register) {
+			mock := startMockOIDC(t)
+			return []ssOption{withOIDC(t, mock, ""), withWebHooks(t, func(ss *config.SelfService) {
+					ss.Flows.Registration.After.OIDC.Hooks = append(hooks, config.Hook{Hook: "session"})
+				})}, func(t *testing.T, e *ssEnv, email string) (resp, map[string]any) {
+					mock.QueueUser(&mockoidc.MockUser{Subject: "sub-" + email, Email: email, EmailVerified: true})
+					b := e.browser(t)
+					id, authURL := oidcStart(t, b, "registration")
+					cb := b.do("GET", providerRound(t, authURL), nil)
+					if cb.code != http.StatusSeeOther || !strings.Contains(cb.hdr.Get("Location"), "flow="+id) {
+						return cb, nil // signed up (off to the return URL), or an error
+					}
+					f := b.do("GET", "/self-service/registration/flows?id="+id, nil)
+					must(t, f, 200)
+					return cb, f.json(t)
+				}
+		}},
+		{"oidc native id_token", func(t *testing.T, hooks []config.Hook) ([]ssOption, register) {
+			mock := startMockOIDC(t)
+			return []ssOption{withOIDC(t, mock, ""), withWebHooks(t, func(ss *config.SelfService) {
+					ss.Flows.Registration.After.OIDC.Hooks = append(hooks, config.Hook{Hook: "session"})
+				})}, func(t *testing.T, e *ssEnv, email string) (resp, map[string]any) {
+					mock.QueueUser(&mockoidc.MockUser{Subject: "sub-" + email, Email: email, EmailVerified: true})
+					tok := nativeIDToken(t, mock, "app-nonce")
+					n := e.native(t)
+					f := n.do("GET", "/self-service/registration/api", nil)
+					must(t, f, 200)
+					r := n.do("POST", "/self-service/registration?flow="+flowID(t, f), map[string]any{"method": "oidc", "provider": "corp", "id_token": tok, "id_token_nonce": "app-nonce"})
+					return r, r.json(t)
+				}
+		}},
+	}
+	cases := []struct {
+		name   string
+		answer answer
+		hook   func(url string) config.Hook
+	}{
+		{"parse", answer{200, parseAnswer}, interruptingHook},
+		{"interrupt", answer{400, interruptAnswer}, interruptingHook},
+		{"plain hook fails", answer{500, interruptAnswer}, func(url string) config.Hook { return hookConfig(url, nil) }},
+	}
+	backends := sortedBackends(t)
+	for mi, m := range methods {
+		for ci, tc := range cases {
+			open := backends[(mi+ci)%len(backends)]
+			t.Run(m.name+"/"+tc.name+"/"+open.name, func(t *testing.T) {
+				t.Parallel()
+				email := strings.ReplaceAll(strings.ToLower(m.name), " ", "-") + "@example.com"
+				body := tc.answer.body
+				if tc.answer.status == 200 {
+					body = strings.Replace(body, "%s", email, 1)
+				}
+				rcv := newHookServer(t, tc.answer.status, body)
+				opts, register := m.setup(t, []config.Hook{tc.hook(rcv.srv.URL)})
+				e := newSelfServiceEnvOn(t, open.open, opts...)
+				r, f := register(t, e, email)
+				nIdent, nSess := storedCounts(t, e)
+				if paths, _ := rcv.requests(); len(paths) != 1 {
+					t.Fatalf("the hook was called %d times, want once (a wrong code calls it never)", len(paths))
+				}
+				switch tc.name {
+				case "parse":
+					if nIdent != 1 || nSess != 1 {
+						t.Fatalf("%d identities, %d sessions after %d %s", nIdent, nSess, r.code, r.body)
+					}
+					list, _ := e.st.ListIdentities(context.Background(), store.IdentityQuery{})
+					i := list[0]
+					if !strings.Contains(string(i.Traits), "Set by the hook") || !strings.Contains(string(i.MetadataPublic), `"pro"`) || !strings.Contains(string(i.MetadataAdmin), `"gold"`) {
+						t.Fatalf("stored identity %s %s %s", i.Traits, i.MetadataPublic, i.MetadataAdmin)
+					}
+				case "interrupt":
+					if nIdent != 0 || nSess != 0 {
+						t.Fatalf("%d identities, %d sessions stored after an interrupt", nIdent, nSess)
+					}
+					if r.code != http.StatusBadRequest && r.code != http.StatusSeeOther {
+						t.Fatalf("answer %d %s", r.code, r.body)
+					}
+					ids := flowMessageIDs(f)
+					if !hasMsg(ids, 4000100) || !hasMsg(ids, 4000101) {
+						t.Fatalf("the flow lacks the hook's messages: %v", f)
+					}
+					if r.hdr.Get("Set-Cookie") != "" && strings.Contains(r.hdr.Get("Set-Cookie"), "ory_kratos_session") {
+						t.Fatal("a session cookie was set")
+					}
+				default:
+					// As Kratos: a hook that may not interrupt runs once
+					// the identity is stored; its failure answers 502 and
+					// stops the hooks after it (here the session).
+					if nIdent != 1 || nSess != 0 {
+						t.Fatalf("%d identities, %d sessions stored after a failed hook", nIdent, nSess)
+					}
+					if r.code != http.StatusBadGateway && !(r.code == http.StatusSeeOther && strings.Contains(r.hdr.Get("Location"), "error")) {
+						t.Fatalf("answer %d %s (%s)", r.code, r.body, r.hdr.Get("Location"))
+					}
+				}
+			})
+		}
+	}
+}
+
+// namedBackend is one store backend of storetest.Backends.
+type namedBackend struct {
+	name string
+	open func(testing.TB) store.Store
+}
+
+// sortedBackends returns the configured backends by name, so that a table
+// can spread its cases over them (every backend sees every kind of case
+// without the table running three times).
+func sortedBackends(t *testing.T) []namedBackend {
+	var out []namedBackend
+	for name, open := range storetest.Backends(t) {
+		out = append(out, namedBackend{name, open})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
