@@ -29,7 +29,7 @@ type WebHook struct {
 	// sends the body's top-level fields as a form.
 	Headers map[string]string
 	// Body is the Jsonnet template's URI (file://, base64://, http(s)://);
-	// empty sends no body.
+	// required, as Kratos builds no request without one.
 	Body string
 	// Auth is how the request authenticates; nil sends no credentials.
 	Auth *WebHookAuth
@@ -193,6 +193,11 @@ func ParseWebHook(key string, m map[string]any) (*WebHook, Problems) {
 		if _, err := ReadWebHookBody(w.Body, false); err != nil {
 			p.add(key+".body", "%v", err)
 		}
+	} else if b, ok := m["body"]; !ok || b == "" {
+		// Kratos' request builder refuses a web_hook request without a body
+		// template ("got empty template path for request with body") for
+		// every method a web_hook may use, so such a hook fails every call.
+		p.add(key+".body", "is required: Kratos sends no web_hook call without a body template (each call fails); set a Jsonnet template, e.g. base64:// of function(ctx) { identity: ctx.identity }")
 	}
 	if w.Ignore && w.Interrupts() {
 		p.add(key+".response.ignore", "cannot be true together with response.parse or can_interrupt (an ignored answer cannot be parsed); drop one of them")

@@ -22,15 +22,15 @@ selfservice:
       before:
         hooks:
           - hook: web_hook
-            config: {url: "https://hooks.example.com/before", can_interrupt: true}
+            config: {url: "https://hooks.example.com/before", body: "base64://ZnVuY3Rpb24oY3R4KSB7fQ==", can_interrupt: true}
       after:
         password:
           hooks:
             - hook: web_hook
-              config: {url: "https://hooks.example.com/login", response: {ignore: true}}
+              config: {url: "https://hooks.example.com/login", body: "base64://ZnVuY3Rpb24oY3R4KSB7fQ==", response: {ignore: true}}
     settings:
       before:
-        hooks: [{hook: web_hook, config: {url: "https://hooks.example.com/settings"}}]
+        hooks: [{hook: web_hook, config: {url: "https://hooks.example.com/settings", body: "base64://ZnVuY3Rpb24oY3R4KSB7fQ=="}}]
     registration:
       after:
         password:
@@ -98,7 +98,7 @@ selfservice:
       after:
         hooks:
           - hook: web_hook
-            config: {url: "https://hooks.example.com/login", response: {ignore: true}` + map[bool]string{true: ", " + tc.setting, false: ""}[tc.setting != ""] + `}
+            config: {url: "https://hooks.example.com/login", body: "base64://ZnVuY3Rpb24oY3R4KSB7fQ==", response: {ignore: true}` + map[bool]string{true: ", " + tc.setting, false: ""}[tc.setting != ""] + `}
 `
 		_, ws := mustLoad(t, yml, nil, true)
 		got := false

@@ -323,11 +323,12 @@ func (k *Kratos) Run(ctx context.Context, hooks []config.Hook, c *Context, sel S
 	return patch, nil
 }
 
-// render evaluates w's body template with ctx; nil without a body. cancel
-// is true when the template called error "cancel".
+// render evaluates w's body template with ctx. cancel is true when the
+// template called error "cancel". A hook without a body template fails as
+// in Kratos (the configuration refuses one).
 func (k *Kratos) render(ctx context.Context, w *config.WebHook, cj json.RawMessage) (body []byte, cancel bool, err error) {
 	if w.Body == "" {
-		return nil, false, nil
+		return nil, false, fmt.Errorf("web hook %s: no body template (config.body is required)", w.URL)
 	}
 	code, err := k.template(ctx, w.Body)
 	if err != nil {

@@ -76,9 +76,10 @@ func (h *hookReceiver) last() (*http.Request, string) {
 
 func b64(s string) string { return "base64://" + base64.StdEncoding.EncodeToString([]byte(s)) }
 
-// webHook returns a web_hook config.Hook with cfg plus url.
+// webHook returns a web_hook config.Hook with cfg plus url (and a body
+// template sending {} unless cfg has one: the configuration requires one).
 func webHook(url string, cfg map[string]any) config.Hook {
-	c := map[string]any{"url": url}
+	c := map[string]any{"url": url, "body": b64(`function(ctx) {}`)}
 	for k, v := range cfg {
 		c[k] = v
 	}
@@ -156,11 +157,11 @@ func TestKratosSyncRequest(t *testing.T) {
 					t.Errorf("%s %q key %q ct %q", r.Method, body, r.Header.Get("X-Key"), r.Header.Get("Content-Type"))
 				}
 			}},
-		{"api key cookie, PUT, no body", map[string]any{"method": "PUT",
+		{"api key cookie, PUT", map[string]any{"method": "PUT",
 			"auth": map[string]any{"type": "api_key", "config": map[string]any{"name": "k", "value": "v", "in": "cookie"}}},
 			func(t *testing.T, r *http.Request, body string) {
 				ck, err := r.Cookie("k")
-				if r.Method != "PUT" || body != "" || err != nil || ck.Value != "v" {
+				if r.Method != "PUT" || body != "{}" || err != nil || ck.Value != "v" {
 					t.Errorf("%s %q cookie %v %v", r.Method, body, ck, err)
 				}
 			}},

@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/latchkey/latchkey/jsonnet"
 )
 
-// TestMain fails the run when a test left files in the package directory
+// TestMain serves as the Jsonnet worker when started as one, and fails
+// the run when a test left files in the package directory
 // (a --dev secrets file, a database): tests work in their temporary
 // directories only.
 func TestMain(m *testing.M) {
+	jsonnet.RunWorker() // web_hook bodies are rendered in a child process
 	before := listDir()
 	code := m.Run()
 	for name := range listDir() {

@@ -131,7 +131,7 @@ func TestMetricsMove(t *testing.T) {
 	t.Setenv("LATCHKEY_HANKO_WEBHOOKS_ENABLED", "true")
 	t.Setenv("LATCHKEY_HANKO_WEBHOOKS_HOOKS", `[{"callback":"http://`+closedPort(t)+`/hook","events":["user"]}]`)
 	// A Kratos web_hook after password registration, queued (response.ignore).
-	t.Setenv("LATCHKEY_SELFSERVICE_FLOWS_REGISTRATION_AFTER_PASSWORD_HOOKS", `[{"hook":"session"},{"hook":"web_hook","config":{"url":"http://`+closedPort(t)+`/kratos","response":{"ignore":true}}}]`)
+	t.Setenv("LATCHKEY_SELFSERVICE_FLOWS_REGISTRATION_AFTER_PASSWORD_HOOKS", `[{"hook":"session"},{"hook":"web_hook","config":{"url":"http://`+closedPort(t)+`/kratos","body":"base64://ZnVuY3Rpb24oY3R4KSB7fQ==","response":{"ignore":true}}}]`)
 	public, admin, _ := startServe(t, serveOptions{dev: true, migrate: true, courier: true})
 	db, err := openBackend(context.Background(), "sqlite://"+filepath.Join(dir, "latchkey.db"))
 	if err != nil {
