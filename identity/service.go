@@ -110,14 +110,34 @@ func (s *Service) Create(ctx context.Context, d Draft) (*core.Identity, error) {
 			return writeWebAuthn(ctx, tx, p.ident.ID, webauthnDrafts(d), p.ident.CreatedAt)
 		})
 		if err != nil {
-			return nil, asCoreError("create identity", err)
+			return nil, s.idTaken(ctx, d, asCoreError("create identity", err))
 		}
 		return p.ident, nil
 	}
 	if err := s.store.CreateIdentity(ctx, p.ident); err != nil {
-		return nil, storeError("create identity", err, "")
+		return nil, s.idTaken(ctx, d, storeError("create identity", err, ""))
 	}
 	return p.ident, nil
+}
+
+// idTaken refines a conflict on creating the draft d: when d asked for its
+// own id and an identity already has it, the 409 names the id (Kratos'
+// generic "conflicts with another identity" would leave an importer
+// guessing which field clashed). Other errors come back unchanged.
+func (s *Service) idTaken(ctx context.Context, d Draft, err error) error {
+	var ce *core.Error
+	if d.ID == "" || !errors.As(err, &ce) || ce.Code != core.CodeConflict {
+		return err
+	}
+	cid, ok := core.ParseID(d.ID)
+	if !ok {
+		return err
+	}
+	if _, gerr := s.store.GetIdentity(ctx, cid); gerr != nil {
+		return err
+	}
+	return &core.Error{Code: core.CodeConflict, Field: "id",
+		Message: fmt.Sprintf("An identity with the id %q already exists.", cid), Cause: ce.Cause}
 }
 
 // Get returns the identity with its addresses and credentials. Errors:
@@ -435,6 +455,9 @@ func (s *Service) build(old *core.Identity, d Draft, hash string) (*core.Identit
 			u, err := uuid.Parse(d.ID)
 			if err != nil || len(d.ID) != 36 {
 				return nil, &core.Error{Code: core.CodeInvalid, Field: "id", Message: fmt.Sprintf("The identity id %q is not a valid UUID.", d.ID)}
+			}
+			if u == uuid.Nil {
+				return nil, &core.Error{Code: core.CodeInvalid, Field: "id", Message: "The identity id may not be the nil UUID; give another id or none."}
 			}
 			i.ID = u.String()
 		}
@@ -851,7 +874,7 @@ func (s *Service) BatchCreate(ctx context.Context, drafts []Draft) []BatchResult
 				return writeWebAuthn(ctx, tx, i.ID, webauthnDrafts(drafts[n]), i.CreatedAt)
 			})
 			if err != nil {
-				res[n].Err = asCoreError("create identity", err)
+				res[n].Err = s.idTaken(ctx, drafts[n], asCoreError("create identity", err))
 				res[n].Identity = nil
 			}
 		}

@@ -26,8 +26,12 @@ const (
 	maxIDsFilter               = 500
 )
 
-// CreateIdentityBody is Kratos' createIdentityBody.
+// CreateIdentityBody is Kratos' createIdentityBody, plus id: a Latchkey
+// extension (Kratos' strict decoder refuses the field) so that a migration
+// keeps the identity ids apps reference. A given id must be a UUID no
+// identity has (400 otherwise, 409 when taken); empty means a new one.
 type CreateIdentityBody struct {
+	ID                  string                  `json:"id,omitempty"`
 	SchemaID            string                  `json:"schema_id"`
 	Traits              json.RawMessage         `json:"traits"`
 	State               core.IdentityState      `json:"state,omitempty"`
@@ -163,7 +167,7 @@ func (b *CreateIdentityBody) draft() (identity.Draft, error) {
 	if err != nil {
 		return identity.Draft{}, err
 	}
-	d := identity.Draft{SchemaID: b.SchemaID, Traits: b.Traits, State: b.State,
+	d := identity.Draft{ID: b.ID, SchemaID: b.SchemaID, Traits: b.Traits, State: b.State,
 		MetadataPublic: b.MetadataPublic, MetadataAdmin: b.MetadataAdmin, ExternalID: b.ExternalID,
 		Credentials: creds}
 	if b.OrganizationID != nil {

@@ -431,3 +431,79 @@ func TestPagination(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateKeepsGivenID: POST and PATCH /admin/identities create an
+// identity under the id the body gives (a Latchkey extension: a migration
+// keeps the ids apps reference), refuse one that is not a UUID or is the nil
+// UUID with 400 naming the field, and one already in use with 409 naming
+// the id, in Kratos' error format.
+func TestCreateKeepsGivenID(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, e *env, _ string) {
+		const kept = "4a0a3a1e-2b0c-4e0f-9c0d-1d2e3f405162"
+		body := func(id, email string) map[string]any {
+			b := map[string]any{"schema_id": "default", "traits": map[string]any{"email": email}}
+			if id != "" {
+				b["id"] = id
+			}
+			return b
+		}
+		r := e.call(t, "POST", "/admin/identities", body(strings.ToUpper(kept), "kept@example.com"))
+		e.mustStatus(t, r, http.StatusCreated)
+		var created kratos.IdentityJSON
+		r.decode(t, &created)
+		if created.ID != kept {
+			t.Fatalf("created under %q, want %q", created.ID, kept)
+		}
+		e.mustStatus(t, e.call(t, "GET", "/admin/identities/"+kept, nil), http.StatusOK)
+
+		for _, tt := range []struct {
+			name, id string
+			want     int
+			reason   string
+		}{
+			{"not a UUID", "user-42", http.StatusBadRequest, `The identity id "user-42" is not a valid UUID.`},
+			{"nil UUID", "00000000-0000-0000-0000-000000000000", http.StatusBadRequest, "nil UUID"},
+			{"in use", kept, http.StatusConflict, `An identity with the id "` + kept + `" already exists.`},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				r := e.call(t, "POST", "/admin/identities", body(tt.id, "other@example.com"))
+				e.mustStatus(t, r, tt.want)
+				var ge struct {
+					Error kratos.GenericError `json:"error"`
+				}
+				r.decode(t, &ge)
+				if ge.Error.Code != tt.want || !strings.Contains(ge.Error.Reason+ge.Error.Message, tt.reason) {
+					t.Fatalf("error = %+v, want %d with %q", ge.Error, tt.want, tt.reason)
+				}
+			})
+		}
+		// Nothing was written by the refused creates.
+		if r := e.call(t, "GET", "/admin/identities?credentials_identifier=other@example.com", nil); string(r.Body) != "[]" {
+			t.Fatalf("a refused create left an identity: %s", r.Body)
+		}
+
+		// The batch endpoint: one row keeps its id, one taken id fails
+		// alone with 409, one without id gets a new one.
+		const second = "7b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9"
+		r = e.call(t, "PATCH", "/admin/identities", map[string]any{"identities": []any{
+			map[string]any{"create": body(second, "second@example.com")},
+			map[string]any{"create": body(kept, "third@example.com")},
+			map[string]any{"create": body("", "fourth@example.com")},
+		}})
+		e.mustStatus(t, r, http.StatusOK)
+		var batch kratos.BatchPatchResponse
+		r.decode(t, &batch)
+		got := batch.Identities
+		if got[0].Action != "create" || got[0].Identity != second {
+			t.Errorf("row 0 = %+v, want created as %s", got[0], second)
+		}
+		if got[1].Action != "error" || got[1].Error == nil || got[1].Error.Code != http.StatusConflict ||
+			!strings.Contains(got[1].Error.Reason+got[1].Error.Message, kept) {
+			t.Errorf("row 1 = %+v, want a 409 naming %s", got[1], kept)
+		}
+		if got[2].Action != "create" || got[2].Identity == "" || got[2].Identity == kept || got[2].Identity == second {
+			t.Errorf("row 2 = %+v, want a new id", got[2])
+		}
+	})
+}

@@ -38,10 +38,16 @@ type exportedIdentity struct {
 }
 
 // importBody turns an exported identity into Kratos' createIdentityBody,
-// which `identities import` and PATCH /admin/identities accept. Credentials
-// are carried only when their config was included (withCreds).
+// which `identities import` and PATCH /admin/identities accept, with the
+// identity's id: Latchkey creates the identity under it (an extension;
+// Ory Kratos refuses the field, so `identities import --drop-ids` leaves it
+// out for a Kratos target). Credentials are carried only when their config
+// was included (withCreds).
 func (e exportedIdentity) importBody(withCreds bool) (json.RawMessage, error) {
 	body := map[string]any{"schema_id": e.SchemaID, "traits": e.Traits}
+	if e.ID != "" {
+		body["id"] = e.ID
+	}
 	if e.State != "" {
 		body["state"] = e.State
 	}
@@ -115,8 +121,11 @@ func newIdentitiesExportCmd(f *identityFlags) *cobra.Command {
 		Use:   "export",
 		Short: "Export identities as records `identities import` takes back",
 		Long: `Export every identity through the admin API (GET /admin/identities, page by
-page along the Link header) as Kratos createIdentityBody records: schema,
-traits, state, metadata, external id, organization and addresses. With
+page along the Link header) as Kratos createIdentityBody records: id,
+schema, traits, state, metadata, external id, organization and addresses.
+Latchkey's import keeps the id (an extension: apps that store identity ids
+keep working after a migration); Ory Kratos refuses an id in its import, so
+import into Kratos with --drop-ids. With
 --include-credentials each identity is read with include_credential (password
 hashes, OIDC links, TOTP, lookup secrets, WebAuthn and passkeys), so users keep
 logging in with their old passwords after an import. Works against Ory Kratos

@@ -39,6 +39,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 			if code != http.StatusCreated {
 				t.Fatalf("create on A: %d %v", code, v)
 			}
+			carolID, _ := v["id"].(string)
 
 			file := filepath.Join(t.TempDir(), "identities.ndjson")
 			if _, errOut, err := runIdentities(t, "", "export", "--endpoint", adminA, "--include-credentials", "--page-size", "2", "-o", file); err != nil {
@@ -47,7 +48,8 @@ func TestExportImportRoundTrip(t *testing.T) {
 				t.Fatalf("export summary: %s", errOut)
 			}
 			raw, _ := os.ReadFile(file)
-			if n := strings.Count(string(raw), "\n"); n != 3 || !strings.Contains(string(raw), `"hashed_password"`) {
+			if n := strings.Count(string(raw), "\n"); n != 3 || !strings.Contains(string(raw), `"hashed_password"`) ||
+				!strings.Contains(string(raw), `"id":"`+carolID+`"`) {
 				t.Fatalf("export file has %d lines:\n%s", n, raw)
 			}
 			// The JSON array form holds the same records.
@@ -81,8 +83,26 @@ func TestExportImportRoundTrip(t *testing.T) {
 			ma, _ := c["metadata_admin"].(map[string]any)
 			addrs, _ := c["verifiable_addresses"].([]any)
 			if traits["name"] != "Carol" || mp["plan"] != "gold" || ma["crm"] != float64(42) || c["external_id"] != "ext-carol" ||
-				c["state"] != "inactive" || len(addrs) != 1 {
-				t.Fatalf("carol on B = %v", c)
+				c["state"] != "inactive" || len(addrs) != 1 || c["id"] != carolID {
+				t.Fatalf("carol on B = %v (id on A %s)", c, carolID)
+			}
+			// Every identity keeps its id; a second import of the same
+			// file fails record by record with 409 naming the id.
+			_, onA := getJSONArray(t, adminA+"/admin/identities")
+			_, onB := getJSONArray(t, adminB+"/admin/identities")
+			if len(onA) != 3 || len(onB) != 3 {
+				t.Fatalf("A has %d identities, B %d", len(onA), len(onB))
+			}
+			for n := range onA {
+				if onA[n]["id"] != onB[n]["id"] {
+					t.Fatalf("identity %d: id %v on A, %v on B", n, onA[n]["id"], onB[n]["id"])
+				}
+			}
+			out, _, err = runIdentities(t, "", "import", file, "--endpoint", adminB, "--json")
+			var sum importSummary
+			if err == nil || json.Unmarshal([]byte(out), &sum) != nil || sum.Failed != 3 || sum.Failures[0].Status != http.StatusConflict ||
+				!strings.Contains(sum.Failures[0].Reason, "already exists") {
+				t.Fatalf("second import: %v %s", err, out)
 			}
 		})
 	}
@@ -101,4 +121,22 @@ func getJSONArray(t *testing.T, url string) (int, []map[string]any) {
 		t.Fatalf("GET %s: %v", url, err)
 	}
 	return res.StatusCode, v
+}
+
+// TestImportDropIDs: --drop-ids sends records without their top-level id
+// (Ory Kratos refuses the field), leaving nested ids and other records alone.
+func TestImportDropIDs(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"top-level id", `{"id":"4a0a3a1e-2b0c-4e0f-9c0d-1d2e3f405162","schema_id":"default"}`, `{"schema_id":"default"}`},
+		{"no id", `{"schema_id":"default"}`, `{"schema_id":"default"}`},
+		{"nested id kept", `{"id":"x","verifiable_addresses":[{"id":"y"}]}`, `{"verifiable_addresses":[{"id":"y"}]}`},
+		{"not an object", `[1]`, `[1]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(withoutID(json.RawMessage(tt.in))); got != tt.want {
+				t.Errorf("withoutID(%s) = %s, want %s", tt.in, got, tt.want)
+			}
+		})
+	}
 }

@@ -347,7 +347,10 @@ const (
 )
 
 func newIdentitiesImportCmd(f *identityFlags) *cobra.Command {
-	var batchSize int
+	var (
+		batchSize int
+		dropIDs   bool
+	)
 	cmd := &cobra.Command{
 		Use:   "import FILE…|-",
 		Short: "Import identities from JSON or NDJSON files",
@@ -359,6 +362,12 @@ object per line). Passwords may be given in cleartext
 (credentials.password.config.password, hashed on import) or as a hash in any
 supported format (credentials.password.config.hashed_password: bcrypt,
 argon2, pbkdf2, scrypt, firescrypt, SSHA, crypt(3), …).
+
+A record's "id" (as written by identities export) creates the identity under
+that id, so references to it keep working: it must be a UUID no identity has
+(the record fails with 400 or 409 otherwise). This is a Latchkey extension:
+Ory Kratos refuses the field, so give --drop-ids when importing into Kratos
+(new ids are then made).
 
 Records are sent in batches of up to --batch-size (at most 1000, and at most
 200 with cleartext passwords, Kratos' limits). A record the server refuses is
@@ -388,7 +397,7 @@ progress bar shows the rate and the time left.`,
 			if isTerminal(out) && !f.asJSON {
 				bar = &progressBar{w: out, total: total, start: time.Now()}
 			}
-			im := &importer{client: c, batchSize: batchSize, bar: bar, errOut: cmd.ErrOrStderr(), quiet: f.asJSON}
+			im := &importer{client: c, batchSize: batchSize, bar: bar, errOut: cmd.ErrOrStderr(), quiet: f.asJSON, dropIDs: dropIDs}
 			start := time.Now()
 			runErr := im.run(cmd.Context(), args, cmd.InOrStdin())
 			if bar != nil {
@@ -420,6 +429,7 @@ progress bar shows the rate and the time left.`,
 		},
 	}
 	cmd.Flags().IntVar(&batchSize, "batch-size", importMaxBatch, "identities per request (max 1000)")
+	cmd.Flags().BoolVar(&dropIDs, "drop-ids", false, "leave out each record's \"id\" (for Ory Kratos, which refuses it): the identities get new ids")
 	return cmd
 }
 
@@ -528,6 +538,7 @@ type importer struct {
 	bar       *progressBar
 	errOut    io.Writer
 	quiet     bool
+	dropIDs   bool
 	summary   importSummary
 	pending   []importRecord
 	cleartext int
@@ -554,6 +565,9 @@ func (im *importer) readInput(ctx context.Context, name string, stdin io.Reader)
 		r, label = fh, name
 	}
 	return readRecords(r, label, func(rec importRecord) error {
+		if im.dropIDs {
+			rec.body = withoutID(rec.body)
+		}
 		if rec.cleartext && im.cleartext == importMaxCleartext {
 			if err := im.flush(ctx); err != nil {
 				return err
@@ -568,6 +582,24 @@ func (im *importer) readInput(ctx context.Context, name string, stdin io.Reader)
 		}
 		return nil
 	})
+}
+
+// withoutID returns the record without its top-level "id" (a record that
+// is not an object goes as it is, for the server to refuse).
+func withoutID(body json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	if _, ok := m["id"]; !ok {
+		return body
+	}
+	delete(m, "id")
+	out, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 func (im *importer) fail(rec importRecord, status int, reason string) {
