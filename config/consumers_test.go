@@ -287,8 +287,6 @@ var indirect = map[string]probe{
 
 	// Refused: the feature is not built, so any value but the default is
 	// a problem naming the key.
-	"selfservice.methods.password.config.haveibeenpwned_enabled": {
-		with: "selfservice: {methods: {password: {config: {haveibeenpwned_enabled: true}}}}"},
 	"selfservice.methods.oidc.config.providers[].subject_source": {
 		with: "selfservice: {methods: {oidc: {enabled: true, config: {providers: [{id: x, provider: generic, client_id: c, client_secret: s, issuer_url: 'https://idp.example.com', subject_source: userinfo}]}}}}"},
 	"selfservice.flows.login.before.hooks":        {with: beforeHook("login")},

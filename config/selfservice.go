@@ -43,9 +43,12 @@ type PasswordMethod struct {
 
 // PasswordConfig holds the password policy.
 type PasswordConfig struct {
-	HaveIBeenPwnedEnabled            bool `koanf:"haveibeenpwned_enabled" doc:"Check passwords against Have I Been Pwned: not built, so true is refused (Kratos' default is true)."`
-	MinPasswordLength                int  `koanf:"min_password_length" doc:"Minimum password length (at least 6)."`
-	IdentifierSimilarityCheckEnabled bool `koanf:"identifier_similarity_check_enabled" doc:"Reject passwords too similar to the identifier."`
+	HaveIBeenPwnedEnabled            bool   `koanf:"haveibeenpwned_enabled" doc:"Refuse new passwords (Kratos registration and settings) found in more than max_breaches known data breaches, asking Have I Been Pwned's range API by k-anonymity (only 5 hex digits of the SHA-1 leave the server; 4000034 'The password has been found in data breaches and must no longer be used.'). Off by default in Latchkey (Kratos' default is true), so a server makes no outside calls unless told to."`
+	HaveIBeenPwnedHost               string `koanf:"haveibeenpwned_host" doc:"host[:port] of the Pwned Passwords range API, asked as https://<host>/range/<prefix> (a self-hosted mirror, as in Kratos)." default:"api.pwnedpasswords.com"`
+	MaxBreaches                      int    `koanf:"max_breaches" doc:"How many breaches a password may appear in before it is refused (0 to 100, as Kratos)."`
+	IgnoreNetworkErrors              bool   `koanf:"ignore_network_errors" doc:"When the breach look-up fails (unreachable, timeout of 5s, an answer other than 200 or one that cannot be read), accept the password (true, Kratos' default) or refuse it with 4000005 (false)."`
+	MinPasswordLength                int    `koanf:"min_password_length" doc:"Minimum password length (at least 6)."`
+	IdentifierSimilarityCheckEnabled bool   `koanf:"identifier_similarity_check_enabled" doc:"Reject passwords too similar to the identifier."`
 }
 
 // CodeMethod configures one-time codes sent by e-mail or SMS.
@@ -297,6 +300,7 @@ func (s *SelfService) setDefaults(dev bool) {
 	m := &s.Methods
 	m.Password = PasswordMethod{Enabled: true, Config: PasswordConfig{
 		MinPasswordLength: 8, IdentifierSimilarityCheckEnabled: true,
+		HaveIBeenPwnedHost: "api.pwnedpasswords.com", IgnoreNetworkErrors: true,
 	}}
 	m.Code = CodeMethod{Enabled: true, Config: CodeConfig{Lifespan: time.Hour, MaxSubmissions: 5}}
 	m.Link.Config.Lifespan = time.Hour
@@ -440,8 +444,11 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 	if n := m.Password.Config.MinPasswordLength; n < 6 {
 		p.add("selfservice.methods.password.config.min_password_length", "%d is below the minimum of 6", n)
 	}
-	if m.Password.Config.HaveIBeenPwnedEnabled {
-		p.add("selfservice.methods.password.config.haveibeenpwned_enabled", "true is not supported: Latchkey does not look passwords up in Have I Been Pwned (it makes no calls to it); set it to false")
+	if n := m.Password.Config.MaxBreaches; n < 0 || n > 100 {
+		p.add("selfservice.methods.password.config.max_breaches", "%d is not between 0 and 100", n)
+	}
+	if h := m.Password.Config.HaveIBeenPwnedHost; h == "" || strings.ContainsAny(h, "/?#@ \t") || strings.Contains(h, "://") {
+		p.add("selfservice.methods.password.config.haveibeenpwned_host", "%q is not a host[:port]: give it without scheme or path, such as api.pwnedpasswords.com (Latchkey asks https://<host>/range/<prefix>)", h)
 	}
 	if m.Code.Config.Lifespan <= 0 {
 		p.add("selfservice.methods.code.config.lifespan", "%s must be positive", m.Code.Config.Lifespan)

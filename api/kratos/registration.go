@@ -187,7 +187,7 @@ func (s *SelfService) passwordRegistration(sub *submission) (*outcome, error) {
 	if pw == "" {
 		msgs["password"] = []Text{requiredText("password")}
 	} else if ex != nil {
-		if err := s.policy.Check(pw, ex.Identifiers[core.CredentialPassword]...); err != nil {
+		if err := s.policy.CheckContext(sub.r.Context(), pw, ex.Identifiers[core.CredentialPassword]...); err != nil {
 			msgs["password"] = []Text{policyText(err)}
 		}
 	}
@@ -256,6 +256,12 @@ func policyText(err error) Text {
 			Context: map[string]any{"max_length": pe.Max, "actual_length": pe.Actual}}
 	case password.ReasonTooSimilar:
 		return msgTooSimilar
+	case password.ReasonBreached:
+		return Text{ID: MsgPasswordTooManyBreaches, Type: textError, Text: pe.Error(), Context: map[string]any{"breaches": pe.Breaches}}
+	case password.ReasonUnchecked:
+		reason := "it could not be checked against known data breaches; try again later"
+		return Text{ID: MsgPasswordPolicyViolation, Type: textError,
+			Text: "The password can not be used because " + reason + ".", Context: map[string]any{"reason": reason}}
 	}
 	return genericText(pe.Error())
 }

@@ -79,6 +79,10 @@ type SelfServiceOptions struct {
 	// FetchClient fetches the http(s):// key sets and claims mappers of the
 	// tokenize_as templates at start (fetch.Client() when nil).
 	FetchClient *http.Client
+	// Breaches counts the data breaches a new password appears in
+	// (pwned.Counter); required when
+	// selfservice.methods.password.config.haveibeenpwned_enabled is true.
+	Breaches password.BreachCounter
 	// OIDC is third-party sign-in (selfservice.methods.oidc); required
 	// when the method is enabled.
 	OIDC *oidc.Method
@@ -252,6 +256,12 @@ func NewSelfService(o SelfServiceOptions) (*SelfService, error) {
 	}
 	pc := o.SelfService.Methods.Password.Config
 	s.policy = password.Policy{MinLength: pc.MinPasswordLength, IdentifierSimilarityCheck: pc.IdentifierSimilarityCheckEnabled}
+	if pc.HaveIBeenPwnedEnabled {
+		if o.Breaches == nil {
+			return nil, errors.New("kratos: selfservice.methods.password.config.haveibeenpwned_enabled needs a breach counter (SelfServiceOptions.Breaches)")
+		}
+		s.policy.Breaches, s.policy.MaxBreaches, s.policy.IgnoreLookupErrors = o.Breaches, int64(pc.MaxBreaches), pc.IgnoreNetworkErrors
+	}
 	if s.policy.MinLength <= 0 {
 		s.policy.MinLength = password.DefaultMinLength
 	}

@@ -218,7 +218,7 @@ func (s *SelfService) passwordSettings(sub *submission) (*outcome, error) {
 	if c, ok := sub.ident.Credential(core.CredentialPassword); ok {
 		ids = c.Identifiers
 	}
-	if err := s.policy.Check(pw, ids...); err != nil {
+	if err := s.policy.CheckContext(sub.r.Context(), pw, ids...); err != nil {
 		o.nodeMessages = map[string][]Text{"password": {policyText(err)}}
 		return o, nil
 	}

@@ -26,37 +26,39 @@ const (
 // Kratos' message ids used by the self-service flows (text/id.go). Part B
 // adds the recovery and verification ones next to these.
 const (
-	MsgLoginReAuth            = 1010003
-	MsgLoginMFA               = 1010004
-	MsgLoginPassword          = 1010022
-	MsgLogin                  = 1010001
-	MsgRegistration           = 1040001
-	MsgRegistrationBack       = 1040008
-	MsgRegistrationChooseCred = 1040009
-	MsgSettingsSaved          = 1050001
-	MsgLabelPassword          = 1070001
-	MsgLabelGenerated         = 1070002
-	MsgLabelSave              = 1070003
-	MsgLabelID                = 1070004
-	MsgLabelContinue          = 1070009
-	MsgValidationGeneric      = 4000001
-	MsgValidationRequired     = 4000002
-	MsgInvalidCredentials     = 4000006
-	MsgDuplicateCredentials   = 4000007
-	MsgAddressNotVerified     = 4000010
-	MsgPasswordTooSimilar     = 4000031
-	MsgPasswordMinLength      = 4000032
-	MsgPasswordMaxLength      = 4000033
-	MsgPasswordNewSameAsOld   = 4000039
-	MsgLoginFlowExpired       = 4010001
-	MsgLoginNoStrategy        = 4010002
-	MsgRegistrationNoStrategy = 4010003
-	MsgSettingsNoStrategy     = 4010004
-	MsgLoginRetrySuccess      = 4010007
-	MsgIdentityDisabled       = 4010011
-	MsgRegistrationExpired    = 4040001
-	MsgRegistrationRetry      = 4040002
-	MsgSettingsExpired        = 4050001
+	MsgLoginReAuth             = 1010003
+	MsgLoginMFA                = 1010004
+	MsgLoginPassword           = 1010022
+	MsgLogin                   = 1010001
+	MsgRegistration            = 1040001
+	MsgRegistrationBack        = 1040008
+	MsgRegistrationChooseCred  = 1040009
+	MsgSettingsSaved           = 1050001
+	MsgLabelPassword           = 1070001
+	MsgLabelGenerated          = 1070002
+	MsgLabelSave               = 1070003
+	MsgLabelID                 = 1070004
+	MsgLabelContinue           = 1070009
+	MsgValidationGeneric       = 4000001
+	MsgValidationRequired      = 4000002
+	MsgInvalidCredentials      = 4000006
+	MsgDuplicateCredentials    = 4000007
+	MsgAddressNotVerified      = 4000010
+	MsgPasswordPolicyViolation = 4000005
+	MsgPasswordTooSimilar      = 4000031
+	MsgPasswordMinLength       = 4000032
+	MsgPasswordMaxLength       = 4000033
+	MsgPasswordTooManyBreaches = 4000034
+	MsgPasswordNewSameAsOld    = 4000039
+	MsgLoginFlowExpired        = 4010001
+	MsgLoginNoStrategy         = 4010002
+	MsgRegistrationNoStrategy  = 4010003
+	MsgSettingsNoStrategy      = 4010004
+	MsgLoginRetrySuccess       = 4010007
+	MsgIdentityDisabled        = 4010011
+	MsgRegistrationExpired     = 4040001
+	MsgRegistrationRetry       = 4040002
+	MsgSettingsExpired         = 4050001
 )
 
 // newText returns the message id with Kratos' English text; args fill the

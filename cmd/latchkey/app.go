@@ -29,6 +29,7 @@ import (
 	"github.com/latchkey/latchkey/method/totp"
 	"github.com/latchkey/latchkey/method/webauthn"
 	"github.com/latchkey/latchkey/observe"
+	"github.com/latchkey/latchkey/pwned"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
@@ -199,6 +200,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 			}
 		}
 	}
+	var breaches password.BreachCounter
+	if pc := cfg.SelfService.Methods.Password.Config; pc.HaveIBeenPwnedEnabled {
+		breaches = loggedBreaches{pwned.New(pc.HaveIBeenPwnedHost,
+			a.tracing.Client(&http.Client{Timeout: pwned.DefaultTimeout})), log, pc.IgnoreNetworkErrors}
+	}
 	if a.selfsvc, err = kratos.NewSelfService(kratos.SelfServiceOptions{
 		Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 		TOTP: kratosTOTP, Lookup: backupCodes, Attempts: attempts, Passkeys: passkeys, SecurityKeys: securityKeys, OIDC: thirdParty,
@@ -206,7 +212,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 		SelfService: cfg.SelfService, Session: cfg.Session,
 		AddressFlows: &kratos.AddressFlowOptions{Courier: a.courier, MAC: a.signer},
 		Log:          log, Outcomes: a.metrics.Auth("kratos"), WebHooks: a.webhooks,
-		Jsonnet: tokenizerEvaluator(tokenizerJsonnet),
+		Jsonnet: tokenizerEvaluator(tokenizerJsonnet), Breaches: breaches,
 	}); err != nil {
 		return nil, fail("kratos self-service: %v", err)
 	}
@@ -601,4 +607,21 @@ func (s spanSender) Send(ctx context.Context, m *core.Message) error {
 	err := s.next.Send(ctx, m)
 	end(err)
 	return err
+}
+
+// loggedBreaches logs the breach look-ups that fail (the user sees the
+// password accepted, or refused as unchecked, not why).
+type loggedBreaches struct {
+	c      password.BreachCounter
+	log    *slog.Logger
+	ignore bool
+}
+
+func (l loggedBreaches) Breaches(ctx context.Context, pw string) (int64, error) {
+	n, err := l.c.Breaches(ctx, pw)
+	if err != nil {
+		l.log.WarnContext(ctx, "Have I Been Pwned look-up failed", "error", err,
+			"password_accepted", l.ignore, "key", "selfservice.methods.password.config.ignore_network_errors")
+	}
+	return n, err
 }

@@ -41,8 +41,10 @@
 // [Policy.Check] enforces a minimum and maximum length and, like Kratos,
 // refuses passwords too similar to the user's identifiers. Its error is a
 // *core.Error with code invalid whose cause is a *PolicyError carrying a
-// typed [Reason], so each API face can render its own message. Checking
-// passwords against haveibeenpwned needs the network and is left out.
+// typed [Reason], so each API face can render its own message.
+// [Policy.CheckContext] adds Kratos' breach check through a [BreachCounter]
+// (package pwned asks Have I Been Pwned; this package makes no network
+// calls).
 //
 // The package imports neither net/http nor database/sql.
 package password

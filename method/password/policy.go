@@ -1,6 +1,7 @@
 package password
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,19 +39,34 @@ const (
 	ReasonTooShort   Reason = "too_short"
 	ReasonTooLong    Reason = "too_long"
 	ReasonTooSimilar Reason = "too_similar"
+	// ReasonBreached: the password is in more known data breaches than
+	// the policy allows (Policy.Breaches).
+	ReasonBreached Reason = "breached"
+	// ReasonUnchecked: the breach look-up failed and the policy does not
+	// ignore look-up errors.
+	ReasonUnchecked Reason = "unchecked"
 )
+
+// BreachCounter counts the known data breaches a password appears in (Have
+// I Been Pwned's Pwned Passwords). An error means the count is unknown.
+type BreachCounter interface {
+	Breaches(ctx context.Context, password string) (int64, error)
+}
 
 // PolicyError describes a refused password so that each API face can map
 // it to its own message id (Kratos: 4000032 too short, 4000033 too long,
 // 4000031 too similar). Min and Max are the policy's bounds. Actual is the
 // password's length in characters for ReasonTooShort, in bytes for
-// ReasonTooLong, and zero for ReasonTooSimilar.
+// ReasonTooLong, and zero otherwise. Breaches is the count found for
+// ReasonBreached; Cause the failed look-up for ReasonUnchecked.
 type PolicyError struct {
-	Reason Reason
-	Min    int
-	Max    int
-	Actual int
-	ascii  bool // the password is ASCII, so bytes and characters agree
+	Reason   Reason
+	Min      int
+	Max      int
+	Actual   int
+	Breaches int64
+	Cause    error
+	ascii    bool // the password is ASCII, so bytes and characters agree
 }
 
 // Error returns the message for the user.
@@ -65,6 +81,10 @@ func (e *PolicyError) Error() string {
 		return fmt.Sprintf("The password must be at most %d bytes long, but got %d (characters other than plain ASCII letters, digits and punctuation take two to four bytes each).", e.Max, e.Actual)
 	case ReasonTooSimilar:
 		return "The password can not be used because it is too similar to the identifier."
+	case ReasonBreached:
+		return "The password has been found in data breaches and must no longer be used."
+	case ReasonUnchecked:
+		return "The password can not be used because it could not be checked against known data breaches; try again later."
 	}
 	return "The password can not be used."
 }
@@ -72,11 +92,18 @@ func (e *PolicyError) Error() string {
 // Policy is the password policy. MinLength counts characters (Unicode code
 // points) and MaxLength counts bytes of UTF-8; a zero value takes the
 // default. IdentifierSimilarityCheck refuses passwords too similar to any of
-// the user's identifiers, as Kratos does by default.
+// the user's identifiers, as Kratos does by default. With Breaches set,
+// CheckContext also refuses passwords found in more than MaxBreaches known
+// data breaches; a failed look-up lets the password pass when
+// IgnoreLookupErrors is set (Kratos' ignore_network_errors) and refuses it
+// otherwise.
 type Policy struct {
 	MinLength                 int
 	MaxLength                 int
 	IdentifierSimilarityCheck bool
+	Breaches                  BreachCounter
+	MaxBreaches               int64
+	IgnoreLookupErrors        bool
 }
 
 // DefaultPolicy returns Kratos' defaults: at least 8 characters, at most 72
@@ -127,6 +154,31 @@ func (p Policy) Check(password string, identifiers ...string) error {
 		pe = &PolicyError{Reason: ReasonTooLong, Min: lo, Max: hi, Actual: len(password), ascii: n == len(password)}
 	case p.IdentifierSimilarityCheck && tooSimilar(password, identifiers):
 		pe = &PolicyError{Reason: ReasonTooSimilar, Min: lo, Max: hi}
+	default:
+		return nil
+	}
+	return &core.Error{Code: core.CodeInvalid, Message: pe.Error(), Field: "password", Cause: pe}
+}
+
+// CheckContext is Check followed, for a password that passes it, by the
+// breach look-up of p.Breaches (none when nil), as Kratos' password
+// validator orders them: the look-up is only made for passwords the local
+// rules accept. Its errors are Check's, with ReasonBreached and
+// ReasonUnchecked added.
+func (p Policy) CheckContext(ctx context.Context, password string, identifiers ...string) error {
+	if err := p.Check(password, identifiers...); err != nil || p.Breaches == nil {
+		return err
+	}
+	lo, hi := p.bounds()
+	n, err := p.Breaches.Breaches(ctx, password)
+	var pe *PolicyError
+	switch {
+	case err != nil && p.IgnoreLookupErrors:
+		return nil
+	case err != nil:
+		pe = &PolicyError{Reason: ReasonUnchecked, Min: lo, Max: hi, Cause: err}
+	case n > p.MaxBreaches:
+		pe = &PolicyError{Reason: ReasonBreached, Min: lo, Max: hi, Breaches: n}
 	default:
 		return nil
 	}
