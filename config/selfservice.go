@@ -669,8 +669,6 @@ func checkHooks(p *Problems, key string, hooks []Hook, pos hookPosition) {
 			p.add(k+".config.response.parse", "a before hook has no identity to change; use can_interrupt to let the answer stop the flow")
 		case pos == hooksAfterSettings && w.Interrupts():
 			p.add(k+".config.can_interrupt", "interrupting a settings change from an after hook (can_interrupt, response.parse) is not supported yet; use response.ignore or a plain synchronous hook")
-		case pos == hooksAfterLogin && w.Interrupts():
-			p.add(k+".config.can_interrupt", "interrupting a login from an after hook (can_interrupt, response.parse) is not supported yet; use response.ignore or a plain synchronous hook, or interrupt in login.before")
 		}
 	}
 }

@@ -272,6 +272,10 @@ func (s *SelfService) finishLogin(w http.ResponseWriter, r *http.Request, sub *s
 	if _, err := s.runWebHooks(r, s.loginHookList(method), func() *webhook.Context {
 		return s.hookContext(r, s.render(r, core.FlowLogin, res, o.ident, tok), s.hookIdentity(o.ident), nil)
 	}, afterSel(o, webhook.SelectAll)); err != nil {
+		if in := (*webhook.Interrupt)(nil); errors.As(err, &in) {
+			s.interruptLogin(w, r, sub, res, in, tok, jsonAnswer)
+			return
+		}
 		s.writeError(w, r, jsonAnswer, webHookError(err))
 		return
 	}

@@ -29,7 +29,9 @@ import (
 //     ctx.identity as it will be stored (a parsed answer changes its traits
 //     and metadata; an interrupt shows its messages on the form); the
 //     others once it is stored.
-//   - login.after[.<method>].hooks: before the session is issued.
+//   - login.after[.<method>].hooks: before the session is issued; an
+//     interrupt issues none and reopens the flow with its messages
+//     (interruptLogin).
 //   - settings.after[.<method>].hooks: once the change is saved.
 
 // hookContext is ctx for a body template of a request r.
@@ -266,6 +268,31 @@ func (s *SelfService) preRegistration(sub *submission, method string, d *identit
 		}
 	}
 	return false, nil
+}
+
+// interruptLogin answers a login whose after hook interrupted it, as
+// Kratos does: no session is issued (the hooks run before one is), and the
+// flow, open again in the state the step left, shows the hook's messages
+// (browsers are sent to it, JSON clients get it with 400). What the step
+// used up stays used (a login code), as in Kratos.
+func (s *SelfService) interruptLogin(w http.ResponseWriter, r *http.Request, sub *submission, res *flow.Result, in *webhook.Interrupt, tok []byte, jsonAnswer bool) {
+	kind := res.Flow.Kind
+	msgs, nodeMsgs := interruptTexts(in)
+	again, err := s.engine.Reopen(r.Context(), s.defs[kind], res.Flow.ID, sub.res.Flow.IdentityID, func(st *flow.Stash) {
+		keyMessages.Delete(st)
+		keyNodeMessages.Delete(st)
+		if len(msgs) > 0 {
+			keyMessages.Set(st, msgs)
+		}
+		if len(nodeMsgs) > 0 {
+			keyNodeMessages.Set(st, nodeMsgs)
+		}
+	})
+	if err != nil {
+		s.writeError(w, r, jsonAnswer, &core.Error{Code: core.CodeInternal, Message: "Stopping the sign-in failed.", Cause: err})
+		return
+	}
+	s.showForm(w, r, kind, again, sub.ident, tok, jsonAnswer)
 }
 
 // hookIdentity is ctx.identity: the identity as the admin API shows it
