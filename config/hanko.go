@@ -139,8 +139,8 @@ type HankoWebhooks struct {
 	Enabled             bool           `koanf:"enabled" doc:"Send webhook events."`
 	AllowTimeExpiration bool           `koanf:"allow_time_expiration" doc:"Webhooks created through the admin API expire 30 days after their last update."`
 	MaxFailures         int            `koanf:"max_failures" doc:"Consecutive failed delivery attempts after which a webhook created through the admin API is disabled; a successful delivery resets the count."`
-	MaxAttempts         int            `koanf:"max_attempts" doc:"Delivery attempts of one event to one webhook before it is given up (retried with exponential back-off)."`
-	Timeout             time.Duration  `koanf:"timeout" doc:"Timeout of one delivery request."`
+	MaxAttempts         int            `koanf:"max_attempts" doc:"Delivery attempts of one event to one webhook before it is given up, retried 10 s after the first failure, doubling up to 1 h, each wait jittered to between half and all of it; the queue is in the database, so retries go on after a restart (Hanko itself tries an event once, from memory). Kratos web_hook calls (response.ignore) share the queue but follow Kratos' policy: see the web_hook hooks' config."`
+	Timeout             time.Duration  `koanf:"timeout" doc:"Timeout of one delivery request; it also bounds a queued Kratos web_hook call (response.ignore), whose own timeout is 10 s."`
 	Hooks               []HankoWebhook `koanf:"hooks" doc:"Webhooks from the configuration, as a list of {callback, events}."`
 }
 

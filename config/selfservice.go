@@ -282,7 +282,7 @@ type AfterMethod struct {
 // url, method, body, auth, response, can_interrupt), kept raw.
 type Hook struct {
 	Hook   string         `koanf:"hook" doc:"Hook name: session, revoke_active_sessions, require_verified_address, show_verification_ui or web_hook (in login, registration and settings before and after hooks; refused in recovery and verification)."`
-	Config map[string]any `koanf:"config" doc:"Hook settings (web_hook: url, method, headers, body, auth, response.ignore, response.parse, can_interrupt, emit_analytics_event, id)."`
+	Config map[string]any `koanf:"config" doc:"Hook settings (web_hook: url, method, headers, body (required), auth, response.ignore, response.parse, can_interrupt, emit_analytics_event, id). A response.ignore call is queued in the database with the step that triggers it and tried as Kratos tries it (three tries, 1 s then 2 s apart; a 429 or 503 answer's Retry-After sets the wait, up to 1 h; other 4xx answers, 501 and untrusted TLS certificates are not tried again); unlike Kratos, the queue outlives a restart, and a call whose server stopped while sending it is tried again after 5 minutes."`
 }
 
 // String renders the hook as YAML flow mapping ({hook: session}), as the

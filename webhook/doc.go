@@ -26,7 +26,10 @@
 // Kratos face's login, registration and settings steps), so that no call
 // is lost between that change's commit and its queueing. The Worker
 // sends those with Kratos.Deliver, looking the hook up by its fingerprint
-// (credentials are never stored), and retries them up to
-// KratosMaxAttempts times. One Worker serves both kinds; either sender may
+// (credentials are never stored), and tries them as Kratos' web hook
+// client does: KratosMaxAttempts times, KratosRetryDelay apart (or the
+// receiver's Retry-After on 429 and 503, up to MaxRetryAfter), giving up at
+// once on answers trying again cannot change (4xx other than 429, 501, an
+// untrusted certificate). One Worker serves both kinds; either sender may
 // be absent, and the deliveries it would send then wait.
 package webhook

@@ -3,6 +3,8 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,9 +30,46 @@ import (
 const KratosEvent = "kratos.web_hook"
 
 // KratosMaxAttempts is how often a queued (response.ignore) web_hook call
-// is tried before it is abandoned; with the worker's back-off (10s doubling
-// up to 1h) that spans about six hours.
-const KratosMaxAttempts = 10
+// is tried before it is abandoned: three times, as Kratos' web hook client
+// does (ory/x httpx.NewResilientClient with ResilientClientWithMaxRetry(2),
+// a go-retryablehttp client).
+const KratosMaxAttempts = 3
+
+// KratosRetryWait and KratosRetryWaitMax are the waits between tries of a
+// queued call, as go-retryablehttp's DefaultBackoff with Kratos' bounds
+// (1s, 30s): KratosRetryWait doubled after each failure, no jitter (1s,
+// then 2s).
+const (
+	KratosRetryWait    = time.Second
+	KratosRetryWaitMax = 30 * time.Second
+)
+
+// MaxRetryAfter caps the wait a receiver asks for with Retry-After on a 429
+// or 503 answer (Kratos' back-off honours it uncapped).
+const MaxRetryAfter = time.Hour
+
+// KratosRetryDelay is the wait after the n-th failed try of a queued call.
+func KratosRetryDelay(n int) time.Duration {
+	d := KratosRetryWait
+	for i := 1; i < n && d < KratosRetryWaitMax; i++ {
+		d *= 2
+	}
+	return min(d, KratosRetryWaitMax)
+}
+
+// callError is a failed try of a queued call, classified as
+// go-retryablehttp's DefaultRetryPolicy does: final when trying again
+// cannot help (an answer of 4xx other than 429, 501, or outside 2xx below
+// 400; a TLS certificate the system does not trust), and after, when the
+// receiver answered 429 or 503 with Retry-After.
+type callError struct {
+	err   error
+	final bool
+	after time.Duration
+}
+
+func (e *callError) Error() string { return e.err.Error() }
+func (e *callError) Unwrap() error { return e.err }
 
 // MaxResponseBody is the most of a web hook's answer that is read.
 const MaxResponseBody = 1 << 20
@@ -245,7 +285,11 @@ func (e *Interrupt) Error() string { return "web hook interrupted the flow" }
 // outside 2xx without messages that interrupt.
 type UpstreamError struct {
 	Timeout bool
-	Cause   error
+	// Status is the answer's status; 0 when there was no answer.
+	Status int
+	Cause  error
+	// retryAfter is the answer's Retry-After header.
+	retryAfter string
 }
 
 func (e *UpstreamError) Error() string { return "web hook: " + e.Cause.Error() }
@@ -468,7 +512,46 @@ func (k *Kratos) Deliver(ctx context.Context, d *store.WebhookDelivery) error {
 		body = []byte(*q.Body)
 	}
 	_, err := k.send(ctx, w, body, false)
-	return err
+	var ue *UpstreamError
+	if err == nil || !errors.As(err, &ue) {
+		return err
+	}
+	ce := &callError{err: err}
+	switch st := ue.Status; {
+	case st == 0:
+		ce.final = untrusted(ue.Cause)
+	case st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable:
+		ce.after = retryAfter(ue.retryAfter, k.o.Now())
+	case st >= 500 && st != http.StatusNotImplemented:
+	default:
+		ce.final = true
+	}
+	return ce
+}
+
+// untrusted reports whether err is a TLS certificate the system does not
+// trust, which go-retryablehttp does not try again.
+func untrusted(err error) bool {
+	var cve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &cve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
+}
+
+// retryAfter reads a Retry-After value (seconds or an HTTP date), capped at
+// MaxRetryAfter; 0 when there is none.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), MaxRetryAfter)
 }
 
 // call sends a synchronous request and reads its answer as the hook says.
@@ -510,9 +593,10 @@ func (k *Kratos) send(ctx context.Context, w *config.WebHook, body []byte, sync 
 				return nil, in
 			}
 		}
-		return nil, &UpstreamError{Cause: fmt.Errorf("%s %s answered %d", w.Method, w.URL, resp.StatusCode)}
+		return nil, &UpstreamError{Status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"),
+			Cause: fmt.Errorf("%s %s answered %d", w.Method, w.URL, resp.StatusCode)}
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return nil, &UpstreamError{Cause: fmt.Errorf("%s %s answered %d", w.Method, w.URL, resp.StatusCode)}
+		return nil, &UpstreamError{Status: resp.StatusCode, Cause: fmt.Errorf("%s %s answered %d", w.Method, w.URL, resp.StatusCode)}
 	}
 	if !sync || !w.Parse || resp.StatusCode != http.StatusOK {
 		return nil, nil

@@ -423,6 +423,80 @@ func TestKratosEnqueueInTransaction(t *testing.T) {
 	}
 }
 
+// TestKratosRetryPolicy: queued calls are tried as Kratos' web hook
+// client tries them (go-retryablehttp, two retries, 1s then 2s apart):
+// 5xx other than 501, 429 and unreachable receivers are tried again (a
+// Retry-After on 429/503 sets the wait, capped at MaxRetryAfter), other
+// answers are given up at once; on every backend.
+func TestKratosRetryPolicy(t *testing.T) {
+	t.Parallel()
+	type try struct {
+		status   store.DeliveryStatus
+		attempts int
+		wait     time.Duration // NextAttempt after the try, from its time
+	}
+	for _, tc := range []struct {
+		name       string
+		status     int
+		retryAfter string
+		down       bool
+		tries      []try
+	}{
+		{"503 three times", 503, "", false, []try{{store.DeliveryQueued, 1, time.Second}, {store.DeliveryQueued, 2, 2 * time.Second}, {store.DeliveryAbandoned, 3, 0}}},
+		{"unreachable", 0, "", true, []try{{store.DeliveryQueued, 1, time.Second}, {store.DeliveryQueued, 2, 2 * time.Second}, {store.DeliveryAbandoned, 3, 0}}},
+		{"429 with Retry-After", 429, "120", false, []try{{store.DeliveryQueued, 1, 120 * time.Second}}},
+		{"503 with a long Retry-After", 503, "86400", false, []try{{store.DeliveryQueued, 1, webhook.MaxRetryAfter}}},
+		{"400 not retried", 400, "", false, []try{{store.DeliveryAbandoned, 1, 0}}},
+		{"404 not retried", 404, "", false, []try{{store.DeliveryAbandoned, 1, 0}}},
+		{"501 not retried", 501, "", false, []try{{store.DeliveryAbandoned, 1, 0}}},
+	} {
+		for name, open := range storetest.Backends(t) {
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				st := open(t)
+				c := &clock{t: time.Now().UTC().Truncate(time.Second)}
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if tc.retryAfter != "" {
+						w.Header().Set("Retry-After", tc.retryAfter)
+					}
+					w.WriteHeader(tc.status)
+				}))
+				t.Cleanup(srv.Close)
+				url := srv.URL
+				if tc.down {
+					srv.Close()
+				}
+				h := webHook(url, map[string]any{"response": map[string]any{"ignore": true}})
+				k := newKratos(t, st, c, h)
+				if _, err := k.Run(context.Background(), []config.Hook{h}, hookCtx, webhook.SelectAll); err != nil {
+					t.Fatal(err)
+				}
+				w := kratosWorker(t, st, c, k)
+				for i, want := range tc.tries {
+					if n, err := w.Tick(context.Background()); err != nil || n != 1 {
+						t.Fatalf("try %d: tick %d %v", i+1, n, err)
+					}
+					q := deliveries(t, st, store.WebhookDeliveryQuery{Event: webhook.KratosEvent})
+					got := try{q[0].Status, q[0].Attempts, 0}
+					if got.status == store.DeliveryQueued {
+						got.wait = q[0].NextAttempt.Sub(c.now())
+					}
+					if got != want {
+						t.Fatalf("try %d: %+v, want %+v (%s)", i+1, got, want, q[0].LastError)
+					}
+					c.add(want.wait)
+				}
+				if tc.tries[len(tc.tries)-1].status != store.DeliveryAbandoned {
+					return
+				}
+				if n, err := w.Tick(context.Background()); err != nil || n != 0 {
+					t.Fatalf("after the last try: tick %d %v", n, err)
+				}
+			})
+		}
+	}
+}
+
 // TestKratosQueuedHookRemoved abandons a queued call whose hook is no
 // longer configured instead of sending it anywhere.
 func TestKratosQueuedHookRemoved(t *testing.T) {

@@ -71,9 +71,10 @@ type WorkerOptions struct {
 	// another may take it over (if this one died); default 5m; must be
 	// above Config.Timeout.
 	Lease time.Duration
-	// BackoffBase is the delay after the first failure, doubled after each
-	// further one up to BackoffMax; defaults 10s and 1h, jittered to
-	// between half and all of it.
+	// BackoffBase is the delay after the first failure of a Hanko event,
+	// doubled after each further one up to BackoffMax; defaults 10s and 1h,
+	// jittered to between half and all of it. Kratos web_hook calls follow
+	// Kratos' policy instead (KratosMaxAttempts, KratosRetryDelay).
 	BackoffBase, BackoffMax time.Duration
 	// Retain is how long sent and abandoned deliveries are kept; default
 	// 7 days. Run deletes older ones about once an hour.
@@ -301,15 +302,24 @@ func (w *Worker) record(ctx context.Context, d *store.WebhookDelivery, sendErr e
 	default:
 		d.Attempts++
 		d.LastError = queue.ErrorText(sendErr)
-		maxAttempts := w.o.Config.MaxAttempts
-		if d.Event == KratosEvent {
-			maxAttempts = KratosMaxAttempts
+		maxAttempts, delay := w.o.Config.MaxAttempts, time.Duration(0)
+		var ce *callError
+		switch {
+		case d.Event != KratosEvent:
+			delay = w.backoff.Delay(d.Attempts)
+		case errors.As(sendErr, &ce) && ce.final:
+			maxAttempts = d.Attempts // trying again cannot help
+		default:
+			maxAttempts, delay = KratosMaxAttempts, KratosRetryDelay(d.Attempts)
+			if ce != nil && ce.after > 0 {
+				delay = ce.after
+			}
 		}
 		if d.Attempts >= maxAttempts {
 			d.Status = store.DeliveryAbandoned
 		} else {
 			d.Status = store.DeliveryQueued
-			d.NextAttempt = now.Add(w.backoff.Delay(d.Attempts))
+			d.NextAttempt = now.Add(delay)
 		}
 	}
 	onFailure := w.o.OnFailure
