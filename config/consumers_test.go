@@ -292,8 +292,6 @@ var indirect = map[string]probe{
 	"selfservice.flows.login.before.hooks":        {with: beforeHook("login")},
 	"selfservice.flows.registration.before.hooks": {with: beforeHook("registration")},
 	"selfservice.flows.settings.before.hooks":     {with: beforeHook("settings")},
-	"selfservice.flows.recovery.before.hooks":     {with: beforeHook("recovery")},
-	"selfservice.flows.verification.before.hooks": {with: beforeHook("verification")},
 }
 
 // yamlAt returns YAML setting the key path (no "*" or "[]" in it) to the

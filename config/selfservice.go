@@ -281,7 +281,7 @@ type AfterMethod struct {
 // Hook is one flow hook. Config is the hook's own settings (for web_hook:
 // url, method, body, auth, response, can_interrupt), kept raw.
 type Hook struct {
-	Hook   string         `koanf:"hook" doc:"Hook name: session, revoke_active_sessions, require_verified_address, show_verification_ui or web_hook (in login, registration and settings before and after hooks; refused in recovery and verification)."`
+	Hook   string         `koanf:"hook" doc:"Hook name: session, revoke_active_sessions, require_verified_address, show_verification_ui or web_hook. Before a flow only web_hook runs; after recovery web_hook and revoke_active_sessions, after verification web_hook (as in Kratos)."`
 	Config map[string]any `koanf:"config" doc:"Hook settings (web_hook: url, method, headers, body (required), auth, response.ignore, response.parse, can_interrupt, emit_analytics_event, id). A response.ignore call is queued in the database with the step that triggers it and tried as Kratos tries it (three tries, 1 s then 2 s apart; a 429 or 503 answer's Retry-After sets the wait, up to 1 h; other 4xx answers, 501 and untrusted TLS certificates are not tried again); unlike Kratos, the queue outlives a restart, and a call whose server stopped while sending it is tried again after 5 minutes."`
 }
 
@@ -340,6 +340,7 @@ func (s *SelfService) resolve(c *Config, w *[]Warning) {
 	ui(&s.DefaultBrowserReturnURL, "settings")
 	s.resolveRP(c, base, w)
 	s.warnAnalytics(w)
+	s.warnAddressParse(w)
 	if s.Methods.TOTP.Config.Issuer == "" {
 		s.Methods.TOTP.Config.Issuer = base.Hostname()
 	}
@@ -550,14 +551,14 @@ func (s *SelfService) validate(_ *Config, p *Problems) {
 	checkBeforeHooks(p, fk+"login.before.hooks", f.Login.Before.Hooks, hooksBefore)
 	checkBeforeHooks(p, fk+"registration.before.hooks", f.Registration.Before.Hooks, hooksBefore)
 	checkBeforeHooks(p, fk+"settings.before.hooks", f.Settings.Before.Hooks, hooksBefore)
-	checkBeforeHooks(p, fk+"recovery.before.hooks", f.Recovery.Before.Hooks, hooksUnsupported)
-	checkBeforeHooks(p, fk+"verification.before.hooks", f.Verification.Before.Hooks, hooksUnsupported)
+	checkBeforeHooks(p, fk+"recovery.before.hooks", f.Recovery.Before.Hooks, hooksBefore)
+	checkBeforeHooks(p, fk+"verification.before.hooks", f.Verification.Before.Hooks, hooksBefore)
 	checkAfter(p, fk+"login.after", f.Login.After, hooksAfterLogin)
 	checkAfter(p, fk+"registration.after", f.Registration.After, hooksAfterRegistration)
 	checkUnreachedHooks(p, fk+"registration.after.profile.hooks", f.Registration.After.Profile.Hooks)
 	checkAfter(p, fk+"settings.after", f.Settings.After, hooksAfterSettings)
-	checkAfter(p, fk+"recovery.after", f.Recovery.After, hooksUnsupported)
-	checkAfter(p, fk+"verification.after", f.Verification.After, hooksUnsupported)
+	checkAddressAfter(p, fk+"recovery.after", f.Recovery.After, hooksAfterRecovery)
+	checkAddressAfter(p, fk+"verification.after", f.Verification.After, hooksAfterVerification)
 	checkReturnURL(p, fk+"logout.after.default_browser_return_url", f.Logout.After.DefaultBrowserReturnURL, false)
 }
 
@@ -606,6 +607,33 @@ func checkAfter(p *Problems, key string, a After, pos hookPosition) {
 	}
 }
 
+// checkAddressAfter checks recovery.after or verification.after. Kratos has
+// no per-method keys there (its schema allows default_browser_return_url
+// and hooks only), and runs only web_hook after both flows plus
+// revoke_active_sessions after recovery: anything else would be accepted
+// and never run.
+func checkAddressAfter(p *Problems, key string, a After, pos hookPosition) {
+	checkReturnURL(p, key+".default_browser_return_url", a.DefaultBrowserReturnURL, false)
+	allowed, runs := []string{"web_hook"}, "only web_hook runs"
+	if pos == hooksAfterRecovery {
+		allowed, runs = []string{"web_hook", "revoke_active_sessions"}, "only web_hook and revoke_active_sessions run"
+	}
+	for i, h := range a.Hooks {
+		if !oneOf(h.Hook, allowed...) && oneOf(h.Hook, hookNames...) {
+			p.add(fmt.Sprintf("%s.hooks[%d].hook", key, i), "%s does not run here (%s, as in Kratos); remove it", h.Hook, runs)
+		}
+	}
+	checkHooks(p, key+".hooks", a.Hooks, pos)
+	for name, am := range map[string]AfterMethod{
+		"password": a.Password, "code": a.Code, "webauthn": a.WebAuthn, "passkey": a.Passkey,
+		"oidc": a.OIDC, "totp": a.TOTP, "lookup_secret": a.LookupSecret, "profile": a.Profile,
+	} {
+		if am.DefaultBrowserReturnURL != "" || len(am.Hooks) > 0 {
+			p.add(key+"."+name, "Kratos has no per-method settings here; use %s.hooks and %s.default_browser_return_url", key, key)
+		}
+	}
+}
+
 // checkBeforeHooks refuses what checkHooks does and, before a flow, every
 // hook but web_hook: Kratos runs only web hooks there, and Latchkey would
 // otherwise accept a session hook that never runs.
@@ -637,7 +665,8 @@ const (
 	hooksAfterRegistration                     // registration.after[.<method>]
 	hooksAfterLogin                            // login.after[.<method>]
 	hooksAfterSettings                         // settings.after[.<method>]
-	hooksUnsupported                           // recovery, verification: not built yet
+	hooksAfterRecovery                         // recovery.after: web_hook, revoke_active_sessions
+	hooksAfterVerification                     // verification.after: web_hook
 )
 
 func checkHooks(p *Problems, key string, hooks []Hook, pos hookPosition) {
@@ -651,12 +680,6 @@ func checkHooks(p *Problems, key string, hooks []Hook, pos hookPosition) {
 			p.add(k+".config", "the %s hook takes no settings; remove config", h.Hook)
 		}
 		if h.Hook != "web_hook" {
-			continue
-		}
-		if pos == hooksUnsupported {
-			// Not built yet: refusing the hook is honest, running the flow
-			// without the call its operator relies on is not.
-			p.add(k+".hook", "web_hook is not supported yet in recovery and verification hooks; remove this hook (web_hook works in login, registration and settings before and after hooks)")
 			continue
 		}
 		w, problems := ParseWebHook(k+".config", h.Config)

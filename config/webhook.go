@@ -361,3 +361,25 @@ func (s SelfService) warnAnalytics(w *[]Warning) {
 		}
 	}
 }
+
+// warnAddressParse warns about a response.parse web_hook after recovery or
+// verification: as in Kratos, its error answer interrupts the flow, but an
+// identity in a 200 answer is not saved there (Kratos changes only its
+// in-memory copy), so that half of the key has no effect.
+func (s SelfService) warnAddressParse(w *[]Warning) {
+	for _, f := range []struct {
+		name  string
+		hooks []Hook
+	}{{"recovery", s.Flows.Recovery.After.Hooks}, {"verification", s.Flows.Verification.After.Hooks}} {
+		name := f.name
+		for i, h := range f.hooks {
+			if h.Hook != "web_hook" {
+				continue
+			}
+			if wh, p := ParseWebHook("", h.Config); len(p) == 0 && wh.Parse {
+				*w = append(*w, Warning{Key: fmt.Sprintf("selfservice.flows.%s.after.hooks[%d].config.response.parse", name, i),
+					Message: "an error answer {\"messages\": [...]} interrupts the " + name + " (as can_interrupt does), but an identity in a 200 answer is not saved after " + name + ", as in Kratos"})
+			}
+		}
+	}
+}

@@ -28,8 +28,9 @@ func (s *SelfService) privilegedMaxAge() time.Duration {
 	return 15 * time.Minute
 }
 
-// finishRecovery answers a recovery whose code or link was right: a new
-// session (amr code_recovery or link_recovery) is issued, other sessions are
+// finishRecovery answers a recovery whose code or link was right: the
+// recovery.after web hooks run (and may stop it), a new session (amr
+// code_recovery or link_recovery) is issued, other sessions are
 // revoked when the revoke_active_sessions hook is configured, and a settings
 // flow is created for the new password. Browsers go to the settings UI; an
 // SPA gets 422 browser_location_change_required to it; native apps get the
@@ -44,6 +45,11 @@ func (s *SelfService) finishRecovery(w http.ResponseWriter, r *http.Request, res
 	ident, err := s.st.GetIdentity(r.Context(), si.provenIdentity)
 	if err != nil {
 		s.writeError(w, r, jsonAnswer, &core.Error{Code: core.CodeInternal, Message: "Loading the identity failed.", Cause: err})
+		return
+	}
+	// The web hooks run before the session is stored, as Kratos' do: one
+	// that interrupts or fails leaves no session behind.
+	if !s.runAddressAfterHooks(w, r, core.FlowRecovery, typ, res, ident, si.hooksQueued, jsonAnswer) {
 		return
 	}
 	out, err := s.issueSession(w, r, ident.ID, method, typ)

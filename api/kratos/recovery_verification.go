@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/core"
@@ -17,6 +18,8 @@ import (
 	"github.com/latchkey/latchkey/method/code"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/schema"
+	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // Recovery and verification (issue #5 part B) share one shape: the user
@@ -192,6 +195,12 @@ func (s *SelfService) initAddressFlow(w http.ResponseWriter, r *http.Request, ki
 		s.writeError(w, r, jsonAnswer, err)
 		return
 	}
+	if _, err := s.runWebHooks(r, s.beforeHooks(kind), func() *webhook.Context {
+		return s.hookContext(r, s.renderAddress(r, kind, res, tok), nil, nil)
+	}, webhook.SelectAll); err != nil {
+		s.writeError(w, r, jsonAnswer, webHookError(err))
+		return
+	}
 	if !jsonAnswer {
 		redirect(w, r, s.uiURL(kind, res.Flow.ID))
 		return
@@ -232,6 +241,14 @@ type stepInfo struct {
 	typ string // the flow's type
 	// Set by the action: the identity whose address was proven.
 	provenIdentity string
+	// interrupt is the answer of a web hook that stopped a verification
+	// (checked before the step); interrupted is set by the action when it
+	// used the code up without verifying because of it.
+	interrupt   *webhook.Interrupt
+	interrupted bool
+	// hooksQueued is set when the step's transaction queued the
+	// asynchronous after hooks: the answer calls only the others.
+	hooksQueued bool
 }
 
 type stepInfoKey struct{}
@@ -264,6 +281,8 @@ func (s *SelfService) submitAddressFlow(w http.ResponseWriter, r *http.Request, 
 	var tok []byte
 	var transient json.RawMessage
 	var hasCode bool // a code submitted by POST
+	// The code or link token submitted, and its method (code, link).
+	var secret, secretMethod string
 	if r.Method == http.MethodGet {
 		// A link from a message, opened in a browser (any browser: the
 		// link itself is the proof, so there is no CSRF token to check).
@@ -273,8 +292,10 @@ func (s *SelfService) submitAddressFlow(w http.ResponseWriter, r *http.Request, 
 		switch {
 		case q.Get("token") != "":
 			action, input = actionLinkToken, engineInput(map[string]any{"token": q.Get("token")}, []flow.Input{{Name: "token", Type: flow.TypeString}})
+			secretMethod, secret = methodLink, strings.TrimSpace(q.Get("token"))
 		case q.Get("code") != "":
 			action, input = actionCodeLink, engineInput(map[string]any{"code": q.Get("code")}, []flow.Input{{Name: "code", Type: flow.TypeString}})
+			secretMethod, secret = methodCode, strings.TrimSpace(q.Get("code"))
 		default:
 			s.showAddress(w, r, kind, res, s.csrf.token(r), jsonAnswer, http.StatusOK)
 			return
@@ -332,6 +353,9 @@ func (s *SelfService) submitAddressFlow(w http.ResponseWriter, r *http.Request, 
 		action, input = strat.method, engineInput(body, strat.inputs)
 		c, _ := body["code"].(string)
 		hasCode = c != ""
+		if hasCode && action == methodCode {
+			secretMethod, secret = methodCode, strings.TrimSpace(c)
+		}
 		// A send (an address without a code) counts against the address's
 		// send limit before anything is written.
 		if addr, _ := body["email"].(string); addr != "" && body["code"] == nil {
@@ -356,8 +380,59 @@ func (s *SelfService) submitAddressFlow(w http.ResponseWriter, r *http.Request, 
 		}
 	}
 	si := &stepInfo{r: r, typ: typ}
+	retryTyp := typ
+	if r.Method == http.MethodGet {
+		retryTyp = "browser" // a link from a message, opened in a browser
+	}
+	afterHooks := s.addressAfterHooks(kind)
+	hooked := s.webhooks != nil && webhook.Has(afterHooks, webhook.SelectAll)
+	// Kratos runs the after-verification hooks once the code is known to
+	// be right and before the address is marked verified, so a hook can
+	// stop the verification. The step does both in one transaction, which
+	// must not wait for a web hook: the secret is checked here first on a
+	// copy (no attempt counted), the synchronous hooks run, then the step
+	// checks and counts it for real; after an interrupt it uses the code
+	// up, as Kratos does, without verifying (proveAddress).
+	var hookIdent *core.Identity
+	if hooked && kind == core.FlowVerification && secret != "" {
+		if hookIdent = s.secretProves(r, kind, res, secretMethod, secret); hookIdent != nil {
+			_, err := s.runWebHooks(r, afterHooks, func() *webhook.Context {
+				return s.hookContext(r, s.renderAddress(r, kind, res, nil), s.hookIdentity(hookIdent), nil)
+			}, webhook.SelectAll|webhook.SelectSync)
+			if !errors.As(err, &si.interrupt) && err != nil {
+				s.writeError(w, r, jsonAnswer, webHookError(err))
+				return
+			}
+		}
+	}
+	// The asynchronous (response.ignore) after hooks are queued in the
+	// transaction of the step that recovers or verifies, so that the step
+	// never commits without its calls; the answer calls the others.
+	var inTx func(context.Context, store.Tx, *flow.Result) error
+	if hooked {
+		inTx = func(ctx context.Context, tx store.Tx, res *flow.Result) error {
+			si.hooksQueued = false
+			if !res.Ended || si.provenIdentity == "" {
+				return nil
+			}
+			ident := hookIdent // what the synchronous hooks saw
+			if ident == nil || kind == core.FlowRecovery {
+				var err error
+				if ident, err = tx.GetIdentity(ctx, si.provenIdentity); err != nil {
+					return fmt.Errorf("load identity for web hooks: %w", err)
+				}
+			}
+			hr := withTransient(r, transient)
+			c := s.hookContext(hr, s.renderAddress(hr, kind, res, nil), s.hookIdentity(ident), nil)
+			if err := s.webhooks.Enqueue(ctx, tx, afterHooks, c, webhook.SelectAll); err != nil {
+				return err
+			}
+			si.hooksQueued = true
+			return nil
+		}
+	}
 	ctx := context.WithValue(r.Context(), stepInfoKey{}, si)
-	res2, err := s.engine.Submit(ctx, def, flow.Submission{FlowID: id, Action: action, CSRFToken: res.Flow.CSRFToken, Input: input})
+	res2, err := s.engine.Submit(ctx, def, flow.Submission{FlowID: id, Action: action, CSRFToken: res.Flow.CSRFToken, Input: input, InTx: inTx})
 	if err == nil && attemptKey != "" && si.provenIdentity != "" {
 		if serr := s.attempts.Succeed(r.Context(), ratelimit.Code, attemptKey, clientIP(r)); serr != nil && s.errs.Log != nil {
 			// The code was right and the step is done; the count only
@@ -382,6 +457,10 @@ func (s *SelfService) submitAddressFlow(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, jsonAnswer, &core.Error{Code: core.CodeInternal, Message: "Submitting the flow failed.", Cause: err})
 		return
 	}
+	if si.interrupted {
+		s.retryAddressFlow(w, r, kind, retryTyp, res, si.interrupt, jsonAnswer)
+		return
+	}
 	if res2.Error == nil {
 		r = withTransient(r, transient)
 	}
@@ -395,6 +474,35 @@ func (s *SelfService) submitAddressFlow(w http.ResponseWriter, r *http.Request, 
 	default:
 		s.showAddress(w, r, kind, res2, tok, jsonAnswer, http.StatusOK)
 	}
+}
+
+// secretProves returns the identity whose address res's flow is about when
+// submitted is its current code or link token (of method), nil otherwise.
+// It checks a copy of the stored secret, so nothing is counted or used: the
+// step checks it again, for real.
+func (s *SelfService) secretProves(r *http.Request, kind core.FlowKind, res *flow.Result, method, submitted string) *core.Identity {
+	if res.Ended || !s.now().Before(res.Flow.ExpiresAt) {
+		return nil // the step refuses it
+	}
+	st := res.Stash
+	addr := val(keyAddress, st)
+	stored, ok := keyAddrCode.Get(st)
+	if !ok || addr == "" || res.Flow.IdentityID == "" || val(keyAddrMethod, st) != method {
+		return nil
+	}
+	issuer := s.addr.codes
+	if method == methodLink {
+		issuer = s.addr.links
+	}
+	probe := stored
+	if issuer.Check(&probe, binding(kind, res.Flow.ID, addr), submitted) != nil {
+		return nil
+	}
+	i, err := s.st.GetIdentity(r.Context(), res.Flow.IdentityID)
+	if err != nil {
+		return nil // the step answers as it does for a vanished identity
+	}
+	return i
 }
 
 // showAddress answers with the flow: browsers are sent to its UI, JSON

@@ -133,6 +133,14 @@ func expiredOnSubmit(expiredAt time.Time, since time.Duration, useFlowID string)
 		extra:   map[string]any{"expired_at": expiredAt.UTC(), "since": int64(since), "use_flow_id": useFlowID}}
 }
 
+// flowReplaced is Kratos' self_service_flow_replaced: the submitted flow
+// cannot go on and useFlowID, a new one, carries the messages why.
+func flowReplaced(useFlowID string) error {
+	return &kratosError{status: http.StatusGone, id: "self_service_flow_replaced",
+		reason: "An error occured, please retry the flow.", message: "self-service flow replaced",
+		extra: map[string]any{"use_flow_id": useFlowID}}
+}
+
 // envelope returns the JSON body and status of err. Kratos also sends
 // error.details (redirect_to, reject_reason, hint …), but the published
 // OpenAPI document declares details with no properties allowed, so SDK

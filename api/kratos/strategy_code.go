@@ -260,6 +260,13 @@ func (s *SelfService) proveAddress(c *flow.ActionContext, kind core.FlowKind, ad
 		keyMessages.Set(st, []Text{msgDisabled})
 		return c.Error(errFormInvalid)
 	}
+	if si := stepOf(fc); kind == core.FlowVerification && si.interrupt != nil {
+		// An after-verification web hook stopped it (submitAddressFlow):
+		// the right code is used up, as Kratos does, and the address stays
+		// unverified; the answer is a new flow with the hook's messages.
+		si.provenIdentity, si.interrupted = i.ID, true
+		return c.Error(errFormInvalid)
+	}
 	now := fc.Now().UTC()
 	changed := false
 	for j := range i.Addresses {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/google/uuid"
@@ -33,6 +34,19 @@ import (
 //     interrupt issues none and reopens the flow with its messages
 //     (interruptLogin).
 //   - settings.after[.<method>].hooks: once the change is saved.
+//   - recovery.before.hooks, verification.before.hooks: when the flow is
+//     created, as the other before hooks.
+//   - recovery.after.hooks: once the code or link proved the address,
+//     before the privileged session is stored, with ctx.identity (Kratos'
+//     PostRecoveryHook); an interrupt answers a new recovery flow with the
+//     hook's messages, and no session is issued.
+//   - verification.after.hooks: once the code or link is known to be
+//     right, before the address is marked verified (Kratos'
+//     PostVerificationHook); an interrupt uses the code up, answers a new
+//     verification flow with the hook's messages, and the address stays
+//     unverified.
+//   In both, the response.ignore hooks are queued in the transaction of
+//   the step that recovers or verifies.
 
 // hookContext is ctx for a body template of a request r.
 func (s *SelfService) hookContext(r *http.Request, flowView any, ident any, sess any) *webhook.Context {
@@ -220,8 +234,89 @@ func (s *SelfService) beforeHooks(kind core.FlowKind) []config.Hook {
 		return s.cfg.Flows.Registration.Before.Hooks
 	case core.FlowSettings:
 		return s.cfg.Flows.Settings.Before.Hooks
+	case core.FlowRecovery:
+		return s.cfg.Flows.Recovery.Before.Hooks
+	case core.FlowVerification:
+		return s.cfg.Flows.Verification.Before.Hooks
 	}
 	return nil
+}
+
+// addressAfterHooks are the web hooks that run when a recovery or a
+// verification succeeds (Kratos has no per-method lists for them).
+func (s *SelfService) addressAfterHooks(kind core.FlowKind) []config.Hook {
+	if kind == core.FlowRecovery {
+		return s.cfg.Flows.Recovery.After.Hooks
+	}
+	return s.cfg.Flows.Verification.After.Hooks
+}
+
+// runAddressAfterHooks runs the synchronous recovery.after hooks for old, a
+// recovery flow whose code or link proved ident's address (typ is the type
+// a retry gets: browser for a link from a message; queued tells that the
+// step's transaction queued the asynchronous ones). It reports whether the
+// recovery may go on; when not, it has answered: an interrupt with a new
+// recovery flow carrying the hook's messages (retryAddressFlow), a failed
+// call with Kratos' 502/504. A parsed answer's identity is not saved, as
+// in Kratos (config warns about response.parse there).
+func (s *SelfService) runAddressAfterHooks(w http.ResponseWriter, r *http.Request, kind core.FlowKind, typ string, old *flow.Result, ident *core.Identity, queued, jsonAnswer bool) bool {
+	sel := webhook.SelectAll
+	if queued {
+		sel |= webhook.SelectSync
+	}
+	_, err := s.runWebHooks(r, s.addressAfterHooks(kind), func() *webhook.Context {
+		return s.hookContext(r, s.renderAddress(r, kind, old, nil), s.hookIdentity(ident), nil)
+	}, sel)
+	var in *webhook.Interrupt
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &in):
+		s.retryAddressFlow(w, r, kind, typ, old, in, jsonAnswer)
+	default:
+		s.writeError(w, r, jsonAnswer, webHookError(err))
+	}
+	return false
+}
+
+// retryAddressFlow answers an interrupted recovery or verification as
+// Kratos' retry does: a new flow of kind and typ (keeping return_to) shows the interrupt's messages; browsers go to its UI, JSON
+// clients of a recovery are sent to fetch it (303, Kratos' answer without
+// continue_with transitions) and of a verification get 410
+// self_service_flow_replaced with its id.
+func (s *SelfService) retryAddressFlow(w http.ResponseWriter, r *http.Request, kind core.FlowKind, typ string, old *flow.Result, in *webhook.Interrupt, jsonAnswer bool) {
+	flowMsgs, nodeMsgs := interruptTexts(in)
+	reqURL, _ := keyRequestURL.Get(old.Stash)
+	if reqURL == "" || typ != old.Flow.Type {
+		reqURL = s.url("self-service/"+string(kind)+"/"+typ, nil)
+	}
+	ret, _ := keyReturnTo.Get(old.Stash)
+	var tok []byte
+	if typ == "browser" {
+		var err error
+		if tok, err = s.csrf.ensure(w, r); err != nil {
+			s.writeError(w, r, jsonAnswer, err)
+			return
+		}
+	}
+	res, err := s.start(r.Context(), kind, typ, reqURL, ret, tok, initState{seed: func(st *flow.Stash) {
+		if len(flowMsgs) > 0 {
+			keyMessages.Set(st, flowMsgs)
+		}
+		if len(nodeMsgs) > 0 {
+			keyNodeMessages.Set(st, nodeMsgs)
+		}
+	}})
+	switch {
+	case err != nil:
+		s.writeError(w, r, jsonAnswer, err)
+	case !jsonAnswer:
+		redirect(w, r, s.uiURL(kind, res.Flow.ID))
+	case kind == core.FlowRecovery:
+		redirect(w, r, s.url("self-service/recovery/flows", url.Values{"id": {res.Flow.ID}}))
+	default:
+		s.writeError(w, r, true, flowReplaced(res.Flow.ID))
+	}
 }
 
 // preRegistration runs the interrupting after-registration web hooks of
