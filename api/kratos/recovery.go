@@ -73,7 +73,13 @@ func (s *SelfService) finishRecovery(w http.ResponseWriter, r *http.Request, res
 	}
 	now := s.now()
 	msg := recoveredText(out.session.AuthenticatedAt.Add(s.privilegedMaxAge()), now)
+	// The settings flow takes the recovery's return_to, else
+	// recovery.after.default_browser_return_url (Kratos'
+	// TakeOverReturnToParameter with SelfServiceFlowRecoveryReturnTo).
 	ret := val(keyReturnTo, res.Stash)
+	if ret == "" {
+		ret = s.cfg.Flows.Recovery.After.DefaultBrowserReturnURL
+	}
 	settings, err := s.start(r.Context(), core.FlowSettings, typ, s.url("self-service/settings/"+typ, nil), ret, tok,
 		initState{ident: ident, seed: func(st *flow.Stash) { keyMessages.Set(st, []Text{msg}) }})
 	if err != nil {

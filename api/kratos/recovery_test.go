@@ -803,3 +803,27 @@ func TestDoneWhenBrowser(t *testing.T) {
 		}
 	})
 }
+
+// TestRecoveryAfterReturnURL: recovery.after.default_browser_return_url is
+// where the settings flow a recovery hands over returns to when the
+// recovery was started without return_to, as in Kratos.
+func TestRecoveryAfterReturnURL(t *testing.T) {
+	t.Parallel()
+	opt, box := withMail(t, func(cfg *config.Config) {
+		cfg.SelfService.Flows.Recovery.After.DefaultBrowserReturnURL = "https://app.example.com/recovered"
+	})
+	e := newSelfServiceEnv(t, opt)
+	e.createUser(t, "iris@example.com")
+	c := e.native(t)
+	id := flowID(t, c.do("GET", "/self-service/recovery/api", nil))
+	must(t, c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "email": "iris@example.com"}), 200)
+	done := c.do("POST", "/self-service/recovery?flow="+id, map[string]any{"method": "code", "code": codeIn(t, box.Wait(t, "iris@example.com", 1).Plain())})
+	must(t, done, 200)
+	cw := continueWith(t, done)
+	c.token, _ = cw["set_ory_session_token"]["ory_session_token"].(string)
+	sf := c.do("GET", "/self-service/settings/flows?id="+cw["show_settings_ui"]["flow"].(map[string]any)["id"].(string), nil)
+	must(t, sf, 200)
+	if rt, _ := sf.json(t)["return_to"].(string); rt != "https://app.example.com/recovered" {
+		t.Errorf("settings flow return_to %q", rt)
+	}
+}
