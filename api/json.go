@@ -85,6 +85,14 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
+// WriteRawJSON writes b, JSON encoded already (a cached answer), as
+// WriteJSON writes a value.
+func WriteRawJSON(w http.ResponseWriter, status int, b []byte) {
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
 // jsonContentType is WriteJSON's Content-Type, shared by every response as
 // NoCache's value is.
 var jsonContentType = []string{"application/json; charset=utf-8"}

@@ -14,6 +14,19 @@ type Session struct {
 	Cookie                 SessionCookie `koanf:"cookie"`
 	WhoAmI                 WhoAmI        `koanf:"whoami"`
 	JWT                    SessionJWT    `koanf:"jwt"`
+	Cache                  SessionCache  `koanf:"cache"`
+}
+
+// SessionCache configures the in-process cache of session checks (whoami,
+// Hanko's validate and /me). The database stays the source of truth: a
+// write on this process drops what it changes at once; writes on other
+// processes sharing the database reach the cache through the session
+// change log within about sync_interval.
+type SessionCache struct {
+	Enabled      bool          `koanf:"enabled" doc:"Answer repeated session checks from memory instead of the database. A session revoked or an identity changed on this process is seen by the next request; on another process sharing the database, within about sync_interval."`
+	MaxEntries   int           `koanf:"max_entries" doc:"Session checks remembered, the oldest dropped first: about 2-4KB each (the session and the identity with its addresses, for /me its credentials too)."`
+	SyncInterval time.Duration `koanf:"sync_interval" doc:"How often each process reads the session change log (one indexed query) to drop what other processes changed; the bound on how stale a cached check can be across replicas. With no successful read for three intervals the cache answers nothing."`
+	MaxAge       time.Duration `koanf:"max_age" doc:"A cached check is read from the database again after this long, whatever the change log says."`
 }
 
 // SessionCookie configures the session cookie of the Kratos face.
@@ -60,6 +73,7 @@ func (s *Session) setDefaults(dev bool) {
 	s.WhoAmI.RequiredAAL = "highest_available"
 	s.JWT.Algorithm = "ES256"
 	s.JWT.VerifyCacheSize = 4096
+	s.Cache = SessionCache{Enabled: true, MaxEntries: 2048, SyncInterval: time.Second, MaxAge: time.Minute}
 }
 
 func (s *Session) resolve(c *Config, _ *[]Warning) {
@@ -127,6 +141,17 @@ func (s *Session) validate(c *Config, p *Problems) {
 		}
 		if !oneOf(t.SubjectSource, "id", "external_id") {
 			p.add(key+".subject_source", "%q is not one of id, external_id", t.SubjectSource)
+		}
+	}
+	if sc := s.Cache; sc.Enabled {
+		if sc.MaxEntries < 1 || sc.MaxEntries > 1_000_000 {
+			p.add("session.cache.max_entries", "%d must be between 1 and 1000000 (session.cache.enabled: false turns the cache off)", sc.MaxEntries)
+		}
+		if sc.SyncInterval < 10*time.Millisecond || sc.SyncInterval > time.Minute {
+			p.add("session.cache.sync_interval", "%s must be between 10ms and 1m", sc.SyncInterval)
+		}
+		if sc.MaxAge < sc.SyncInterval || sc.MaxAge > time.Hour {
+			p.add("session.cache.max_age", "%s must be between session.cache.sync_interval (%s) and 1h", sc.MaxAge, sc.SyncInterval)
 		}
 	}
 	if s.JWT.VerifyCacheSize < 0 || s.JWT.VerifyCacheSize > 1_000_000 {

@@ -47,17 +47,23 @@ type Options struct {
 	Now           func() time.Time // default time.Now
 	Rand          io.Reader        // token and id randomness; default crypto/rand.Reader
 	TouchInterval time.Duration    // default DefaultTouchInterval
+	// Cache, when set, answers the session checks (VerifyWithIdentity,
+	// SessionWithIdentity, Session) it has seen; nil reads the store every
+	// time.
+	Cache *Cache
 }
 
-// Manager issues, verifies, extends and revokes sessions. It keeps no state
-// of its own, so any number of replicas can share one store; it is safe for
-// concurrent use.
+// Manager issues, verifies, extends and revokes sessions. Its only state is
+// the optional Cache of session checks, which every write through the store
+// keeps correct (see Cache), so any number of replicas can share one store;
+// it is safe for concurrent use.
 type Manager struct {
 	st            Store
 	mac           MACer
 	now           func() time.Time
 	rand          io.Reader
 	touchInterval time.Duration
+	cache         *Cache
 }
 
 // NewManager returns a Manager over st that derives logout tokens with mac.
@@ -66,7 +72,7 @@ func NewManager(st Store, mac MACer, o Options) (*Manager, error) {
 	if st == nil || mac == nil {
 		return nil, errors.New("session: NewManager needs a store and a MACer")
 	}
-	m := &Manager{st: st, mac: mac, now: o.Now, rand: o.Rand, touchInterval: o.TouchInterval}
+	m := &Manager{st: st, mac: mac, now: o.Now, rand: o.Rand, touchInterval: o.TouchInterval, cache: o.Cache}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -181,32 +187,65 @@ func (m *Manager) Verify(ctx context.Context, token string) (*core.Session, erro
 // the session: the session check of both faces. The identity's state is
 // not checked. A session whose identity is gone is ErrNoSession.
 func (m *Manager) VerifyWithIdentity(ctx context.Context, token string) (*core.Session, *core.Identity, error) {
+	s, i, _, err := m.VerifyWithIdentityMemo(ctx, token)
+	return s, i, err
+}
+
+// VerifyWithIdentityMemo is VerifyWithIdentity that also returns the memo
+// of the cache entry that answered or was made (the zero Memo when the
+// cache is off or kept nothing).
+func (m *Manager) VerifyWithIdentityMemo(ctx context.Context, token string) (*core.Session, *core.Identity, Memo, error) {
 	if token == "" || len(token) > maxTokenLen {
-		return nil, nil, errNoSession()
+		return nil, nil, Memo{}, errNoSession()
 	}
-	h := HashToken(token)
-	s, i, err := m.st.GetSessionWithIdentityByTokenHash(ctx, h[:])
+	k := cacheKey{kind: kindToken, hash: HashToken(token)}
+	now := m.now()
+	if e := m.cache.get(k, now); e != nil {
+		if err := check(e.sess, now); err != nil {
+			return nil, nil, Memo{}, err
+		}
+		return copySession(e.sess), copyIdentity(e.ident), Memo{e}, nil
+	}
+	gen := m.cache.generation()
+	s, i, err := m.st.GetSessionWithIdentityByTokenHash(ctx, k.hash[:])
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil, errNoSession()
+			return nil, nil, Memo{}, errNoSession()
 		}
-		return nil, nil, fmt.Errorf("verify session: %w", err)
+		return nil, nil, Memo{}, fmt.Errorf("verify session: %w", err)
 	}
 	if err := check(s, m.now()); err != nil {
-		return nil, nil, err
+		return nil, nil, Memo{}, err
 	}
-	return s, i, nil
+	return s, i, Memo{m.cache.put(k, gen, s, i, now)}, nil
 }
 
 // SessionWithIdentity is Session that also returns the session's identity
 // with its addresses, in one statement, and with its credentials when
 // withCredentials is set (a second one).
 func (m *Manager) SessionWithIdentity(ctx context.Context, id string, withCredentials bool) (*core.Session, *core.Identity, error) {
+	s, i, _, err := m.SessionWithIdentityMemo(ctx, id, withCredentials)
+	return s, i, err
+}
+
+// SessionWithIdentityMemo is SessionWithIdentity that also returns the
+// memo of the cache entry that answered or was made (the zero Memo when
+// the cache is off or kept nothing, as for a session that is not usable).
+func (m *Manager) SessionWithIdentityMemo(ctx context.Context, id string, withCredentials bool) (*core.Session, *core.Identity, Memo, error) {
+	k := cacheKey{kind: kindIDIdentity, id: id}
+	if withCredentials {
+		k.kind = kindIDCredential
+	}
+	now := m.now()
+	if e := m.cache.get(k, now); e != nil {
+		return copySession(e.sess), copyIdentity(e.ident), Memo{e}, nil
+	}
+	gen := m.cache.generation()
 	s, i, err := m.st.GetSessionWithIdentity(ctx, id, withCredentials)
 	if err != nil {
-		return nil, nil, m.notFound("session", err)
+		return nil, nil, Memo{}, m.notFound("session", err)
 	}
-	return s, i, nil
+	return s, i, Memo{m.cache.put(k, gen, s, i, now)}, nil
 }
 
 // check returns the unauthorized error for a session that is not usable at
@@ -229,10 +268,17 @@ func (m *Manager) Check(s *core.Session) error { return check(s, m.now()) }
 // Session returns the session with the given id whatever its state, or a
 // *core.Error with CodeNotFound (cause ErrNoSession).
 func (m *Manager) Session(ctx context.Context, id string) (*core.Session, error) {
+	k := cacheKey{kind: kindID, id: id}
+	now := m.now()
+	if e := m.cache.get(k, now); e != nil {
+		return copySession(e.sess), nil
+	}
+	gen := m.cache.generation()
 	s, err := m.st.GetSession(ctx, id)
 	if err != nil {
 		return nil, m.notFound("session", err)
 	}
+	m.cache.put(k, gen, s, nil, now)
 	return s, nil
 }
 

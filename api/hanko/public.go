@@ -1,12 +1,15 @@
 package hanko
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/session"
 )
 
 // mountPublicAPI registers the public API's routes.
@@ -148,13 +151,25 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.touch(r, a)
+	w.Header().Set("Cache-Control", "no-store")
+	// The profile is the identity and its WebAuthn credentials, whose
+	// writes drop the cache entry: encoded once per entry.
+	if b := a.memo.Load(session.MemoHankoMe); b != nil {
+		api.WriteRawJSON(w, http.StatusOK, b)
+		return
+	}
 	creds, err := webauthnCredentials(r.Context(), h.store, i.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	api.WriteJSON(w, http.StatusOK, h.profileJSON(i, creds))
+	b, err := json.Marshal(h.profileJSON(i, creds))
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("me: encode: %w", err))
+		return
+	}
+	a.memo.Store(session.MemoHankoMe, b)
+	api.WriteRawJSON(w, http.StatusOK, b)
 }
 
 // logout answers POST /logout: it revokes the session row (ending it for

@@ -285,6 +285,9 @@ type Authn struct {
 	Session *core.Session
 	Claims  *session.Claims
 	Token   string
+	// memo is the session cache's memo of the check that loaded the
+	// identity (verifyTokenIdentity); the zero Memo otherwise.
+	memo session.Memo
 }
 
 // errNoToken means the request carries no session token at all.
@@ -347,8 +350,9 @@ func (h *Handler) verifyTokenLoad(ctx context.Context, token string, withIdentit
 		s *core.Session
 		i *core.Identity
 	)
+	var memo session.Memo
 	if withIdentity {
-		s, i, err = h.sessions.SessionWithIdentity(ctx, c.SessionID, true)
+		s, i, memo, err = h.sessions.SessionWithIdentityMemo(ctx, c.SessionID, true)
 	} else {
 		s, err = h.sessions.Session(ctx, c.SessionID)
 	}
@@ -364,7 +368,7 @@ func (h *Handler) verifyTokenLoad(ctx context.Context, token string, withIdentit
 	if s.IdentityID != c.Subject {
 		return nil, nil, &core.Error{Code: core.CodeUnauthorized, Message: "Unauthorized", Cause: session.ErrInvalidJWT}
 	}
-	return &Authn{Session: s, Claims: c, Token: token}, i, nil
+	return &Authn{Session: s, Claims: c, Token: token, memo: memo}, i, nil
 }
 
 // claimTemplate renders hanko.session.jwt_template.claims for a user.

@@ -34,7 +34,7 @@ func noCredentials() error {
 // most every few minutes.
 func (s *SelfService) whoami(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "private, no-cache, no-store, must-revalidate")
-	sess, ident, err := s.whoamiSession(r)
+	sess, ident, memo, err := s.whoamiSession(r)
 	if err != nil {
 		var ke *kratosError
 		if errors.As(err, &ke) && ke.id == "session_inactive" {
@@ -50,18 +50,36 @@ func (s *SelfService) whoami(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, true, err)
 		return
 	}
-	if _, err := s.sessions.Touch(r.Context(), sess, device(r)); err != nil {
+	wrote, err := s.sessions.Touch(r.Context(), sess, device(r))
+	if err != nil {
 		s.errs.Log.WarnContext(r.Context(), "record session device", "error", err, "session_id", sess.ID)
 	}
+	w.Header().Set("X-Kratos-Authenticated-Identity-Id", ident.ID)
+	name := r.URL.Query().Get("tokenize_as")
+	if name == "" && !wrote {
+		// The answer is the session and identity as cached: encoded once
+		// per cache entry (a touch that wrote changed the session).
+		if b := memo.Load(session.MemoWhoami); b != nil {
+			api.WriteRawJSON(w, http.StatusOK, b)
+			return
+		}
+	}
 	out := whoamiJSON{SessionJSON: s.sessionJSON(sess, ident)}
-	if name := r.URL.Query().Get("tokenize_as"); name != "" {
+	if name != "" {
 		if out.Tokenized, err = s.tokenize(r.Context(), name, sess, ident, out.SessionJSON); err != nil {
 			s.writeError(w, r, true, err)
 			return
 		}
 	}
-	w.Header().Set("X-Kratos-Authenticated-Identity-Id", ident.ID)
-	api.WriteJSON(w, http.StatusOK, out)
+	b, err := json.Marshal(out)
+	if err != nil {
+		s.writeError(w, r, true, fmt.Errorf("whoami: encode: %w", err))
+		return
+	}
+	if name == "" && !wrote {
+		memo.Store(session.MemoWhoami, b)
+	}
+	api.WriteRawJSON(w, http.StatusOK, b)
 }
 
 // whoamiSession is currentSession, without the identity's credentials
@@ -71,46 +89,46 @@ func (s *SelfService) whoami(w http.ResponseWriter, r *http.Request) {
 // JWS, it is verified with the signing keys and its session_id claim names
 // the row, which must be active, unexpired and belong to the token's
 // subject. Any failure is whoami's usual 401.
-func (s *SelfService) whoamiSession(r *http.Request) (*core.Session, *core.Identity, error) {
+func (s *SelfService) whoamiSession(r *http.Request) (*core.Session, *core.Identity, session.Memo, error) {
 	tok := s.sessionToken(r)
 	a := r.Header.Get("Authorization")
 	if s.keys == nil || len(a) <= 7 || !strings.EqualFold(a[:7], "bearer ") || tok != strings.TrimSpace(a[7:]) ||
 		strings.HasPrefix(tok, "ory_st_") || strings.Count(tok, ".") != 2 {
 		// One statement: the session with its identity and addresses.
 		if tok == "" {
-			return nil, nil, noSession()
+			return nil, nil, session.Memo{}, noSession()
 		}
-		sess, i, err := s.sessions.VerifyWithIdentity(r.Context(), tok)
+		sess, i, memo, err := s.sessions.VerifyWithIdentityMemo(r.Context(), tok)
 		if err != nil {
 			if core.ErrorCode(err) == core.CodeUnauthorized {
-				return nil, nil, noSession()
+				return nil, nil, session.Memo{}, noSession()
 			}
-			return nil, nil, err
+			return nil, nil, session.Memo{}, err
 		}
 		if i.State == core.IdentityInactive {
-			return nil, nil, noSession()
+			return nil, nil, session.Memo{}, noSession()
 		}
-		return sess, i, nil
+		return sess, i, memo, nil
 	}
 	ctx := r.Context()
 	c, err := s.keys.VerifyJWT(ctx, tok, session.VerifyOptions{})
 	if err != nil || c.SessionID == "" {
-		return nil, nil, noSession()
+		return nil, nil, session.Memo{}, noSession()
 	}
-	sess, i, err := s.sessions.SessionWithIdentity(ctx, c.SessionID, false)
+	sess, i, memo, err := s.sessions.SessionWithIdentityMemo(ctx, c.SessionID, false)
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeNotFound {
-			return nil, nil, noSession()
+			return nil, nil, session.Memo{}, noSession()
 		}
-		return nil, nil, err
+		return nil, nil, session.Memo{}, err
 	}
 	if sess.IdentityID != c.Subject || s.sessions.Check(sess) != nil {
-		return nil, nil, noSession()
+		return nil, nil, session.Memo{}, noSession()
 	}
 	if i.State == core.IdentityInactive {
-		return nil, nil, noSession()
+		return nil, nil, session.Memo{}, noSession()
 	}
-	return sess, i, nil
+	return sess, i, memo, nil
 }
 
 // tokenize signs the session as a JWT with the template's own key (notes

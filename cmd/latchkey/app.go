@@ -49,15 +49,18 @@ type app struct {
 	signer   *cipher.Signer
 	keys     *session.Keys
 	sessions *session.Manager
-	ids      *identity.Service
-	courier  *courier.Courier
-	limiter  ratelimit.Limiter
-	kratos   *kratos.Handler
-	selfsvc  *kratos.SelfService
-	hanko    *hanko.Handler  // nil when hanko.enabled is false
-	webhooks *webhook.Kratos // nil without web_hook hooks
-	metrics  *observe.Metrics
-	tracing  *observe.Tracing // nil unless OTEL_* asks for traces
+	// sessionCache is the Manager's cache of session checks, nil when
+	// session.cache.enabled is false; serve runs its change-log poller.
+	sessionCache *session.Cache
+	ids          *identity.Service
+	courier      *courier.Courier
+	limiter      ratelimit.Limiter
+	kratos       *kratos.Handler
+	selfsvc      *kratos.SelfService
+	hanko        *hanko.Handler  // nil when hanko.enabled is false
+	webhooks     *webhook.Kratos // nil without web_hook hooks
+	metrics      *observe.Metrics
+	tracing      *observe.Tracing // nil unless OTEL_* asks for traces
 }
 
 // maxBody caps every request body; identity imports are the largest.
@@ -119,7 +122,12 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	if err != nil {
 		return nil, fail("signing keys: %v", err)
 	}
-	if a.sessions, err = session.NewManager(a.db, a.signer, session.Options{}); err != nil {
+	if cc := cfg.Session.Cache; cc.Enabled {
+		a.sessionCache = session.NewCache(a.db, session.CacheOptions{MaxEntries: cc.MaxEntries, SyncInterval: cc.SyncInterval, MaxAge: cc.MaxAge,
+			OnSyncError: func(err error) { log.Warn("session cache: read the session change log", "error", err) }})
+		a.db.OnSessionChanges(a.sessionCache.Evict)
+	}
+	if a.sessions, err = session.NewManager(a.db, a.signer, session.Options{Cache: a.sessionCache}); err != nil {
 		return nil, fail("sessions: %v", err)
 	}
 	if a.ids, err = identity.New(identity.Options{
@@ -448,8 +456,12 @@ func newLimiter(c config.RateLimit, db store.Store, secret []byte) (ratelimit.Li
 }
 
 // startBackground starts the work that runs beside the listeners: the
-// courier worker, the web-hook worker and the clean-up sweeper.
+// session cache's change-log poller, the courier worker, the web-hook
+// worker and the clean-up sweeper.
 func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup, runCourier bool) error {
+	if a.sessionCache != nil {
+		wg.Go(func() { _ = a.sessionCache.Run(ctx) })
+	}
 	if runCourier {
 		w, err := a.newCourierWorker()
 		if err != nil {

@@ -21,18 +21,26 @@ type swept struct {
 	AuditLogs  int `json:"audit_logs"`
 	Counters   int `json:"rate_limit_counters"`
 	Devices    int `json:"trusted_devices"`
+	Changes    int `json:"session_changes"`
 }
 
 func (s swept) total() int {
-	return s.Flows + s.Sessions + s.Messages + s.Deliveries + s.AuditLogs + s.Counters + s.Devices
+	return s.Flows + s.Sessions + s.Messages + s.Deliveries + s.AuditLogs + s.Counters + s.Devices + s.Changes
 }
+
+// sessionChangeRetention is how long rows of the session change log are
+// kept. Each serving process reads them within session.cache.sync_interval
+// (at most 1m); one that could not read the log for three intervals drops
+// its whole cache, so it never needs a row this old.
+const sessionChangeRetention = time.Hour
 
 // sweepOnce removes, in batches of c.BatchSize rows, flows and sessions
 // that expired more than c.KeepLast ago, sent or abandoned courier messages
 // and web-hook deliveries older than c.Retention.Messages, audit logs older
 // than c.Retention.AuditLogs, expired rate-limit counters and Hanko trusted
 // devices past their expiry (no grace period: an expired device skips no
-// second factor, see api/hanko/device_trust.go). A retention
+// second factor, see api/hanko/device_trust.go) and session change log
+// rows older than sessionChangeRetention. A retention
 // of 0 keeps those records. It stops at the first error, returning what it
 // removed so far.
 func sweepOnce(ctx context.Context, db backend, c config.Cleanup, now time.Time) (swept, error) {
@@ -62,6 +70,10 @@ func sweepOnce(ctx context.Context, db backend, c config.Cleanup, now time.Time)
 		},
 		func() error {
 			return batches(&out.Devices, "trusted devices", func(l int) (int, error) { return db.DeleteTrustedDevicesExpiredBefore(ctx, now, l) })
+		},
+		func() error {
+			t := now.Add(-sessionChangeRetention)
+			return batches(&out.Changes, "session changes", func(l int) (int, error) { return db.DeleteSessionChangesBefore(ctx, t, l) })
 		},
 	}
 	if c.Retention.Messages > 0 {
@@ -111,7 +123,7 @@ func sweeper(ctx context.Context, db backend, c config.Cleanup, log *slog.Logger
 			}
 			if n.total() > 0 {
 				log.Info("clean-up sweep", "flows", n.Flows, "sessions", n.Sessions, "courier_messages", n.Messages,
-					"webhook_deliveries", n.Deliveries, "audit_logs", n.AuditLogs, "rate_limit_counters", n.Counters, "trusted_devices", n.Devices)
+					"webhook_deliveries", n.Deliveries, "audit_logs", n.AuditLogs, "rate_limit_counters", n.Counters, "trusted_devices", n.Devices, "session_changes", n.Changes)
 			}
 		}
 	}
@@ -172,8 +184,8 @@ func newCleanupCmd() *cobra.Command {
 				return e
 			}
 		} else {
-			fmt.Fprintf(cmd.OutOrStdout(), "Cleaned up %s: %d flows, %d sessions, %d courier messages, %d web-hook deliveries, %d audit logs, %d rate-limit counters, %d trusted devices.\n",
-				redactDSN(dsn), n.Flows, n.Sessions, n.Messages, n.Deliveries, n.AuditLogs, n.Counters, n.Devices)
+			fmt.Fprintf(cmd.OutOrStdout(), "Cleaned up %s: %d flows, %d sessions, %d courier messages, %d web-hook deliveries, %d audit logs, %d rate-limit counters, %d trusted devices, %d session changes.\n",
+				redactDSN(dsn), n.Flows, n.Sessions, n.Messages, n.Deliveries, n.AuditLogs, n.Counters, n.Devices, n.Changes)
 		}
 		if err != nil {
 			return exitError{code: 1, msg: "Error: " + err.Error()}

@@ -54,6 +54,12 @@ func newHotPath(b *testing.B) *hotPath {
 		b.Fatal(err)
 	}
 	b.Cleanup(a.close)
+	if a.sessionCache != nil { // as serve runs it
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { _ = a.sessionCache.Run(runCtx); close(done) }()
+		b.Cleanup(func() { stop(); <-done })
+	}
 	id := seedIdentity(b, a.db)
 	sess, token, err := a.sessions.Issue(ctx, id, core.AuthMethod{Method: "password"}, core.Device{}, time.Hour)
 	if err != nil {

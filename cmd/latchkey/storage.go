@@ -19,6 +19,7 @@ import (
 type backend interface {
 	store.Store
 	store.Maintenance
+	store.SessionChangeLog
 	// Handles returns the database pools (for their statistics).
 	Handles() (read, write *sql.DB)
 	// Trace reports every SQL statement to t.

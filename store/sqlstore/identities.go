@@ -402,7 +402,7 @@ func (o *ops) UpdateIdentity(ctx context.Context, i *core.Identity) error {
 	if err := o.insertIdentityChildren(ctx, i); err != nil {
 		return fmt.Errorf("update identity %s: %w", i.ID, err)
 	}
-	return nil
+	return o.logChange(ctx, i.ID, "")
 }
 
 // deleteIdentityChildren removes the identifiers, credentials and addresses
@@ -441,7 +441,7 @@ func (o *ops) DeleteIdentity(ctx context.Context, id string) error {
 	if n == 0 {
 		return fmt.Errorf("delete identity %s: %w", id, store.ErrNotFound)
 	}
-	return nil
+	return o.logChange(ctx, id, "")
 }
 
 // identityFilter renders q's filters (not its paging) as conditions.

@@ -152,7 +152,7 @@ func (o *ops) UpdateSession(ctx context.Context, s *core.Session) error {
 	if n == 0 {
 		return fmt.Errorf("update session %s: %w", s.ID, store.ErrNotFound)
 	}
-	return nil
+	return o.logChange(ctx, s.IdentityID, s.ID)
 }
 
 // sessionFilter renders q's filters as conditions.
@@ -259,6 +259,11 @@ func (o *ops) RevokeSessions(ctx context.Context, identityID, exceptID string) (
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions of %s: %w", identityID, err)
 	}
+	if n > 0 {
+		if err := o.logChange(ctx, identityID, ""); err != nil {
+			return 0, err
+		}
+	}
 	return n, nil
 }
 
@@ -274,7 +279,7 @@ func (o *ops) DeleteSession(ctx context.Context, id string) error {
 	if n == 0 {
 		return fmt.Errorf("delete session %s: %w", id, store.ErrNotFound)
 	}
-	return nil
+	return o.logChange(ctx, "", id)
 }
 
 // DeleteIdentitySessions implements store.Sessions.
@@ -285,6 +290,11 @@ func (o *ops) DeleteIdentitySessions(ctx context.Context, identityID string) (in
 	n, err := o.execAffected(ctx, `DELETE FROM sessions WHERE identity_id = ?`, identityID)
 	if err != nil {
 		return 0, fmt.Errorf("delete sessions of %s: %w", identityID, err)
+	}
+	if n > 0 {
+		if err := o.logChange(ctx, identityID, ""); err != nil {
+			return 0, err
+		}
 	}
 	return n, nil
 }

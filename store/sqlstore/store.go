@@ -56,6 +56,7 @@ type Store struct {
 	pool                  Pool
 	tracer                QueryTracer // nil: no spans
 	avail                 *availability
+	onChange              func([]store.SessionChange) // nil: nobody listens
 }
 
 // QueryTracer starts a span for one SQL statement; the returned function
@@ -182,13 +183,17 @@ func (s *Store) tryTx(ctx context.Context, fn func(o *ops) error) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(&ops{q: tx, d: s.d, inTx: true, stmts: s.writeStmts, tx: tx.Tx, tracer: s.tracer, avail: s.avail}); err != nil {
+	var changes []store.SessionChange
+	if err := fn(&ops{q: tx, d: s.d, inTx: true, stmts: s.writeStmts, tx: tx.Tx, tracer: s.tracer, avail: s.avail, changes: &changes}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit transaction: %w", s.avail.check(s.d, err))
 	}
 	committed = true
+	if len(changes) > 0 && s.onChange != nil {
+		s.onChange(changes)
+	}
 	return nil
 }
 
@@ -292,6 +297,10 @@ type ops struct {
 	tracer QueryTracer
 	// avail follows whether the database answers (shared by the store).
 	avail *availability
+	// changes collects the session changes the transaction appended, for
+	// the store's OnSessionChanges listener once it commits (nil outside a
+	// transaction).
+	changes *[]store.SessionChange
 }
 
 // forUpdate returns the row-lock clause for a read inside a transaction, so

@@ -88,7 +88,7 @@ func (o *ops) CreateWebAuthnCredential(ctx context.Context, c *core.WebAuthnCred
 	if err != nil {
 		return fmt.Errorf("create webauthn credential: %w", o.wrap(err))
 	}
-	return nil
+	return o.logChange(ctx, c.IdentityID, "")
 }
 
 // GetWebAuthnCredential implements store.WebAuthnCredentials.
@@ -154,7 +154,7 @@ func (o *ops) UpdateWebAuthnCredential(ctx context.Context, c *core.WebAuthnCred
 			return fmt.Errorf("update webauthn credential: %w", o.wrap(err))
 		}
 	}
-	return nil
+	return o.logChange(ctx, c.IdentityID, "")
 }
 
 // DeleteWebAuthnCredential implements store.WebAuthnCredentials.
@@ -169,5 +169,5 @@ func (o *ops) DeleteWebAuthnCredential(ctx context.Context, identityID, id strin
 	if n == 0 {
 		return fmt.Errorf("delete webauthn credential: %w", store.ErrNotFound)
 	}
-	return nil
+	return o.logChange(ctx, identityID, "")
 }

@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WebAuthnCredentials", testWebAuthnCredentials},
 		{"TrustedDevices", testTrustedDevices},
 		{"Maintenance", testMaintenance},
+		{"SessionChanges", testSessionChanges},
 	}
 	for _, tc := range parallel {
 		t.Run(tc.name, func(t *testing.T) {
