@@ -682,17 +682,11 @@ func checkHooks(p *Problems, key string, hooks []Hook, pos hookPosition) {
 		if h.Hook != "web_hook" {
 			continue
 		}
-		w, problems := ParseWebHook(k+".config", h.Config)
+		// can_interrupt and response.parse work in every position web
+		// hooks run in, as in Kratos (in a before hook, where there is no
+		// identity yet, an answer may only interrupt the flow).
+		_, problems := ParseWebHook(k+".config", h.Config)
 		*p = append(*p, problems...)
-		if w == nil {
-			continue
-		}
-		switch {
-		case pos == hooksBefore && w.Parse:
-			p.add(k+".config.response.parse", "a before hook has no identity to change; use can_interrupt to let the answer stop the flow")
-		case pos == hooksAfterSettings && w.Interrupts():
-			p.add(k+".config.can_interrupt", "interrupting a settings change from an after hook (can_interrupt, response.parse) is not supported yet; use response.ignore or a plain synchronous hook")
-		}
 	}
 }
 

@@ -787,6 +787,12 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 			s.writeError(w, r, jsonAnswer, err)
 			return
 		}
+		if kind == core.FlowSettings {
+			if o, err = s.preSettings(sub, strat.method, o); err != nil {
+				s.writeError(w, r, jsonAnswer, err)
+				return
+			}
+		}
 		action, inputs = strat.method, strat.inputs
 	}
 	ctx := context.WithValue(r.Context(), outcomeKey{}, &stepOutcome{o: o, prepared: *o})

@@ -283,7 +283,7 @@ func (s *SelfService) finishSettings(w http.ResponseWriter, r *http.Request, sub
 	}
 	if _, err := s.runWebHooks(r, hooks, func() *webhook.Context {
 		return s.hookContext(r, s.render(r, core.FlowSettings, res, ident, tok), s.hookIdentity(ident), nil)
-	}, afterSel(o, webhook.SelectAll)); err != nil {
+	}, afterSel(o, webhook.SelectOthers)); err != nil {
 		s.writeError(w, r, jsonAnswer, webHookError(err))
 		return
 	}

@@ -617,9 +617,16 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		// this browser, may add a provider.
 		if sess, ident := s.optionalSession(r); sess == nil || ident == nil || ident.ID != f.IdentityID {
 			o = &outcome{messages: []Text{genericText("Sign in to this account again in this browser to link " + p.DisplayName() + ".")}}
-		} else if o, err = s.oidcLinkSettings(ctx, f.IdentityID, p, claims, tokens); err != nil {
-			s.writeError(w, r, false, err)
-			return
+		} else {
+			o, err = s.oidcLinkSettings(ctx, f.IdentityID, p, claims, tokens)
+			if err == nil {
+				sub.sess, sub.ident = sess, ident
+				o, err = s.preSettings(sub, "oidc", o)
+			}
+			if err != nil {
+				s.writeError(w, r, false, err)
+				return
+			}
 		}
 	} else if o, err = s.oidcComplete(sub, kind, p, claims, tokens); err != nil {
 		s.writeError(w, r, false, err)

@@ -1,9 +1,11 @@
 package kratos
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,7 +35,10 @@ import (
 //   - login.after[.<method>].hooks: before the session is issued; an
 //     interrupt issues none and reopens the flow with its messages
 //     (interruptLogin).
-//   - settings.after[.<method>].hooks: once the change is saved.
+//   - settings.after[.<method>].hooks: the interrupting ones before the
+//     change is saved (preSettings: an interrupt saves nothing, a parsed
+//     answer's traits and metadata are saved with it), the others once it
+//     is saved.
 //   - recovery.before.hooks, verification.before.hooks: when the flow is
 //     created, as the other before hooks.
 //   - recovery.after.hooks: once the code or link proved the address,
@@ -99,7 +104,7 @@ func (s *SelfService) afterHookPlan(kind core.FlowKind, sub *submission, o *outc
 		if ident == nil {
 			ident = sub.ident
 		}
-		return afterHooks{hooks, webhook.SelectAll, core.FlowSettings, ident, false}, true
+		return afterHooks{hooks, webhook.SelectOthers, core.FlowSettings, ident, false}, true
 	}
 	return afterHooks{}, false
 }
@@ -388,6 +393,96 @@ func (s *SelfService) interruptLogin(w http.ResponseWriter, r *http.Request, sub
 		return
 	}
 	s.showForm(w, r, kind, again, sub.ident, tok, jsonAnswer)
+}
+
+// settingsHookList returns the after-settings hooks of method.
+func (s *SelfService) settingsHookList(method string) []config.Hook {
+	a := s.cfg.Flows.Settings.After
+	if h := methodAfter(a, method).Hooks; len(h) > 0 {
+		return h
+	}
+	return a.Hooks
+}
+
+// preSettings runs the interrupting after-settings web hooks of method
+// (Kratos' settings pre-persist hooks) for a step that changes the
+// identity (o.tx saves it), before its transaction, with ctx.identity as
+// it will be saved (the submitted traits for the profile method). An
+// interrupt makes the step fail with the hook's messages, so nothing is
+// saved; a parsed answer's traits and metadata are saved with the change,
+// in its transaction (traits the schema refuses fail the step first).
+// The hooks run before the method's own checks that need the transaction
+// (a TOTP code, a passkey attestation), as Kratos' run before the identity
+// is updated.
+func (s *SelfService) preSettings(sub *submission, method string, o *outcome) (*outcome, error) {
+	hooks := s.settingsHookList(method)
+	if o.tx == nil || sub.ident == nil || s.webhooks == nil || !webhook.Has(hooks, webhook.SelectInterrupting) {
+		return o, nil
+	}
+	ident := *sub.ident
+	if t, ok := o.values["traits"]; ok && method == "profile" {
+		ident.Traits = t
+	}
+	view := s.render(sub.r, core.FlowSettings, sub.res, sub.ident, nil)
+	patch, err := s.runWebHooks(sub.r, hooks, func() *webhook.Context {
+		return s.hookContext(sub.r, view, s.hookIdentity(&ident), nil)
+	}, webhook.SelectInterrupting)
+	var in *webhook.Interrupt
+	if errors.As(err, &in) {
+		stop := &outcome{values: o.values}
+		stop.messages, stop.nodeMessages = interruptTexts(in)
+		if len(stop.nodeMessages) == 0 {
+			stop.nodeMessages = nil
+		}
+		return stop, nil
+	}
+	if err != nil {
+		return nil, webHookError(err)
+	}
+	if patch == nil {
+		return o, nil
+	}
+	d := draftOf(&ident)
+	if patch.Traits != nil {
+		d.Traits = patch.Traits
+		if _, msgs, err := s.checkTraits(patch.Traits); err != nil || msgs != nil {
+			return &outcome{values: keep("traits", patch.Traits), nodeMessages: msgs}, err
+		}
+	}
+	if patch.MetadataPublic != nil {
+		d.MetadataPublic = patch.MetadataPublic
+	}
+	if patch.MetadataAdmin != nil {
+		d.MetadataAdmin = patch.MetadataAdmin
+	}
+	p, err := s.ids.Prepare(sub.r.Context(), d)
+	if core.ErrorCode(err) == core.CodeInvalid {
+		return &outcome{values: o.values, messages: []Text{genericText(core.ErrorMessage(err))}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	change := o.tx
+	o.tx = func(c *flow.ActionContext, o *outcome) error {
+		if err := change(c, o); err != nil || o.next != stateSuccess {
+			return err
+		}
+		i, err := s.saveSettings(c, sub.ident.ID, p, o)
+		if err != nil {
+			return err
+		}
+		if i == nil {
+			// The identity the hook answered cannot be stored (an
+			// identifier of another account): the change rolls back.
+			return &core.Error{Code: core.CodeConflict, Message: "The identity a web hook answered with cannot be saved.", Cause: fmt.Errorf("%v", o.messages)}
+		}
+		o.ident, o.traitsChanged = i, !bytes.Equal(sub.ident.Traits, i.Traits)
+		if patch.Traits != nil {
+			o.values = map[string]json.RawMessage{}
+		}
+		return nil
+	}
+	return o, nil
 }
 
 // hookIdentity is ctx.identity: the identity as the admin API shows it

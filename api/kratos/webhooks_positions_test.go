@@ -434,3 +434,144 @@ func TestWebHookLoginPositions(t *testing.T) {
 		}
 	}
 }
+
+// TestWebHookSettingsPositions: after-settings web hooks that may
+// interrupt run before the change is saved, as Kratos' settings
+// pre-persist hooks (a method's hooks and settings.after.hooks): a parsed
+// answer's traits and metadata are saved with the change; an interrupt
+// shows its messages on the flow and saves nothing (neither the traits nor
+// the password); a failing plain hook runs after the change is saved and
+// answers 502, as Kratos' post-persist hooks.
+func TestWebHookSettingsPositions(t *testing.T) {
+	t.Parallel()
+	type change struct {
+		name string
+		set  func(ss *config.SelfService, hooks []config.Hook)
+		body func(email string) map[string]any
+		// saved reports whether the change is in the stored identity.
+		saved func(t *testing.T, e *ssEnv, id string) bool
+	}
+	passwordHash := func(t *testing.T, e *ssEnv, id string) string {
+		i, err := e.ids.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := i.Credential("password")
+		return string(c.Config)
+	}
+	changes := []change{
+		{"profile", func(ss *config.SelfService, hooks []config.Hook) { ss.Flows.Settings.After.Profile.Hooks = hooks },
+			func(email string) map[string]any {
+				return map[string]any{"method": "profile", "traits": map[string]any{"email": email, "name": "Changed by the user"}}
+			},
+			func(t *testing.T, e *ssEnv, id string) bool {
+				i, err := e.ids.Get(context.Background(), id)
+				return err == nil && (strings.Contains(string(i.Traits), "Changed by the user") || strings.Contains(string(i.Traits), "Set by the hook"))
+			}},
+		{"flow-wide, password", func(ss *config.SelfService, hooks []config.Hook) { ss.Flows.Settings.After.Hooks = hooks },
+			func(string) map[string]any {
+				return map[string]any{"method": "password", "password": "a new passphrase 42"}
+			},
+			nil},
+	}
+	cases := []struct {
+		name   string
+		answer answer
+		hook   func(url string) config.Hook
+	}{
+		{"parse", answer{200, parseAnswer}, interruptingHook},
+		{"interrupt", answer{400, interruptAnswer}, interruptingHook},
+		{"plain hook fails", answer{500, interruptAnswer}, func(url string) config.Hook { return hookConfig(url, nil) }},
+	}
+	backends := sortedBackends(t)
+	for mi, m := range changes {
+		for ci, tc := range cases {
+			open := backends[(mi+ci+2)%len(backends)]
+			t.Run(m.name+"/"+tc.name+"/"+open.name, func(t *testing.T) {
+				t.Parallel()
+				email := strings.NewReplacer(" ", "-", ",", "").Replace(m.name) + "@example.com"
+				body := tc.answer.body
+				if tc.answer.status == 200 {
+					body = strings.Replace(body, "%s", email, 1)
+				}
+				rcv := newHookServer(t, tc.answer.status, body)
+				e := newSelfServiceEnvOn(t, open.open, withWebHooks(t, func(ss *config.SelfService) { m.set(ss, []config.Hook{tc.hook(rcv.srv.URL)}) }))
+				c := e.native(t)
+				c.token = e.registerNative(t, c, email, "correct horse battery")
+				who := c.do("GET", "/sessions/whoami", nil)
+				must(t, who, 200)
+				id := who.json(t)["identity"].(map[string]any)["id"].(string)
+				hashBefore := passwordHash(t, e, id)
+				saved := m.saved
+				if saved == nil {
+					saved = func(t *testing.T, e *ssEnv, id string) bool { return passwordHash(t, e, id) != hashBefore }
+				}
+				sf := c.do("GET", "/self-service/settings/api", nil)
+				must(t, sf, 200)
+				r := c.do("POST", "/self-service/settings?flow="+flowID(t, sf), m.body(email))
+				if paths, _ := rcv.requests(); len(paths) != 1 {
+					t.Fatalf("the hook was called %d times, want once", len(paths))
+				}
+				i, err := e.ids.Get(context.Background(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch tc.name {
+				case "parse":
+					must(t, r, 200)
+					if !saved(t, e, id) || !strings.Contains(string(i.Traits), "Set by the hook") || !strings.Contains(string(i.MetadataPublic), `"pro"`) || !strings.Contains(string(i.MetadataAdmin), `"gold"`) {
+						t.Fatalf("stored after a parsed answer: %s %s %s (change saved %v)", i.Traits, i.MetadataPublic, i.MetadataAdmin, saved(t, e, id))
+					}
+				case "interrupt":
+					must(t, r, 400)
+					if saved(t, e, id) || strings.Contains(string(i.MetadataPublic), "pro") {
+						t.Fatalf("an interrupted change was saved: %s %s", i.Traits, i.MetadataPublic)
+					}
+					ids := flowMessageIDs(r.json(t))
+					if !hasMsg(ids, 4000101) || (m.name == "profile" && !hasMsg(ids, 4000100)) {
+						t.Fatalf("the flow lacks the hook's messages: %s", r.body)
+					}
+				default:
+					must(t, r, 502)
+					if !saved(t, e, id) {
+						t.Fatal("a failing post-persist hook undid the change")
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestWebHookBeforeParse: Kratos accepts response.parse in before hooks,
+// where there is no identity: the answer may interrupt the flow's
+// creation; a 200 answer with an identity changes nothing (Kratos would
+// dereference the missing identity) and the flow is created.
+func TestWebHookBeforeParse(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		answer answer
+		want   int
+	}{
+		{"interrupt", answer{403, interruptAnswer}, http.StatusBadRequest},
+		{"identity answer", answer{200, strings.Replace(parseAnswer, "%s", "x@example.com", 1)}, http.StatusOK},
+		{"no content", answer{204, ""}, http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rcv := newHookServer(t, tc.answer.status, tc.answer.body)
+			e := newSelfServiceEnv(t, withWebHooks(t, func(ss *config.SelfService) {
+				ss.Flows.Registration.Before.Hooks = []config.Hook{hookConfig(rcv.srv.URL, map[string]any{"response": map[string]any{"parse": true}})}
+			}))
+			r := e.native(t).do("GET", "/self-service/registration/api", nil)
+			must(t, r, tc.want)
+			if tc.want == http.StatusBadRequest && !strings.Contains(string(r.body), "Sign-ups are paused.") {
+				t.Fatalf("interrupt answer %s", r.body)
+			}
+			if paths, _ := rcv.requests(); len(paths) != 1 {
+				t.Fatalf("hook calls %v", paths)
+			}
+		})
+	}
+}
