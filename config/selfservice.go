@@ -341,6 +341,7 @@ func (s *SelfService) resolve(c *Config, w *[]Warning) {
 	s.resolveRP(c, base, w)
 	s.warnAnalytics(w)
 	s.warnAddressParse(w)
+	s.warnParseWithoutIdentity(w)
 	if s.Methods.TOTP.Config.Issuer == "" {
 		s.Methods.TOTP.Config.Issuer = base.Hostname()
 	}

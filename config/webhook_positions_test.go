@@ -8,7 +8,9 @@ import (
 // TestInterruptingWebHookPositions: can_interrupt and response.parse load
 // in every position Kratos runs them — before hooks (where an answer may
 // only interrupt), every registration list but profile's, login and
-// settings after hooks, flow-wide and per method.
+// settings after hooks, flow-wide and per method. Where a 200 answer's
+// identity is not saved (before hooks, after login) a warning names the
+// key.
 func TestInterruptingWebHookPositions(t *testing.T) {
 	t.Parallel()
 	const hook = `[{"hook":"web_hook","config":{"url":"https://hooks.example.com/x","body":"base64://ZnVuY3Rpb24oY3R4KSB7fQ==","can_interrupt":true,"response":{"parse":true}}}]`
@@ -20,9 +22,15 @@ func TestInterruptingWebHookPositions(t *testing.T) {
 	} {
 		t.Run(env, func(t *testing.T) {
 			t.Parallel()
-			_, _, err := loadYAML(t, minimal, []string{"LATCHKEY_SELFSERVICE_FLOWS_" + env + "=" + hook}, false)
+			_, w, err := loadYAML(t, minimal, []string{"LATCHKEY_SELFSERVICE_FLOWS_" + env + "=" + hook}, false)
 			if err != nil {
 				t.Fatalf("refused: %v", err)
+			}
+			// Where a 200 answer's identity is not saved, the key says so.
+			key := "selfservice.flows." + strings.ToLower(strings.ReplaceAll(strings.TrimSuffix(env, "_HOOKS"), "_", ".")) + ".hooks[0].config.response.parse"
+			unsaved := strings.Contains(env, "BEFORE") || strings.HasPrefix(env, "LOGIN_AFTER")
+			if got := hasWarning(w, key, "not saved"); got != unsaved {
+				t.Fatalf("warning about %s: %v, want %v (%v)", key, got, unsaved, w)
 			}
 		})
 	}
