@@ -144,7 +144,7 @@ func load(data []byte, opts LoadOptions) (*Config, []Warning, error) {
 		}
 	}
 
-	environ, kratosVars := withKratosEnv(environ)
+	environ, kratosVars := withKratosEnv(environ, ck.fileDefaultSecret)
 	if len(kratosVars) > 0 {
 		ck.warnings = append(ck.warnings, Warning{Key: "environment", Message: "read Kratos' variables " +
 			strings.Join(kratosVars, ", ") + " (set LATCHKEY_<KEY> to override one)"})

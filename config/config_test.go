@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -23,6 +24,7 @@ serve:
     base_url: https://id.example.com/
 secrets:
   default: [this-is-a-long-enough-secret]
+  cipher: [0123456789abcdef0123456789abcdef]
 courier:
   smtp:
     connection_uri: smtp://mail.example.com:587/
@@ -549,6 +551,7 @@ courier:
 		{"session.cookie.same_site", `"sometimes" is not one of`},
 		{"session.lifespan", `expected a duration such as "1h"`},
 		{"secrets.default", "is required outside --dev"},
+		{"secrets.cipher", "is required outside --dev"},
 		{"log.level", `"loud" is not one of`},
 	}
 	for _, w := range want {
@@ -703,10 +706,13 @@ func TestKratosQuickstartLoads(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	for _, key := range []string{"ciphers.algorithm", "cookies.same_site", "tracing", "feature_flags",
-		"log.leak_sensitive_values", "secrets.cookie"} {
+		"log.leak_sensitive_values"} {
 		if !hasWarning(w, key, "Kratos setting") {
 			t.Errorf("no warning for %s in %v", key, w)
 		}
+	}
+	if !hasWarning(w, "secrets.cookie", "read as secrets.default") || len(c.Secrets.Default) != 1 || c.Secrets.Default[0] != "PLEASE-CHANGE-ME-I-AM-VERY-INSECURE" {
+		t.Errorf("secrets.cookie not read as secrets.default: %v %v", c.Secrets.Default, w)
 	}
 	if len(w) != 6 {
 		t.Errorf("got %d warnings, want 6: %v", len(w), w)
@@ -733,8 +739,47 @@ func TestKratosQuickstartLoads(t *testing.T) {
 	if !errors.As(err, &ps) {
 		t.Fatalf("outside --dev: err = %v, want Problems", err)
 	}
-	if !hasProblem(ps, "hashers.bcrypt.cost", "below the minimum of 10") || !hasProblem(ps, "secrets.default", "required") || len(ps) != 2 {
+	if !hasProblem(ps, "hashers.bcrypt.cost", "below the minimum of 10") || len(ps) != 1 {
 		t.Errorf("outside --dev: got %v", ps)
+	}
+}
+
+// TestSecretsCookieAsDefault: Kratos' secrets.cookie (file) and
+// SECRETS_COOKIE (environment) stand in for secrets.default when nothing
+// sets it, so a Kratos deployment starts outside --dev; secrets.default set
+// anywhere wins and secrets.cookie is then warned about as ignored.
+func TestSecretsCookieAsDefault(t *testing.T) {
+	t.Parallel()
+	const cookie, def = "a-kratos-cookie-secret-0123", "a-latchkey-default-secret-42"
+	tests := []struct {
+		name, yaml string
+		env        []string
+		want, warn string
+	}{
+		{"file cookie", "secrets: {cookie: [" + cookie + "]}", nil, cookie, "read as secrets.default"},
+		{"file default wins", "secrets: {cookie: [" + cookie + "], default: [" + def + "]}", nil, def, "Kratos setting"},
+		{"env SECRETS_COOKIE", "", []string{"SECRETS_COOKIE=" + cookie}, cookie, "SECRETS_COOKIE (as secrets.default)"},
+		{"env LATCHKEY_SECRETS_DEFAULT wins", "", []string{"SECRETS_COOKIE=" + cookie, "LATCHKEY_SECRETS_DEFAULT=" + def}, def, ""},
+		{"env SECRETS_DEFAULT wins", "", []string{"SECRETS_COOKIE=" + cookie, "SECRETS_DEFAULT=" + def}, def, ""},
+		{"file default beats env cookie", "secrets: {default: [" + def + "]}", []string{"SECRETS_COOKIE=" + cookie}, def, ""},
+		{"env cookie beats file cookie", "secrets: {cookie: [" + def + "]}", []string{"SECRETS_COOKIE=" + cookie}, cookie, "SECRETS_COOKIE (as secrets.default)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := append([]string{"LATCHKEY_DSN=sqlite:///tmp/x.db", "LATCHKEY_COURIER_SMTP_CONNECTION_URI=smtp://mail.example.com:25",
+				"LATCHKEY_SECRETS_CIPHER=0123456789abcdef0123456789abcdef"}, tt.env...)
+			c, w, err := loadYAML(t, tt.yaml, env, false)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if len(c.Secrets.Default) != 1 || c.Secrets.Default[0] != tt.want {
+				t.Errorf("secrets.default = %v, want [%s]", c.Secrets.Default, tt.want)
+			}
+			if tt.warn != "" && !strings.Contains(fmt.Sprint(w), tt.warn) {
+				t.Errorf("warnings %v lack %q", w, tt.warn)
+			}
+		})
 	}
 }
 
@@ -1173,5 +1218,21 @@ func TestCodeMFAAccepted(t *testing.T) {
 	c, _ := mustLoad(t, minimal, []string{"LATCHKEY_SELFSERVICE_METHODS_CODE_MFA_ENABLED=true"}, false)
 	if m := c.SelfService.Methods.Code; !m.MFAEnabled || !m.Enabled || m.PasswordlessEnabled {
 		t.Errorf("code method: %+v", m)
+	}
+}
+
+// TestEmptyKratosVariableIsUnset: DSN= (an empty Kratos-named variable, as
+// compose files leave them) does not blank the file's dsn, and an empty
+// SECRETS_COOKIE is no secret.
+func TestEmptyKratosVariableIsUnset(t *testing.T) {
+	t.Parallel()
+	c, _, err := loadYAML(t, "dsn: sqlite:///tmp/file.db\nsecrets: {default: [a-latchkey-default-secret-42]}",
+		[]string{"DSN=", "SECRETS_COOKIE=", "LATCHKEY_COURIER_SMTP_CONNECTION_URI=smtp://mail.example.com:25",
+			"LATCHKEY_SECRETS_CIPHER=0123456789abcdef0123456789abcdef"}, false)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.DSN != "sqlite:///tmp/file.db" || len(c.Secrets.Default) != 1 {
+		t.Errorf("dsn %q, secrets.default %v", c.DSN, c.Secrets.Default)
 	}
 }

@@ -9,8 +9,11 @@ import (
 // reads every key from the environment as its path upper-cased with "_"
 // (DSN, SERVE_PUBLIC_PORT, SECRETS_COOKIE, LOG_LEVEL, …), so a Kratos
 // deployment's variables carry over. A LATCHKEY_ variable of the same key
-// wins. It returns the environment to read and the Kratos names it took.
-func withKratosEnv(environ []string) ([]string, []string) {
+// wins. Kratos' SECRETS_COOKIE stands in for secrets.default when neither
+// the file (defaultSet) nor LATCHKEY_SECRETS_DEFAULT or SECRETS_DEFAULT sets
+// it (see checker.legacyKeys). It returns the environment to read and the
+// Kratos names it took.
+func withKratosEnv(environ []string, defaultSet bool) ([]string, []string) {
 	nodes := envNodes()
 	set := make(map[string]bool, len(environ))
 	for _, kv := range environ {
@@ -21,7 +24,9 @@ func withKratosEnv(environ []string) ([]string, []string) {
 	out := environ
 	for _, kv := range environ {
 		name, value, ok := strings.Cut(kv, "=")
-		if !ok || strings.HasPrefix(name, EnvPrefix) {
+		if !ok || value == "" || strings.HasPrefix(name, EnvPrefix) {
+			// An empty Kratos variable (DSN= in a compose file) is
+			// taken as unset: it does not blank the file's value.
 			continue
 		}
 		full := EnvPrefix + name
@@ -34,6 +39,19 @@ func withKratosEnv(environ []string) ([]string, []string) {
 		out = append(out, full+"="+value)
 		read = append(read, name)
 	}
+	if cookie, ok := lookupEnv(environ, "SECRETS_COOKIE"); ok && cookie != "" && !defaultSet && !set[EnvPrefix+"SECRETS_DEFAULT"] && !set["SECRETS_DEFAULT"] {
+		out = append(append([]string(nil), out...), EnvPrefix+"SECRETS_DEFAULT="+cookie)
+		read = append(read, "SECRETS_COOKIE (as secrets.default)")
+	}
 	sort.Strings(read)
 	return out, read
+}
+
+func lookupEnv(environ []string, name string) (string, bool) {
+	for _, kv := range environ {
+		if n, v, ok := strings.Cut(kv, "="); ok && n == name {
+			return v, true
+		}
+	}
+	return "", false
 }

@@ -7,7 +7,22 @@ package config
 // URL of the default schema (identity.schemas [{id: default, url}]). A
 // legacy key beside its new name is a problem: one of them would be
 // ignored.
+//
+// Kratos' secrets.cookie, when secrets.default is not set, is read as
+// secrets.default: Latchkey signs no cookie, and without secrets.default a
+// Kratos config would not start outside --dev (Kratos itself makes up a
+// random secrets.default at every start). The environment's SECRETS_COOKIE
+// does the same (withKratosEnv).
 func (c *checker) legacyKeys(raw map[string]any) {
+	if sec, ok := raw["secrets"].(map[string]any); ok {
+		_, c.fileDefaultSecret = sec["default"]
+		if v, ok := sec["cookie"]; ok && !c.fileDefaultSecret {
+			delete(sec, "cookie")
+			sec["default"] = v
+			c.warnings = append(c.warnings, Warning{Key: "secrets.cookie",
+				Message: "read as secrets.default, which is not set (Latchkey signs no cookie; secrets.default keys its codes, tokens and flow state); move the secrets there"})
+		}
+	}
 	if ss, ok := raw["selfservice"].(map[string]any); ok {
 		if v, ok := ss["whitelisted_return_urls"]; ok {
 			delete(ss, "whitelisted_return_urls")

@@ -12,7 +12,7 @@ import (
 // key is rotated by prepending a new one.
 type Secrets struct {
 	Default []string `koanf:"default" doc:"Signing and encryption secrets, at least 16 characters each; required outside --dev." secret:"true"`
-	Cipher  []string `koanf:"cipher" doc:"Encryption secrets for data at rest, exactly 32 characters each; --dev generates one when empty." secret:"true"`
+	Cipher  []string `koanf:"cipher" doc:"Encryption secrets for data at rest, exactly 32 characters each; required outside --dev, which generates one when empty." secret:"true"`
 }
 
 // NeedsDevSecrets reports whether c runs in --dev mode with secrets.default
@@ -73,6 +73,11 @@ func randomSecret(r io.Reader, n int) (string, error) {
 func (s *Secrets) validate(c *Config, p *Problems) {
 	if len(s.Default) == 0 && !c.Dev {
 		p.add("secrets.default", "is required outside --dev; set at least one random secret of 16 or more characters (e.g. `openssl rand -hex 16`)")
+	}
+	if len(s.Cipher) == 0 && !c.Dev {
+		// serve encrypts signing keys and second factors with it from the
+		// start, so a check that passed without it would mislead.
+		p.add("secrets.cipher", "is required outside --dev; set at least one random secret of exactly 32 characters (e.g. `openssl rand -hex 16`)")
 	}
 	checkSecretList(p, "secrets.default", s.Default, 16, 0)
 	checkSecretList(p, "secrets.cipher", s.Cipher, 32, 32)

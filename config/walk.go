@@ -20,6 +20,10 @@ type checker struct {
 	warnings []Warning
 	from     string // appended to type problems, e.g. " (from LATCHKEY_SERVE_PUBLIC_PORT)"
 	warned   map[string]bool
+	// fileDefaultSecret: the file sets secrets.default itself, so
+	// SECRETS_COOKIE in the environment is not used (it still overrides the
+	// file's secrets.cookie, as in Kratos).
+	fileDefaultSecret bool
 }
 
 func (c *checker) problem(key, format string, args ...any) {

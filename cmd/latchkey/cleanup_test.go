@@ -200,3 +200,40 @@ func seedIdentity(t testing.TB, db store.Store) string {
 	}
 	return id
 }
+
+// TestMigrateKratosCommandLines: the command lines of Kratos' deployments
+// migrate Latchkey's database as they are — migrate -c FILE sql -e --yes
+// (the DSN from the environment), migrate sql DSN --yes — and -e without a
+// DSN in the environment, or the database given twice, is refused.
+func TestMigrateKratosCommandLines(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	cfg := filepath.Join(dir, "kratos.yml")
+	if err := os.WriteFile(cfg, []byte("dsn: sqlite://"+filepath.Join(dir, "from-file.db")+
+		"\nsecrets: {cookie: [a-kratos-cookie-secret-0123], cipher: [0123456789abcdef0123456789abcdef]}\ncourier: {smtp: {connection_uri: 'smtp://mail.example.com:25'}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LATCHKEY_DSN", "")
+	os.Unsetenv("LATCHKEY_DSN") // restored by t.Setenv's cleanup
+	envDB := "sqlite://" + filepath.Join(dir, "from-env.db")
+	t.Setenv("DSN", envDB)
+	out, err := runCLI(t, "migrate", "-c", cfg, "sql", "-e", "--yes")
+	if err != nil || !strings.Contains(out, "to "+envDB) {
+		t.Fatalf("migrate -c FILE sql -e --yes: %v %q; want %s migrated", err, out, envDB)
+	}
+	argDB := "sqlite://" + filepath.Join(dir, "from-arg.db")
+	if out, err := runCLI(t, "migrate", "sql", argDB, "--yes"); err != nil || !strings.Contains(out, "to "+argDB) {
+		t.Fatalf("migrate sql DSN --yes: %v %q", err, out)
+	}
+	// An empty DSN (as a compose file's DSN=) does not blank the file's.
+	t.Setenv("DSN", "")
+	if out, err := runCLI(t, "migrate", "sql", "-c", cfg); err != nil || !strings.Contains(out, "from-file.db") {
+		t.Fatalf("migrate sql -c FILE: %v %q", err, out)
+	}
+	if _, err := runCLI(t, "migrate", "sql", argDB, "--dsn", envDB); err == nil || !strings.Contains(err.Error(), "one way") {
+		t.Errorf("database given twice: %v", err)
+	}
+	if _, err := runCLI(t, "migrate", "sql", "-e"); err == nil || !strings.Contains(err.Error(), "neither is set") {
+		t.Errorf("-e without DSN: %v", err)
+	}
+}

@@ -90,7 +90,7 @@ func resolveDSN(dsn, file string) (string, error) {
 		return "", err
 	}
 	if cfg.DSN == "" {
-		return "", exitError{code: 2, msg: "No database given: pass --dsn, set dsn in the config file (-c), or set LATCHKEY_DSN."}
+		return "", exitError{code: 2, msg: "No database given: pass --dsn, set dsn in the config file (-c), or set LATCHKEY_DSN (or Kratos' DSN)."}
 	}
 	return cfg.DSN, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -14,28 +15,64 @@ func newMigrateCmd() *cobra.Command {
 		Use:   "migrate",
 		Short: "Manage the database schema",
 	}
-	cmd.AddCommand(newMigrateSQLCmd())
+	// -c is taken before or after sql, as Kratos' docker-compose writes
+	// it: migrate -c kratos.yml sql -e --yes.
+	var file string
+	cmd.PersistentFlags().StringVarP(&file, "config", "c", "", "config file to read the dsn from")
+	cmd.AddCommand(newMigrateSQLCmd(&file))
 	return cmd
 }
 
-func newMigrateSQLCmd() *cobra.Command {
+// migrateDSN picks the database of migrate sql: the argument (Kratos'
+// form), --dsn, the environment alone with -e (Kratos' --read-from-env:
+// LATCHKEY_DSN or DSN), or the config's dsn.
+func migrateDSN(args []string, dsn, file string, fromEnv bool) (string, error) {
+	given := 0
+	for _, set := range []bool{len(args) == 1, dsn != "", fromEnv} {
+		if set {
+			given++
+		}
+	}
+	if given > 1 {
+		return "", exitError{code: 2, msg: "Error: give the database one way: as the argument, with --dsn or with --read-from-env."}
+	}
+	switch {
+	case len(args) == 1:
+		return args[0], nil
+	case fromEnv:
+		for _, name := range []string{"LATCHKEY_DSN", "DSN"} {
+			if v := os.Getenv(name); v != "" {
+				return v, nil
+			}
+		}
+		return "", exitError{code: 2, msg: "No database given: --read-from-env (-e) reads LATCHKEY_DSN or DSN, and neither is set."}
+	}
+	return resolveDSN(dsn, file)
+}
+
+func newMigrateSQLCmd(file *string) *cobra.Command {
 	var (
-		dsn, file string
-		asJSON    bool
+		dsn             string
+		asJSON, fromEnv bool
+		yes             bool
 	)
 	sqlCmd := &cobra.Command{
-		Use:   "sql",
+		Use:   "sql [DSN]",
 		Short: "Apply all pending migrations (running it twice is a no-op)",
-		Long: `Apply all pending schema migrations to the database named by --dsn (or by
-the dsn key of --config / LATCHKEY_DSN).
+		Long: `Apply all pending schema migrations to the database named by the argument or
+--dsn (or by the dsn key of --config / LATCHKEY_DSN / DSN). Kratos' command
+lines work as they are: migrate -c kratos.yml sql -e --yes reads the database
+from the environment (-e, --read-from-env: LATCHKEY_DSN or DSN), and
+migrate sql DSN --yes takes it as the argument; --yes is accepted because
+Kratos asks for confirmation without it, and Latchkey never asks.
 
 DSN forms:
   sqlite://path/to/latchkey.db     sqlite://:memory:
   postgres://user@host:5432/db?sslmode=disable
   mysql://user:password@tcp(host:3306)/db?parseTime=true`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := resolveDSN(dsn, file)
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := migrateDSN(args, dsn, *file, fromEnv)
 			if err != nil {
 				return err
 			}
@@ -63,9 +100,9 @@ DSN forms:
 	statusCmd := &cobra.Command{
 		Use:   "status",
 		Short: "List the migrations and whether each is applied",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := resolveDSN(dsn, file)
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := migrateDSN(args, dsn, *file, fromEnv)
 			if err != nil {
 				return err
 			}
@@ -117,9 +154,10 @@ DSN forms:
 	}
 	for _, c := range []*cobra.Command{sqlCmd, statusCmd} {
 		c.Flags().StringVar(&dsn, "dsn", "", "database DSN (default: the config's dsn / LATCHKEY_DSN)")
-		c.Flags().StringVarP(&file, "config", "c", "", "config file to read the dsn from")
 		c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+		c.Flags().BoolVarP(&fromEnv, "read-from-env", "e", false, "read the DSN from the environment only (LATCHKEY_DSN or DSN), as Kratos' -e")
 	}
+	sqlCmd.Flags().BoolVarP(&yes, "yes", "y", false, "accepted for Kratos' command lines (Kratos asks for confirmation without it; Latchkey never asks)")
 	sqlCmd.AddCommand(statusCmd)
 	return sqlCmd
 }

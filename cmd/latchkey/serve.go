@@ -49,7 +49,7 @@ passkeys need). Never use --dev in production.`,
 	cmd.Flags().StringVarP(&file, "config", "c", "", "config file (YAML); every key can also be set as LATCHKEY_<KEY>")
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: no config needed, SQLite, generated secrets, insecure cookies")
 	cmd.Flags().StringVar(&dsn, "dsn", "", "database DSN (overrides the config's dsn)")
-	cmd.Flags().BoolVar(&noMigrate, "no-migrate", false, "do not apply pending migrations at start (they are applied by default in --dev only)")
+	cmd.Flags().BoolVar(&noMigrate, "no-migrate", false, "do not apply pending migrations at start (they are applied by default in --dev and with dsn: memory only)")
 	cmd.Flags().BoolVar(&noCourier, "no-courier", false, "do not run the courier worker in this process")
 	return cmd
 }
@@ -105,7 +105,9 @@ func runServe(ctx context.Context, o serveOptions) error {
 		}
 	}
 
-	app, err := build(ctx, cfg, log, o.dev && o.migrate)
+	// An in-memory database (Kratos' dsn: memory) starts empty every time,
+	// so it is migrated outside --dev too, as Kratos does.
+	app, err := build(ctx, cfg, log, o.migrate && (o.dev || cfg.DSN == "memory"))
 	if err != nil {
 		return err
 	}

@@ -224,7 +224,7 @@ func TestStartupFailures(t *testing.T) {
 		{
 			name: "config with several problems",
 			args: []string{"serve", "-c", write("bad.yml", "serve:\n  pubilc:\n    port: 1\nhashers:\n  bcrypt:\n    cost: 3\n  algorithm: bcrypt\n")},
-			want: []string{"4 problem(s)", `did you mean "serve.public.port"`, "hashers.bcrypt.cost", "secrets.default"},
+			want: []string{"5 problem(s)", `did you mean "serve.public.port"`, "hashers.bcrypt.cost", "secrets.default", "secrets.cipher"},
 		},
 		{
 			name: "yaml syntax",
@@ -368,5 +368,23 @@ func TestMigrateServerDatabases(t *testing.T) {
 				t.Fatalf("status after: %v %s", err, out)
 			}
 		})
+	}
+}
+
+// TestServeMemoryDSN: a Kratos config with dsn: memory serves outside --dev
+// (the empty in-memory database is migrated at start, as Kratos does).
+func TestServeMemoryDSN(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "kratos.yml")
+	if err := os.WriteFile(file, []byte("dsn: memory\nsecrets: {cookie: [a-kratos-cookie-secret-0123], cipher: [0123456789abcdef0123456789abcdef]}\n"+
+		"courier: {smtp: {connection_uri: 'smtp://mail.example.com:25'}}\n"+
+		"serve: {public: {port: 0, host: 127.0.0.1}, admin: {port: 0}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LATCHKEY_DSN", "")
+	os.Unsetenv("LATCHKEY_DSN")
+	public, _, _ := startServe(t, serveOptions{file: file, migrate: true})
+	if code, f := getJSON(t, public+"/self-service/login/api"); code != 200 {
+		t.Fatalf("login flow on dsn: memory: %d %v", code, f)
 	}
 }
