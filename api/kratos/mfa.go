@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/session"
 )
 
 // secondFactor is a credential method that completes a login at aal2
@@ -125,6 +126,29 @@ func (s *SelfService) needsAAL2(ctx context.Context, required string, sess *core
 	if err != nil {
 		return false, &core.Error{Code: core.CodeInternal, Message: "Checking the second factors failed.", Cause: err}
 	}
+	return highest == core.AAL2, nil
+}
+
+// whoamiNeedsAAL2 is needsAAL2 for whoami's required_aal: the identity's
+// highest level, which takes reading its credentials, is kept in the
+// session cache's memo (any change of its credentials, WebAuthn ones
+// included, drops the entry with the memo).
+func (s *SelfService) whoamiNeedsAAL2(ctx context.Context, sess *core.Session, memo session.Memo) (bool, error) {
+	if s.sessCfg.WhoAmI.RequiredAAL != "highest_available" || sess.AAL == core.AAL2 || len(s.secondFactors()) == 0 {
+		return false, nil
+	}
+	if b := memo.Load(session.MemoHighestAAL); b != nil {
+		return core.AAL(b) == core.AAL2, nil
+	}
+	i, err := s.identityFor(ctx, sess)
+	if err != nil {
+		return false, err
+	}
+	highest, err := s.highestAAL(ctx, i)
+	if err != nil {
+		return false, &core.Error{Code: core.CodeInternal, Message: "Checking the second factors failed.", Cause: err}
+	}
+	memo.Store(session.MemoHighestAAL, []byte(highest))
 	return highest == core.AAL2, nil
 }
 

@@ -43,7 +43,7 @@ func (s *SelfService) whoami(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, true, err)
 		return
 	}
-	if step, err := s.needsAAL2(r.Context(), s.sessCfg.WhoAmI.RequiredAAL, sess, nil); err != nil || step {
+	if step, err := s.whoamiNeedsAAL2(r.Context(), sess, memo); err != nil || step {
 		if err == nil {
 			err = aal2Required(s.aal2LoginURL(""))
 		}

@@ -392,3 +392,48 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	}
 	t.Logf("%s after %s", what, time.Since(start).Round(time.Millisecond))
 }
+
+// TestSessionCacheSecondFactor: with TOTP on and whoami's required_aal
+// highest_available, whoami remembers per cache entry whether the identity
+// has a second factor; removing the factor (Hanko admin API) and setting
+// one up again (the identity service's store write) are seen by the next
+// whoami.
+func TestSessionCacheSecondFactor(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for name, dsn := range testDSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED", "true")
+			c := newCachedApp(t, dsn, time.Minute)
+			u := c.newUser(t, time.Hour) // with TOTP, signed in with a password: aal1
+			whoami := func() int {
+				st, _ := call(c.public, http.MethodGet, "/sessions/whoami", u.kratos, nil)
+				return st
+			}
+			for range 2 {
+				if st := whoami(); st != http.StatusForbidden {
+					t.Fatalf("whoami of an aal1 session with TOTP set up: %d, want 403", st)
+				}
+			}
+			if st, b := call(c.admin, http.MethodDelete, "/users/"+u.id+"/otp", nil, nil); st >= 300 {
+				t.Fatalf("delete TOTP: %d %s", st, b)
+			}
+			for range 2 {
+				if st := whoami(); st != http.StatusOK {
+					t.Fatalf("whoami once TOTP is gone: %d, want 200", st)
+				}
+			}
+			i, err := c.app.db.GetIdentity(context.Background(), u.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i.SetCredential(core.Credential{ID: uuid.NewString(), Type: core.CredentialTOTP,
+				Config: json.RawMessage(`{"totp_url":"otpauth://totp/x?secret=JBSWY3DPEHPK3PXP"}`), CreatedAt: time.Now(), UpdatedAt: time.Now()})
+			if err := c.app.db.UpdateIdentity(context.Background(), i); err != nil {
+				t.Fatal(err)
+			}
+			if st := whoami(); st != http.StatusForbidden {
+				t.Fatalf("whoami once TOTP is set up again: %d, want 403", st)
+			}
+		})
+	}
+}
