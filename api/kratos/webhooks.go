@@ -125,6 +125,15 @@ func (s *SelfService) queueAfterHooks(kind core.FlowKind, sub *submission, o *ou
 		if !ok || !webhook.Has(p.hooks, p.sel|webhook.SelectQueued) {
 			return nil
 		}
+		if p.sel == webhook.SelectAll && webhook.Has(p.hooks, webhook.SelectInterrupting) {
+			// After login a hook may still interrupt once the step
+			// committed: the answer runs the list in order before it
+			// issues the session, queueing the asynchronous calls as it
+			// meets them, so that none is queued for a login that an
+			// earlier hook in the list stopped (as in Kratos). A login is
+			// then never issued without its queued calls either.
+			return nil
+		}
 		r, t := hookReq(), tok
 		if p.noTok {
 			t = nil

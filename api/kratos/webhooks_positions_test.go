@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/store"
 	"github.com/latchkey/latchkey/store/storetest"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // The answers of the receivers in the position tests: a parsed answer that
@@ -572,6 +573,43 @@ func TestWebHookBeforeParse(t *testing.T) {
 			if paths, _ := rcv.requests(); len(paths) != 1 {
 				t.Fatalf("hook calls %v", paths)
 			}
+		})
+	}
+}
+
+// TestWebHookLoginInterruptQueuesNothing: an asynchronous hook listed
+// after one that interrupts the login is not queued (Kratos runs the list
+// in order and stops at the interrupt); once the login goes through it is.
+func TestWebHookLoginInterruptQueuesNothing(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		answer answer
+		status int // of the login
+		queued int
+	}{
+		{"interrupted", answer{400, interruptAnswer}, 400, 0},
+		{"let through", answer{204, ""}, 200, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rcv := newHookServer(t, tc.answer.status, tc.answer.body)
+			onBackends(t, func(t *testing.T, e *ssEnv) {
+				e.createUser(t, "quincy@example.com")
+				c := e.native(t)
+				f := c.do("GET", "/self-service/login/api", nil)
+				must(t, f, 200)
+				r := c.do("POST", "/self-service/login?flow="+flowID(t, f), map[string]any{"method": "password",
+					"identifier": "quincy@example.com", "password": "an old passphrase 1"})
+				must(t, r, tc.status)
+				q, err := e.st.ListWebhookDeliveries(context.Background(), store.WebhookDeliveryQuery{Event: webhook.KratosEvent})
+				if err != nil || len(q) != tc.queued {
+					t.Fatalf("%d calls queued, want %d (%v)", len(q), tc.queued, err)
+				}
+			}, withWebHooks(t, func(ss *config.SelfService) {
+				ss.Flows.Login.After.Hooks = []config.Hook{interruptingHook(rcv.srv.URL),
+					hookConfig(rcv.srv.URL+"/queued", map[string]any{"response": map[string]any{"ignore": true}})}
+			}))
 		})
 	}
 }
