@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ func TestOpenWithMemoryBounds(t *testing.T) {
 		o           Options
 		want        string
 	}{
-		{"default", "", Options{}, "cache_size(-1024)"},
+		{"default", "", Options{}, "cache_size(-512)"},
 		{"configured", "", Options{CacheSize: 256 << 10}, "cache_size(-256)"},
 		{"dsn wins", "?_pragma=cache_size(-64)", Options{CacheSize: 256 << 10}, "cache_size(-64)"},
 	} {
@@ -59,5 +60,38 @@ func TestOpenWithMemoryBounds(t *testing.T) {
 	}
 	if hasPragma(url.Values{"_pragma": {"busy_timeout(1)"}}, "cache_size") {
 		t.Error("hasPragma matched another pragma")
+	}
+}
+
+// TestReadConnections: the read-only pool has one connection per CPU, at
+// least 2, unless Options sets its size (each reader holds its own page
+// cache, schema and prepared statements). Not parallel: it sets GOMAXPROCS.
+func TestReadConnections(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		procs int
+		o     Options
+		want  int
+	}{
+		{"one CPU", 1, Options{}, 2},
+		{"two CPUs", 2, Options{}, 2},
+		{"six CPUs", 6, Options{}, 6},
+		{"configured", 2, Options{ReadConnections: 3}, 3},
+	} {
+		runtime.GOMAXPROCS(tc.procs)
+		s, err := OpenWith(context.Background(), "sqlite://"+filepath.Join(dir, tc.name+".db"), tc.o)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		read, write := s.Handles()
+		if n := read.Stats().MaxOpenConnections; n != tc.want {
+			t.Errorf("%s: read pool of %d connections, want %d", tc.name, n, tc.want)
+		}
+		if n := write.Stats().MaxOpenConnections; n != 1 {
+			t.Errorf("%s: write pool of %d connections, want 1", tc.name, n)
+		}
+		s.Close()
 	}
 }

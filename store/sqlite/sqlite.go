@@ -101,8 +101,8 @@ type Options struct {
 	// cache_size); default DefaultCacheSize. A cache_size pragma in the
 	// DSN wins.
 	CacheSize int64
-	// ReadConnections is the size of the read-only pool; default one per
-	// CPU, at least 4.
+	// ReadConnections is the size of the read-only pool; default
+	// DefaultReadConnections.
 	ReadConnections int
 	// StatementCache bounds the prepared statements kept per handle
 	// (sqlstore.Config.StatementCache); negative keeps none.
@@ -110,10 +110,19 @@ type Options struct {
 }
 
 // DefaultCacheSize is a connection's page cache unless Options says
-// otherwise: 1 MiB, half of SQLite's own default, since a file database
-// has one writer and several readers, each with its own cache, and the
-// operating system caches the file too.
-const DefaultCacheSize = 1 << 20
+// otherwise: 512 KiB, a quarter of SQLite's own default, since a file
+// database has one writer and several readers, each with its own cache,
+// modernc's allocator rounds each cached 4 KiB page (with SQLite's header)
+// up to 8 KiB, and the operating system caches the file too.
+const DefaultCacheSize = 512 << 10
+
+// DefaultReadConnections is the size of the read-only pool unless Options
+// says otherwise: one per CPU (GOMAXPROCS), at least 2. SQLite reads are
+// CPU work in this process, so readers beyond the CPUs only queue in SQLite
+// instead of in database/sql, while each holds its own page cache, schema
+// and prepared statements (it was at least 4: on 2 CPUs two of them were
+// memory and no throughput).
+func DefaultReadConnections() int { return max(2, runtime.GOMAXPROCS(0)) }
 
 // Open is OpenWith with the default Options.
 func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
@@ -163,7 +172,7 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*sqlstore.Store, erro
 	}
 	n := o.ReadConnections
 	if n <= 0 {
-		n = max(4, runtime.GOMAXPROCS(0))
+		n = DefaultReadConnections()
 	}
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
