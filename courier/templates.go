@@ -78,44 +78,70 @@ type builtin struct {
 }
 
 type builtinSet struct {
-	byLang map[string]map[string]*builtin // language -> type -> templates
+	// byLang parses a language's templates on its first use: the nine
+	// languages' parsed templates are about 1.3 MB of heap that a server
+	// whose users read one or two languages would keep for nothing.
+	byLang map[string]func() (map[string]*builtin, error) // language -> type -> templates
 	layout *htmltemplate.Template
 }
 
+// lang returns the parsed templates of lang, a member of Languages (nil
+// for any other).
+func (s *builtinSet) lang(lang string) (map[string]*builtin, error) {
+	parse := s.byLang[lang]
+	if parse == nil {
+		return nil, nil
+	}
+	return parse()
+}
+
 // loadBuiltins parses the embedded templates once per process.
-var loadBuiltins = sync.OnceValues(func() (*builtinSet, error) {
-	set := &builtinSet{byLang: make(map[string]map[string]*builtin, len(Languages))}
+var loadBuiltins = sync.OnceValues(newBuiltinSet)
+
+// newBuiltinSet parses the embedded layout and the first (default)
+// language's templates; every other language is parsed on its first use
+// (TestTemplatesEveryTypeAndLanguage renders them all).
+func newBuiltinSet() (*builtinSet, error) {
+	set := &builtinSet{byLang: make(map[string]func() (map[string]*builtin, error), len(Languages))}
 	layout, err := htmltemplate.ParseFS(embedded, "templates/layout.html.tmpl")
 	if err != nil {
 		return nil, fmt.Errorf("parse html layout: %w", err)
 	}
 	set.layout = layout
 	for _, lang := range Languages {
-		raw, err := embedded.ReadFile("templates/locales/" + lang + ".json")
-		if err != nil {
-			return nil, fmt.Errorf("read locale %s: %w", lang, err)
-		}
-		var entries map[string]localeEntry
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&entries); err != nil {
-			return nil, fmt.Errorf("decode locale %s: %w", lang, err)
-		}
-		types := make(map[string]*builtin, len(entries))
-		for typ, e := range entries {
-			if _, ok := kinds[typ]; !ok {
-				return nil, fmt.Errorf("locale %s: unknown template type %q", lang, typ)
-			}
-			b, err := parseEntry(lang+"/"+typ, e)
-			if err != nil {
-				return nil, fmt.Errorf("locale %s: %w", lang, err)
-			}
-			types[typ] = b
-		}
-		set.byLang[lang] = types
+		set.byLang[lang] = sync.OnceValues(func() (map[string]*builtin, error) { return parseLanguage(lang) })
+	}
+	if _, err := set.lang(Languages[0]); err != nil {
+		return nil, err
 	}
 	return set, nil
-})
+}
+
+// parseLanguage parses the embedded templates of one language.
+func parseLanguage(lang string) (map[string]*builtin, error) {
+	raw, err := embedded.ReadFile("templates/locales/" + lang + ".json")
+	if err != nil {
+		return nil, fmt.Errorf("read locale %s: %w", lang, err)
+	}
+	var entries map[string]localeEntry
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&entries); err != nil {
+		return nil, fmt.Errorf("decode locale %s: %w", lang, err)
+	}
+	types := make(map[string]*builtin, len(entries))
+	for typ, e := range entries {
+		if _, ok := kinds[typ]; !ok {
+			return nil, fmt.Errorf("locale %s: unknown template type %q", lang, typ)
+		}
+		b, err := parseEntry(lang+"/"+typ, e)
+		if err != nil {
+			return nil, fmt.Errorf("locale %s: %w", lang, err)
+		}
+		types[typ] = b
+	}
+	return types, nil
+}
 
 func parseEntry(name string, e localeEntry) (*builtin, error) {
 	parse := func(part, s string) (*texttemplate.Template, error) {
@@ -381,16 +407,20 @@ func (t *Templates) Render(typ string, ch core.MessageChannel, lang string, data
 		return Rendered{}, core.Errorf(core.CodeInvalid, "Template data lacks %s.", k.link)
 	}
 	lang = normalizeLanguage(lang)
-	b := t.builtins.byLang[lang][typ]
+	types, err := t.builtins.lang(lang)
+	if err != nil {
+		return Rendered{}, fmt.Errorf("render %s: %w", typ, err)
+	}
+	b := types[typ]
 	if b == nil {
-		b = t.builtins.byLang[Languages[0]][typ]
+		types, _ = t.builtins.lang(Languages[0]) // parsed by loadBuiltins
+		b = types[typ]
 	}
 	if b == nil {
 		return Rendered{}, fmt.Errorf("render %s: no built-in template", typ)
 	}
 
 	var r Rendered
-	var err error
 	if ch == core.ChannelSMS {
 		if p := t.override(typ, lang, func(p *overrideParts) bool { return p.sms != nil }); p != nil {
 			r.SMS, err = execText(p.sms, data)
