@@ -278,6 +278,17 @@ func TestMoreConfigKeysChangeBehaviour(t *testing.T) {
 					}
 				}
 			}},
+		{"selfservice.flows.error.ui_url", map[string]string{"LATCHKEY_SELFSERVICE_FLOWS_ERROR_UI_URL": "https://ui.example.com/oops"},
+			func(t *testing.T, public, _ string) {
+				res, err := noRedirect.Get(public + "/self-service/login/browser?return_to=" + url.QueryEscape("https://evil.example.com/"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "https://ui.example.com/oops?id=") {
+					t.Errorf("browser login with a refused return_to: %d to %q, want 303 to the configured error UI", res.StatusCode, loc)
+				}
+			}},
 		{"selfservice.flows.login.ui_url", map[string]string{"LATCHKEY_SELFSERVICE_FLOWS_LOGIN_UI_URL": "https://ui.example.com/sign-in"},
 			func(t *testing.T, public, _ string) {
 				res, err := noRedirect.Get(public + "/self-service/login/browser")
