@@ -141,3 +141,17 @@ func TestCustomSchemeReturnURLs(t *testing.T) {
 		t.Fatalf("javascript:// allowed: %v %s", err, out)
 	}
 }
+
+// TestServeTakesKratosFlags: Kratos' serve command line (the quickstart's
+// serve -c kratos.yml --dev --watch-courier, with --sqa-opt-out or
+// --disable-telemetry) parses; --watch-courier with --no-courier is refused.
+func TestServeTakesKratosFlags(t *testing.T) {
+	for _, args := range [][]string{{"-c", "kratos.yml", "--dev", "--watch-courier"}, {"--sqa-opt-out"}, {"--disable-telemetry"}} {
+		if err := newServeCmd().ParseFlags(args); err != nil {
+			t.Errorf("serve %v: %v", args, err)
+		}
+	}
+	if out, err := runCLI(t, "serve", "--watch-courier", "--no-courier"); err == nil || !strings.Contains(err.Error(), "give one of them") {
+		t.Errorf("--watch-courier --no-courier: %v %s", err, out)
+	}
+}

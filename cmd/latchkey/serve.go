@@ -26,6 +26,8 @@ func newServeCmd() *cobra.Command {
 		dsn       string
 		noMigrate bool
 		noCourier bool
+		// Kratos' serve flags, so its command lines run as they are.
+		watchCourier, sqaOptOut bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -43,9 +45,15 @@ sent to the public listener as http://localhost:4433/ (a host name, which
 passkeys need). Never use --dev in production.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if watchCourier && noCourier {
+				return exitError{code: 2, msg: "Error: --watch-courier runs the courier in this process and --no-courier does not; give one of them."}
+			}
 			return runServe(cmd.Context(), serveOptions{file: file, dev: dev, dsn: dsn, migrate: !noMigrate, courier: !noCourier})
 		},
 	}
+	cmd.Flags().BoolVar(&watchCourier, "watch-courier", false, "Kratos' flag: run the courier in this process (Latchkey does so unless --no-courier)")
+	cmd.Flags().BoolVar(&sqaOptOut, "sqa-opt-out", false, "Kratos' flag: opt out of usage statistics (Latchkey collects none)")
+	cmd.Flags().BoolVar(&sqaOptOut, "disable-telemetry", false, "Kratos' flag: the same as --sqa-opt-out (Latchkey collects none)")
 	cmd.Flags().StringVarP(&file, "config", "c", "", "config file (YAML); every key can also be set as LATCHKEY_<KEY>")
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: no config needed, SQLite, generated secrets, insecure cookies")
 	cmd.Flags().StringVar(&dsn, "dsn", "", "database DSN (overrides the config's dsn)")
