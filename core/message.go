@@ -42,6 +42,10 @@ type Message struct {
 	Dispatches   []Dispatch
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// TraceParent is the W3C traceparent of the request that queued the
+	// message ("" outside a traced request); its delivery continues that
+	// trace.
+	TraceParent string
 }
 
 // Dispatch is one delivery attempt of a message.

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/queue"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -45,6 +46,9 @@ type Options struct {
 	Now func() time.Time
 	// NewID returns a new message id; default a random UUID v4.
 	NewID func() string
+	// Tracer, when set, gives a queued message the traceparent of the
+	// request that queued it (its delivery continues that trace).
+	Tracer queue.Tracer
 }
 
 // Courier renders messages and puts them in the queue. It is safe for
@@ -54,6 +58,7 @@ type Courier struct {
 	serviceName string
 	now         func() time.Time
 	newID       func() string
+	tracer      queue.Tracer
 }
 
 // New builds a Courier, loading the templates. It returns an error when an
@@ -63,7 +68,7 @@ func New(o Options) (*Courier, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Courier{templates: t, serviceName: o.ServiceName, now: o.Now, newID: o.NewID}
+	c := &Courier{templates: t, serviceName: o.ServiceName, now: o.Now, newID: o.NewID, tracer: o.Tracer}
 	if c.serviceName == "" {
 		c.serviceName = "Latchkey"
 	}
@@ -130,6 +135,7 @@ func (c *Courier) Enqueue(ctx context.Context, tx store.Messages, r Request) (*c
 		NextAttempt:  now,
 		CreatedAt:    now,
 		UpdatedAt:    now,
+		TraceParent:  queue.TraceParent(c.tracer, ctx),
 	}
 	if r.Channel == core.ChannelSMS {
 		m.Body = out.SMS

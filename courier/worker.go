@@ -53,6 +53,10 @@ type WorkerOptions struct {
 	// OnFailure, when set, is called after each failed delivery attempt;
 	// abandoned is true when the job will not be tried again (metrics).
 	OnFailure func(abandoned bool)
+	// Tracer, when set, makes each delivery attempt a span
+	// ("courier.deliver") in the trace of the request that queued the
+	// message.
+	Tracer queue.Tracer
 }
 
 // Worker delivers queued messages. Several workers, in one process or in
@@ -164,7 +168,10 @@ func (w *Worker) deliver(ctx context.Context, m *core.Message) error {
 		sendErr = Permanent(fmt.Errorf("no sender configured for channel %q", m.Channel))
 	} else {
 		sctx, cancel := queue.Detached(ctx, w.o.SendTimeout)
+		sctx, end := queue.StartJob(w.o.Tracer, sctx, "courier.deliver", m.TraceParent,
+			"courier.channel", string(m.Channel), "courier.message_id", m.ID)
 		sendErr = sender.Send(sctx, m)
+		end(sendErr)
 		cancel()
 	}
 

@@ -120,8 +120,8 @@ func (t *Tracing) StartQuery(ctx context.Context, query string) (context.Context
 
 // Transport wraps rt (nil means http.DefaultTransport) so that each
 // outbound request gets a client span — a child of the span in the
-// request's context, a root span for background work such as a queued
-// delivery — and carries the trace context (traceparent). On a nil
+// request's context (for a queued delivery, its StartJob span) — and
+// carries the trace context (traceparent). On a nil
 // *Tracing it returns rt unchanged, so callers need not check whether
 // tracing is on.
 func (t *Tracing) Transport(rt http.RoundTripper) http.RoundTripper {
@@ -159,6 +159,45 @@ func (t *Tracing) StartClient(ctx context.Context, name string, attrs ...string)
 		kv = append(kv, attribute.String(attrs[i], attrs[i+1]))
 	}
 	ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(kv...))
+	return ctx, func(err error) {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "failed")
+		}
+		span.End()
+	}
+}
+
+// TraceParent returns the W3C traceparent of the span in ctx, "" when
+// there is none or t is nil. A queued courier message or web-hook delivery
+// keeps it so that its delivery continues the request's trace (StartJob).
+func (t *Tracing) TraceParent(ctx context.Context) string {
+	if t == nil || !trace.SpanContextFromContext(ctx).IsValid() {
+		return ""
+	}
+	c := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, c)
+	return c.Get("traceparent")
+}
+
+// StartJob starts the consumer span of one delivery attempt of a queued
+// job: a child of the span traceparent names (the request that queued the
+// job; the span has ended, the trace goes on), a root span when
+// traceparent is empty or malformed. attrs are string key/value pairs; the
+// returned function ends the span, recording err when not nil. On a nil
+// *Tracing both are no-ops.
+func (t *Tracing) StartJob(ctx context.Context, name, traceparent string, attrs ...string) (context.Context, func(error)) {
+	if t == nil {
+		return ctx, func(error) {}
+	}
+	if traceparent != "" {
+		ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": traceparent})
+	}
+	kv := make([]attribute.KeyValue, 0, len(attrs)/2)
+	for i := 0; i+1 < len(attrs); i += 2 {
+		kv = append(kv, attribute.String(attrs[i], attrs[i+1]))
+	}
+	ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(kv...))
 	return ctx, func(err error) {
 		if err != nil {
 			span.RecordError(err)

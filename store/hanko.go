@@ -91,6 +91,10 @@ type WebhookDelivery struct {
 	NextAttempt time.Time
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// TraceParent is the W3C traceparent of the request that queued the
+	// delivery ("" outside a traced request); sending it continues that
+	// trace.
+	TraceParent string
 }
 
 // WebhookDeliveryQuery selects deliveries. Zero fields do not filter.

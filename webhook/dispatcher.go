@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/queue"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -43,20 +44,24 @@ type DispatcherOptions struct {
 	Now func() time.Time
 	// NewID returns delivery ids; default a random UUID v4.
 	NewID func() string
+	// Tracer, when set, gives a queued delivery the traceparent of the
+	// request that queued it.
+	Tracer queue.Tracer
 }
 
 // Dispatcher queues webhook events. It implements the Events interface of
 // the Hanko face and is safe for concurrent use.
 type Dispatcher struct {
-	cfg   config.HankoWebhooks
-	now   func() time.Time
-	newID func() string
+	cfg    config.HankoWebhooks
+	now    func() time.Time
+	newID  func() string
+	tracer queue.Tracer
 }
 
 // NewDispatcher returns a Dispatcher over o. It never fails today; the
 // error is there so that checks can be added without changing callers.
 func NewDispatcher(o DispatcherOptions) (*Dispatcher, error) {
-	d := &Dispatcher{cfg: o.Config, now: o.Now, newID: o.NewID}
+	d := &Dispatcher{cfg: o.Config, now: o.Now, newID: o.NewID, tracer: o.Tracer}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -80,9 +85,10 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tx store.Tx, event string, dat
 		return fmt.Errorf("webhook: encode %s data: %w", event, err)
 	}
 	now := d.now().UTC()
-	queue := func(webhookID, callback string) error {
+	tp := queue.TraceParent(d.tracer, ctx)
+	enqueue := func(webhookID, callback string) error {
 		del := &store.WebhookDelivery{ID: d.newID(), WebhookID: webhookID, Callback: callback, Event: event,
-			Data: payload, Status: store.DeliveryQueued, NextAttempt: now, CreatedAt: now, UpdatedAt: now}
+			Data: payload, Status: store.DeliveryQueued, NextAttempt: now, CreatedAt: now, UpdatedAt: now, TraceParent: tp}
 		if err := tx.CreateWebhookDelivery(ctx, del); err != nil {
 			return fmt.Errorf("webhook: queue %s for %s: %w", event, callback, err)
 		}
@@ -90,7 +96,7 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tx store.Tx, event string, dat
 	}
 	for _, h := range d.cfg.Hooks {
 		if Matches(h.Events, event) {
-			if err := queue("", h.Callback); err != nil {
+			if err := enqueue("", h.Callback); err != nil {
 				return err
 			}
 		}
@@ -103,7 +109,7 @@ func (d *Dispatcher) Enqueue(ctx context.Context, tx store.Tx, event string, dat
 		if !Active(&h, d.cfg.AllowTimeExpiration, now) || !Matches(h.Events, event) {
 			continue
 		}
-		if err := queue(h.ID, h.Callback); err != nil {
+		if err := enqueue(h.ID, h.Callback); err != nil {
 			return err
 		}
 	}

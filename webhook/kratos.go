@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/config"
+	"github.com/latchkey/latchkey/queue"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -105,6 +106,9 @@ type KratosOptions struct {
 	// Now and NewID default to time.Now and random UUIDs.
 	Now   func() time.Time
 	NewID func() string
+	// Tracer, when set, gives a queued call the traceparent of the request
+	// that queued it.
+	Tracer queue.Tracer
 }
 
 // Kratos runs Kratos web_hook hooks: synchronous ones at once (their answer
@@ -488,7 +492,8 @@ func (k *Kratos) enqueue(ctx context.Context, tx store.Tx, w *config.WebHook, bo
 	}
 	now := k.o.Now().UTC()
 	d := &store.WebhookDelivery{ID: k.o.NewID(), Callback: w.URL, Event: KratosEvent, Data: data,
-		Status: store.DeliveryQueued, NextAttempt: now, CreatedAt: now, UpdatedAt: now}
+		Status: store.DeliveryQueued, NextAttempt: now, CreatedAt: now, UpdatedAt: now,
+		TraceParent: queue.TraceParent(k.o.Tracer, ctx)}
 	if err := tx.CreateWebhookDelivery(ctx, d); err != nil {
 		return fmt.Errorf("web hook: queue call to %s: %w", w.URL, err)
 	}

@@ -89,6 +89,10 @@ type WorkerOptions struct {
 	// a Hanko event; abandoned is true when the job will not be tried again
 	// (metrics). OnKratosFailure is the same for Kratos web_hook calls.
 	OnFailure, OnKratosFailure func(abandoned bool)
+	// Tracer, when set, makes each delivery attempt a span
+	// ("webhook.deliver <event>") in the trace of the request that queued
+	// it.
+	Tracer queue.Tracer
 }
 
 // Worker delivers queued webhook events. Several workers, in one process or
@@ -226,7 +230,9 @@ func (w *Worker) deliver(ctx context.Context, d *store.WebhookDelivery) error {
 		// Finish a request that started, even on shutdown (the client's
 		// own timeout bounds it).
 		sctx, cancel := queue.Detached(ctx, w.o.Config.Timeout)
+		sctx, end := w.startJob(sctx, d)
 		err := w.o.Kratos.Deliver(sctx, d)
+		end(err)
 		cancel()
 		return w.record(ctx, d, err, false)
 	}
@@ -254,8 +260,17 @@ func (w *Worker) deliver(ctx context.Context, d *store.WebhookDelivery) error {
 		}
 		return fmt.Errorf("sign webhook token for delivery %s: %w", d.ID, err)
 	}
-	sendErr := w.send(ctx, d.Callback, Payload{Token: token, Event: d.Event})
+	jctx, end := w.startJob(ctx, d)
+	sendErr := w.send(jctx, d.Callback, Payload{Token: token, Event: d.Event})
+	end(sendErr)
 	return w.record(ctx, d, sendErr, false)
+}
+
+// startJob starts the span of one delivery attempt, in the trace of the
+// request that queued d.
+func (w *Worker) startJob(ctx context.Context, d *store.WebhookDelivery) (context.Context, func(error)) {
+	return queue.StartJob(w.o.Tracer, ctx, "webhook.deliver "+d.Event, d.TraceParent,
+		"webhook.delivery_id", d.ID, "webhook.event", d.Event)
 }
 
 // send POSTs p to callback; any status outside 2xx is a failure.

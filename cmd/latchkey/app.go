@@ -30,6 +30,7 @@ import (
 	"github.com/latchkey/latchkey/method/webauthn"
 	"github.com/latchkey/latchkey/observe"
 	"github.com/latchkey/latchkey/pwned"
+	"github.com/latchkey/latchkey/queue"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/schema"
 	"github.com/latchkey/latchkey/session"
@@ -139,6 +140,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	if err != nil {
 		return nil, fail("courier: %v", err)
 	}
+	courierOpts.Tracer = a.jobTracer()
 	if a.courier, err = courier.New(courierOpts); err != nil {
 		return nil, fail("courier: %v", err)
 	}
@@ -191,7 +193,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 		}
 	}
 	if hooks := cfg.SelfService.WebHooks(); len(hooks) > 0 {
-		ko := webhook.KratosOptions{Store: a.db, Hooks: hooks, Logger: log,
+		ko := webhook.KratosOptions{Store: a.db, Hooks: hooks, Logger: log, Tracer: a.jobTracer(),
 			Client: a.tracing.Client(webhook.NewClient(webhook.DefaultKratosTimeout))}
 		if ko.Jsonnet, err = jsonnet.New(jsonnet.Options{}); err != nil {
 			return nil, fail("web_hook: %v", err)
@@ -233,7 +235,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 		if cfg.Hanko.RateLimiter.Enabled {
 			hankoLimiter = a.limiter
 		}
-		events, err := webhook.NewDispatcher(webhook.DispatcherOptions{Config: cfg.Hanko.Webhooks})
+		events, err := webhook.NewDispatcher(webhook.DispatcherOptions{Config: cfg.Hanko.Webhooks, Tracer: a.jobTracer()})
 		if err != nil {
 			return nil, fail("hanko.webhooks: %v", err)
 		}
@@ -477,7 +479,7 @@ func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup, runCourie
 	if hankoHooks || a.webhooks != nil {
 		// One worker delivers both faces' queued calls: Hanko's events and
 		// Kratos' response.ignore web hooks share the delivery queue.
-		wo := webhook.WorkerOptions{Store: a.db, Config: a.cfg.Hanko.Webhooks, Logger: a.log, Kratos: a.webhooks,
+		wo := webhook.WorkerOptions{Store: a.db, Config: a.cfg.Hanko.Webhooks, Logger: a.log, Kratos: a.webhooks, Tracer: a.jobTracer(),
 			OnFailure:       func(abandoned bool) { a.metrics.QueueFailure("webhook", abandoned) },
 			OnKratosFailure: func(abandoned bool) { a.metrics.QueueFailure("kratos_web_hook", abandoned) }}
 		if hankoHooks {
@@ -504,6 +506,15 @@ func (a *app) startBackground(ctx context.Context, wg *sync.WaitGroup, runCourie
 	return nil
 }
 
+// jobTracer is what the queues use to carry a request's trace to the
+// delivery of what it queued; nil with tracing off.
+func (a *app) jobTracer() queue.Tracer {
+	if a.tracing == nil {
+		return nil
+	}
+	return a.tracing
+}
+
 // newCourierWorker builds the courier worker from the courier section.
 func (a *app) newCourierWorker() (*courier.Worker, error) {
 	var client *http.Client
@@ -518,6 +529,7 @@ func (a *app) newCourierWorker() (*courier.Worker, error) {
 	o := courier.WorkerOptionsFromConfig(a.cfg.Courier)
 	o.Store, o.Email, o.SMS, o.Logger = a.db, email, sms, a.log
 	o.OnFailure = func(abandoned bool) { a.metrics.QueueFailure("courier", abandoned) }
+	o.Tracer = a.jobTracer()
 	w, err := courier.NewWorker(o)
 	if err != nil {
 		return nil, exitError{code: 1, msg: "Error: courier: " + err.Error()}

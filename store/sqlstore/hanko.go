@@ -244,12 +244,12 @@ func (o *ops) DeleteWebhook(ctx context.Context, id string) error {
 }
 
 const deliveryColumns = `id, webhook_id, callback, event, data, status, attempts, last_error,
-	next_attempt, created_at, updated_at`
+	next_attempt, created_at, updated_at, trace_parent`
 
 func scanDelivery(r rowScanner, d *store.WebhookDelivery) error {
 	return r.Scan(&d.ID, stringScan{&d.WebhookID}, &d.Callback, &d.Event, bytesScan{(*[]byte)(&d.Data)},
 		&d.Status, &d.Attempts, &d.LastError, timeScan{&d.NextAttempt}, timeScan{&d.CreatedAt},
-		timeScan{&d.UpdatedAt})
+		timeScan{&d.UpdatedAt}, &d.TraceParent)
 }
 
 func (o *ops) deliveries(ctx context.Context, q string, args ...any) ([]store.WebhookDelivery, error) {
@@ -289,9 +289,9 @@ func (o *ops) CreateWebhookDelivery(ctx context.Context, d *store.WebhookDeliver
 		}
 	}
 	_, err := o.exec(ctx, `INSERT INTO webhook_deliveries (`+deliveryColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, nullArg(d.WebhookID), d.Callback, d.Event, jsonArg(d.Data), string(d.Status), d.Attempts,
-		d.LastError, o.d.timeArg(d.NextAttempt), o.d.timeArg(d.CreatedAt), o.d.timeArg(d.UpdatedAt))
+		d.LastError, o.d.timeArg(d.NextAttempt), o.d.timeArg(d.CreatedAt), o.d.timeArg(d.UpdatedAt), d.TraceParent)
 	if err != nil {
 		return fmt.Errorf("create webhook delivery %s: %w", d.ID, o.wrap(err))
 	}

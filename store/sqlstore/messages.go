@@ -11,12 +11,12 @@ import (
 )
 
 const messageColumns = `id, channel, recipient, subject, body, html_body, template_type,
-	template_data, status, send_count, next_attempt, created_at, updated_at`
+	template_data, status, send_count, next_attempt, created_at, updated_at, trace_parent`
 
 func scanMessage(r rowScanner, m *core.Message) error {
 	return r.Scan(&m.ID, &m.Channel, &m.Recipient, &m.Subject, &m.Body, &m.HTMLBody,
 		&m.TemplateType, bytesScan{(*[]byte)(&m.TemplateData)}, &m.Status, &m.SendCount,
-		timeScan{&m.NextAttempt}, timeScan{&m.CreatedAt}, timeScan{&m.UpdatedAt})
+		timeScan{&m.NextAttempt}, timeScan{&m.CreatedAt}, timeScan{&m.UpdatedAt}, &m.TraceParent)
 }
 
 // CreateMessage implements store.Messages.
@@ -28,10 +28,10 @@ func (o *ops) CreateMessage(ctx context.Context, m *core.Message) error {
 		m.Status = core.MessageQueued
 	}
 	_, err := o.exec(ctx, `INSERT INTO courier_messages (`+messageColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, string(m.Channel), m.Recipient, m.Subject, m.Body, m.HTMLBody, m.TemplateType,
 		jsonArg(m.TemplateData), string(m.Status), m.SendCount, o.d.timeArg(m.NextAttempt),
-		o.d.timeArg(m.CreatedAt), o.d.timeArg(m.UpdatedAt))
+		o.d.timeArg(m.CreatedAt), o.d.timeArg(m.UpdatedAt), m.TraceParent)
 	if err != nil {
 		return fmt.Errorf("create message %s: %w", m.ID, o.wrap(err))
 	}

@@ -306,6 +306,7 @@ func testWebhookDeliveries(t *testing.T, s store.Store) {
 	abandoned.Status = store.DeliveryAbandoned
 	stuck := delivery("", "user", base)
 	stuck.Status, stuck.UpdatedAt = store.DeliveryProcessing, now.Add(-lease)
+	stuck.TraceParent = traceParent
 	busy := delivery("", "user", base)
 	busy.Status, busy.UpdatedAt = store.DeliveryProcessing, now.Add(-lease+time.Second)
 	for _, x := range []*store.WebhookDelivery{later, sent, abandoned, stuck, busy} {
@@ -318,6 +319,9 @@ func testWebhookDeliveries(t *testing.T, s store.Store) {
 		ids = append(ids, c.ID)
 		if c.Status != store.DeliveryProcessing || !c.UpdatedAt.Equal(utc(now)) {
 			t.Fatalf("claimed %s: status %s, updated %v", c.ID, c.Status, c.UpdatedAt)
+		}
+		if want := map[bool]string{true: traceParent}[c.ID == stuck.ID]; c.TraceParent != want {
+			t.Fatalf("claimed %s: trace parent %q, want %q", c.ID, c.TraceParent, want)
 		}
 	}
 	want := []string{d.ID, cfg.ID, stuck.ID}

@@ -264,11 +264,15 @@ func testMessages(t *testing.T, s store.Store) {
 	}
 }
 
+// traceParent is a W3C traceparent a queued job keeps.
+const traceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
 func testClaimMessages(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := base.Add(time.Hour)
 	lease := 5 * time.Minute
 	due := message("due@example.com", base)
+	due.TraceParent = traceParent // kept from the queueing request for the worker
 	later := message("later@example.com", base)
 	later.NextAttempt = now.Add(time.Second)
 	sent := message("sent@example.com", base)
@@ -287,6 +291,9 @@ func testClaimMessages(t *testing.T, s store.Store) {
 		got = append(got, m.ID)
 		if m.Status != core.MessageProcessing || !m.UpdatedAt.Equal(utc(now)) {
 			t.Fatalf("claimed message %s: status %s, updated %v", m.Recipient, m.Status, m.UpdatedAt)
+		}
+		if want := map[bool]string{true: traceParent}[m.ID == due.ID]; m.TraceParent != want {
+			t.Fatalf("claimed message %s: trace parent %q, want %q", m.Recipient, m.TraceParent, want)
 		}
 	}
 	want := []string{due.ID, stuck.ID}
