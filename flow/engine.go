@@ -83,6 +83,11 @@ type Submission struct {
 	// queues the calls a finished step triggers there). It may run more
 	// than once when the store runs the transaction again.
 	InTx func(ctx context.Context, tx store.Tx, res *Result) error
+	// Flow, when not nil, is the flow with id FlowID as the caller has
+	// just read it (Result.Flow of a Peek), so Submit does not read it
+	// again; it is checked like a flow Submit reads itself. A copy that
+	// has gone stale fails the step with ErrConflict.
+	Flow *core.Flow
 }
 
 // Result is a flow as a face renders it after a step.
@@ -216,7 +221,13 @@ func (e *Engine) Fetch(ctx context.Context, def *Definition, flowID string) (*Re
 // submission of the same step committed first it returns ErrConflict.
 func (e *Engine) Submit(ctx context.Context, def *Definition, sub Submission) (*Result, error) {
 	now := e.now()
-	seen, err := e.load(ctx, e.store, def, sub.FlowID, now)
+	var seen *core.Flow
+	var err error
+	if sub.Flow != nil && sub.Flow.ID == sub.FlowID {
+		seen, err = sub.Flow, e.check(def, sub.Flow, now)
+	} else {
+		seen, err = e.load(ctx, e.store, def, sub.FlowID, now)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("submit %s flow: %w", def.name, err)
 	}
@@ -240,14 +251,14 @@ func (e *Engine) Submit(ctx context.Context, def *Definition, sub Submission) (*
 	}
 	var res *Result
 	run := func(tx store.Tx) error {
-		f, err := tx.GetFlow(ctx, seen.ID)
-		if err != nil {
-			return fmt.Errorf("load flow: %w", err)
-		}
-		if f.Version != seen.Version {
-			return ErrConflict
-		}
-		res, err = e.step(ctx, tx, def, f, sub.Action, input, prepared, csrf, now)
+		// The step runs on the flow as read above, not read again: the
+		// flow's update at its end is conditional on that version, so a
+		// submission that committed in between makes this one fail with
+		// ErrConflict and roll back, as a second read would have. Each
+		// attempt starts from its own copy.
+		f := *seen
+		var err error
+		res, err = e.step(ctx, tx, def, &f, sub.Action, input, prepared, csrf, now)
 		if err != nil || sub.InTx == nil {
 			return err
 		}
@@ -327,13 +338,22 @@ func (e *Engine) load(ctx context.Context, g flowGetter, def *Definition, id str
 	if err != nil {
 		return nil, fmt.Errorf("load flow: %w", err)
 	}
-	if !belongsTo(f, def) {
-		return nil, ErrNotFound
-	}
-	if f.Expired(now) {
-		return nil, ErrExpired
+	if err := e.check(def, f, now); err != nil {
+		return nil, err
 	}
 	return f, nil
+}
+
+// check returns ErrNotFound when f is not a flow of def's and ErrExpired
+// when it has expired at now.
+func (e *Engine) check(def *Definition, f *core.Flow, now time.Time) error {
+	if !wellFormedID(f.ID) || !belongsTo(f, def) {
+		return ErrNotFound
+	}
+	if f.Expired(now) {
+		return ErrExpired
+	}
+	return nil
 }
 
 // wellFormedID reports whether id can be a flow id: flow ids are UUIDs in

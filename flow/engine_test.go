@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -942,5 +943,78 @@ func TestErrorResult(t *testing.T) {
 				t.Fatalf("internal cause leaked into the message: %q", res.Error.Message)
 			}
 		})
+	}
+}
+
+// readCounter counts the flow reads of the engine, outside and inside its
+// transactions.
+type readCounter struct {
+	store.Store
+	reads *atomic.Int64
+}
+
+func (c readCounter) GetFlow(ctx context.Context, id string) (*core.Flow, error) {
+	c.reads.Add(1)
+	return c.Store.GetFlow(ctx, id)
+}
+
+func (c readCounter) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return c.Store.Update(ctx, func(tx store.Tx) error { return fn(readCounterTx{tx, c.reads}) })
+}
+
+type readCounterTx struct {
+	store.Tx
+	reads *atomic.Int64
+}
+
+func (c readCounterTx) GetFlow(ctx context.Context, id string) (*core.Flow, error) {
+	c.reads.Add(1)
+	return c.Tx.GetFlow(ctx, id)
+}
+
+// TestSubmitReadsTheFlowOnce: a step reads its flow once (its update is
+// conditional on that version), not at all when the caller passes the flow
+// it has just read, and a passed copy that went stale is a conflict.
+func TestSubmitReadsTheFlowOnce(t *testing.T) {
+	t.Parallel()
+	s := storetest.SQLite(t)
+	var reads atomic.Int64
+	h := newHarnessOn(t, s, readCounter{s, &reads})
+	res := h.start()
+	reads.Store(0)
+	res = h.must(res, "register_client_capabilities", `{"webauthn_available":true}`)
+	if n := reads.Load(); n != 1 {
+		t.Fatalf("Submit read the flow %d times, want 1", n)
+	}
+
+	stale, err := s.GetFlow(context.Background(), res.Flow.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads.Store(0)
+	sub := flow.Submission{FlowID: res.Flow.ID, Action: "continue_with_email", CSRFToken: res.Flow.CSRFToken,
+		Input: json.RawMessage(`{"email":"a@example.com"}`), Flow: stale}
+	next, err := h.eng.Submit(context.Background(), h.def, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load(); n != 0 {
+		t.Fatalf("Submit with the flow read it %d times, want 0", n)
+	}
+	if next.Flow.Version != stale.Version+1 {
+		t.Fatalf("version %d, want %d", next.Flow.Version, stale.Version+1)
+	}
+	// stale is now one version behind the stored flow.
+	sub.CSRFToken = stale.CSRFToken
+	if _, err := h.eng.Submit(context.Background(), h.def, sub); !errors.Is(err, flow.ErrConflict) {
+		t.Fatalf("Submit of a stale flow: %v, want ErrConflict", err)
+	}
+	// A flow of another id than FlowID is not used.
+	other := *stale
+	other.ID = "00000000-0000-4000-8000-000000000000"
+	sub.Flow, sub.CSRFToken = &other, next.Flow.CSRFToken
+	// (FlowID's stored flow has moved on to a state without the action.)
+	if _, err := h.eng.Submit(context.Background(), h.def, sub); !errors.Is(err, flow.ErrActionNotAllowed) {
+		t.Fatalf("Submit with a flow of another id than FlowID: %v, want ErrActionNotAllowed from FlowID's stored flow", err)
 	}
 }

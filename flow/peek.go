@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store"
 )
 
@@ -25,7 +26,13 @@ func (e *Engine) Peek(ctx context.Context, def *Definition, flowID string) (*Res
 	if err != nil {
 		return nil, fmt.Errorf("peek %s flow: load flow: %w", def.name, err)
 	}
-	if !belongsTo(f, def) {
+	return e.PeekFlow(ctx, def, f)
+}
+
+// PeekFlow is Peek of a flow the caller has just read from the store. It
+// returns ErrNotFound when f is not a flow of def's.
+func (e *Engine) PeekFlow(ctx context.Context, def *Definition, f *core.Flow) (*Result, error) {
+	if !wellFormedID(f.ID) || !belongsTo(f, def) {
 		return nil, fmt.Errorf("peek %s flow: %w", def.name, ErrNotFound)
 	}
 	env, err := decodeEnvelope(f.Stash)

@@ -575,7 +575,7 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind := f.Kind
-	res, err := s.engine.Peek(ctx, s.defs[kind], fid)
+	res, err := s.engine.PeekFlow(ctx, s.defs[kind], f)
 	if errors.Is(err, flow.ErrExpired) {
 		s.replaceExpired(w, r, kind, fid, false)
 		return
@@ -648,7 +648,7 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		tok = s.csrf.token(r)
 	}
 	step := context.WithValue(ctx, outcomeKey{}, &stepOutcome{o: o, prepared: *o})
-	res2, err := s.engine.Submit(step, s.defs[kind], flow.Submission{FlowID: fid, Action: "oidc", CSRFToken: res.Flow.CSRFToken, Input: json.RawMessage(`{}`),
+	res2, err := s.engine.Submit(step, s.defs[kind], flow.Submission{FlowID: fid, Action: "oidc", CSRFToken: res.Flow.CSRFToken, Input: json.RawMessage(`{}`), Flow: f,
 		InTx: s.queueAfterHooks(kind, sub, o, tok, false, func() *http.Request { return r })})
 	switch {
 	case errors.Is(err, flow.ErrExpired):
