@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,5 +237,42 @@ func TestMigrateKratosCommandLines(t *testing.T) {
 	}
 	if _, err := runCLI(t, "migrate", "sql", "-e"); err == nil || !strings.Contains(err.Error(), "neither is set") {
 		t.Errorf("-e without DSN: %v", err)
+	}
+}
+
+// TestServeSweeper: serve's background sweeper deletes expired flows every
+// cleanup.interval once cleanup.keep_last has passed (a flow asked for
+// afterwards is unknown, 404), and cleanup.enabled: false leaves them (410,
+// expired).
+func TestServeSweeper(t *testing.T) {
+	for _, enabled := range []bool{true, false} {
+		t.Run(fmt.Sprint("enabled=", enabled), func(t *testing.T) {
+			devEnv(t)
+			t.Setenv("LATCHKEY_CLEANUP_ENABLED", fmt.Sprint(enabled))
+			t.Setenv("LATCHKEY_CLEANUP_INTERVAL", "1s")
+			t.Setenv("LATCHKEY_CLEANUP_KEEP_LAST", "0s")
+			t.Setenv("LATCHKEY_SELFSERVICE_FLOWS_LOGIN_LIFESPAN", "1s")
+			public, _, _ := startServe(t, serveOptions{dev: true, migrate: true})
+			_, f := getJSON(t, public+"/self-service/login/api")
+			id := fmt.Sprint(f["id"])
+			want := http.StatusGone
+			if enabled {
+				want = http.StatusNotFound
+			}
+			code := 0
+			if enabled {
+				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && code != want; {
+					time.Sleep(300 * time.Millisecond)
+					code, _ = getJSON(t, public+"/self-service/login/flows?id="+id)
+				}
+			} else {
+				// Expired after 1 s; three sweeps would have run by 3.5 s.
+				time.Sleep(3500 * time.Millisecond)
+				code, _ = getJSON(t, public+"/self-service/login/flows?id="+id)
+			}
+			if code != want {
+				t.Errorf("the expired flow: %d, want %d", code, want)
+			}
+		})
 	}
 }
