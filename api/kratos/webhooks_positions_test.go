@@ -58,6 +58,19 @@ func hasMsg(ids []float64, id float64) bool {
 	return false
 }
 
+// localPart makes a case name an e-mail address's local part.
+func localPart(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return '-'
+	}, name)
+}
+
 // storedCounts returns how many identities and sessions the store holds.
 func storedCounts(t *testing.T, e *ssEnv) (identities, sessions int) {
 	t.Helper()
@@ -108,6 +121,24 @@ func TestWebHookRegistrationPositions(t *testing.T) {
 					return r, r.json(t)
 				}
 		}},
+		{"profile_first two steps, password", func(t *testing.T, hooks []config.Hook) ([]ssOption, register) {
+			return []ssOption{withWebHooks(t, func(ss *config.SelfService) {
+					ss.Flows.Registration.After.Password.Hooks = append(hooks, config.Hook{Hook: "session"})
+				})}, func(t *testing.T, e *ssEnv, email string) (resp, map[string]any) {
+					c := e.native(t)
+					f := c.do("GET", "/self-service/registration/api", nil)
+					must(t, f, 200)
+					id := flowID(t, f)
+					body := registerBody(email)
+					screen := c.do("POST", "/self-service/registration?flow="+id, map[string]any{"method": "profile", "traits": body["traits"]})
+					must(t, screen, http.StatusBadRequest)
+					if nodeNamed(screen.json(t), "method", "password") == nil {
+						t.Fatalf("the credentials screen offers no password: %s", screen.body)
+					}
+					r := c.do("POST", "/self-service/registration?flow="+id, body)
+					return r, r.json(t)
+				}
+		}},
 		{"code", func(t *testing.T, hooks []config.Hook) ([]ssOption, register) {
 			opt, box := withMail(t, passwordless)
 			return []ssOption{opt, withWebHooks(t, func(ss *config.SelfService) {
@@ -143,6 +174,27 @@ func TestWebHookRegistrationPositions(t *testing.T) {
 					return cb, f.json(t)
 				}
 		}},
+		{"oidc token exchange", func(t *testing.T, hooks []config.Hook) ([]ssOption, register) {
+			mock := startMockOIDC(t)
+			return []ssOption{withOIDC(t, mock, ""), withWebHooks(t, func(ss *config.SelfService) {
+					ss.Flows.Registration.After.OIDC.Hooks = append(hooks, config.Hook{Hook: "session"})
+				})}, func(t *testing.T, e *ssEnv, email string) (resp, map[string]any) {
+					app := e.native(t)
+					f := app.do("GET", "/self-service/registration/api?return_session_token_exchange_code=true&return_to=https://app.example.com/native", nil)
+					must(t, f, 200)
+					r := app.do("POST", "/self-service/registration?flow="+flowID(t, f), map[string]any{"method": "oidc", "provider": "corp"})
+					must(t, r, 422)
+					to, _ := r.json(t)["redirect_browser_to"].(string)
+					mock.QueueUser(&mockoidc.MockUser{Subject: "sub-" + email, Email: email, EmailVerified: true})
+					back := e.browser(t).do("GET", providerRound(t, to), nil)
+					if back.code != http.StatusSeeOther || !strings.Contains(back.hdr.Get("Location"), "flow="+flowID(t, f)) {
+						return back, nil
+					}
+					again := app.do("GET", "/self-service/registration/flows?id="+flowID(t, f), nil)
+					must(t, again, 200)
+					return back, again.json(t)
+				}
+		}},
 		{"oidc native id_token", func(t *testing.T, hooks []config.Hook) ([]ssOption, register) {
 			mock := startMockOIDC(t)
 			return []ssOption{withOIDC(t, mock, ""), withWebHooks(t, func(ss *config.SelfService) {
@@ -173,7 +225,7 @@ func TestWebHookRegistrationPositions(t *testing.T) {
 			open := backends[(mi+ci)%len(backends)]
 			t.Run(m.name+"/"+tc.name+"/"+open.name, func(t *testing.T) {
 				t.Parallel()
-				email := strings.ReplaceAll(strings.ToLower(m.name), " ", "-") + "@example.com"
+				email := localPart(m.name) + "@example.com"
 				body := tc.answer.body
 				if tc.answer.status == 200 {
 					body = strings.Replace(body, "%s", email, 1)
@@ -369,7 +421,7 @@ func TestWebHookLoginPositions(t *testing.T) {
 			open := backends[(mi+ci+1)%len(backends)]
 			t.Run(m.name+"/"+tc.name+"/"+open.name, func(t *testing.T) {
 				t.Parallel()
-				email := strings.NewReplacer(" ", "-", ",", "").Replace(strings.ToLower(m.name)) + "@example.com"
+				email := localPart(m.name) + "@example.com"
 				body := tc.answer.body
 				if tc.answer.status == 200 {
 					body = strings.Replace(body, "%s", email, 1)
@@ -490,7 +542,7 @@ func TestWebHookSettingsPositions(t *testing.T) {
 			open := backends[(mi+ci+2)%len(backends)]
 			t.Run(m.name+"/"+tc.name+"/"+open.name, func(t *testing.T) {
 				t.Parallel()
-				email := strings.NewReplacer(" ", "-", ",", "").Replace(m.name) + "@example.com"
+				email := localPart(m.name) + "@example.com"
 				body := tc.answer.body
 				if tc.answer.status == 200 {
 					body = strings.Replace(body, "%s", email, 1)
