@@ -74,19 +74,24 @@ func NewDispatcher(o DispatcherOptions) (*Dispatcher, error) {
 // Enqueue queues event with data for every enabled, unexpired webhook
 // listening to it, through tx, so the deliveries commit or roll back with
 // the change that caused them. With webhooks disabled it does nothing. It
-// returns an error when data does not encode to JSON and a wrapped store
-// error otherwise.
+// returns an error when data does not encode to JSON (data is encoded only
+// when a hook takes the event) and a wrapped store error otherwise.
 func (d *Dispatcher) Enqueue(ctx context.Context, tx store.Tx, event string, data any) error {
 	if !d.cfg.Enabled {
 		return nil
 	}
-	payload, err := json.Marshal(data)
-	if err != nil {
-		return fmt.Errorf("webhook: encode %s data: %w", event, err)
-	}
+	// The data is encoded once, for the first hook that takes the event:
+	// with none (the usual case) it is not encoded at all.
+	var payload []byte
 	now := d.now().UTC()
 	tp := queue.TraceParent(d.tracer, ctx)
 	enqueue := func(webhookID, callback string) error {
+		if payload == nil {
+			var err error
+			if payload, err = json.Marshal(data); err != nil {
+				return fmt.Errorf("webhook: encode %s data: %w", event, err)
+			}
+		}
 		del := &store.WebhookDelivery{ID: d.newID(), WebhookID: webhookID, Callback: callback, Event: event,
 			Data: payload, Status: store.DeliveryQueued, NextAttempt: now, CreatedAt: now, UpdatedAt: now, TraceParent: tp}
 		if err := tx.CreateWebhookDelivery(ctx, del); err != nil {

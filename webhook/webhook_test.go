@@ -591,3 +591,33 @@ func TestWorkersDeliverExactlyOnce(t *testing.T) {
 		})
 	}
 }
+
+// countingData counts how often it is encoded.
+type countingData struct{ n *int }
+
+func (c countingData) MarshalJSON() ([]byte, error) {
+	*c.n++
+	return []byte(`{"id":"u1"}`), nil
+}
+
+// TestEnqueueEncodesOnce: an event no hook takes is not encoded at all, and
+// one that two hooks take is encoded once for both.
+func TestEnqueueEncodesOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, storetest.SQLite(t))
+	e.cfg.Hooks = []config.HankoWebhook{{Callback: "http://127.0.0.1:1/config-user", Events: []string{"user"}}}
+	e.hook(t, "http://127.0.0.1:1/db-user", "user.create")
+	d := e.dispatcher(t)
+	n := 0
+	e.enqueue(t, d, "session.create", countingData{&n})
+	if n != 0 {
+		t.Fatalf("an event no hook takes was encoded %d times", n)
+	}
+	e.enqueue(t, d, "user.create", countingData{&n})
+	if n != 1 {
+		t.Fatalf("an event two hooks take was encoded %d times, want 1", n)
+	}
+	if got := len(deliveries(t, e.st, store.WebhookDeliveryQuery{})); got != 2 {
+		t.Fatalf("%d deliveries, want 2", got)
+	}
+}

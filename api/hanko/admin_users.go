@@ -320,12 +320,14 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 		i.Addresses = append(i.Addresses, a)
 	}
 	rekey(i, wantID, b.CreatedAt.UTC())
-	noCreds := []core.WebAuthnCredential{}
+	// The event's data and the answer are the same view of the new user.
+	var view AdminUserJSON
 	err = h.store.Update(ctx, func(tx store.Tx) error {
 		if err := tx.CreateIdentity(ctx, i); err != nil {
 			return err
 		}
-		if err := h.emit(ctx, tx, EventUserCreate, adminUserJSON(i, noCreds)); err != nil {
+		view = adminUserJSON(i, []core.WebAuthnCredential{})
+		if err := h.emit(ctx, tx, EventUserCreate, view); err != nil {
 			return err
 		}
 		return h.Audit(ctx, tx, r, AuditUserCreated, i.ID, t.Email, nil)
@@ -338,7 +340,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("create user: %w", err))
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, adminUserJSON(i, noCreds))
+	api.WriteJSON(w, http.StatusOK, view)
 }
 
 // rekey gives i (with its addresses) another id and creation time, for
