@@ -115,12 +115,14 @@ type cacheEntry struct {
 type MemoSlot uint8
 
 // The memo slots: the encoded answers of the Kratos face's whoami and the
-// Hanko face's /me, and the highest AAL the identity can reach (whoami's
-// required_aal: highest_available check reads the identity's credentials).
+// Hanko face's /me and /sessions/validate (with the JWT it answered for),
+// and the highest AAL the identity can reach (whoami's required_aal:
+// highest_available check reads the identity's credentials).
 const (
 	MemoWhoami MemoSlot = iota
 	MemoHankoMe
 	MemoHighestAAL
+	MemoHankoValidate
 	memoSlots
 )
 

@@ -268,18 +268,25 @@ func (m *Manager) Check(s *core.Session) error { return check(s, m.now()) }
 // Session returns the session with the given id whatever its state, or a
 // *core.Error with CodeNotFound (cause ErrNoSession).
 func (m *Manager) Session(ctx context.Context, id string) (*core.Session, error) {
+	s, _, err := m.SessionMemo(ctx, id)
+	return s, err
+}
+
+// SessionMemo is Session that also returns the memo of the cache entry
+// that answered or was made (the zero Memo when the cache is off or kept
+// nothing, as for a session that is not usable).
+func (m *Manager) SessionMemo(ctx context.Context, id string) (*core.Session, Memo, error) {
 	k := cacheKey{kind: kindID, id: id}
 	now := m.now()
 	if e := m.cache.get(k, now); e != nil {
-		return copySession(e.sess), nil
+		return copySession(e.sess), Memo{e}, nil
 	}
 	gen := m.cache.generation()
 	s, err := m.st.GetSession(ctx, id)
 	if err != nil {
-		return nil, m.notFound("session", err)
+		return nil, Memo{}, m.notFound("session", err)
 	}
-	m.cache.put(k, gen, s, nil, now)
-	return s, nil
+	return s, Memo{m.cache.put(k, gen, s, nil, now)}, nil
 }
 
 // notFound turns store.ErrNotFound into a *core.Error with CodeNotFound and

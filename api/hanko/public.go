@@ -1,6 +1,7 @@
 package hanko
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -103,6 +104,14 @@ func (h *Handler) writeValidation(w http.ResponseWriter, r *http.Request, token 
 	if touch {
 		h.touch(r, a)
 	}
+	// The answer is the JWT's claims with the session row's amr: encoded
+	// once per cache entry and token (the memo holds the token's SHA-256,
+	// never the token, then the answer).
+	th := sha256.Sum256([]byte(token))
+	if b := a.memo.Load(session.MemoHankoValidate); len(b) > len(th) && [sha256.Size]byte(b[:len(th)]) == th {
+		api.WriteRawJSON(w, http.StatusOK, b[len(th):])
+		return
+	}
 	c := claimsJSON(a.Claims)
 	// The session row is the truth about how the session authenticated: a
 	// second factor removed since the JWT was signed is no longer claimed.
@@ -110,7 +119,13 @@ func (h *Handler) writeValidation(w http.ResponseWriter, r *http.Request, token 
 		c.AMR = amrOf(a.Session)
 	}
 	exp := c.Expiration
-	api.WriteJSON(w, http.StatusOK, validateResponse{IsValid: true, Claims: &c, ExpirationTime: &exp, UserID: c.Subject})
+	b, err := json.Marshal(validateResponse{IsValid: true, Claims: &c, ExpirationTime: &exp, UserID: c.Subject})
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("validate: encode: %w", err))
+		return
+	}
+	a.memo.Store(session.MemoHankoValidate, append(th[:], b...))
+	api.WriteRawJSON(w, http.StatusOK, b)
 }
 
 // touch records the use of the session (Hanko's last_used); failures are

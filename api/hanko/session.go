@@ -285,8 +285,8 @@ type Authn struct {
 	Session *core.Session
 	Claims  *session.Claims
 	Token   string
-	// memo is the session cache's memo of the check that loaded the
-	// identity (verifyTokenIdentity); the zero Memo otherwise.
+	// memo is the session cache's memo of the check (the zero Memo when
+	// the cache kept none).
 	memo session.Memo
 }
 
@@ -354,7 +354,7 @@ func (h *Handler) verifyTokenLoad(ctx context.Context, token string, withIdentit
 	if withIdentity {
 		s, i, memo, err = h.sessions.SessionWithIdentityMemo(ctx, c.SessionID, true)
 	} else {
-		s, err = h.sessions.Session(ctx, c.SessionID)
+		s, memo, err = h.sessions.SessionMemo(ctx, c.SessionID)
 	}
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeNotFound {

@@ -148,6 +148,7 @@ type views struct {
 	whoami        int
 	whoamiBody    map[string]any
 	valid         bool
+	validateBody  map[string]any
 	me            int
 	meBody        map[string]any
 	whoamiHankoOK bool
@@ -167,6 +168,7 @@ func (c *cachedApp) look(t *testing.T, u *user) views {
 		t.Fatalf("validate: %d %s", st, b)
 	}
 	v.valid = val.IsValid
+	_ = json.Unmarshal(b, &v.validateBody)
 	v.me, b = call(c.public, http.MethodGet, "/me", u.hanko, nil)
 	_ = json.Unmarshal(b, &v.meBody)
 	st, _ = call(c.public, http.MethodGet, "/sessions/whoami", u.hanko, nil)
@@ -295,9 +297,14 @@ func TestSessionCacheInvalidation(t *testing.T) {
 						t.Fatal(err)
 					}
 					return http.StatusOK, nil
-				}, func(t *testing.T, _ *user, _, v views) {
+				}, func(t *testing.T, _ *user, before, v views) {
 					if got := field(v.whoamiBody, "authenticator_assurance_level"); got != "aal2" {
 						t.Fatalf("whoami shows aal %v after the step-up", got)
+					}
+					b, _ := json.Marshal(field(before.validateBody, "claims.amr"))
+					a, _ := json.Marshal(field(v.validateBody, "claims.amr"))
+					if string(a) == string(b) {
+						t.Fatalf("validate's amr still %s after the step-up", a)
 					}
 				}},
 			}
