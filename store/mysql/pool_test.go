@@ -39,8 +39,8 @@ func TestPoolParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.Pool(); got != sqlstore.DefaultPool() || got.MaxIdle >= got.MaxOpen && got.MaxOpen > 2 {
-		t.Errorf("default pool %+v, want %+v with fewer idle than open", got, sqlstore.DefaultPool())
+	if got := s.Pool(); got != sqlstore.DefaultPool() || got.MaxIdle != got.MaxOpen {
+		t.Errorf("default pool %+v, want %+v with as many idle as open", got, sqlstore.DefaultPool())
 	}
 	s.Close()
 

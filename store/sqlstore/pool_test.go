@@ -10,7 +10,7 @@ import (
 func TestTakePool(t *testing.T) {
 	t.Parallel()
 	def := DefaultPool()
-	if def.MaxOpen < 4 || def.MaxIdle >= def.MaxOpen || def.MaxIdle < 2 || def.MaxIdleTime <= 0 || def.MaxLifetime <= 0 {
+	if def.MaxOpen < 4 || def.MaxIdle != def.MaxOpen || def.MaxIdleTime <= 0 || def.MaxLifetime <= 0 {
 		t.Fatalf("default pool %+v", def)
 	}
 	for _, tc := range []struct {
@@ -22,6 +22,7 @@ func TestTakePool(t *testing.T) {
 		{"sslmode=disable", def, ""},
 		{"max_conns=7&max_idle_conns=3&max_conn_lifetime=1h&max_conn_idle_time=30s", Pool{7, 3, time.Hour, 30 * time.Second}, ""},
 		{"max_conns=1", Pool{1, 1, def.MaxLifetime, def.MaxIdleTime}, ""},
+		{"max_conns=100", Pool{100, 100, def.MaxLifetime, def.MaxIdleTime}, ""},
 		{"max_idle_conns=0&max_conn_lifetime=0", Pool{def.MaxOpen, 0, 0, def.MaxIdleTime}, ""},
 		{"max_conns=0", Pool{}, "max_conns"},
 		{"max_conns=1.5", Pool{}, "max_conns"},
