@@ -417,6 +417,7 @@ func TestValidationRules(t *testing.T) {
 		{"default schema missing", "identity: {default_schema_id: customer, schemas: [{id: a, url: 'file:///a'}]}", nil, false, "identity.default_schema_id", `"customer" is not the id of a schema`},
 		{"smtp needed", "", []string{"LATCHKEY_COURIER_SMTP_CONNECTION_URI="}, false, "courier.smtp.connection_uri", "required because selfservice.flows.verification sends e-mail"},
 		{"smtp scheme", "", []string{"LATCHKEY_COURIER_SMTP_CONNECTION_URI=http://mail"}, false, "courier.smtp.connection_uri", "not an smtp:// or smtps:// URI"},
+		{"smtp uri parameter", "", []string{"LATCHKEY_COURIER_SMTP_CONNECTION_URI=smtps://mail.example.com/?skip_ssl_verfy=true"}, false, "courier.smtp.connection_uri", `query parameter "skip_ssl_verfy"`},
 		{"delivery strategy", "", []string{"LATCHKEY_COURIER_DELIVERY_STRATEGY=pigeon"}, false, "courier.delivery_strategy", `"pigeon" is not one of smtp, http`},
 		{"http courier needs url", "", []string{"LATCHKEY_COURIER_DELIVERY_STRATEGY=http"}, false, "courier.http.request_config.url", "is required"},
 		{"http courier auth", "", []string{"LATCHKEY_COURIER_DELIVERY_STRATEGY=http", "LATCHKEY_COURIER_HTTP_REQUEST_CONFIG_URL=https://mail.example.com/send", "LATCHKEY_COURIER_HTTP_REQUEST_CONFIG_AUTH_TYPE=api_key"}, false, "courier.http.request_config.auth.config.in", "not one of header, cookie"},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -21,7 +22,7 @@ type Courier struct {
 
 // SMTP configures delivery over SMTP.
 type SMTP struct {
-	ConnectionURI  string            `koanf:"connection_uri" doc:"smtp:// (STARTTLS) or smtps:// (implicit TLS) URI with optional user:password; query disable_starttls=true allows cleartext, skip_ssl_verify=true skips certificate checks. Required outside --dev when a flow sends e-mail; empty under --dev logs messages instead of sending them." secret:"true"`
+	ConnectionURI  string            `koanf:"connection_uri" doc:"smtp:// (STARTTLS) or smtps:// (implicit TLS) URI with optional user:password; query disable_starttls=true allows cleartext, skip_ssl_verify=true skips certificate checks, server_name=HOST names the certificate's host (Kratos' parameters; legacy_ssl is accepted, smtps:// is always implicit TLS). Required outside --dev when a flow sends e-mail; empty under --dev logs messages instead of sending them." secret:"true"`
 	ClientCertPath string            `koanf:"client_cert_path" doc:"Client certificate for SMTP TLS authentication."`
 	ClientKeyPath  string            `koanf:"client_key_path" doc:"Private key of the client certificate."`
 	FromAddress    string            `koanf:"from_address" doc:"Sender address."`
@@ -158,6 +159,12 @@ func (c *Courier) validate(cfg *Config, p *Problems) {
 		if err != nil || !oneOf(u.Scheme, "smtp", "smtps") || u.Host == "" {
 			// Never echo the URI: it may hold a password.
 			p.add("courier.smtp.connection_uri", "is not an smtp:// or smtps:// URI with a host")
+		} else {
+			for name := range u.Query() {
+				if !oneOf(name, smtpURIParams...) {
+					p.add("courier.smtp.connection_uri", "has the query parameter %q, which Latchkey does not know; use %s", name, strings.Join(smtpURIParams, ", "))
+				}
+			}
 		}
 	}
 	if _, err := mail.ParseAddress(c.SMTP.FromAddress); err != nil {
@@ -226,3 +233,7 @@ func checkRequestConfig(p *Problems, key string, rc RequestConfig) {
 		p.add(key+".auth.type", "%q is not one of basic_auth, api_key", a.Type)
 	}
 }
+
+// smtpURIParams are the query parameters of courier.smtp.connection_uri
+// (Kratos' set).
+var smtpURIParams = []string{"disable_starttls", "skip_ssl_verify", "server_name", "legacy_ssl"}

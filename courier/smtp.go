@@ -19,7 +19,7 @@ import (
 // SMTPOptions configures an SMTPSender (courier.smtp.*).
 type SMTPOptions struct {
 	// ConnectionURI is smtp://[user:pass@]host[:port]/[?disable_starttls=true]
-	// [&skip_ssl_verify=true] (STARTTLS when the server offers it, unless
+	// [&skip_ssl_verify=true][&server_name=HOST] (STARTTLS when the server offers it, unless
 	// disabled; default port 25) or smtps://… (implicit TLS; default port
 	// 465). The legacy_ssl parameter of smtps is accepted and ignored.
 	ConnectionURI string
@@ -107,6 +107,11 @@ func NewSMTP(o SMTPOptions) (*SMTPSender, error) {
 		s.tlsConfig = o.TLSConfig.Clone()
 	} else {
 		s.tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if sn := q.Get("server_name"); sn != "" {
+		// Kratos' server_name: the name the certificate must carry when
+		// the host is an address or an alias.
+		s.tlsConfig.ServerName = sn
 	}
 	if s.tlsConfig.ServerName == "" {
 		s.tlsConfig.ServerName = s.host

@@ -136,3 +136,21 @@ func TestNewSMTPRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestSMTPServerName: Kratos' server_name parameter names the host the
+// server's certificate must carry; without it the URI's host does.
+func TestSMTPServerName(t *testing.T) {
+	t.Parallel()
+	for uri, want := range map[string]string{
+		"smtps://10.0.0.5:465/?server_name=mail.example.com": "mail.example.com",
+		"smtp://mail.example.com:587/":                       "mail.example.com",
+	} {
+		s, err := NewSMTP(SMTPOptions{ConnectionURI: uri, FromAddress: "no-reply@latchkey.test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.tlsConfig.ServerName != want {
+			t.Errorf("%s: TLS server name %q, want %q", uri, s.tlsConfig.ServerName, want)
+		}
+	}
+}
