@@ -24,7 +24,7 @@ type Session struct {
 // change log within about sync_interval.
 type SessionCache struct {
 	Enabled      bool          `koanf:"enabled" doc:"Answer repeated session checks from memory instead of the database. A session revoked or an identity changed on this process is seen by the next request; on another process sharing the database, within about sync_interval."`
-	MaxEntries   int           `koanf:"max_entries" doc:"Session checks remembered, the oldest dropped first: about 2-4KB each (the session and the identity with its addresses, for /me its credentials too)."`
+	MaxEntries   int           `koanf:"max_entries" doc:"Session checks remembered, the oldest dropped first: up to about 4KB each (the session, the identity with its addresses, for /me its credentials, and the encoded answer)."`
 	SyncInterval time.Duration `koanf:"sync_interval" doc:"How often each process reads the session change log (one indexed query) to drop what other processes changed; the bound on how stale a cached check can be across replicas. With no successful read for three intervals the cache answers nothing."`
 	MaxAge       time.Duration `koanf:"max_age" doc:"A cached check is read from the database again after this long, whatever the change log says."`
 }
@@ -78,7 +78,7 @@ func (s *Session) setDefaults(dev bool) {
 	s.WhoAmI.RequiredAAL = "highest_available"
 	s.JWT.Algorithm = "ES256"
 	s.JWT.VerifyCacheSize = 1024
-	s.Cache = SessionCache{Enabled: true, MaxEntries: 2048, SyncInterval: time.Second, MaxAge: time.Minute}
+	s.Cache = SessionCache{Enabled: true, MaxEntries: 1024, SyncInterval: time.Second, MaxAge: time.Minute}
 }
 
 func (s *Session) resolve(c *Config, _ *[]Warning) {

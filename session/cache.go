@@ -15,7 +15,7 @@ import (
 
 // Defaults of a Cache (config session.cache).
 const (
-	DefaultCacheEntries      = 2048
+	DefaultCacheEntries      = 1024
 	DefaultCacheSyncInterval = time.Second
 	DefaultCacheMaxAge       = time.Minute
 )
