@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +61,13 @@ func (c *Counter) Breaches(ctx context.Context, password string) (int64, error) 
 	req.Header.Set("User-Agent", "Latchkey")
 	res, err := c.client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("pwned passwords: %w", err)
+		// *url.Error quotes the URL, whose path is the password's hash
+		// prefix: keep it out of logs.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return 0, fmt.Errorf("pwned passwords: %s: %w", c.host, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {

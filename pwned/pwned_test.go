@@ -84,6 +84,10 @@ func TestBreachesUnreachable(t *testing.T) {
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("Breaches against a silent host: %v after %v", err, time.Since(start))
 	}
+	// The error is logged: it must not carry the hash prefix (the URL).
+	if prefix, _ := hashOf("x"); strings.Contains(err.Error(), prefix) || strings.Contains(err.Error(), "/range/") {
+		t.Errorf("the error shows the requested range: %v", err)
+	}
 }
 
 func TestCheckHost(t *testing.T) {
