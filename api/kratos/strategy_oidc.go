@@ -502,7 +502,7 @@ func (s *SelfService) oidcFinish(w http.ResponseWriter, r *http.Request, kind co
 		return true
 	case res.Ended && res.Flow.Type == "api" && keyExchange.Has(res.Stash) && !jsonAnswer && o.identityID != "":
 		exID, _ := keyExchange.Get(res.Stash)
-		s.finishExchange(w, r, o, res, exID)
+		s.finishExchange(w, r, sub, o, res, exID)
 		return true
 	case res.Ended && kind == core.FlowLogin && o.oidcSignedUp:
 		s.finishRegistration(w, r, sub, o, res, tok, jsonAnswer)

@@ -89,7 +89,7 @@ func (s *SelfService) wantsExchange(r *http.Request, kind core.FlowKind, typ str
 // verification hook mails the new identity's unverified addresses, and a
 // session (so a token for the app) is issued only with the session hook;
 // without it the browser goes to return_to without a code.
-func (s *SelfService) finishExchange(w http.ResponseWriter, r *http.Request, o *outcome, res *flow.Result, exID string) {
+func (s *SelfService) finishExchange(w http.ResponseWriter, r *http.Request, sub *submission, o *outcome, res *flow.Result, exID string) {
 	// The after hooks of the oidc method run as in finishLogin and
 	// finishRegistration.
 	signUp := o.oidcSignedUp || (res.Flow.Kind == core.FlowRegistration && !o.oidcLogin)
@@ -100,6 +100,12 @@ func (s *SelfService) finishExchange(w http.ResponseWriter, r *http.Request, o *
 	if _, err := s.runWebHooks(r, hooks, func() *webhook.Context {
 		return s.hookContext(r, s.render(r, res.Flow.Kind, res, o.ident, nil), s.hookIdentity(o.ident), nil)
 	}, afterSel(o, sel)); err != nil {
+		if in := (*webhook.Interrupt)(nil); errors.As(err, &in) && !signUp {
+			// As after any login: no session (so no code for the app),
+			// and the browser goes back to the flow with the messages.
+			s.interruptLogin(w, r, sub, res, in, nil, false)
+			return
+		}
 		s.writeError(w, r, false, webHookError(err))
 		return
 	}

@@ -406,6 +406,38 @@ func TestWebHookLoginPositions(t *testing.T) {
 				}
 		}},
 	}
+	methods = append(methods, method{"oidc token exchange", func(t *testing.T, hooks []config.Hook) ([]ssOption, func(*testing.T, *ssEnv, string), login) {
+		mock := startMockOIDC(t)
+		signUp := func(t *testing.T, e *ssEnv, email string) {
+			mock.QueueUser(&mockoidc.MockUser{Subject: "sub-" + email, Email: email, EmailVerified: true})
+			b := e.browser(t)
+			_, authURL := oidcStart(t, b, "registration")
+			must(t, b.do("GET", providerRound(t, authURL), nil), 303)
+		}
+		return []ssOption{withOIDC(t, mock, ""), withWebHooks(t, func(ss *config.SelfService) { ss.Flows.Login.After.OIDC.Hooks = hooks })}, signUp,
+			func(t *testing.T, e *ssEnv, email string) (resp, map[string]any, func() resp) {
+				app := e.native(t)
+				f := app.do("GET", "/self-service/login/api?return_session_token_exchange_code=true&return_to=https://app.example.com/native", nil)
+				must(t, f, 200)
+				id := flowID(t, f)
+				submit := func() resp {
+					r := app.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "oidc", "provider": "corp"})
+					if r.code != 422 {
+						return r
+					}
+					to, _ := r.json(t)["redirect_browser_to"].(string)
+					mock.QueueUser(&mockoidc.MockUser{Subject: "sub-" + email, Email: email, EmailVerified: true})
+					return e.browser(t).do("GET", providerRound(t, to), nil)
+				}
+				r := submit()
+				if r.code != http.StatusSeeOther || !strings.Contains(r.hdr.Get("Location"), "flow="+id) {
+					return r, nil, submit
+				}
+				again := app.do("GET", "/self-service/login/flows?id="+id, nil)
+				must(t, again, 200)
+				return r, again.json(t), submit
+			}
+	}})
 	cases := []struct {
 		name   string
 		answer answer
