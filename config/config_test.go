@@ -1240,3 +1240,31 @@ func TestEmptyKratosVariableIsUnset(t *testing.T) {
 		t.Errorf("dsn %q, secrets.default %v", c.DSN, c.Secrets.Default)
 	}
 }
+
+// TestKratosOnlyVariablesWarned: a Kratos deployment's variables for
+// settings Latchkey does not implement get one warning each naming the
+// setting, instead of vanishing; other variables stay silent.
+func TestKratosOnlyVariablesWarned(t *testing.T) {
+	t.Parallel()
+	_, w, err := loadYAML(t, minimal, []string{"TRACING_PROVIDER=otel", "LOG_LEAK_SENSITIVE_VALUES=true", "COOKIES_DOMAIN=example.com",
+		"DEV=true", "PATH=/bin", "VERSION=1.2", "HOME=/root", "LOG_LEVEL=debug", "SECRETS_COOKIE=", "TRACING_PROVIDERS_OTLP_SERVER_URL=x"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"TRACING_PROVIDER": "tracing.provider", "LOG_LEAK_SENSITIVE_VALUES": "log.leak_sensitive_values",
+		"COOKIES_DOMAIN": "use session.cookie.domain", "DEV": "pass --dev", "TRACING_PROVIDERS_OTLP_SERVER_URL": "tracing.providers_otlp_server_url"}
+	got := map[string]string{}
+	for _, x := range w {
+		if x.Key != "environment" && strings.Contains(x.Message, "Kratos' variable") {
+			got[x.Key] = x.Message
+		}
+	}
+	for name, frag := range want {
+		if !strings.Contains(got[name], frag) {
+			t.Errorf("%s: warning %q, want one with %q", name, got[name], frag)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("warned about %v, want exactly %v", got, want)
+	}
+}

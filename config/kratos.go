@@ -242,6 +242,7 @@ var kratosHints = map[string]string{
 	"serve.public.tls":                    "terminate TLS in a reverse proxy",
 	"serve.admin.tls":                     "terminate TLS in a reverse proxy",
 	"ciphers.algorithm":                   "Latchkey always encrypts with secrets.cipher",
+	"tracing":                             "Latchkey exports traces over OTLP/HTTP when the standard OTEL_* environment variables (OTEL_EXPORTER_OTLP_ENDPOINT, …) are set",
 	"log.redaction_text":                  "Latchkey writes no sensitive values to its log, so there is nothing to redact",
 	"log.leak_sensitive_values":           "Latchkey writes no sensitive values to its log (only the --dev courier log shows codes, so a developer can use them)",
 	"secrets.cookie":                      "Latchkey signs no cookie: session and anti-CSRF cookies carry random tokens checked against the store; secrets.default keys everything else",

@@ -55,3 +55,51 @@ func lookupEnv(environ []string, name string) (string, bool) {
 	}
 	return "", false
 }
+
+// kratosOnlyEnv warns, once each, about environment variables that are
+// Kratos' names for settings Latchkey does not implement (TRACING_PROVIDER,
+// LOG_LEAK_SENSITIVE_VALUES, COOKIES_DOMAIN, …), as the file's Kratos-only
+// keys are warned about: otherwise a Kratos deployment's variable would be
+// dropped without a word. Empty values, names a LATCHKEY_ key has and
+// SECRETS_COOKIE (read as secrets.default) are left alone, and so are the
+// generic names CONFIG, HELP and VERSION.
+func kratosOnlyEnv(environ []string) []Warning {
+	nodes := envNodes()
+	var out []Warning
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || value == "" || strings.HasPrefix(name, EnvPrefix) || nodes[EnvPrefix+name] != nil || name == "SECRETS_COOKIE" {
+			continue
+		}
+		if key := kratosEnvKey(name); key != "" {
+			msg := "Kratos' variable for " + key + ", a setting Latchkey does not implement; ignored"
+			if h := kratosHint(key); h != "" {
+				msg += " (" + h + ")"
+			}
+			out = append(out, Warning{Key: name, Message: msg})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// kratosEnvKey returns the Kratos key whose environment name is name, or "".
+func kratosEnvKey(name string) string {
+	for _, k := range kratosKeys {
+		if strings.ContainsAny(k, "*[") && !strings.HasSuffix(k, ".**") || k == "version" || k == "help" || k == "config" {
+			continue
+		}
+		base := strings.TrimSuffix(k, ".**")
+		if strings.ContainsAny(base, "*[") {
+			continue
+		}
+		env := strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(base))
+		if name == env {
+			return base
+		}
+		if strings.HasSuffix(k, ".**") && strings.HasPrefix(name, env+"_") {
+			return base + "." + strings.ToLower(strings.TrimPrefix(name, env+"_"))
+		}
+	}
+	return ""
+}
