@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/courier/couriertest"
 )
 
 // noRedirect is a client that shows redirects instead of following them.
@@ -101,6 +104,7 @@ func TestMoreConfigKeysChangeBehaviour(t *testing.T) {
 	const pw = "correct horse battery staple"
 	register := `{"method":"password","traits":{"email":"ada@example.com"},"password":"` + pw + `"}`
 	logs := &syncBuffer{}
+	smtpBox := couriertest.StartSMTP(t, couriertest.SMTPOptions{})
 	tests := []struct {
 		name  string
 		env   map[string]string
@@ -333,6 +337,30 @@ func TestMoreConfigKeysChangeBehaviour(t *testing.T) {
 					t.Errorf("stored hash %q, want bcrypt with cost 5", h)
 				}
 			}},
+		{"hashers.argon2.{memory,iterations,parallelism,salt_length,key_length}", map[string]string{"LATCHKEY_HASHERS_ALGORITHM": "argon2",
+			"LATCHKEY_HASHERS_ARGON2_MEMORY": "20MB", "LATCHKEY_HASHERS_ARGON2_ITERATIONS": "2", "LATCHKEY_HASHERS_ARGON2_PARALLELISM": "3",
+			"LATCHKEY_HASHERS_ARGON2_SALT_LENGTH": "24", "LATCHKEY_HASHERS_ARGON2_KEY_LENGTH": "40"},
+			func(t *testing.T, public, admin string) {
+				code, r := kratosStep(t, public, "registration", register)
+				ident, _ := r["identity"].(map[string]any)
+				if code != http.StatusOK || ident == nil {
+					t.Fatalf("registration = %d %v", code, r)
+				}
+				_, i := getJSON(t, admin+"/admin/identities/"+fmt.Sprint(ident["id"])+"?include_credential=password")
+				creds, _ := i["credentials"].(map[string]any)
+				p, _ := creds["password"].(map[string]any)
+				cfg, _ := p["config"].(map[string]any)
+				h, _ := cfg["hashed_password"].(string)
+				parts := strings.Split(h, "$") // "", argon2id, v=19, m=…,t=…,p=…, salt, key
+				if len(parts) != 6 || parts[3] != "m=20480,t=2,p=3" {
+					t.Fatalf("stored hash %q, want m=20480,t=2,p=3", h)
+				}
+				salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+				key, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+				if err1 != nil || err2 != nil || len(salt) != 24 || len(key) != 40 {
+					t.Errorf("salt %d bytes, key %d bytes (%v %v), want 24 and 40", len(salt), len(key), err1, err2)
+				}
+			}},
 		{"ratelimit.password.identifier.limit", map[string]string{"LATCHKEY_RATELIMIT_PASSWORD_IDENTIFIER_LIMIT": "2"},
 			func(t *testing.T, public, _ string) {
 				if code, r := kratosStep(t, public, "registration", register); code != http.StatusOK {
@@ -346,6 +374,28 @@ func TestMoreConfigKeysChangeBehaviour(t *testing.T) {
 				}
 				if codes[0] != 400 || codes[1] != 400 || codes[2] != http.StatusTooManyRequests {
 					t.Errorf("three wrong passwords with a limit of 2: %v, want [400 400 429]", codes)
+				}
+			}},
+		{"ratelimit.password.ip.limit", map[string]string{"LATCHKEY_RATELIMIT_PASSWORD_IP_LIMIT": "2"},
+			func(t *testing.T, public, _ string) {
+				var codes []int
+				for n := range 3 {
+					code, _ := kratosStep(t, public, "login", fmt.Sprintf(`{"method":"password","identifier":"nobody%d@example.com","password":"not the password"}`, n))
+					codes = append(codes, code)
+				}
+				if codes[0] != 400 || codes[1] != 400 || codes[2] != http.StatusTooManyRequests {
+					t.Errorf("three password logins from one address with a limit of 2: %v, want [400 400 429]", codes)
+				}
+			}},
+		{"ratelimit.send.ip.limit", map[string]string{"LATCHKEY_RATELIMIT_SEND_IP_LIMIT": "1"},
+			func(t *testing.T, public, _ string) {
+				var codes []int
+				for n := range 2 {
+					code, _ := kratosStep(t, public, "recovery", fmt.Sprintf(`{"method":"code","email":"someone%d@example.com"}`, n))
+					codes = append(codes, code)
+				}
+				if codes[0] != http.StatusOK || codes[1] == http.StatusOK {
+					t.Errorf("two recovery codes from one address with a limit of 1: %v, want the second refused", codes)
 				}
 			}},
 		{"selfservice.flows.registration.enabled", map[string]string{"LATCHKEY_SELFSERVICE_FLOWS_REGISTRATION_ENABLED": "false"},
@@ -391,6 +441,19 @@ func TestMoreConfigKeysChangeBehaviour(t *testing.T) {
 					t.Errorf("password change 1.5 s after login with a 1 s privileged age: %d, want 403 session_refresh_required", res.StatusCode)
 				}
 			}},
+		{"courier.smtp.{connection_uri,from_address,from_name,headers}", map[string]string{
+			"LATCHKEY_COURIER_SMTP_CONNECTION_URI": "<smtp>", "LATCHKEY_COURIER_SMTP_FROM_ADDRESS": "accounts@acme.example",
+			"LATCHKEY_COURIER_SMTP_FROM_NAME": "Acme Accounts", "LATCHKEY_COURIER_SMTP_HEADERS": `{"X-Acme-Stream":"identity"}`},
+			func(t *testing.T, public, _ string) {
+				if code, r := kratosStep(t, public, "registration", register); code != http.StatusOK {
+					t.Fatalf("registration = %d %v", code, r)
+				}
+				m := smtpBox.Wait(t, "ada@example.com", 1)
+				if m.From != "accounts@acme.example" || !strings.Contains(m.Header.Get("From"), "Acme Accounts") ||
+					m.Header.Get("X-Acme-Stream") != "identity" {
+					t.Errorf("verification mail from %q (header From %q, X-Acme-Stream %q)", m.From, m.Header.Get("From"), m.Header.Get("X-Acme-Stream"))
+				}
+			}},
 		{"courier.template_override_path", map[string]string{"LATCHKEY_COURIER_TEMPLATE_OVERRIDE_PATH": "<dir>"},
 			func(t *testing.T, public, admin string) {
 				if code, r := kratosStep(t, public, "registration", register); code != http.StatusOK {
@@ -406,6 +469,9 @@ func TestMoreConfigKeysChangeBehaviour(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := devEnv(t)
 			for k, v := range tt.env {
+				if v == "<smtp>" {
+					v = "smtp://" + smtpBox.Addr() + "/?disable_starttls=true"
+				}
 				if v == "<dir>" {
 					tpl := filepath.Join(dir, "templates")
 					if err := os.MkdirAll(filepath.Join(tpl, "verification_code", "valid"), 0o755); err != nil {
@@ -418,7 +484,7 @@ func TestMoreConfigKeysChangeBehaviour(t *testing.T) {
 				}
 				t.Setenv(k, v)
 			}
-			o := serveOptions{dev: true, migrate: true}
+			o := serveOptions{dev: true, migrate: true, courier: strings.HasPrefix(tt.name, "courier.smtp")}
 			if strings.HasPrefix(tt.name, "log.") {
 				o.logTo = logs
 			}
