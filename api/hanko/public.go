@@ -13,6 +13,11 @@ import (
 	"github.com/latchkey/latchkey/session"
 )
 
+// noStore is the session answers' Cache-Control, shared by every answer
+// (header values are replaced, never written in place): http.Header.Set
+// allocates the slice on every request.
+var noStore = []string{"no-store"}
+
 // mountPublicAPI registers the public API's routes.
 func (h *Handler) mountPublicAPI(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.well-known/jwks.json", h.jwks)
@@ -87,7 +92,7 @@ func (h *Handler) validateSessionToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) writeValidation(w http.ResponseWriter, r *http.Request, token string, touch bool) {
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header()["Cache-Control"] = noStore
 	if token == "" {
 		api.WriteJSON(w, http.StatusOK, validateResponse{})
 		return
@@ -166,7 +171,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.touch(r, a)
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header()["Cache-Control"] = noStore
 	// The profile is the identity and its WebAuthn credentials, whose
 	// writes drop the cache entry: encoded once per entry.
 	if b := a.memo.Load(session.MemoHankoMe); b != nil {
@@ -246,6 +251,6 @@ func (h *Handler) publicUser(w http.ResponseWriter, r *http.Request) {
 	}
 	pk, sk := webauthnJSON(creds)
 	u.WebauthnCredentials = append(append(u.WebauthnCredentials, pk...), sk...)
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header()["Cache-Control"] = noStore
 	api.WriteJSON(w, http.StatusOK, u)
 }

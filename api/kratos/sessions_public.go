@@ -24,6 +24,11 @@ type whoamiJSON struct {
 	Tokenized string `json:"tokenized,omitempty"`
 }
 
+// whoamiCacheControl is whoami's Cache-Control, shared by every answer
+// (header values are replaced, never written in place): http.Header.Set
+// allocates the slice on every request.
+var whoamiCacheControl = []string{"private, no-cache, no-store, must-revalidate"}
+
 // noCredentials is whoami's 401 (notes §5.1).
 func noCredentials() error {
 	return &kratosError{status: http.StatusUnauthorized, reason: "No valid session credentials found in the request."}
@@ -33,7 +38,7 @@ func noCredentials() error {
 // identity and its addresses (not its credentials), and a device update at
 // most every few minutes.
 func (s *SelfService) whoami(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "private, no-cache, no-store, must-revalidate")
+	w.Header()["Cache-Control"] = whoamiCacheControl
 	sess, ident, memo, err := s.whoamiSession(r)
 	if err != nil {
 		var ke *kratosError
@@ -54,8 +59,11 @@ func (s *SelfService) whoami(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.errs.Log.WarnContext(r.Context(), "record session device", "error", err, "session_id", sess.ID)
 	}
-	w.Header().Set("X-Kratos-Authenticated-Identity-Id", ident.ID)
-	name := r.URL.Query().Get("tokenize_as")
+	w.Header()["X-Kratos-Authenticated-Identity-Id"] = []string{ident.ID}
+	name := ""
+	if r.URL.RawQuery != "" { // parsing an empty query still allocates its map
+		name = r.URL.Query().Get("tokenize_as")
+	}
 	if name == "" && !wrote {
 		// The answer is the session and identity as cached: encoded once
 		// per cache entry (a touch that wrote changed the session).
