@@ -145,7 +145,7 @@ func load(data []byte, opts LoadOptions) (*Config, []Warning, error) {
 	}
 
 	ck.warnings = append(ck.warnings, kratosOnlyEnv(environ)...)
-	environ, kratosVars := withKratosEnv(environ, ck.fileDefaultSecret)
+	environ, kratosVars := withKratosEnv(environ, ck.fileSet)
 	if len(kratosVars) > 0 {
 		ck.warnings = append(ck.warnings, Warning{Key: "environment", Message: "read Kratos' variables " +
 			strings.Join(kratosVars, ", ") + " (set LATCHKEY_<KEY> to override one)"})

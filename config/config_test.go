@@ -647,7 +647,7 @@ serve:
 		"organizations":       "ignored",
 		"clients.http.disallow_private_ip_ranges": "ignored",
 		"tracing":                    "ignored",
-		"cookies.domain":             "use session.cookie.domain",
+		"cookies.domain":             "read as session.cookie.domain",
 		"serve.public.tls.cert.path": "reverse proxy",
 	}
 	for key, msg := range want {
@@ -709,11 +709,14 @@ func TestKratosQuickstartLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	for _, key := range []string{"ciphers.algorithm", "cookies.same_site", "tracing", "feature_flags",
+	for _, key := range []string{"ciphers.algorithm", "tracing", "feature_flags",
 		"log.leak_sensitive_values"} {
 		if !hasWarning(w, key, "Kratos setting") {
 			t.Errorf("no warning for %s in %v", key, w)
 		}
+	}
+	if !hasWarning(w, "cookies.same_site", "read as session.cookie.same_site") || c.Session.Cookie.SameSite != "Lax" {
+		t.Errorf("cookies.same_site not read as session.cookie.same_site: %q %v", c.Session.Cookie.SameSite, w)
 	}
 	if !hasWarning(w, "secrets.cookie", "read as secrets.default") || len(c.Secrets.Default) != 1 || c.Secrets.Default[0] != "PLEASE-CHANGE-ME-I-AM-VERY-INSECURE" {
 		t.Errorf("secrets.cookie not read as secrets.default: %v %v", c.Secrets.Default, w)
@@ -1246,13 +1249,13 @@ func TestEmptyKratosVariableIsUnset(t *testing.T) {
 // setting, instead of vanishing; other variables stay silent.
 func TestKratosOnlyVariablesWarned(t *testing.T) {
 	t.Parallel()
-	_, w, err := loadYAML(t, minimal, []string{"TRACING_PROVIDER=otel", "LOG_LEAK_SENSITIVE_VALUES=true", "COOKIES_DOMAIN=example.com",
+	_, w, err := loadYAML(t, minimal, []string{"TRACING_PROVIDER=otel", "LOG_LEAK_SENSITIVE_VALUES=true", "COOKIES_FOO=x",
 		"DEV=true", "PATH=/bin", "VERSION=1.2", "HOME=/root", "LOG_LEVEL=debug", "SECRETS_COOKIE=", "TRACING_PROVIDERS_OTLP_SERVER_URL=x"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"TRACING_PROVIDER": "tracing.provider", "LOG_LEAK_SENSITIVE_VALUES": "log.leak_sensitive_values",
-		"COOKIES_DOMAIN": "use session.cookie.domain", "DEV": "pass --dev", "TRACING_PROVIDERS_OTLP_SERVER_URL": "tracing.providers_otlp_server_url"}
+		"DEV": "pass --dev", "TRACING_PROVIDERS_OTLP_SERVER_URL": "tracing.providers_otlp_server_url"}
 	got := map[string]string{}
 	for _, x := range w {
 		if x.Key != "environment" && strings.Contains(x.Message, "Kratos' variable") {
@@ -1266,5 +1269,36 @@ func TestKratosOnlyVariablesWarned(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("warned about %v, want exactly %v", got, want)
+	}
+}
+
+// TestCookieFallbacks: Kratos' cookies.domain, cookies.path and
+// cookies.same_site (file or COOKIES_* variables) are the session cookie's
+// when session.cookie.* is not set, as in Kratos; a session.cookie key set
+// anywhere wins.
+func TestCookieFallbacks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, yaml string
+		env        []string
+		domain     string
+		sameSite   string
+		path       string
+	}{
+		{"file", "cookies: {domain: example.com, path: /auth, same_site: Strict}", nil, "example.com", "Strict", "/auth"},
+		{"file session.cookie wins", "cookies: {domain: example.com}\nsession: {cookie: {domain: id.example.com}}", nil, "id.example.com", "Lax", "/"},
+		{"environment", "", []string{"COOKIES_DOMAIN=example.com", "COOKIES_SAME_SITE=None"}, "example.com", "None", "/"},
+		{"environment SESSION_COOKIE_DOMAIN wins", "", []string{"COOKIES_DOMAIN=example.com", "SESSION_COOKIE_DOMAIN=id.example.com"}, "id.example.com", "Lax", "/"},
+		{"file session.cookie beats env cookies", "session: {cookie: {domain: id.example.com}}", []string{"COOKIES_DOMAIN=example.com"}, "id.example.com", "Lax", "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, _ := mustLoad(t, mergeYAML(minimal, tt.yaml), tt.env, false)
+			ck := c.Session.Cookie
+			if ck.Domain != tt.domain || ck.SameSite != tt.sameSite || ck.Path != tt.path {
+				t.Errorf("session cookie domain %q same_site %q path %q, want %q %q %q", ck.Domain, ck.SameSite, ck.Path, tt.domain, tt.sameSite, tt.path)
+			}
+		})
 	}
 }

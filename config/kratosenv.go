@@ -9,11 +9,12 @@ import (
 // reads every key from the environment as its path upper-cased with "_"
 // (DSN, SERVE_PUBLIC_PORT, SECRETS_COOKIE, LOG_LEVEL, …), so a Kratos
 // deployment's variables carry over. A LATCHKEY_ variable of the same key
-// wins. Kratos' SECRETS_COOKIE stands in for secrets.default when neither
-// the file (defaultSet) nor LATCHKEY_SECRETS_DEFAULT or SECRETS_DEFAULT sets
-// it (see checker.legacyKeys). It returns the environment to read and the
-// Kratos names it took.
-func withKratosEnv(environ []string, defaultSet bool) ([]string, []string) {
+// wins. The variables of kratosFallbacks stand in for their targets
+// (SECRETS_COOKIE for secrets.default, COOKIES_DOMAIN for
+// session.cookie.domain, …) when neither the file (fileSet) nor a variable
+// of the target sets it (see checker.legacyKeys). It returns the
+// environment to read and the Kratos names it took.
+func withKratosEnv(environ []string, fileSet map[string]bool) ([]string, []string) {
 	nodes := envNodes()
 	set := make(map[string]bool, len(environ))
 	for _, kv := range environ {
@@ -39,13 +40,21 @@ func withKratosEnv(environ []string, defaultSet bool) ([]string, []string) {
 		out = append(out, full+"="+value)
 		read = append(read, name)
 	}
-	if cookie, ok := lookupEnv(environ, "SECRETS_COOKIE"); ok && cookie != "" && !defaultSet && !set[EnvPrefix+"SECRETS_DEFAULT"] && !set["SECRETS_DEFAULT"] {
-		out = append(append([]string(nil), out...), EnvPrefix+"SECRETS_DEFAULT="+cookie)
-		read = append(read, "SECRETS_COOKIE (as secrets.default)")
+	for _, f := range kratosFallbacks {
+		from, to := kratosEnvName(f.from), kratosEnvName(f.to)
+		v, ok := lookupEnv(environ, from)
+		if !ok || v == "" || fileSet[f.to] || set[EnvPrefix+to] || set[to] {
+			continue
+		}
+		out = append(append([]string(nil), out...), EnvPrefix+to+"="+v)
+		read = append(read, from+" (as "+f.to+")")
 	}
 	sort.Strings(read)
 	return out, read
 }
+
+// kratosEnvName is the environment name Kratos reads key from.
+func kratosEnvName(key string) string { return strings.ToUpper(strings.ReplaceAll(key, ".", "_")) }
 
 func lookupEnv(environ []string, name string) (string, bool) {
 	for _, kv := range environ {
@@ -60,15 +69,16 @@ func lookupEnv(environ []string, name string) (string, bool) {
 // Kratos' names for settings Latchkey does not implement (TRACING_PROVIDER,
 // LOG_LEAK_SENSITIVE_VALUES, COOKIES_DOMAIN, …), as the file's Kratos-only
 // keys are warned about: otherwise a Kratos deployment's variable would be
-// dropped without a word. Empty values, names a LATCHKEY_ key has and
-// SECRETS_COOKIE (read as secrets.default) are left alone, and so are the
+// dropped without a word. Empty values, names a LATCHKEY_ key has and the
+// variables of kratosFallbacks (SECRETS_COOKIE, COOKIES_DOMAIN, …, read as
+// their targets) are left alone, and so are the
 // generic names CONFIG, HELP and VERSION.
 func kratosOnlyEnv(environ []string) []Warning {
 	nodes := envNodes()
 	var out []Warning
 	for _, kv := range environ {
 		name, value, ok := strings.Cut(kv, "=")
-		if !ok || value == "" || strings.HasPrefix(name, EnvPrefix) || nodes[EnvPrefix+name] != nil || name == "SECRETS_COOKIE" {
+		if !ok || value == "" || strings.HasPrefix(name, EnvPrefix) || nodes[EnvPrefix+name] != nil || isFallbackEnv(name) {
 			continue
 		}
 		if key := kratosEnvKey(name); key != "" {
@@ -81,6 +91,15 @@ func kratosOnlyEnv(environ []string) []Warning {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
+}
+
+func isFallbackEnv(name string) bool {
+	for _, f := range kratosFallbacks {
+		if kratosEnvName(f.from) == name {
+			return true
+		}
+	}
+	return false
 }
 
 // kratosEnvKey returns the Kratos key whose environment name is name, or "".

@@ -1,5 +1,7 @@
 package config
 
+import "strings"
+
 // legacyKeys maps the keys Kratos still reads under older names onto
 // Latchkey's keys in the raw file tree, with a warning each, so an old
 // kratos.yml loads: selfservice.whitelisted_return_urls is
@@ -8,20 +10,29 @@ package config
 // legacy key beside its new name is a problem: one of them would be
 // ignored.
 //
-// Kratos' secrets.cookie, when secrets.default is not set, is read as
-// secrets.default: Latchkey signs no cookie, and without secrets.default a
-// Kratos config would not start outside --dev (Kratos itself makes up a
-// random secrets.default at every start). The environment's SECRETS_COOKIE
-// does the same (withKratosEnv).
+// Kratos' fallbacks hold too (kratosFallbacks): secrets.cookie is read as
+// secrets.default when that is not set (Latchkey signs no cookie, and
+// without secrets.default a Kratos config would not start outside --dev;
+// Kratos itself makes up a random secrets.default at every start), and
+// cookies.domain, cookies.path and cookies.same_site as the session
+// cookie's, which Kratos takes from them when session.cookie.* is not set
+// (Latchkey's anti-CSRF cookie has the session cookie's attributes). The
+// environment's SECRETS_COOKIE, COOKIES_DOMAIN, … do the same
+// (withKratosEnv).
 func (c *checker) legacyKeys(raw map[string]any) {
-	if sec, ok := raw["secrets"].(map[string]any); ok {
-		_, c.fileDefaultSecret = sec["default"]
-		if v, ok := sec["cookie"]; ok && !c.fileDefaultSecret {
-			delete(sec, "cookie")
-			sec["default"] = v
-			c.warnings = append(c.warnings, Warning{Key: "secrets.cookie",
-				Message: "read as secrets.default, which is not set (Latchkey signs no cookie; secrets.default keys its codes, tokens and flow state); move the secrets there"})
+	c.fileSet = map[string]bool{}
+	for _, f := range kratosFallbacks {
+		if _, ok := rawGet(raw, f.to); ok {
+			c.fileSet[f.to] = true
+			continue
 		}
+		v, ok := rawGet(raw, f.from)
+		if !ok {
+			continue
+		}
+		rawDelete(raw, f.from)
+		rawSet(raw, f.to, v)
+		c.warnings = append(c.warnings, Warning{Key: f.from, Message: "read as " + f.to + ", which is not set (" + f.why + "); move it there"})
 	}
 	if ss, ok := raw["selfservice"].(map[string]any); ok {
 		if v, ok := ss["whitelisted_return_urls"]; ok {
@@ -55,4 +66,55 @@ func (c *checker) legacyKeys(raw map[string]any) {
 			}
 		}
 	}
+}
+
+// kratosFallbacks are the Kratos keys read as another key when that one is
+// not set, in the file and in the environment.
+var kratosFallbacks = []struct{ from, to, why string }{
+	{"secrets.cookie", "secrets.default", "Latchkey signs no cookie; secrets.default keys its codes, tokens and flow state"},
+	{"cookies.domain", "session.cookie.domain", "as Kratos takes the session cookie's domain from it"},
+	{"cookies.path", "session.cookie.path", "as Kratos takes the session cookie's path from it"},
+	{"cookies.same_site", "session.cookie.same_site", "as Kratos takes the session cookie's SameSite from it"},
+}
+
+// rawGet, rawSet and rawDelete reach a dotted path in the raw file tree.
+func rawGet(raw map[string]any, path string) (any, bool) {
+	segs := strings.Split(path, ".")
+	m := raw
+	for _, s := range segs[:len(segs)-1] {
+		next, ok := m[s].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		m = next
+	}
+	v, ok := m[segs[len(segs)-1]]
+	return v, ok
+}
+
+func rawSet(raw map[string]any, path string, v any) {
+	segs := strings.Split(path, ".")
+	m := raw
+	for _, s := range segs[:len(segs)-1] {
+		next, ok := m[s].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[s] = next
+		}
+		m = next
+	}
+	m[segs[len(segs)-1]] = v
+}
+
+func rawDelete(raw map[string]any, path string) {
+	segs := strings.Split(path, ".")
+	m := raw
+	for _, s := range segs[:len(segs)-1] {
+		next, ok := m[s].(map[string]any)
+		if !ok {
+			return
+		}
+		m = next
+	}
+	delete(m, segs[len(segs)-1])
 }

@@ -20,10 +20,11 @@ type checker struct {
 	warnings []Warning
 	from     string // appended to type problems, e.g. " (from LATCHKEY_SERVE_PUBLIC_PORT)"
 	warned   map[string]bool
-	// fileDefaultSecret: the file sets secrets.default itself, so
-	// SECRETS_COOKIE in the environment is not used (it still overrides the
-	// file's secrets.cookie, as in Kratos).
-	fileDefaultSecret bool
+	// fileSet holds the targets of kratosFallbacks the file sets itself:
+	// the environment's fallback variable (SECRETS_COOKIE for
+	// secrets.default) is then not used; it still overrides the file's
+	// fallback key (secrets.cookie), as in Kratos.
+	fileSet map[string]bool
 }
 
 func (c *checker) problem(key, format string, args ...any) {
