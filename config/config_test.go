@@ -1302,3 +1302,20 @@ func TestCookieFallbacks(t *testing.T) {
 		})
 	}
 }
+
+// TestRelativeSchemaFileURL: file://./x.json and file://x.json are relative
+// to the working directory, as the schema registry and Kratos read them;
+// config check read them as /x.json and reported a missing file.
+func TestRelativeSchemaFileURL(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"file://./testdata/identity.schema.json", "file://testdata/identity.schema.json"} {
+		env := []string{`LATCHKEY_IDENTITY_SCHEMAS=[{"id":"default","url":"` + u + `"}]`}
+		if _, _, err := loadYAML(t, minimal, env, false); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	_, _, err := loadYAML(t, minimal, []string{`LATCHKEY_IDENTITY_SCHEMAS=[{"id":"default","url":"file://./testdata/none.json"}]`}, false)
+	if err == nil || !strings.Contains(err.Error(), "cannot read ./testdata/none.json") {
+		t.Errorf("a missing relative file: %v", err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 )
 
 // Identity configures identity schemas.
@@ -64,15 +66,14 @@ func checkLoaderURL(p *Problems, key, raw string, required bool) {
 // JSON, naming the file and the cause (permission denied, is a directory,
 // no such file), so `config check` lists it with every other problem.
 func checkSchemaFile(p *Problems, key, raw string) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "file" {
+	scheme, path, ok := strings.Cut(raw, "://")
+	if !ok || !strings.EqualFold(scheme, "file") {
 		return
 	}
-	path := u.Path
-	if path == "" {
-		path = u.Opaque
-	}
-	b, err := os.ReadFile(path)
+	// Everything after file:// is the path, as the schema registry (and
+	// Kratos) read it: file:///etc/x.json is absolute, file://./x.json and
+	// file://x.json are relative to the working directory.
+	b, err := os.ReadFile(filepath.FromSlash(path))
 	var pe *fs.PathError
 	switch {
 	case errors.As(err, &pe):
