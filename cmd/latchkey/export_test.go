@@ -140,3 +140,42 @@ func TestImportDropIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestImportIntoKratosHintsDropIDs: a server that refuses the records' id
+// the way Ory Kratos' strict decoder does (400, json: unknown field "id")
+// gets a failure that says to import with --drop-ids, and with --drop-ids
+// the records go without it.
+func TestImportIntoKratosHintsDropIDs(t *testing.T) {
+	kratosLike := httptestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Identities []map[string]json.RawMessage `json:"identities"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		w.Header().Set("Content-Type", "application/json")
+		for _, p := range body.Identities {
+			if strings.Contains(string(p["create"]), `"id"`) {
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprint(w, `{"error":{"code":400,"status":"Bad Request","reason":"json: unknown field \"id\"","message":"The request was malformed or contained invalid parameters"}}`)
+				return
+			}
+		}
+		out := make([]map[string]string, len(body.Identities))
+		for n := range out {
+			out[n] = map[string]string{"action": "create", "identity": "4a0a3a1e-2b0c-4e0f-9c0d-1d2e3f40516" + fmt.Sprint(n)}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"identities": out})
+	})
+	file := filepath.Join(t.TempDir(), "export.ndjson")
+	if err := os.WriteFile(file, []byte(`{"id":"4a0a3a1e-2b0c-4e0f-9c0d-1d2e3f405162","schema_id":"default","traits":{"email":"ada@example.com"}}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runIdentities(t, "", "import", file, "--endpoint", kratosLike, "--json")
+	var sum importSummary
+	if err == nil || json.Unmarshal([]byte(out), &sum) != nil || sum.Failed != 1 || !strings.Contains(sum.Failures[0].Reason, "--drop-ids") {
+		t.Fatalf("import into a Kratos-like server: %v %s", err, out)
+	}
+	out, _, err = runIdentities(t, "", "import", file, "--endpoint", kratosLike, "--json", "--drop-ids")
+	if err != nil || json.Unmarshal([]byte(out), &sum) != nil || sum.Created != 1 {
+		t.Fatalf("import --drop-ids: %v %s", err, out)
+	}
+}

@@ -651,8 +651,14 @@ func (im *importer) flush(ctx context.Context) error {
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae) && ae.Status < 500 && ae.Status != http.StatusUnauthorized && ae.Status != http.StatusForbidden:
+		reason := "the batch holding this record was refused: " + ae.Error()
+		if !im.dropIDs && ae.Status == http.StatusBadRequest && strings.Contains(ae.Error(), `unknown field "id"`) {
+			// Ory Kratos' strict decoder: the file came from identities
+			// export, whose records carry ids only Latchkey takes.
+			reason += " (the server does not take identity ids, as Ory Kratos does not: import again with --drop-ids)"
+		}
 		for _, rec := range batch {
-			im.fail(rec, ae.Status, "the batch holding this record was refused: "+ae.Error())
+			im.fail(rec, ae.Status, reason)
 		}
 	case err != nil:
 		return err
