@@ -118,7 +118,7 @@ func TestDefaults(t *testing.T) {
 		{"argon2 iterations", func(c *Config) any { return c.Hashers.Argon2.Iterations }, uint32(1), uint32(1)},
 		{"bcrypt cost", func(c *Config) any { return c.Hashers.Bcrypt.Cost }, 12, 4},
 		{"session lifespan", func(c *Config) any { return c.Session.Lifespan }, 24 * time.Hour, 24 * time.Hour},
-		{"memory limit", func(c *Config) any { return c.Runtime.MemoryLimit }, 32*MB + 2*128*MB, 32*MB + 2*64*KB},
+		{"memory limit", func(c *Config) any { return c.Runtime.MemoryLimit }, 48*MB + 2*128*MB, 48*MB + 2*64*KB},
 		{"sqlite cache size", func(c *Config) any { return c.SQLite.CacheSize }, 512 * KB, 512 * KB},
 		{"sqlite read connections", func(c *Config) any { return c.SQLite.ReadConnections }, 0, 0},
 		{"jwt verify cache", func(c *Config) any { return c.Session.JWT.VerifyCacheSize }, 1024, 1024},
