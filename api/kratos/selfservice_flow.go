@@ -808,6 +808,7 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 			Input: engineInput(body, inputs), InTx: s.queueAfterHooks(kind, sub, o, tok, jsonAnswer, hookReq)})
 	}
 	res2, err := submit()
+	var refused *hookIdentityRefused
 	if lostRace(err) {
 		// A concurrent registration committed an identifier the step's
 		// identity took, seen only by its insert; the step rolled back. Run
@@ -823,6 +824,13 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 		return
 	case errors.Is(err, flow.ErrConflict), errors.Is(err, flow.ErrCSRF):
 		s.writeError(w, r, jsonAnswer, &core.Error{Code: core.CodeConflict, Message: "The flow was submitted twice at the same time; reload it and try again.", Cause: err})
+		return
+	case errors.As(err, &refused):
+		if jsonAnswer {
+			s.showForm(w, r, kind, res, showIdent, tok, jsonAnswer, refused.messages...)
+			return
+		}
+		s.writeError(w, r, jsonAnswer, &core.Error{Code: core.CodeConflict, Message: "The change was not saved: " + textsOf(refused.messages), Cause: err})
 		return
 	case err != nil:
 		s.writeError(w, r, jsonAnswer, &core.Error{Code: core.CodeInternal, Message: "Submitting the flow failed.", Cause: err})

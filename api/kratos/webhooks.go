@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -483,7 +482,7 @@ func (s *SelfService) preSettings(sub *submission, method string, o *outcome) (*
 		if i == nil {
 			// The identity the hook answered cannot be stored (an
 			// identifier of another account): the change rolls back.
-			return &core.Error{Code: core.CodeConflict, Message: "The identity a web hook answered with cannot be saved.", Cause: fmt.Errorf("%v", o.messages)}
+			return &hookIdentityRefused{messages: o.messages}
 		}
 		o.ident, o.traitsChanged = i, !bytes.Equal(sub.ident.Traits, i.Traits)
 		if patch.Traits != nil {
@@ -492,6 +491,25 @@ func (s *SelfService) preSettings(sub *submission, method string, o *outcome) (*
 		return nil
 	}
 	return o, nil
+}
+
+// hookIdentityRefused rolls back a settings step whose web hook answered
+// with an identity that cannot be stored (an identifier or address of
+// another account): the step's own change is undone with it, and the
+// answer is the flow with the reason (Kratos: 4000007), not a server error.
+type hookIdentityRefused struct{ messages []Text }
+
+func (e *hookIdentityRefused) Error() string {
+	return "the identity a web hook answered with cannot be saved: " + textsOf(e.messages)
+}
+
+// textsOf joins the texts of messages for an error message.
+func textsOf(messages []Text) string {
+	parts := make([]string, len(messages))
+	for i, m := range messages {
+		parts[i] = m.Text
+	}
+	return strings.Join(parts, " ")
 }
 
 // hookIdentity is ctx.identity: the identity as the admin API shows it

@@ -697,3 +697,46 @@ func TestWebHookLoginInterruptQueuesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestWebHookSettingsParseTakenIdentifier: a settings hook whose parsed
+// answer gives the identity another account's address rolls the whole step
+// back (the new password too) and answers the flow with Kratos' duplicate
+// credentials message (4000007), not a server error.
+func TestWebHookSettingsParseTakenIdentifier(t *testing.T) {
+	t.Parallel()
+	for _, open := range sortedBackends(t) {
+		t.Run(open.name, func(t *testing.T) {
+			t.Parallel()
+			rcv := newHookServer(t, 200, strings.Replace(parseAnswer, "%s", "taken@example.com", 1))
+			e := newSelfServiceEnvOn(t, open.open, withWebHooks(t, func(ss *config.SelfService) {
+				ss.Flows.Settings.After.Hooks = []config.Hook{interruptingHook(rcv.srv.URL)}
+			}))
+			e.registerNative(t, e.native(t), "taken@example.com", "correct horse battery")
+			c := e.native(t)
+			c.token = e.registerNative(t, c, "changer@example.com", "correct horse battery")
+			who := c.do("GET", "/sessions/whoami", nil)
+			must(t, who, 200)
+			id := who.json(t)["identity"].(map[string]any)["id"].(string)
+			before, err := e.ids.Get(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sf := c.do("GET", "/self-service/settings/api", nil)
+			must(t, sf, 200)
+			r := c.do("POST", "/self-service/settings?flow="+flowID(t, sf), map[string]any{"method": "password", "password": "a new passphrase 42"})
+			must(t, r, 400)
+			if ids := flowMessageIDs(r.json(t)); !hasMsg(ids, 4000007) {
+				t.Fatalf("the flow lacks 4000007: %s", r.body)
+			}
+			after, err := e.ids.Get(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pb, _ := before.Credential("password")
+			pa, _ := after.Credential("password")
+			if string(pa.Config) != string(pb.Config) || string(after.Traits) != string(before.Traits) || strings.Contains(string(after.MetadataPublic), "pro") {
+				t.Fatalf("a refused change was partly saved: %s %s", after.Traits, after.MetadataPublic)
+			}
+		})
+	}
+}
