@@ -164,6 +164,24 @@ func (q *queueDepth) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, float64(dels), "webhook")
 }
 
+// SessionCache registers the session check cache's figures, read at each
+// scrape: latchkey_session_cache_hits_total (checks answered from memory),
+// latchkey_session_cache_loads_total (checks that read the store) and
+// latchkey_session_cache_entries.
+func (m *Metrics) SessionCache(stats func() (hits, loads int64), entries func() int) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "latchkey_session_cache_hits_total",
+			Help: "Session checks (whoami, validate, /me and other session look-ups) answered from the session cache."},
+			func() float64 { h, _ := stats(); return float64(h) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "latchkey_session_cache_loads_total",
+			Help: "Session look-ups the session cache left to the store (not cached, evicted, or older than session.cache.max_age)."},
+			func() float64 { _, l := stats(); return float64(l) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "latchkey_session_cache_entries",
+			Help: "Entries in the session cache (at most session.cache.max_entries)."},
+			func() float64 { return float64(entries()) }),
+	)
+}
+
 // DBPool registers the connection pool statistics of db (go_sql_* with
 // db_name=name).
 func (m *Metrics) DBPool(name string, db *sql.DB) {

@@ -127,6 +127,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 		a.sessionCache = session.NewCache(a.db, session.CacheOptions{MaxEntries: cc.MaxEntries, SyncInterval: cc.SyncInterval, MaxAge: cc.MaxAge,
 			OnSyncError: func(err error) { log.Warn("session cache: read the session change log", "error", err) }})
 		a.db.OnSessionChanges(a.sessionCache.Evict)
+		a.metrics.SessionCache(a.sessionCache.Stats, a.sessionCache.Len)
 	}
 	if a.sessions, err = session.NewManager(a.db, a.signer, session.Options{Cache: a.sessionCache}); err != nil {
 		return nil, fail("sessions: %v", err)

@@ -158,8 +158,12 @@ func TestMetricsMove(t *testing.T) {
 	token, _ := v["session_token"].(string)
 	req, _ := http.NewRequest(http.MethodGet, public+"/sessions/whoami", nil)
 	req.Header.Set("X-Session-Token", token)
-	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
-		t.Fatalf("whoami: %v %v", res, err)
+	for range 2 { // the first reads the store, the second the session cache
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("whoami: %v %v", res, err)
+		}
+		res.Body.Close()
 	}
 	// The login above made this address known for the identity, so only
 	// the per-(identity, IP) limit applies: five wrong, the sixth refused.
@@ -201,6 +205,9 @@ func TestMetricsMove(t *testing.T) {
 		{"latchkey_ratelimit_refusals_total", []string{`rule="attempt_identity_ip_password"`}, 1},
 		{"latchkey_password_hash_duration_seconds_count", []string{`operation="hash"`}, 2},
 		{"latchkey_password_hash_duration_seconds_count", []string{`operation="verify"`}, 2},
+		{"latchkey_session_cache_loads_total", nil, 1},
+		{"latchkey_session_cache_hits_total", nil, 1},
+		{"latchkey_session_cache_entries", nil, 1},
 	}
 	for _, c := range checks {
 		if got := metric(body, c.name, c.labels...); got < c.min {
