@@ -16,78 +16,35 @@
 // screenshots go), E2E_CHROMIUM (the browser, default /usr/bin/chromium).
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
-import { chromium } from 'playwright-core'
 import { TOTP } from 'otpauth'
 import { adminAPIKey, adminURL, courierCode, courierMessages } from '../../lib/server.js'
-import { startPageServer } from './page-server.js'
+import { api, openBrowser } from './browser.js'
 
-const api = (process.env.LATCHKEY_PUBLIC_URL ?? 'http://localhost:4433').replace('127.0.0.1', 'localhost')
-const artifacts = process.env.E2E_ARTIFACTS ?? new URL('../../artifacts/', import.meta.url).pathname
 const email = `elements-${randomUUID().slice(0, 8)}@example.com`
 const password = 'elements password 1'
 const newPassword = 'elements password 2'
 const recoveredPassword = 'elements password 3'
 const timeout = 15_000
 
-let browser, context, page, pageServer, pageOrigin
-const requests = []
+let b, context, page, pageOrigin, shot, step
 
 before(async () => {
-  await mkdir(artifacts, { recursive: true })
-  ;({ server: pageServer, origin: pageOrigin } = await startPageServer({ port: Number(process.env.E2E_PAGE_PORT ?? 0) }))
-  browser = await chromium.launch({
-    executablePath: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
-  context = await browser.newContext({ viewport: { width: 800, height: 720 } })
-  context.setDefaultTimeout(timeout)
   // ?noautofill makes the page report no conditional mediation, as a
   // browser without autofill for passkeys would: hanko-elements then offers
   // only the "Sign in with a passkey" button.
-  await context.addInitScript(() => {
-    if (new URLSearchParams(location.search).has('noautofill') && window.PublicKeyCredential) {
-      window.PublicKeyCredential.isConditionalMediationAvailable = async () => false
-    }
+  b = await openBrowser({
+    timeout,
+    initScript: () => {
+      if (new URLSearchParams(location.search).has('noautofill') && window.PublicKeyCredential) {
+        window.PublicKeyCredential.isConditionalMediationAvailable = async () => false
+      }
+    },
   })
-  page = await context.newPage()
-  page.on('response', (r) => {
-    if (r.url().startsWith(api)) requests.push(`${r.request().method()} ${r.url().slice(api.length)} → ${r.status()}`)
-  })
-  page.on('pageerror', (err) => requests.push(`page error: ${err.message}`))
+  ;({ context, page, pageOrigin, shot, step } = b)
 })
 
-after(async () => {
-  await browser?.close()
-  pageServer?.close()
-})
-
-// shot saves a screenshot of the page as <name>.png in the artifacts folder.
-async function shot(name) {
-  await page.screenshot({ path: `${artifacts}/${name}.png`, fullPage: true })
-}
-
-// step runs fn and, when it fails, saves a screenshot and the API calls the
-// page made, so a failure shows what the user saw.
-async function step(name, fn) {
-  const from = requests.length
-  try {
-    await fn()
-  } catch (err) {
-    await shot(`failed-${name}`).catch(() => {})
-    err.message += `\nAPI calls during "${name}":\n  ${requests.slice(from).join('\n  ')}`
-    throw err
-  }
-}
+after(() => b?.close())
 
 // open loads the page and waits until hanko-elements is registered and
 // <hanko-auth> shows its first page (view "profile": <hanko-profile> shows

@@ -12,40 +12,24 @@
 // E2E_PAGE_PORT, E2E_ARTIFACTS, E2E_CHROMIUM.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
-import { chromium } from 'playwright-core'
 import { adminAPIKey, adminURL } from '../../lib/server.js'
-import { startPageServer } from './page-server.js'
+import { api, openBrowser } from './browser.js'
 
-const api = (process.env.LATCHKEY_PUBLIC_URL ?? 'http://localhost:4433').replace('127.0.0.1', 'localhost')
-const artifacts = process.env.E2E_ARTIFACTS ?? new URL('../../artifacts/', import.meta.url).pathname
 const email = `seckey-${randomUUID().slice(0, 8)}@example.com`
 const password = 'security key password 1'
 
-let browser, context, page, pageServer, pageOrigin, cdp, authenticatorId
-const calls = []
+let b, context, page, pageOrigin, shot, checked, cdp, authenticatorId
 
 before(async () => {
-  await mkdir(artifacts, { recursive: true })
-  ;({ server: pageServer, origin: pageOrigin } = await startPageServer({ port: Number(process.env.E2E_PAGE_PORT ?? 0) }))
-  browser = await chromium.launch({
-    executablePath: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
-  })
-  context = await browser.newContext({ viewport: { width: 800, height: 720 } })
-  context.setDefaultTimeout(15_000)
   // No autofill: the login page then sends no conditional request that
   // the virtual authenticator would answer by itself.
-  await context.addInitScript(() => {
-    if (window.PublicKeyCredential) window.PublicKeyCredential.isConditionalMediationAvailable = async () => false
+  b = await openBrowser({
+    initScript: () => {
+      if (window.PublicKeyCredential) window.PublicKeyCredential.isConditionalMediationAvailable = async () => false
+    },
   })
-  page = await context.newPage()
-  page.on('response', (r) => {
-    if (r.url().startsWith(api)) calls.push(`${r.request().method()} ${r.url().slice(api.length)} → ${r.status()}`)
-  })
-  page.on('pageerror', (err) => calls.push(`page error: ${err.message}`))
+  ;({ context, page, pageOrigin, shot, step: checked } = b)
   // A roaming security key: USB, no user verification of its own.
   cdp = await context.newCDPSession(page)
   await cdp.send('WebAuthn.enable')
@@ -55,27 +39,7 @@ before(async () => {
   }))
 })
 
-after(async () => {
-  await browser?.close()
-  pageServer?.close()
-})
-
-async function shot(name) {
-  await page.screenshot({ path: `${artifacts}/${name}.png`, fullPage: true })
-}
-
-// checked runs fn; on failure it saves a screenshot and lists the API calls
-// the page made meanwhile.
-async function checked(name, fn) {
-  const from = calls.length
-  try {
-    await fn()
-  } catch (err) {
-    await shot(`failed-${name}`).catch(() => {})
-    err.message += `\nAPI calls during "${name}":\n  ${calls.slice(from).join('\n  ')}`
-    throw err
-  }
-}
+after(() => b?.close())
 
 // show loads the page with <hanko-auth> or <hanko-profile> and waits out
 // hanko-elements' re-render of a new flow's first state (500 ms after it

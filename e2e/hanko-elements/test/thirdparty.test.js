@@ -13,52 +13,19 @@
 // hanko.third_party.allowed_redirect_urls.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
-import { chromium } from 'playwright-core'
-import { startPageServer } from './page-server.js'
+import { api, openBrowser } from './browser.js'
 
-const api = (process.env.LATCHKEY_PUBLIC_URL ?? 'http://localhost:4433').replace('127.0.0.1', 'localhost')
-const artifacts = process.env.E2E_ARTIFACTS ?? new URL('../../artifacts/', import.meta.url).pathname
 const email = `elements-oidc-${randomUUID().slice(0, 8)}@example.com`
 
-let browser, context, page, pageServer, pageOrigin
-const requests = []
+let b, context, page, pageOrigin, shot, step
 
 before(async () => {
-  await mkdir(artifacts, { recursive: true })
-  ;({ server: pageServer, origin: pageOrigin } = await startPageServer({ port: Number(process.env.E2E_PAGE_PORT ?? 0) }))
-  browser = await chromium.launch({
-    executablePath: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
-  })
-  context = await browser.newContext({ viewport: { width: 800, height: 720 } })
-  context.setDefaultTimeout(15_000)
-  page = await context.newPage()
-  page.on('response', (r) => requests.push(`${r.request().method()} ${r.url()} → ${r.status()}`))
-  page.on('pageerror', (err) => requests.push(`page error: ${err.message}`))
+  b = await openBrowser({ apiOnly: false, prefix: 'thirdparty-' })
+  ;({ context, page, pageOrigin, shot, step } = b)
 })
 
-after(async () => {
-  await browser?.close()
-  pageServer?.close()
-})
-
-async function shot(name) {
-  await page.screenshot({ path: `${artifacts}/thirdparty-${name}.png`, fullPage: true })
-}
-
-async function step(name, fn) {
-  const from = requests.length
-  try {
-    await fn()
-  } catch (err) {
-    await shot(`failed-${name}`).catch(() => {})
-    err.message += `\nat ${page.url()}\nrequests during "${name}":\n  ${requests.slice(from).join('\n  ')}`
-    throw err
-  }
-}
+after(() => b?.close())
 
 // open loads the page with <hanko-auth> and waits out hanko-elements'
 // re-render of a new flow's first page (see elements.test.js settle).
