@@ -184,11 +184,7 @@ func (e *Engine) Fetch(ctx context.Context, def *Definition, flowID string) (*Re
 	now := e.now()
 	var res *Result
 	err := e.store.Update(ctx, func(tx store.Tx) error {
-		f, err := e.load(ctx, tx, def, flowID, now)
-		if err != nil {
-			return err
-		}
-		env, err := decodeEnvelope(f.Stash)
+		f, env, err := e.loadEnvelope(ctx, tx, def, flowID, now)
 		if err != nil {
 			return err
 		}
@@ -342,6 +338,19 @@ func (e *Engine) load(ctx context.Context, g flowGetter, def *Definition, id str
 		return nil, err
 	}
 	return f, nil
+}
+
+// loadEnvelope is load with the flow's decoded stash envelope.
+func (e *Engine) loadEnvelope(ctx context.Context, g flowGetter, def *Definition, id string, now time.Time) (*core.Flow, *envelope, error) {
+	f, err := e.load(ctx, g, def, id, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := decodeEnvelope(f.Stash)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, env, nil
 }
 
 // check returns ErrNotFound when f is not a flow of def's and ErrExpired

@@ -24,11 +24,7 @@ func (e *Engine) Reopen(ctx context.Context, def *Definition, flowID, identityID
 	now := e.now()
 	var res *Result
 	err := e.store.Update(ctx, func(tx store.Tx) error {
-		f, err := e.load(ctx, tx, def, flowID, now)
-		if err != nil {
-			return err
-		}
-		env, err := decodeEnvelope(f.Stash)
+		f, env, err := e.loadEnvelope(ctx, tx, def, flowID, now)
 		if err != nil {
 			return err
 		}
