@@ -265,17 +265,7 @@ func sameValue(v, want any) bool {
 // moveHanko sets the absolute key to v in the raw tree, unless the file sets
 // it already.
 func (c *checker) moveHanko(raw map[string]any, from, to string, v any) {
-	segs := strings.Split(to, ".")
-	m := raw
-	for _, s := range segs[:len(segs)-1] {
-		next, ok := m[s].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[s] = next
-		}
-		m = next
-	}
-	last := segs[len(segs)-1]
+	m, last := rawParent(raw, to)
 	if prev, set := m[last]; set && (sameValue(prev, v) || sameValue(fmt.Sprint(prev)+"s", v)) {
 		c.warnings = append(c.warnings, Warning{Key: from, Message: "Hanko's key, read as " + to + " (set to the same value already); remove it"})
 		return

@@ -93,6 +93,13 @@ func rawGet(raw map[string]any, path string) (any, bool) {
 }
 
 func rawSet(raw map[string]any, path string, v any) {
+	m, last := rawParent(raw, path)
+	m[last] = v
+}
+
+// rawParent returns the map that holds path's last segment in the raw
+// tree, making the maps on the way, and that segment.
+func rawParent(raw map[string]any, path string) (map[string]any, string) {
 	segs := strings.Split(path, ".")
 	m := raw
 	for _, s := range segs[:len(segs)-1] {
@@ -103,7 +110,7 @@ func rawSet(raw map[string]any, path string, v any) {
 		}
 		m = next
 	}
-	m[segs[len(segs)-1]] = v
+	return m, segs[len(segs)-1]
 }
 
 func rawDelete(raw map[string]any, path string) {
