@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"crypto/elliptic"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
 	"strings"
+
+	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 )
 
 // A JWT has exactly one encoding Latchkey accepts (RFC 7515 §7.1 compact
@@ -25,48 +26,101 @@ var rawURL = base64.RawURLEncoding.Strict()
 // ecCurves are the curves of the ECDSA JWS algorithms.
 var ecCurves = map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}
 
+// ecHalfOrders are n/2 of the curves in ecCurves: the largest low-S s.
+var ecHalfOrders = func() map[string]*big.Int {
+	m := make(map[string]*big.Int, len(ecCurves))
+	for alg, c := range ecCurves {
+		m[alg] = new(big.Int).Rsh(c.Params().N, 1)
+	}
+	return m
+}()
+
+// compactJWT is a compact JWS split and decoded by parseCompact.
+type compactJWT struct {
+	header    jwsHeader
+	signed    string // the signing input: header and payload segments with their dot
+	payload   []byte // decoded
+	signature []byte // decoded
+}
+
+// jwsHeader is what VerifyJWT reads of the protected header (read with
+// jwx's jwsbb header parser: names are case-sensitive). crit and b64 are
+// only looked at for presence: Latchkey signs neither, and a header with
+// either is refused (RFC 7515 §4.1.11 asks to refuse critical extensions
+// one does not understand; RFC 7797's b64 changes the signing input).
+type jwsHeader struct {
+	Alg, Kid  string
+	Crit, B64 bool
+}
+
 // canonicalJWT returns an error unless token is a compact JWS in the one
 // accepted encoding.
 func canonicalJWT(token string) error {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return errors.New("not three dot-separated segments")
+	_, err := parseCompact(token)
+	return err
+}
+
+// parseCompact splits token, a compact JWS in the one accepted encoding,
+// into its decoded parts, or returns an error saying why it is not one.
+func parseCompact(token string) (compactJWT, error) {
+	var out compactJWT
+	var seg [3]string
+	rest := token
+	for i := range seg {
+		dot := strings.IndexByte(rest, '.')
+		if i == 2 {
+			if dot >= 0 {
+				return out, errors.New("not three dot-separated segments")
+			}
+			seg[i] = rest
+			break
+		}
+		if dot < 0 {
+			return out, errors.New("not three dot-separated segments")
+		}
+		seg[i], rest = rest[:dot], rest[dot+1:]
 	}
 	var raw [3][]byte
-	for i, p := range parts {
+	for i, p := range seg {
 		if p == "" {
-			return fmt.Errorf("segment %d is empty", i+1)
+			return out, fmt.Errorf("segment %d is empty", i+1)
 		}
 		for j := 0; j < len(p); j++ {
 			c := p[j]
 			if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-				return fmt.Errorf("segment %d holds %q, which is not unpadded base64url", i+1, c)
+				return out, fmt.Errorf("segment %d holds %q, which is not unpadded base64url", i+1, c)
 			}
 		}
-		b, err := rawURL.DecodeString(p)
+		b := make([]byte, rawURL.DecodedLen(len(p)))
+		n, err := rawURL.Decode(b, []byte(p))
 		if err != nil {
-			return fmt.Errorf("segment %d: %w", i+1, err)
+			return out, fmt.Errorf("segment %d: %w", i+1, err)
 		}
-		raw[i] = b
+		raw[i] = b[:n]
 	}
-	var h struct {
-		Alg string `json:"alg"`
+	h := jwsbb.HeaderParse(raw[0])
+	alg, err := jwsbb.HeaderGetString(h, "alg")
+	if err != nil {
+		return out, fmt.Errorf("header alg: %w", err)
 	}
-	if err := json.Unmarshal(raw[0], &h); err != nil {
-		return fmt.Errorf("header: %w", err)
+	out.header.Alg = alg
+	if out.header.Kid, err = jwsbb.HeaderGetString(h, "kid"); err != nil && !errors.Is(err, jwsbb.ErrHeaderNotFound()) {
+		return out, fmt.Errorf("header kid: %w", err)
 	}
-	if curve, ok := ecCurves[h.Alg]; ok {
+	out.header.Crit, out.header.B64 = jwsbb.HeaderHas(h, "crit"), jwsbb.HeaderHas(h, "b64")
+	if curve, ok := ecCurves[out.header.Alg]; ok {
 		size := (curve.Params().BitSize + 7) / 8
 		sig := raw[2]
 		if len(sig) != 2*size {
-			return fmt.Errorf("%s signature of %d bytes, want %d", h.Alg, len(sig), 2*size)
+			return out, fmt.Errorf("%s signature of %d bytes, want %d", out.header.Alg, len(sig), 2*size)
 		}
-		half := new(big.Int).Rsh(curve.Params().N, 1)
-		if new(big.Int).SetBytes(sig[size:]).Cmp(half) > 0 {
-			return errors.New("ECDSA signature in high-S form")
+		if new(big.Int).SetBytes(sig[size:]).Cmp(ecHalfOrders[out.header.Alg]) > 0 {
+			return out, errors.New("ECDSA signature in high-S form")
 		}
 	}
-	return nil
+	out.signed = token[:len(seg[0])+1+len(seg[1])]
+	out.payload, out.signature = raw[1], raw[2]
+	return out, nil
 }
 
 // lowS rewrites the ECDSA signature of the compact JWS token to its low-S

@@ -1,12 +1,15 @@
 package session
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/latchkey/latchkey/core"
@@ -105,39 +108,6 @@ func (k *Keys) SignJWT(ctx context.Context, c Claims) (string, error) {
 	return string(b), nil
 }
 
-// keyProvider hands jws the ring's key for the token's kid, with the
-// algorithm stored for that key; a header naming another algorithm (none,
-// HS256 …) is refused before any signature check.
-type keyProvider struct {
-	k   *Keys
-	ctx context.Context
-	// kid and key record the ring's key handed out, for the cache.
-	kid string
-	key *ringKey
-}
-
-func (p *keyProvider) FetchKeys(_ context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
-	h := sig.ProtectedHeaders()
-	kid, ok := h.KeyID()
-	if !ok || kid == "" {
-		return errors.New("no kid in the JWT header")
-	}
-	alg, ok := h.Algorithm()
-	if !ok {
-		return errors.New("no alg in the JWT header")
-	}
-	rk, err := p.k.lookup(p.ctx, kid)
-	if err != nil {
-		return err
-	}
-	if alg != rk.alg {
-		return fmt.Errorf("alg %q not allowed for key %q", alg, kid)
-	}
-	p.kid, p.key = kid, rk
-	sink.Key(rk.alg, rk.public)
-	return nil
-}
-
 // lookup returns the verification key kid, reloading the ring first when
 // kid is unknown (it may have been rotated in on another replica), at most
 // once per unknownKidInterval.
@@ -160,6 +130,15 @@ func (k *Keys) lookup(ctx context.Context, kid string) (*ringKey, error) {
 // cause wraps ErrInvalidJWT, and also ErrExpired when the token has
 // expired.
 //
+// It does what jwt.Parse with a key provider, WithValidate,
+// WithAcceptableSkew, WithRequiredClaim(exp), WithAudience and WithIssuer
+// did, without building a generic jwt.Token: the compact form is split and
+// decoded once (parseCompact, which also enforces the one canonical
+// encoding), the signature is checked by jwx's jwsbb.Verify with the
+// ring's key for the header's kid and only that key's algorithm, and the
+// payload is decoded into Claims and validated as jwx validates (see
+// decodeClaims and validateClaims).
+//
 // A token it accepted is remembered (see KeysOptions.VerifyCacheSize):
 // the same token with the same options is then accepted without a new
 // signature check until its exp or the cache TTL, for as long as the key
@@ -169,7 +148,7 @@ func (k *Keys) VerifyJWT(ctx context.Context, token string, o VerifyOptions) (*C
 	if token == "" || len(token) > maxJWTLen {
 		return nil, invalidJWT(errors.New("empty or oversized token"))
 	}
-	// A cache hit is this exact token, which passed canonicalJWT and the
+	// A cache hit is this exact token, which passed parseCompact and the
 	// signature check before: the canonical-form check runs on misses only.
 	var cacheKey [32]byte
 	if k.verified != nil {
@@ -178,35 +157,50 @@ func (k *Keys) VerifyJWT(ctx context.Context, token string, o VerifyOptions) (*C
 			return c, nil
 		}
 	}
-	if err := canonicalJWT(token); err != nil {
-		return nil, invalidJWT(err)
-	}
-	kp := &keyProvider{k: k, ctx: ctx}
-	opts := []jwt.ParseOption{
-		jwt.WithKeyProvider(kp),
-		jwt.WithValidate(true),
-		jwt.WithClock(jwt.ClockFunc(k.now)),
-		jwt.WithAcceptableSkew(k.skew),
-		jwt.WithRequiredClaim(jwt.ExpirationKey),
-	}
-	if o.Audience != "" {
-		opts = append(opts, jwt.WithAudience(o.Audience))
-	}
-	if o.Issuer != "" {
-		opts = append(opts, jwt.WithIssuer(o.Issuer))
-	}
-	t, err := jwt.ParseString(token, opts...)
+	jws, err := parseCompact(token)
 	if err != nil {
 		return nil, invalidJWT(err)
 	}
-	c, err := claimsOf(t)
+	kid, rk, err := k.verifySignature(ctx, &jws)
 	if err != nil {
-		return nil, err
+		return nil, invalidJWT(err)
+	}
+	c, err := decodeClaims(jws.payload)
+	if err != nil {
+		return nil, invalidJWT(err)
+	}
+	if err := validateClaims(c, k.now(), k.skew, o); err != nil {
+		return nil, invalidJWT(err)
 	}
 	if k.verified != nil {
-		k.verified.put(cacheKey, c, kp.kid, kp.key, k.now())
+		k.verified.put(cacheKey, c, kid, rk, k.now())
 	}
 	return c, nil
+}
+
+// verifySignature checks the signature of t with the ring's key for its
+// kid. The header's alg must be the algorithm stored with that key (ES256
+// or RS256): none, HMAC or any other is refused before any signature
+// check. It returns the kid and the key that verified.
+func (k *Keys) verifySignature(ctx context.Context, t *compactJWT) (string, *ringKey, error) {
+	h := t.header
+	if h.Kid == "" {
+		return "", nil, errors.New("no kid in the JWT header")
+	}
+	if h.Crit || h.B64 {
+		return "", nil, errors.New("the JWT header has crit or b64, which Latchkey does not sign")
+	}
+	rk, err := k.lookup(ctx, h.Kid)
+	if err != nil {
+		return "", nil, err
+	}
+	if h.Alg != rk.alg.String() {
+		return "", nil, fmt.Errorf("alg %q not allowed for key %q", h.Alg, h.Kid)
+	}
+	if err := jwsbb.Verify(rk.public, h.Alg, []byte(t.signed), t.signature); err != nil {
+		return "", nil, fmt.Errorf("signature: %w", err)
+	}
+	return h.Kid, rk, nil
 }
 
 func invalidJWT(err error) error {
@@ -219,36 +213,140 @@ func invalidJWT(err error) error {
 	return unauthorized(msg, cause)
 }
 
-// claimsOf copies a verified token into Claims.
-func claimsOf(t jwt.Token) (*Claims, error) {
+// decodeClaims decodes a verified JWT payload, a JSON object, into Claims.
+// The registered claims must have their JSON types — sub, iss, jti and
+// session_id strings, aud a string or an array of strings, exp, nbf and
+// iat non-negative numbers of seconds (a fraction is dropped, as jwx does)
+// — or the token is refused; every other claim goes into Extra as
+// encoding/json decodes it into an any (null is refused, as jwx's Get
+// refused it).
+func decodeClaims(payload []byte) (*Claims, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &raw); err != nil {
+		return nil, fmt.Errorf("payload: %w", err)
+	}
+	if raw == nil {
+		return nil, errors.New("payload: not a JSON object")
+	}
 	c := &Claims{}
-	c.Subject, _ = t.Subject()
-	c.Issuer, _ = t.Issuer()
-	c.Audience, _ = t.Audience()
-	c.ID, _ = t.JwtID()
-	c.IssuedAt, _ = t.IssuedAt()
-	c.NotBefore, _ = t.NotBefore()
-	c.ExpiresAt, _ = t.Expiration()
-	for _, name := range t.Keys() {
-		if registered[name] && name != SessionIDClaim {
-			continue
-		}
-		var v any
-		if err := t.Get(name, &v); err != nil {
-			return nil, invalidJWT(fmt.Errorf("claim %s: %w", name, err))
-		}
-		if name == SessionIDClaim {
-			s, ok := v.(string)
-			if !ok {
-				return nil, invalidJWT(errors.New("session_id is not a string"))
+	for name, v := range raw {
+		var err error
+		switch name {
+		case jwt.SubjectKey:
+			err = jsonString(v, &c.Subject)
+		case jwt.IssuerKey:
+			err = jsonString(v, &c.Issuer)
+		case jwt.JwtIDKey:
+			err = jsonString(v, &c.ID)
+		case SessionIDClaim:
+			err = jsonString(v, &c.SessionID)
+		case jwt.AudienceKey:
+			c.Audience, err = audience(v)
+		case jwt.IssuedAtKey:
+			c.IssuedAt, err = numericDate(v)
+		case jwt.NotBeforeKey:
+			c.NotBefore, err = numericDate(v)
+		case jwt.ExpirationKey:
+			c.ExpiresAt, err = numericDate(v)
+		default:
+			var x any
+			if err = json.Unmarshal(v, &x); err == nil && x == nil {
+				err = errors.New("null") // as jwx refused it
 			}
-			c.SessionID = s
-			continue
+			if c.Extra == nil {
+				c.Extra = make(map[string]any, len(raw))
+			}
+			c.Extra[name] = x
 		}
-		if c.Extra == nil {
-			c.Extra = make(map[string]any)
+		if err != nil {
+			return nil, fmt.Errorf("claim %s: %w", name, err)
 		}
-		c.Extra[name] = v
 	}
 	return c, nil
+}
+
+// jsonString decodes v, which must be a JSON string, into s.
+func jsonString(v json.RawMessage, s *string) error {
+	if len(v) == 0 || v[0] != '"' {
+		return errors.New("not a string")
+	}
+	return json.Unmarshal(v, s)
+}
+
+// audience decodes aud: a string or an array of strings.
+func audience(v json.RawMessage) ([]string, error) {
+	if len(v) > 0 && v[0] == '"' {
+		var s string
+		err := json.Unmarshal(v, &s)
+		return []string{s}, err
+	}
+	if len(v) == 0 || v[0] != '[' {
+		return nil, errors.New("not a string or an array of strings")
+	}
+	var list []any
+	if err := json.Unmarshal(v, &list); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(list))
+	for i, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			return nil, errors.New("not an array of strings")
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// numericDate decodes a NumericDate (RFC 7519 §2): digits with an optional
+// fraction, which is dropped, as jwx's default parse precision does. Other
+// spellings (signs, exponents, strings, null) are refused.
+func numericDate(v json.RawMessage) (time.Time, error) {
+	whole := v
+	if dot := bytes.IndexByte(v, '.'); dot >= 0 {
+		whole = v[:dot]
+		for _, c := range v[dot+1:] {
+			if c < '0' || c > '9' {
+				return time.Time{}, errors.New("not a number of seconds")
+			}
+		}
+	}
+	if len(whole) == 0 || len(whole) > 18 {
+		return time.Time{}, errors.New("not a number of seconds")
+	}
+	n := int64(0)
+	for _, c := range whole {
+		if c < '0' || c > '9' {
+			return time.Time{}, errors.New("not a number of seconds")
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+// validateClaims checks c at now as jwt.Validate does with WithClock,
+// WithAcceptableSkew(skew), WithRequiredClaim(exp) and, when o sets them,
+// WithAudience and WithIssuer, in jwx's order: iat, exp, nbf, then the
+// required exp, aud and iss. An expired token's error is
+// jwt.TokenExpiredError().
+func validateClaims(c *Claims, now time.Time, skew time.Duration, o VerifyOptions) error {
+	if !c.IssuedAt.IsZero() && now.Before(c.IssuedAt.Add(-skew)) {
+		return jwt.InvalidIssuedAtError()
+	}
+	if !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt.Add(skew)) {
+		return jwt.TokenExpiredError()
+	}
+	if !c.NotBefore.IsZero() && now.Before(c.NotBefore.Add(-skew)) {
+		return jwt.TokenNotYetValidError()
+	}
+	if c.ExpiresAt.IsZero() {
+		return errors.New(`required claim "exp" is missing`)
+	}
+	if o.Audience != "" && !slices.Contains(c.Audience, o.Audience) {
+		return errors.New(`"aud" not satisfied`)
+	}
+	if o.Issuer != "" && c.Issuer != o.Issuer {
+		return errors.New(`"iss" not satisfied`)
+	}
+	return nil
 }

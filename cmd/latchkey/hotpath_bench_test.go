@@ -193,3 +193,97 @@ func BenchmarkAdminCreate(b *testing.B) {
 		})
 	}
 }
+
+// freshJWTs hands out session JWTs that the server has not seen: each
+// names its own session (issued in batches, timer stopped), so every
+// request misses the verified-JWT cache and, beyond the session cache's
+// size, the session cache too — the first-seen cost of a Hanko check that
+// bench's validate/cache-miss and me/cache-miss measure.
+type freshJWTs struct {
+	hp     *hotPath
+	id     string
+	tokens []string
+	next   int
+}
+
+func (f *freshJWTs) take(b *testing.B) string {
+	if f.next == len(f.tokens) {
+		b.StopTimer()
+		stmts := f.hp.stmts.n.Load() // issuing is not the check's
+		defer f.hp.stmts.n.Store(stmts)
+		ctx := context.Background()
+		cfg := f.hp.app.cfg.Session.JWT
+		f.tokens, f.next = f.tokens[:0], 0
+		for range 2048 {
+			sess, _, err := f.hp.app.sessions.Issue(ctx, f.id, core.AuthMethod{Method: "password"}, core.Device{}, time.Hour)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := session.Claims{Subject: f.id, SessionID: sess.ID, Issuer: cfg.Issuer, Audience: cfg.Audience,
+				IssuedAt: time.Now(), ExpiresAt: sess.ExpiresAt, Extra: map[string]any{"amr": []string{"pwd"},
+					"email": map[string]any{"address": f.id + "@example.com", "is_primary": true, "is_verified": false}}}
+			jwt, err := f.hp.app.keys.SignJWT(ctx, c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			f.tokens = append(f.tokens, jwt)
+		}
+		b.StartTimer()
+	}
+	f.next++
+	return f.tokens[f.next-1]
+}
+
+// runFresh serves one request per fresh JWT, expecting 200.
+func (hp *hotPath) runFresh(b *testing.B, newReq func(jwt string) *http.Request) {
+	b.Helper()
+	f := &freshJWTs{hp: hp, id: seedIdentity(b, hp.app.db)}
+	check := func() {
+		req := newReq(f.take(b))
+		w := httptest.NewRecorder()
+		hp.public.ServeHTTP(w, req)
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), f.id) {
+			b.Fatalf("%s %s = %d %s", req.Method, req.URL.Path, w.Code, w.Body)
+		}
+	}
+	check()
+	hp.stmts.n.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		check()
+		n++
+	}
+	b.ReportMetric(float64(hp.stmts.n.Load())/float64(n), "stmts/op")
+}
+
+// BenchmarkHankoValidateMiss measures GET and POST /sessions/validate with
+// a JWT seen for the first time: one signature verify, one session read.
+func BenchmarkHankoValidateMiss(b *testing.B) {
+	hp := newHotPath(b)
+	b.Run("GET", func(b *testing.B) {
+		hp.runFresh(b, func(jwt string) *http.Request {
+			req := httptest.NewRequest(http.MethodGet, "/sessions/validate", nil)
+			req.Header.Set("Authorization", "Bearer "+jwt)
+			return req
+		})
+	})
+	b.Run("POST", func(b *testing.B) {
+		hp.runFresh(b, func(jwt string) *http.Request {
+			req := httptest.NewRequest(http.MethodPost, "/sessions/validate", strings.NewReader(`{"session_token":"`+jwt+`"}`))
+			req.Header.Set("Content-Type", "application/json")
+			return req
+		})
+	})
+}
+
+// BenchmarkHankoMeMiss measures GET /me with a JWT seen for the first time.
+func BenchmarkHankoMeMiss(b *testing.B) {
+	hp := newHotPath(b)
+	hp.runFresh(b, func(jwt string) *http.Request {
+		req := httptest.NewRequest(http.MethodGet, "/me", nil)
+		req.Header.Set("Authorization", "Bearer "+jwt)
+		return req
+	})
+}
