@@ -105,15 +105,36 @@ func (m *Manager) newID() (string, error) {
 // lifespan, and a wrapped store error otherwise (store.ErrConflict cannot
 // happen short of a broken random source).
 func (m *Manager) Issue(ctx context.Context, identityID string, method core.AuthMethod, device core.Device, lifespan time.Duration) (*core.Session, string, error) {
+	return m.IssueIn(ctx, m.st, identityID, []core.AuthMethod{method}, device, lifespan)
+}
+
+// SessionCreator is what IssueIn writes the session through: a store.Tx,
+// or the Manager's store.
+type SessionCreator interface {
+	CreateSession(ctx context.Context, s *core.Session) error
+}
+
+// IssueIn is Issue writing through st (a caller's transaction, so the
+// session commits with the step that authenticated the identity) with
+// every method of methods: the first as Issue takes it, each further one
+// as AddMethod adds it, without a write of its own. It returns Issue's
+// errors; an empty methods is CodeInvalid.
+func (m *Manager) IssueIn(ctx context.Context, st SessionCreator, identityID string, methods []core.AuthMethod, device core.Device, lifespan time.Duration) (*core.Session, string, error) {
 	switch {
 	case identityID == "":
 		return nil, "", core.Errorf(core.CodeInvalid, "A session needs an identity.")
-	case method.Method == "":
+	case len(methods) == 0 || methods[0].Method == "":
 		return nil, "", core.Errorf(core.CodeInvalid, "A session needs an authentication method.")
 	case lifespan <= 0:
 		return nil, "", core.Errorf(core.CodeInvalid, "A session needs a positive lifespan.")
 	}
+	for _, more := range methods[1:] {
+		if more.Method == "" {
+			return nil, "", core.Errorf(core.CodeInvalid, "An authentication method is required.")
+		}
+	}
 	now := m.clock()
+	method := methods[0]
 	if method.CompletedAt.IsZero() {
 		method.CompletedAt = now
 	}
@@ -143,6 +164,18 @@ func (m *Manager) Issue(ctx context.Context, identityID string, method core.Auth
 		CreatedAt:       now,
 		UpdatedAt:       now,
 	}
+	// As AddMethod adds them.
+	for _, more := range methods[1:] {
+		if more.CompletedAt.IsZero() {
+			more.CompletedAt = now
+		}
+		more.CompletedAt = more.CompletedAt.UTC()
+		if more.AAL == "" {
+			more.AAL = core.AAL1
+		}
+		s.Methods = append(s.Methods, more)
+		s.AuthenticatedAt = more.CompletedAt
+	}
 	s.AAL = s.ComputeAAL()
 	if device != (core.Device{}) {
 		if device.ID == "" {
@@ -152,7 +185,7 @@ func (m *Manager) Issue(ctx context.Context, identityID string, method core.Auth
 		}
 		s.Devices = []core.Device{device}
 	}
-	if err := m.st.CreateSession(ctx, s); err != nil {
+	if err := st.CreateSession(ctx, s); err != nil {
 		return nil, "", fmt.Errorf("issue session: %w", err)
 	}
 	return s, token, nil

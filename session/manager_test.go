@@ -526,3 +526,55 @@ func TestSessionLookup(t *testing.T) {
 	_, err = m.Session(ctx, "7d2b8f1e-0000-4000-8000-000000000000")
 	wantCode(t, err, core.CodeNotFound, ErrNoSession)
 }
+
+// TestIssueIn: the session is written through the caller's transaction
+// (rolled back with it, committed with it) with every method, as Issue and
+// AddMethod would store it.
+func TestIssueIn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m, st, _ := setup(t)
+	methods := []core.AuthMethod{password, totp}
+	var rolledBack *core.Session
+	errRollBack := errors.New("roll back")
+	err := st.Update(ctx, func(tx store.Tx) error {
+		s, _, err := m.IssueIn(ctx, tx, alice, methods, browser, time.Hour)
+		if err != nil {
+			return err
+		}
+		rolledBack = s
+		return errRollBack
+	})
+	if !errors.Is(err, errRollBack) {
+		t.Fatal(err)
+	}
+	if _, err := st.GetSession(ctx, rolledBack.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("session of a rolled back transaction: %v, want not found", err)
+	}
+	var s *core.Session
+	var token string
+	if err := st.Update(ctx, func(tx store.Tx) (err error) {
+		s, token, err = m.IssueIn(ctx, tx, alice, methods, browser, time.Hour)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Verify(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := m.Issue(ctx, alice, password, browser, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddMethod(ctx, want, totp); err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != s.ID || got.AAL != core.AAL2 || got.AAL != want.AAL || len(got.Methods) != 2 ||
+		got.Methods[1].Method != "totp" || !got.AuthenticatedAt.Equal(want.AuthenticatedAt) || len(got.Devices) != 1 {
+		t.Fatalf("IssueIn stored %+v, Issue and AddMethod %+v", got, want)
+	}
+	if _, _, err := m.IssueIn(ctx, st, alice, nil, browser, time.Hour); core.ErrorCode(err) != core.CodeInvalid {
+		t.Fatalf("no methods: %v, want invalid", err)
+	}
+}

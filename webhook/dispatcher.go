@@ -71,6 +71,10 @@ func NewDispatcher(o DispatcherOptions) (*Dispatcher, error) {
 	return d, nil
 }
 
+// Enabled reports whether events are sent at all (hanko.webhooks.enabled):
+// when not, Enqueue does nothing, and a caller may skip building the data.
+func (d *Dispatcher) Enabled() bool { return d.cfg.Enabled }
+
 // Enqueue queues event with data for every enabled, unexpired webhook
 // listening to it, through tx, so the deliveries commit or roll back with
 // the change that caused them. With webhooks disabled it does nothing. It

@@ -137,24 +137,24 @@ func parseDeviceCookie(v string) (id string, secret []byte, ok bool) {
 	return id, raw, true
 }
 
-// issueDeviceTrust stores a trusted device of userID and sets its cookie.
-func (h *Handler) issueDeviceTrust(ctx context.Context, w http.ResponseWriter, userID string) error {
+// issueDeviceTrust stores a trusted device of userID through tx and
+// returns its cookie, for the response.
+func (h *Handler) issueDeviceTrust(ctx context.Context, tx store.Tx, userID string) (*http.Cookie, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return err
+		return nil, err
 	}
 	sum := sha256.Sum256(raw)
 	now := h.now().UTC()
 	d := &store.TrustedDevice{ID: uuid.NewString(), IdentityID: userID, TokenHash: sum[:],
 		ExpiresAt: now.Add(h.cfg.MFA.DeviceTrustDuration), CreatedAt: now}
-	if err := h.store.CreateTrustedDevice(ctx, d, maxTrustedDevices); err != nil {
-		return fmt.Errorf("trust device: %w", err)
+	if err := tx.CreateTrustedDevice(ctx, d, maxTrustedDevices); err != nil {
+		return nil, fmt.Errorf("trust device: %w", err)
 	}
 	ck := h.cookie(d.ID + "." + base64.RawURLEncoding.EncodeToString(raw))
 	ck.Name = h.cfg.MFA.DeviceTrustCookieName
 	ck.HttpOnly = true
 	ck.MaxAge = int(h.cfg.MFA.DeviceTrustDuration.Seconds())
 	ck.Expires = d.ExpiresAt
-	http.SetCookie(w, ck)
-	return nil
+	return ck, nil
 }

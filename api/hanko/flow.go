@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/flow"
+	"github.com/latchkey/latchkey/store"
 )
 
 // The Flow API: POST /login, /registration and /profile (flow*.go, login*.go,
@@ -37,7 +38,7 @@ type flows struct {
 
 // setupFlows builds the three definitions from the handler's configuration.
 func setupFlows(h *Handler) error {
-	f := &flows{engine: flow.NewEngine(h.store, h.now, nil)}
+	f := &flows{engine: flow.NewEngine(stepStore{h.store}, h.now, nil)}
 	var err error
 	if f.login, err = h.loginDefinition(); err != nil {
 		return fmt.Errorf("login flow: %w", err)
@@ -103,6 +104,9 @@ type flowRequest struct {
 	cookies []*http.Cookie
 	// providerCallback marks the internal step of /thirdparty/callback.
 	providerCallback bool
+	// completion is the session a step that reached success issued in its
+	// transaction (completeInTx).
+	completion *completion
 }
 
 type flowRequestKey struct{}
@@ -177,7 +181,7 @@ func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request, f *flows, de
 		return
 	}
 	res, err := f.engine.Submit(ctx, def, flow.Submission{FlowID: id, Action: name, CSRFToken: body.CSRFToken,
-		Input: body.InputData})
+		Input: body.InputData, InTx: h.completeInTx(def, r)})
 	if err != nil {
 		h.writeFlowFailure(w, r, def, err)
 		return
@@ -241,10 +245,15 @@ func (h *Handler) writeFlowResult(w http.ResponseWriter, r *http.Request, def *f
 	}
 	switch res.State {
 	case stateSuccess:
-		if err := h.completeFlow(w, r, def, res, payload); err != nil {
-			h.writeFlowFailure(w, r, def, err)
-			return
+		c := requestOf(r.Context()).completion
+		if c == nil || c.flowID != res.Flow.ID {
+			var err error
+			if c, err = h.completeFlow(r.Context(), h.store, r, def, res); err != nil {
+				h.writeFlowFailure(w, r, def, err)
+				return
+			}
 		}
+		h.writeCompletion(w, c, payload)
 	case stateAccountDeleted:
 		h.clearSessionCookie(w)
 	case stateMFAOTPSecretCreation:
@@ -290,41 +299,85 @@ func (h *Handler) writeFlowResult(w http.ResponseWriter, r *http.Request, def *f
 	api.WriteJSON(w, status, resp)
 }
 
-// completeFlow issues the session of a flow that reached success and puts
-// claims, user and (for logins) last_login into the payload.
-func (h *Handler) completeFlow(w http.ResponseWriter, r *http.Request, def *flow.Definition, res *flow.Result,
-	payload map[string]any) error {
+// completion is what a flow that reached success adds to its response:
+// the session issued (and a trusted device) and the success payload's
+// claims, user and last_login.
+type completion struct {
+	flowID    string
+	issued    *Issued
+	trust     *http.Cookie // the device trust cookie, or nil
+	user      ProfileJSON
+	lastLogin *LastLoginJSON
+}
+
+// completeFlow issues the session of a flow that reached success through
+// tx: the step's transaction (completeInTx), or the store for a result
+// reached otherwise.
+func (h *Handler) completeFlow(ctx context.Context, tx store.Tx, r *http.Request, def *flow.Definition, res *flow.Result) (*completion, error) {
 	userID, _ := keyUserID.Get(res.Stash)
 	if userID == "" {
-		return errors.New("flow reached success without a user")
+		return nil, errors.New("flow reached success without a user")
 	}
-	i, err := h.ids.Get(r.Context(), userID)
+	i, err := tx.GetIdentity(ctx, userID)
 	if err != nil {
-		return fmt.Errorf("load user: %w", err)
+		return nil, fmt.Errorf("load user: %w", err)
 	}
 	amr, _ := keyAMR.Get(res.Stash)
 	if len(amr) == 0 {
-		return errors.New("flow reached success without an authentication method")
+		return nil, errors.New("flow reached success without an authentication method")
 	}
+	out := &completion{flowID: res.Flow.ID}
 	if trust, _ := keyTrustDevice.Get(res.Stash); trust && def.Kind() == core.FlowLogin {
-		if err := h.issueDeviceTrust(r.Context(), w, i.ID); err != nil {
-			return err
+		if out.trust, err = h.issueDeviceTrust(ctx, tx, i.ID); err != nil {
+			return nil, err
 		}
 	}
-	issued, err := h.issueSession(r.Context(), w, r, i, amr, h.retention(res.Stash))
-	if err != nil {
-		return err
+	if out.issued, err = h.issueSession(ctx, tx, r, i, amr, h.retention(res.Stash)); err != nil {
+		return nil, err
 	}
-	payload["claims"] = issued.Claims
-	creds, err := webauthnCredentials(r.Context(), h.store, i.ID)
+	creds, err := webauthnCredentials(ctx, tx, i.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	payload["user"] = h.profileJSON(i, creds)
+	out.user = h.profileJSON(i, creds)
 	if def.Kind() == core.FlowLogin {
-		payload["last_login"] = lastLoginJSON(amr)
+		ll := lastLoginJSON(amr)
+		out.lastLogin = &ll
 	}
-	return nil
+	return out, nil
+}
+
+// completeInTx is the Submission.InTx of a Flow API step: a step that
+// reaches success issues its session in the step's transaction, so the
+// session commits with the step and reads the user the step has just read.
+func (h *Handler) completeInTx(def *flow.Definition, r *http.Request) func(ctx context.Context, tx store.Tx, res *flow.Result) error {
+	return func(ctx context.Context, tx store.Tx, res *flow.Result) error {
+		fr := requestOf(ctx)
+		fr.completion = nil
+		if res.State != stateSuccess || res.Error != nil {
+			return nil
+		}
+		c, err := h.completeFlow(ctx, tx, r, def, res)
+		if err != nil {
+			return err
+		}
+		fr.completion = c
+		return nil
+	}
+}
+
+// writeCompletion puts c on the response: the cookies and session headers,
+// and the payload's claims, user and last_login.
+func (h *Handler) writeCompletion(w http.ResponseWriter, c *completion, payload map[string]any) {
+	if c.trust != nil {
+		http.SetCookie(w, c.trust)
+	}
+	h.writeSession(w, c.issued.Token, c.issued.Session.ExpiresAt, c.issued.Retention)
+	payload["claims"] = c.issued.Claims
+	payload["user"] = c.user
+	if c.lastLogin != nil {
+		payload["last_login"] = *c.lastLogin
+	}
 }
 
 // retention returns the cookie retention for a flow's session: the

@@ -117,7 +117,7 @@ func newFEnvWith(t *testing.T, mod func(c *config.Hanko), opt func(o *Options)) 
 }
 
 // newFEnvOn is newFEnvWith on the store st.
-func newFEnvOn(t *testing.T, st store.Store, mod func(c *config.Hanko), opt func(o *Options)) *fEnv {
+func newFEnvOn(t testing.TB, st store.Store, mod func(c *config.Hanko), opt func(o *Options)) *fEnv {
 	t.Helper()
 	d := NewTestingDeps(t, st)
 	ids := d.Identities
@@ -469,7 +469,7 @@ func inputError(r *flowResp, action, input string) string {
 
 // createUser makes a user through the identity service with a password
 // (empty for none) and a verified, primary e-mail address.
-func (e *fEnv) createUser(t *testing.T, email, pw string) *core.Identity {
+func (e *fEnv) createUser(t testing.TB, email, pw string) *core.Identity {
 	t.Helper()
 	raw, _ := json.Marshal(map[string]string{"email": email})
 	d := identity.Draft{Traits: raw}

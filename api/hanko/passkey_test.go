@@ -31,7 +31,7 @@ var passkeyCaps = map[string]any{"webauthn_available": true,
 
 // newPasskeyEnv is the Flow API with passkeys on st; mod may change the
 // hanko config.
-func newPasskeyEnv(t *testing.T, st store.Store, mod func(c *config.Hanko)) *fEnv {
+func newPasskeyEnv(t testing.TB, st store.Store, mod func(c *config.Hanko)) *fEnv {
 	t.Helper()
 	uv := ""
 	if mod != nil {

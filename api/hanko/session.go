@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/session"
+	"github.com/latchkey/latchkey/store"
 )
 
 // Retention says how long the browser keeps the session cookie.
@@ -169,14 +170,13 @@ type Issued struct {
 }
 
 // issueSession creates a session row for identity i authenticated by the amr
-// methods (in order), signs its JWT and puts it on w: as the hanko cookie
-// (Max-Age per retention) or, with enable_auth_token_header, as
-// X-Auth-Token; always with X-Session-Lifetime and X-Session-Retention. It
-// queues the session.create webhook event. It returns a *core.Error with
-// CodeInvalid when amr is empty or i is not active, or a wrapped error from
-// the session manager or the key ring. Call it after the flow's changes are
-// committed: the session row is written in its own transaction.
-func (h *Handler) issueSession(ctx context.Context, w http.ResponseWriter, r *http.Request, i *core.Identity, amr []string, retention Retention) (*Issued, error) {
+// methods (in order) through tx, signs its JWT and queues the
+// session.create webhook event through tx; the caller puts the token on the
+// response with writeSession. It returns a *core.Error with CodeInvalid
+// when amr is empty or i is not active, or a wrapped error from the session
+// manager or the key ring. tx is the step's transaction (the session
+// commits with the step that authenticated i) or the store.
+func (h *Handler) issueSession(ctx context.Context, tx store.Tx, r *http.Request, i *core.Identity, amr []string, retention Retention) (*Issued, error) {
 	if len(amr) == 0 {
 		return nil, core.Errorf(core.CodeInvalid, "A session needs at least one authentication method.")
 	}
@@ -185,14 +185,13 @@ func (h *Handler) issueSession(ctx context.Context, w http.ResponseWriter, r *ht
 	}
 	now := h.now()
 	dev := core.Device{IPAddress: api.ClientIP(r), UserAgent: r.UserAgent()}
-	s, _, err := h.sessions.Issue(ctx, i.ID, authMethod(amr[0], now), dev, h.cfg.Session.Lifespan)
+	methods := make([]core.AuthMethod, len(amr))
+	for k, a := range amr {
+		methods[k] = authMethod(a, now)
+	}
+	s, _, err := h.sessions.IssueIn(ctx, tx, i.ID, methods, dev, h.cfg.Session.Lifespan)
 	if err != nil {
 		return nil, fmt.Errorf("issue session: %w", err)
-	}
-	for _, a := range amr[1:] {
-		if err := h.sessions.AddMethod(ctx, s, authMethod(a, now)); err != nil {
-			return nil, fmt.Errorf("issue session: add method %s: %w", a, err)
-		}
 	}
 	token, claims, err := h.signSession(ctx, i, s, amr)
 	if err != nil {
@@ -201,9 +200,8 @@ func (h *Handler) issueSession(ctx context.Context, w http.ResponseWriter, r *ht
 	if retention != RetentionSession {
 		retention = RetentionPersistent
 	}
-	h.writeSession(w, token, s.ExpiresAt, retention)
-	if err := h.emit(ctx, h.store, EventSessionCreate, sessionEventData(s)); err != nil {
-		h.log.ErrorContext(ctx, "hanko: queue session.create webhook", "error", err)
+	if err := h.emit(ctx, tx, EventSessionCreate, sessionEventData(s)); err != nil {
+		return nil, fmt.Errorf("queue session.create: %w", err)
 	}
 	return &Issued{Session: s, Token: token, Claims: claims, Retention: retention}, nil
 }

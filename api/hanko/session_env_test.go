@@ -151,10 +151,11 @@ func (e *pEnv) login(t *testing.T, i *core.Identity, amr ...string) (*httptest.R
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("POST", "/login", nil)
 	req.Header.Set("User-Agent", "test-agent")
-	is, err := e.h.issueSession(context.Background(), rec, req, i, amr, RetentionPersistent)
+	is, err := e.h.issueSession(context.Background(), e.h.store, req, i, amr, RetentionPersistent)
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.h.writeSession(rec, is.Token, is.Session.ExpiresAt, is.Retention)
 	return rec, is
 }
 

@@ -47,9 +47,22 @@ func (h *Handler) emit(ctx context.Context, tx store.Tx, event string, data any)
 	return h.events.Enqueue(ctx, tx, event, data)
 }
 
+// eventsOff reports whether no event is queued at all: no Events, or
+// Events that say they are disabled (*webhook.Dispatcher's Enabled).
+func (h *Handler) eventsOff() bool {
+	if h.events == nil {
+		return true
+	}
+	e, ok := h.events.(interface{ Enabled() bool })
+	return ok && !e.Enabled()
+}
+
 // emitUser queues a user event whose data is the admin view of i, as Hanko
-// sends it.
+// sends it. With events off it reads nothing.
 func (h *Handler) emitUser(ctx context.Context, tx store.Tx, event string, i *core.Identity) error {
+	if h.eventsOff() {
+		return nil
+	}
 	creds, err := webauthnCredentials(ctx, tx, i.ID)
 	if err != nil {
 		return err

@@ -1,0 +1,246 @@
+package hanko
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/descope/virtualwebauthn"
+
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store"
+	"github.com/latchkey/latchkey/store/sqlstore"
+	"github.com/latchkey/latchkey/store/storetest"
+	"github.com/latchkey/latchkey/webhook"
+)
+
+// The passkey login of `latchkey bench --scenario passkey-login`, in
+// process: POST /login, register_client_capabilities (no conditional
+// mediation), webauthn_generate_request_options and
+// webauthn_verify_assertion_response with an ES256 assertion of a virtual
+// authenticator. BenchmarkPasskeyLogin measures it (-cpuprofile for a
+// profile); TestPasskeyLoginStatements counts its SQL statements and
+// transactions.
+
+// benchPasskeyCaps are bench's capabilities: WebAuthn without conditional
+// mediation (the "Sign in with a passkey" button).
+var benchPasskeyCaps = map[string]any{"webauthn_available": true,
+	"webauthn_conditional_mediation_available": false, "webauthn_platform_authenticator_available": true}
+
+// countingStore counts the store's write transactions; statementCounter
+// (the store's query tracer) counts the statements.
+type countingStore struct {
+	store.Store
+	mu  sync.Mutex
+	txs int
+}
+
+func (s *countingStore) count() {
+	s.mu.Lock()
+	s.txs++
+	s.mu.Unlock()
+}
+
+func (s *countingStore) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	s.count()
+	return s.Store.Update(ctx, fn)
+}
+
+// The writes that run in a transaction of their own.
+
+func (s *countingStore) CreateSession(ctx context.Context, sess *core.Session) error {
+	s.count()
+	return s.Store.CreateSession(ctx, sess)
+}
+
+func (s *countingStore) UpdateSession(ctx context.Context, sess *core.Session) error {
+	s.count()
+	return s.Store.UpdateSession(ctx, sess)
+}
+
+func (s *countingStore) CreateTrustedDevice(ctx context.Context, d *store.TrustedDevice, keep int) error {
+	s.count()
+	return s.Store.CreateTrustedDevice(ctx, d, keep)
+}
+
+type statementCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *statementCounter) StartQuery(ctx context.Context, q string) (context.Context, func(error)) {
+	c.mu.Lock()
+	c.n[q]++
+	c.mu.Unlock()
+	return ctx, func(error) {}
+}
+
+// lean is a Flow API client without the spec validation of client, for
+// measuring.
+type lean struct {
+	tb     testing.TB
+	h      http.Handler
+	last   flowResp
+	bearer string
+}
+
+func (l *lean) post(path string, body []byte) *flowResp {
+	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if l.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+l.bearer)
+	}
+	rec := httptest.NewRecorder()
+	l.h.ServeHTTP(rec, req)
+	var r flowResp
+	if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil || rec.Code != http.StatusOK {
+		l.tb.Fatalf("POST %s: %d %s: %v", path, rec.Code, rec.Body.Bytes(), err)
+	}
+	r.header, r.raw = rec.Header(), rec.Body.Bytes()
+	l.last = r
+	return &r
+}
+
+func (l *lean) act(action string, input any) *flowResp {
+	a, ok := l.last.Actions[action]
+	if !ok {
+		l.tb.Fatalf("%s not offered in %s: %s", action, l.last.Name, l.last.raw)
+	}
+	if input == nil {
+		input = map[string]any{}
+	}
+	body, _ := json.Marshal(map[string]any{"input_data": input, "csrf_token": l.last.CSRFToken})
+	return l.post(a.Href, body)
+}
+
+func (l *lean) passkeyLogin(a *authenticator) *flowResp {
+	l.last = flowResp{}
+	l.post("/login", []byte(`{}`))
+	l.act("register_client_capabilities", benchPasskeyCaps)
+	r := l.act("webauthn_generate_request_options", nil)
+	opts, err := virtualwebauthn.ParseAssertionOptions(string(r.Payload["request_options"]))
+	if err != nil {
+		l.tb.Fatal(err)
+	}
+	as := virtualwebauthn.CreateAssertionResponse(testRP, a.auth, a.cred, *opts)
+	r = l.act("webauthn_verify_assertion_response", map[string]any{"assertion_response": json.RawMessage(as)})
+	if r.Name != stateSuccess {
+		l.tb.Fatalf("passkey login ended in %s: %s", r.Name, r.raw)
+	}
+	return r
+}
+
+// registerBenchPasskey logs in with the password and creates a's passkey
+// in the profile flow.
+func registerBenchPasskey(tb testing.TB, h http.Handler, email, pw string, a *authenticator) {
+	l := &lean{tb: tb, h: h}
+	l.post("/login", []byte(`{}`))
+	l.act("register_client_capabilities", benchPasskeyCaps)
+	l.act("continue_with_login_identifier", map[string]any{"email": email})
+	if _, ok := l.last.Actions["continue_to_password_login"]; ok {
+		l.act("continue_to_password_login", nil)
+	}
+	r := l.act("password_login", map[string]any{"password": pw})
+	for r.Name != stateSuccess {
+		if _, ok := r.Actions["skip"]; !ok {
+			tb.Fatalf("password login ended in %s: %s", r.Name, r.raw)
+		}
+		r = l.act("skip", nil)
+	}
+	token := r.header.Get("X-Auth-Token")
+	for _, ck := range (&http.Response{Header: r.header}).Cookies() {
+		if ck.Name == "hanko" && token == "" {
+			token = ck.Value
+		}
+	}
+	p := &lean{tb: tb, h: h, bearer: token}
+	p.post("/profile", []byte(`{}`))
+	if _, ok := p.last.Actions["register_client_capabilities"]; ok {
+		p.act("register_client_capabilities", benchPasskeyCaps)
+	}
+	r = p.act("webauthn_credential_create", nil)
+	opts, err := virtualwebauthn.ParseAttestationOptions(string(r.Payload["creation_options"]))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a.auth.Options.UserHandle = []byte(opts.UserID)
+	att := virtualwebauthn.CreateAttestationResponse(testRP, a.auth, a.cred, *opts)
+	r = p.act("webauthn_verify_attestation_response", map[string]any{"public_key": json.RawMessage(att)})
+	if r.Error != nil {
+		tb.Fatalf("passkey refused: %s", r.raw)
+	}
+}
+
+func setupPasskeyBench(tb testing.TB) (*fEnv, *countingStore, *statementCounter, *authenticator) {
+	st := storetest.SQLite(tb)
+	sc := &statementCounter{n: map[string]int{}}
+	st.(*sqlstore.Store).Trace(sc)
+	cs := &countingStore{Store: st}
+	e := newPasskeyEnv(tb, cs, nil)
+	// As serve --dev: hanko.webhooks.enabled false.
+	d, err := webhook.NewDispatcher(webhook.DispatcherOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.h.events = d
+	a := newAuthenticator()
+	e.createUser(tb, "bench@example.com", "bench password")
+	registerBenchPasskey(tb, e.public, "bench@example.com", "bench password", a)
+	return e, cs, sc, a
+}
+
+func BenchmarkPasskeyLogin(b *testing.B) {
+	e, _, _, a := setupPasskeyBench(b)
+	l := &lean{tb: b, h: e.public}
+	l.passkeyLogin(a) // warm the statement caches
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		l.passkeyLogin(a)
+	}
+}
+
+// The statements and write transactions of one passkey login at most:
+// before the step kept its user and credentials (stepTx) and issued the
+// session in its own transaction it took 22 and 5.
+const (
+	maxPasskeyLoginStatements   = 16
+	maxPasskeyLoginTransactions = 4
+)
+
+// TestPasskeyLoginStatements counts the SQL statements and write
+// transactions of one passkey login (after a first one warmed the caches);
+// -v lists them.
+func TestPasskeyLoginStatements(t *testing.T) {
+	e, cs, sc, a := setupPasskeyBench(t)
+	l := &lean{tb: t, h: e.public}
+	l.passkeyLogin(a)
+	sc.mu.Lock()
+	clear(sc.n)
+	sc.mu.Unlock()
+	cs.mu.Lock()
+	cs.txs = 0
+	cs.mu.Unlock()
+	l.passkeyLogin(a)
+	total := 0
+	var qs []string
+	for q, n := range sc.n {
+		total += n
+		qs = append(qs, q)
+	}
+	sort.Strings(qs)
+	for _, q := range qs {
+		t.Logf("%d× %s", sc.n[q], strings.Join(strings.Fields(q), " "))
+	}
+	t.Logf("%d statements, %d write transactions per passkey login", total, cs.txs)
+	if total > maxPasskeyLoginStatements || cs.txs > maxPasskeyLoginTransactions {
+		t.Errorf("a passkey login ran %d statements in %d write transactions, want at most %d in %d",
+			total, cs.txs, maxPasskeyLoginStatements, maxPasskeyLoginTransactions)
+	}
+}
