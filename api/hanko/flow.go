@@ -31,6 +31,7 @@ func init() {
 // flows holds the built flow definitions and the engine that runs them.
 type flows struct {
 	engine       *flow.Engine
+	cache        *flowCache // the flows as this server's last step left them
 	login        *flow.Definition
 	registration *flow.Definition
 	profile      *flow.Definition
@@ -38,7 +39,7 @@ type flows struct {
 
 // setupFlows builds the three definitions from the handler's configuration.
 func setupFlows(h *Handler) error {
-	f := &flows{engine: flow.NewEngine(stepStore{h.store}, h.now, nil)}
+	f := &flows{engine: flow.NewEngine(stepStore{h.store}, h.now, nil), cache: newFlowCache()}
 	var err error
 	if f.login, err = h.loginDefinition(); err != nil {
 		return fmt.Errorf("login flow: %w", err)
@@ -167,6 +168,7 @@ func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request, f *flows, de
 			h.writeFlowFailure(w, r, def, err)
 			return
 		}
+		f.cache.keep(res)
 		h.writeFlowResult(w, r.WithContext(ctx), def, res)
 		return
 	}
@@ -180,12 +182,19 @@ func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request, f *flows, de
 		h.writeFlowError(w, def, errFormDataInvalid)
 		return
 	}
-	res, err := f.engine.Submit(ctx, def, flow.Submission{FlowID: id, Action: name, CSRFToken: body.CSRFToken,
-		Input: body.InputData, InTx: h.completeInTx(def, r)})
+	sub := flow.Submission{FlowID: id, Action: name, CSRFToken: body.CSRFToken, Input: body.InputData,
+		InTx: h.completeInTx(def, r), Flow: f.cache.get(id, h.now())}
+	res, err := f.engine.Submit(ctx, def, sub)
+	if err != nil && sub.Flow != nil && retryFromStore(err) {
+		sub.Flow = nil
+		res, err = f.engine.Submit(ctx, def, sub)
+	}
 	if err != nil {
+		f.cache.forget(id)
 		h.writeFlowFailure(w, r, def, err)
 		return
 	}
+	f.cache.keep(res)
 	h.recordOutcome(def, name, res)
 	h.writeFlowResult(w, r.WithContext(ctx), def, res)
 }

@@ -1,8 +1,12 @@
 package hanko
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/core"
@@ -68,5 +72,39 @@ func TestStepTx(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFlowCacheStale: a step on a flow that changed in the store behind the
+// kept copy (another server, or a step that kept the CSRF token) runs on
+// the flow as stored, and an old token is refused as before.
+func TestFlowCacheStale(t *testing.T) {
+	ctx := context.Background()
+	e := newPasskeyEnv(t, storetest.SQLite(t), nil)
+	l := &lean{tb: t, h: e.public}
+	l.post("/login", []byte(`{}`))
+	old := l.last.CSRFToken
+	r := l.act("register_client_capabilities", benchPasskeyCaps)
+	if r.Name != stateLoginInit {
+		t.Fatalf("state %s", r.Name)
+	}
+	href := r.Actions["webauthn_generate_request_options"].Href
+	id := href[strings.Index(href, "%40")+3:]
+	f, err := e.store.GetFlow(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.UpdateFlow(ctx, f); err != nil { // a new version, the same token
+		t.Fatal(err)
+	}
+	if r := l.act("webauthn_generate_request_options", nil); r.Name != stateLoginPasskey || r.Error != nil {
+		t.Fatalf("step after the flow changed behind the kept copy: %s", r.raw)
+	}
+	body, _ := json.Marshal(map[string]any{"input_data": map[string]any{}, "csrf_token": old})
+	req := httptest.NewRequest(http.MethodPost, href, bytes.NewReader(body))
+	rec := httptest.NewRecorder()
+	e.public.ServeHTTP(rec, req)
+	if !strings.Contains(rec.Body.String(), `"operation_not_permitted_error"`) {
+		t.Fatalf("old token: %d %s", rec.Code, rec.Body.String())
 	}
 }

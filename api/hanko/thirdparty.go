@@ -344,7 +344,11 @@ func (h *Handler) thirdPartyCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	step := context.WithValue(context.WithValue(ctx, tpResultKey{}, out), flowRequestKey{}, &flowRequest{r: r, providerCallback: true})
+	// The step keeps the CSRF token: a copy of the flow kept from before it
+	// would look current to the client's next step.
+	f.cache.forget(fid)
 	after, err := f.engine.Submit(step, def, flow.Submission{FlowID: fid, Action: tpCallbackAction, CSRFToken: res.Flow.CSRFToken, Input: []byte(`{}`), KeepCSRF: true})
+	f.cache.forget(fid)
 	switch {
 	case err != nil:
 		h.log.ErrorContext(ctx, "hanko: third-party callback step failed", "provider", p.ID, "error", err)
