@@ -113,7 +113,7 @@ func TestVerifyPreLookupAllocations(t *testing.T) {
 // TestVerifyJWTAllocations bounds the allocations of a JWT check that
 // misses the verified-JWT cache (every first-seen token): decoding the
 // compact form once, one signature check and a typed claims decode. jwx's
-// generic jwt.Parse took 297 for this token; this is about 100.
+// generic jwt.Parse took 320 for this token; this is about 90.
 func TestVerifyJWTAllocations(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
@@ -135,8 +135,8 @@ func TestVerifyJWTAllocations(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 130 {
-		t.Fatalf("a verified-JWT cache miss allocates %.0f times, want at most 130", allocs)
+	if allocs > 110 {
+		t.Fatalf("a verified-JWT cache miss allocates %.0f times, want at most 110", allocs)
 	}
 	t.Logf("%.0f allocations", allocs)
 }

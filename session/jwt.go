@@ -1,12 +1,13 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
@@ -213,115 +214,105 @@ func invalidJWT(err error) error {
 	return unauthorized(msg, cause)
 }
 
-// decodeClaims decodes a verified JWT payload, a JSON object, into Claims.
-// The registered claims must have their JSON types — sub, iss, jti and
-// session_id strings, aud a string or an array of strings, exp, nbf and
-// iat non-negative numbers of seconds (a fraction is dropped, as jwx does)
-// — or the token is refused; every other claim goes into Extra as
-// encoding/json decodes it into an any (null is refused, as jwx's Get
-// refused it).
+// decodeClaims decodes a verified JWT payload, a JSON object, into Claims:
+// one encoding/json decode into a map, whose registered claims are then
+// taken out and checked. They must have their JSON types — sub, iss, jti
+// and session_id strings, aud a string or an array of strings, exp, nbf
+// and iat non-negative numbers of seconds (read as jwx reads them: the
+// float64 encoding/json gives, its fraction dropped) — or the token is
+// refused. The rest of the map is Extra, as encoding/json decodes it into
+// an any; a null there is refused, as jwx's Get refused it.
 func decodeClaims(payload []byte) (*Claims, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &raw); err != nil {
+	var m map[string]any
+	if err := json.Unmarshal(payload, &m); err != nil {
 		return nil, fmt.Errorf("payload: %w", err)
 	}
-	if raw == nil {
+	if m == nil {
 		return nil, errors.New("payload: not a JSON object")
 	}
 	c := &Claims{}
-	for name, v := range raw {
-		var err error
-		switch name {
-		case jwt.SubjectKey:
-			err = jsonString(v, &c.Subject)
-		case jwt.IssuerKey:
-			err = jsonString(v, &c.Issuer)
-		case jwt.JwtIDKey:
-			err = jsonString(v, &c.ID)
-		case SessionIDClaim:
-			err = jsonString(v, &c.SessionID)
-		case jwt.AudienceKey:
-			c.Audience, err = audience(v)
-		case jwt.IssuedAtKey:
-			c.IssuedAt, err = numericDate(v)
-		case jwt.NotBeforeKey:
-			c.NotBefore, err = numericDate(v)
-		case jwt.ExpirationKey:
-			c.ExpiresAt, err = numericDate(v)
-		default:
-			var x any
-			if err = json.Unmarshal(v, &x); err == nil && x == nil {
-				err = errors.New("null") // as jwx refused it
-			}
-			if c.Extra == nil {
-				c.Extra = make(map[string]any, len(raw))
-			}
-			c.Extra[name] = x
+	var err error
+	str := func(name string, dst *string) {
+		v, ok := m[name]
+		if !ok || err != nil {
+			return
 		}
-		if err != nil {
-			return nil, fmt.Errorf("claim %s: %w", name, err)
+		delete(m, name)
+		if *dst, ok = v.(string); !ok {
+			err = fmt.Errorf("claim %s: not a string", name)
 		}
+	}
+	date := func(name string, dst *time.Time) {
+		v, ok := m[name]
+		if !ok || err != nil {
+			return
+		}
+		delete(m, name)
+		if *dst, ok = numericDate(v); !ok {
+			err = fmt.Errorf("claim %s: not a number of seconds", name)
+		}
+	}
+	str(jwt.SubjectKey, &c.Subject)
+	str(jwt.IssuerKey, &c.Issuer)
+	str(jwt.JwtIDKey, &c.ID)
+	str(SessionIDClaim, &c.SessionID)
+	date(jwt.IssuedAtKey, &c.IssuedAt)
+	date(jwt.NotBeforeKey, &c.NotBefore)
+	date(jwt.ExpirationKey, &c.ExpiresAt)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := m[jwt.AudienceKey]; ok {
+		delete(m, jwt.AudienceKey)
+		if c.Audience, ok = audience(v); !ok {
+			return nil, errors.New("claim aud: not a string or an array of strings")
+		}
+	}
+	for name, v := range m {
+		if v == nil {
+			return nil, fmt.Errorf("claim %s: null", name)
+		}
+	}
+	if len(m) > 0 {
+		c.Extra = m
 	}
 	return c, nil
 }
 
-// jsonString decodes v, which must be a JSON string, into s.
-func jsonString(v json.RawMessage, s *string) error {
-	if len(v) == 0 || v[0] != '"' {
-		return errors.New("not a string")
-	}
-	return json.Unmarshal(v, s)
-}
-
-// audience decodes aud: a string or an array of strings.
-func audience(v json.RawMessage) ([]string, error) {
-	if len(v) > 0 && v[0] == '"' {
-		var s string
-		err := json.Unmarshal(v, &s)
-		return []string{s}, err
-	}
-	if len(v) == 0 || v[0] != '[' {
-		return nil, errors.New("not a string or an array of strings")
-	}
-	var list []any
-	if err := json.Unmarshal(v, &list); err != nil {
-		return nil, err
-	}
-	out := make([]string, len(list))
-	for i, e := range list {
-		s, ok := e.(string)
-		if !ok {
-			return nil, errors.New("not an array of strings")
-		}
-		out[i] = s
-	}
-	return out, nil
-}
-
-// numericDate decodes a NumericDate (RFC 7519 §2): digits with an optional
-// fraction, which is dropped, as jwx's default parse precision does. Other
-// spellings (signs, exponents, strings, null) are refused.
-func numericDate(v json.RawMessage) (time.Time, error) {
-	whole := v
-	if dot := bytes.IndexByte(v, '.'); dot >= 0 {
-		whole = v[:dot]
-		for _, c := range v[dot+1:] {
-			if c < '0' || c > '9' {
-				return time.Time{}, errors.New("not a number of seconds")
+// audience reads aud: a string or an array of strings.
+func audience(v any) ([]string, bool) {
+	switch v := v.(type) {
+	case string:
+		return []string{v}, true
+	case []any:
+		out := make([]string, len(v))
+		for i, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, false
 			}
+			out[i] = s
 		}
+		return out, true
 	}
-	if len(whole) == 0 || len(whole) > 18 {
-		return time.Time{}, errors.New("not a number of seconds")
+	return nil, false
+}
+
+// numericDate reads a NumericDate (RFC 7519 §2) as jwx's default parse
+// precision does: the float64 printed with nine decimals, its whole part
+// taken as seconds. A negative number is refused, as jwx refuses it; so
+// are strings, which jwx also took but Latchkey never signs.
+func numericDate(v any) (time.Time, bool) {
+	f, ok := v.(float64)
+	if !ok || f < 0 || f >= 1e18 {
+		return time.Time{}, false
 	}
-	n := int64(0)
-	for _, c := range whole {
-		if c < '0' || c > '9' {
-			return time.Time{}, errors.New("not a number of seconds")
-		}
-		n = n*10 + int64(c-'0')
+	s := strconv.FormatFloat(f, 'f', 9, 64)
+	n, err := strconv.ParseInt(s[:strings.IndexByte(s, '.')], 10, 64)
+	if err != nil {
+		return time.Time{}, false
 	}
-	return time.Unix(n, 0).UTC(), nil
+	return time.Unix(n, 0).UTC(), true
 }
 
 // validateClaims checks c at now as jwt.Validate does with WithClock,
