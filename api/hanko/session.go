@@ -135,11 +135,14 @@ func claimsJSON(c *session.Claims) ClaimsJSON {
 	for k, v := range c.Extra {
 		switch k {
 		case "email":
-			if b, err := json.Marshal(v); err == nil {
-				var e EmailClaim
-				if json.Unmarshal(b, &e) == nil && e.Address != "" {
-					out.Email = &e
+			e, ok := emailClaimOf(v)
+			if !ok {
+				if b, err := json.Marshal(v); err == nil {
+					ok = json.Unmarshal(b, &e) == nil
 				}
+			}
+			if ok && e.Address != "" {
+				out.Email = &e
 			}
 		case "username":
 			out.Username, _ = v.(string)
@@ -159,6 +162,33 @@ func claimsJSON(c *session.Claims) ClaimsJSON {
 		}
 	}
 	return out
+}
+
+// emailClaimOf reads the email claim as signSession writes it (a JSON
+// object of address, is_primary and is_verified, each of its type) without
+// encoding it again; ok is false for anything else, which claimsJSON then
+// reads through encoding/json as before.
+func emailClaimOf(v any) (e EmailClaim, ok bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return e, false
+	}
+	for k, x := range m {
+		switch k {
+		case "address":
+			e.Address, ok = x.(string)
+		case "is_primary":
+			e.IsPrimary, ok = x.(bool)
+		case "is_verified":
+			e.IsVerified, ok = x.(bool)
+		default:
+			ok = false
+		}
+		if !ok {
+			return EmailClaim{}, false
+		}
+	}
+	return e, true
 }
 
 // Issued is a session the face has just issued.
