@@ -180,23 +180,33 @@ func (e *Engine) Start(ctx context.Context, def *Definition, init Init) (*Result
 // flow; a re-fetch after a failed step shows its errors again). It returns
 // ErrNotFound when no flow of def's (of its kind, started by it) has the id and ErrExpired when it
 // expired.
+//
+// Nothing is written, so no transaction is opened: the flow is one read,
+// and Suspended predicates see the store itself as their Tx when it is a
+// store.Tx (each of their reads on its own), else a nil Tx as in Peek.
+// Result.Flow can be handed to Submit (Submission.Flow).
 func (e *Engine) Fetch(ctx context.Context, def *Definition, flowID string) (*Result, error) {
 	now := e.now()
-	var res *Result
-	err := e.store.Update(ctx, func(tx store.Tx) error {
-		f, env, err := e.loadEnvelope(ctx, tx, def, flowID, now)
-		if err != nil {
-			return err
-		}
-		if _, ok := def.states[f.State]; !ok {
-			return fmt.Errorf("stored state %q: %w", f.State, ErrDiscontinuity)
-		}
-		c := newContext(ctx, tx, def, f, env, now)
-		res = c.result(nil)
-		return c.stash.Err()
-	})
+	res, err := e.fetch(ctx, def, flowID, now)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s flow: %w", def.name, err)
+	}
+	return res, nil
+}
+
+func (e *Engine) fetch(ctx context.Context, def *Definition, flowID string, now time.Time) (*Result, error) {
+	f, env, err := e.loadEnvelope(ctx, e.store, def, flowID, now)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := def.states[f.State]; !ok {
+		return nil, fmt.Errorf("stored state %q: %w", f.State, ErrDiscontinuity)
+	}
+	reads, _ := e.store.(store.Tx)
+	c := newContext(ctx, reads, def, f, env, now)
+	res := c.result(nil)
+	if err := c.stash.Err(); err != nil {
+		return nil, err
 	}
 	return res, nil
 }

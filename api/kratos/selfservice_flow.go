@@ -804,8 +804,12 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 		return plain
 	}
 	submit := func() (*flow.Result, error) {
+		// The step runs on the flow as read above, not read again: a
+		// submission that committed in between (which rotated the flow's
+		// token, so a second read would fail with ErrCSRF) fails it with
+		// ErrConflict, answered alike.
 		return s.engine.Submit(ctx, def, flow.Submission{FlowID: id, Action: action, CSRFToken: res.Flow.CSRFToken,
-			Input: engineInput(body, inputs), InTx: s.queueAfterHooks(kind, sub, o, tok, jsonAnswer, hookReq)})
+			Input: engineInput(body, inputs), InTx: s.queueAfterHooks(kind, sub, o, tok, jsonAnswer, hookReq), Flow: &res.Flow})
 	}
 	res2, err := submit()
 	var refused *hookIdentityRefused
