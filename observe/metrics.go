@@ -188,9 +188,14 @@ func (m *Metrics) DBPool(name string, db *sql.DB) {
 	m.reg.MustRegister(collectors.NewDBStatsCollector(db, name))
 }
 
-// Limiter wraps l so that every refused event is counted by rule name.
+// Limiter wraps l so that every refused event is counted by rule name. The
+// wrapper is a ratelimit.Batcher when l is one.
 func (m *Metrics) Limiter(l ratelimit.Limiter) ratelimit.Limiter {
-	return countingLimiter{Limiter: l, m: m}
+	c := countingLimiter{Limiter: l, m: m}
+	if b, ok := l.(ratelimit.Batcher); ok {
+		return countingBatcher{countingLimiter: c, b: b}
+	}
+	return c
 }
 
 type countingLimiter struct {
@@ -200,7 +205,36 @@ type countingLimiter struct {
 
 // InTx wraps the limiter bound to the caller's transaction (ratelimit.InTx).
 func (c countingLimiter) InTx(tx ratelimit.Counters) ratelimit.Limiter {
-	return countingLimiter{Limiter: ratelimit.InTx(c.Limiter, tx), m: c.m}
+	return c.m.Limiter(ratelimit.InTx(c.Limiter, tx))
+}
+
+// countingBatcher is countingLimiter over a ratelimit.Batcher.
+type countingBatcher struct {
+	countingLimiter
+	b ratelimit.Batcher
+}
+
+func (c countingBatcher) AllowAll(ctx context.Context, events []ratelimit.RuleKey) ([]ratelimit.Decision, error) {
+	ds, err := c.b.AllowAll(ctx, events)
+	if err == nil {
+		// The first refusal refuses the attempt (ratelimit.Policy), as
+		// Allow of the events one after the other stops there.
+		for i, d := range ds {
+			if !d.Allowed {
+				c.m.refusals.WithLabelValues(events[i].Rule.Name).Inc()
+				break
+			}
+		}
+	}
+	return ds, err
+}
+
+func (c countingBatcher) UndoAll(ctx context.Context, events []ratelimit.RuleKey) error {
+	return c.b.UndoAll(ctx, events)
+}
+
+func (c countingBatcher) SeenNow(ctx context.Context, rule ratelimit.Rule, key string) (bool, bool, error) {
+	return c.b.SeenNow(ctx, rule, key)
 }
 
 func (c countingLimiter) Allow(ctx context.Context, rule ratelimit.Rule, key string) (ratelimit.Decision, error) {

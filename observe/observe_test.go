@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/observe"
+	"github.com/latchkey/latchkey/ratelimit"
 )
 
 // TestTracingSpans: one server span per request, named by the route
@@ -132,4 +134,66 @@ func TestTracingOff(t *testing.T) {
 	} else {
 		end(nil)
 	}
+}
+
+// batcher is a ratelimit.Batcher whose AllowAll refuses the events named in
+// refuse.
+type batcher struct {
+	ratelimit.Limiter
+	refuse map[string]bool
+}
+
+func (b batcher) AllowAll(_ context.Context, events []ratelimit.RuleKey) ([]ratelimit.Decision, error) {
+	ds := make([]ratelimit.Decision, len(events))
+	for i, e := range events {
+		ds[i].Allowed = !b.refuse[e.Rule.Name]
+	}
+	return ds, nil
+}
+
+func (batcher) UndoAll(context.Context, []ratelimit.RuleKey) error { return nil }
+
+func (batcher) SeenNow(context.Context, ratelimit.Rule, string) (bool, bool, error) {
+	return false, false, nil
+}
+
+// TestLimiterKeepsBatches: the metrics decorator of a limiter that batches
+// batches too (also bound to a transaction), so the attempt policy keeps
+// its one statement per attempt, and counts the refusal of a batch once,
+// by the first refusing rule, as Allow one event after the other would.
+func TestLimiterKeepsBatches(t *testing.T) {
+	m := observe.NewMetrics()
+	inner := batcher{Limiter: ratelimit.NewLocal(nil, nil), refuse: map[string]bool{"b": true, "c": true}}
+	l := m.Limiter(inner)
+	b, ok := l.(ratelimit.Batcher)
+	if !ok {
+		t.Fatal("the decorator of a Batcher is no Batcher")
+	}
+	if _, ok := ratelimit.InTx(l, nil).(ratelimit.Batcher); !ok {
+		t.Fatal("the decorator bound to a transaction is no Batcher")
+	}
+	if _, ok := m.Limiter(ratelimit.NewLocal(nil, nil)).(ratelimit.Batcher); ok {
+		t.Fatal("the decorator of a limiter that does not batch claims to")
+	}
+	rule := func(name string) ratelimit.Rule { return ratelimit.Rule{Name: name, Limit: 1, Window: time.Minute} }
+	ds, err := b.AllowAll(context.Background(), []ratelimit.RuleKey{{Rule: rule("a")}, {Rule: rule("b")}, {Rule: rule("c")}})
+	if err != nil || len(ds) != 3 || !ds[0].Allowed || ds[1].Allowed || ds[2].Allowed {
+		t.Fatalf("AllowAll = %+v, %v", ds, err)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := rec.Body.String()
+	if !strings.Contains(body, `latchkey_ratelimit_refusals_total{rule="b"} 1`) || strings.Contains(body, `rule="c"`) {
+		t.Fatalf("refusals:\n%s", grepLines(body, "refusals"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/latchkey/latchkey/store"
 )
 
 // Counters is what DB needs of the store; store.Store and store.Tx satisfy
@@ -21,6 +23,14 @@ type Counters interface {
 	Unhit(ctx context.Context, key string, window time.Duration, now time.Time) error
 	// ResetCounter removes every window of key.
 	ResetCounter(ctx context.Context, key string) error
+	// HitAll is Hit of several counters at once, returning the new counts
+	// in the order given.
+	HitAll(ctx context.Context, hits []store.CounterWindow, now time.Time) ([]int64, error)
+	// UnhitAll is Unhit of several counters at once.
+	UnhitAll(ctx context.Context, hits []store.CounterWindow, now time.Time) error
+	// RecentHits returns the counts of key in the fixed window containing
+	// now and in the one before it.
+	RecentHits(ctx context.Context, key string, window time.Duration, now time.Time) (current, previous int64, err error)
 }
 
 // DB is a fixed-window limiter over the store's counters, shared by every
@@ -57,14 +67,31 @@ func (d *DB) Allow(ctx context.Context, rule Rule, key string) (Decision, error)
 	if err != nil {
 		return Decision{}, fmt.Errorf("rate limit %s: %w", rule.Name, err)
 	}
+	return decide(rule, count, resetAt, now), nil
+}
+
+// decide is the decision for the count'th event of a window ending at
+// resetAt.
+func decide(rule Rule, count int64, resetAt, now time.Time) Decision {
 	if count <= int64(rule.Limit) {
-		return Decision{Allowed: true, Remaining: rule.Limit - int(count)}, nil
+		return Decision{Allowed: true, Remaining: rule.Limit - int(count)}
 	}
 	retry := resetAt.Sub(now)
 	if retry < 0 {
 		retry = 0
 	}
-	return Decision{Allowed: false, Remaining: 0, RetryAfter: retry}, nil
+	return Decision{Allowed: false, Remaining: 0, RetryAfter: retry}
+}
+
+// windowEnd returns the end of the fixed window of length w that holds now
+// (windows start at multiples of w since the Unix epoch, as the store's).
+func windowEnd(now time.Time, w time.Duration) time.Time {
+	ns := now.UnixNano()
+	off := ns % int64(w)
+	if off < 0 {
+		off += int64(w)
+	}
+	return time.Unix(0, ns-off).Add(w).UTC()
 }
 
 // Undo implements Limiter: it takes one back from the current window.
@@ -79,22 +106,10 @@ func (d *DB) Undo(ctx context.Context, rule Rule, key string) error {
 }
 
 // Seen implements Limiter: it looks at the current window and the one
-// before it, so an event is seen for at least one whole window.
+// before it (one read), so an event is seen for at least one whole window.
 func (d *DB) Seen(ctx context.Context, rule Rule, key string) (bool, error) {
-	if err := rule.check(); err != nil {
-		return false, err
-	}
-	k, now := hashKey(d.secret, rule, key), d.now()
-	for _, at := range []time.Time{now, now.Add(-rule.Window)} {
-		n, _, err := d.counters.CountHits(ctx, k, rule.Window, at)
-		if err != nil {
-			return false, fmt.Errorf("rate limit %s: %w", rule.Name, err)
-		}
-		if n > 0 {
-			return true, nil
-		}
-	}
-	return false, nil
+	seen, _, err := d.SeenNow(ctx, rule, key)
+	return seen, err
 }
 
 // Reset implements Limiter.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -146,42 +147,41 @@ func (p *Policy) In(c Counters) *Policy {
 // Config returns the policy's limits.
 func (p *Policy) Config() PolicyConfig { return p.c }
 
-// ruleKey is one rule and the key it counts under.
-type ruleKey struct {
-	rule Rule
-	key  string
-}
-
 func (p *Policy) knownRule() Rule {
 	return Rule{Name: "attempt_known_ip", Limit: 1, Window: p.c.KnownIPFor}
 }
 
-// rules returns the rules an attempt of kind by identity from ip meets.
-func (p *Policy) rules(ctx context.Context, kind Kind, identity, ip string) ([]ruleKey, error) {
+// rules returns the events an attempt of kind by identity from ip counts,
+// and whether that ip is known for identity (when the limiter tells,
+// whether it was marked known in the current window: marking it again
+// changes nothing).
+func (p *Policy) rules(ctx context.Context, kind Kind, identity, ip string) (rs []RuleKey, known, knownNow bool, err error) {
 	k := string(kind)
-	var rs []ruleKey
 	if identity != "" {
-		rs = append(rs, ruleKey{p.c.IdentityIP.rule("attempt_identity_ip_" + k), identity + "\x00" + ip})
+		rs = append(rs, RuleKey{p.c.IdentityIP.rule("attempt_identity_ip_" + k), identity + "\x00" + ip})
 	}
-	known := false
 	if identity != "" && ip != "" {
-		var err error
-		if known, err = p.l.Seen(ctx, p.knownRule(), identity+"\x00"+ip); err != nil {
-			return nil, err
+		if b, ok := p.l.(Batcher); ok {
+			known, knownNow, err = b.SeenNow(ctx, p.knownRule(), identity+"\x00"+ip)
+		} else {
+			known, err = p.l.Seen(ctx, p.knownRule(), identity+"\x00"+ip)
+		}
+		if err != nil {
+			return nil, false, false, err
 		}
 	}
 	if known {
-		return rs, nil
+		return rs, known, knownNow, nil
 	}
 	if ip != "" {
-		rs = append(rs, ruleKey{p.c.IP.rule("attempt_ip_" + k), ip})
+		rs = append(rs, RuleKey{p.c.IP.rule("attempt_ip_" + k), ip})
 	}
 	if identity != "" {
 		for i, l := range p.c.Identity {
-			rs = append(rs, ruleKey{l.rule(fmt.Sprintf("attempt_identity_%s_%d", k, i)), identity})
+			rs = append(rs, RuleKey{l.rule(fmt.Sprintf("attempt_identity_%s_%d", k, i)), identity})
 		}
 	}
-	return rs, nil
+	return rs, known, knownNow, nil
 }
 
 // Check counts one attempt to check a secret of kind for identity from the
@@ -195,23 +195,63 @@ func (p *Policy) Check(ctx context.Context, kind Kind, identity, ip string) erro
 	if p == nil {
 		return nil
 	}
-	rs, err := p.rules(ctx, kind, identity, ip)
+	rs, _, _, err := p.rules(ctx, kind, identity, ip)
 	if err != nil {
 		return err
 	}
-	for i, r := range rs {
-		d, err := p.l.Allow(ctx, r.rule, r.key)
-		if err != nil {
-			return err
-		}
-		if !d.Allowed {
-			// The attempt is refused unchecked: take back what it counted.
-			for _, done := range rs[:i] {
-				if err := p.l.Undo(ctx, done.rule, done.key); err != nil {
+	return p.count(ctx, rs)
+}
+
+// count counts one event of each of rs, in order: when one is refused, the
+// ones before it are taken back and the ones after it are not counted. With
+// a Batcher all are counted in one round trip and all but the refused one
+// taken back in another, which leaves the same counts.
+func (p *Policy) count(ctx context.Context, rs []RuleKey) error {
+	b, ok := p.l.(Batcher)
+	if !ok || len(rs) < 2 {
+		for i, r := range rs {
+			d, err := p.l.Allow(ctx, r.Rule, r.Key)
+			if err != nil {
+				return err
+			}
+			if !d.Allowed {
+				// The attempt is refused unchecked: take back what it counted.
+				if err := p.undo(ctx, rs[:i]); err != nil {
 					return err
 				}
+				return &ExceededError{RetryAfter: max(d.RetryAfter, time.Second)}
+			}
+		}
+		return nil
+	}
+	ds, err := b.AllowAll(ctx, rs)
+	if err != nil {
+		return err
+	}
+	for i, d := range ds {
+		if !d.Allowed {
+			back := append(slices.Clone(rs[:i]), rs[i+1:]...)
+			if err := b.UndoAll(ctx, back); err != nil {
+				return err
 			}
 			return &ExceededError{RetryAfter: max(d.RetryAfter, time.Second)}
+		}
+	}
+	return nil
+}
+
+// undo takes back one event of each of rs (in one round trip with a
+// Batcher).
+func (p *Policy) undo(ctx context.Context, rs []RuleKey) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	if b, ok := p.l.(Batcher); ok && len(rs) > 1 {
+		return b.UndoAll(ctx, rs)
+	}
+	for _, r := range rs {
+		if err := p.l.Undo(ctx, r.Rule, r.Key); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -224,19 +264,17 @@ func (p *Policy) Succeed(ctx context.Context, kind Kind, identity, ip string) er
 	if p == nil || identity == "" {
 		return nil
 	}
-	rs, err := p.rules(ctx, kind, identity, ip)
+	rs, _, knownNow, err := p.rules(ctx, kind, identity, ip)
 	if err != nil {
 		return err
 	}
-	for _, r := range rs[1:] {
-		if err := p.l.Undo(ctx, r.rule, r.key); err != nil {
-			return err
-		}
-	}
-	if err := p.l.Reset(ctx, rs[0].rule, rs[0].key); err != nil {
+	if err := p.undo(ctx, rs[1:]); err != nil {
 		return err
 	}
-	if ip == "" {
+	if err := p.l.Reset(ctx, rs[0].Rule, rs[0].Key); err != nil {
+		return err
+	}
+	if ip == "" || knownNow {
 		return nil
 	}
 	if _, err := p.l.Allow(ctx, p.knownRule(), identity+"\x00"+ip); err != nil {
@@ -253,26 +291,12 @@ func (p *Policy) Send(ctx context.Context, address, ip string) error {
 	if p == nil {
 		return nil
 	}
-	var rs []ruleKey
+	var rs []RuleKey
 	if address != "" {
-		rs = append(rs, ruleKey{p.c.SendAddress.rule("send_address"), address})
+		rs = append(rs, RuleKey{p.c.SendAddress.rule("send_address"), address})
 	}
 	if ip != "" {
-		rs = append(rs, ruleKey{p.c.SendIP.rule("send_ip"), ip})
+		rs = append(rs, RuleKey{p.c.SendIP.rule("send_ip"), ip})
 	}
-	for i, r := range rs {
-		d, err := p.l.Allow(ctx, r.rule, r.key)
-		if err != nil {
-			return err
-		}
-		if !d.Allowed {
-			for _, done := range rs[:i] {
-				if err := p.l.Undo(ctx, done.rule, done.key); err != nil {
-					return err
-				}
-			}
-			return &ExceededError{RetryAfter: max(d.RetryAfter, time.Second)}
-		}
-	}
-	return nil
+	return p.count(ctx, rs)
 }

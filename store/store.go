@@ -210,6 +210,13 @@ type Keys interface {
 	DeleteKey(ctx context.Context, id string) error
 }
 
+// CounterWindow names a counter and the length of its windows, for the
+// counters' batch operations.
+type CounterWindow struct {
+	Key    string
+	Window time.Duration
+}
+
 // Counters stores fixed-window rate-limit counters shared by replicas.
 type Counters interface {
 	// Hit atomically adds one to the counter key in the window of length
@@ -226,6 +233,17 @@ type Counters interface {
 	Unhit(ctx context.Context, key string, window time.Duration, now time.Time) error
 	// ResetCounter removes every window of key.
 	ResetCounter(ctx context.Context, key string) error
+	// HitAll is Hit of several counters at once: each of hits, in the
+	// window of its length that contains now. It is one statement on
+	// SQLite and PostgreSQL (an upsert and a read under its row locks on
+	// MySQL) and returns the new counts in the order of hits. The counters
+	// must be distinct; none is counted when it fails.
+	HitAll(ctx context.Context, hits []CounterWindow, now time.Time) ([]int64, error)
+	// UnhitAll is Unhit of several counters in one statement.
+	UnhitAll(ctx context.Context, hits []CounterWindow, now time.Time) error
+	// RecentHits returns the count of key in the window of length window
+	// that contains now and in the window just before it, in one read.
+	RecentHits(ctx context.Context, key string, window time.Duration, now time.Time) (current, previous int64, err error)
 	// DeleteExpiredCounters removes windows that ended before t and returns
 	// how many.
 	DeleteExpiredCounters(ctx context.Context, t time.Time) (int, error)

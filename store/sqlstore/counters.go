@@ -5,7 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/latchkey/latchkey/store"
 )
 
 // windowOf returns the start and end of the window of length w that holds
@@ -87,6 +91,140 @@ func (o *ops) ResetCounter(ctx context.Context, key string) error {
 		return fmt.Errorf("reset counter: %w", err)
 	}
 	return nil
+}
+
+// HitAll implements store.Counters: one multi-row upsert returning the
+// counts (on MySQL, which has no RETURNING, the counts are read back under
+// the row locks the upsert holds, in the same transaction).
+func (o *ops) HitAll(ctx context.Context, hits []store.CounterWindow, now time.Time) ([]int64, error) {
+	given := hits
+	if len(hits) == 0 {
+		return nil, nil
+	}
+	hits = byKey(hits)
+	args := make([]any, 0, 3*len(hits))
+	starts := make([]any, len(hits))
+	var q strings.Builder
+	q.WriteString(`INSERT INTO rate_limit_counters (counter_key, window_start, window_end, hits) VALUES `)
+	for i, h := range hits {
+		if h.Window < time.Microsecond {
+			return nil, errors.New("hit counters: window shorter than a microsecond")
+		}
+		start, end := windowOf(now, h.Window)
+		starts[i] = o.d.timeArg(start)
+		args = append(args, h.Key, starts[i], o.d.timeArg(end))
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, 1)")
+	}
+	counts := make(map[string]int64, len(hits))
+	if o.d.Flavor == MySQL {
+		q.WriteString(` ON DUPLICATE KEY UPDATE hits = hits + 1`)
+		if _, err := o.exec(ctx, q.String(), args...); err != nil {
+			return nil, fmt.Errorf("hit counters: %w", err)
+		}
+		sel, selArgs := counterMatch(`SELECT counter_key, hits FROM rate_limit_counters WHERE `, hits, starts)
+		if err := o.scanCounts(ctx, sel+` FOR UPDATE`, selArgs, counts); err != nil {
+			return nil, fmt.Errorf("hit counters: %w", err)
+		}
+	} else {
+		q.WriteString(` ON CONFLICT (counter_key, window_start) DO UPDATE SET hits = rate_limit_counters.hits + 1 RETURNING counter_key, hits`)
+		if err := o.scanCounts(ctx, q.String(), args, counts); err != nil {
+			return nil, fmt.Errorf("hit counters: %w", err)
+		}
+	}
+	out := make([]int64, len(given))
+	for i, h := range given {
+		n, ok := counts[h.Key]
+		if !ok {
+			return nil, fmt.Errorf("hit counters: no count for the counter %q", h.Key)
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+// byKey returns hits sorted by key: concurrent batches then lock the rows
+// they share in the same order (no deadlock on PostgreSQL and MySQL).
+func byKey(hits []store.CounterWindow) []store.CounterWindow {
+	if slices.IsSortedFunc(hits, cmpKey) {
+		return hits
+	}
+	return slices.SortedFunc(slices.Values(hits), cmpKey)
+}
+
+func cmpKey(a, b store.CounterWindow) int { return strings.Compare(a.Key, b.Key) }
+
+// counterMatch returns prefix followed by the condition matching each of
+// hits in the window starting at starts[i], and its arguments.
+func counterMatch(prefix string, hits []store.CounterWindow, starts []any) (string, []any) {
+	var q strings.Builder
+	q.WriteString(prefix)
+	args := make([]any, 0, 2*len(hits))
+	for i, h := range hits {
+		if i > 0 {
+			q.WriteString(" OR ")
+		}
+		q.WriteString("(counter_key = ? AND window_start = ?)")
+		args = append(args, h.Key, starts[i])
+	}
+	return q.String(), args
+}
+
+// scanCounts runs q and collects its (counter_key, hits) rows into counts.
+func (o *ops) scanCounts(ctx context.Context, q string, args []any, counts map[string]int64) error {
+	rows, err := o.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			return err
+		}
+		counts[k] = n
+	}
+	return rows.Err()
+}
+
+// UnhitAll implements store.Counters.
+func (o *ops) UnhitAll(ctx context.Context, hits []store.CounterWindow, now time.Time) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	hits = byKey(hits)
+	starts := make([]any, len(hits))
+	for i, h := range hits {
+		if h.Window < time.Microsecond {
+			return errors.New("unhit counters: window shorter than a microsecond")
+		}
+		start, _ := windowOf(now, h.Window)
+		starts[i] = o.d.timeArg(start)
+	}
+	q, args := counterMatch(`UPDATE rate_limit_counters SET hits = hits - 1 WHERE hits > 0 AND (`, hits, starts)
+	if _, err := o.exec(ctx, q+")", args...); err != nil {
+		return fmt.Errorf("unhit counters: %w", err)
+	}
+	return nil
+}
+
+// RecentHits implements store.Counters.
+func (o *ops) RecentHits(ctx context.Context, key string, window time.Duration, now time.Time) (int64, int64, error) {
+	if window < time.Microsecond {
+		return 0, 0, errors.New("recent hits: window shorter than a microsecond")
+	}
+	start, _ := windowOf(now, window)
+	cur, prev := o.d.timeArg(start), o.d.timeArg(start.Add(-window))
+	var c, p sql.NullInt64
+	err := o.queryRow(ctx, `SELECT MAX(CASE WHEN window_start = ? THEN hits END), MAX(CASE WHEN window_start = ? THEN hits END)
+		FROM rate_limit_counters WHERE counter_key = ? AND window_start IN (?, ?)`, cur, prev, key, cur, prev).Scan(&c, &p)
+	if err != nil {
+		return 0, 0, fmt.Errorf("recent hits: %w", err)
+	}
+	return c.Int64, p.Int64, nil
 }
 
 // DeleteExpiredCounters implements store.Counters.

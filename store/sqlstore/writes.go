@@ -151,6 +151,20 @@ func (s *Store) CountHits(ctx context.Context, key string, window time.Duration,
 	return n, resetAt, err
 }
 
+// HitAll implements store.Counters in its own transaction.
+func (s *Store) HitAll(ctx context.Context, hits []store.CounterWindow, now time.Time) (counts []int64, err error) {
+	err = s.inTx(ctx, func(o *ops) error {
+		counts, err = o.HitAll(ctx, hits, now)
+		return err
+	})
+	return counts, err
+}
+
+// UnhitAll implements store.Counters in its own transaction.
+func (s *Store) UnhitAll(ctx context.Context, hits []store.CounterWindow, now time.Time) error {
+	return s.inTx(ctx, func(o *ops) error { return o.UnhitAll(ctx, hits, now) })
+}
+
 // Unhit implements store.Counters in its own transaction.
 func (s *Store) Unhit(ctx context.Context, key string, window time.Duration, now time.Time) error {
 	return s.inTx(ctx, func(o *ops) error { return o.Unhit(ctx, key, window, now) })

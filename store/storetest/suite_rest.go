@@ -480,6 +480,86 @@ func testCounters(t *testing.T, s store.Store) {
 	if err := s.Unhit(ctx, key, 0, at); err == nil {
 		t.Fatal("Unhit with a zero window: no error")
 	}
+	testCounterBatches(t, s, start.Add(10*time.Hour))
+}
+
+// testCounterBatches: HitAll counts each counter in the window of its own
+// length and returns the counts in the order given; UnhitAll takes one back
+// from each, never below zero, only in the current windows; RecentHits
+// reads a counter's current and previous windows.
+func testCounterBatches(t *testing.T, s store.Store, start time.Time) {
+	ctx := context.Background()
+	const w = time.Minute
+	// Not in key order: the answer follows the order given.
+	batch := []store.CounterWindow{{Key: "batch:c", Window: w}, {Key: "batch:a", Window: time.Hour}, {Key: "batch:b", Window: w}}
+	at := start.Add(30 * time.Second)
+	hitAll := func(name string, hits []store.CounterWindow, when time.Time, want ...int64) {
+		t.Helper()
+		got, err := s.HitAll(ctx, hits, when)
+		wantErr(t, name, err, nil)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: HitAll = %v, want %v", name, got, want)
+		}
+	}
+	count := func(name, key string, window time.Duration, when time.Time, want int64) {
+		t.Helper()
+		if n, _, err := s.CountHits(ctx, key, window, when); err != nil || n != want {
+			t.Fatalf("%s: CountHits(%s) = %d, %v; want %d", name, key, n, err, want)
+		}
+	}
+	hitAll("first HitAll", batch, at, 1, 1, 1)
+	if n, _, _ := s.Hit(ctx, "batch:a", time.Hour, at); n != 2 {
+		t.Fatalf("Hit after HitAll = %d, want 2", n)
+	}
+	hitAll("second HitAll", batch, at.Add(time.Second), 2, 3, 2)
+	// A minute on, the minute counters are in a new window, the hour's is not.
+	hitAll("HitAll in the next minute", batch, at.Add(w), 1, 4, 1)
+	hitAll("HitAll of one", batch[2:], at.Add(w), 2)
+	count("the earlier minute is kept", "batch:c", w, at, 2)
+	if got, err := s.HitAll(ctx, nil, at); err != nil || len(got) != 0 {
+		t.Fatalf("HitAll of none = %v, %v", got, err)
+	}
+	if _, err := s.HitAll(ctx, []store.CounterWindow{{Key: "batch:z", Window: 0}}, at); err == nil {
+		t.Fatal("HitAll with a zero window: no error")
+	}
+	count("a failed HitAll counts nothing", "batch:z", time.Minute, at, 0)
+
+	wantErr(t, "UnhitAll", s.UnhitAll(ctx, batch, at.Add(w)), nil)
+	count("UnhitAll of c", "batch:c", w, at.Add(w), 0)
+	count("UnhitAll of a", "batch:a", time.Hour, at.Add(w), 3)
+	count("UnhitAll of b", "batch:b", w, at.Add(w), 1)
+	count("UnhitAll leaves the earlier minute", "batch:c", w, at, 2)
+	for range 4 {
+		wantErr(t, "UnhitAll down to zero", s.UnhitAll(ctx, batch, at.Add(w)), nil)
+	}
+	count("UnhitAll stops at zero", "batch:a", time.Hour, at, 0)
+	count("UnhitAll stops at zero", "batch:b", w, at.Add(w), 0)
+	wantErr(t, "UnhitAll of none", s.UnhitAll(ctx, nil, at), nil)
+	wantErr(t, "UnhitAll of unknown counters", s.UnhitAll(ctx, []store.CounterWindow{{Key: "batch:y", Window: w}}, at), nil)
+	count("UnhitAll created nothing", "batch:y", w, at, 0)
+	if err := s.UnhitAll(ctx, []store.CounterWindow{{Key: "batch:c", Window: 0}}, at); err == nil {
+		t.Fatal("UnhitAll with a zero window: no error")
+	}
+
+	recent := func(name, key string, when time.Time, wantCur, wantPrev int64) {
+		t.Helper()
+		cur, prev, err := s.RecentHits(ctx, key, w, when)
+		if err != nil || cur != wantCur || prev != wantPrev {
+			t.Fatalf("%s: RecentHits(%s) = %d, %d, %v; want %d, %d", name, key, cur, prev, err, wantCur, wantPrev)
+		}
+	}
+	recent("unknown counter", "batch:x", at, 0, 0)
+	// batch:c holds 2 in the minute of at and 0 in the one after.
+	recent("current window only", "batch:c", at, 2, 0)
+	recent("previous window only", "batch:c", at.Add(w), 0, 2)
+	recent("both windows too old", "batch:c", at.Add(2*w), 0, 0)
+	if _, _, err := s.Hit(ctx, "batch:c", w, at.Add(w)); err != nil {
+		t.Fatal(err)
+	}
+	recent("both windows", "batch:c", at.Add(w), 1, 2)
+	if _, _, err := s.RecentHits(ctx, "batch:c", 0, at); err == nil {
+		t.Fatal("RecentHits with a zero window: no error")
+	}
 }
 
 func testCounterRace(t *testing.T, s store.Store) {
@@ -504,6 +584,29 @@ func testCounterRace(t *testing.T, s store.Store) {
 		if c != int64(k+1) {
 			t.Fatalf("counts = %v, want 1..%d each once", counts, n)
 		}
+	}
+
+	// Batches sharing counters, given in opposite orders, neither lose a
+	// count nor fail (rows are locked in one order).
+	fwd := []store.CounterWindow{{Key: "race:a", Window: time.Hour}, {Key: "race:b", Window: time.Hour}, {Key: "race:c", Window: time.Minute}}
+	rev := []store.CounterWindow{fwd[2], fwd[1], fwd[0]}
+	for k := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hits := fwd
+			if k%2 == 1 {
+				hits = rev
+			}
+			if _, err := s.HitAll(ctx, hits, base); err != nil {
+				t.Errorf("HitAll: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := s.HitAll(ctx, fwd, base)
+	if err != nil || !slices.Equal(got, []int64{n + 1, n + 1, n + 1}) {
+		t.Fatalf("HitAll after %d concurrent batches = %v, %v; want %d each", n, got, err, n+1)
 	}
 }
 
