@@ -121,7 +121,7 @@ func TestDefaults(t *testing.T) {
 		{"memory limit", func(c *Config) any { return c.Runtime.MemoryLimit }, 48*MB + 2*128*MB, 48*MB + 2*64*KB},
 		{"sqlite cache size", func(c *Config) any { return c.SQLite.CacheSize }, 512 * KB, 512 * KB},
 		{"sqlite read connections", func(c *Config) any { return c.SQLite.ReadConnections }, 0, 0},
-		{"jwt verify cache", func(c *Config) any { return c.Session.JWT.VerifyCacheSize }, 1024, 1024},
+		{"jwt verify cache", func(c *Config) any { return c.Session.JWT.VerifyCacheSize }, 512, 512},
 		{"cookie name", func(c *Config) any { return c.Session.Cookie.Name }, "ory_kratos_session", "ory_kratos_session"},
 		{"cookie same_site", func(c *Config) any { return c.Session.Cookie.SameSite }, "Lax", "Lax"},
 		{"cookie secure", func(c *Config) any { return c.Session.Cookie.Secure }, true, false},

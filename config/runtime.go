@@ -12,8 +12,8 @@ type Runtime struct {
 // DefaultMemoryLimitBase is runtime.memory_limit's default beyond the
 // password hashes: what the Go runtime of a serve process may hold besides
 // them (heap, stacks, GC metadata; SQLite's memory is outside it). With the
-// session and verified-JWT caches at their default bounds (1024 entries
-// each, about 5 MB when full), four rounds of every bench scenario at c=16
+// session and verified-JWT caches at 1024 entries each (their defaults
+// then, 512 now; about 5 MB when full), four rounds of every bench scenario at c=16
 // on SQLite ended with the Go runtime holding 31.5 MB (Sys − HeapReleased)
 // under this limit: it binds only on a heap bigger than the defaults plan
 // for. A 32MB limit gave the same RSS in that soak (60.6 against 58–62 MB)

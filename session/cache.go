@@ -15,7 +15,7 @@ import (
 
 // Defaults of a Cache (config session.cache).
 const (
-	DefaultCacheEntries      = 1024
+	DefaultCacheEntries      = 512
 	DefaultCacheSyncInterval = time.Second
 	DefaultCacheMaxAge       = time.Minute
 )
