@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -31,15 +32,35 @@ type Config struct {
 	AppleTeamID       string
 	ApplePrivateKeyID string
 	ApplePrivateKey   string
-	// HTTPClient is used for every request; nil means a client with a
-	// 10-second timeout.
+	// HTTPClient is used for every request; nil means NewHTTPClient().
 	HTTPClient *http.Client
+}
+
+// DefaultTimeout bounds one request to a provider (discovery, token,
+// userinfo, JWKS).
+const DefaultTimeout = 10 * time.Second
+
+// MaxIdleConnsPerHost is how many idle keep-alive connections the client of
+// NewHTTPClient keeps to one provider host. http.DefaultTransport keeps 2:
+// with more sign-ins than that in flight at once, each connection beyond
+// the second was closed after its token request and the next callback
+// dialled (and, for https, handshook) a new one.
+const MaxIdleConnsPerHost = 32
+
+// NewHTTPClient returns the client for provider requests: the default
+// transport's settings (proxies from the environment, system TLS roots,
+// the 90 s idle timeout) with MaxIdleConnsPerHost idle connections kept
+// per provider host, and DefaultTimeout per request.
+func NewHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	return &http.Client{Timeout: DefaultTimeout, Transport: tr}
 }
 
 // New returns the Upstream for c.Kind.
 func New(c Config) (oidc.Upstream, error) {
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		c.HTTPClient = NewHTTPClient()
 	}
 	switch c.Kind {
 	case oidc.KindGitHub, oidc.KindDiscord, oidc.KindFacebook:
@@ -81,8 +102,15 @@ type openID struct {
 	issuer      string
 	appleSecret *appleSecret
 
-	mu       sync.Mutex
+	mu   sync.Mutex // held while discovering
+	disc atomic.Pointer[discovered]
+}
+
+// discovered is what discovery found, built once per provider: every
+// sign-in after the first reads it without a lock.
+type discovered struct {
 	provider *gooidc.Provider
+	verifier *gooidc.IDTokenVerifier
 	pkce     bool
 }
 
@@ -96,11 +124,14 @@ func (u *openID) multiTenant() bool {
 	return u.c.Kind == oidc.KindMicrosoft && (u.c.MicrosoftTenant == "common" || u.c.MicrosoftTenant == "organizations" || u.c.MicrosoftTenant == "consumers")
 }
 
-func (u *openID) discover(ctx context.Context) (*gooidc.Provider, error) {
+func (u *openID) discover(ctx context.Context) (*discovered, error) {
+	if d := u.disc.Load(); d != nil {
+		return d, nil
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.provider != nil {
-		return u.provider, nil
+	if d := u.disc.Load(); d != nil {
+		return d, nil
 	}
 	dctx := u.ctx(ctx)
 	if u.multiTenant() {
@@ -110,18 +141,19 @@ func (u *openID) discover(ctx context.Context) (*gooidc.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discover %s: %w", u.issuer, err)
 	}
+	d := &discovered{provider: p, verifier: p.Verifier(&gooidc.Config{ClientID: u.c.ClientID, SkipIssuerCheck: u.multiTenant()})}
 	var meta struct {
 		Methods []string `json:"code_challenge_methods_supported"`
 	}
 	if err := p.Claims(&meta); err == nil {
 		for _, m := range meta.Methods {
 			if m == "S256" {
-				u.pkce = true
+				d.pkce = true
 			}
 		}
 	}
-	u.provider = p
-	return p, nil
+	u.disc.Store(d)
+	return d, nil
 }
 
 func (u *openID) oauth2Config(ctx context.Context, p *gooidc.Provider, redirectURI string, scope []string) (*oauth2.Config, error) {
@@ -154,20 +186,16 @@ func withOpenID(scope []string) []string {
 func (u *openID) IssuesIDTokens() bool { return true }
 
 func (u *openID) SupportsPKCE(ctx context.Context) bool {
-	if _, err := u.discover(ctx); err != nil {
-		return false
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.pkce
+	d, err := u.discover(ctx)
+	return err == nil && d.pkce
 }
 
 func (u *openID) AuthURL(ctx context.Context, r oidc.AuthRequest) (string, error) {
-	p, err := u.discover(ctx)
+	d, err := u.discover(ctx)
 	if err != nil {
 		return "", err
 	}
-	conf, err := u.oauth2Config(ctx, p, r.RedirectURI, r.Scope)
+	conf, err := u.oauth2Config(ctx, d.provider, r.RedirectURI, r.Scope)
 	if err != nil {
 		return "", err
 	}
@@ -196,15 +224,12 @@ func authOptions(r oidc.AuthRequest) []oauth2.AuthCodeOption {
 	return opts
 }
 
-func (u *openID) verifier(p *gooidc.Provider) *gooidc.IDTokenVerifier {
-	return p.Verifier(&gooidc.Config{ClientID: u.c.ClientID, SkipIssuerCheck: u.multiTenant()})
-}
-
 func (u *openID) Exchange(ctx context.Context, code, verifier, redirectURI string) (*oidc.Claims, *oidc.Tokens, error) {
-	p, err := u.discover(ctx)
+	d, err := u.discover(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	p := d.provider
 	conf, err := u.oauth2Config(ctx, p, redirectURI, nil)
 	if err != nil {
 		return nil, nil, err
@@ -222,7 +247,7 @@ func (u *openID) Exchange(ctx context.Context, code, verifier, redirectURI strin
 	if raw == "" {
 		return nil, nil, errors.New("the token response has no id_token")
 	}
-	claims, err := u.verify(hctx, p, raw)
+	claims, err := u.verify(hctx, d.verifier, raw)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -246,15 +271,15 @@ func (u *openID) Exchange(ctx context.Context, code, verifier, redirectURI strin
 }
 
 func (u *openID) VerifyIDToken(ctx context.Context, raw string) (*oidc.Claims, error) {
-	p, err := u.discover(ctx)
+	d, err := u.discover(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return u.verify(u.ctx(ctx), p, raw)
+	return u.verify(u.ctx(ctx), d.verifier, raw)
 }
 
-func (u *openID) verify(ctx context.Context, p *gooidc.Provider, raw string) (*oidc.Claims, error) {
-	idt, err := u.verifier(p).Verify(ctx, raw)
+func (u *openID) verify(ctx context.Context, v *gooidc.IDTokenVerifier, raw string) (*oidc.Claims, error) {
+	idt, err := v.Verify(ctx, raw)
 	if err != nil {
 		return nil, fmt.Errorf("verify id_token: %w", err)
 	}

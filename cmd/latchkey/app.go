@@ -36,6 +36,7 @@ import (
 	"github.com/latchkey/latchkey/session"
 	"github.com/latchkey/latchkey/store"
 	"github.com/latchkey/latchkey/ui"
+	"github.com/latchkey/latchkey/upstream"
 	"github.com/latchkey/latchkey/webhook"
 )
 
@@ -189,7 +190,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 	var thirdParty *oidc.Method
 	if cfg.SelfService.Methods.OIDC.Enabled || (cfg.Hanko.Enabled && cfg.Hanko.ThirdParty.Offered()) {
 		if thirdParty, err = buildOIDC(ctx, cfg.SelfService.Methods.OIDC.Config, cfg.Hanko.ThirdParty, a.cipher,
-			a.tracing.Client(&http.Client{Timeout: 10 * time.Second})); err != nil {
+			a.tracing.Client(upstream.NewHTTPClient())); err != nil {
 			return nil, fail("%v", err)
 		}
 	}
