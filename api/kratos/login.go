@@ -169,7 +169,7 @@ func (s *SelfService) identifierLabel(_ *core.Identity) *Text {
 		return textPtr(labelID)
 	}
 	var ids []traitField
-	for _, f := range traitFields(sch.Raw()) {
+	for _, f := range s.schemaFields(sch) {
 		if f.Identifier {
 			ids = append(ids, f)
 		}

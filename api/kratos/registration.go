@@ -67,7 +67,7 @@ func (s *SelfService) schemaTraits() []traitField {
 	if err != nil {
 		return nil
 	}
-	return traitFields(sch.Raw())
+	return s.schemaFields(sch)
 }
 
 // profileRegistrationNodes renders the profile_first screens (notes §3.2).

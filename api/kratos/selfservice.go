@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/api"
@@ -173,6 +174,9 @@ type SelfService struct {
 	// securityKeys runs the webauthn method's ceremonies; nil when the
 	// method is off.
 	securityKeys *webauthn.Method
+	// traitCache holds each identity schema's trait fields
+	// (*schema.Schema → []traitField, see schemaFields).
+	traitCache sync.Map
 }
 
 // NewSelfService returns the self-service handler over o. It fails when a

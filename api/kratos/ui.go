@@ -3,8 +3,11 @@ package kratos
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/latchkey/latchkey/schema"
 )
 
 // Text is Kratos' uiText: a message with its numeric id, English text, type
@@ -274,6 +277,19 @@ type traitField struct {
 	// (credentials.webauthn.identifier).
 	PasskeyName bool
 	WebAuthnID  bool
+}
+
+// schemaFields returns traitFields of sch, read once per schema: a loaded
+// schema does not change, and every login or registration form rendered
+// needs its fields (parsing the document was most of a login form's
+// render). The slice is shared: callers must not modify it.
+func (s *SelfService) schemaFields(sch *schema.Schema) []traitField {
+	if f, ok := s.traitCache.Load(sch); ok {
+		return f.([]traitField)
+	}
+	f := slices.Clip(traitFields(sch.Raw()))
+	s.traitCache.Store(sch, f)
+	return f
 }
 
 // traitFields reads the traits of an identity schema document ({"properties":
