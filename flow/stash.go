@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -162,13 +163,32 @@ func belongsTo(f *core.Flow, def *Definition) bool {
 	if f.Kind != def.kind {
 		return false
 	}
+	owner, ok := stashDef(f.Stash)
+	return ok && (owner == "" || owner == def.name)
+}
+
+// defPrefix is how an envelope naming its definition starts: encode writes
+// Def first.
+var defPrefix = []byte(`{"def":"`)
+
+// stashDef returns the definition name an envelope records ("" for none),
+// and false when the stash is not a JSON document. An envelope as encode
+// writes it is read from its first bytes (a flow is checked on every load,
+// and decoding the whole stash for its first field was most of the
+// check); anything else (an older flow, a name with escapes) is decoded.
+func stashDef(stash []byte) (string, bool) {
+	if rest, ok := bytes.CutPrefix(stash, defPrefix); ok {
+		if n := bytes.IndexByte(rest, '"'); n >= 0 && bytes.IndexByte(rest[:n], '\\') < 0 {
+			return string(rest[:n]), true
+		}
+	}
 	var owner struct {
 		Def string `json:"def"`
 	}
-	if len(f.Stash) > 0 && json.Unmarshal(f.Stash, &owner) != nil {
-		return false
+	if len(stash) > 0 && json.Unmarshal(stash, &owner) != nil {
+		return "", false
 	}
-	return owner.Def == "" || owner.Def == def.name
+	return owner.Def, true
 }
 
 func decodeEnvelope(raw json.RawMessage) (*envelope, error) {
