@@ -13,6 +13,12 @@ import (
 const flowColumns = `id, kind, face, type, state, stash, csrf_token, identity_id, version,
 	expires_at, created_at, updated_at`
 
+// flowSelectList reads the time columns as text on SQLite, parsed by
+// timeScan in our own layout first: the driver's TIMESTAMP parsing tried
+// its layouts in turn, each miss an allocated time.ParseError, on every
+// flow load.
+var flowSelectList = selectList(flowColumns)
+
 // CreateFlow implements store.Flows.
 func (o *ops) CreateFlow(ctx context.Context, f *core.Flow) error {
 	if f == nil || f.ID == "" {
@@ -36,7 +42,7 @@ func (o *ops) GetFlow(ctx context.Context, id string) (*core.Flow, error) {
 		return nil, fmt.Errorf("get flow %q: %w", id, store.ErrNotFound)
 	}
 	var f core.Flow
-	err := o.queryRow(ctx, `SELECT `+flowColumns+` FROM flows WHERE id = ?`, id).Scan(
+	err := o.queryRow(ctx, `SELECT `+o.cols(flowSelectList)+` FROM flows WHERE id = ?`, id).Scan(
 		&f.ID, &f.Kind, &f.Face, &f.Type, &f.State, bytesScan{(*[]byte)(&f.Stash)}, &f.CSRFToken,
 		stringScan{&f.IdentityID}, &f.Version, timeScan{&f.ExpiresAt}, timeScan{&f.CreatedAt},
 		timeScan{&f.UpdatedAt})
