@@ -168,20 +168,23 @@ func (s *SelfService) oidcSubmit(sub *submission, kind core.FlowKind) (*outcome,
 // sign-in on an e-mail alone); otherwise a sign-up.
 func (s *SelfService) oidcComplete(sub *submission, kind core.FlowKind, p *oidc.Provider, claims *oidc.Claims, tokens *oidc.Tokens) (*outcome, error) {
 	ctx := sub.r.Context()
-	op, err := s.oidc.Credential(p, claims, tokens)
-	if err != nil {
-		return nil, err
-	}
 	res, err := oidc.Resolve(ctx, s.st, store.ErrNotFound, p, claims, nil)
 	if err != nil {
 		return nil, &core.Error{Code: core.CodeInternal, Message: "Looking up the account failed.", Cause: err}
 	}
-	switch res.Outcome {
-	case oidc.SignIn:
+	if res.Outcome == oidc.SignIn {
 		if res.Identity.State == core.IdentityInactive {
 			return &outcome{messages: []Text{msgDisabled}}, nil
 		}
 		return &outcome{identityID: res.Identity.ID, ident: res.Identity, next: statePassedChallenge, oidcLogin: true}, nil
+	}
+	// A new link (its tokens sealed) only where one may be stored: a
+	// sign-in keeps the link it has.
+	op, err := s.oidc.Credential(p, claims, tokens)
+	if err != nil {
+		return nil, err
+	}
+	switch res.Outcome {
 	case oidc.Conflict, oidc.Link:
 		return s.oidcConflict(ctx, kind, p, res.Address, op, res.Identity)
 	}
