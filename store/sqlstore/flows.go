@@ -60,14 +60,35 @@ func (o *ops) UpdateFlow(ctx context.Context, f *core.Flow) error {
 	if !core.IsID(f.ID) {
 		return fmt.Errorf("update flow %q: %w", f.ID, store.ErrNotFound)
 	}
-	n, err := o.execAffected(ctx, `UPDATE flows SET kind = ?, face = ?, type = ?, state = ?,
-		stash = ?, csrf_token = ?, identity_id = ?, version = ?, expires_at = ?, created_at = ?,
-		updated_at = ? WHERE id = ? AND version = ?`,
-		string(f.Kind), f.Face, f.Type, f.State, jsonArg(f.Stash), f.CSRFToken,
-		nullArg(f.IdentityID), f.Version+1, o.d.timeArg(f.ExpiresAt), o.d.timeArg(f.CreatedAt),
-		o.d.timeArg(f.UpdatedAt), f.ID, f.Version)
-	if err != nil {
-		return fmt.Errorf("update flow %s: %w", f.ID, o.wrap(err))
+	var n int
+	var err error
+	if o.d.Flavor == SQLite {
+		// SQLite rewrites the entry of every index whose column an UPDATE
+		// sets, equal value or not: setting expires_at dirties a page of
+		// flows_expires_at_idx, a second page in the write-ahead log at
+		// each step. Steps keep the expiry, so the update first leaves
+		// expires_at out, on the condition that it is already f's; when
+		// it is not (or the version is stale) the full update below runs.
+		n, err = o.execAffected(ctx, `UPDATE flows SET kind = ?, face = ?, type = ?, state = ?,
+			stash = ?, csrf_token = ?, identity_id = ?, version = ?, created_at = ?,
+			updated_at = ? WHERE id = ? AND version = ? AND expires_at IS ?`,
+			string(f.Kind), f.Face, f.Type, f.State, jsonArg(f.Stash), f.CSRFToken,
+			nullArg(f.IdentityID), f.Version+1, o.d.timeArg(f.CreatedAt),
+			o.d.timeArg(f.UpdatedAt), f.ID, f.Version, o.d.timeArg(f.ExpiresAt))
+		if err != nil {
+			return fmt.Errorf("update flow %s: %w", f.ID, o.wrap(err))
+		}
+	}
+	if n == 0 {
+		n, err = o.execAffected(ctx, `UPDATE flows SET kind = ?, face = ?, type = ?, state = ?,
+			stash = ?, csrf_token = ?, identity_id = ?, version = ?, expires_at = ?, created_at = ?,
+			updated_at = ? WHERE id = ? AND version = ?`,
+			string(f.Kind), f.Face, f.Type, f.State, jsonArg(f.Stash), f.CSRFToken,
+			nullArg(f.IdentityID), f.Version+1, o.d.timeArg(f.ExpiresAt), o.d.timeArg(f.CreatedAt),
+			o.d.timeArg(f.UpdatedAt), f.ID, f.Version)
+		if err != nil {
+			return fmt.Errorf("update flow %s: %w", f.ID, o.wrap(err))
+		}
 	}
 	if n == 0 {
 		var one int
