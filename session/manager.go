@@ -336,30 +336,52 @@ func (m *Manager) notFound(op string, err error) error {
 func (m *Manager) modify(ctx context.Context, op, id string, fn func(s *core.Session) (changed bool, err error)) (*core.Session, error) {
 	var out *core.Session
 	err := m.st.Update(ctx, func(tx store.Tx) error {
-		s, err := tx.GetSession(ctx, id)
-		if err != nil {
-			return err
-		}
-		changed, err := fn(s)
-		if err != nil {
-			return err
-		}
-		if changed {
-			if err := tx.UpdateSession(ctx, s); err != nil {
-				return err
-			}
-		}
-		out = s
-		return nil
+		var err error
+		out, err = modifyTx(ctx, tx, id, fn)
+		return err
 	})
+	if err != nil {
+		return nil, m.modifyError(op, err)
+	}
+	return out, nil
+}
+
+// SessionModifier is what AddMethodIn reads and writes the session
+// through: a store.Tx.
+type SessionModifier interface {
+	GetSession(ctx context.Context, id string) (*core.Session, error)
+	UpdateSession(ctx context.Context, s *core.Session) error
+}
+
+// modifyTx is modify's work inside tx.
+func modifyTx(ctx context.Context, tx SessionModifier, id string, fn func(s *core.Session) (changed bool, err error)) (*core.Session, error) {
+	s, err := tx.GetSession(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	changed, err := fn(s)
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		if err := tx.UpdateSession(ctx, s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// modifyError is modify's error for op: domain errors as they are, a
+// missing session CodeNotFound, others wrapped.
+func (m *Manager) modifyError(op string, err error) error {
 	if err != nil {
 		var ce *core.Error
 		if errors.As(err, &ce) {
-			return nil, err
+			return err
 		}
-		return nil, m.notFound(op, err)
+		return m.notFound(op, err)
 	}
-	return out, nil
+	return nil
 }
 
 // Extend moves the expiry of session id to now+lifespan (Kratos' session
@@ -395,6 +417,19 @@ func (m *Manager) Extend(ctx context.Context, id string, lifespan time.Duration)
 // when it no longer exists, CodeInvalid for an empty method, or a wrapped
 // store error.
 func (m *Manager) AddMethod(ctx context.Context, s *core.Session, method core.AuthMethod) error {
+	return m.addMethod(ctx, nil, s, method)
+}
+
+// AddMethodIn is AddMethod re-reading and writing the session through tx, a
+// caller's transaction, so the step-up commits with the step that proved
+// the method. It returns AddMethod's errors.
+func (m *Manager) AddMethodIn(ctx context.Context, tx SessionModifier, s *core.Session, method core.AuthMethod) error {
+	return m.addMethod(ctx, tx, s, method)
+}
+
+// addMethod is AddMethod in tx, or in a transaction of its own when tx is
+// nil.
+func (m *Manager) addMethod(ctx context.Context, tx SessionModifier, s *core.Session, method core.AuthMethod) error {
 	if method.Method == "" {
 		return core.Errorf(core.CodeInvalid, "An authentication method is required.")
 	}
@@ -406,7 +441,7 @@ func (m *Manager) AddMethod(ctx context.Context, s *core.Session, method core.Au
 	if method.AAL == "" {
 		method.AAL = core.AAL1
 	}
-	out, err := m.modify(ctx, "add session method", s.ID, func(cur *core.Session) (bool, error) {
+	add := func(cur *core.Session) (bool, error) {
 		if err := check(cur, now); err != nil {
 			return false, err
 		}
@@ -415,7 +450,15 @@ func (m *Manager) AddMethod(ctx context.Context, s *core.Session, method core.Au
 		cur.AuthenticatedAt = method.CompletedAt
 		cur.UpdatedAt = now
 		return true, nil
-	})
+	}
+	var out *core.Session
+	var err error
+	if tx != nil {
+		out, err = modifyTx(ctx, tx, s.ID, add)
+		err = m.modifyError("add session method", err)
+	} else {
+		out, err = m.modify(ctx, "add session method", s.ID, add)
+	}
 	if err != nil {
 		return err
 	}

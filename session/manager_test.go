@@ -578,3 +578,46 @@ func TestIssueIn(t *testing.T) {
 		t.Fatalf("no methods: %v, want invalid", err)
 	}
 }
+
+// TestAddMethodIn: the step-up is written through the caller's transaction
+// (gone when it rolls back, stored as AddMethod stores it when it commits)
+// and refuses what AddMethod refuses.
+func TestAddMethodIn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m, st, _ := setup(t)
+	s, _, err := m.Issue(ctx, alice, password, browser, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errRollBack := errors.New("roll back")
+	err = st.Update(ctx, func(tx store.Tx) error {
+		cp := *s
+		if err := m.AddMethodIn(ctx, tx, &cp, totp); err != nil {
+			return err
+		}
+		return errRollBack
+	})
+	if !errors.Is(err, errRollBack) {
+		t.Fatal(err)
+	}
+	if got, err := st.GetSession(ctx, s.ID); err != nil || got.AAL != core.AAL1 || len(got.Methods) != 1 {
+		t.Fatalf("after the rolled back step-up: %+v, %v; want aal1 with one method", got, err)
+	}
+	if err := st.Update(ctx, func(tx store.Tx) error { return m.AddMethodIn(ctx, tx, s, totp) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetSession(ctx, s.ID)
+	if err != nil || got.AAL != core.AAL2 || len(got.Methods) != 2 || s.AAL != core.AAL2 || !got.AuthenticatedAt.Equal(s.AuthenticatedAt) {
+		t.Fatalf("after the step-up: stored %+v, %v; *s %+v", got, err, s)
+	}
+	if err := m.Revoke(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	err = st.Update(ctx, func(tx store.Tx) error { return m.AddMethodIn(ctx, tx, s, totp) })
+	wantCode(t, err, core.CodeUnauthorized, ErrRevoked)
+	gone := *s
+	gone.ID = "00000000-0000-4000-8000-000000000000"
+	err = st.Update(ctx, func(tx store.Tx) error { return m.AddMethodIn(ctx, tx, &gone, totp) })
+	wantCode(t, err, core.CodeNotFound, ErrNoSession)
+}

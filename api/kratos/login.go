@@ -1,6 +1,7 @@
 package kratos
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/flow"
 	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/schema"
+	"github.com/latchkey/latchkey/store"
 	"github.com/latchkey/latchkey/webhook"
 )
 
@@ -210,7 +212,13 @@ func (s *SelfService) passwordLogin(sub *submission) (*outcome, error) {
 	if o.nodeMessages != nil {
 		return o, nil
 	}
-	i, err := s.auth.Authenticate(sub.r.Context(), schema.NormalizeIdentifier(identifier), pw, clientIP(sub.r))
+	i, succ, err := s.auth.Attempt(sub.r.Context(), schema.NormalizeIdentifier(identifier), pw, clientIP(sub.r))
+	// A right password is taken back from the attempt limits in the
+	// step's transaction (or, when the step does not commit, after it).
+	o.tx = func(c *flow.ActionContext, _ *outcome) error {
+		return succ.Record(c.Base().Context(), s.attempts.In(c.Base().Tx()))
+	}
+	o.untx = func(ctx context.Context) error { return succ.Record(ctx, s.attempts) }
 	var rl *password.RateLimitError
 	switch {
 	case errors.As(err, &rl):
@@ -281,7 +289,19 @@ func (s *SelfService) finishLogin(w http.ResponseWriter, r *http.Request, sub *s
 	}
 	var out *issued
 	var err error
-	if sub.sess != nil && sub.sess.IdentityID == o.identityID {
+	switch {
+	case o.issued != nil:
+		// The step's transaction issued it (issueInTx).
+		out = o.issued
+		if typ == "browser" {
+			if err = s.cookie.issue(w, out.token, out.session.ExpiresAt, s.now()); err != nil && !out.added {
+				err = &core.Error{Code: core.CodeInternal, Message: "Setting the session cookie failed.", Cause: err}
+			}
+			if err == nil && !out.added {
+				_, err = s.csrf.rotate(w)
+			}
+		}
+	case sub.sess != nil && sub.sess.IdentityID == o.identityID:
 		// A refresh (or a step-up) adds the method to the session.
 		sess := sub.sess
 		if err = s.sessions.AddMethod(r.Context(), sess, core.AuthMethod{Method: method, AAL: s.methodAAL(method)}); err == nil {
@@ -290,7 +310,7 @@ func (s *SelfService) finishLogin(w http.ResponseWriter, r *http.Request, sub *s
 				err = s.cookie.issue(w, out.token, sess.ExpiresAt, s.now())
 			}
 		}
-	} else {
+	default:
 		out, err = s.issueSession(w, r, o.identityID, method, typ)
 		if err == nil && typ == "browser" {
 			_, err = s.csrf.rotate(w)
@@ -338,6 +358,49 @@ func (s *SelfService) finishLogin(w http.ResponseWriter, r *http.Request, sub *s
 		resp.ContinueWith = []ContinueWith{{Action: "redirect_browser_to", RedirectBrowserTo: ret}}
 	}
 	api.WriteJSON(w, http.StatusOK, resp)
+}
+
+// issueInTx issues the session of a login step that ended its flow inside
+// the step's transaction, or adds the step's method to the caller's
+// session there, so the session commits with the step. It does so only
+// when nothing of the answer comes before the session: no web hook runs
+// after the login (one may interrupt it), and the step is no provider's
+// (oidcFinish answers those). Otherwise, and when the caller's session can
+// no longer be stepped up (the answer reports that as before), it leaves
+// o.issued nil and the answer writes the session as it did.
+func (s *SelfService) issueInTx(ctx context.Context, tx store.Tx, r *http.Request, sub *submission, o *outcome, res *flow.Result) error {
+	o.issued = nil
+	if !res.Ended || o.identityID == "" || o.redirect != "" || o.oidcLogin || o.oidcSignedUp || res.Flow.Kind != core.FlowLogin {
+		return nil
+	}
+	method := val(keyActive, res.Stash)
+	if method == "" || method == "oidc" || s.webhooks != nil && webhook.Has(s.loginHookList(method), webhook.SelectAll) {
+		return nil
+	}
+	if sub.sess != nil && sub.sess.IdentityID == o.identityID {
+		// A copy: a transaction run again starts from the session as read.
+		sess := *sub.sess
+		err := s.sessions.AddMethodIn(ctx, tx, &sess, core.AuthMethod{Method: method, AAL: s.methodAAL(method)})
+		var ce *core.Error
+		switch {
+		case errors.As(err, &ce):
+			return nil // nothing written; the answer's AddMethod reports it
+		case err != nil:
+			return err
+		}
+		o.issued = &issued{session: &sess, token: s.sessionToken(r), added: true}
+		return nil
+	}
+	lifespan := s.sessCfg.Lifespan
+	if lifespan <= 0 {
+		lifespan = 24 * time.Hour
+	}
+	sess, tok, err := s.sessions.IssueIn(ctx, tx, o.identityID, []core.AuthMethod{{Method: method, AAL: core.AAL1}}, device(r), lifespan)
+	if err != nil {
+		return err
+	}
+	o.issued = &issued{session: sess, token: tok}
+	return nil
 }
 
 // rateLimited is the 429 of too many password attempts.

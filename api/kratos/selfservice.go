@@ -405,12 +405,23 @@ type outcome struct {
 	// registered identity is created). An error rolls the step back. It may
 	// run more than once, each time on the outcome as prepare returned it.
 	tx func(c *flow.ActionContext, o *outcome) error
+	// untx, when set, runs outside any transaction when the step did not
+	// commit (it failed or was refused before or in its transaction): what
+	// tx would have written that must not be lost with it (a right
+	// password taken back from the attempt limits).
+	untx func(ctx context.Context) error
+	// issued is the session the step's transaction issued or stepped up
+	// (issueInTx); the answer hands it out instead of writing one.
+	issued *issued
 }
 
 // issued is a session the finish step hands out.
 type issued struct {
 	session *core.Session
 	token   string
+	// added is set when the step added its method to the caller's
+	// session rather than issuing a new one.
+	added bool
 }
 
 type outcomeKey struct{}

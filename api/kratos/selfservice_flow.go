@@ -808,8 +808,17 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 		// submission that committed in between (which rotated the flow's
 		// token, so a second read would fail with ErrCSRF) fails it with
 		// ErrConflict, answered alike.
+		queue := s.queueAfterHooks(kind, sub, o, tok, jsonAnswer, hookReq)
 		return s.engine.Submit(ctx, def, flow.Submission{FlowID: id, Action: action, CSRFToken: res.Flow.CSRFToken,
-			Input: engineInput(body, inputs), InTx: s.queueAfterHooks(kind, sub, o, tok, jsonAnswer, hookReq), Flow: &res.Flow})
+			Input: engineInput(body, inputs), Flow: &res.Flow, InTx: func(ctx context.Context, tx store.Tx, res *flow.Result) error {
+				if err := queue(ctx, tx, res); err != nil {
+					return err
+				}
+				if kind == core.FlowLogin {
+					return s.issueInTx(ctx, tx, r, sub, o, res)
+				}
+				return nil
+			}})
 	}
 	res2, err := submit()
 	var refused *hookIdentityRefused
@@ -818,6 +827,11 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 		// identity took, seen only by its insert; the step rolled back. Run
 		// it once more: its look-ups now see the winner.
 		res2, err = submit()
+	}
+	if err != nil && o.untx != nil {
+		if uerr := o.untx(r.Context()); uerr != nil && s.errs.Log != nil {
+			s.errs.Log.ErrorContext(r.Context(), "kratos: a step that did not commit", "error", uerr)
+		}
 	}
 	switch {
 	case errors.Is(err, flow.ErrExpired):

@@ -36,7 +36,7 @@ type hotPath struct {
 	stmts  *statementCounter
 }
 
-func newHotPath(b *testing.B) *hotPath {
+func newHotPath(b testing.TB) *hotPath {
 	b.Helper()
 	b.Setenv("LATCHKEY_DSN", "sqlite://"+filepath.Join(b.TempDir(), "b.db"))
 	b.Setenv("LATCHKEY_LOG_LEVEL", "info")

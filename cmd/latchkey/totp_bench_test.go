@@ -24,11 +24,13 @@ import (
 )
 
 // statementLog records the text of every SQL statement the store runs
-// (LATCHKEY_BENCH_STATEMENTS=FILE writes those of one op to FILE).
+// (LATCHKEY_BENCH_STATEMENTS=FILE writes those of one op to FILE) and
+// counts its write transactions.
 type statementLog struct {
-	mu sync.Mutex
-	on bool
-	qs []string
+	mu  sync.Mutex
+	on  bool
+	qs  []string
+	txs int
 }
 
 func (l *statementLog) StartQuery(ctx context.Context, q string) (context.Context, func(error)) {
@@ -40,6 +42,29 @@ func (l *statementLog) StartQuery(ctx context.Context, q string) (context.Contex
 	return ctx, func(error) {}
 }
 
+func (l *statementLog) BeginTx(context.Context) {
+	l.mu.Lock()
+	if l.on {
+		l.txs++
+	}
+	l.mu.Unlock()
+}
+
+// start begins recording afresh; stop ends it and returns what was
+// recorded.
+func (l *statementLog) start() {
+	l.mu.Lock()
+	l.on, l.qs, l.txs = true, nil, 0
+	l.mu.Unlock()
+}
+
+func (l *statementLog) stop() (stmts []string, txs int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.on = false
+	return l.qs, l.txs
+}
+
 // benchTOTPUser is an identity with a password and a TOTP key; next is the
 // lowest time step whose code no login used yet (a code is accepted once).
 type benchTOTPUser struct {
@@ -47,141 +72,200 @@ type benchTOTPUser struct {
 	next          int64
 }
 
-// BenchmarkTOTPAAL2 is bench's totp-aal2 op through the whole public
-// handler on SQLite (serve --dev, TOTP on): a native password login, then
-// the aal2 step-up with a TOTP code. stmts/op is the SQL statements per op.
-// Each identity has two usable codes per 30 s (the current step and the
-// next); when all are used the timer stops until the next step.
-func BenchmarkTOTPAAL2(b *testing.B) {
-	b.Setenv("LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED", "true")
+// totpFixture is a server on a fresh SQLite file (serve --dev, TOTP on)
+// with identities that have a password and a TOTP key, for bench's
+// totp-aal2 op through the whole public handler.
+type totpFixture struct {
+	hp    *hotPath
+	log   *statementLog
+	users []*benchTOTPUser
+	next  int
+	// wait is called when every identity has used its codes of the
+	// current window, with how long until the next one.
+	wait func(time.Duration)
+}
+
+const totpFixturePassword = "a bench password 1234"
+
+func newTOTPFixture(tb testing.TB, identities int) *totpFixture {
+	tb.Helper()
+	tb.Setenv("LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED", "true")
 	for _, k := range []string{"LATCHKEY_RATELIMIT_PASSWORD_IDENTIFIER_LIMIT", "LATCHKEY_RATELIMIT_PASSWORD_IP_LIMIT"} {
-		b.Setenv(k, "1000000000")
+		tb.Setenv(k, "1000000000")
 	}
-	hp := newHotPath(b)
+	f := &totpFixture{hp: newHotPath(tb), log: &statementLog{}, wait: time.Sleep}
 	ctx := context.Background()
-	const pw = "a bench password 1234"
-	users := make([]*benchTOTPUser, 500)
-	for n := range users {
+	for n := range identities {
 		email := fmt.Sprintf("totp-%d-%s@example.com", n, uuid.NewString()[:8])
-		st, body := call(hp.app.adminHandler(), http.MethodPost, "/admin/identities", nil, map[string]any{
+		st, body := call(f.hp.app.adminHandler(), http.MethodPost, "/admin/identities", nil, map[string]any{
 			"schema_id": "default", "traits": map[string]any{"email": email},
-			"credentials": map[string]any{"password": map[string]any{"config": map[string]any{"password": pw}}}})
+			"credentials": map[string]any{"password": map[string]any{"config": map[string]any{"password": totpFixturePassword}}}})
 		if st != http.StatusCreated {
-			b.Fatalf("create identity: %d %s", st, body)
+			tb.Fatalf("create identity: %d %s", st, body)
 		}
 		var created struct{ ID string }
 		_ = json.Unmarshal(body, &created)
 		k, err := pqtotp.Generate(pqtotp.GenerateOpts{Issuer: "bench", AccountName: email})
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 		key, err := totp.ParseURL(k.URL())
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
-		sealed, err := totp.SealConfig(hp.app.cipher, created.ID, key)
+		sealed, err := totp.SealConfig(f.hp.app.cipher, created.ID, key)
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
-		i, err := hp.app.db.GetIdentity(ctx, created.ID)
+		i, err := f.hp.app.db.GetIdentity(ctx, created.ID)
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 		now := time.Now().UTC()
 		i.SetCredential(core.Credential{ID: uuid.NewString(), Type: core.CredentialTOTP, Config: sealed, CreatedAt: now, UpdatedAt: now})
-		if err := hp.app.db.UpdateIdentity(ctx, i); err != nil {
-			b.Fatal(err)
+		if err := f.hp.app.db.UpdateIdentity(ctx, i); err != nil {
+			tb.Fatal(err)
 		}
-		users[n] = &benchTOTPUser{email: email, secret: k.Secret()}
+		f.users = append(f.users, &benchTOTPUser{email: email, secret: k.Secret()})
 	}
-	log := &statementLog{}
-	hp.app.db.Trace(log)
-	public := hp.public
-	next := 0
-	take := func() (*benchTOTPUser, time.Time) {
-		for {
-			now := time.Now()
-			cur := now.Unix() / 30
-			lo, hi := cur, cur+1
-			if time.Unix((cur+1)*30, 0).Sub(now) < 3*time.Second {
-				lo++
+	f.hp.app.db.Trace(f.log)
+	return f
+}
+
+// take returns an identity and the time of a step whose code it has not
+// used (the current one or the next, which the server accepts for drift).
+func (f *totpFixture) take() (*benchTOTPUser, time.Time) {
+	for {
+		now := time.Now()
+		cur := now.Unix() / 30
+		lo, hi := cur, cur+1
+		if time.Unix((cur+1)*30, 0).Sub(now) < 3*time.Second {
+			lo++
+		}
+		for range f.users {
+			u := f.users[f.next]
+			f.next = (f.next + 1) % len(f.users)
+			if s := max(u.next, lo); s <= hi {
+				u.next = s + 1
+				return u, time.Unix(s*30, 0)
 			}
-			for range users {
-				u := users[next]
-				next = (next + 1) % len(users)
-				if s := max(u.next, lo); s <= hi {
-					u.next = s + 1
-					return u, time.Unix(s*30, 0)
-				}
-			}
-			b.StopTimer()
-			time.Sleep(time.Unix((cur+1)*30, 0).Sub(now) + 10*time.Millisecond)
-			b.StartTimer()
+		}
+		f.wait(time.Unix((cur+1)*30, 0).Sub(now) + 10*time.Millisecond)
+	}
+}
+
+// op is one totp-aal2 op: GET /self-service/login/api, POST the password,
+// GET /self-service/login/api?aal=aal2, POST a TOTP code. each, when set,
+// is called after each of the four requests.
+func (f *totpFixture) op(tb testing.TB, each func(req string)) {
+	u, at := f.take()
+	public := f.hp.public
+	after := func(req string) {
+		if each != nil {
+			each(req)
 		}
 	}
 	flowID := func(path string, h map[string]string) string {
 		st, body := call(public, http.MethodGet, path, h, nil)
 		if st != http.StatusOK {
-			b.Fatalf("GET %s: %d %s", path, st, body)
+			tb.Fatalf("GET %s: %d %s", path, st, body)
 		}
 		var f struct{ ID string }
 		_ = json.Unmarshal(body, &f)
 		return f.ID
 	}
-	op := func() {
-		u, at := take()
-		id := flowID("/self-service/login/api", nil)
-		st, body := call(public, http.MethodPost, "/self-service/login?flow="+url.QueryEscape(id), nil,
-			map[string]any{"method": "password", "identifier": u.email, "password": pw})
-		var done struct {
-			Token   string `json:"session_token"`
-			Session struct {
-				AAL string `json:"authenticator_assurance_level"`
-			} `json:"session"`
-		}
-		if st != http.StatusOK || json.Unmarshal(body, &done) != nil || done.Token == "" {
-			b.Fatalf("password login: %d %s", st, body)
-		}
-		h := map[string]string{"X-Session-Token": done.Token}
-		code, err := pqtotp.GenerateCodeCustom(u.secret, at, pqtotp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		id = flowID("/self-service/login/api?aal=aal2", h)
-		st, body = call(public, http.MethodPost, "/self-service/login?flow="+url.QueryEscape(id), h,
-			map[string]any{"method": "totp", "totp_code": code})
-		if st != http.StatusOK || json.Unmarshal(body, &done) != nil || done.Session.AAL != "aal2" {
-			b.Fatalf("totp step-up: %d %s", st, body)
-		}
+	id := flowID("/self-service/login/api", nil)
+	after("GET login")
+	st, body := call(public, http.MethodPost, "/self-service/login?flow="+url.QueryEscape(id), nil,
+		map[string]any{"method": "password", "identifier": u.email, "password": totpFixturePassword})
+	var done struct {
+		Token   string `json:"session_token"`
+		Session struct {
+			AAL string `json:"authenticator_assurance_level"`
+		} `json:"session"`
 	}
-	op() // warm the statement caches
-	log.mu.Lock()
-	log.on = true
-	log.mu.Unlock()
-	op()
-	log.mu.Lock()
-	perOp := len(log.qs)
+	if st != http.StatusOK || json.Unmarshal(body, &done) != nil || done.Token == "" {
+		tb.Fatalf("password login: %d %s", st, body)
+	}
+	after("POST password")
+	h := map[string]string{"X-Session-Token": done.Token}
+	code, err := pqtotp.GenerateCodeCustom(u.secret, at, pqtotp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	id = flowID("/self-service/login/api?aal=aal2", h)
+	after("GET login aal2")
+	st, body = call(public, http.MethodPost, "/self-service/login?flow="+url.QueryEscape(id), h,
+		map[string]any{"method": "totp", "totp_code": code})
+	if st != http.StatusOK || json.Unmarshal(body, &done) != nil || done.Session.AAL != "aal2" {
+		tb.Fatalf("totp step-up: %d %s", st, body)
+	}
+	after("POST totp")
+}
+
+// BenchmarkTOTPAAL2 is bench's totp-aal2 op through the whole public
+// handler on SQLite (serve --dev, TOTP on): a native password login, then
+// the aal2 step-up with a TOTP code. stmts/op and txs/op are the SQL
+// statements and write transactions of one op (the first login of an
+// identity from its address), cpu-µs/op the process's CPU time per op.
+// Each identity has two usable codes per 30 s (the current step and the
+// next); when all are used the timer stops until the next step.
+func BenchmarkTOTPAAL2(b *testing.B) {
+	f := newTOTPFixture(b, 500)
+	f.wait = func(d time.Duration) {
+		b.StopTimer()
+		time.Sleep(d)
+		b.StartTimer()
+	}
+	f.op(b, nil) // warm the statement caches
+	f.log.start()
+	f.op(b, nil)
+	stmts, txs := f.log.stop()
 	if path := os.Getenv("LATCHKEY_BENCH_STATEMENTS"); path != "" {
 		var lines []string
-		for _, q := range log.qs {
+		for _, q := range stmts {
 			lines = append(lines, strings.Join(strings.Fields(q), " "))
 		}
 		if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 			b.Fatal(err)
 		}
 	}
-	log.on = false
-	log.mu.Unlock()
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime(b)
 	n := 0
 	for b.Loop() {
-		op()
+		f.op(b, nil)
 		n++
 	}
 	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(n)/1e3, "cpu-µs/op")
-	b.ReportMetric(float64(perOp), "stmts/op")
+	b.ReportMetric(float64(len(stmts)), "stmts/op")
+	b.ReportMetric(float64(txs), "txs/op")
+}
+
+// TestTOTPLoginWrites: each of the op's four requests commits once per
+// thing that must be committed before the next: the new flow; the password
+// attempt (counted before the hash is checked), then the step with the
+// right attempt taken back and the session issued; the new aal2 flow; the
+// TOTP attempt, then the step with the code claimed and the session
+// stepped up. Run with -v to see the statements.
+func TestTOTPLoginWrites(t *testing.T) {
+	f := newTOTPFixture(t, 1)
+	want := map[string]int{"GET login": 1, "POST password": 2, "GET login aal2": 1, "POST totp": 2}
+	for round := range 2 { // a first login from the address, then a known one
+		f.log.start()
+		f.op(t, func(req string) {
+			stmts, txs := f.log.stop()
+			for _, q := range stmts {
+				t.Logf("round %d %s: %.100s", round, req, strings.Join(strings.Fields(q), " "))
+			}
+			if txs != want[req] {
+				t.Errorf("round %d %s: %d write transactions, want %d", round, req, txs, want[req])
+			}
+			f.log.start()
+		})
+		f.log.stop()
+	}
 }
 
 // cpuTime returns the CPU time (user and system) the process has used, in

@@ -78,15 +78,60 @@ type Authenticator struct {
 // ErrIdentityDisabled for an inactive identity with the right password, and
 // other errors for failures of the store or the limiter.
 func (a *Authenticator) Authenticate(ctx context.Context, identifier, pw, clientIP string) (*core.Identity, error) {
-	if err := a.extraLimit(ctx, identifier); err != nil {
+	id, hashed, succ, err := a.attempt(ctx, identifier, pw, clientIP)
+	if succ.key == "" {
 		return nil, err
+	}
+	if err := succ.Record(ctx, a.Policy); err != nil {
+		return nil, err
+	}
+	return a.finish(ctx, id, hashed, pw)
+}
+
+// Attempt is Authenticate that leaves recording the right attempt to the
+// caller: for a right password (an inactive identity's too, with
+// ErrIdentityDisabled) the Success's Record takes the attempt back from the
+// limits, inside the transaction the login commits in. Until then the
+// attempt stays counted, as a wrong one.
+func (a *Authenticator) Attempt(ctx context.Context, identifier, pw, clientIP string) (*core.Identity, Success, error) {
+	id, hashed, succ, err := a.attempt(ctx, identifier, pw, clientIP)
+	if succ.key == "" {
+		return nil, Success{}, err
+	}
+	id, err = a.finish(ctx, id, hashed, pw)
+	return id, succ, err
+}
+
+// Success is the right password of an Attempt, not yet taken back from
+// the attempt limits.
+type Success struct{ key, ip string }
+
+// Record takes the attempt back under p (ratelimit.Policy.Succeed): the
+// Authenticator's policy, bound to the caller's transaction (Policy.In). It
+// returns the limiter's error. The zero Success records nothing.
+func (s Success) Record(ctx context.Context, p *ratelimit.Policy) error {
+	if s.key == "" {
+		return nil
+	}
+	if err := p.Succeed(ctx, ratelimit.Password, s.key, s.ip); err != nil {
+		return fmt.Errorf("rate limit: %w", err)
+	}
+	return nil
+}
+
+// attempt counts the attempt and checks the password. It returns the
+// identity, its stored hash and a non-zero Success for a right password,
+// and otherwise the error Authenticate answers.
+func (a *Authenticator) attempt(ctx context.Context, identifier, pw, clientIP string) (*core.Identity, string, Success, error) {
+	if err := a.extraLimit(ctx, identifier); err != nil {
+		return nil, "", Success{}, err
 	}
 	var id *core.Identity
 	if identifier != "" && pw != "" && len(pw) <= MaxPasswordBytes {
 		var err error
 		id, err = a.Store.FindIdentityByIdentifier(ctx, core.CredentialPassword, identifier)
 		if err != nil && (a.NotFound == nil || !errors.Is(err, a.NotFound)) {
-			return nil, fmt.Errorf("look up identifier: %w", err)
+			return nil, "", Success{}, fmt.Errorf("look up identifier: %w", err)
 		}
 	}
 	// The policy's key: the identity when the identifier names one (so
@@ -102,43 +147,53 @@ func (a *Authenticator) Authenticate(ctx context.Context, identifier, pw, client
 	if err := a.Policy.Check(ctx, ratelimit.Password, key, clientIP); err != nil {
 		var ex *ratelimit.ExceededError
 		if errors.As(err, &ex) {
-			return nil, &RateLimitError{RetryAfter: ex.RetryAfter}
+			return nil, "", Success{}, &RateLimitError{RetryAfter: ex.RetryAfter}
 		}
-		return nil, fmt.Errorf("rate limit: %w", err)
+		return nil, "", Success{}, fmt.Errorf("rate limit: %w", err)
 	}
 	if id == nil {
 		_ = a.Hasher.DummyVerify(ctx, []byte(pw))
-		return nil, ErrInvalidCredentials
+		return nil, "", Success{}, ErrInvalidCredentials
 	}
+	hashed := hashedPassword(id)
+	if hashed == "" {
+		// Found by identifier but without a password (e.g. deleted through
+		// the admin API): same answer and timing as a wrong password.
+		_ = a.Hasher.DummyVerify(ctx, []byte(pw))
+		return nil, "", Success{}, ErrInvalidCredentials
+	}
+	if err := a.Hasher.Verify(ctx, []byte(pw), hashed); err != nil {
+		if errors.Is(err, ErrMismatch) {
+			return nil, "", Success{}, ErrInvalidCredentials
+		}
+		if ctx.Err() != nil {
+			return nil, "", Success{}, ctx.Err()
+		}
+		// A stored hash we cannot parse is the operator's problem, not the
+		// user's: log-worthy, but the user learns only that login failed.
+		return nil, "", Success{}, &core.Error{Code: core.CodeInternal, Message: "The stored password cannot be checked.", Cause: err}
+	}
+	return id, hashed, Success{key: key, ip: clientIP}, nil
+}
+
+// hashedPassword returns the identity's stored password hash, or "".
+func hashedPassword(id *core.Identity) string {
 	cred, ok := id.Credential(core.CredentialPassword)
 	var cfg Config
 	if ok {
 		_ = json.Unmarshal(cred.Config, &cfg)
 	}
-	if cfg.HashedPassword == "" {
-		// Found by identifier but without a password (e.g. deleted through
-		// the admin API): same answer and timing as a wrong password.
-		_ = a.Hasher.DummyVerify(ctx, []byte(pw))
-		return nil, ErrInvalidCredentials
-	}
-	if err := a.Hasher.Verify(ctx, []byte(pw), cfg.HashedPassword); err != nil {
-		if errors.Is(err, ErrMismatch) {
-			return nil, ErrInvalidCredentials
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		// A stored hash we cannot parse is the operator's problem, not the
-		// user's: log-worthy, but the user learns only that login failed.
-		return nil, &core.Error{Code: core.CodeInternal, Message: "The stored password cannot be checked.", Cause: err}
-	}
-	if err := a.Policy.Succeed(ctx, ratelimit.Password, key, clientIP); err != nil {
-		return nil, fmt.Errorf("rate limit: %w", err)
-	}
+	return cfg.HashedPassword
+}
+
+// finish refuses an inactive identity and upgrades an outdated hash after
+// a right password.
+func (a *Authenticator) finish(ctx context.Context, id *core.Identity, hashed, pw string) (*core.Identity, error) {
 	if id.State == core.IdentityInactive {
 		return nil, ErrIdentityDisabled
 	}
-	if a.Hasher.NeedsRehash(cfg.HashedPassword) {
+	if a.Hasher.NeedsRehash(hashed) {
+		cred, _ := id.Credential(core.CredentialPassword)
 		if err := a.rehash(ctx, id, cred, pw); err != nil {
 			// The login itself succeeded; the upgrade is retried next time.
 			return id, nil

@@ -66,8 +66,17 @@ type QueryTracer interface {
 	StartQuery(ctx context.Context, query string) (context.Context, func(error))
 }
 
-// Trace makes every statement of the store report to t (nil stops it). Call
-// it before the store is used.
+// TxTracer is a QueryTracer that also hears of every write transaction the
+// store begins (Update, and each write of its own), for tests that count
+// them.
+type TxTracer interface {
+	QueryTracer
+	BeginTx(ctx context.Context)
+}
+
+// Trace makes every statement of the store report to t (nil stops it), and
+// every write transaction when t is a TxTracer. Call it before the store is
+// used.
 func (s *Store) Trace(t QueryTracer) {
 	s.tracer = t
 	s.ops.tracer = t
@@ -172,6 +181,9 @@ func (s *Store) tryTx(ctx context.Context, fn func(o *ops) error) (err error) {
 	if s.writeStmts != nil {
 		// After the transaction has released the connection.
 		defer s.writeStmts.prepareMissing(ctx)
+	}
+	if t, ok := s.tracer.(TxTracer); ok {
+		t.BeginTx(ctx)
 	}
 	tx, err := s.write.BeginTxx(ctx, nil)
 	if err != nil {
