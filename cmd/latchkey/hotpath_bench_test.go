@@ -89,15 +89,25 @@ func (hp *hotPath) run(b *testing.B, newReq func() *http.Request) {
 		}
 	}
 	check() // warm the statement and JWT caches
+	hp.measure(b, func() {
+		if req.Body != nil {
+			req = newReq()
+		}
+		check()
+	})
+}
+
+// measure runs op b.N times, the statements counter and timer started
+// after the caller's warm-up, and reports allocations and statements per
+// op.
+func (hp *hotPath) measure(b *testing.B, op func()) {
+	b.Helper()
 	hp.stmts.n.Store(0)
 	b.ReportAllocs()
 	b.ResetTimer()
 	n := 0
 	for b.Loop() {
-		if req.Body != nil {
-			req = newReq()
-		}
-		check()
+		op()
 		n++
 	}
 	b.ReportMetric(float64(hp.stmts.n.Load())/float64(n), "stmts/op")
@@ -181,15 +191,7 @@ func BenchmarkAdminCreate(b *testing.B) {
 				}
 			}
 			do()
-			hp.stmts.n.Store(0)
-			b.ReportAllocs()
-			b.ResetTimer()
-			ops := 0
-			for b.Loop() {
-				do()
-				ops++
-			}
-			b.ReportMetric(float64(hp.stmts.n.Load())/float64(ops), "stmts/op")
+			hp.measure(b, do)
 		})
 	}
 }
@@ -247,15 +249,7 @@ func (hp *hotPath) runFresh(b *testing.B, newReq func(jwt string) *http.Request)
 		}
 	}
 	check()
-	hp.stmts.n.Store(0)
-	b.ReportAllocs()
-	b.ResetTimer()
-	n := 0
-	for b.Loop() {
-		check()
-		n++
-	}
-	b.ReportMetric(float64(hp.stmts.n.Load())/float64(n), "stmts/op")
+	hp.measure(b, check)
 }
 
 // BenchmarkHankoValidateMiss measures GET and POST /sessions/validate with

@@ -105,13 +105,5 @@ func BenchmarkOIDCLogin(b *testing.B) {
 	}
 	login() // the first sign-in registers the provider's user
 	login() // warm the statement caches
-	hp.stmts.n.Store(0)
-	b.ReportAllocs()
-	b.ResetTimer()
-	ops := 0
-	for b.Loop() {
-		login()
-		ops++
-	}
-	b.ReportMetric(float64(hp.stmts.n.Load())/float64(ops), "stmts/op")
+	hp.measure(b, login)
 }
