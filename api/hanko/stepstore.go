@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store"
@@ -94,46 +93,9 @@ func (t *stepTx) CreateWebAuthnCredential(ctx context.Context, c *core.WebAuthnC
 	return t.Tx.CreateWebAuthnCredential(ctx, c)
 }
 
-// UpdateWebAuthnCredential writes c and changes the remembered list of
-// c's identity as the write changed the stored one (a passkey login's
-// sign count and last use), so the list is not read again in the step;
-// it forgets everything else, as every write does.
 func (t *stepTx) UpdateWebAuthnCredential(ctx context.Context, c *core.WebAuthnCredential) error {
-	list, remembered := t.creds[c.IdentityID]
 	t.forget()
-	if err := t.Tx.UpdateWebAuthnCredential(ctx, c); err != nil {
-		return err
-	}
-	i := slices.IndexFunc(list, func(x core.WebAuthnCredential) bool { return x.ID == c.ID })
-	if !remembered || i < 0 {
-		return nil
-	}
-	list[i] = updatedCredential(list[i], c)
-	t.creds = map[string][]core.WebAuthnCredential{c.IdentityID: list}
-	return nil
-}
-
-// updatedCredential is stored after the store's UpdateWebAuthnCredential
-// wrote c over it: the columns that update writes, with times as the
-// store reads them back (UTC, microseconds: the conformance suite's).
-func updatedCredential(stored core.WebAuthnCredential, c *core.WebAuthnCredential) core.WebAuthnCredential {
-	stored.SignCount, stored.CloneWarning, stored.Transports = c.SignCount, c.CloneWarning, slices.Clone(c.Transports)
-	stored.BackupEligible, stored.BackupState, stored.UserVerified = c.BackupEligible, c.BackupState, c.UserVerified
-	stored.Attachment, stored.DisplayName, stored.MFAOnly = c.Attachment, c.DisplayName, c.MFAOnly
-	stored.UpdatedAt = storedTime(c.UpdatedAt)
-	stored.LastUsedAt = nil
-	if c.LastUsedAt != nil {
-		t := storedTime(*c.LastUsedAt)
-		stored.LastUsedAt = &t
-	}
-	return stored
-}
-
-func storedTime(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return t.UTC().Truncate(time.Microsecond)
+	return t.Tx.UpdateWebAuthnCredential(ctx, c)
 }
 
 func (t *stepTx) DeleteWebAuthnCredential(ctx context.Context, identityID, id string) error {
