@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -57,6 +58,29 @@ func (i *Identity) SetCredential(c Credential) {
 		i.Credentials = make(map[CredentialType]Credential)
 	}
 	i.Credentials[c.Type] = c
+}
+
+// Clone copies i deeply enough that changing the copy's addresses and
+// credentials (their maps, slices and the addresses' VerifiedAt) leaves i
+// alone. The JSON documents (traits, metadata, credential configs) are
+// shared: they are replaced, never written into.
+func (i *Identity) Clone() *Identity {
+	c := *i
+	c.Addresses = slices.Clone(i.Addresses)
+	for n := range c.Addresses {
+		if v := c.Addresses[n].VerifiedAt; v != nil {
+			at := *v
+			c.Addresses[n].VerifiedAt = &at
+		}
+	}
+	if i.Credentials != nil {
+		c.Credentials = make(map[CredentialType]Credential, len(i.Credentials))
+		for ct, cr := range i.Credentials {
+			cr.Identifiers = slices.Clone(cr.Identifiers)
+			c.Credentials[ct] = cr
+		}
+	}
+	return &c
 }
 
 // PrimaryAddress returns the identity's primary address on channel via.

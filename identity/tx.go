@@ -55,7 +55,7 @@ func (p *Prepared) Identity() *core.Identity {
 	if p == nil || p.ident == nil {
 		return nil
 	}
-	return cloneIdentity(p.ident)
+	return p.ident.Clone()
 }
 
 // Prepare does the work of Create that needs no database, outside any
@@ -137,7 +137,7 @@ func (t *TxService) CreatePrepared(ctx context.Context, p *Prepared) (*core.Iden
 		return nil, &core.Error{Code: core.CodeInternal, Message: "The identity store failed.",
 			Cause: errors.New("identity: CreatePrepared without a Prepared from Service.Prepare")}
 	}
-	i := cloneIdentity(p.ident)
+	i := p.ident.Clone()
 	if err := checkFree(ctx, t.tx, nil, i); err != nil {
 		return nil, err
 	}
@@ -390,27 +390,6 @@ func checkFree(ctx context.Context, tx store.Identities, old, i *core.Identity) 
 	return nil
 }
 
-// cloneIdentity copies i deeply enough that changing the copy's addresses
-// and credentials leaves i alone.
-func cloneIdentity(i *core.Identity) *core.Identity {
-	c := *i
-	c.Addresses = slices.Clone(i.Addresses)
-	for n := range c.Addresses {
-		if v := c.Addresses[n].VerifiedAt; v != nil {
-			at := *v
-			c.Addresses[n].VerifiedAt = &at
-		}
-	}
-	if i.Credentials != nil {
-		c.Credentials = make(map[core.CredentialType]core.Credential, len(i.Credentials))
-		for ct, cr := range i.Credentials {
-			cr.Identifiers = slices.Clone(cr.Identifiers)
-			c.Credentials[ct] = cr
-		}
-	}
-	return &c
-}
-
 // PutSecondFactor stores a totp or lookup_secret credential of the identity
 // in the transaction, replacing one of the same type. config is the
 // method's sealed config (method/totp, method/lookup); the credential's
@@ -465,7 +444,7 @@ func (t *TxService) LinkOIDC(ctx context.Context, id string, op OIDCProvider) (*
 	if err != nil {
 		return nil, txStoreError("link oidc", err, cid)
 	}
-	i := cloneIdentity(old)
+	i := old.Clone()
 	var cfg OIDCConfig
 	c, ok := i.Credential(core.CredentialOIDC)
 	if ok && len(c.Config) > 0 {

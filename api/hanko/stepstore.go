@@ -2,7 +2,6 @@ package hanko
 
 import (
 	"context"
-	"maps"
 	"slices"
 
 	"github.com/latchkey/latchkey/core"
@@ -43,7 +42,7 @@ func (t *stepTx) forget() {
 // since the last write).
 func (t *stepTx) GetIdentity(ctx context.Context, id string) (*core.Identity, error) {
 	if i, ok := t.users[id]; ok {
-		return copyIdentity(i), nil
+		return i.Clone(), nil
 	}
 	i, err := t.Tx.GetIdentity(ctx, id)
 	if err != nil {
@@ -52,7 +51,7 @@ func (t *stepTx) GetIdentity(ctx context.Context, id string) (*core.Identity, er
 	if t.users == nil {
 		t.users = make(map[string]*core.Identity, 1)
 	}
-	t.users[id] = copyIdentity(i)
+	t.users[id] = i.Clone()
 	return i, nil
 }
 
@@ -101,19 +100,4 @@ func (t *stepTx) UpdateWebAuthnCredential(ctx context.Context, c *core.WebAuthnC
 func (t *stepTx) DeleteWebAuthnCredential(ctx context.Context, identityID, id string) error {
 	t.forget()
 	return t.Tx.DeleteWebAuthnCredential(ctx, identityID, id)
-}
-
-// copyIdentity returns a copy of i that shares no slice or map a caller
-// may change (traits and metadata are replaced, never written into).
-func copyIdentity(i *core.Identity) *core.Identity {
-	c := *i
-	c.Addresses = slices.Clone(i.Addresses)
-	if i.Credentials != nil {
-		c.Credentials = maps.Clone(i.Credentials)
-		for k, cr := range c.Credentials {
-			cr.Identifiers = slices.Clone(cr.Identifiers)
-			c.Credentials[k] = cr
-		}
-	}
-	return &c
 }
