@@ -128,18 +128,13 @@ func (m *Manager) IssueIn(ctx context.Context, st SessionCreator, identityID str
 	case lifespan <= 0:
 		return nil, "", core.Errorf(core.CodeInvalid, "A session needs a positive lifespan.")
 	}
-	for _, more := range methods[1:] {
-		if more.Method == "" {
+	now := m.clock()
+	stamped := make([]core.AuthMethod, len(methods))
+	for k, am := range methods {
+		if am.Method == "" {
 			return nil, "", core.Errorf(core.CodeInvalid, "An authentication method is required.")
 		}
-	}
-	now := m.clock()
-	method := methods[0]
-	if method.CompletedAt.IsZero() {
-		method.CompletedAt = now
-	}
-	if method.AAL == "" {
-		method.AAL = core.AAL1
+		stamped[k] = stampMethod(am, now)
 	}
 	id, err := m.newID()
 	if err != nil {
@@ -157,24 +152,12 @@ func (m *Manager) IssueIn(ctx context.Context, st SessionCreator, identityID str
 		TokenHash:       th[:],
 		LogoutTokenHash: lh[:],
 		Active:          true,
-		Methods:         []core.AuthMethod{method},
+		Methods:         stamped,
 		IssuedAt:        now,
-		AuthenticatedAt: method.CompletedAt.UTC(),
+		AuthenticatedAt: stamped[len(stamped)-1].CompletedAt,
 		ExpiresAt:       now.Add(lifespan),
 		CreatedAt:       now,
 		UpdatedAt:       now,
-	}
-	// As AddMethod adds them.
-	for _, more := range methods[1:] {
-		if more.CompletedAt.IsZero() {
-			more.CompletedAt = now
-		}
-		more.CompletedAt = more.CompletedAt.UTC()
-		if more.AAL == "" {
-			more.AAL = core.AAL1
-		}
-		s.Methods = append(s.Methods, more)
-		s.AuthenticatedAt = more.CompletedAt
 	}
 	s.AAL = s.ComputeAAL()
 	if device != (core.Device{}) {
@@ -427,13 +410,9 @@ func (m *Manager) AddMethodIn(ctx context.Context, tx SessionModifier, s *core.S
 	return m.addMethod(ctx, tx, s, method)
 }
 
-// addMethod is AddMethod in tx, or in a transaction of its own when tx is
-// nil.
-func (m *Manager) addMethod(ctx context.Context, tx SessionModifier, s *core.Session, method core.AuthMethod) error {
-	if method.Method == "" {
-		return core.Errorf(core.CodeInvalid, "An authentication method is required.")
-	}
-	now := m.clock()
+// stampMethod is method as a session records it: completed now unless
+// it says when (in UTC), at aal1 unless it says otherwise.
+func stampMethod(method core.AuthMethod, now time.Time) core.AuthMethod {
 	if method.CompletedAt.IsZero() {
 		method.CompletedAt = now
 	}
@@ -441,6 +420,17 @@ func (m *Manager) addMethod(ctx context.Context, tx SessionModifier, s *core.Ses
 	if method.AAL == "" {
 		method.AAL = core.AAL1
 	}
+	return method
+}
+
+// addMethod is AddMethod in tx, or in a transaction of its own when tx is
+// nil.
+func (m *Manager) addMethod(ctx context.Context, tx SessionModifier, s *core.Session, method core.AuthMethod) error {
+	if method.Method == "" {
+		return core.Errorf(core.CodeInvalid, "An authentication method is required.")
+	}
+	now := m.clock()
+	method = stampMethod(method, now)
 	add := func(cur *core.Session) (bool, error) {
 		if err := check(cur, now); err != nil {
 			return false, err
