@@ -34,12 +34,9 @@ type Batcher interface {
 
 // AllowAll implements Batcher: one upsert of every counter.
 func (d *DB) AllowAll(ctx context.Context, events []RuleKey) ([]Decision, error) {
-	hits := make([]store.CounterWindow, len(events))
-	for i, e := range events {
-		if err := e.Rule.check(); err != nil {
-			return nil, err
-		}
-		hits[i] = store.CounterWindow{Key: hashKey(d.secret, e.Rule, e.Key), Window: e.Rule.Window}
+	hits, err := d.windows(events)
+	if err != nil {
+		return nil, err
 	}
 	now := d.now()
 	counts, err := d.counters.HitAll(ctx, hits, now)
@@ -48,19 +45,29 @@ func (d *DB) AllowAll(ctx context.Context, events []RuleKey) ([]Decision, error)
 	}
 	out := make([]Decision, len(events))
 	for i, e := range events {
-		out[i] = decide(e.Rule, counts[i], windowEnd(now, e.Rule.Window), now)
+		_, end := store.CounterWindowOf(now, e.Rule.Window)
+		out[i] = decide(e.Rule, counts[i], end, now)
 	}
 	return out, nil
 }
 
-// UndoAll implements Batcher: one update of every counter.
-func (d *DB) UndoAll(ctx context.Context, events []RuleKey) error {
+// windows checks the events' rules and returns their counters.
+func (d *DB) windows(events []RuleKey) ([]store.CounterWindow, error) {
 	hits := make([]store.CounterWindow, len(events))
 	for i, e := range events {
 		if err := e.Rule.check(); err != nil {
-			return err
+			return nil, err
 		}
 		hits[i] = store.CounterWindow{Key: hashKey(d.secret, e.Rule, e.Key), Window: e.Rule.Window}
+	}
+	return hits, nil
+}
+
+// UndoAll implements Batcher: one update of every counter.
+func (d *DB) UndoAll(ctx context.Context, events []RuleKey) error {
+	hits, err := d.windows(events)
+	if err != nil {
+		return err
 	}
 	if err := d.counters.UnhitAll(ctx, hits, d.now()); err != nil {
 		return fmt.Errorf("undo rate limit: %w", err)

@@ -83,17 +83,6 @@ func decide(rule Rule, count int64, resetAt, now time.Time) Decision {
 	return Decision{Allowed: false, Remaining: 0, RetryAfter: retry}
 }
 
-// windowEnd returns the end of the fixed window of length w that holds now
-// (windows start at multiples of w since the Unix epoch, as the store's).
-func windowEnd(now time.Time, w time.Duration) time.Time {
-	ns := now.UnixNano()
-	off := ns % int64(w)
-	if off < 0 {
-		off += int64(w)
-	}
-	return time.Unix(0, ns-off).Add(w).UTC()
-}
-
 // Undo implements Limiter: it takes one back from the current window.
 func (d *DB) Undo(ctx context.Context, rule Rule, key string) error {
 	if err := rule.check(); err != nil {

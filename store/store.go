@@ -217,6 +217,19 @@ type CounterWindow struct {
 	Window time.Duration
 }
 
+// CounterWindowOf returns the start and end of the counter window of
+// length w that holds now: windows start at multiples of w since the Unix
+// epoch, on every backend.
+func CounterWindowOf(now time.Time, w time.Duration) (start, end time.Time) {
+	ns := now.UnixNano()
+	off := ns % int64(w)
+	if off < 0 {
+		off += int64(w)
+	}
+	start = time.Unix(0, ns-off).UTC()
+	return start, start.Add(w)
+}
+
 // Counters stores fixed-window rate-limit counters shared by replicas.
 type Counters interface {
 	// Hit atomically adds one to the counter key in the window of length

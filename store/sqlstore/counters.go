@@ -12,18 +12,6 @@ import (
 	"github.com/latchkey/latchkey/store"
 )
 
-// windowOf returns the start and end of the window of length w that holds
-// now, windows starting at multiples of w since the Unix epoch.
-func windowOf(now time.Time, w time.Duration) (start, end time.Time) {
-	ns := now.UnixNano()
-	off := ns % int64(w)
-	if off < 0 {
-		off += int64(w)
-	}
-	start = time.Unix(0, ns-off).UTC()
-	return start, start.Add(w)
-}
-
 // Hit implements store.Counters. The increment is one atomic upsert; on
 // MySQL, which has no RETURNING, the count is read back under the row lock
 // the upsert holds, in the same transaction.
@@ -31,7 +19,7 @@ func (o *ops) Hit(ctx context.Context, key string, window time.Duration, now tim
 	if window < time.Microsecond {
 		return 0, time.Time{}, errors.New("hit counter: window shorter than a microsecond")
 	}
-	start, end := windowOf(now, window)
+	start, end := store.CounterWindowOf(now, window)
 	var n int64
 	var err error
 	if o.d.Flavor == MySQL {
@@ -59,7 +47,7 @@ func (o *ops) CountHits(ctx context.Context, key string, window time.Duration, n
 	if window < time.Microsecond {
 		return 0, time.Time{}, errors.New("count hits: window shorter than a microsecond")
 	}
-	start, end := windowOf(now, window)
+	start, end := store.CounterWindowOf(now, window)
 	var n int64
 	err := o.queryRow(ctx, `SELECT hits FROM rate_limit_counters WHERE counter_key = ? AND window_start = ?`,
 		key, o.d.timeArg(start)).Scan(&n)
@@ -77,7 +65,7 @@ func (o *ops) Unhit(ctx context.Context, key string, window time.Duration, now t
 	if window < time.Microsecond {
 		return errors.New("unhit counter: window shorter than a microsecond")
 	}
-	start, _ := windowOf(now, window)
+	start, _ := store.CounterWindowOf(now, window)
 	if _, err := o.exec(ctx, `UPDATE rate_limit_counters SET hits = hits - 1
 		WHERE counter_key = ? AND window_start = ? AND hits > 0`, key, o.d.timeArg(start)); err != nil {
 		return fmt.Errorf("unhit counter: %w", err)
@@ -110,7 +98,7 @@ func (o *ops) HitAll(ctx context.Context, hits []store.CounterWindow, now time.T
 		if h.Window < time.Microsecond {
 			return nil, errors.New("hit counters: window shorter than a microsecond")
 		}
-		start, end := windowOf(now, h.Window)
+		start, end := store.CounterWindowOf(now, h.Window)
 		starts[i] = o.d.timeArg(start)
 		args = append(args, h.Key, starts[i], o.d.timeArg(end))
 		if i > 0 {
@@ -201,7 +189,7 @@ func (o *ops) UnhitAll(ctx context.Context, hits []store.CounterWindow, now time
 		if h.Window < time.Microsecond {
 			return errors.New("unhit counters: window shorter than a microsecond")
 		}
-		start, _ := windowOf(now, h.Window)
+		start, _ := store.CounterWindowOf(now, h.Window)
 		starts[i] = o.d.timeArg(start)
 	}
 	q, args := counterMatch(`UPDATE rate_limit_counters SET hits = hits - 1 WHERE hits > 0 AND (`, hits, starts)
@@ -216,7 +204,7 @@ func (o *ops) RecentHits(ctx context.Context, key string, window time.Duration, 
 	if window < time.Microsecond {
 		return 0, 0, errors.New("recent hits: window shorter than a microsecond")
 	}
-	start, _ := windowOf(now, window)
+	start, _ := store.CounterWindowOf(now, window)
 	cur, prev := o.d.timeArg(start), o.d.timeArg(start.Add(-window))
 	var c, p sql.NullInt64
 	err := o.queryRow(ctx, `SELECT MAX(CASE WHEN window_start = ? THEN hits END), MAX(CASE WHEN window_start = ? THEN hits END)
