@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/latchkey/latchkey/core"
@@ -18,6 +19,10 @@ const flowColumns = `id, kind, face, type, state, stash, csrf_token, identity_id
 // its layouts in turn, each miss an allocated time.ParseError, on every
 // flow load.
 var flowSelectList = selectList(flowColumns)
+
+// flowSet is what UpdateFlow sets besides expires_at.
+const flowSet = `kind = ?, face = ?, type = ?, state = ?, stash = ?, csrf_token = ?, identity_id = ?,
+	version = ?, created_at = ?, updated_at = ?`
 
 // CreateFlow implements store.Flows.
 func (o *ops) CreateFlow(ctx context.Context, f *core.Flow) error {
@@ -60,6 +65,9 @@ func (o *ops) UpdateFlow(ctx context.Context, f *core.Flow) error {
 	if !core.IsID(f.ID) {
 		return fmt.Errorf("update flow %q: %w", f.ID, store.ErrNotFound)
 	}
+	set := []any{string(f.Kind), f.Face, f.Type, f.State, jsonArg(f.Stash), f.CSRFToken,
+		nullArg(f.IdentityID), f.Version + 1, o.d.timeArg(f.CreatedAt), o.d.timeArg(f.UpdatedAt)}
+	expires := o.d.timeArg(f.ExpiresAt)
 	var n int
 	var err error
 	if o.d.Flavor == SQLite {
@@ -69,23 +77,15 @@ func (o *ops) UpdateFlow(ctx context.Context, f *core.Flow) error {
 		// each step. Steps keep the expiry, so the update first leaves
 		// expires_at out, on the condition that it is already f's; when
 		// it is not (or the version is stale) the full update below runs.
-		n, err = o.execAffected(ctx, `UPDATE flows SET kind = ?, face = ?, type = ?, state = ?,
-			stash = ?, csrf_token = ?, identity_id = ?, version = ?, created_at = ?,
-			updated_at = ? WHERE id = ? AND version = ? AND expires_at IS ?`,
-			string(f.Kind), f.Face, f.Type, f.State, jsonArg(f.Stash), f.CSRFToken,
-			nullArg(f.IdentityID), f.Version+1, o.d.timeArg(f.CreatedAt),
-			o.d.timeArg(f.UpdatedAt), f.ID, f.Version, o.d.timeArg(f.ExpiresAt))
+		n, err = o.execAffected(ctx, `UPDATE flows SET `+flowSet+` WHERE id = ? AND version = ? AND expires_at IS ?`,
+			slices.Concat(set, []any{f.ID, f.Version, expires})...)
 		if err != nil {
 			return fmt.Errorf("update flow %s: %w", f.ID, o.wrap(err))
 		}
 	}
 	if n == 0 {
-		n, err = o.execAffected(ctx, `UPDATE flows SET kind = ?, face = ?, type = ?, state = ?,
-			stash = ?, csrf_token = ?, identity_id = ?, version = ?, expires_at = ?, created_at = ?,
-			updated_at = ? WHERE id = ? AND version = ?`,
-			string(f.Kind), f.Face, f.Type, f.State, jsonArg(f.Stash), f.CSRFToken,
-			nullArg(f.IdentityID), f.Version+1, o.d.timeArg(f.ExpiresAt), o.d.timeArg(f.CreatedAt),
-			o.d.timeArg(f.UpdatedAt), f.ID, f.Version)
+		n, err = o.execAffected(ctx, `UPDATE flows SET `+flowSet+`, expires_at = ? WHERE id = ? AND version = ?`,
+			slices.Concat(set, []any{expires, f.ID, f.Version})...)
 		if err != nil {
 			return fmt.Errorf("update flow %s: %w", f.ID, o.wrap(err))
 		}
