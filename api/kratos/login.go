@@ -291,24 +291,15 @@ func (s *SelfService) finishLogin(w http.ResponseWriter, r *http.Request, sub *s
 	var err error
 	switch {
 	case o.issued != nil:
-		// The step's transaction issued it (issueInTx).
+		// The step's transaction issued it or added the method (issueInTx).
 		out = o.issued
-		if typ == "browser" {
-			if err = s.cookie.issue(w, out.token, out.session.ExpiresAt, s.now()); err != nil && !out.added {
-				err = &core.Error{Code: core.CodeInternal, Message: "Setting the session cookie failed.", Cause: err}
-			}
-			if err == nil && !out.added {
-				_, err = s.csrf.rotate(w)
-			}
-		}
+		err = s.handOut(w, out, typ)
 	case sub.sess != nil && sub.sess.IdentityID == o.identityID:
 		// A refresh (or a step-up) adds the method to the session.
 		sess := sub.sess
 		if err = s.sessions.AddMethod(r.Context(), sess, core.AuthMethod{Method: method, AAL: s.methodAAL(method)}); err == nil {
-			out = &issued{session: sess, token: s.sessionToken(r)}
-			if typ == "browser" {
-				err = s.cookie.issue(w, out.token, sess.ExpiresAt, s.now())
-			}
+			out = &issued{session: sess, token: s.sessionToken(r), added: true}
+			err = s.handOut(w, out, typ)
 		}
 	default:
 		out, err = s.issueSession(w, r, o.identityID, method, typ)
@@ -391,15 +382,31 @@ func (s *SelfService) issueInTx(ctx context.Context, tx store.Tx, r *http.Reques
 		o.issued = &issued{session: &sess, token: s.sessionToken(r), added: true}
 		return nil
 	}
-	lifespan := s.sessCfg.Lifespan
-	if lifespan <= 0 {
-		lifespan = 24 * time.Hour
-	}
-	sess, tok, err := s.sessions.IssueIn(ctx, tx, o.identityID, []core.AuthMethod{{Method: method, AAL: core.AAL1}}, device(r), lifespan)
+	sess, tok, err := s.sessions.IssueIn(ctx, tx, o.identityID, []core.AuthMethod{{Method: method, AAL: core.AAL1}}, device(r), s.sessionLifespan())
 	if err != nil {
 		return err
 	}
 	o.issued = &issued{session: sess, token: tok}
+	return nil
+}
+
+// handOut puts the session of a finished login on a browser's answer: the
+// session cookie and, for a new session, a new anti-CSRF token. A session
+// the login added its method to keeps its token.
+func (s *SelfService) handOut(w http.ResponseWriter, out *issued, typ string) error {
+	if typ != "browser" {
+		return nil
+	}
+	if err := s.cookie.issue(w, out.token, out.session.ExpiresAt, s.now()); err != nil {
+		if out.added {
+			return err
+		}
+		return &core.Error{Code: core.CodeInternal, Message: "Setting the session cookie failed.", Cause: err}
+	}
+	if !out.added {
+		_, err := s.csrf.rotate(w)
+		return err
+	}
 	return nil
 }
 

@@ -1009,14 +1009,18 @@ func (s *SelfService) replaceExpired(w http.ResponseWriter, r *http.Request, kin
 	s.writeError(w, r, true, expiredOnSubmit(old.Flow.ExpiresAt, since, res.Flow.ID))
 }
 
+// sessionLifespan is session.lifespan, 24h when unset.
+func (s *SelfService) sessionLifespan() time.Duration {
+	if s.sessCfg.Lifespan <= 0 {
+		return 24 * time.Hour
+	}
+	return s.sessCfg.Lifespan
+}
+
 // issueSession issues a session for the identity after a login or a
 // registration with the session hook, and sets the cookie for browsers.
 func (s *SelfService) issueSession(w http.ResponseWriter, r *http.Request, identityID, method, typ string) (*issued, error) {
-	lifespan := s.sessCfg.Lifespan
-	if lifespan <= 0 {
-		lifespan = 24 * time.Hour
-	}
-	sess, tok, err := s.sessions.Issue(r.Context(), identityID, core.AuthMethod{Method: method, AAL: core.AAL1}, device(r), lifespan)
+	sess, tok, err := s.sessions.Issue(r.Context(), identityID, core.AuthMethod{Method: method, AAL: core.AAL1}, device(r), s.sessionLifespan())
 	if err != nil {
 		return nil, err
 	}
