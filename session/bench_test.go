@@ -112,8 +112,9 @@ func TestVerifyPreLookupAllocations(t *testing.T) {
 
 // TestVerifyJWTAllocations bounds the allocations of a JWT check that
 // misses the verified-JWT cache (every first-seen token): decoding the
-// compact form once, one signature check and a typed claims decode. jwx's
-// generic jwt.Parse took 320 for this token; this is about 90.
+// compact form once, one signature check (jwsbb) and jwx's decode and
+// validation of the claims. jwx's jwt.Parse of the whole token took 320
+// for this token; this is about 225.
 func TestVerifyJWTAllocations(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
@@ -135,8 +136,8 @@ func TestVerifyJWTAllocations(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 110 {
-		t.Fatalf("a verified-JWT cache miss allocates %.0f times, want at most 110", allocs)
+	if allocs > 250 {
+		t.Fatalf("a verified-JWT cache miss allocates %.0f times, want at most 250", allocs)
 	}
 	t.Logf("%.0f allocations", allocs)
 }

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
@@ -133,12 +130,11 @@ func (k *Keys) lookup(ctx context.Context, kid string) (*ringKey, error) {
 //
 // It does what jwt.Parse with a key provider, WithValidate,
 // WithAcceptableSkew, WithRequiredClaim(exp), WithAudience and WithIssuer
-// did, without building a generic jwt.Token: the compact form is split and
+// did, without jws's message parsing: the compact form is split and
 // decoded once (parseCompact, which also enforces the one canonical
 // encoding), the signature is checked by jwx's jwsbb.Verify with the
-// ring's key for the header's kid and only that key's algorithm, and the
-// payload is decoded into Claims and validated as jwx validates (see
-// decodeClaims and validateClaims).
+// ring's key for the header's kid and only that key's algorithm, and jwx
+// decodes and validates the claims (validClaims).
 //
 // A token it accepted is remembered (see KeysOptions.VerifyCacheSize):
 // the same token with the same options is then accepted without a new
@@ -166,11 +162,8 @@ func (k *Keys) VerifyJWT(ctx context.Context, token string, o VerifyOptions) (*C
 	if err != nil {
 		return nil, invalidJWT(err)
 	}
-	c, err := decodeClaims(jws.payload)
+	c, err := k.validClaims(jws.payload, o)
 	if err != nil {
-		return nil, invalidJWT(err)
-	}
-	if err := validateClaims(c, k.now(), k.skew, o); err != nil {
 		return nil, invalidJWT(err)
 	}
 	if k.verified != nil {
@@ -214,130 +207,63 @@ func invalidJWT(err error) error {
 	return unauthorized(msg, cause)
 }
 
-// decodeClaims decodes a verified JWT payload, a JSON object, into Claims:
-// one encoding/json decode into a map, whose registered claims are then
-// taken out and checked. They must have their JSON types — sub, iss, jti
-// and session_id strings, aud a string or an array of strings, exp, nbf
-// and iat non-negative numbers of seconds (read as jwx reads them: the
-// float64 encoding/json gives, its fraction dropped) — or the token is
-// refused. The rest of the map is Extra, as encoding/json decodes it into
-// an any; a null there is refused, as jwx's Get refused it.
-func decodeClaims(payload []byte) (*Claims, error) {
-	var m map[string]any
-	if err := json.Unmarshal(payload, &m); err != nil {
+// validClaims decodes a verified JWT payload with jwx (jwt.Token's JSON
+// decoding and its claim types) and validates it with jwt.Validate: the
+// clock, the skew, exp required and, when o sets them, aud and iss. It
+// returns the claims, or the validation's error (jwt.TokenExpiredError for
+// an expired token).
+func (k *Keys) validClaims(payload []byte, o VerifyOptions) (*Claims, error) {
+	t := jwt.New()
+	if err := json.Unmarshal(payload, t); err != nil {
 		return nil, fmt.Errorf("payload: %w", err)
 	}
-	if m == nil {
-		return nil, errors.New("payload: not a JSON object")
+	opts := []jwt.ValidateOption{
+		jwt.WithClock(jwt.ClockFunc(k.now)),
+		jwt.WithAcceptableSkew(k.skew),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
 	}
-	c := &Claims{}
-	var err error
-	str := func(name string, dst *string) {
-		v, ok := m[name]
-		if !ok || err != nil {
-			return
-		}
-		delete(m, name)
-		if *dst, ok = v.(string); !ok {
-			err = fmt.Errorf("claim %s: not a string", name)
-		}
+	if o.Audience != "" {
+		opts = append(opts, jwt.WithAudience(o.Audience))
 	}
-	date := func(name string, dst *time.Time) {
-		v, ok := m[name]
-		if !ok || err != nil {
-			return
-		}
-		delete(m, name)
-		if *dst, ok = numericDate(v); !ok {
-			err = fmt.Errorf("claim %s: not a number of seconds", name)
-		}
+	if o.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(o.Issuer))
 	}
-	str(jwt.SubjectKey, &c.Subject)
-	str(jwt.IssuerKey, &c.Issuer)
-	str(jwt.JwtIDKey, &c.ID)
-	str(SessionIDClaim, &c.SessionID)
-	date(jwt.IssuedAtKey, &c.IssuedAt)
-	date(jwt.NotBeforeKey, &c.NotBefore)
-	date(jwt.ExpirationKey, &c.ExpiresAt)
-	if err != nil {
+	if err := jwt.Validate(t, opts...); err != nil {
 		return nil, err
 	}
-	if v, ok := m[jwt.AudienceKey]; ok {
-		delete(m, jwt.AudienceKey)
-		if c.Audience, ok = audience(v); !ok {
-			return nil, errors.New("claim aud: not a string or an array of strings")
+	return claimsOf(t)
+}
+
+// claimsOf copies a verified token into Claims.
+func claimsOf(t jwt.Token) (*Claims, error) {
+	c := &Claims{}
+	c.Subject, _ = t.Subject()
+	c.Issuer, _ = t.Issuer()
+	c.Audience, _ = t.Audience()
+	c.ID, _ = t.JwtID()
+	c.IssuedAt, _ = t.IssuedAt()
+	c.NotBefore, _ = t.NotBefore()
+	c.ExpiresAt, _ = t.Expiration()
+	for _, name := range t.Keys() {
+		if registered[name] && name != SessionIDClaim {
+			continue
 		}
-	}
-	for name, v := range m {
-		if v == nil {
-			return nil, fmt.Errorf("claim %s: null", name)
+		var v any
+		if err := t.Get(name, &v); err != nil {
+			return nil, fmt.Errorf("claim %s: %w", name, err)
 		}
-	}
-	if len(m) > 0 {
-		c.Extra = m
+		if name == SessionIDClaim {
+			s, ok := v.(string)
+			if !ok {
+				return nil, errors.New("session_id is not a string")
+			}
+			c.SessionID = s
+			continue
+		}
+		if c.Extra == nil {
+			c.Extra = make(map[string]any)
+		}
+		c.Extra[name] = v
 	}
 	return c, nil
-}
-
-// audience reads aud: a string or an array of strings.
-func audience(v any) ([]string, bool) {
-	switch v := v.(type) {
-	case string:
-		return []string{v}, true
-	case []any:
-		out := make([]string, len(v))
-		for i, e := range v {
-			s, ok := e.(string)
-			if !ok {
-				return nil, false
-			}
-			out[i] = s
-		}
-		return out, true
-	}
-	return nil, false
-}
-
-// numericDate reads a NumericDate (RFC 7519 §2) as jwx's default parse
-// precision does: the float64 printed with nine decimals, its whole part
-// taken as seconds. A negative number is refused, as jwx refuses it; so
-// are strings, which jwx also took but Latchkey never signs.
-func numericDate(v any) (time.Time, bool) {
-	f, ok := v.(float64)
-	if !ok || f < 0 || f >= 1e18 {
-		return time.Time{}, false
-	}
-	s := strconv.FormatFloat(f, 'f', 9, 64)
-	n, err := strconv.ParseInt(s[:strings.IndexByte(s, '.')], 10, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return time.Unix(n, 0).UTC(), true
-}
-
-// validateClaims checks c at now as jwt.Validate does with WithClock,
-// WithAcceptableSkew(skew), WithRequiredClaim(exp) and, when o sets them,
-// WithAudience and WithIssuer, in jwx's order: iat, exp, nbf, then the
-// required exp, aud and iss. An expired token's error is
-// jwt.TokenExpiredError().
-func validateClaims(c *Claims, now time.Time, skew time.Duration, o VerifyOptions) error {
-	if !c.IssuedAt.IsZero() && now.Before(c.IssuedAt.Add(-skew)) {
-		return jwt.InvalidIssuedAtError()
-	}
-	if !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt.Add(skew)) {
-		return jwt.TokenExpiredError()
-	}
-	if !c.NotBefore.IsZero() && now.Before(c.NotBefore.Add(-skew)) {
-		return jwt.TokenNotYetValidError()
-	}
-	if c.ExpiresAt.IsZero() {
-		return errors.New(`required claim "exp" is missing`)
-	}
-	if o.Audience != "" && !slices.Contains(c.Audience, o.Audience) {
-		return errors.New(`"aud" not satisfied`)
-	}
-	if o.Issuer != "" && c.Issuer != o.Issuer {
-		return errors.New(`"iss" not satisfied`)
-	}
-	return nil
 }

@@ -18,9 +18,10 @@ import (
 	"github.com/latchkey/latchkey/core"
 )
 
-// referenceVerify is VerifyJWT as it was before it decoded claims itself:
-// jwx's jwt.ParseString with a key provider and jwx's validation. The
-// equivalence test holds VerifyJWT to it.
+// referenceVerify is VerifyJWT as it was before it split the compact form
+// and checked the signature with jwsbb itself: jwx's jwt.ParseString with a
+// key provider and jwx's validation. The equivalence test holds VerifyJWT
+// to it.
 func referenceVerify(k *Keys, token string, o VerifyOptions) (*Claims, error) {
 	if err := canonicalJWT(token); err != nil {
 		return nil, invalidJWT(err)
