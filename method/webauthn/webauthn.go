@@ -518,17 +518,28 @@ func (m *Method) FinishLogin(ctx context.Context, st Store, sess *Session, respo
 	if stored.MFAOnly != sess.MFAOnly {
 		return nil, ErrMFAOnly
 	}
-	list, err := st.ListWebAuthnCredentials(ctx, stored.IdentityID)
-	if err != nil {
-		return nil, fmt.Errorf("webauthn: list credentials: %w", err)
-	}
-	user := m.user(User{IdentityID: stored.IdentityID}, kindOf(list, sess.MFAOnly))
-	user.handle = stored.UserHandle
 	var cred *gowa.Credential
 	if sess.IdentityID == "" {
+		// A discoverable login (§7.2 step 6, the user handle case): the
+		// library looks for the presented credential among the user's
+		// and checks the user handle against the user's; the presented
+		// credential is the one stored under its id, so the user is built
+		// from it alone, without reading the identity's other
+		// credentials.
+		user := m.user(User{IdentityID: stored.IdentityID}, []core.WebAuthnCredential{*stored})
+		user.handle = stored.UserHandle
 		handler := func(rawID, userHandle []byte) (gowa.User, error) { return user, nil }
 		_, cred, err = m.wa.ValidatePasskeyLogin(handler, sess.Data, parsed)
 	} else {
+		// An allow-listed login: besides §7.2 step 5 the library checks
+		// that the identity owns every allowed credential, so it needs
+		// them all.
+		list, lerr := st.ListWebAuthnCredentials(ctx, stored.IdentityID)
+		if lerr != nil {
+			return nil, fmt.Errorf("webauthn: list credentials: %w", lerr)
+		}
+		user := m.user(User{IdentityID: stored.IdentityID}, kindOf(list, sess.MFAOnly))
+		user.handle = stored.UserHandle
 		cred, err = m.wa.ValidateLogin(user, sess.Data, parsed)
 	}
 	if err != nil {
