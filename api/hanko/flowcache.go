@@ -13,6 +13,26 @@ import (
 // on this server (a flow leaves it when it ends), about a kilobyte each.
 const flowCacheSize = 1024
 
+// flowCacheBytes bounds the bytes of the flows a flowCache keeps (flowSize
+// of each): a flow's stash carries its state's payload and the payloads of
+// its history, and a profile flow's payload lists every active session of
+// its user (hundreds of kilobytes for a user with a few thousand sessions).
+// Counting flows alone, the bench's 32 passkey registrations after the
+// session checks' 10,000 logins kept about 10 MB of such flows alive.
+const flowCacheBytes = 2 << 20
+
+// flowCacheEntryMax is the largest flow a flowCache keeps: a bigger one is
+// read from the store by its next step instead, one statement beside the
+// step's encoding and writing of that much state.
+const flowCacheEntryMax = 32 << 10
+
+// flowSize is what a kept flow counts against flowCacheBytes: its strings
+// and stash, and a fixed overhead for the struct and the map entry.
+func flowSize(f *core.Flow) int {
+	return len(f.ID) + len(f.Kind) + len(f.Face) + len(f.Type) + len(f.State) + len(f.Stash) + len(f.CSRFToken) +
+		len(f.IdentityID) + 256
+}
+
 // flowCache keeps the Flow API's flows as this server's last step stored
 // them, so the next step of a flow does not read it again: serveFlow hands
 // the copy to the engine (flow.Submission.Flow), which checks it as a flow
@@ -22,8 +42,9 @@ const flowCacheSize = 1024
 // stored (retryFromStore), so the answer is the one a read would have
 // given. It is safe for concurrent use.
 type flowCache struct {
-	mu sync.Mutex
-	m  map[string]core.Flow
+	mu    sync.Mutex
+	m     map[string]core.Flow
+	bytes int // flowSize of the flows in m
 }
 
 func newFlowCache() *flowCache { return &flowCache{m: make(map[string]core.Flow)} }
@@ -40,31 +61,43 @@ func (c *flowCache) get(id string, now time.Time) *core.Flow {
 	return &f
 }
 
-// keep remembers the flow a step left, forgetting it when it ended.
+// keep remembers the flow a step left, forgetting it when it ended or is
+// bigger than flowCacheEntryMax. To stay within flowCacheSize flows and
+// flowCacheBytes, it forgets others at random.
 func (c *flowCache) keep(res *flow.Result) {
 	if res == nil || res.Flow.ID == "" {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if res.Ended {
-		delete(c.m, res.Flow.ID)
+	c.drop(res.Flow.ID)
+	size := flowSize(&res.Flow)
+	if res.Ended || size > flowCacheEntryMax {
 		return
 	}
-	if _, ok := c.m[res.Flow.ID]; !ok && len(c.m) >= flowCacheSize {
-		for id := range c.m { // one, at random
-			delete(c.m, id)
+	for id := range c.m { // at random
+		if len(c.m) < flowCacheSize && c.bytes+size <= flowCacheBytes {
 			break
 		}
+		c.drop(id)
 	}
 	c.m[res.Flow.ID] = res.Flow
+	c.bytes += size
 }
 
 // forget drops flow id.
 func (c *flowCache) forget(id string) {
 	c.mu.Lock()
-	delete(c.m, id)
+	c.drop(id)
 	c.mu.Unlock()
+}
+
+// drop deletes flow id from m; c.mu is held.
+func (c *flowCache) drop(id string) {
+	if f, ok := c.m[id]; ok {
+		c.bytes -= flowSize(&f)
+		delete(c.m, id)
+	}
 }
 
 // retryFromStore reports whether a step that ran on a kept copy and failed
