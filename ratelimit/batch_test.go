@@ -102,3 +102,37 @@ func TestPolicyDBRoundTrips(t *testing.T) {
 	}
 	wantExceeded(t, "past the identity's tier", p.Check(ctx, Password, "id-2", "198.51.100.9"))
 }
+
+// TestAttemptSucceedRoundTrips: the success of an attempt Begin counted
+// takes back what was counted without reading the known-IP state again:
+// one statement fewer than Policy.Succeed.
+func TestAttemptSucceedRoundTrips(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := &callCounter{Counters: storetest.SQLite(t)}
+	clk := &clock{now: windowStart.Add(time.Second)}
+	p := newTestPolicy(t, NewDB(c, clk.Now, secret))
+	for _, s := range []struct {
+		name              string
+		wantBegin, wantOK int
+	}{
+		{"first attempt from an IP (four rules): take back three, reset, mark known", 2, 3},
+		{"an attempt from the IP marked known in this window: reset", 2, 1},
+	} {
+		c.calls = 0
+		a, err := p.Begin(ctx, Password, "id-1", "192.0.2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.calls != s.wantBegin {
+			t.Errorf("%s: Begin made %d calls to the counters, want %d", s.name, c.calls, s.wantBegin)
+		}
+		c.calls = 0
+		if err := a.Succeed(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if c.calls != s.wantOK {
+			t.Errorf("%s: Succeed made %d calls to the counters, want %d", s.name, c.calls, s.wantOK)
+		}
+	}
+}

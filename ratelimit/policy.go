@@ -192,14 +192,45 @@ func (p *Policy) rules(ctx context.Context, kind Kind, identity, ip string) (rs 
 // rate_limited in its chain) when a limit is reached, and the backend's
 // error otherwise. A refused attempt is not counted.
 func (p *Policy) Check(ctx context.Context, kind Kind, identity, ip string) error {
+	_, err := p.Begin(ctx, kind, identity, ip)
+	return err
+}
+
+// Attempt is one attempt Begin counted: the counters it hit and whether the
+// client address was already marked known in the current window. Its
+// Succeed takes back exactly what was counted, without reading the known-IP
+// state again. The zero Attempt records nothing.
+type Attempt struct {
+	identity, ip string
+	rules        []RuleKey
+	knownNow     bool
+}
+
+// Begin is Check that also returns what it counted, for the attempt's
+// Succeed. It returns the errors of Check.
+func (p *Policy) Begin(ctx context.Context, kind Kind, identity, ip string) (Attempt, error) {
 	if p == nil {
+		return Attempt{}, nil
+	}
+	rs, _, knownNow, err := p.rules(ctx, kind, identity, ip)
+	if err != nil {
+		return Attempt{}, err
+	}
+	if err := p.count(ctx, rs); err != nil {
+		return Attempt{}, err
+	}
+	return Attempt{identity: identity, ip: ip, rules: rs, knownNow: knownNow}, nil
+}
+
+// Succeed records that the attempt was right, under p (the policy that
+// began it, or that policy bound to the caller's transaction with In), as
+// Policy.Succeed does. It returns the backend's error; with a nil p or the
+// zero Attempt it does nothing.
+func (a Attempt) Succeed(ctx context.Context, p *Policy) error {
+	if p == nil || a.identity == "" {
 		return nil
 	}
-	rs, _, _, err := p.rules(ctx, kind, identity, ip)
-	if err != nil {
-		return err
-	}
-	return p.count(ctx, rs)
+	return p.succeed(ctx, a.identity, a.ip, a.rules, a.knownNow)
 }
 
 // count counts one event of each of rs, in order: when one is refused, the
@@ -268,6 +299,13 @@ func (p *Policy) Succeed(ctx context.Context, kind Kind, identity, ip string) er
 	if err != nil {
 		return err
 	}
+	return p.succeed(ctx, identity, ip, rs, knownNow)
+}
+
+// succeed takes back the events rs of a right attempt (the first, the
+// (identity, ip) count, is reset) and marks ip known for identity unless it
+// was marked in the current window.
+func (p *Policy) succeed(ctx context.Context, identity, ip string, rs []RuleKey, knownNow bool) error {
 	if err := p.undo(ctx, rs[1:]); err != nil {
 		return err
 	}

@@ -118,6 +118,31 @@ func TestPolicy(t *testing.T) {
 			}
 			wantExceeded(t, "sixth after the reset", p.Check(ctx, Password, "id-1", "192.0.2.1"))
 		}},
+		{"an attempt from Begin succeeds as Succeed does: nothing used up, the IP known", func(t *testing.T, p *Policy) {
+			for i := range 4 {
+				wantAllowed(t, fmt.Sprintf("wrong %d", i+1), p.Check(ctx, Password, "id-1", "192.0.2.1"))
+			}
+			a, err := p.Begin(ctx, Password, "id-1", "192.0.2.1")
+			wantAllowed(t, "right", err)
+			wantAllowed(t, "its Succeed", a.Succeed(ctx, p))
+			for i := range 5 {
+				wantAllowed(t, fmt.Sprintf("wrong %d after the reset", i+1), p.Check(ctx, Password, "id-1", "192.0.2.1"))
+			}
+			wantExceeded(t, "sixth after the reset", p.Check(ctx, Password, "id-1", "192.0.2.1"))
+			// The address is known for the identity: it gets in while
+			// another exhausts the identity.
+			a, err = p.Begin(ctx, Password, "id-2", "192.0.2.7")
+			wantAllowed(t, "id-2's first login", err)
+			wantAllowed(t, "its Succeed", a.Succeed(ctx, p))
+			for i := range 8 {
+				wantAllowed(t, fmt.Sprintf("attacker %d", i+1), p.Check(ctx, Password, "id-2", fmt.Sprintf("198.51.100.%d", i)))
+			}
+			wantExceeded(t, "attacker past the identity limit", p.Check(ctx, Password, "id-2", "203.0.113.1"))
+			wantAllowed(t, "id-2 from its known IP", p.Check(ctx, Password, "id-2", "192.0.2.7"))
+			if err := (Attempt{}).Succeed(ctx, p); err != nil {
+				t.Fatalf("the zero Attempt's Succeed: %v", err)
+			}
+		}},
 		{"many users behind one IP logging in rightly never meet the IP limit", func(t *testing.T, p *Policy) {
 			for i := range 40 {
 				id := fmt.Sprintf("user-%d", i)
@@ -187,7 +212,9 @@ func TestPolicyNil(t *testing.T) {
 	t.Parallel()
 	var p *Policy
 	ctx := context.Background()
-	if p.Check(ctx, Password, "id", "ip") != nil || p.Succeed(ctx, Password, "id", "ip") != nil || p.Send(ctx, "a", "ip") != nil {
+	a, err := p.Begin(ctx, Password, "id", "ip")
+	if p.Check(ctx, Password, "id", "ip") != nil || p.Succeed(ctx, Password, "id", "ip") != nil || p.Send(ctx, "a", "ip") != nil ||
+		err != nil || a.Succeed(ctx, p) != nil {
 		t.Fatal("a nil policy limited something")
 	}
 }

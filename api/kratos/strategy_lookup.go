@@ -73,8 +73,8 @@ func (s *SelfService) lookupLogin(sub *submission) (*outcome, error) {
 		o.messages = []Text{msgLookupNotSetUp}
 		return o, nil
 	}
-	ip := clientIP(sub.r)
-	if err := s.attemptCheck(sub, ratelimit.Lookup, i.ID); err != nil {
+	attempt, err := s.attemptCheck(sub, ratelimit.Lookup, i.ID)
+	if err != nil {
 		return nil, err
 	}
 	o.tx = func(c *flow.ActionContext, o *outcome) error {
@@ -101,7 +101,7 @@ func (s *SelfService) lookupLogin(sub *submission) (*outcome, error) {
 		case err != nil:
 			return err
 		}
-		if err := s.attempts.In(fc.Tx()).Succeed(fc.Context(), ratelimit.Lookup, i.ID, ip); err != nil {
+		if err := attempt.Succeed(fc.Context(), s.attempts.In(fc.Tx())); err != nil {
 			return err
 		}
 		updated, err := ids.PutSecondFactor(fc.Context(), i.ID, core.CredentialLookupSecret, cfg)

@@ -69,8 +69,8 @@ func (s *SelfService) totpLogin(sub *submission) (*outcome, error) {
 	if err != nil {
 		return nil, &core.Error{Code: core.CodeInternal, Message: "The stored TOTP key cannot be read.", Cause: err}
 	}
-	ip := clientIP(sub.r)
-	if err := s.attemptCheck(sub, ratelimit.TOTP, i.ID); err != nil {
+	attempt, err := s.attemptCheck(sub, ratelimit.TOTP, i.ID)
+	if err != nil {
 		return nil, err
 	}
 	o.tx = func(c *flow.ActionContext, o *outcome) error {
@@ -83,7 +83,7 @@ func (s *SelfService) totpLogin(sub *submission) (*outcome, error) {
 		case err != nil:
 			return err
 		}
-		if err := s.attempts.In(fc.Tx()).Succeed(fc.Context(), ratelimit.TOTP, i.ID, ip); err != nil {
+		if err := attempt.Succeed(fc.Context(), s.attempts.In(fc.Tx())); err != nil {
 			return err
 		}
 		o.identityID, o.ident, o.next = i.ID, i, statePassedChallenge
@@ -93,19 +93,19 @@ func (s *SelfService) totpLogin(sub *submission) (*outcome, error) {
 }
 
 // attemptCheck counts one attempt of a second factor of kind for the
-// identity from the request's client address (ratelimit.Policy): 429 when
-// a limit is reached. The step's transaction reports a right code with
-// Succeed.
-func (s *SelfService) attemptCheck(sub *submission, kind ratelimit.Kind, identityID string) error {
-	err := s.attempts.Check(sub.r.Context(), kind, identityID, clientIP(sub.r))
+// identity from the request's client address (ratelimit.Policy.Begin): 429
+// when a limit is reached. The step's transaction reports a right code
+// with the attempt's Succeed.
+func (s *SelfService) attemptCheck(sub *submission, kind ratelimit.Kind, identityID string) (ratelimit.Attempt, error) {
+	a, err := s.attempts.Begin(sub.r.Context(), kind, identityID, clientIP(sub.r))
 	var ex *ratelimit.ExceededError
 	switch {
 	case errors.As(err, &ex):
-		return &rateLimited{retryAfter: ex.RetryAfter}
+		return a, &rateLimited{retryAfter: ex.RetryAfter}
 	case err != nil:
-		return &core.Error{Code: core.CodeInternal, Message: "Counting the attempt failed.", Cause: err}
+		return a, &core.Error{Code: core.CodeInternal, Message: "Counting the attempt failed.", Cause: err}
 	}
-	return nil
+	return a, nil
 }
 
 // totpSettingsStrategy is the settings strategy of the totp method.
@@ -225,8 +225,8 @@ func (s *SelfService) totpSettings(sub *submission) (*outcome, error) {
 	if err != nil {
 		return nil, &core.Error{Code: core.CodeInternal, Message: "The offered TOTP key cannot be read.", Cause: err}
 	}
-	ip := clientIP(sub.r)
-	if err := s.attemptCheck(sub, ratelimit.TOTP, i.ID); err != nil {
+	attempt, err := s.attemptCheck(sub, ratelimit.TOTP, i.ID)
+	if err != nil {
 		return nil, err
 	}
 	o.tx = func(c *flow.ActionContext, o *outcome) error {
@@ -239,7 +239,7 @@ func (s *SelfService) totpSettings(sub *submission) (*outcome, error) {
 			}
 			return err
 		}
-		if err := s.attempts.In(fc.Tx()).Succeed(fc.Context(), ratelimit.TOTP, i.ID, ip); err != nil {
+		if err := attempt.Succeed(fc.Context(), s.attempts.In(fc.Tx())); err != nil {
 			return err
 		}
 		updated, err := s.ids.WithTx(fc.Tx()).PutSecondFactor(fc.Context(), i.ID, core.CredentialTOTP, sealed)

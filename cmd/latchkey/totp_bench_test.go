@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,7 +20,9 @@ import (
 	"github.com/pquerna/otp"
 	pqtotp "github.com/pquerna/otp/totp"
 
+	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/method/password"
 	"github.com/latchkey/latchkey/method/totp"
 )
 
@@ -268,6 +271,33 @@ func TestTOTPLoginWrites(t *testing.T) {
 	}
 }
 
+// TestTOTPLoginStatements bounds the SQL statements of each of the op's
+// requests, for a first login of the identity from the address and for a
+// later one (its address known): the password and TOTP attempts' success
+// takes back what their check counted without reading the known-address
+// state again (ratelimit.Attempt).
+func TestTOTPLoginStatements(t *testing.T) {
+	f := newTOTPFixture(t, 1)
+	want := []map[string]int{
+		{"GET login": 1, "POST password": 10, "GET login aal2": 4, "POST totp": 12},
+		{"GET login": 1, "POST password": 8, "GET login aal2": 4, "POST totp": 12},
+	}
+	for round := range want {
+		f.log.start()
+		f.op(t, func(req string) {
+			stmts, _ := f.log.stop()
+			if len(stmts) != want[round][req] {
+				for _, q := range stmts {
+					t.Logf("round %d %s: %.100s", round, req, strings.Join(strings.Fields(q), " "))
+				}
+				t.Errorf("round %d %s: %d statements, want %d", round, req, len(stmts), want[round][req])
+			}
+			f.log.start()
+		})
+		f.log.stop()
+	}
+}
+
 // cpuTime returns the CPU time (user and system) the process has used, in
 // nanoseconds: the benchmark's clients and the server share it, the
 // clients' part being small (in-process requests, JSON decoding).
@@ -277,4 +307,91 @@ func cpuTime(b *testing.B) int64 {
 		b.Fatal(err)
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkTOTPAAL2Crypto is the cryptography one totp-aal2 op must do, as
+// the server does it under serve --dev: one password verify against a hash
+// of the configured hasher, the AES-GCM open of the TOTP key (the cipher's
+// Decrypt, inside method/totp's Open), and the three HMAC-SHA1 codes of the
+// worst case (a code of the last step looked at). CPU per op of
+// BenchmarkTOTPAAL2 or of bench's totp-aal2 minus this is the cost beyond
+// the cryptography.
+func BenchmarkTOTPAAL2Crypto(b *testing.B) {
+	b.Setenv("LATCHKEY_DSN", "sqlite://"+filepath.Join(b.TempDir(), "b.db"))
+	cfg, _, err := loadConfig("", true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := loadDevSecrets(cfg); err != nil {
+		b.Fatal(err)
+	}
+	h, err := password.NewHasher(hasherParams(cfg.Hashers), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := cipher.New(cfg.Secrets.Cipher...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	hash, err := h.Hash(ctx, []byte(totpFixturePassword))
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	m, err := totp.New(c, totp.Options{Issuer: "bench", Now: func() time.Time { return now }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	k, err := m.Generate("bench@example.com")
+	if err != nil {
+		b.Fatal(err)
+	}
+	config, err := m.Seal("id", k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sealed totp.Config
+	if err := json.Unmarshal(config, &sealed); err != nil {
+		b.Fatal(err)
+	}
+	step := now.Unix()/30 + totp.Skew
+	code, err := pqtotp.GenerateCodeCustom(k.Secret(), time.Unix(step*30, 0), pqtotp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	aad := []byte("totp:id")
+	verify := func(b *testing.B) {
+		if err := h.Verify(ctx, []byte(totpFixturePassword), hash); err != nil {
+			b.Fatal(err)
+		}
+	}
+	open := func(b *testing.B) {
+		if _, err := c.Decrypt(sealed.SealedURL, aad); err != nil {
+			b.Fatal(err)
+		}
+	}
+	codes := func(b *testing.B) {
+		if got, ok := m.Match(k, code); !ok || got != step {
+			b.Fatalf("match: %d %v, want %d", got, ok, step)
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		fn   []func(*testing.B)
+	}{
+		{"all", []func(*testing.B){verify, open, codes}},
+		{"password", []func(*testing.B){verify}},
+		{"aes-gcm", []func(*testing.B){open}},
+		{"3-codes", []func(*testing.B){codes}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, fn := range bc.fn {
+					fn(b)
+				}
+			}
+		})
+	}
 }

@@ -79,7 +79,7 @@ type Authenticator struct {
 // other errors for failures of the store or the limiter.
 func (a *Authenticator) Authenticate(ctx context.Context, identifier, pw, clientIP string) (*core.Identity, error) {
 	id, hashed, succ, err := a.attempt(ctx, identifier, pw, clientIP)
-	if succ.key == "" {
+	if !succ.ok {
 		return nil, err
 	}
 	if err := succ.Record(ctx, a.Policy); err != nil {
@@ -95,7 +95,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, identifier, pw, client
 // attempt stays counted, as a wrong one.
 func (a *Authenticator) Attempt(ctx context.Context, identifier, pw, clientIP string) (*core.Identity, Success, error) {
 	id, hashed, succ, err := a.attempt(ctx, identifier, pw, clientIP)
-	if succ.key == "" {
+	if !succ.ok {
 		return nil, Success{}, err
 	}
 	id, err = a.finish(ctx, id, hashed, pw)
@@ -103,17 +103,21 @@ func (a *Authenticator) Attempt(ctx context.Context, identifier, pw, clientIP st
 }
 
 // Success is the right password of an Attempt, not yet taken back from
-// the attempt limits.
-type Success struct{ key, ip string }
+// the attempt limits: what the policy counted for it.
+type Success struct {
+	a  ratelimit.Attempt
+	ok bool
+}
 
-// Record takes the attempt back under p (ratelimit.Policy.Succeed): the
-// Authenticator's policy, bound to the caller's transaction (Policy.In). It
-// returns the limiter's error. The zero Success records nothing.
+// Record takes the attempt back under p (ratelimit.Attempt.Succeed, which
+// does not read the known-IP state again): the Authenticator's policy,
+// bound to the caller's transaction (Policy.In). It returns the limiter's
+// error. The zero Success records nothing.
 func (s Success) Record(ctx context.Context, p *ratelimit.Policy) error {
-	if s.key == "" {
+	if !s.ok {
 		return nil
 	}
-	if err := p.Succeed(ctx, ratelimit.Password, s.key, s.ip); err != nil {
+	if err := s.a.Succeed(ctx, p); err != nil {
 		return fmt.Errorf("rate limit: %w", err)
 	}
 	return nil
@@ -144,7 +148,8 @@ func (a *Authenticator) attempt(ctx context.Context, identifier, pw, clientIP st
 	case identifier != "":
 		key = "identifier:" + identifier
 	}
-	if err := a.Policy.Check(ctx, ratelimit.Password, key, clientIP); err != nil {
+	counted, err := a.Policy.Begin(ctx, ratelimit.Password, key, clientIP)
+	if err != nil {
 		var ex *ratelimit.ExceededError
 		if errors.As(err, &ex) {
 			return nil, "", Success{}, &RateLimitError{RetryAfter: ex.RetryAfter}
@@ -173,7 +178,7 @@ func (a *Authenticator) attempt(ctx context.Context, identifier, pw, clientIP st
 		// user's: log-worthy, but the user learns only that login failed.
 		return nil, "", Success{}, &core.Error{Code: core.CodeInternal, Message: "The stored password cannot be checked.", Cause: err}
 	}
-	return id, hashed, Success{key: key, ip: clientIP}, nil
+	return id, hashed, Success{a: counted, ok: true}, nil
 }
 
 // hashedPassword returns the identity's stored password hash, or "".
