@@ -723,6 +723,8 @@ func preserved(act *Action, raw map[string]any) map[string]any {
 		}
 		if conv, code := in.convert(v); code == "" {
 			v = conv
+		} else {
+			v = generic(v)
 		}
 		if out == nil {
 			out = make(map[string]any)

@@ -172,7 +172,12 @@ func (in *Input) convert(v any) (any, string) {
 		}
 		return nil, CodeValueInvalid
 	case TypeJSON:
-		raw, err := json.Marshal(v)
+		if r, ok := v.(json.RawMessage); ok && utf8.Valid(r) {
+			// An object or array as sent (decodeInput checked its
+			// syntax): not decoded and encoded again.
+			return r, ""
+		}
+		raw, err := json.Marshal(generic(v))
 		if err != nil {
 			return nil, CodeValueInvalid
 		}
@@ -224,6 +229,14 @@ func (in *Input) validate(v any, present bool) (any, *InputError) {
 }
 
 func (in *Input) allowed(val any) bool {
+	if r, ok := val.(json.RawMessage); ok {
+		// Compared in json.Marshal's form, as the allowed values are.
+		raw, err := json.Marshal(generic(r))
+		if err != nil {
+			return false
+		}
+		val = json.RawMessage(raw)
+	}
 	for _, av := range in.AllowedValues {
 		want, _ := in.convert(av.Value)
 		if equalValues(want, val) {
@@ -261,23 +274,70 @@ func inputError(name, code string) *InputError {
 }
 
 // decodeInput parses a submitted input document: a JSON object, or empty
-// (null, "", no bytes) for no input.
+// (null, "", no bytes) for no input. A member's value is a string, a
+// json.Number, a bool or nil, or for an object or array its bytes as sent
+// (json.RawMessage): a JSON input (a WebAuthn response, traits) reaches its
+// consumer without being decoded into maps and encoded again, and other
+// inputs refuse it as before.
 func decodeInput(raw json.RawMessage) (map[string]any, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return map[string]any{}, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
+	var members map[string]json.RawMessage
+	if err := dec.Decode(&members); err != nil {
 		return nil, fmt.Errorf("input is not a JSON object: %w", err)
 	}
 	if dec.More() {
 		return nil, errors.New("input has trailing data")
 	}
-	if m == nil {
-		m = map[string]any{}
+	m := make(map[string]any, len(members))
+	for k, v := range members {
+		x, err := scalarOrRaw(v)
+		if err != nil {
+			return nil, fmt.Errorf("input is not a JSON object: %w", err)
+		}
+		m[k] = x
 	}
 	return m, nil
+}
+
+// scalarOrRaw returns a member value of a decoded input document as
+// decodeInput gives it.
+func scalarOrRaw(v json.RawMessage) (any, error) {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return nil, errors.New("empty value")
+	}
+	switch v[0] {
+	case '{', '[':
+		return v, nil
+	case '"':
+		var s string
+		err := json.Unmarshal(v, &s)
+		return s, err
+	case 't', 'f', 'n':
+		var x any
+		err := json.Unmarshal(v, &x)
+		return x, err
+	}
+	return json.Number(v), nil // the decoder checked the number's syntax
+}
+
+// generic returns v with an object or array as sent (json.RawMessage)
+// decoded as encoding/json decodes into an any, numbers as json.Number:
+// the value as it was before decodeInput kept such values' bytes.
+func generic(v any) any {
+	r, ok := v.(json.RawMessage)
+	if !ok {
+		return v
+	}
+	dec := json.NewDecoder(bytes.NewReader(r))
+	dec.UseNumber()
+	var x any
+	if err := dec.Decode(&x); err != nil {
+		return v
+	}
+	return x
 }

@@ -130,3 +130,57 @@ func TestDecodeInput(t *testing.T) {
 		})
 	}
 }
+
+// TestJSONInputAsSent checks that an object or array sent to a JSON input
+// reaches the action as the bytes sent (not decoded into maps and encoded
+// again), that the scalars and the other input types see what
+// encoding/json's generic decoding gave them, and that invalid UTF-8 and
+// allowed values still go through json.Marshal's form.
+func TestJSONInputAsSent(t *testing.T) {
+	t.Parallel()
+	doc := `{"j":{"z":1, "b":["<x>",2.50]},"s":"a\u00e9","n":12.50,"t":true,"o":null,"bad":{"k":"` + "\xff" + `"},"notext":{"a":1}}`
+	m, err := decodeInput(json.RawMessage(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		in   Input
+		want any
+		code string
+	}{
+		{in: Input{Name: "j", Type: TypeJSON}, want: json.RawMessage(`{"z":1, "b":["<x>",2.50]}`)},
+		{in: Input{Name: "bad", Type: TypeJSON}, want: json.RawMessage("{\"k\":\"\ufffd\"}")},
+		{in: Input{Name: "j", Type: TypeJSON, AllowedValues: []AllowedValue{{Value: map[string]any{"b": []any{"<x>", json.Number("2.50")}, "z": 1}}}},
+			want: json.RawMessage(`{"z":1, "b":["<x>",2.50]}`)},
+		{in: Input{Name: "s", Type: TypeString}, want: "aé"},
+		{in: Input{Name: "s", Type: TypeJSON}, want: json.RawMessage(`"aé"`)},
+		{in: Input{Name: "n", Type: TypeNumber}, want: 12.5},
+		{in: Input{Name: "n", Type: TypeJSON}, want: json.RawMessage(`12.50`)},
+		{in: Input{Name: "t", Type: TypeBoolean}, want: true},
+		{in: Input{Name: "o", Type: TypeString}, want: nil},
+		{in: Input{Name: "notext", Type: TypeString}, code: CodeValueInvalid},
+		{in: Input{Name: "notext", Type: TypeNumber}, code: CodeValueInvalid},
+	}
+	for _, tt := range tests {
+		v, present := m[tt.in.Name]
+		got, ierr := tt.in.validate(v, present)
+		if tt.code != "" {
+			if ierr == nil || ierr.Code != tt.code {
+				t.Errorf("%s as %s: error %v, want %s", tt.in.Name, tt.in.Type, ierr, tt.code)
+			}
+			continue
+		}
+		if ierr != nil || !equalValues(got, tt.want) {
+			t.Errorf("%s as %s = %#v (%v), want %#v", tt.in.Name, tt.in.Type, got, ierr, tt.want)
+		}
+	}
+	// A preserved text input shows what it was sent as encoding/json
+	// decodes it.
+	act := &Action{Name: "a", Inputs: []Input{{Name: "notext", Type: TypeString, Preserve: true}}}
+	if got, _ := json.Marshal(preserved(act, m)); string(got) != `{"notext":{"a":1}}` {
+		t.Errorf("preserved = %s", got)
+	}
+	if _, ok := preserved(act, m)["notext"].(map[string]any); !ok {
+		t.Errorf("preserved value is %T, want map[string]any", preserved(act, m)["notext"])
+	}
+}
