@@ -23,6 +23,7 @@ type Store interface {
 	GetSessionByTokenHash(ctx context.Context, h []byte) (*core.Session, error)
 	GetSessionWithIdentityByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error)
 	GetSessionWithIdentity(ctx context.Context, id string, withCredentials bool) (*core.Session, *core.Identity, error)
+	GetSessionWithCredentialsByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error)
 	GetSessionByLogoutTokenHash(ctx context.Context, h []byte) (*core.Session, error)
 	RevokeSessions(ctx context.Context, identityID, exceptID string) (int, error)
 	// Update runs fn in one transaction (see store.Store.Update).
@@ -196,6 +197,29 @@ func (m *Manager) Verify(ctx context.Context, token string) (*core.Session, erro
 		return nil, err
 	}
 	return s, nil
+}
+
+// VerifyWithCredentials is Verify that also returns the session's
+// identity with its addresses and credentials, read from the store in two
+// statements (never from the session cache): a self-service flow's session.
+// The identity's state is not checked. A session whose identity is gone is
+// ErrNoSession.
+func (m *Manager) VerifyWithCredentials(ctx context.Context, token string) (*core.Session, *core.Identity, error) {
+	if token == "" || len(token) > maxTokenLen {
+		return nil, nil, errNoSession()
+	}
+	h := HashToken(token)
+	s, i, err := m.st.GetSessionWithCredentialsByTokenHash(ctx, h[:])
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil, errNoSession()
+		}
+		return nil, nil, fmt.Errorf("verify session: %w", err)
+	}
+	if err := check(s, m.now()); err != nil {
+		return nil, nil, err
+	}
+	return s, i, nil
 }
 
 // VerifyWithIdentity is Verify that also returns the session's identity

@@ -113,6 +113,11 @@ type Sessions interface {
 	// credentials), or ErrNotFound. It is one statement: the session check of
 	// both faces.
 	GetSessionWithIdentityByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error)
+	// GetSessionWithCredentialsByTokenHash is
+	// GetSessionWithIdentityByTokenHash that also loads the identity's
+	// credentials (a second statement): a self-service flow's session and
+	// identity, as GetIdentity loads it.
+	GetSessionWithCredentialsByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error)
 	// GetSessionWithIdentity is GetSessionWithIdentityByTokenHash for the
 	// session with the id (a session JWT's session_id); withCredentials also
 	// loads the identity's credentials (a second statement).

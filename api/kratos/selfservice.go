@@ -631,26 +631,18 @@ func (s *SelfService) sessionToken(r *http.Request) string {
 }
 
 // currentSession returns the request's usable session and its active
-// identity (with credentials), or a 401 session_inactive error.
+// identity (with credentials), or a 401 session_inactive error. The
+// session, the identity and its credentials are read in two statements.
 func (s *SelfService) currentSession(r *http.Request) (*core.Session, *core.Identity, error) {
-	return s.tokenSession(r, s.identityFor)
-}
-
-// tokenSession is currentSession with the identity loaded by load.
-func (s *SelfService) tokenSession(r *http.Request, load func(context.Context, *core.Session) (*core.Identity, error)) (*core.Session, *core.Identity, error) {
 	tok := s.sessionToken(r)
 	if tok == "" {
 		return nil, nil, noSession()
 	}
-	sess, err := s.sessions.Verify(r.Context(), tok)
+	sess, i, err := s.sessions.VerifyWithCredentials(r.Context(), tok)
 	if err != nil {
 		if core.ErrorCode(err) == core.CodeUnauthorized {
 			return nil, nil, noSession()
 		}
-		return nil, nil, err
-	}
-	i, err := load(r.Context(), sess)
-	if err != nil {
 		return nil, nil, err
 	}
 	if i.State == core.IdentityInactive {

@@ -275,12 +275,13 @@ func TestTOTPLoginWrites(t *testing.T) {
 // requests, for a first login of the identity from the address and for a
 // later one (its address known): the password and TOTP attempts' success
 // takes back what their check counted without reading the known-address
-// state again (ratelimit.Attempt).
+// state again (ratelimit.Attempt); the aal2 flow's session, identity and
+// credentials are read in two statements (session.VerifyWithCredentials).
 func TestTOTPLoginStatements(t *testing.T) {
 	f := newTOTPFixture(t, 1)
 	want := []map[string]int{
-		{"GET login": 1, "POST password": 10, "GET login aal2": 4, "POST totp": 12},
-		{"GET login": 1, "POST password": 8, "GET login aal2": 4, "POST totp": 12},
+		{"GET login": 1, "POST password": 10, "GET login aal2": 3, "POST totp": 11},
+		{"GET login": 1, "POST password": 8, "GET login aal2": 3, "POST totp": 11},
 	}
 	for round := range want {
 		f.log.start()

@@ -364,6 +364,18 @@ func (o *ops) GetSessionWithIdentityByTokenHash(ctx context.Context, h []byte) (
 	return s, i, nil
 }
 
+// GetSessionWithCredentialsByTokenHash implements store.Sessions.
+func (o *ops) GetSessionWithCredentialsByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error) {
+	s, i, err := o.GetSessionWithIdentityByTokenHash(ctx, h)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := o.loadCredentials(ctx, []string{i.ID}, map[string]*core.Identity{i.ID: i}); err != nil {
+		return nil, nil, fmt.Errorf("get session by token: %w", err)
+	}
+	return s, i, nil
+}
+
 // GetSessionWithIdentity implements store.Sessions.
 func (o *ops) GetSessionWithIdentity(ctx context.Context, id string, withCredentials bool) (*core.Session, *core.Identity, error) {
 	if !core.IsID(id) {

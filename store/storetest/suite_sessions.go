@@ -281,11 +281,19 @@ func testSessionWithIdentity(t *testing.T, s store.Store) {
 		wantErr(t, "GetSessionWithIdentity with credentials", err, nil)
 		sameSession(t, got, sess)
 		sameIdentity(t, gotI, owner)
+		got, gotI, err = s.GetSessionWithCredentialsByTokenHash(ctx, sess.TokenHash)
+		wantErr(t, "GetSessionWithCredentialsByTokenHash", err, nil)
+		sameSession(t, got, sess)
+		sameIdentity(t, gotI, owner)
 		err = s.Update(ctx, func(tx store.Tx) error {
 			got, gotI, err := tx.GetSessionWithIdentityByTokenHash(ctx, sess.TokenHash)
 			check("GetSessionWithIdentityByTokenHash in a transaction", got, gotI, err)
 			got, gotI, err = tx.GetSessionWithIdentity(ctx, sess.ID, false)
 			check("GetSessionWithIdentity in a transaction", got, gotI, err)
+			got, gotI, err = tx.GetSessionWithCredentialsByTokenHash(ctx, sess.TokenHash)
+			wantErr(t, "GetSessionWithCredentialsByTokenHash in a transaction", err, nil)
+			sameSession(t, got, sess)
+			sameIdentity(t, gotI, owner)
 			return nil
 		})
 		wantErr(t, "Update", err, nil)
@@ -293,8 +301,13 @@ func testSessionWithIdentity(t *testing.T, s store.Store) {
 	for name, fn := range map[string]func() error{
 		"by unknown token hash": func() error { _, _, err := s.GetSessionWithIdentityByTokenHash(ctx, token()); return err },
 		"by nil token hash":     func() error { _, _, err := s.GetSessionWithIdentityByTokenHash(ctx, nil); return err },
-		"by unknown id":         func() error { _, _, err := s.GetSessionWithIdentity(ctx, newID(), true); return err },
-		"by malformed id":       func() error { _, _, err := s.GetSessionWithIdentity(ctx, "not-an-id'", false); return err },
+		"with credentials by unknown token hash": func() error {
+			_, _, err := s.GetSessionWithCredentialsByTokenHash(ctx, token())
+			return err
+		},
+		"with credentials by nil token hash": func() error { _, _, err := s.GetSessionWithCredentialsByTokenHash(ctx, nil); return err },
+		"by unknown id":                      func() error { _, _, err := s.GetSessionWithIdentity(ctx, newID(), true); return err },
+		"by malformed id":                    func() error { _, _, err := s.GetSessionWithIdentity(ctx, "not-an-id'", false); return err },
 	} {
 		wantErr(t, "GetSessionWithIdentity "+name, fn(), store.ErrNotFound)
 	}
