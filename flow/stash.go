@@ -110,6 +110,14 @@ func (k Key[T]) Delete(s *Stash) {
 	}
 }
 
+// Raw returns the key's value as stored (its JSON), without decoding it,
+// and whether there is one: for a caller that keeps what it decoded from
+// the same bytes. The bytes must not be changed.
+func (k Key[T]) Raw(s *Stash) (json.RawMessage, bool) {
+	raw, ok := s.data[k.name]
+	return raw, ok
+}
+
 // Has reports whether a value is stored under the key.
 func (k Key[T]) Has(s *Stash) bool {
 	_, ok := s.data[k.name]

@@ -108,6 +108,12 @@ type flowRequest struct {
 	// completion is the session a step that reached success issued in its
 	// transaction (completeInTx).
 	completion *completion
+	// caps is capabilitiesOf's last decoded client_capabilities and the
+	// stored bytes it came from.
+	caps struct {
+		raw   []byte
+		value clientCapabilities
+	}
 }
 
 type flowRequestKey struct{}

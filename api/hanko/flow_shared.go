@@ -1,6 +1,7 @@
 package hanko
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,6 +80,27 @@ type clientCapabilities struct {
 	WebAuthn                   bool `json:"webauthn_available"`
 	ConditionalMediation       bool `json:"webauthn_conditional_mediation_available"`
 	PlatformAuthenticatorAvail bool `json:"webauthn_platform_authenticator_available"`
+}
+
+// capabilitiesOf returns what register_client_capabilities stored in the
+// flow (zero when nothing). The passkey and security key predicates ask for
+// it many times while one response is rendered: the request keeps the
+// value it decoded with the bytes it decoded it from, and decodes again
+// only when the stored bytes differ.
+func capabilitiesOf(c *flow.Context) clientCapabilities {
+	raw, ok := keyCapabilities.Raw(c.Stash())
+	if !ok {
+		return clientCapabilities{}
+	}
+	fr := requestOf(c.Context())
+	if fr.caps.raw != nil && bytes.Equal(fr.caps.raw, raw) {
+		return fr.caps.value
+	}
+	caps, ok := keyCapabilities.Get(c.Stash())
+	if ok { // a value that does not decode fails every stash it is read from
+		fr.caps.raw, fr.caps.value = raw, caps
+	}
+	return caps
 }
 
 // capabilitiesSubFlow is Hanko's capabilities sub-flow: the client says what

@@ -78,7 +78,7 @@ func (h *Handler) mfaSubFlows() []*flow.SubFlow {
 	skipOptional.Suspended = func(*flow.Context) bool { return !h.cfg.MFA.Optional }
 	otpCode := flow.Input{Name: "otp_code", Type: flow.TypeString, Required: true, TrimSpace: true}
 	webAuthnOff := func(c *flow.Context) bool {
-		caps, _ := keyCapabilities.Get(c.Stash())
+		caps := capabilitiesOf(c)
 		return !caps.WebAuthn
 	}
 	return []*flow.SubFlow{

@@ -67,7 +67,7 @@ func (h *Handler) passkeysAvailable(c *flow.Context) bool {
 	if !h.passkeysOn() {
 		return false
 	}
-	caps, _ := keyCapabilities.Get(c.Stash())
+	caps := capabilitiesOf(c)
 	return caps.WebAuthn
 }
 
@@ -140,7 +140,7 @@ func (h *Handler) userPasskeys(c *flow.Context, id string) []core.WebAuthnCreden
 // autofill in payload.request_options, answered by
 // webauthn_verify_assertion_response on login_init.
 func (h *Handler) conditionalRequestOptions(c *flow.Context) error {
-	caps, _ := keyCapabilities.Get(c.Stash())
+	caps := capabilitiesOf(c)
 	if !h.passkeysAvailable(c) || !caps.ConditionalMediation {
 		return nil
 	}

@@ -60,14 +60,14 @@ func (h *Handler) skUsable(c *flow.Context) bool {
 	if h.cfg.MFA.SecurityKeys.AuthenticatorAttachment != "platform" {
 		return true
 	}
-	caps, _ := keyCapabilities.Get(c.Stash())
+	caps := capabilitiesOf(c)
 	return caps.PlatformAuthenticatorAvail
 }
 
 // skAvailable reports whether a security key can be created or used in this
 // flow: security keys are on and the client said it runs WebAuthn.
 func (h *Handler) skAvailable(c *flow.Context) bool {
-	caps, _ := keyCapabilities.Get(c.Stash())
+	caps := capabilitiesOf(c)
 	return h.skOn() && caps.WebAuthn && h.skUsable(c)
 }
 
