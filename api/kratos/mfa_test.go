@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -331,5 +332,41 @@ func TestMFAAttemptLimit(t *testing.T) {
 		e.clock.add(time.Minute)
 		r = c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "totp", "totp_code": totpCode(t, secret, e.clock.now())})
 		must(t, r, 200)
+	}, withMFA(t))
+}
+
+// TestMFAAttemptLimitParallel: wrong TOTP codes sent at once, each on its
+// own aal2 flow, cannot slip past the (identity, IP) limit: the attempt is
+// counted in the step's transaction before the code is compared, so
+// exactly five are checked and the rest answered 429.
+func TestMFAAttemptLimitParallel(t *testing.T) {
+	t.Parallel()
+	onBackends(t, func(t *testing.T, e *ssEnv) {
+		c := e.native(t)
+		c.token = e.registerNative(t, c, "erin@example.com", "correct horse battery")
+		e.enrollTOTP(t, c)
+		var ids []string
+		for range 8 {
+			lf := c.do("GET", "/self-service/login/api?aal=aal2", nil)
+			must(t, lf, 200)
+			ids = append(ids, flowID(t, lf))
+		}
+		var (
+			mu     sync.Mutex
+			counts = map[int]int{}
+			wg     sync.WaitGroup
+		)
+		for _, id := range ids {
+			wg.Go(func() {
+				r := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "totp", "totp_code": "000000"})
+				mu.Lock()
+				counts[r.code]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if counts[400] != 5 || counts[429] != 3 {
+			t.Fatalf("answers to 8 parallel wrong codes: %v, want 5 × 400 and 3 × 429", counts)
+		}
 	}, withMFA(t))
 }

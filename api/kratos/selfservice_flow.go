@@ -821,7 +821,10 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 			}})
 	}
 	res2, err := submit()
-	var refused *hookIdentityRefused
+	var (
+		refused *hookIdentityRefused
+		limited *rateLimited
+	)
 	if lostRace(err) {
 		// A concurrent registration committed an identifier the step's
 		// identity took, seen only by its insert; the step rolled back. Run
@@ -849,6 +852,9 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 			return
 		}
 		s.writeError(w, r, jsonAnswer, &core.Error{Code: core.CodeConflict, Message: "The change was not saved: " + textsOf(refused.messages), Cause: err})
+		return
+	case errors.As(err, &limited): // an attempt counted in the step's transaction was refused
+		s.writeError(w, r, jsonAnswer, limited)
 		return
 	case err != nil:
 		s.writeError(w, r, jsonAnswer, &core.Error{Code: core.CodeInternal, Message: "Submitting the flow failed.", Cause: err})

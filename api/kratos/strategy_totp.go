@@ -49,9 +49,12 @@ func (s *SelfService) totpLoginNodes(*view) []Node {
 	return []Node{n, submitNode(groupTOTP, "method", methodTOTP, labelUseTOTP)}
 }
 
-// totpLogin checks a code of the session's identity: the attempt is counted
-// first, the code's time step is claimed in the step's transaction (a code
-// is accepted once, on either face).
+// totpLogin checks a code of the session's identity in the step's
+// transaction: the attempt is counted first (a 429 rolls the step back), the
+// code's time step is claimed (a code is accepted once, on either face) and
+// a right attempt is taken back, all committing together, as the Hanko
+// face's TOTP check does. The code is compared inside the transaction, so
+// parallel guesses meet the counts of the ones before them.
 func (s *SelfService) totpLogin(sub *submission) (*outcome, error) {
 	code := sub.str("totp_code")
 	o := &outcome{}
@@ -69,13 +72,15 @@ func (s *SelfService) totpLogin(sub *submission) (*outcome, error) {
 	if err != nil {
 		return nil, &core.Error{Code: core.CodeInternal, Message: "The stored TOTP key cannot be read.", Cause: err}
 	}
-	attempt, err := s.attemptCheck(sub, ratelimit.TOTP, i.ID)
-	if err != nil {
-		return nil, err
-	}
+	ip := clientIP(sub.r)
 	o.tx = func(c *flow.ActionContext, o *outcome) error {
 		fc := c.Base()
-		err := s.totp.Claim(fc.Context(), fc.Tx(), i.ID, key, code)
+		attempts := s.attempts.In(fc.Tx())
+		attempt, err := attempts.Begin(fc.Context(), ratelimit.TOTP, i.ID, ip)
+		if err != nil {
+			return attemptError(err)
+		}
+		err = s.totp.Claim(fc.Context(), fc.Tx(), i.ID, key, code)
 		switch {
 		case errors.Is(err, totp.ErrInvalid), errors.Is(err, totp.ErrReplayed):
 			o.nodeMessages = map[string][]Text{"totp_code": {msgTOTPWrong}}
@@ -83,7 +88,7 @@ func (s *SelfService) totpLogin(sub *submission) (*outcome, error) {
 		case err != nil:
 			return err
 		}
-		if err := attempt.Succeed(fc.Context(), s.attempts.In(fc.Tx())); err != nil {
+		if err := attempt.Succeed(fc.Context(), attempts); err != nil {
 			return err
 		}
 		o.identityID, o.ident, o.next = i.ID, i, statePassedChallenge
@@ -98,14 +103,21 @@ func (s *SelfService) totpLogin(sub *submission) (*outcome, error) {
 // with the attempt's Succeed.
 func (s *SelfService) attemptCheck(sub *submission, kind ratelimit.Kind, identityID string) (ratelimit.Attempt, error) {
 	a, err := s.attempts.Begin(sub.r.Context(), kind, identityID, clientIP(sub.r))
+	return a, attemptError(err)
+}
+
+// attemptError is the answer to the error of counting an attempt: the 429
+// (*rateLimited, with Retry-After) when a limit is reached, an internal
+// error when counting failed, nil for nil.
+func attemptError(err error) error {
 	var ex *ratelimit.ExceededError
 	switch {
 	case errors.As(err, &ex):
-		return a, &rateLimited{retryAfter: ex.RetryAfter}
+		return &rateLimited{retryAfter: ex.RetryAfter}
 	case err != nil:
-		return a, &core.Error{Code: core.CodeInternal, Message: "Counting the attempt failed.", Cause: err}
+		return &core.Error{Code: core.CodeInternal, Message: "Counting the attempt failed.", Cause: err}
 	}
-	return a, nil
+	return nil
 }
 
 // totpSettingsStrategy is the settings strategy of the totp method.
