@@ -24,6 +24,7 @@ type Store interface {
 	GetSessionWithIdentityByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error)
 	GetSessionWithIdentity(ctx context.Context, id string, withCredentials bool) (*core.Session, *core.Identity, error)
 	GetSessionWithCredentialsByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error)
+	GetSessionProfile(ctx context.Context, id string) (*core.Session, *core.Identity, []core.WebAuthnCredential, error)
 	GetSessionByLogoutTokenHash(ctx context.Context, h []byte) (*core.Session, error)
 	RevokeSessions(ctx context.Context, identityID, exceptID string) (int, error)
 	// Update runs fn in one transaction (see store.Store.Update).
@@ -286,6 +287,26 @@ func (m *Manager) SessionWithIdentityMemo(ctx context.Context, id string, withCr
 		return nil, nil, Memo{}, m.notFound("session", err)
 	}
 	return s, i, Memo{m.cache.put(k, gen, s, i, now)}, nil
+}
+
+// SessionProfileMemo is SessionWithIdentityMemo with credentials that,
+// when the cache does not answer, reads the identity's WebAuthn
+// credentials in the same statement (store.Store.GetSessionProfile) and
+// returns them too: Hanko's /me needs them only to encode an answer its
+// memo does not hold yet. webauthn is nil when the cache answered (the
+// store's list is never nil); the WebAuthn credentials are not cached.
+func (m *Manager) SessionProfileMemo(ctx context.Context, id string) (s *core.Session, i *core.Identity, webauthn []core.WebAuthnCredential, memo Memo, err error) {
+	k := cacheKey{kind: kindIDCredential, id: id}
+	now := m.now()
+	if e := m.cache.get(k, now); e != nil {
+		return copySession(e.sess), copyIdentity(e.ident), nil, Memo{e}, nil
+	}
+	gen := m.cache.generation()
+	s, i, webauthn, err = m.st.GetSessionProfile(ctx, id)
+	if err != nil {
+		return nil, nil, nil, Memo{}, m.notFound("session", err)
+	}
+	return s, i, webauthn, Memo{m.cache.put(k, gen, s, i, now)}, nil
 }
 
 // check returns the unauthorized error for a session that is not usable at

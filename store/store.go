@@ -120,8 +120,13 @@ type Sessions interface {
 	GetSessionWithCredentialsByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error)
 	// GetSessionWithIdentity is GetSessionWithIdentityByTokenHash for the
 	// session with the id (a session JWT's session_id); withCredentials also
-	// loads the identity's credentials (a second statement).
+	// loads the identity's credentials, in the same statement.
 	GetSessionWithIdentity(ctx context.Context, id string, withCredentials bool) (*core.Session, *core.Identity, error)
+	// GetSessionProfile is GetSessionWithIdentity with credentials that
+	// also returns the identity's WebAuthn credentials as
+	// ListWebAuthnCredentials lists them (an empty list when there are
+	// none), all in one statement: the load of Hanko's /me.
+	GetSessionProfile(ctx context.Context, id string) (*core.Session, *core.Identity, []core.WebAuthnCredential, error)
 	// GetSessionByLogoutTokenHash returns the session whose logout token hash
 	// is h, or ErrNotFound.
 	GetSessionByLogoutTokenHash(ctx context.Context, h []byte) (*core.Session, error)

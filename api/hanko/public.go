@@ -178,7 +178,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		api.WriteRawJSON(w, http.StatusOK, b)
 		return
 	}
-	creds, err := webauthnCredentials(r.Context(), h.store, i.ID)
+	creds, err := h.webauthnOf(r.Context(), a, i.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -228,7 +228,7 @@ type publicUserJSON struct {
 // publicUser answers GET /users/{id} for the current user only; another id is
 // 403, as Hanko 2.x answers it.
 func (h *Handler) publicUser(w http.ResponseWriter, r *http.Request) {
-	_, i, ok := h.authenticated(w, r)
+	a, i, ok := h.authenticated(w, r)
 	if !ok {
 		return
 	}
@@ -244,7 +244,7 @@ func (h *Handler) publicUser(w http.ResponseWriter, r *http.Request) {
 	for _, a := range emails(i) {
 		u.Emails = append(u.Emails, emailJSON(a))
 	}
-	creds, err := webauthnCredentials(r.Context(), h.store, i.ID)
+	creds, err := h.webauthnOf(r.Context(), a, i.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return

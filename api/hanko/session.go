@@ -316,6 +316,19 @@ type Authn struct {
 	// memo is the session cache's memo of the check (the zero Memo when
 	// the cache kept none).
 	memo session.Memo
+	// webauthn is the identity's WebAuthn credentials when they were read
+	// with the session (verifyTokenIdentity without the cache's answer),
+	// else nil: see webauthnOf.
+	webauthn []core.WebAuthnCredential
+}
+
+// webauthnOf returns the WebAuthn credentials of identity id, whose
+// session a is: those read with the session, or else from the store.
+func (h *Handler) webauthnOf(ctx context.Context, a *Authn, id string) ([]core.WebAuthnCredential, error) {
+	if a.webauthn != nil {
+		return a.webauthn, nil
+	}
+	return webauthnCredentials(ctx, h.store, id)
 }
 
 // errNoToken means the request carries no session token at all.
@@ -356,8 +369,9 @@ func (h *Handler) verifyToken(ctx context.Context, token string) (*Authn, error)
 }
 
 // verifyTokenIdentity is verifyToken that also returns the session's
-// identity with its addresses and credentials (the session row and the
-// identity in one statement, the credentials in a second).
+// identity with its addresses and credentials and, when the session cache
+// did not answer, the identity's WebAuthn credentials in Authn (all in one
+// statement).
 func (h *Handler) verifyTokenIdentity(ctx context.Context, token string) (*Authn, *core.Identity, error) {
 	return h.verifyTokenLoad(ctx, token, true)
 }
@@ -378,9 +392,12 @@ func (h *Handler) verifyTokenLoad(ctx context.Context, token string, withIdentit
 		s *core.Session
 		i *core.Identity
 	)
-	var memo session.Memo
+	var (
+		memo     session.Memo
+		webauthn []core.WebAuthnCredential
+	)
 	if withIdentity {
-		s, i, memo, err = h.sessions.SessionWithIdentityMemo(ctx, c.SessionID, true)
+		s, i, webauthn, memo, err = h.sessions.SessionProfileMemo(ctx, c.SessionID)
 	} else {
 		s, memo, err = h.sessions.SessionMemo(ctx, c.SessionID)
 	}
@@ -396,7 +413,7 @@ func (h *Handler) verifyTokenLoad(ctx context.Context, token string, withIdentit
 	if s.IdentityID != c.Subject {
 		return nil, nil, &core.Error{Code: core.CodeUnauthorized, Message: "Unauthorized", Cause: session.ErrInvalidJWT}
 	}
-	return &Authn{Session: s, Claims: c, Token: token, memo: memo}, i, nil
+	return &Authn{Session: s, Claims: c, Token: token, memo: memo, webauthn: webauthn}, i, nil
 }
 
 // claimTemplate renders hanko.session.jwt_template.claims for a user.

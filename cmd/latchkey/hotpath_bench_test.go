@@ -350,3 +350,94 @@ func BenchmarkFirstSeenFloor(b *testing.B) {
 		})
 	}
 }
+
+// TestHankoFirstSeenStatements: a Hanko check with a JWT the server has
+// not seen reads the store once — POST /sessions/validate the session row,
+// GET /me the session, the identity with its addresses and credentials and
+// its WebAuthn credentials in one statement — and /me lists the identity's
+// passkey from that statement as a later /me, answered from the session
+// cache, does.
+func TestHankoFirstSeenStatements(t *testing.T) {
+	hp := newHotPath(t)
+	ctx := context.Background()
+	id := seedIdentity(t, hp.app.db)
+	now := time.Now().UTC()
+	passkey := base64.RawURLEncoding.EncodeToString([]byte(id))
+	if err := hp.app.db.CreateWebAuthnCredential(ctx, &core.WebAuthnCredential{ID: passkey, IdentityID: id,
+		UserHandle: []byte(id)[:16], PublicKey: []byte("pk"), AttestationType: "none", AAGUID: make([]byte, 16),
+		Transports: []string{"internal"}, BackupEligible: true, UserVerified: true, Attachment: "platform",
+		DisplayName: "passkey", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := func() string {
+		sess, _, err := hp.app.sessions.Issue(ctx, id, core.AuthMethod{Method: "password"}, core.Device{}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := hp.app.cfg.Session.JWT
+		jwt, err := hp.app.keys.SignJWT(ctx, session.Claims{Subject: id, SessionID: sess.ID, Issuer: cfg.Issuer,
+			Audience: cfg.Audience, ExpiresAt: sess.ExpiresAt, Extra: map[string]any{"amr": []string{"pwd"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return jwt
+	}
+	// The session cache answers once it has read the change log.
+	for deadline := time.Now().Add(10 * time.Second); !hp.app.sessionCache.Ready(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the session cache did not read the change log")
+		}
+	}
+	// Only the request's statements count, not those of the server's
+	// background loops (the session cache's change-log reads, the key
+	// ring's reloads).
+	var count atomic.Int64
+	hp.app.db.Trace(tracerFunc(func(ctx context.Context) {
+		if ctx.Value(requestMark{}) != nil {
+			count.Add(1)
+		}
+	}))
+	serve := func(req *http.Request) (string, int64) {
+		t.Helper()
+		count.Store(0)
+		w := httptest.NewRecorder()
+		hp.public.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), requestMark{}, true)))
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), id) {
+			t.Fatalf("%s %s = %d %s", req.Method, req.URL.Path, w.Code, w.Body)
+		}
+		return w.Body.String(), count.Load()
+	}
+	me := func(jwt string) *http.Request {
+		req := httptest.NewRequest(http.MethodGet, "/me", nil)
+		req.Header.Set("Authorization", "Bearer "+jwt)
+		return req
+	}
+	jwt := fresh()
+	first, n := serve(me(jwt))
+	if n != 1 {
+		t.Errorf("GET /me with a first-seen JWT: %d statements, want 1", n)
+	}
+	if !strings.Contains(first, passkey) {
+		t.Errorf("GET /me does not list the passkey: %s", first)
+	}
+	if again, n := serve(me(jwt)); n != 0 || again != first {
+		t.Errorf("GET /me again: %d statements, answer %s; want 0 and %s", n, again, first)
+	}
+	validate := httptest.NewRequest(http.MethodPost, "/sessions/validate", strings.NewReader(`{"session_token":"`+fresh()+`"}`))
+	validate.Header.Set("Content-Type", "application/json")
+	if _, n := serve(validate); n != 1 {
+		t.Errorf("POST /sessions/validate with a first-seen JWT: %d statements, want 1", n)
+	}
+}
+
+// requestMark marks the context of a request whose statements a test
+// counts.
+type requestMark struct{}
+
+// tracerFunc is a query tracer that calls f with each statement's context.
+type tracerFunc func(ctx context.Context)
+
+func (f tracerFunc) StartQuery(ctx context.Context, _ string) (context.Context, func(error)) {
+	f(ctx)
+	return ctx, func(error) {}
+}

@@ -129,10 +129,14 @@ func TestPlansWithoutStatistics(t *testing.T) {
 			_, _, err := st.GetSessionWithIdentityByTokenHash(ctx, sess.TokenHash)
 			return err
 		}, [][]any{{sess.TokenHash}}},
-		{"session check by id with credentials (/me)", func() error {
+		{"session check by id with credentials", func() error {
 			_, _, err := st.GetSessionWithIdentity(ctx, sess.ID, true)
 			return err
-		}, [][]any{{sess.ID}, {id}}},
+		}, [][]any{{sess.ID}}},
+		{"session check with credentials and WebAuthn credentials (/me)", func() error {
+			_, _, _, err := st.GetSessionProfile(ctx, sess.ID)
+			return err
+		}, [][]any{{sess.ID}}},
 		{"identity with credentials (admin get, Hanko admin create)", func() error {
 			_, err := st.GetIdentity(ctx, id)
 			return err
@@ -141,7 +145,7 @@ func TestPlansWithoutStatistics(t *testing.T) {
 			_, err := st.FindIdentityByIdentifier(ctx, core.CredentialPassword, identifier)
 			return err
 		}, [][]any{{string(core.CredentialPassword), identifier}, {id}}},
-		{"webauthn credentials (/me)", func() error {
+		{"webauthn credentials (passkey login, /me answered by the session cache)", func() error {
 			_, err := st.ListWebAuthnCredentials(ctx, id)
 			return err
 		}, [][]any{{id}}},

@@ -338,40 +338,55 @@ func (o *ops) loadCredentials(ctx context.Context, ids []string, byID map[string
 		return fmt.Errorf("load credentials: %w", err)
 	}
 	defer rows.Close()
-	var (
-		cur        core.Credential
-		identityID string
-		have       bool
-	)
-	flush := func() {
-		if i := byID[identityID]; have && i != nil {
-			i.SetCredential(cur)
-		}
-	}
+	var g credentialGroups
 	for rows.Next() {
-		var (
-			c     core.Credential
-			owner string
-			ident sql.NullString
-		)
-		err := rows.Scan(&c.ID, &owner, &c.Type, bytesScan{(*[]byte)(&c.Config)},
-			&c.Version, timeScan{&c.CreatedAt}, timeScan{&c.UpdatedAt}, &ident)
-		if err != nil {
-			return fmt.Errorf("scan credential: %w", err)
-		}
-		if !have || c.ID != cur.ID {
-			flush()
-			cur, identityID, have = c, owner, true
-		}
-		if ident.Valid {
-			cur.Identifiers = append(cur.Identifiers, ident.String)
+		if err := g.add(rows, byID); err != nil {
+			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load credentials: %w", err)
 	}
-	flush()
+	g.flush(byID)
 	return nil
+}
+
+// credentialGroups gathers rows of credentialSelectList, ordered by
+// credential id, into the credentials of the identities of byID: a
+// credential's rows (one per identifier) are consecutive.
+type credentialGroups struct {
+	cur        core.Credential
+	identityID string
+	have       bool
+}
+
+// add scans one row; a row of the next credential stores the previous one.
+func (g *credentialGroups) add(r rowScanner, byID map[string]*core.Identity) error {
+	var (
+		c     core.Credential
+		owner string
+		ident sql.NullString
+	)
+	err := r.Scan(&c.ID, &owner, &c.Type, bytesScan{(*[]byte)(&c.Config)},
+		&c.Version, timeScan{&c.CreatedAt}, timeScan{&c.UpdatedAt}, &ident)
+	if err != nil {
+		return fmt.Errorf("scan credential: %w", err)
+	}
+	if !g.have || c.ID != g.cur.ID {
+		g.flush(byID)
+		g.cur, g.identityID, g.have = c, owner, true
+	}
+	if ident.Valid {
+		g.cur.Identifiers = append(g.cur.Identifiers, ident.String)
+	}
+	return nil
+}
+
+// flush stores the credential being gathered.
+func (g *credentialGroups) flush(byID map[string]*core.Identity) {
+	if i := byID[g.identityID]; g.have && i != nil {
+		i.SetCredential(g.cur)
+	}
 }
 
 // UpdateIdentity implements store.Identities.

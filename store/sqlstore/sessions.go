@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/latchkey/latchkey/core"
@@ -376,25 +378,122 @@ func (o *ops) GetSessionWithCredentialsByTokenHash(ctx context.Context, h []byte
 	return s, i, nil
 }
 
+// sessionProfileByID[flavor][withWebAuthn] is the session check's
+// statement by id with two more columns: the identity's credentials (a
+// row per identifier, as loadCredentials reads them) and, when
+// withWebAuthn, its WebAuthn credentials, each list as one JSON value
+// (jsonRows), so that the session, the identity, its addresses and its
+// credentials are one statement. A list is computed again for every
+// address row of the identity (one or two, usually).
+var sessionProfileByID = map[Flavor][2]string{}
+
+func init() {
+	for _, f := range []Flavor{SQLite, Postgres, MySQL} {
+		sel := sessionIdentitySelect
+		if f == SQLite {
+			sel = textTimes(sel)
+		}
+		creds := f.jsonRows(`c.id, c.identity_id, c.type, `+f.jsonTextOf(`c.config`)+`, c.version, c.created_at,
+			c.updated_at, ci.identifier`, `FROM identity_credentials c LEFT JOIN identity_credential_identifiers ci
+			ON ci.identity_id = c.identity_id AND ci.credential_id = c.id WHERE c.identity_id = i.id`)
+		webauthn := f.jsonRows(`w.id, w.identity_id, `+f.hexOf(`w.user_handle`)+`, `+f.hexOf(`w.public_key`)+`,
+			w.attestation_type, `+f.hexOf(`w.aaguid`)+`, w.sign_count, w.clone_warning, w.transports, w.backup_eligible,
+			w.backup_state, w.user_verified, w.attachment, w.display_name, w.mfa_only, w.created_at, w.updated_at,
+			w.last_used_at`, `FROM webauthn_credentials w WHERE w.identity_id = i.id`)
+		rest := sessionIdentityFrom + `s.id = ?` + sessionIdentityOrder
+		sessionProfileByID[f] = [2]string{sel + `, ` + creds + rest, sel + `, ` + creds + `, ` + webauthn + rest}
+	}
+}
+
+// The positions of webauthnColumns that hold binary values.
+var webauthnHexCols = []int{2, 3, 5}
+
 // GetSessionWithIdentity implements store.Sessions.
 func (o *ops) GetSessionWithIdentity(ctx context.Context, id string, withCredentials bool) (*core.Session, *core.Identity, error) {
 	if !core.IsID(id) {
 		return nil, nil, fmt.Errorf("get session %q: %w", id, store.ErrNotFound)
 	}
+	if withCredentials {
+		s, i, _, err := o.sessionProfile(ctx, id, false)
+		return s, i, err
+	}
 	s, i, err := o.sessionWithIdentity(ctx, sessionIdentityByID[o.d.Flavor == SQLite], id)
 	if err != nil {
 		return nil, nil, fmt.Errorf("get session %s: %w", id, err)
 	}
-	if withCredentials {
-		if err := o.loadCredentials(ctx, []string{i.ID}, map[string]*core.Identity{i.ID: i}); err != nil {
-			return nil, nil, fmt.Errorf("get session %s: %w", id, err)
-		}
-	}
 	return s, i, nil
 }
 
-// sessionWithIdentity runs one of the session check's statements.
-func (o *ops) sessionWithIdentity(ctx context.Context, q string, arg any) (*core.Session, *core.Identity, error) {
+// GetSessionProfile implements store.Sessions.
+func (o *ops) GetSessionProfile(ctx context.Context, id string) (*core.Session, *core.Identity, []core.WebAuthnCredential, error) {
+	if !core.IsID(id) {
+		return nil, nil, nil, fmt.Errorf("get session %q: %w", id, store.ErrNotFound)
+	}
+	return o.sessionProfile(ctx, id, true)
+}
+
+// sessionProfile reads session id with its identity, the identity's
+// addresses and credentials and, when withWebAuthn, its WebAuthn
+// credentials (oldest first, as ListWebAuthnCredentials lists them; nil
+// without withWebAuthn) in one statement.
+func (o *ops) sessionProfile(ctx context.Context, id string, withWebAuthn bool) (*core.Session, *core.Identity, []core.WebAuthnCredential, error) {
+	var credsJSON, webauthnJSON []byte
+	extra := []any{bytesScan{&credsJSON}}
+	q := sessionProfileByID[o.d.Flavor][0]
+	if withWebAuthn {
+		extra = append(extra, bytesScan{&webauthnJSON})
+		q = sessionProfileByID[o.d.Flavor][1]
+	}
+	s, i, err := o.sessionWithIdentity(ctx, q, id, extra...)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("get session %s: %w", id, err)
+	}
+	creds, err := decodeJSONRows(credsJSON)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("get session %s: credentials: %w", id, err)
+	}
+	// Ordered by credential id and identifier (a credential without
+	// identifiers has one row, with a NULL one), so that a credential's
+	// rows are consecutive.
+	slices.SortFunc(creds, func(a, b jsonRow) int {
+		return cmp.Or(strings.Compare(jsonString(a, 0), jsonString(b, 0)), strings.Compare(jsonString(a, 7), jsonString(b, 7)))
+	})
+	byID := map[string]*core.Identity{i.ID: i}
+	var g credentialGroups
+	for _, r := range creds {
+		if err := g.add(r, byID); err != nil {
+			return nil, nil, nil, fmt.Errorf("get session %s: %w", id, err)
+		}
+	}
+	g.flush(byID)
+	if !withWebAuthn {
+		return s, i, nil, nil
+	}
+	rows, err := decodeJSONRows(webauthnJSON, webauthnHexCols...)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("get session %s: webauthn credentials: %w", id, err)
+	}
+	list := make([]core.WebAuthnCredential, len(rows)) // never nil, as ListWebAuthnCredentials
+	for k, r := range rows {
+		if err := scanWebAuthnCredential(r, &list[k]); err != nil {
+			return nil, nil, nil, fmt.Errorf("get session %s: webauthn credentials: %w", id, err)
+		}
+	}
+	slices.SortFunc(list, func(a, b core.WebAuthnCredential) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return s, i, list, nil
+}
+
+// jsonString is the string at position k of r, "" for anything else.
+func jsonString(r jsonRow, k int) string {
+	s, _ := r[k].(string)
+	return s
+}
+
+// sessionWithIdentity runs one of the session check's statements; the
+// columns after the address's are scanned into extra, from the first row.
+func (o *ops) sessionWithIdentity(ctx context.Context, q string, arg any, extra ...any) (*core.Session, *core.Identity, error) {
 	rows, err := o.query(ctx, q, arg)
 	if err != nil {
 		return nil, nil, o.wrap(err)
@@ -422,6 +521,7 @@ func (o *ops) sessionWithIdentity(ctx context.Context, q string, arg any) (*core
 			timeScan{&i.CreatedAt}, timeScan{&i.UpdatedAt},
 			&a.id, &a.identityID, &a.via, &a.value, &a.verified, timePtrScan{&a.verifiedAt},
 			&a.status, &a.primary, &a.verifiable, &a.recover, timeScan{&a.createdAt}, timeScan{&a.updatedAt}}
+		dest = append(dest, extra...)
 		if found {
 			// Later rows repeat the session and identity: scan only the
 			// address into fresh memory, the rest into throwaway values.
@@ -433,6 +533,9 @@ func (o *ops) sessionWithIdentity(ctx context.Context, q string, arg any) (*core
 			dest[19], dest[20] = bytesScan{(*[]byte)(&ti.MetadataAdmin)}, bytesScan{(*[]byte)(&ti.MetadataUnsafe)}
 			dest[21], dest[22], dest[23] = stringScan{&ti.ExternalID}, stringScan{&ti.OrganizationID}, &ti.Locale
 			dest[24], dest[25] = timeScan{&ti.CreatedAt}, timeScan{&ti.UpdatedAt}
+			for k := range extra {
+				dest[len(dest)-len(extra)+k] = discard{}
+			}
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, nil, fmt.Errorf("scan session: %w", err)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -246,7 +247,9 @@ func testTimes(t *testing.T, s store.Store) {
 // the session and its identity with every address (in creation order,
 // times normalised), no credentials, for an identity with two addresses
 // and one with none; inside a transaction too; unknown tokens and ids,
-// malformed ids and empty hashes are ErrNotFound.
+// malformed ids and empty hashes are ErrNotFound. GetSessionProfile adds
+// the credentials (two, one with two identifiers) and the WebAuthn
+// credentials, as ListWebAuthnCredentials lists them.
 func testSessionWithIdentity(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	i := identity(email())
@@ -254,7 +257,20 @@ func testSessionWithIdentity(t *testing.T, s store.Store) {
 	i.Addresses = append(i.Addresses, core.Address{ID: newID(), IdentityID: i.ID, Via: core.ViaSMS, Value: "+4915112345678",
 		Status: core.AddressCompleted, Verified: true, VerifiedAt: &verified,
 		CreatedAt: base.Add(time.Second), UpdatedAt: base.Add(time.Second)})
+	i.SetCredential(core.Credential{ID: newID(), Type: core.CredentialCode,
+		Identifiers: []string{"z-" + email(), "+4915112345678-" + i.ID[:8]},
+		Config:      json.RawMessage(`{"addresses":[{"channel":"sms"}]}`), Version: 2,
+		CreatedAt: base.Add(2 * time.Second), UpdatedAt: base.Add(3 * time.Second)})
 	mustCreate(t, s, i)
+	// Created newest first, to be listed oldest first; one with no AAGUID
+	// and no transports, one used.
+	used := base.Add(time.Hour)
+	wa := []*core.WebAuthnCredential{webauthnCredential(i.ID, base.Add(2*time.Second)), webauthnCredential(i.ID, base)}
+	wa[0].LastUsedAt, wa[0].MFAOnly, wa[0].CloneWarning = &used, true, true
+	wa[1].AAGUID, wa[1].Transports = nil, nil
+	for _, c := range wa {
+		wantErr(t, "CreateWebAuthnCredential", s.CreateWebAuthnCredential(ctx, c), nil)
+	}
 	bare := identity(email())
 	bare.Addresses = nil
 	mustCreate(t, s, bare)
@@ -285,8 +301,31 @@ func testSessionWithIdentity(t *testing.T, s store.Store) {
 		wantErr(t, "GetSessionWithCredentialsByTokenHash", err, nil)
 		sameSession(t, got, sess)
 		sameIdentity(t, gotI, owner)
+		wantWA, err := s.ListWebAuthnCredentials(ctx, owner.ID)
+		wantErr(t, "ListWebAuthnCredentials", err, nil)
+		if owner == i && len(wantWA) != 2 {
+			t.Fatalf("ListWebAuthnCredentials = %d credentials, want 2", len(wantWA))
+		}
+		profile := func(what string, got *core.Session, gotI *core.Identity, gotWA []core.WebAuthnCredential, err error) {
+			t.Helper()
+			wantErr(t, what, err, nil)
+			sameSession(t, got, sess)
+			sameIdentity(t, gotI, owner)
+			if gotWA == nil || len(gotWA) != len(wantWA) {
+				t.Fatalf("%s: %d WebAuthn credentials (nil: %t), want %d", what, len(gotWA), gotWA == nil, len(wantWA))
+			}
+			for k := range wantWA {
+				if !reflect.DeepEqual(gotWA[k], wantWA[k]) {
+					t.Fatalf("%s: WebAuthn credential %d:\n got %+v\nwant %+v", what, k, gotWA[k], wantWA[k])
+				}
+			}
+		}
+		got, gotI, gotWA, err := s.GetSessionProfile(ctx, sess.ID)
+		profile("GetSessionProfile", got, gotI, gotWA, err)
 		err = s.Update(ctx, func(tx store.Tx) error {
-			got, gotI, err := tx.GetSessionWithIdentityByTokenHash(ctx, sess.TokenHash)
+			got, gotI, gotWA, err := tx.GetSessionProfile(ctx, sess.ID)
+			profile("GetSessionProfile in a transaction", got, gotI, gotWA, err)
+			got, gotI, err = tx.GetSessionWithIdentityByTokenHash(ctx, sess.TokenHash)
 			check("GetSessionWithIdentityByTokenHash in a transaction", got, gotI, err)
 			got, gotI, err = tx.GetSessionWithIdentity(ctx, sess.ID, false)
 			check("GetSessionWithIdentity in a transaction", got, gotI, err)
@@ -308,6 +347,11 @@ func testSessionWithIdentity(t *testing.T, s store.Store) {
 		"with credentials by nil token hash": func() error { _, _, err := s.GetSessionWithCredentialsByTokenHash(ctx, nil); return err },
 		"by unknown id":                      func() error { _, _, err := s.GetSessionWithIdentity(ctx, newID(), true); return err },
 		"by malformed id":                    func() error { _, _, err := s.GetSessionWithIdentity(ctx, "not-an-id'", false); return err },
+		"profile by unknown id":              func() error { _, _, _, err := s.GetSessionProfile(ctx, newID()); return err },
+		"profile by malformed id": func() error {
+			_, _, _, err := s.GetSessionProfile(ctx, "not-an-id'")
+			return err
+		},
 	} {
 		wantErr(t, "GetSessionWithIdentity "+name, fn(), store.ErrNotFound)
 	}
