@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
@@ -217,6 +218,26 @@ func (k *Keys) validClaims(payload []byte, o VerifyOptions) (*Claims, error) {
 	if err := json.Unmarshal(payload, t); err != nil {
 		return nil, fmt.Errorf("payload: %w", err)
 	}
+	if err := jwt.Validate(t, k.validateOptions(o)...); err != nil {
+		return nil, err
+	}
+	return claimsOf(t)
+}
+
+// maxValidateOpts bounds the VerifyOptions whose jwt.Validate options
+// Keys keeps; the callers pass a few fixed ones (each face's issuer and
+// audience).
+const maxValidateOpts = 8
+
+// validateOptions returns jwt.Validate's options for o: the clock, the
+// skew, exp required and, when o sets them, aud and iss. They depend only
+// on o and the Keys' settings, so they are built once per o (about 15
+// allocations a first-seen check no longer makes) and shared: jwx's
+// options are immutable values.
+func (k *Keys) validateOptions(o VerifyOptions) []jwt.ValidateOption {
+	if v, ok := k.validateOpts.Load(o); ok {
+		return v.([]jwt.ValidateOption)
+	}
 	opts := []jwt.ValidateOption{
 		jwt.WithClock(jwt.ClockFunc(k.now)),
 		jwt.WithAcceptableSkew(k.skew),
@@ -228,10 +249,13 @@ func (k *Keys) validClaims(payload []byte, o VerifyOptions) (*Claims, error) {
 	if o.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(o.Issuer))
 	}
-	if err := jwt.Validate(t, opts...); err != nil {
-		return nil, err
+	opts = slices.Clip(opts)
+	if k.validateN.Load() < maxValidateOpts {
+		if _, loaded := k.validateOpts.LoadOrStore(o, opts); !loaded {
+			k.validateN.Add(1)
+		}
 	}
-	return claimsOf(t)
+	return opts
 }
 
 // claimsOf copies a verified token into Claims.
