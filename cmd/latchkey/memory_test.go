@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,6 +70,46 @@ func TestReleaseStartupPages(t *testing.T) {
 	if _, _, err := config.Load(config.LoadOptions{Dev: true, Env: []string{}}); err != nil {
 		t.Fatalf("config after paging out: %v", err)
 	}
+	// Every read-only mapping of the executable reads back at random
+	// (VmFlags "rr", MADV_RANDOM): a fault maps its page, not a readahead
+	// window around it.
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := exeVmFlags(t, exe)
+	if len(flags) == 0 {
+		t.Fatalf("no read-only mapping of %s in /proc/self/smaps", exe)
+	}
+	for m, f := range flags {
+		if !slices.Contains(f, "rr") {
+			t.Errorf("mapping %s of the executable: VmFlags %v, want rr (MADV_RANDOM)", m, f)
+		}
+	}
+}
+
+// exeVmFlags returns the VmFlags of each mapping of exe without write
+// permission, keyed by its address range.
+func exeVmFlags(t *testing.T, exe string) map[string][]string {
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	cur := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		fields := strings.Fields(l)
+		switch {
+		case len(fields) >= 6 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":"):
+			cur = ""
+			if strings.Join(fields[5:], " ") == exe && !strings.Contains(fields[1], "w") {
+				cur = fields[0]
+			}
+		case cur != "" && len(fields) > 0 && fields[0] == "VmFlags:":
+			out[cur] = fields[1:]
+		}
+	}
+	return out
 }
 
 func rssFile(t *testing.T) string {
