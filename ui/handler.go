@@ -201,7 +201,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p *
 		p.Nonce = base64.RawURLEncoding.EncodeToString(b[:])
 	}
 	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, "layout", p); err != nil {
+	if err := pages().ExecuteTemplate(&buf, "layout", p); err != nil {
 		h.log.ErrorContext(r.Context(), "render page", "error", err, "path", r.URL.Path)
 		h.securityHeaders(w, "")
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)

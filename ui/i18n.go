@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/latchkey/latchkey/courier"
 )
@@ -23,9 +24,10 @@ import (
 //go:embed i18n/*.json
 var catalogFS embed.FS
 
-// catalogs maps a language to its strings, loaded once; a catalog that does
-// not parse is a build defect every test catches.
-var catalogs = func() map[string]map[string]string {
+// catalogs maps a language to its strings, decoded once on the first
+// page translated, not at start; a catalog that does not parse is a build
+// defect every test catches.
+var catalogs = sync.OnceValue(func() map[string]map[string]string {
 	out := map[string]map[string]string{}
 	for _, l := range courier.Languages {
 		raw, err := catalogFS.ReadFile("i18n/" + l + ".json")
@@ -39,7 +41,7 @@ var catalogs = func() map[string]map[string]string {
 		out[l] = m
 	}
 	return out
-}()
+})
 
 // languageNames are the switcher's entries, each in its own language.
 var languageNames = map[string]string{
@@ -65,10 +67,12 @@ type translator struct {
 }
 
 func newTranslator(lang string) translator {
-	if _, ok := catalogs[lang]; !ok {
+	m, ok := catalogs()[lang]
+	if !ok {
 		lang = courier.Languages[0]
+		m = catalogs()[lang]
 	}
-	return translator{lang: lang, m: catalogs[lang]}
+	return translator{lang: lang, m: m}
 }
 
 // text translates a page string; the English text when the key is

@@ -275,7 +275,7 @@ func TestSettingsFormsPerGroup(t *testing.T) {
 		t.Errorf("field ids repeat across forms: %q", forms[0].Fields[1].ID)
 	}
 	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, "layout", &page{Title: "x", Forms: forms}); err != nil {
+	if err := pages().ExecuteTemplate(&buf, "layout", &page{Title: "x", Forms: forms}); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(buf.String(), "<form "); n != 2 {
