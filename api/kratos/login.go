@@ -351,21 +351,39 @@ func (s *SelfService) finishLogin(w http.ResponseWriter, r *http.Request, sub *s
 	api.WriteJSON(w, http.StatusOK, resp)
 }
 
+// stepInTx is what the transaction of a step (a submitted form, a
+// provider's callback) does after the step: queue the after hooks that
+// wait for the commit, and issue a login's session (issueInTx).
+func (s *SelfService) stepInTx(kind core.FlowKind, r *http.Request, sub *submission, o *outcome, tok []byte, jsonAnswer bool, hookReq func() *http.Request) func(context.Context, store.Tx, *flow.Result) error {
+	queue := s.queueAfterHooks(kind, sub, o, tok, jsonAnswer, hookReq)
+	return func(ctx context.Context, tx store.Tx, res *flow.Result) error {
+		if err := queue(ctx, tx, res); err != nil {
+			return err
+		}
+		if kind == core.FlowLogin {
+			return s.issueInTx(ctx, tx, r, sub, o, res)
+		}
+		return nil
+	}
+}
+
 // issueInTx issues the session of a login step that ended its flow inside
 // the step's transaction, or adds the step's method to the caller's
 // session there, so the session commits with the step. It does so only
 // when nothing of the answer comes before the session: no web hook runs
-// after the login (one may interrupt it), and the step is no provider's
-// (oidcFinish answers those). Otherwise, and when the caller's session can
-// no longer be stepped up (the answer reports that as before), it leaves
-// o.issued nil and the answer writes the session as it did.
+// after the login (one may interrupt it), and the answer is finishLogin's
+// own: not one of oidcFinish's (a sign-up in a login flow, a native app's
+// code exchange). Otherwise, and when the caller's session can no longer
+// be stepped up (the answer reports that as before), it leaves o.issued
+// nil and the answer writes the session as it did.
 func (s *SelfService) issueInTx(ctx context.Context, tx store.Tx, r *http.Request, sub *submission, o *outcome, res *flow.Result) error {
 	o.issued = nil
-	if !res.Ended || o.identityID == "" || o.redirect != "" || o.oidcLogin || o.oidcSignedUp || res.Flow.Kind != core.FlowLogin {
+	if !res.Ended || o.identityID == "" || o.redirect != "" || o.oidcSignedUp || res.Flow.Kind != core.FlowLogin ||
+		res.Flow.Type == "api" && keyExchange.Has(res.Stash) {
 		return nil
 	}
 	method := val(keyActive, res.Stash)
-	if method == "" || method == "oidc" || s.webhooks != nil && webhook.Has(s.loginHookList(method), webhook.SelectAll) {
+	if method == "" || s.webhooks != nil && webhook.Has(s.loginHookList(method), webhook.SelectAll) {
 		return nil
 	}
 	if sub.sess != nil && sub.sess.IdentityID == o.identityID {

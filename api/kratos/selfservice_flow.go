@@ -808,17 +808,8 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 		// submission that committed in between (which rotated the flow's
 		// token, so a second read would fail with ErrCSRF) fails it with
 		// ErrConflict, answered alike.
-		queue := s.queueAfterHooks(kind, sub, o, tok, jsonAnswer, hookReq)
 		return s.engine.Submit(ctx, def, flow.Submission{FlowID: id, Action: action, CSRFToken: res.Flow.CSRFToken,
-			Input: engineInput(body, inputs), Flow: &res.Flow, InTx: func(ctx context.Context, tx store.Tx, res *flow.Result) error {
-				if err := queue(ctx, tx, res); err != nil {
-					return err
-				}
-				if kind == core.FlowLogin {
-					return s.issueInTx(ctx, tx, r, sub, o, res)
-				}
-				return nil
-			}})
+			Input: engineInput(body, inputs), Flow: &res.Flow, InTx: s.stepInTx(kind, r, sub, o, tok, jsonAnswer, hookReq)})
 	}
 	res2, err := submit()
 	var (

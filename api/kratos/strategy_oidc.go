@@ -652,7 +652,7 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	step := context.WithValue(ctx, outcomeKey{}, &stepOutcome{o: o, prepared: *o})
 	res2, err := s.engine.Submit(step, s.defs[kind], flow.Submission{FlowID: fid, Action: "oidc", CSRFToken: res.Flow.CSRFToken, Input: json.RawMessage(`{}`), Flow: f,
-		InTx: s.queueAfterHooks(kind, sub, o, tok, false, func() *http.Request { return r })})
+		InTx: s.stepInTx(kind, r, sub, o, tok, false, func() *http.Request { return r })})
 	switch {
 	case errors.Is(err, flow.ErrExpired):
 		s.replaceExpired(w, r, kind, fid, false)

@@ -1,0 +1,34 @@
+//go:build unix
+
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestOIDCLoginWrites counts what one oidc-login op of a linked account
+// writes: the new flow, the flow's round trip to the provider, and the
+// callback's step, whose transaction issues the session too (one write
+// transaction each); and its statements: the flow's insert and two
+// updates, its reads by the submission and by the callback, the identity
+// and its credentials looked up by the provider's subject, and the
+// session's insert.
+func TestOIDCLoginWrites(t *testing.T) {
+	hp, login := newOIDCLogin(t)
+	log := &statementLog{}
+	hp.app.db.Trace(log)
+	log.start()
+	login()
+	all, txs := log.stop()
+	var stmts []string
+	for _, q := range all {
+		// The session cache's poller runs beside the op.
+		if !strings.Contains(q, "FROM session_changes") {
+			stmts = append(stmts, q)
+		}
+	}
+	if txs != 3 || len(stmts) != 8 {
+		t.Errorf("an oidc login ran %d statements in %d write transactions, want 8 in 3:\n%s", len(stmts), txs, strings.Join(stmts, "\n"))
+	}
+}
