@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/oauth2-proxy/mockoidc"
+	pqtotp "github.com/pquerna/otp/totp"
 
 	"github.com/latchkey/latchkey/api/kratos"
 	"github.com/latchkey/latchkey/cipher"
@@ -17,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/jsonnet"
 	"github.com/latchkey/latchkey/method/oidc"
+	"github.com/latchkey/latchkey/method/totp"
 	"github.com/latchkey/latchkey/store/storetest"
 	"github.com/latchkey/latchkey/upstream"
 )
@@ -501,4 +504,56 @@ func TestOIDCTokenExchange(t *testing.T) {
 		must(t, app.do("GET", "/sessions/whoami", nil), 200)
 		must(t, app.do("GET", "/sessions/token-exchange?init_code="+url.QueryEscape(initCode)+"&return_to_code="+url.QueryEscape(code), nil), 404)
 	})
+}
+
+// TestOIDCSignInAsksForSecondFactor: a provider sign-in of an account with
+// TOTP leaves an aal1 session and sends the browser to the aal2 login
+// (whoami requires the highest available level), although the sign-in
+// reads the linked identity without its credentials.
+func TestOIDCSignInAsksForSecondFactor(t *testing.T) {
+	t.Parallel()
+	mock := startMockOIDC(t)
+	e := newSelfServiceEnv(t, withMFA(t), withOIDC(t, mock, ""))
+	mock.QueueUser(&mockoidc.MockUser{Subject: "mfa-" + e.base, Email: "mira@example.com", EmailVerified: true})
+	b := e.browser(t)
+	_, authURL := oidcStart(t, b, "login")
+	must(t, b.do("GET", providerRound(t, authURL), nil), 303)
+	who := b.do("GET", "/sessions/whoami", nil)
+	must(t, who, 200)
+	id := who.json(t)["identity"].(map[string]any)["id"].(string)
+
+	// The account gets a TOTP key.
+	k, err := pqtotp.Generate(pqtotp.GenerateOpts{Issuer: "latchkey.test", AccountName: "mira@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := totp.ParseURL(k.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := cipher.New("0123456789abcdef0123456789abcdef")
+	sealed, err := totp.SealConfig(c, id, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, err := e.st.GetIdentity(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e.clock.now()
+	i.SetCredential(core.Credential{ID: uuid.NewString(), Type: core.CredentialTOTP, Config: sealed, CreatedAt: now, UpdatedAt: now})
+	if err := e.st.UpdateIdentity(t.Context(), i); err != nil {
+		t.Fatal(err)
+	}
+
+	// A new browser signs in with the provider: aal1, on to the aal2 login.
+	mock.QueueUser(&mockoidc.MockUser{Subject: "mfa-" + e.base, Email: "mira@example.com", EmailVerified: true})
+	b2 := e.browser(t)
+	_, authURL = oidcStart(t, b2, "login")
+	cb := b2.do("GET", providerRound(t, authURL), nil)
+	must(t, cb, 303)
+	if loc := cb.hdr.Get("Location"); !strings.Contains(loc, "/self-service/login/browser?aal=aal2") {
+		t.Fatalf("provider sign-in of an account with TOTP: Location %q", loc)
+	}
+	must(t, b2.do("GET", "/sessions/whoami", nil), 403)
 }

@@ -168,7 +168,7 @@ func (s *SelfService) oidcSubmit(sub *submission, kind core.FlowKind) (*outcome,
 // sign-in on an e-mail alone); otherwise a sign-up.
 func (s *SelfService) oidcComplete(sub *submission, kind core.FlowKind, p *oidc.Provider, claims *oidc.Claims, tokens *oidc.Tokens) (*outcome, error) {
 	ctx := sub.r.Context()
-	res, err := oidc.Resolve(ctx, s.st, store.ErrNotFound, p, claims, nil)
+	res, err := oidc.Resolve(ctx, signInFinder{s.st}, store.ErrNotFound, p, claims, nil)
 	if err != nil {
 		return nil, &core.Error{Code: core.CodeInternal, Message: "Looking up the account failed.", Cause: err}
 	}
@@ -203,6 +203,20 @@ func (s *SelfService) oidcComplete(sub *submission, kind core.FlowKind, p *oidc.
 	}
 	link := oidcLink{Link: op, VerifiedEmail: mapped.VerifiedEmail, MetadataPublic: mapped.MetadataPublic, MetadataAdmin: mapped.MetadataAdmin}
 	return s.oidcRegister(sub, kind, p, link, mapped.Traits)
+}
+
+// signInFinder is the store as oidc.Resolve's Finder in oidcComplete: the
+// identity a provider subject is linked to is read without its
+// credentials, which answering a sign-in does not need (needsAAL2 reads
+// them when a second factor may be asked for; the session and web hook
+// views leave them out). An identity found by address keeps them
+// (signInHints reads them).
+type signInFinder struct{ store.Store }
+
+// FindIdentityByIdentifier is the store's
+// FindIdentityByIdentifierWithoutCredentials.
+func (f signInFinder) FindIdentityByIdentifier(ctx context.Context, t core.CredentialType, identifier string) (*core.Identity, error) {
+	return f.FindIdentityByIdentifierWithoutCredentials(ctx, t, identifier)
 }
 
 // oidcConflict answers a provider identity whose address belongs to an
