@@ -201,8 +201,8 @@ func (m *Manager) Verify(ctx context.Context, token string) (*core.Session, erro
 }
 
 // VerifyWithCredentials is Verify that also returns the session's
-// identity with its addresses and credentials, read from the store in two
-// statements (never from the session cache): a self-service flow's session.
+// identity with its addresses and credentials, read from the store in one
+// statement (never from the session cache): a self-service flow's session.
 // The identity's state is not checked. A session whose identity is gone is
 // ErrNoSession.
 func (m *Manager) VerifyWithCredentials(ctx context.Context, token string) (*core.Session, *core.Identity, error) {

@@ -119,7 +119,7 @@ type Sessions interface {
 	GetSessionWithIdentityByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error)
 	// GetSessionWithCredentialsByTokenHash is
 	// GetSessionWithIdentityByTokenHash that also loads the identity's
-	// credentials (a second statement): a self-service flow's session and
+	// credentials, in the same statement: a self-service flow's session and
 	// identity, as GetIdentity loads it.
 	GetSessionWithCredentialsByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error)
 	// GetSessionWithIdentity is GetSessionWithIdentityByTokenHash for the

@@ -368,24 +368,28 @@ func (o *ops) GetSessionWithIdentityByTokenHash(ctx context.Context, h []byte) (
 
 // GetSessionWithCredentialsByTokenHash implements store.Sessions.
 func (o *ops) GetSessionWithCredentialsByTokenHash(ctx context.Context, h []byte) (*core.Session, *core.Identity, error) {
-	s, i, err := o.GetSessionWithIdentityByTokenHash(ctx, h)
-	if err != nil {
-		return nil, nil, err
+	if len(h) == 0 {
+		return nil, nil, fmt.Errorf("get session by token: %w", store.ErrNotFound)
 	}
-	if err := o.loadCredentials(ctx, []string{i.ID}, map[string]*core.Identity{i.ID: i}); err != nil {
-		return nil, nil, fmt.Errorf("get session by token: %w", err)
-	}
-	return s, i, nil
+	s, i, _, err := o.sessionProfile(ctx, profileByTokenHash, h, "by token")
+	return s, i, err
 }
 
-// sessionProfileByID[flavor][withWebAuthn] is the session check's
-// statement by id with two more columns: the identity's credentials (a
-// row per identifier, as loadCredentials reads them) and, when
-// withWebAuthn, its WebAuthn credentials, each list as one JSON value
-// (jsonRows), so that the session, the identity, its addresses and its
-// credentials are one statement. A list is computed again for every
+// sessionProfiles[flavor][kind] is the session check's statement (by id
+// or by token hash) with more columns: the identity's credentials (a row
+// per identifier, as loadCredentials reads them) and, for
+// profileByIDWithWebAuthn, its WebAuthn credentials, each list as one JSON
+// value (jsonRows), so that the session, the identity, its addresses and
+// its credentials are one statement. A list is computed again for every
 // address row of the identity (one or two, usually).
-var sessionProfileByID = map[Flavor][2]string{}
+var sessionProfiles = map[Flavor][3]string{}
+
+// The kinds of sessionProfiles' statements.
+const (
+	profileByID             = iota // by session id, with credentials
+	profileByIDWithWebAuthn        // by session id, with credentials and WebAuthn credentials
+	profileByTokenHash             // by token hash, with credentials
+)
 
 func init() {
 	for _, f := range []Flavor{SQLite, Postgres, MySQL} {
@@ -400,8 +404,13 @@ func init() {
 			w.attestation_type, `+f.hexOf(`w.aaguid`)+`, w.sign_count, w.clone_warning, w.transports, w.backup_eligible,
 			w.backup_state, w.user_verified, w.attachment, w.display_name, w.mfa_only, w.created_at, w.updated_at,
 			w.last_used_at`, `FROM webauthn_credentials w WHERE w.identity_id = i.id`)
-		rest := sessionIdentityFrom + `s.id = ?` + sessionIdentityOrder
-		sessionProfileByID[f] = [2]string{sel + `, ` + creds + rest, sel + `, ` + creds + `, ` + webauthn + rest}
+		byID := sessionIdentityFrom + `s.id = ?` + sessionIdentityOrder
+		byHash := sessionIdentityFrom + `s.token_hash = ?` + sessionIdentityOrder
+		sessionProfiles[f] = [3]string{
+			profileByID:             sel + `, ` + creds + byID,
+			profileByIDWithWebAuthn: sel + `, ` + creds + `, ` + webauthn + byID,
+			profileByTokenHash:      sel + `, ` + creds + byHash,
+		}
 	}
 }
 
@@ -414,7 +423,7 @@ func (o *ops) GetSessionWithIdentity(ctx context.Context, id string, withCredent
 		return nil, nil, fmt.Errorf("get session %q: %w", id, store.ErrNotFound)
 	}
 	if withCredentials {
-		s, i, _, err := o.sessionProfile(ctx, id, false)
+		s, i, _, err := o.sessionProfile(ctx, profileByID, id, id)
 		return s, i, err
 	}
 	s, i, err := o.sessionWithIdentity(ctx, sessionIdentityByID[o.d.Flavor == SQLite], id)
@@ -429,22 +438,22 @@ func (o *ops) GetSessionProfile(ctx context.Context, id string) (*core.Session, 
 	if !core.IsID(id) {
 		return nil, nil, nil, fmt.Errorf("get session %q: %w", id, store.ErrNotFound)
 	}
-	return o.sessionProfile(ctx, id, true)
+	return o.sessionProfile(ctx, profileByIDWithWebAuthn, id, id)
 }
 
-// sessionProfile reads session id with its identity, the identity's
-// addresses and credentials and, when withWebAuthn, its WebAuthn
-// credentials (oldest first, as ListWebAuthnCredentials lists them; nil
-// without withWebAuthn) in one statement.
-func (o *ops) sessionProfile(ctx context.Context, id string, withWebAuthn bool) (*core.Session, *core.Identity, []core.WebAuthnCredential, error) {
+// sessionProfile reads the session arg names (by id or token hash, as kind
+// says) with its identity, the identity's addresses and credentials and,
+// for profileByIDWithWebAuthn, its WebAuthn credentials (oldest first, as
+// ListWebAuthnCredentials lists them; nil for the other kinds) in one
+// statement. id names the session in errors.
+func (o *ops) sessionProfile(ctx context.Context, kind int, arg any, id string) (*core.Session, *core.Identity, []core.WebAuthnCredential, error) {
 	var credsJSON, webauthnJSON []byte
 	extra := []any{bytesScan{&credsJSON}}
-	q := sessionProfileByID[o.d.Flavor][0]
+	withWebAuthn := kind == profileByIDWithWebAuthn
 	if withWebAuthn {
 		extra = append(extra, bytesScan{&webauthnJSON})
-		q = sessionProfileByID[o.d.Flavor][1]
 	}
-	s, i, err := o.sessionWithIdentity(ctx, q, id, extra...)
+	s, i, err := o.sessionWithIdentity(ctx, sessionProfiles[o.d.Flavor][kind], arg, extra...)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("get session %s: %w", id, err)
 	}
