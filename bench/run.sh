@@ -26,42 +26,15 @@
 #                  and oidc-login run too
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d /tmp/latchkey-bench.XXXXXX)
-bin=${LATCHKEY_BIN:-}
-if [[ -z $bin ]]; then
-	bin=$work/latchkey
-	(cd "$root" && CGO_ENABLED=0 go build -o "$bin" ./cmd/latchkey)
-fi
-pport=${BENCH_PUBLIC_PORT:-44330}
-aport=${BENCH_ADMIN_PORT:-44340}
+bench_kind=bench
+# shellcheck source=bench/serve.sh
+. "$(dirname "$0")/serve.sh"
 dsn=${BENCH_DSN:-sqlite://$work/latchkey.db}
-public=http://localhost:$pport
-admin=http://127.0.0.1:$aport
-
-export LATCHKEY_SERVE_PUBLIC_PORT=$pport LATCHKEY_SERVE_ADMIN_PORT=$aport LATCHKEY_LOG_LEVEL=warn
-limit=${BENCH_PASSWORD_LIMIT:-1000000000}
-export LATCHKEY_RATELIMIT_PASSWORD_IDENTIFIER_LIMIT=$limit LATCHKEY_RATELIMIT_PASSWORD_IP_LIMIT=$limit \
-	LATCHKEY_HANKO_RATE_LIMITER_PASSWORD_LIMITS_TOKENS=$limit
 oidc=127.0.0.1:${BENCH_OIDC_PORT:-44350}
 export LATCHKEY_SELFSERVICE_METHODS_TOTP_ENABLED=true LATCHKEY_SELFSERVICE_METHODS_OIDC_ENABLED=true
 # The provider's configuration, as `latchkey bench --help` prints it.
 export LATCHKEY_SELFSERVICE_METHODS_OIDC_CONFIG_PROVIDERS='[{"client_id":"latchkey-bench","client_secret":"latchkey-bench-not-a-secret","id":"bench","issuer_url":"http://'$oidc'/oidc","label":"Bench","provider":"generic","scope":["openid","email","profile"]}]'
-cd "$work"
-start=$(date +%s%N)
-"$bin" serve --dev --dsn "$dsn" --no-courier >"$work/serve.log" 2>&1 &
-pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-until curl -fsS -o /dev/null "$public/health/ready" 2>/dev/null; do
-	if ! kill -0 "$pid" 2>/dev/null; then
-		echo "latchkey serve exited:" >&2
-		cat "$work/serve.log" >&2
-		exit 1
-	fi
-	sleep 0.01
-done
-ready_ms=$((($(date +%s%N) - start) / 1000000))
+start_server "$dsn"
 sleep 1
 idle_rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
 

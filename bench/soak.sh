@@ -7,8 +7,8 @@
 # rounds of `latchkey bench --scenario <mix> --duration 5s --warmup 1s -n 16
 # --distinct-tokens 500 --server-pid <pid>` until SOAK_MINUTES have passed,
 # and prints one line per round: elapsed seconds, VmRSS, RssAnon, RssFile
-# and VmHWM of the server after the round (MB), and the round's own peak
-# RSS as the bench sampled it. A last line gives the first and last rounds'
+# and VmHWM of the server after the round (MB), the round's own peak RSS
+# as the bench sampled it, and the round's failed requests (all scenarios). A last line gives the first and last rounds'
 # RSS and the highest. Each round's full output goes to $work/round-N.txt
 # (kept when SOAK_KEEP is set).
 #
@@ -24,48 +24,20 @@
 #   SOAK_KEEP      keep the temporary directory (database, logs, rounds)
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d /tmp/latchkey-soak.XXXXXX)
-bin=${LATCHKEY_BIN:-}
-if [[ -z $bin ]]; then
-	bin=$work/latchkey
-	(cd "$root" && CGO_ENABLED=0 go build -o "$bin" ./cmd/latchkey)
-fi
+bench_kind=soak
+keep=${SOAK_KEEP:-}
+# shellcheck source=bench/serve.sh
+. "$(dirname "$0")/serve.sh"
 minutes=${SOAK_MINUTES:-10}
 mix=${SOAK_SCENARIOS:-whoami,validate,me,kratos-login,kratos-register,hanko-login,admin-create,hanko-admin-create,ui-login-page}
-pport=${BENCH_PUBLIC_PORT:-44330}
-aport=${BENCH_ADMIN_PORT:-44340}
-public=http://localhost:$pport
-admin=http://127.0.0.1:$aport
-
-export LATCHKEY_SERVE_PUBLIC_PORT=$pport LATCHKEY_SERVE_ADMIN_PORT=$aport LATCHKEY_LOG_LEVEL=warn
-limit=${BENCH_PASSWORD_LIMIT:-1000000000}
-export LATCHKEY_RATELIMIT_PASSWORD_IDENTIFIER_LIMIT=$limit LATCHKEY_RATELIMIT_PASSWORD_IP_LIMIT=$limit \
-	LATCHKEY_HANKO_RATE_LIMITER_PASSWORD_LIMITS_TOKENS=$limit
-cd "$work"
-"$bin" serve --dev --dsn "sqlite://$work/latchkey.db" --no-courier >"$work/serve.log" 2>&1 &
-pid=$!
-cleanup() {
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	if [[ -z ${SOAK_KEEP:-} ]]; then rm -rf "$work"; else echo "kept $work" >&2; fi
-}
-trap cleanup EXIT
-until curl -fsS -o /dev/null "$public/health/ready" 2>/dev/null; do
-	if ! kill -0 "$pid" 2>/dev/null; then
-		echo "latchkey serve exited:" >&2
-		cat "$work/serve.log" >&2
-		exit 1
-	fi
-	sleep 0.01
-done
+start_server "sqlite://$work/latchkey.db"
 
 mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k/1024}'; }
 field() { awk -v f="$1:" '$1 == f {print $2}' "/proc/$pid/status"; }
 
 echo "# soak of $(date -u +%Y-%m-%dT%H:%M:%SZ): $bin serve --dev (SQLite, pid $pid), ${minutes} min of: $mix"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# round  elapsed_s  VmRSS  RssAnon  RssFile  VmHWM  round_peak (MB)"
+echo "# round  elapsed_s  VmRSS  RssAnon  RssFile  VmHWM  round_peak (MB)  errors"
 start=$(date +%s)
 first="" last="" high=0 round=0
 while (($(date +%s) - start < minutes * 60)); do
@@ -75,8 +47,9 @@ while (($(date +%s) - start < minutes * 60)); do
 		{ echo "round $round failed:" >&2; tail -5 "$work/round-$round.txt" >&2; exit 1; }
 	rss=$(field VmRSS)
 	peak=$(grep -o 'peak RSS [0-9.]* MB' "$work/round-$round.txt" | awk '{print $3}' | sort -n | tail -1)
-	printf '%6d  %9d  %5s  %7s  %7s  %5s  %s\n' "$round" $(($(date +%s) - start)) "$(mb "$rss")" \
-		"$(mb "$(field RssAnon)")" "$(mb "$(field RssFile)")" "$(mb "$(field VmHWM)")" "${peak:--}"
+	errs=$(grep -o 'errors [0-9]*' "$work/round-$round.txt" | awk '{n += $2} END {print n + 0}')
+	printf '%6d  %9d  %5s  %7s  %7s  %5s  %10s  %6s\n' "$round" $(($(date +%s) - start)) "$(mb "$rss")" \
+		"$(mb "$(field RssAnon)")" "$(mb "$(field RssFile)")" "$(mb "$(field VmHWM)")" "${peak:--}" "$errs"
 	first=${first:-$rss}
 	last=$rss
 	((rss > high)) && high=$rss
