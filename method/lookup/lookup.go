@@ -42,13 +42,6 @@ type Ledger interface {
 	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error)
 }
 
-// Attempts is the attempt policy every secret check goes through
-// (*ratelimit.Policy; a nil *ratelimit.Policy limits nothing).
-type Attempts interface {
-	Check(ctx context.Context, kind ratelimit.Kind, identity, ip string) error
-	Succeed(ctx context.Context, kind ratelimit.Kind, identity, ip string) error
-}
-
 // Options configure a Method. Zero fields take the defaults.
 type Options struct {
 	Now  func() time.Time // default time.Now
@@ -181,17 +174,19 @@ func OpenConfig(o Opener, identityID string, config json.RawMessage) ([]Code, er
 // Redeem is Use as one attempt under a (kind ratelimit.Lookup, the identity
 // id and the client address clientIP, which may be empty): a refused
 // attempt returns the policy's error before any code is compared, a right
-// code is reported to a as a success. Pass the step's transaction as ledger
-// and a policy bound to it (ratelimit.Policy.In).
-func (m *Method) Redeem(ctx context.Context, a Attempts, ledger Ledger, identityID string, load func() (json.RawMessage, error), submitted, clientIP string) (json.RawMessage, error) {
-	if err := a.Check(ctx, ratelimit.Lookup, identityID, clientIP); err != nil {
+// code takes back what the attempt counted (ratelimit.Attempt). A nil a
+// limits nothing. Pass the step's transaction as ledger and a policy bound
+// to it (ratelimit.Policy.In).
+func (m *Method) Redeem(ctx context.Context, a *ratelimit.Policy, ledger Ledger, identityID string, load func() (json.RawMessage, error), submitted, clientIP string) (json.RawMessage, error) {
+	attempt, err := a.Begin(ctx, ratelimit.Lookup, identityID, clientIP)
+	if err != nil {
 		return nil, err
 	}
 	cfg, err := m.Use(ctx, ledger, identityID, load, submitted)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.Succeed(ctx, ratelimit.Lookup, identityID, clientIP); err != nil {
+	if err := attempt.Succeed(ctx, a); err != nil {
 		return nil, err
 	}
 	return cfg, nil

@@ -56,16 +56,6 @@ type Ledger interface {
 	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (int64, time.Time, error)
 }
 
-// Attempts is the attempt policy every secret check goes through
-// (*ratelimit.Policy; a nil *ratelimit.Policy limits nothing). Check counts
-// an attempt before the code is looked at and returns an error wrapping
-// *ratelimit.ExceededError when a limit is reached; Succeed takes a right
-// attempt back.
-type Attempts interface {
-	Check(ctx context.Context, kind ratelimit.Kind, identity, ip string) error
-	Succeed(ctx context.Context, kind ratelimit.Kind, identity, ip string) error
-}
-
 // Options configure a Method. Zero fields take the defaults.
 type Options struct {
 	Issuer string           // shown by authenticator apps; required
@@ -279,23 +269,26 @@ func (m *Method) Match(k *Key, code string) (int64, bool) {
 // Check verifies a code of the identity whose key is k, as one attempt
 // under a (kind ratelimit.TOTP, the identity id and the client address
 // clientIP, which may be empty): a refused attempt returns the policy's
-// error before the code is compared; then Claim; a right code is reported
-// to a as a success. Pass the step's transaction as ledger and a policy
-// bound to it (ratelimit.Policy.In), so everything commits together.
-func (m *Method) Check(ctx context.Context, a Attempts, ledger Ledger, identityID string, k *Key, code, clientIP string) error {
-	if err := a.Check(ctx, ratelimit.TOTP, identityID, clientIP); err != nil {
+// error before the code is compared; then Claim; a right code takes back
+// what the attempt counted (ratelimit.Attempt, without reading the
+// known-address state again). A nil a limits nothing. Pass the step's
+// transaction as ledger and a policy bound to it (ratelimit.Policy.In), so
+// everything commits together.
+func (m *Method) Check(ctx context.Context, a *ratelimit.Policy, ledger Ledger, identityID string, k *Key, code, clientIP string) error {
+	attempt, err := a.Begin(ctx, ratelimit.TOTP, identityID, clientIP)
+	if err != nil {
 		return err
 	}
 	if err := m.Claim(ctx, ledger, identityID, k, code); err != nil {
 		return err
 	}
-	return a.Succeed(ctx, ratelimit.TOTP, identityID, clientIP)
+	return attempt.Succeed(ctx, a)
 }
 
 // Enroll checks the first code of a key being set up (not stored yet) as
 // one attempt under a, like Check, and claims its step so the code cannot
 // log in afterwards.
-func (m *Method) Enroll(ctx context.Context, a Attempts, ledger Ledger, identityID string, k *Key, code, clientIP string) error {
+func (m *Method) Enroll(ctx context.Context, a *ratelimit.Policy, ledger Ledger, identityID string, k *Key, code, clientIP string) error {
 	return m.Check(ctx, a, ledger, identityID, k, code, clientIP)
 }
 

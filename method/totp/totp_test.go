@@ -7,6 +7,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 
 	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/ratelimit"
+	"github.com/latchkey/latchkey/store/sqlstore"
+	"github.com/latchkey/latchkey/store/storetest"
 )
 
 // ledger is an in-memory Ledger keyed like store.Counters.
@@ -274,5 +277,41 @@ func TestImageReusesEncoder(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if per := (after.TotalAlloc - before.TotalAlloc) / n; per > 512<<10 {
 		t.Fatalf("a QR image allocates %d bytes on average, want at most %d", per, 512<<10)
+	}
+}
+
+// statementCount counts the statements a store runs.
+type statementCount struct{ n atomic.Int64 }
+
+func (c *statementCount) StartQuery(ctx context.Context, _ string) (context.Context, func(error)) {
+	c.n.Add(1)
+	return ctx, func(error) {}
+}
+
+// TestCheckStatements: a right code from an address already known in the
+// window takes back what its attempt counted without reading the
+// known-address state again (ratelimit.Attempt): the attempt's one upsert,
+// the known-address read, and the reset.
+func TestCheckStatements(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 10, 0, time.UTC)
+	m := newMethod(t, &now, Options{})
+	st := storetest.SQLite(t)
+	var count statementCount
+	st.(interface{ Trace(sqlstore.QueryTracer) }).Trace(&count)
+	p, err := ratelimit.NewPolicy(ratelimit.NewDB(st, func() time.Time { return now }, []byte("test key")), ratelimit.DefaultPolicyConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := m.Generate("a")
+	ctx := context.Background()
+	for round, want := range []int64{-1, 3} { // the first marks the address known
+		now = now.Add(30 * time.Second * time.Duration(round)) // the next code, in the same window
+		count.n.Store(0)
+		if err := m.Check(ctx, p, ledger{}, "id", k, code(t, k, now), "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		if got := count.n.Load(); want >= 0 && got != want {
+			t.Errorf("a right code from a known address ran %d statements, want %d", got, want)
+		}
 	}
 }
