@@ -62,34 +62,11 @@ func referenceVerify(k *Keys, token string, o VerifyOptions) (*Claims, error) {
 	if err != nil {
 		return nil, invalidJWT(err)
 	}
-	c := &Claims{}
-	c.Subject, _ = t.Subject()
-	c.Issuer, _ = t.Issuer()
-	c.Audience, _ = t.Audience()
-	c.ID, _ = t.JwtID()
-	c.IssuedAt, _ = t.IssuedAt()
-	c.NotBefore, _ = t.NotBefore()
-	c.ExpiresAt, _ = t.Expiration()
-	for _, name := range t.Keys() {
-		if registered[name] && name != SessionIDClaim {
-			continue
-		}
-		var v any
-		if err := t.Get(name, &v); err != nil {
-			return nil, invalidJWT(err)
-		}
-		if name == SessionIDClaim {
-			s, ok := v.(string)
-			if !ok {
-				return nil, invalidJWT(errors.New("session_id is not a string"))
-			}
-			c.SessionID = s
-			continue
-		}
-		if c.Extra == nil {
-			c.Extra = map[string]any{}
-		}
-		c.Extra[name] = v
+	// The claims are copied as VerifyJWT copies them: what is compared is
+	// which tokens pass and what jwx decoded from them.
+	c, err := claimsOf(t)
+	if err != nil {
+		return nil, invalidJWT(err)
 	}
 	return c, nil
 }
