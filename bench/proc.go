@@ -123,6 +123,26 @@ var clockTicks = sync.OnceValue(func() int64 {
 	return 100
 })
 
+// SharesExecutable reports whether process pid runs the same executable
+// file as this process. When the bench client and the server it measures
+// run one file, the pages of it the client runs stay in the page cache and
+// the kernel's fault-around (it maps the cached neighbours, up to 64 KiB,
+// of each page a process faults in) maps many of them into the server as
+// well: the server's RSS then counts code only the client runs. It fails
+// when either executable cannot be read (another user's process, or not
+// Linux).
+func SharesExecutable(pid int) (bool, error) {
+	self, err := os.Stat("/proc/self/exe")
+	if err != nil {
+		return false, fmt.Errorf("read this process's executable: %w", err)
+	}
+	other, err := os.Stat(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return false, fmt.Errorf("read the executable of process %d: %w", pid, err)
+	}
+	return os.SameFile(self, other), nil
+}
+
 // LoadAverage returns the one-minute load average from /proc/loadavg, or -1
 // when it cannot be read.
 func LoadAverage() float64 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,35 @@ func TestReadProcMissing(t *testing.T) {
 	t.Parallel()
 	if _, err := ReadProc(1 << 30); err == nil {
 		t.Fatal("no error for a process that does not exist")
+	}
+}
+
+func TestSharesExecutable(t *testing.T) {
+	t.Parallel()
+	same, err := SharesExecutable(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !same {
+		t.Error("this process does not share its own executable")
+	}
+	// A child running another file (the shell) does not share it.
+	cmd := exec.Command("/bin/sh", "-c", "read x")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); _ = cmd.Wait() }()
+	if same, err = SharesExecutable(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	} else if same {
+		t.Error("/bin/sh reported as this test's executable")
+	}
+	if _, err := SharesExecutable(1 << 30); err == nil {
+		t.Error("no error for a process that does not exist")
 	}
 }
 

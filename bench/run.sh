@@ -51,6 +51,6 @@ seed=()
 if [[ -z ${BENCH_NO_DIRECT_SEED:-} ]]; then
 	seed=(--seed-dsn "$dsn")
 fi
-"$bin" bench --public "$public" --admin "$admin" --server-pid "$pid" --dev --oidc-provider "$oidc" "${seed[@]}" --markdown --scenario all "$@"
+"$client" bench --public "$public" --admin "$admin" --server-pid "$pid" --dev --oidc-provider "$oidc" "${seed[@]}" --markdown --scenario all "$@"
 echo
 echo "- load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"

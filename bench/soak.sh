@@ -42,7 +42,7 @@ start=$(date +%s)
 first="" last="" high=0 round=0
 while (($(date +%s) - start < minutes * 60)); do
 	round=$((round + 1))
-	"$bin" bench --public "$public" --admin "$admin" --scenario "$mix" --duration 5s --warmup 1s -n 16 \
+	"$client" bench --public "$public" --admin "$admin" --scenario "$mix" --duration 5s --warmup 1s -n 16 \
 		--distinct-tokens 500 --server-pid "$pid" --dev >"$work/round-$round.txt" 2>&1 ||
 		{ echo "round $round failed:" >&2; tail -5 "$work/round-$round.txt" >&2; exit 1; }
 	rss=$(field VmRSS)

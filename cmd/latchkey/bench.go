@@ -267,6 +267,9 @@ func benchHeader(f *benchFlags, hash password.Params) string {
 			s += fmt.Sprintf("; server pid %d RSS %.1f MB (peak so far %.1f MB)", f.serverPID,
 				float64(p.RSS)/(1<<20), float64(p.PeakRSS)/(1<<20))
 		}
+		if same, err := bench.SharesExecutable(f.serverPID); err == nil && same {
+			s += "; NOTE: the server runs this bench's own executable file, so pages of it only this client runs can be counted in the server's RSS too (run the bench from a copy of the file for RSS figures, as bench/run.sh does)"
+		}
 	}
 	return s + "; hash: " + bench.HashParamsString(hash)
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // madvPageout is Linux's MADV_PAGEOUT (5.4+): reclaim the range now, as
@@ -68,5 +70,24 @@ func releaseStartupPages() int64 {
 			advised += int64(end - start)
 		}
 	}
+	dropPageCache(exe)
 	return advised
+}
+
+// dropPageCache asks the kernel to drop the executable's pages from the
+// page cache (POSIX_FADV_DONTNEED) once the process's own mappings were
+// paged out. Pages some process maps stay; the rest go, including those
+// that were never mapped but are cached because the file was just written
+// (built, copied, pulled). Without it the server's RSS under load depended
+// on how the file got onto the machine: fault-around maps every cached
+// neighbour of a faulting page, so the same run counted 29.0 MB of the
+// executable when the file had just been copied and 22.4 MB when it had
+// not. Failing leaves the cache as it was and is not an error.
+func dropPageCache(exe string) {
+	f, err := os.Open(exe)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
