@@ -282,12 +282,14 @@ func TestTOTPLoginWrites(t *testing.T) {
 // later one (its address known): the password and TOTP attempts' success
 // takes back what their check counted without reading the known-address
 // state again (ratelimit.Attempt); the aal2 flow's session, identity and
-// credentials are read in one statement (session.VerifyWithCredentials).
+// credentials are read in one statement (session.VerifyWithCredentials),
+// and so are the password step's identity and credentials
+// (FindIdentityByIdentifier).
 func TestTOTPLoginStatements(t *testing.T) {
 	f := newTOTPFixture(t, 1)
 	want := []map[string]int{
-		{"GET login": 1, "POST password": 10, "GET login aal2": 2, "POST totp": 10},
-		{"GET login": 1, "POST password": 8, "GET login aal2": 2, "POST totp": 10},
+		{"GET login": 1, "POST password": 9, "GET login aal2": 2, "POST totp": 10},
+		{"GET login": 1, "POST password": 7, "GET login aal2": 2, "POST totp": 10},
 	}
 	for round := range want {
 		f.log.start()

@@ -391,6 +391,12 @@ const (
 	profileByTokenHash             // by token hash, with credentials
 )
 
+// credentialsJSON[flavor] is a SELECT list's column with the credentials
+// of the identity i of its row, a row per identifier as loadCredentials
+// reads them, as one JSON value (jsonRows; addCredentialsJSON decodes it):
+// the statement that reads an identity reads its credentials too.
+var credentialsJSON = map[Flavor]string{}
+
 func init() {
 	for _, f := range []Flavor{SQLite, Postgres, MySQL} {
 		sel := sessionIdentitySelect
@@ -400,6 +406,7 @@ func init() {
 		creds := f.jsonRows(`c.id, c.identity_id, c.type, `+f.jsonTextOf(`c.config`)+`, c.version, c.created_at,
 			c.updated_at, ci.identifier`, `FROM identity_credentials c LEFT JOIN identity_credential_identifiers ci
 			ON ci.identity_id = c.identity_id AND ci.credential_id = c.id WHERE c.identity_id = i.id`)
+		credentialsJSON[f] = creds
 		webauthn := f.jsonRows(`w.id, w.identity_id, `+f.hexOf(`w.user_handle`)+`, `+f.hexOf(`w.public_key`)+`,
 			w.attestation_type, `+f.hexOf(`w.aaguid`)+`, w.sign_count, w.clone_warning, w.transports, w.backup_eligible,
 			w.backup_state, w.user_verified, w.attachment, w.display_name, w.mfa_only, w.created_at, w.updated_at,
@@ -457,24 +464,9 @@ func (o *ops) sessionProfile(ctx context.Context, kind int, arg any, id string) 
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("get session %s: %w", id, err)
 	}
-	creds, err := decodeJSONRows(credsJSON)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("get session %s: credentials: %w", id, err)
+	if err := addCredentialsJSON(credsJSON, i); err != nil {
+		return nil, nil, nil, fmt.Errorf("get session %s: %w", id, err)
 	}
-	// Ordered by credential id and identifier (a credential without
-	// identifiers has one row, with a NULL one), so that a credential's
-	// rows are consecutive.
-	slices.SortFunc(creds, func(a, b jsonRow) int {
-		return cmp.Or(strings.Compare(jsonString(a, 0), jsonString(b, 0)), strings.Compare(jsonString(a, 7), jsonString(b, 7)))
-	})
-	byID := map[string]*core.Identity{i.ID: i}
-	var g credentialGroups
-	for _, r := range creds {
-		if err := g.add(r, byID); err != nil {
-			return nil, nil, nil, fmt.Errorf("get session %s: %w", id, err)
-		}
-	}
-	g.flush(byID)
 	if !withWebAuthn {
 		return s, i, nil, nil
 	}
@@ -492,6 +484,30 @@ func (o *ops) sessionProfile(ctx context.Context, kind int, arg any, id string) 
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 	return s, i, list, nil
+}
+
+// addCredentialsJSON adds to i the credentials of a credentialsJSON value
+// read with it.
+func addCredentialsJSON(b []byte, i *core.Identity) error {
+	creds, err := decodeJSONRows(b)
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	// Ordered by credential id and identifier (a credential without
+	// identifiers has one row, with a NULL one), so that a credential's
+	// rows are consecutive.
+	slices.SortFunc(creds, func(a, b jsonRow) int {
+		return cmp.Or(strings.Compare(jsonString(a, 0), jsonString(b, 0)), strings.Compare(jsonString(a, 7), jsonString(b, 7)))
+	})
+	byID := map[string]*core.Identity{i.ID: i}
+	var g credentialGroups
+	for _, r := range creds {
+		if err := g.add(r, byID); err != nil {
+			return err
+		}
+	}
+	g.flush(byID)
+	return nil
 }
 
 // jsonString is the string at position k of r, "" for anything else.
