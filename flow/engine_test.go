@@ -1018,3 +1018,34 @@ func TestSubmitReadsTheFlowOnce(t *testing.T) {
 		t.Fatalf("Submit with a flow of another id than FlowID: %v, want ErrActionNotAllowed from FlowID's stored flow", err)
 	}
 }
+
+// TestAdmits: Admits says true exactly where Submit would run the action:
+// an offered action with valid input, never a suspended, unknown or
+// elsewhere-offered action, invalid or malformed input, or an ended flow.
+func TestAdmits(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	res := h.must(h.start(), "register_client_capabilities", `{"webauthn_available":true}`)
+	for _, tc := range []struct {
+		action, input string
+		want          bool
+	}{
+		{"continue_with_email", `{"email":"a@example.com"}`, true},
+		{"continue_with_email", `{}`, false},
+		{"continue_with_email", `{"email":42}`, false},
+		{"continue_with_email", `{"email":"a@example.com","admin":true}`, false},
+		{"continue_with_email", `[true]`, false},
+		{"thirdparty_oauth", `{}`, false},
+		{"verify_passcode", `{"code":"123456"}`, false},
+		{"no_such_action", `{}`, false},
+	} {
+		if got := h.eng.Admits(h.def, res, tc.action, json.RawMessage(tc.input)); got != tc.want {
+			t.Errorf("Admits(%s, %s) = %v, want %v", tc.action, tc.input, got, tc.want)
+		}
+	}
+	ended := *res
+	ended.Ended = true
+	if h.eng.Admits(h.def, &ended, "continue_with_email", json.RawMessage(`{"email":"a@example.com"}`)) {
+		t.Error("Admits an action of an ended flow")
+	}
+}

@@ -2,8 +2,10 @@ package flow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store"
@@ -48,4 +50,31 @@ func (e *Engine) PeekFlow(ctx context.Context, def *Definition, f *core.Flow) (*
 		return nil, fmt.Errorf("peek %s flow: %w", def.name, err)
 	}
 	return res, nil
+}
+
+// Admits reports whether Submit would run action on the flow as res (from
+// Fetch) holds it: the flow has not ended, its state offers the action
+// (res.Actions, suspended ones left out) and input passes the action's
+// declared inputs. A face uses it to answer a step that would change
+// nothing in the flow without writing it (Kratos' browser redirect to an
+// OIDC provider, whose round trip the browser carries sealed); when it
+// says false, Submit answers as it always does.
+func (e *Engine) Admits(def *Definition, res *Result, action string, input json.RawMessage) bool {
+	if res == nil || res.Ended || !slices.ContainsFunc(res.Actions, func(a ActionView) bool { return a.Name == action }) {
+		return false
+	}
+	st, ok := def.states[res.State]
+	if !ok {
+		return false
+	}
+	act, ok := st.action(action)
+	if !ok {
+		return false
+	}
+	raw, err := decodeInput(input)
+	if err != nil {
+		return false
+	}
+	_, inputErrors, formErr := validateSubmission(act, raw)
+	return formErr == nil && len(inputErrors) == 0
 }

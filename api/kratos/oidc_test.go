@@ -239,6 +239,27 @@ func TestOIDCCallbackTampering(t *testing.T) {
 				q.Set("code", "forged")
 				cb.RawQuery = q.Encode()
 			}, "could not be verified"},
+			// The browser carries the round trip sealed for its flow: a
+			// cookie of another flow, a changed one, or the bare state (what
+			// the cookie held before it was sealed) opens nothing, and the
+			// flow holds no round trip either.
+			{"state cookie of another flow", func(cb *url.URL, b *client) {
+				other := e.browser(t)
+				oidcStart(t, other, "login")
+				setStateCookie(b, cb, stateCookie(t, other, cb))
+			}, "could not be matched to this browser"},
+			{"state cookie changed", func(cb *url.URL, b *client) {
+				v := []byte(stateCookie(t, b, cb))
+				if v[10] == 'A' {
+					v[10] = 'B'
+				} else {
+					v[10] = 'A'
+				}
+				setStateCookie(b, cb, string(v))
+			}, "could not be matched to this browser"},
+			{"state cookie is the state", func(cb *url.URL, b *client) {
+				setStateCookie(b, cb, cb.Query().Get("state"))
+			}, "could not be matched to this browser"},
 		} {
 			b := e.browser(t)
 			id, authURL := oidcStart(t, b, "login")
@@ -259,6 +280,11 @@ func TestOIDCCallbackTampering(t *testing.T) {
 			if !strings.Contains(string(f.body), tc.want) {
 				t.Errorf("%s: flow lacks %q: %s", tc.name, tc.want, f.body)
 			}
+			// As Kratos, a flow sent to a provider has oidc as its method,
+			// whatever came back.
+			if !strings.Contains(string(f.body), `"active":"oidc"`) {
+				t.Errorf("%s: flow not active oidc: %s", tc.name, f.body)
+			}
 		}
 		// A callback naming no flow of ours is a clean 404 error page.
 		b := e.browser(t)
@@ -267,6 +293,23 @@ func TestOIDCCallbackTampering(t *testing.T) {
 			t.Fatalf("unknown flow: %d", r.code)
 		}
 	})
+}
+
+// stateCookie returns the OIDC state cookie b holds for the callback cb.
+func stateCookie(t *testing.T, b *client, cb *url.URL) string {
+	t.Helper()
+	for _, c := range b.http.Jar.Cookies(cb) {
+		if c.Name == "latchkey_oidc_state" {
+			return c.Value
+		}
+	}
+	t.Fatalf("no state cookie for %s", cb)
+	return ""
+}
+
+// setStateCookie replaces the OIDC state cookie b sends to the callback cb.
+func setStateCookie(b *client, cb *url.URL, v string) {
+	b.http.Jar.SetCookies(cb, []*http.Cookie{{Name: "latchkey_oidc_state", Value: v, Path: "/self-service/methods/oidc/callback/"}})
 }
 
 // TestOIDCSPAAndNative: an SPA gets 422 with redirect_browser_to; a native

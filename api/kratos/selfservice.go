@@ -393,6 +393,11 @@ type outcome struct {
 	oidcLogin    bool
 	oidcSignedUp bool
 	oidcTraits   bool
+	// unwritten marks a step that changes nothing the flow keeps (the
+	// redirect to a provider of a browser flow, whose round trip the
+	// browser carries): submitFlow answers it without writing the flow
+	// when the engine admits it.
+	unwritten bool
 	// toLogin hands a registration over to a new login flow that holds
 	// the provider link until the user proves the account it names.
 	toLogin *oidcLink

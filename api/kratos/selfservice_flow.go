@@ -795,6 +795,12 @@ func (s *SelfService) submitFlow(w http.ResponseWriter, r *http.Request, kind co
 		}
 		action, inputs = strat.method, strat.inputs
 	}
+	if o.unwritten && s.engine.Admits(def, res, action, engineInput(body, inputs)) {
+		// Nothing to write (outcome.unwritten): answer from the flow as
+		// read, with no write transaction.
+		s.oidcFinish(w, r, kind, sub, o, res, tok, jsonAnswer)
+		return
+	}
 	ctx := context.WithValue(r.Context(), outcomeKey{}, &stepOutcome{o: o, prepared: *o})
 	plain := r
 	hookReq := func() *http.Request {

@@ -158,6 +158,18 @@ func (s *SelfService) oidcSubmit(sub *submission, kind core.FlowKind) (*outcome,
 		}
 		return nil, err
 	}
+	if sub.res.Flow.Type == "browser" {
+		// The browser carries the round trip, sealed in its state cookie,
+		// instead of the flow: the redirect writes nothing (unwritten), and
+		// the callback opens it (oidcCallback).
+		sealed, err := s.oidc.SealPending(sub.res.Flow.ID, start.Pending)
+		if err != nil {
+			return nil, err
+		}
+		return &outcome{next: sub.res.State, redirect: start.URL, oidcState: sealed, unwritten: true}, nil
+	}
+	// An API flow's round trip (a native app's code exchange) is finished
+	// by a browser that holds no cookie of the flow: the flow keeps it.
 	return &outcome{next: sub.res.State, redirect: start.URL, oidcState: start.State,
 		stash: func(st *flow.Stash) { keyOIDCPending.Set(st, start.Pending) }}, nil
 }
@@ -624,7 +636,15 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	clear.Path, clear.MaxAge = "/"+oidcCallbackPath, -1
 	http.SetCookie(w, clear)
 	pend, _ := keyOIDCPending.Get(res.Stash)
-	if res.Flow.Type == "api" && keyExchange.Has(res.Stash) {
+	if sp, ok := s.oidc.OpenPending(fid, cookie); ok {
+		// A browser flow's round trip, sealed for this flow in the state
+		// cookie (oidcSubmit): the state's hash in it binds the answer to
+		// this browser as the cookie's state did, so the state is checked
+		// against that hash alone. A plain state cookie is a round trip the
+		// flow keeps (an API flow's, a settings flow's link, or one started
+		// before the state was sealed).
+		pend, cookie = sp, q.Get("state")
+	} else if res.Flow.Type == "api" && keyExchange.Has(res.Stash) {
 		// The app's browser holds no cookie of the flow: the init code,
 		// which only the app has, binds the round trip instead.
 		cookie = q.Get("state")
@@ -671,6 +691,12 @@ func (s *SelfService) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	stash := o.stash
 	o.stash = func(st *flow.Stash) {
 		keyOIDCPending.Delete(st)
+		if kind != core.FlowSettings {
+			// A browser flow's redirect left the flow as it was (sealed): its
+			// method is oidc from here on, whatever the answer, as when the
+			// redirect was a step of it.
+			keyActive.Set(st, "oidc")
+		}
 		if stash != nil {
 			stash(st)
 		}

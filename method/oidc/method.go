@@ -12,7 +12,8 @@ import (
 	"github.com/latchkey/latchkey/core"
 )
 
-// Sealer encrypts provider tokens at rest (cipher.Cipher).
+// Sealer encrypts provider tokens at rest and the pending round trips
+// browsers carry (cipher.Cipher).
 type Sealer interface {
 	Encrypt(plaintext, aad []byte) ([]byte, error)
 	Decrypt(ciphertext, aad []byte) ([]byte, error)

@@ -293,3 +293,46 @@ func create(t *testing.T, ids *identity.Service, email string, verified bool, li
 	}
 	return i
 }
+
+// TestSealPending: a sealed Pending opens only for the flow it was sealed
+// for, unchanged, and never from a tampered value, a plain state cookie or
+// another Method's secrets.
+func TestSealPending(t *testing.T) {
+	m := newMethod(t, provider("corp", ""))
+	flowID, other := "0b9f8b4e-2f6a-4c1e-9d3a-5b7c8e1f2a3b", "7d2c1a9e-4b3f-4e5d-8a6b-9c0d1e2f3a4b"
+	p := oidc.Pending{Provider: "corp", StateHash: "ab12", Nonce: "n", Verifier: "v", RedirectURI: "https://a.example/cb"}
+	sealed, err := m.SealPending(flowID, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := m.OpenPending(flowID, sealed); !ok || got != p {
+		t.Fatalf("OpenPending = %+v, %v; want %+v", got, ok, p)
+	}
+	flip := []byte(sealed)
+	flip[len(flip)/2] ^= 1
+	if flip[len(flip)/2] == '-' || flip[len(flip)/2] == '_' {
+		flip[len(flip)/2] = 'A'
+	}
+	for name, tc := range map[string]struct{ flow, value string }{
+		"another flow":       {other, sealed},
+		"tampered":           {flowID, string(flip)},
+		"plain state cookie": {flowID, flowID + ".c2VjcmV0"},
+		"empty":              {flowID, ""},
+		"oversized":          {flowID, strings.Repeat("A", 5000)},
+	} {
+		if got, ok := m.OpenPending(tc.flow, tc.value); ok {
+			t.Errorf("%s: OpenPending = %+v, true", name, got)
+		}
+	}
+	c, err := cipher.New(strings.Repeat("t", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := oidc.New(oidc.Config{Providers: []*oidc.Provider{provider("corp", "")}, Sealer: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := foreign.OpenPending(flowID, sealed); ok {
+		t.Error("a Method under other secrets opened the sealed Pending")
+	}
+}
