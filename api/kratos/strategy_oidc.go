@@ -20,8 +20,10 @@ import (
 
 // Third-party sign-in (Kratos' oidc strategy, notes §3.1/§3.2 and the
 // "Observed on a real Kratos" OIDC notes): a browser or SPA submits
-// method=oidc with provider; the flow keeps the round trip's state hash,
-// nonce and PKCE verifier, the browser gets the state in a cookie and is
+// method=oidc with provider; the round trip's state hash, nonce and PKCE
+// verifier go with the browser, sealed for the flow in the state cookie
+// (an API flow, finished by a browser without the flow's cookies, keeps
+// them in the flow and the state alone binds it), and the browser is
 // sent to the provider (303, or 422 redirect_browser_to for JSON clients);
 // the provider sends it back to /self-service/methods/oidc/callback/{id},
 // which signs in, signs up, or asks the user to prove an existing account

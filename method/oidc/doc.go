@@ -1,7 +1,8 @@
 // Package oidc is third-party sign-in, shared by both faces: one list of
 // upstream OpenID Connect and OAuth2 providers, the authorization request
 // (state bound to the flow and the browser, nonce, PKCE S256 — OIDC Core
-// §3.1.2.1, RFC 7636 §4), the callback's checks, claim mapping (a default
+// §3.1.2.1, RFC 7636 §4), kept in the flow or sealed for it (SealPending)
+// for the browser to carry, the callback's checks, claim mapping (a default
 // mapping from a verified e-mail, or the operator's Jsonnet mapper with
 // std.extVar('claims') as Kratos passes it), encrypted provider tokens and
 // the account-linking rules.
