@@ -354,6 +354,24 @@ func (o *ops) stmt(ctx context.Context, q string) (st *sql.Stmt, release func(),
 	return st, e.release, true, nil
 }
 
+// uninterrupted returns the context a statement of a SQLite transaction
+// runs under: ctx without its cancellation. The SQLite driver starts a
+// goroutine per statement whose context can be cancelled, to interrupt
+// the statement when it is (12 of them per passkey login, with their
+// channels and scheduling). A statement inside a transaction never waits:
+// the transaction took its lock at BEGIN, which still runs under the
+// caller's context (its busy wait stays interruptible), and WAL readers
+// do not block. Only a statement's own work would be cut short, and a
+// transaction's statements are short; its values (trace spans) stay.
+// Outside a transaction, and on PostgreSQL and MySQL (lock waits, the
+// network), ctx is returned as it is.
+func (o *ops) uninterrupted(ctx context.Context) context.Context {
+	if o.tx == nil || o.d.Flavor != SQLite || ctx.Done() == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
 func (o *ops) exec(ctx context.Context, q string, args ...any) (res sql.Result, err error) {
 	q = o.rebind(q)
 	if o.tracer != nil {
@@ -362,6 +380,7 @@ func (o *ops) exec(ctx context.Context, q string, args ...any) (res sql.Result, 
 		defer func() { end(err) }()
 	}
 	defer func() { err = o.avail.check(o.d, err) }()
+	ctx = o.uninterrupted(ctx)
 	st, release, ok, err := o.stmt(ctx, q)
 	if !ok {
 		return o.q.ExecContext(ctx, q, args...)
@@ -381,6 +400,7 @@ func (o *ops) query(ctx context.Context, q string, args ...any) (rows *sql.Rows,
 		defer func() { end(err) }()
 	}
 	defer func() { err = o.avail.check(o.d, err) }()
+	ctx = o.uninterrupted(ctx)
 	st, release, ok, err := o.stmt(ctx, q)
 	if !ok {
 		return o.q.QueryContext(ctx, q, args...)
@@ -423,6 +443,7 @@ func (o *ops) rawQueryRow(ctx context.Context, q string, args ...any) rowScanner
 		ctx, end = o.tracer.StartQuery(ctx, q)
 		defer end(nil)
 	}
+	ctx = o.uninterrupted(ctx)
 	st, release, ok, err := o.stmt(ctx, q)
 	if !ok {
 		return o.q.QueryRowxContext(ctx, q, args...)
