@@ -1,12 +1,14 @@
 package hanko
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -287,22 +289,19 @@ func (h *Handler) writeFlowResult(w http.ResponseWriter, r *http.Request, def *f
 			ej.Cause = res.Error.Cause.Error()
 		}
 	}
-	resp := flowResponse{Name: res.State, Status: status, Payload: payload, CSRFToken: res.Flow.CSRFToken,
-		Actions: make(map[string]actionJSON, len(res.Actions)), Error: ej}
+	resp := flowResponse{Name: res.State, Status: status, Payload: payload, CSRFToken: res.Flow.CSRFToken, Error: ej}
 	if res.Ended {
 		resp.CSRFToken = ""
 	}
-	for _, a := range res.Actions {
-		if strings.HasPrefix(a.Name, internalPrefix) {
-			continue
-		}
-		resp.Actions[a.Name] = h.actionJSON(def, res.Flow.ID, a)
+	if res.State == stateProfileInit {
+		actions := h.actionsMap(def, res)
+		h.profileAllowedValues(requestOf(r.Context()).user, res.Payload, actions)
+		resp.Actions = actions
+	} else {
+		resp.Actions = h.encodeActions(def, res)
 	}
 	for _, c := range requestOf(r.Context()).cookies {
 		http.SetCookie(w, c)
-	}
-	if res.State == stateProfileInit {
-		h.profileAllowedValues(requestOf(r.Context()).user, res.Payload, resp.Actions)
 	}
 	if status == http.StatusTooManyRequests {
 		// The header says what the payload's retry_after says.
@@ -441,13 +440,13 @@ func lastLoginJSON(amr []string) LastLoginJSON {
 
 // flowResponse is Hanko's flowpilot PublicResponse.
 type flowResponse struct {
-	Name      string                `json:"name"`
-	Status    int                   `json:"status"`
-	Payload   map[string]any        `json:"payload"`
-	CSRFToken string                `json:"csrf_token"`
-	Actions   map[string]actionJSON `json:"actions"`
-	Error     *errorJSON            `json:"error,omitempty"`
-	Links     []any                 `json:"links"`
+	Name      string         `json:"name"`
+	Status    int            `json:"status"`
+	Payload   map[string]any `json:"payload"`
+	CSRFToken string         `json:"csrf_token"`
+	Actions   any            `json:"actions"` // map[string]actionJSON, or encodeActions' encoding of one
+	Error     *errorJSON     `json:"error,omitempty"`
+	Links     []any          `json:"links"`
 }
 
 // actionJSON is Hanko's PublicAction.
@@ -476,6 +475,103 @@ type errorJSON struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Cause   string `json:"cause,omitempty"`
+}
+
+// actionsMap returns the actions res offers (internal ones left out) by
+// name.
+func (h *Handler) actionsMap(def *flow.Definition, res *flow.Result) map[string]actionJSON {
+	out := make(map[string]actionJSON, len(res.Actions))
+	for _, a := range res.Actions {
+		if strings.HasPrefix(a.Name, internalPrefix) {
+			continue
+		}
+		out[a.Name] = h.actionJSON(def, res.Flow.ID, a)
+	}
+	return out
+}
+
+// actionKey names an action as a state of a definition offers it.
+type actionKey struct {
+	def           *flow.Definition
+	state, action string
+}
+
+// actionTemplate is the encoding of an action (its key in the actions
+// object, a colon, its actionJSON) cut around the flow id in its href.
+type actionTemplate struct{ head, tail []byte }
+
+// actionTemplates holds the templates of the actions offered with neither
+// a value nor an error in any input: those are fixed by the definition
+// (and the configuration it was built from) but for the flow id.
+var actionTemplates sync.Map // actionKey → *actionTemplate
+
+// templateFlowID stands for the flow id in an action template; flow ids are
+// canonical UUIDs (core.IsID), which neither url.QueryEscape nor JSON
+// escapes.
+const templateFlowID = "00000000-0000-4000-8000-000000000000"
+
+// encodeActions returns the actions object of res as encoding/json encodes
+// actionsMap's map (keys sorted, byte for byte the same): an action
+// offered with neither a value nor an error in any input is its state's
+// template with the flow id put in, encoded once per process instead of
+// once per response.
+func (h *Handler) encodeActions(def *flow.Definition, res *flow.Result) json.RawMessage {
+	views := make([]*flow.ActionView, 0, len(res.Actions))
+	for i := range res.Actions {
+		if !strings.HasPrefix(res.Actions[i].Name, internalPrefix) {
+			views = append(views, &res.Actions[i])
+		}
+	}
+	// Names are unique in a state (flow.Definition refuses an action
+	// declared twice).
+	slices.SortFunc(views, func(a, b *flow.ActionView) int { return strings.Compare(a.Name, b.Name) })
+	fixedID := core.IsID(res.Flow.ID)
+	out := make([]byte, 0, 1024)
+	out = append(out, '{')
+	for n, a := range views {
+		if n > 0 {
+			out = append(out, ',')
+		}
+		if t := h.actionTemplate(def, res.State, a); t != nil && fixedID {
+			out = append(out, t.head...)
+			out = append(out, res.Flow.ID...)
+			out = append(out, t.tail...)
+			continue
+		}
+		key, _ := json.Marshal(a.Name)
+		val, _ := json.Marshal(h.actionJSON(def, res.Flow.ID, *a))
+		out = append(append(append(out, key...), ':'), val...)
+	}
+	return append(out, '}')
+}
+
+// actionTemplate returns the template of action a in state, or nil when an
+// input of a has a value or an error (a form shown again).
+func (h *Handler) actionTemplate(def *flow.Definition, state string, a *flow.ActionView) *actionTemplate {
+	for _, in := range a.Inputs {
+		if in.Value != nil || in.Error != nil {
+			return nil
+		}
+	}
+	k := actionKey{def: def, state: state, action: a.Name}
+	if t, ok := actionTemplates.Load(k); ok {
+		return t.(*actionTemplate)
+	}
+	key, err := json.Marshal(a.Name)
+	if err != nil {
+		return nil
+	}
+	val, err := json.Marshal(h.actionJSON(def, templateFlowID, *a))
+	if err != nil {
+		return nil
+	}
+	enc := append(append(key, ':'), val...)
+	if bytes.Count(enc, []byte(templateFlowID)) != 1 {
+		return nil
+	}
+	head, tail, _ := bytes.Cut(enc, []byte(templateFlowID))
+	t, _ := actionTemplates.LoadOrStore(k, &actionTemplate{head: head, tail: tail})
+	return t.(*actionTemplate)
 }
 
 func (h *Handler) actionJSON(def *flow.Definition, flowID string, a flow.ActionView) actionJSON {
