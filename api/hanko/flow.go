@@ -310,7 +310,52 @@ func (h *Handler) writeFlowResult(w http.ResponseWriter, r *http.Request, def *f
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 		}
 	}
-	api.WriteJSON(w, status, resp)
+	b, err := encodeFlowResponse(&resp)
+	if err != nil {
+		http.Error(w, `{"error":"encoding failed"}`, http.StatusInternalServerError)
+		return
+	}
+	api.WriteRawJSON(w, status, b)
+}
+
+// flowResponseHead and flowResponseTail are the fields of flowResponse
+// before and after its actions.
+type flowResponseHead struct {
+	Name      string         `json:"name"`
+	Status    int            `json:"status"`
+	Payload   map[string]any `json:"payload"`
+	CSRFToken string         `json:"csrf_token"`
+}
+
+type flowResponseTail struct {
+	Error *errorJSON `json:"error,omitempty"`
+	Links []any      `json:"links"`
+}
+
+// encodeFlowResponse encodes resp as encoding/json does. Actions encoded
+// already (encodeActions) are put between the encodings of the fields
+// before and after them: handed to encoding/json as a json.RawMessage they
+// were scanned twice more (validated, then compacted), which cost more
+// than encoding them from the map had.
+func encodeFlowResponse(resp *flowResponse) ([]byte, error) {
+	actions, ok := resp.Actions.(json.RawMessage)
+	if !ok {
+		return json.Marshal(resp)
+	}
+	head, err := json.Marshal(flowResponseHead{Name: resp.Name, Status: resp.Status, Payload: resp.Payload, CSRFToken: resp.CSRFToken})
+	if err != nil {
+		return nil, err
+	}
+	tail, err := json.Marshal(flowResponseTail{Error: resp.Error, Links: resp.Links})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(head)+len(actions)+len(tail)+len(`,"actions":,`))
+	out = append(out, head[:len(head)-1]...) // without its }
+	out = append(out, `,"actions":`...)
+	out = append(out, actions...)
+	out = append(out, ',')
+	return append(out, tail[1:]...), nil // without its {
 }
 
 // completion is what a flow that reached success adds to its response:
