@@ -233,6 +233,28 @@ func (c countingBatcher) UndoAll(ctx context.Context, events []ratelimit.RuleKey
 	return c.b.UndoAll(ctx, events)
 }
 
+func (c countingBatcher) AllowAllSeeing(ctx context.Context, events []ratelimit.RuleKey, rule ratelimit.Rule, key string) ([]ratelimit.Decision, bool, bool, error) {
+	ds, seen, now, err := c.b.AllowAllSeeing(ctx, events, rule, key)
+	if err == nil {
+		for i, d := range ds {
+			if !d.Allowed {
+				c.m.refusals.WithLabelValues(events[i].Rule.Name).Inc()
+				break
+			}
+		}
+	}
+	return ds, seen, now, err
+}
+
+// InOneTx implements ratelimit.Transactor when the wrapped limiter does,
+// wrapping the limiter bound to the transaction.
+func (c countingBatcher) InOneTx(ctx context.Context, fn func(l ratelimit.Limiter) error) error {
+	if t, ok := c.b.(ratelimit.Transactor); ok {
+		return t.InOneTx(ctx, func(l ratelimit.Limiter) error { return fn(c.m.Limiter(l)) })
+	}
+	return fn(c)
+}
+
 func (c countingBatcher) SeenNow(ctx context.Context, rule ratelimit.Rule, key string) (bool, bool, error) {
 	return c.b.SeenNow(ctx, rule, key)
 }

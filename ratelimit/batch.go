@@ -30,6 +30,10 @@ type Batcher interface {
 	// in the current window, where one more changes nothing Seen answers
 	// until the window after next.
 	SeenNow(ctx context.Context, rule Rule, key string) (seen, now bool, err error)
+	// AllowAllSeeing is AllowAll of events (at least one) and SeenNow of
+	// (rule, key), which events must not hold, in one round trip (DB: one
+	// statement on SQLite and PostgreSQL).
+	AllowAllSeeing(ctx context.Context, events []RuleKey, rule Rule, key string) (ds []Decision, seen, now bool, err error)
 }
 
 // AllowAll implements Batcher: one upsert of every counter.
@@ -49,6 +53,49 @@ func (d *DB) AllowAll(ctx context.Context, events []RuleKey) ([]Decision, error)
 		out[i] = decide(e.Rule, counts[i], end, now)
 	}
 	return out, nil
+}
+
+// Transactor is a Limiter that runs several calls in one transaction of its
+// store (a DB over a store.Store), so that they commit once.
+type Transactor interface {
+	Limiter
+	// InOneTx calls fn with the limiter bound to one transaction, or with
+	// itself when it counts through one already (a store.Tx).
+	InOneTx(ctx context.Context, fn func(l Limiter) error) error
+}
+
+// InOneTx implements Transactor.
+func (d *DB) InOneTx(ctx context.Context, fn func(l Limiter) error) error {
+	if u, ok := d.counters.(interface {
+		Update(ctx context.Context, fn func(tx store.Tx) error) error
+	}); ok {
+		return u.Update(ctx, func(tx store.Tx) error { return fn(d.In(tx)) })
+	}
+	return fn(d)
+}
+
+// AllowAllSeeing implements Batcher: one upsert of every counter that also
+// reads the current and the previous window of the counter seen.
+func (d *DB) AllowAllSeeing(ctx context.Context, events []RuleKey, rule Rule, key string) ([]Decision, bool, bool, error) {
+	hits, err := d.windows(events)
+	if err != nil {
+		return nil, false, false, err
+	}
+	if err := rule.check(); err != nil {
+		return nil, false, false, err
+	}
+	now := d.now()
+	seen := store.CounterWindow{Key: hashKey(d.secret, rule, key), Window: rule.Window}
+	counts, cur, prev, err := d.counters.HitAllSeeing(ctx, hits, seen, now)
+	if err != nil {
+		return nil, false, false, fmt.Errorf("rate limit: %w", err)
+	}
+	out := make([]Decision, len(events))
+	for i, e := range events {
+		_, end := store.CounterWindowOf(now, e.Rule.Window)
+		out[i] = decide(e.Rule, counts[i], end, now)
+	}
+	return out, cur > 0 || prev > 0, cur > 0, nil
 }
 
 // windows checks the events' rules and returns their counters.

@@ -28,6 +28,10 @@ type Counters interface {
 	HitAll(ctx context.Context, hits []store.CounterWindow, now time.Time) ([]int64, error)
 	// UnhitAll is Unhit of several counters at once.
 	UnhitAll(ctx context.Context, hits []store.CounterWindow, now time.Time) error
+	// HitAllSeeing is HitAll that also returns the counts of seen in the
+	// fixed window containing now and in the one before it (RecentHits),
+	// read with the hits.
+	HitAllSeeing(ctx context.Context, hits []store.CounterWindow, seen store.CounterWindow, now time.Time) (counts []int64, current, previous int64, err error)
 	// RecentHits returns the counts of key in the fixed window containing
 	// now and in the one before it.
 	RecentHits(ctx context.Context, key string, window time.Duration, now time.Time) (current, previous int64, err error)

@@ -212,12 +212,75 @@ func (p *Policy) Begin(ctx context.Context, kind Kind, identity, ip string) (Att
 	if p == nil {
 		return Attempt{}, nil
 	}
+	if b, ok := p.l.(Batcher); ok && identity != "" && ip != "" {
+		t, ok := p.l.(Transactor)
+		if !ok {
+			return p.beginBatch(ctx, b, kind, identity, ip)
+		}
+		// Both round trips of an unknown ip commit once. A refusal rolls
+		// back the refused count too, which decides nothing differently:
+		// the window's count was at the limit already.
+		var a Attempt
+		err := t.InOneTx(ctx, func(l Limiter) error {
+			b, ok := l.(Batcher)
+			if !ok {
+				return fmt.Errorf("rate limit: the limiter in a transaction is a %T, not a Batcher", l)
+			}
+			var err error
+			a, err = (&Policy{l: l, c: p.c}).beginBatch(ctx, b, kind, identity, ip)
+			return err
+		})
+		return a, err
+	}
 	rs, _, knownNow, err := p.rules(ctx, kind, identity, ip)
 	if err != nil {
 		return Attempt{}, err
 	}
 	if err := p.count(ctx, rs); err != nil {
 		return Attempt{}, err
+	}
+	return Attempt{identity: identity, ip: ip, rules: rs, knownNow: knownNow}, nil
+}
+
+// beginBatch is Begin over a Batcher for an identity and an address: the
+// (identity, ip) event, the first of rules, is counted in the round trip
+// that reads whether ip is known for identity (AllowAllSeeing), and only an
+// unknown ip's further events in a second one (AllowAll). It leaves the
+// counts count leaves for rules: a refused event stays counted, the others
+// are taken back.
+func (p *Policy) beginBatch(ctx context.Context, b Batcher, kind Kind, identity, ip string) (Attempt, error) {
+	first := RuleKey{p.c.IdentityIP.rule("attempt_identity_ip_" + string(kind)), identity + "\x00" + ip}
+	ds, known, knownNow, err := b.AllowAllSeeing(ctx, []RuleKey{first}, p.knownRule(), identity+"\x00"+ip)
+	if err != nil {
+		return Attempt{}, err
+	}
+	if !ds[0].Allowed {
+		return Attempt{}, &ExceededError{RetryAfter: max(ds[0].RetryAfter, time.Second)}
+	}
+	rs := []RuleKey{first}
+	if !known {
+		rest := []RuleKey{{p.c.IP.rule("attempt_ip_" + string(kind)), ip}}
+		for i, l := range p.c.Identity {
+			rest = append(rest, RuleKey{l.rule(fmt.Sprintf("attempt_identity_%s_%d", kind, i)), identity})
+		}
+		ds, err := b.AllowAll(ctx, rest)
+		if err != nil {
+			// Nothing of rest was counted: take back the first.
+			if uerr := p.undo(ctx, rs); uerr != nil {
+				return Attempt{}, errors.Join(err, uerr)
+			}
+			return Attempt{}, err
+		}
+		for i, d := range ds {
+			if !d.Allowed {
+				back := append(append(slices.Clone(rs), rest[:i]...), rest[i+1:]...)
+				if err := b.UndoAll(ctx, back); err != nil {
+					return Attempt{}, err
+				}
+				return Attempt{}, &ExceededError{RetryAfter: max(d.RetryAfter, time.Second)}
+			}
+		}
+		rs = append(rs, rest...)
 	}
 	return Attempt{identity: identity, ip: ip, rules: rs, knownNow: knownNow}, nil
 }

@@ -268,6 +268,11 @@ type Counters interface {
 	HitAll(ctx context.Context, hits []CounterWindow, now time.Time) ([]int64, error)
 	// UnhitAll is Unhit of several counters in one statement.
 	UnhitAll(ctx context.Context, hits []CounterWindow, now time.Time) error
+	// HitAllSeeing is HitAll that also returns what RecentHits of seen
+	// (a counter not among hits) returns, read in HitAll's statement on
+	// SQLite and PostgreSQL (before it, in the same transaction, on
+	// MySQL). hits must not be empty.
+	HitAllSeeing(ctx context.Context, hits []CounterWindow, seen CounterWindow, now time.Time) (counts []int64, current, previous int64, err error)
 	// RecentHits returns the count of key in the window of length window
 	// that contains now and in the window just before it, in one read.
 	RecentHits(ctx context.Context, key string, window time.Duration, now time.Time) (current, previous int64, err error)

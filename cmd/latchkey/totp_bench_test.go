@@ -279,7 +279,10 @@ func TestTOTPLoginWrites(t *testing.T) {
 
 // TestTOTPLoginStatements bounds the SQL statements of each of the op's
 // requests, for a first login of the identity from the address and for a
-// later one (its address known): the password and TOTP attempts' success
+// later one (its address known): an attempt is counted in the statement
+// that reads whether its address is known (ratelimit.Policy.Begin over
+// HitAllSeeing), and from an unknown address the other counters in a
+// second one, in the same transaction; the password and TOTP attempts' success
 // takes back what their check counted without reading the known-address
 // state again (ratelimit.Attempt); the aal2 flow's session, identity and
 // credentials are read in one statement (session.VerifyWithCredentials),
@@ -288,8 +291,8 @@ func TestTOTPLoginWrites(t *testing.T) {
 func TestTOTPLoginStatements(t *testing.T) {
 	f := newTOTPFixture(t, 1)
 	want := []map[string]int{
-		{"GET login": 1, "POST password": 9, "GET login aal2": 2, "POST totp": 10},
-		{"GET login": 1, "POST password": 7, "GET login aal2": 2, "POST totp": 10},
+		{"GET login": 1, "POST password": 9, "GET login aal2": 2, "POST totp": 9},
+		{"GET login": 1, "POST password": 6, "GET login aal2": 2, "POST totp": 9},
 	}
 	for round := range want {
 		f.log.start()

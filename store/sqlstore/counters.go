@@ -85,9 +85,37 @@ func (o *ops) ResetCounter(ctx context.Context, key string) error {
 // counts (on MySQL, which has no RETURNING, the counts are read back under
 // the row locks the upsert holds, in the same transaction).
 func (o *ops) HitAll(ctx context.Context, hits []store.CounterWindow, now time.Time) ([]int64, error) {
+	counts, _, _, err := o.hitAll(ctx, hits, nil, now)
+	return counts, err
+}
+
+// HitAllSeeing implements store.Counters: HitAll's upsert returns seen's
+// current and previous counts beside each count (two scalar subqueries in
+// its RETURNING list); on MySQL, which has no RETURNING, RecentHits reads
+// them first.
+func (o *ops) HitAllSeeing(ctx context.Context, hits []store.CounterWindow, seen store.CounterWindow, now time.Time) ([]int64, int64, int64, error) {
+	if len(hits) == 0 {
+		return nil, 0, 0, errors.New("hit counters: no counter to hit")
+	}
+	if slices.ContainsFunc(hits, func(h store.CounterWindow) bool { return h.Key == seen.Key }) {
+		return nil, 0, 0, errors.New("hit counters: the counter seen is hit too")
+	}
+	if o.d.Flavor == MySQL {
+		cur, prev, err := o.RecentHits(ctx, seen.Key, seen.Window, now)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		counts, err := o.HitAll(ctx, hits, now)
+		return counts, cur, prev, err
+	}
+	return o.hitAll(ctx, hits, &seen, now)
+}
+
+// hitAll is HitAll, and HitAllSeeing when seen is set (not on MySQL).
+func (o *ops) hitAll(ctx context.Context, hits []store.CounterWindow, seen *store.CounterWindow, now time.Time) ([]int64, int64, int64, error) {
 	given := hits
 	if len(hits) == 0 {
-		return nil, nil
+		return nil, 0, 0, nil
 	}
 	hits = byKey(hits)
 	args := make([]any, 0, 3*len(hits))
@@ -96,7 +124,7 @@ func (o *ops) HitAll(ctx context.Context, hits []store.CounterWindow, now time.T
 	q.WriteString(`INSERT INTO rate_limit_counters (counter_key, window_start, window_end, hits) VALUES `)
 	for i, h := range hits {
 		if h.Window < time.Microsecond {
-			return nil, errors.New("hit counters: window shorter than a microsecond")
+			return nil, 0, 0, errors.New("hit counters: window shorter than a microsecond")
 		}
 		start, end := store.CounterWindowOf(now, h.Window)
 		starts[i] = o.d.timeArg(start)
@@ -107,30 +135,44 @@ func (o *ops) HitAll(ctx context.Context, hits []store.CounterWindow, now time.T
 		q.WriteString("(?, ?, ?, 1)")
 	}
 	counts := make(map[string]int64, len(hits))
+	var cur, prev sql.NullInt64
 	if o.d.Flavor == MySQL {
 		q.WriteString(` ON DUPLICATE KEY UPDATE hits = hits + 1`)
 		if _, err := o.exec(ctx, q.String(), args...); err != nil {
-			return nil, fmt.Errorf("hit counters: %w", err)
+			return nil, 0, 0, fmt.Errorf("hit counters: %w", err)
 		}
 		sel, selArgs := counterMatch(`SELECT counter_key, hits FROM rate_limit_counters WHERE `, hits, starts)
 		if err := o.scanCounts(ctx, sel+` FOR UPDATE`, selArgs, counts); err != nil {
-			return nil, fmt.Errorf("hit counters: %w", err)
+			return nil, 0, 0, fmt.Errorf("hit counters: %w", err)
 		}
 	} else {
 		q.WriteString(` ON CONFLICT (counter_key, window_start) DO UPDATE SET hits = rate_limit_counters.hits + 1 RETURNING counter_key, hits`)
-		if err := o.scanCounts(ctx, q.String(), args, counts); err != nil {
-			return nil, fmt.Errorf("hit counters: %w", err)
+		var extra []any
+		if seen != nil {
+			if seen.Window < time.Microsecond {
+				return nil, 0, 0, errors.New("hit counters: window shorter than a microsecond")
+			}
+			// RecentHits' read of seen, on every row returned.
+			start, _ := store.CounterWindowOf(now, seen.Window)
+			c, p := o.d.timeArg(start), o.d.timeArg(start.Add(-seen.Window))
+			q.WriteString(`, (SELECT hits FROM rate_limit_counters k WHERE k.counter_key = ? AND k.window_start = ?),
+				(SELECT hits FROM rate_limit_counters k WHERE k.counter_key = ? AND k.window_start = ?)`)
+			args = append(args, seen.Key, c, seen.Key, p)
+			extra = []any{&cur, &prev}
+		}
+		if err := o.scanCounts(ctx, q.String(), args, counts, extra...); err != nil {
+			return nil, 0, 0, fmt.Errorf("hit counters: %w", err)
 		}
 	}
 	out := make([]int64, len(given))
 	for i, h := range given {
 		n, ok := counts[h.Key]
 		if !ok {
-			return nil, fmt.Errorf("hit counters: no count for the counter %q", h.Key)
+			return nil, 0, 0, fmt.Errorf("hit counters: no count for the counter %q", h.Key)
 		}
 		out[i] = n
 	}
-	return out, nil
+	return out, cur.Int64, prev.Int64, nil
 }
 
 // byKey returns hits sorted by key: concurrent batches then lock the rows
@@ -160,8 +202,9 @@ func counterMatch(prefix string, hits []store.CounterWindow, starts []any) (stri
 	return q.String(), args
 }
 
-// scanCounts runs q and collects its (counter_key, hits) rows into counts.
-func (o *ops) scanCounts(ctx context.Context, q string, args []any, counts map[string]int64) error {
+// scanCounts runs q and collects its (counter_key, hits) rows into counts;
+// the columns after those are scanned into extra (every row has the same).
+func (o *ops) scanCounts(ctx context.Context, q string, args []any, counts map[string]int64, extra ...any) error {
 	rows, err := o.query(ctx, q, args...)
 	if err != nil {
 		return err
@@ -170,7 +213,7 @@ func (o *ops) scanCounts(ctx context.Context, q string, args []any, counts map[s
 	for rows.Next() {
 		var k string
 		var n int64
-		if err := rows.Scan(&k, &n); err != nil {
+		if err := rows.Scan(append([]any{&k, &n}, extra...)...); err != nil {
 			return err
 		}
 		counts[k] = n

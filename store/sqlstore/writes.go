@@ -160,6 +160,15 @@ func (s *Store) HitAll(ctx context.Context, hits []store.CounterWindow, now time
 	return counts, err
 }
 
+// HitAllSeeing implements store.Counters in its own transaction.
+func (s *Store) HitAllSeeing(ctx context.Context, hits []store.CounterWindow, seen store.CounterWindow, now time.Time) (counts []int64, cur, prev int64, err error) {
+	err = s.inTx(ctx, func(o *ops) error {
+		counts, cur, prev, err = o.HitAllSeeing(ctx, hits, seen, now)
+		return err
+	})
+	return counts, cur, prev, err
+}
+
 // UnhitAll implements store.Counters in its own transaction.
 func (s *Store) UnhitAll(ctx context.Context, hits []store.CounterWindow, now time.Time) error {
 	return s.inTx(ctx, func(o *ops) error { return o.UnhitAll(ctx, hits, now) })

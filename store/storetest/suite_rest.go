@@ -560,6 +560,42 @@ func testCounterBatches(t *testing.T, s store.Store, start time.Time) {
 	if _, _, err := s.RecentHits(ctx, "batch:c", 0, at); err == nil {
 		t.Fatal("RecentHits with a zero window: no error")
 	}
+
+	// HitAllSeeing is HitAll and RecentHits of another counter, on the
+	// store and in a transaction.
+	seen := store.CounterWindow{Key: "batch:c", Window: w}
+	seeing := func(name string, c store.Counters, hits []store.CounterWindow, seen store.CounterWindow, when time.Time, wantCur, wantPrev int64, want ...int64) {
+		t.Helper()
+		got, cur, prev, err := c.HitAllSeeing(ctx, hits, seen, when)
+		if err != nil || !slices.Equal(got, want) || cur != wantCur || prev != wantPrev {
+			t.Fatalf("%s: HitAllSeeing = %v, %d, %d, %v; want %v, %d, %d", name, got, cur, prev, err, want, wantCur, wantPrev)
+		}
+	}
+	pair := []store.CounterWindow{{Key: "batch:s2", Window: w}, {Key: "batch:s1", Window: w}}
+	seeing("both windows seen", s, pair, seen, at.Add(w), 1, 2, 1, 1)
+	seeing("previous window seen", s, pair[1:], seen, at.Add(2*w), 0, 1, 1)
+	seeing("unknown counter seen", s, pair, store.CounterWindow{Key: "batch:x", Window: w}, at.Add(2*w), 0, 0, 1, 2)
+	wantErr(t, "HitAllSeeing in a transaction", s.Update(ctx, func(tx store.Tx) error {
+		seeing("in a transaction", tx, pair, seen, at.Add(w), 1, 2, 2, 2)
+		return nil
+	}), nil)
+	count("HitAllSeeing counted", "batch:s1", w, at.Add(w), 2)
+	count("HitAllSeeing did not count the counter seen", "batch:c", w, at.Add(w), 1)
+	for _, bad := range []struct {
+		name string
+		hits []store.CounterWindow
+		seen store.CounterWindow
+	}{
+		{"no counter to hit", nil, seen},
+		{"the counter seen hit too", []store.CounterWindow{seen}, seen},
+		{"a zero window seen", pair, store.CounterWindow{Key: "batch:c", Window: 0}},
+		{"a zero window hit", []store.CounterWindow{{Key: "batch:z", Window: 0}}, seen},
+	} {
+		if _, _, _, err := s.HitAllSeeing(ctx, bad.hits, bad.seen, at); err == nil {
+			t.Fatalf("HitAllSeeing with %s: no error", bad.name)
+		}
+	}
+	count("a failed HitAllSeeing counts nothing", "batch:z", w, at, 0)
 }
 
 func testCounterRace(t *testing.T, s store.Store) {
