@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"weak"
 )
 
 // kind is how a configuration key is read and checked.
@@ -51,10 +52,37 @@ var (
 	anyType      = reflect.TypeOf((*any)(nil)).Elem()
 )
 
-// schema returns the key tree of Config, built once.
-var schema = sync.OnceValue(func() *node {
+// startupValue is a value derived from Config's type that loading,
+// checking and documenting a configuration need, but a running server does
+// not: it is built on first use and shared while some caller holds it,
+// then left to the collector (a weak pointer), instead of staying live for
+// the life of the process as a sync.OnceValue would (the key tree and the
+// index of environment names were about 330 KB of a serving process's
+// live heap, and the collector lets the heap grow by as much as is live).
+// A later use builds it again.
+type startupValue[T any] struct {
+	mu    sync.Mutex
+	p     weak.Pointer[T]
+	build func() *T
+}
+
+func (v *startupValue[T]) get() *T {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if x := v.p.Value(); x != nil {
+		return x
+	}
+	x := v.build()
+	v.p = weak.Make(x)
+	return x
+}
+
+var schemaValue = startupValue[node]{build: func() *node {
 	return build(reflect.TypeOf(Config{}), "", []int{}, "")
-})
+}}
+
+// schema returns the key tree of Config (see startupValue).
+func schema() *node { return schemaValue.get() }
 
 func build(t reflect.Type, path string, index []int, tag reflect.StructTag) *node {
 	n := &node{path: path, typ: t, index: index, doc: tag.Get("doc"), def: tag.Get("default"), devdef: tag.Get("devdefault"), secret: tag.Get("secret") == "true"}
@@ -138,7 +166,8 @@ func (n *node) walk(fn func(*node)) {
 
 // knownPaths lists every key path pattern Latchkey implements, sections
 // included, in field order.
-var knownPaths = sync.OnceValue(func() []string {
+// It is built on each call: only typo suggestions use it.
+func knownPaths() []string {
 	var out []string
 	schema().walk(func(n *node) {
 		if n.path != "" && !strings.HasSuffix(n.path, "*") && !strings.HasSuffix(n.path, "[]") {
@@ -146,15 +175,21 @@ var knownPaths = sync.OnceValue(func() []string {
 		}
 	})
 	return out
-})
+}
 
-// envNodes maps every LATCHKEY_… variable name to its key.
-var envNodes = sync.OnceValue(func() map[string]*node {
+// envIndex is envNodes' map, behind a pointer for startupValue.
+type envIndex struct{ byName map[string]*node }
+
+var envValue = startupValue[envIndex]{build: func() *envIndex {
 	m := map[string]*node{}
 	schema().walk(func(n *node) {
 		if n.envName != "" {
 			m[n.envName] = n
 		}
 	})
-	return m
-})
+	return &envIndex{byName: m}
+}}
+
+// envNodes maps every LATCHKEY_… variable name to its key (see
+// startupValue; the map keeps the nodes it holds).
+func envNodes() map[string]*node { return envValue.get().byName }
