@@ -18,12 +18,12 @@ import (
 // {placeholders} differ from the English text's.
 func TestCatalogsComplete(t *testing.T) {
 	t.Parallel()
-	en := catalogs()["en"]
+	en := catalogs["en"]()
 	if len(en) == 0 {
 		t.Fatal("en catalog is empty")
 	}
 	for _, l := range courier.Languages {
-		c := catalogs()[l]
+		c := catalogs[l]()
 		for k, v := range en {
 			tr, ok := c[k]
 			if !ok || strings.TrimSpace(tr) == "" {
@@ -76,7 +76,7 @@ func TestEveryFaceMessageTranslated(t *testing.T) {
 			if passthrough[n] {
 				continue
 			}
-			if _, ok := catalogs()["en"]["msg."+m]; !ok {
+			if _, ok := catalogs["en"]()["msg."+m]; !ok {
 				t.Errorf("%s: message id %s has no entry in ui/i18n/en.json (and the other languages)", filepath.Base(f), m)
 			}
 		}
