@@ -58,6 +58,7 @@ type Handler struct {
 	style     asset // style.css
 	themeCSS  asset // the colours of Theme
 	log       *slog.Logger
+	schemas   schemaMemo // parsed identity schemas (schema)
 }
 
 // New returns the pages' handler. It never fails: a missing BasePath is

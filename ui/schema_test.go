@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -176,5 +178,50 @@ func TestCSRFPageExplains(t *testing.T) {
 	}
 	if strings.Contains(body, "session expired") {
 		t.Errorf("CSRF page still says the session expired")
+	}
+}
+
+// TestSchemaParsedOnce: a page reads its identity schema through the
+// public API as before, but decodes the document only the first time it
+// sees it: the schema's cost beyond that subrequest is a map lookup, where
+// the token-by-token decode was a few hundred allocations (about a fifth
+// of a login page's bytes). A changed document is parsed anew.
+func TestSchemaParsedOnce(t *testing.T) {
+	doc := []byte(defaultSchema)
+	pub := http.NewServeMux()
+	pub.HandleFunc("GET /schemas/{id}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(doc)
+	})
+	h := New(Options{PublicBaseURL: "http://127.0.0.1:4433/", Public: pub})
+	r := httptest.NewRequest("GET", "/ui/login?flow=x", nil)
+	want := parseSchema(doc)
+	if got := h.schema(r, "default"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("schema = %+v, want %+v", got, want)
+	}
+	call := testing.AllocsPerRun(50, func() { _, _ = h.call(r, "/schemas/default") })
+	read := testing.AllocsPerRun(50, func() { _ = h.schema(r, "default") })
+	t.Logf("allocations: subrequest %.0f, schema read %.0f", call, read)
+	if read > call+2 {
+		t.Errorf("reading the schema allocates %.0f times, the subrequest alone %.0f: the document is decoded again", read, call)
+	}
+	doc = []byte(`{"properties":{"traits":{"type":"object","properties":{"zip":{"type":"string"}}}}}`)
+	if got := h.schema(r, "default"); !reflect.DeepEqual(got.order, map[string]int{"traits.zip": 0}) {
+		t.Errorf("changed schema: order %v, want traits.zip only", got.order)
+	}
+}
+
+// TestSchemaMemoBounded: past maxSchemaMemo documents, the others are
+// parsed (right) but not kept.
+func TestSchemaMemoBounded(t *testing.T) {
+	var c schemaMemo
+	for i := range maxSchemaMemo + 5 {
+		raw := []byte(`{"properties":{"traits":{"type":"object","properties":{"f` + strconv.Itoa(i) + `":{"type":"string"}}}}}`)
+		if got := c.parse(raw); got.order["traits.f"+strconv.Itoa(i)] != 0 || len(got.order) != 1 {
+			t.Fatalf("document %d: order %v", i, got.order)
+		}
+	}
+	if len(c.m) != maxSchemaMemo {
+		t.Errorf("%d documents kept, want %d", len(c.m), maxSchemaMemo)
 	}
 }
