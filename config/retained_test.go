@@ -1,10 +1,10 @@
 package config
 
 import (
-	"os"
-	"os/exec"
 	"runtime"
 	"testing"
+
+	"github.com/latchkey/latchkey/heaptest"
 )
 
 // TestLoadRetainsNoKeyTree: the key tree derived from Config (every key's
@@ -18,29 +18,15 @@ import (
 // It measures in a fresh test process, where nothing loaded a
 // configuration before.
 func TestLoadRetainsNoKeyTree(t *testing.T) {
-	if os.Getenv("LATCHKEY_TEST_RETAINED_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestLoadRetainsNoKeyTree$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), "LATCHKEY_TEST_RETAINED_CHILD=1")
-		out, err := cmd.CombinedOutput()
-		t.Logf("%s", out)
-		if err != nil {
-			t.Fatal(err)
-		}
+	if !heaptest.InFreshProcess(t) {
 		return
 	}
-	heap := func() uint64 {
-		var m runtime.MemStats
-		runtime.GC()
-		runtime.GC()
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
-	before := heap()
+	before := heaptest.Live()
 	cfg, _, err := Load(LoadOptions{Env: []string{"LATCHKEY_LOG_LEVEL=warn", "SERVE_PUBLIC_PORT=4433"}, Dev: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	after := heap()
+	after := heaptest.Live()
 	runtime.KeepAlive(cfg)
 	grew := int64(after) - int64(before)
 	t.Logf("live heap grew by %d bytes across Load (the Config kept)", grew)

@@ -3,6 +3,8 @@ package courier
 import (
 	"runtime"
 	"testing"
+
+	"github.com/latchkey/latchkey/heaptest"
 )
 
 // TestBuiltinTemplatesParsedOnFirstUse: building the built-in templates
@@ -10,12 +12,7 @@ import (
 // were 1.3 MB of heap); another language is parsed when it is first
 // rendered. Not parallel: it measures the heap.
 func TestBuiltinTemplatesParsedOnFirstUse(t *testing.T) {
-	heap := func() int64 {
-		var m runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&m)
-		return int64(m.HeapAlloc)
-	}
+	heap := func() int64 { return int64(heaptest.Live()) }
 	before := heap()
 	set, err := newBuiltinSet()
 	if err != nil {
