@@ -67,10 +67,6 @@ type Identities interface {
 	// type t with the (already normalised) identifier, or ErrNotFound. It is
 	// one indexed lookup.
 	FindIdentityByIdentifier(ctx context.Context, t core.CredentialType, identifier string) (*core.Identity, error)
-	// FindIdentityByIdentifierWithoutCredentials is FindIdentityByIdentifier
-	// for a caller that needs the identity and its addresses only: the
-	// credentials are not read (Credentials is nil), a statement fewer.
-	FindIdentityByIdentifierWithoutCredentials(ctx context.Context, t core.CredentialType, identifier string) (*core.Identity, error)
 	// FindIdentityByAddress returns the identity owning the address (via,
 	// value), or ErrNotFound.
 	FindIdentityByAddress(ctx context.Context, via core.AddressVia, value string) (*core.Identity, error)

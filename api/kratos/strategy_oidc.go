@@ -182,7 +182,7 @@ func (s *SelfService) oidcSubmit(sub *submission, kind core.FlowKind) (*outcome,
 // sign-in on an e-mail alone); otherwise a sign-up.
 func (s *SelfService) oidcComplete(sub *submission, kind core.FlowKind, p *oidc.Provider, claims *oidc.Claims, tokens *oidc.Tokens) (*outcome, error) {
 	ctx := sub.r.Context()
-	res, err := oidc.Resolve(ctx, signInFinder{s.st, s.signInReadsCredentials()}, store.ErrNotFound, p, claims, nil)
+	res, err := oidc.Resolve(ctx, s.st, store.ErrNotFound, p, claims, nil)
 	if err != nil {
 		return nil, &core.Error{Code: core.CodeInternal, Message: "Looking up the account failed.", Cause: err}
 	}
@@ -217,35 +217,6 @@ func (s *SelfService) oidcComplete(sub *submission, kind core.FlowKind, p *oidc.
 	}
 	link := oidcLink{Link: op, VerifiedEmail: mapped.VerifiedEmail, MetadataPublic: mapped.MetadataPublic, MetadataAdmin: mapped.MetadataAdmin}
 	return s.oidcRegister(sub, kind, p, link, mapped.Traits)
-}
-
-// signInFinder is the store as oidc.Resolve's Finder in oidcComplete: the
-// identity a provider subject is linked to is read without its
-// credentials, which answering a sign-in does not need (the session and
-// web hook views leave them out), unless creds is set: then its
-// credentials come in the same look-up (in its one statement) instead of
-// needsAAL2 reading the identity again to decide on a step-up. An
-// identity found by address keeps them (signInHints reads them).
-type signInFinder struct {
-	store.Store
-	creds bool
-}
-
-// FindIdentityByIdentifier is the store's
-// FindIdentityByIdentifierWithoutCredentials, or FindIdentityByIdentifier
-// when f.creds.
-func (f signInFinder) FindIdentityByIdentifier(ctx context.Context, t core.CredentialType, identifier string) (*core.Identity, error) {
-	if f.creds {
-		return f.Store.FindIdentityByIdentifier(ctx, t, identifier)
-	}
-	return f.FindIdentityByIdentifierWithoutCredentials(ctx, t, identifier)
-}
-
-// signInReadsCredentials reports whether a sign-in's answer reads the
-// identity's credentials: finishLogin's needsAAL2 does when whoami asks for
-// the highest available AAL and a second factor is enabled.
-func (s *SelfService) signInReadsCredentials() bool {
-	return s.sessCfg.WhoAmI.RequiredAAL == "highest_available" && len(s.secondFactors()) > 0
 }
 
 // oidcConflict answers a provider identity whose address belongs to an

@@ -145,17 +145,8 @@ func (o *ops) GetIdentityByExternalID(ctx context.Context, externalID string) (*
 
 // FindIdentityByIdentifier implements store.Identities.
 func (o *ops) FindIdentityByIdentifier(ctx context.Context, t core.CredentialType, identifier string) (*core.Identity, error) {
-	return o.findByIdentifier(ctx, t, identifier, true)
-}
-
-// FindIdentityByIdentifierWithoutCredentials implements store.Identities.
-func (o *ops) FindIdentityByIdentifierWithoutCredentials(ctx context.Context, t core.CredentialType, identifier string) (*core.Identity, error) {
-	return o.findByIdentifier(ctx, t, identifier, false)
-}
-
-func (o *ops) findByIdentifier(ctx context.Context, t core.CredentialType, identifier string, withCreds bool) (*core.Identity, error) {
 	i, err := o.oneIdentity(ctx, `identity_credential_identifiers ci JOIN identities i ON i.id = ci.identity_id`,
-		`ci.credential_type = ? AND ci.identifier = ?`, false, withCreds, string(t), identifier)
+		`ci.credential_type = ? AND ci.identifier = ?`, false, true, string(t), identifier)
 	if err != nil {
 		return nil, fmt.Errorf("find identity by %s identifier: %w", t, err)
 	}

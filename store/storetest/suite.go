@@ -209,18 +209,6 @@ func testIdentityCRUD(t *testing.T, s store.Store) {
 		}
 		sameIdentity(t, got, i)
 	}
-	// Without its credentials, the identity is otherwise the same.
-	lean, err := s.FindIdentityByIdentifierWithoutCredentials(ctx, core.CredentialWebAuthn, i.Credentials[core.CredentialWebAuthn].Identifiers[1])
-	if err != nil {
-		t.Fatalf("FindIdentityByIdentifierWithoutCredentials: %v", err)
-	}
-	if lean.Credentials != nil {
-		t.Fatalf("FindIdentityByIdentifierWithoutCredentials read the credentials: %+v", lean.Credentials)
-	}
-	noCreds := *i
-	noCreds.Credentials = nil
-	sameIdentity(t, lean, &noCreds)
-
 	missing := map[string]func() (*core.Identity, error){
 		"GetIdentity":                func() (*core.Identity, error) { return s.GetIdentity(ctx, newID()) },
 		"GetIdentityByExternalID":    func() (*core.Identity, error) { return s.GetIdentityByExternalID(ctx, "nope") },
@@ -230,12 +218,6 @@ func testIdentityCRUD(t *testing.T, s store.Store) {
 		},
 		"FindIdentityByIdentifier case differs": func() (*core.Identity, error) {
 			return s.FindIdentityByIdentifier(ctx, core.CredentialPassword, strings.ToUpper(addr))
-		},
-		"FindIdentityByIdentifierWithoutCredentials other type": func() (*core.Identity, error) {
-			return s.FindIdentityByIdentifierWithoutCredentials(ctx, core.CredentialCode, addr)
-		},
-		"FindIdentityByIdentifierWithoutCredentials unknown": func() (*core.Identity, error) {
-			return s.FindIdentityByIdentifierWithoutCredentials(ctx, core.CredentialPassword, email())
 		},
 		"FindIdentityByAddress other via": func() (*core.Identity, error) { return s.FindIdentityByAddress(ctx, core.ViaSMS, addr) },
 	}
