@@ -156,9 +156,8 @@ func (p *Policy) knownRule() Rule {
 // whether it was marked known in the current window: marking it again
 // changes nothing).
 func (p *Policy) rules(ctx context.Context, kind Kind, identity, ip string) (rs []RuleKey, known, knownNow bool, err error) {
-	k := string(kind)
 	if identity != "" {
-		rs = append(rs, RuleKey{p.c.IdentityIP.rule("attempt_identity_ip_" + k), identity + "\x00" + ip})
+		rs = append(rs, p.identityIPRule(kind, identity, ip))
 	}
 	if identity != "" && ip != "" {
 		if b, ok := p.l.(Batcher); ok {
@@ -173,15 +172,29 @@ func (p *Policy) rules(ctx context.Context, kind Kind, identity, ip string) (rs 
 	if known {
 		return rs, known, knownNow, nil
 	}
+	return append(rs, p.unknownIPRules(kind, identity, ip)...), known, knownNow, nil
+}
+
+// identityIPRule is the event of an attempt for identity from ip, counted
+// whether or not ip is known for identity.
+func (p *Policy) identityIPRule(kind Kind, identity, ip string) RuleKey {
+	return RuleKey{p.c.IdentityIP.rule("attempt_identity_ip_" + string(kind)), identity + "\x00" + ip}
+}
+
+// unknownIPRules are the events an attempt counts besides identityIPRule
+// when ip is not known for identity: the address's, and each tier of the
+// identity's (those with an empty key left out).
+func (p *Policy) unknownIPRules(kind Kind, identity, ip string) []RuleKey {
+	var rs []RuleKey
 	if ip != "" {
-		rs = append(rs, RuleKey{p.c.IP.rule("attempt_ip_" + k), ip})
+		rs = append(rs, RuleKey{p.c.IP.rule("attempt_ip_" + string(kind)), ip})
 	}
 	if identity != "" {
 		for i, l := range p.c.Identity {
-			rs = append(rs, RuleKey{l.rule(fmt.Sprintf("attempt_identity_%s_%d", k, i)), identity})
+			rs = append(rs, RuleKey{l.rule(fmt.Sprintf("attempt_identity_%s_%d", kind, i)), identity})
 		}
 	}
-	return rs, known, knownNow, nil
+	return rs
 }
 
 // Check counts one attempt to check a secret of kind for identity from the
@@ -249,7 +262,7 @@ func (p *Policy) Begin(ctx context.Context, kind Kind, identity, ip string) (Att
 // counts count leaves for rules: a refused event stays counted, the others
 // are taken back.
 func (p *Policy) beginBatch(ctx context.Context, b Batcher, kind Kind, identity, ip string) (Attempt, error) {
-	first := RuleKey{p.c.IdentityIP.rule("attempt_identity_ip_" + string(kind)), identity + "\x00" + ip}
+	first := p.identityIPRule(kind, identity, ip)
 	ds, known, knownNow, err := b.AllowAllSeeing(ctx, []RuleKey{first}, p.knownRule(), identity+"\x00"+ip)
 	if err != nil {
 		return Attempt{}, err
@@ -259,10 +272,7 @@ func (p *Policy) beginBatch(ctx context.Context, b Batcher, kind Kind, identity,
 	}
 	rs := []RuleKey{first}
 	if !known {
-		rest := []RuleKey{{p.c.IP.rule("attempt_ip_" + string(kind)), ip}}
-		for i, l := range p.c.Identity {
-			rest = append(rest, RuleKey{l.rule(fmt.Sprintf("attempt_identity_%s_%d", kind, i)), identity})
-		}
+		rest := p.unknownIPRules(kind, identity, ip)
 		ds, err := b.AllowAll(ctx, rest)
 		if err != nil {
 			// Nothing of rest was counted: take back the first.
