@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -257,12 +258,22 @@ func BenchmarkTOTPAAL2(b *testing.B) {
 // session issued; the new aal2 flow; the step that counts the TOTP
 // attempt, claims the code, takes the right attempt back and steps the
 // session up (the code is compared inside it). Run with -v to see the
-// statements.
+// statements. It also bounds the pages each request writes to SQLite's
+// write-ahead log (walFrames), which cost CPU at the commit and again at
+// the checkpoint.
 func TestTOTPLoginWrites(t *testing.T) {
 	f := newTOTPFixture(t, 1)
 	want := map[string]int{"GET login": 1, "POST password": 2, "GET login aal2": 1, "POST totp": 1}
+	// The SQLite pages each request writes to the WAL: a new flow is its
+	// row and two index entries; the password step's session its row and
+	// six, the attempt counter its row and two (written when counted and
+	// again when taken back); the TOTP step writes the counters, the
+	// flow's row, the session's row (no index entry: UpdateSession keeps
+	// them) and the session change's row, index entry and sequence.
+	wantPages := map[string]int{"GET login": 3, "POST password": 14, "GET login aal2": 3, "POST totp": 8}
 	for round := range 2 { // a first login from the address, then a known one
 		f.log.start()
+		frames := walFrames(t)
 		f.op(t, func(req string) {
 			stmts, txs := f.log.stop()
 			for _, q := range stmts {
@@ -271,10 +282,35 @@ func TestTOTPLoginWrites(t *testing.T) {
 			if txs != want[req] {
 				t.Errorf("round %d %s: %d write transactions, want %d", round, req, txs, want[req])
 			}
+			now := walFrames(t)
+			if now-frames > wantPages[req] {
+				t.Errorf("round %d %s: %d pages written to the WAL, want at most %d", round, req, now-frames, wantPages[req])
+			}
+			frames = now
 			f.log.start()
 		})
 		f.log.stop()
 	}
+}
+
+// walFrames returns the number of frames in the write-ahead log of the
+// test's SQLite database (LATCHKEY_DSN), read from the WAL index's header
+// (mxFrame, at byte 16 of the -shm file, in the machine's byte order): the
+// pages the store's commits wrote since the log last restarted.
+func walFrames(tb testing.TB) int {
+	tb.Helper()
+	path, ok := strings.CutPrefix(os.Getenv("LATCHKEY_DSN"), "sqlite://")
+	if !ok {
+		tb.Fatalf("LATCHKEY_DSN %q is not a SQLite file", os.Getenv("LATCHKEY_DSN"))
+	}
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	b, err := os.ReadFile(path + "-shm")
+	if err != nil || len(b) < 20 {
+		tb.Fatalf("read the WAL index: %v (%d bytes)", err, len(b))
+	}
+	return int(binary.NativeEndian.Uint32(b[16:20]))
 }
 
 // TestTOTPLoginStatements bounds the SQL statements of each of the op's
