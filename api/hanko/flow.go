@@ -110,6 +110,9 @@ type flowRequest struct {
 	// completion is the session a step that reached success issued in its
 	// transaction (completeInTx).
 	completion *completion
+	// profile is profile_init's payload as the step's transaction read it
+	// (profileInTx).
+	profile *profileView
 	// caps is capabilitiesOf's last decoded client_capabilities and the
 	// stored bytes it came from.
 	caps struct {
@@ -294,8 +297,21 @@ func (h *Handler) writeFlowResult(w http.ResponseWriter, r *http.Request, def *f
 		resp.CSRFToken = ""
 	}
 	if res.State == stateProfileInit {
+		// The user and sessions are rendered, not stored (profileView):
+		// as the step's transaction read them, or read now for an answer
+		// given without one.
+		fr := requestOf(r.Context())
+		v := fr.profile
+		if v == nil || v.flowID != res.Flow.ID {
+			var err error
+			if v, err = h.loadProfileView(r.Context(), h.store, fr, res.Flow.ID, res.Flow.IdentityID); err != nil {
+				h.writeFlowFailure(w, r, def, err)
+				return
+			}
+		}
+		payload["user"], payload["sessions"] = v.user, v.sessions
 		actions := h.actionsMap(def, res)
-		h.profileAllowedValues(requestOf(r.Context()).user, res.Payload, actions)
+		h.profileAllowedValues(fr.user, v.sessions, actions)
 		resp.Actions = actions
 	} else {
 		resp.Actions = h.encodeActions(def, res)
@@ -408,11 +424,15 @@ func (h *Handler) completeFlow(ctx context.Context, tx store.Tx, r *http.Request
 
 // completeInTx is the Submission.InTx of a Flow API step: a step that
 // reaches success issues its session in the step's transaction, so the
-// session commits with the step and reads the user the step has just read.
+// session commits with the step and reads the user the step has just read;
+// a profile step reads the payload of profile_init there (profileInTx).
 func (h *Handler) completeInTx(def *flow.Definition, r *http.Request) func(ctx context.Context, tx store.Tx, res *flow.Result) error {
 	return func(ctx context.Context, tx store.Tx, res *flow.Result) error {
 		fr := requestOf(ctx)
 		fr.completion = nil
+		if def.Kind() == core.FlowProfile {
+			return h.profileInTx(ctx, tx, res)
+		}
 		if res.State != stateSuccess || res.Error != nil {
 			return nil
 		}

@@ -15,10 +15,10 @@ const flowCacheSize = 1024
 
 // flowCacheBytes bounds the bytes of the flows a flowCache keeps (flowSize
 // of each): a flow's stash carries its state's payload and the payloads of
-// its history, and a profile flow's payload lists every active session of
-// its user (hundreds of kilobytes for a user with a few thousand sessions).
-// Counting flows alone, the bench's 32 passkey registrations after the
-// session checks' 10,000 logins kept about 10 MB of such flows alive.
+// its history. (A profile flow's payload listed every active session of
+// its user until profile_init's payload was rendered instead of stored:
+// counting flows alone, the bench's 32 passkey registrations after the
+// session checks' 10,000 logins then kept about 10 MB of such flows alive.)
 const flowCacheBytes = 2 << 20
 
 // flowCacheEntryMax is the largest flow a flowCache keeps: a bigger one is

@@ -1,7 +1,7 @@
 package hanko
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -14,9 +14,11 @@ import (
 
 // The profile flow (Hanko's NewProfileFlow): a signed-in user manages
 // e-mail addresses, password, username, metadata, sessions and the account.
-// Every action returns to profile_init, whose BeforeState hook puts the
-// fresh user and sessions into the payload; e-mail verification goes
-// through passcode_confirmation first.
+// Every action returns to profile_init, whose BeforeState hook reads the
+// user again for the actions offered; e-mail verification goes through
+// passcode_confirmation first. profile_init's payload, the user and the
+// sessions, is read from the store each time the state is rendered
+// (profileView), never kept in the flow.
 
 // profileDefinition builds the profile flow.
 func (h *Handler) profileDefinition() (*flow.Definition, error) {
@@ -145,7 +147,7 @@ func (h *Handler) profileDefinition() (*flow.Definition, error) {
 				Execute:   h.verifyAttestation(stateProfileInit)},
 			back).
 		State(tpState, tpActions...).
-		Hook(flow.BeforeEachAction(h.checkProfileSession), flow.BeforeState(stateProfileInit, h.profilePayload)).
+		Hook(flow.BeforeEachAction(h.checkProfileSession), flow.BeforeState(stateProfileInit, h.refreshProfileUser)).
 		Build()
 }
 
@@ -154,8 +156,8 @@ func (h *Handler) profileDefinition() (*flow.Definition, error) {
 // email_id lists the addresses the user may delete, session_delete's
 // session_id the user's other active sessions. hanko-profile shows a delete
 // button only for the listed ids. i is the profile's user (nil: nothing to
-// list); sessions come from the rendered payload.
-func (h *Handler) profileAllowedValues(i *core.Identity, payload map[string]json.RawMessage, actions map[string]actionJSON) {
+// list); sessions are those the payload lists.
+func (h *Handler) profileAllowedValues(i *core.Identity, sessions []SessionJSON, actions map[string]actionJSON) {
 	if a, ok := actions["email_delete"]; ok && i != nil {
 		canPassword := h.cfg.Password.Enabled && passwordJSON(i) != nil
 		canPasscode := h.cfg.Email.Enabled && h.cfg.Email.UseForAuthentication
@@ -172,10 +174,6 @@ func (h *Handler) profileAllowedValues(i *core.Identity, payload map[string]json
 		setAllowed(a, "email_id", allowed)
 	}
 	if a, ok := actions["session_delete"]; ok {
-		var sessions []SessionJSON
-		if raw, ok := payload["sessions"]; ok {
-			_ = json.Unmarshal(raw, &sessions) // written by profilePayload; unreadable means none listed
-		}
 		var allowed []flow.AllowedValue
 		for _, s := range sessions {
 			if !s.Current {
@@ -263,19 +261,52 @@ type SessionJSON struct {
 	LastUsed     time.Time `json:"last_used"`
 }
 
-// profilePayload is profile_init's BeforeState hook: payload user and
-// sessions, from the step's transaction.
-func (h *Handler) profilePayload(c *flow.Context) error {
-	fr := requestOf(c.Context())
+// refreshProfileUser is profile_init's BeforeState hook: the user as the
+// step's action left it, for the Suspended predicates of the actions
+// offered (profileUser) and for profileView, which reads it again through
+// the same step transaction (stepTx answers from what it read).
+func (h *Handler) refreshProfileUser(c *flow.Context) error {
 	i, err := c.Tx().GetIdentity(c.Context(), c.IdentityID())
 	if err != nil {
 		return fmt.Errorf("load profile user: %w", err)
 	}
+	requestOf(c.Context()).user = i
+	return nil
+}
+
+// profileView is profile_init's payload: the user and their active
+// sessions. It is derived from the store whenever the state is rendered,
+// in the step's transaction (profileInTx) or, for an answer given without
+// one, from the store (writeFlowResult), and is not stored in the flow: a
+// user's session list alone is hundreds of kilobytes with a few thousand
+// sessions, and a step stored it twice (the state's payload and the
+// history item of a state left) and kept it in memory.
+type profileView struct {
+	flowID   string // the flow it was read for
+	user     ProfileJSON
+	sessions []SessionJSON
+}
+
+// profileReader is what loadProfileView reads: a step's transaction or the
+// store.
+type profileReader interface {
+	GetIdentity(ctx context.Context, id string) (*core.Identity, error)
+	ListSessions(ctx context.Context, q store.SessionQuery) ([]core.Session, error)
+	store.WebAuthnCredentials
+}
+
+// loadProfileView reads profile_init's payload for flow flowID from q, and
+// leaves the user it read in fr.user for the allowed values.
+func (h *Handler) loadProfileView(ctx context.Context, q profileReader, fr *flowRequest, flowID, identityID string) (*profileView, error) {
+	i, err := q.GetIdentity(ctx, identityID)
+	if err != nil {
+		return nil, fmt.Errorf("load profile user: %w", err)
+	}
 	fr.user = i
 	active := true
-	list, err := c.Tx().ListSessions(c.Context(), store.SessionQuery{IdentityID: i.ID, Active: &active, Now: c.Now()})
+	list, err := q.ListSessions(ctx, store.SessionQuery{IdentityID: i.ID, Active: &active, Now: h.now()})
 	if err != nil {
-		return fmt.Errorf("list sessions: %w", err)
+		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	sessions := make([]SessionJSON, 0, len(list))
 	for _, s := range list {
@@ -286,12 +317,26 @@ func (h *Handler) profilePayload(c *flow.Context) error {
 		}
 		sessions = append(sessions, sj)
 	}
-	creds, err := webauthnCredentials(c.Context(), c.Tx(), i.ID)
+	creds, err := webauthnCredentials(ctx, q, i.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &profileView{flowID: flowID, user: h.profileJSON(i, creds), sessions: sessions}, nil
+}
+
+// profileInTx reads profile_init's payload in the step's transaction when
+// the step ends in that state (Submission.InTx), for writeFlowResult.
+func (h *Handler) profileInTx(ctx context.Context, tx store.Tx, res *flow.Result) error {
+	fr := requestOf(ctx)
+	fr.profile = nil
+	if res.State != stateProfileInit || res.Ended {
+		return nil
+	}
+	v, err := h.loadProfileView(ctx, tx, fr, res.Flow.ID, res.Flow.IdentityID)
 	if err != nil {
 		return err
 	}
-	c.SetPayload("user", h.profileJSON(i, creds))
-	c.SetPayload("sessions", sessions)
+	fr.profile = v
 	return nil
 }
 
