@@ -68,9 +68,9 @@ func skipIfMissing(what string, err error) error {
 func limitedSkip(err error) error {
 	var se *StatusError
 	if errors.As(err, &se) && se.Status == http.StatusTooManyRequests {
-		return &SkipError{Reason: fmt.Sprintf("%s %s answered 429 (the server's attempt limit): raise ratelimit.password.identifier.limit, "+
-			"ratelimit.password.ip.limit and hanko.rate_limiter.password_limits.tokens (LATCHKEY_RATELIMIT_PASSWORD_IDENTIFIER_LIMIT, "+
-			"LATCHKEY_RATELIMIT_PASSWORD_IP_LIMIT, LATCHKEY_HANKO_RATE_LIMITER_PASSWORD_LIMITS_TOKENS) as bench/run.sh does", se.Method, se.URL)}
+		return &SkipError{Reason: fmt.Sprintf("%s %s answered 429 (the server's attempt limit): raise ratelimit.attempts.identity's first tier, "+
+			"ratelimit.attempts.ip.limit and hanko.rate_limiter.password_limits.tokens (LATCHKEY_RATELIMIT_ATTEMPTS_IDENTITY, "+
+			"LATCHKEY_RATELIMIT_ATTEMPTS_IP_LIMIT, LATCHKEY_HANKO_RATE_LIMITER_PASSWORD_LIMITS_TOKENS) as bench/serve.sh does", se.Method, se.URL)}
 	}
 	return err
 }

@@ -14,7 +14,8 @@
 #                  the direct seeder then uses it too
 #   BENCH_PUBLIC_PORT, BENCH_ADMIN_PORT  ports (default 44330, 44340)
 #   BENCH_PASSWORD_LIMIT  password attempt limits of the server, both faces
-#                  (ratelimit.password.identifier.limit, .ip.limit and
+#                  (the first tier of ratelimit.attempts.identity,
+#                  ratelimit.attempts.ip.limit and
 #                  hanko.rate_limiter.password_limits.tokens; default
 #                  1000000000): the limiters stay on, so their counters are
 #                  written on every password attempt as in production, but
