@@ -76,3 +76,25 @@ func TestNewSignerRejectsBadSecrets(t *testing.T) {
 		})
 	}
 }
+
+func TestSignerMACs(t *testing.T) {
+	t.Parallel()
+	oldS, err := NewSigner("old-secret-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := NewSigner("new-secret-0123456789", "old-secret-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("flow:start")
+	tags := rotated.MACs(msg)
+	if len(tags) != 2 || !bytes.Equal(tags[0], rotated.MAC(msg)) || !bytes.Equal(tags[1], oldS.MAC(msg)) {
+		t.Fatalf("MACs = %x, want the tags under the new then the old secret", tags)
+	}
+	for _, tag := range tags {
+		if !rotated.VerifyMAC(msg, tag) {
+			t.Fatalf("VerifyMAC refuses %x", tag)
+		}
+	}
+}

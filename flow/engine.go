@@ -470,11 +470,15 @@ func (e *Engine) step(ctx context.Context, tx store.Tx, def *Definition, f *core
 	if err := c.seal(); err != nil {
 		return nil, err
 	}
-	if err := tx.UpdateFlow(ctx, f); err != nil {
+	write, verb := tx.UpdateFlow, "update"
+	if f.Version == 0 { // opened (Open), stored by its first step
+		write, verb = tx.CreateFlow, "create"
+	}
+	if err := write(ctx, f); err != nil {
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("%w: %w", ErrConflict, err)
 		}
-		return nil, fmt.Errorf("update flow: %w", err)
+		return nil, fmt.Errorf("%s flow: %w", verb, err)
 	}
 	return c.result(flowErr), nil
 }

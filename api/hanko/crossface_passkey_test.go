@@ -122,7 +122,7 @@ func newWebAuthnFaces(t *testing.T, open func(testing.TB) store.Store, securityK
 	}
 	h, err := hanko.New(hanko.Options{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys, Hasher: d.Hasher, Codes: d.Codes,
 		Courier: d.Courier, Config: cfg.Hanko, JWT: config.SessionJWT{Issuer: base, Audience: []string{"127.0.0.1"}}, AdminAPIKey: xAPIKey,
-		Log: quiet, WebAuthn: m, SecurityKeys: keys, TOTP: d.TOTP})
+		Log: quiet, WebAuthn: m, SecurityKeys: keys, TOTP: d.TOTP, Signer: d.MAC})
 	if err != nil {
 		t.Fatal(err)
 	}

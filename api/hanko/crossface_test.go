@@ -98,7 +98,8 @@ func newFacesWith(t *testing.T, open func(testing.TB) store.Store, opt faceOptio
 		t.Fatal(err)
 	}
 	ho := hanko.Options{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys, Hasher: d.Hasher, Codes: d.Codes,
-		Courier: d.Courier, Config: cfg.Hanko, JWT: jwtCfg, AdminAPIKey: xAPIKey, Log: quiet, TOTP: d.TOTP, Limiter: limiter, Attempts: policy}
+		Courier: d.Courier, Config: cfg.Hanko, JWT: jwtCfg, AdminAPIKey: xAPIKey, Log: quiet, TOTP: d.TOTP, Limiter: limiter, Attempts: policy,
+		Signer: d.MAC}
 	ko := kratos.SelfServiceOptions{Store: st, Identities: d.Identities, Sessions: d.Sessions, Keys: d.Keys,
 		Hasher: d.Hasher, Cookies: d.Seal, PublicBaseURL: base, SelfService: cfg.SelfService, Session: cfg.Session, Log: quiet,
 		TOTP: d.TOTP, Attempts: policy, AddressFlows: &kratos.AddressFlowOptions{Courier: d.Courier, MAC: d.MAC}}

@@ -174,7 +174,13 @@ func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request, f *flows, de
 		if fr.authn != nil {
 			init.IdentityID = fr.authn.Session.IdentityID
 		}
-		res, err := f.engine.Start(ctx, def, init)
+		var res *flow.Result
+		var err error
+		if h.opens(f, def) {
+			res, err = h.openFlow(ctx, f, def) // stored by its first step
+		} else {
+			res, err = f.engine.Start(ctx, def, init)
+		}
 		if err != nil {
 			h.writeFlowFailure(w, r, def, err)
 			return
@@ -199,6 +205,13 @@ func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request, f *flows, de
 	if err != nil && sub.Flow != nil && retryFromStore(err) {
 		sub.Flow = nil
 		res, err = f.engine.Submit(ctx, def, sub)
+	}
+	if errors.Is(err, flow.ErrNotFound) && sub.Flow == nil {
+		// Not stored: the first step of a flow opened here or on another
+		// replica (openFlow), when its token says so.
+		if sub.Flow = h.reopened(ctx, f, def, id, body.CSRFToken); sub.Flow != nil {
+			res, err = f.engine.Submit(ctx, def, sub)
+		}
 	}
 	if err != nil {
 		f.cache.forget(id)

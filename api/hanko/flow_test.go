@@ -133,7 +133,7 @@ func newFEnvOn(t testing.TB, st store.Store, mod func(c *config.Hanko), opt func
 	events := &recordedEvents{}
 	o := Options{Store: st, Identities: ids, Sessions: d.Sessions, Keys: d.Keys, Hasher: d.Hasher, Codes: d.Codes,
 		Courier: d.Courier, Config: hc, JWT: config.SessionJWT{Issuer: "http://127.0.0.1:4433/", Audience: []string{"127.0.0.1"}},
-		Limiter: ratelimit.NewDB(st, clk.Now, []byte("rate-limit-test-secret")), Events: events,
+		Limiter: ratelimit.NewDB(st, clk.Now, []byte("rate-limit-test-secret")), Events: events, Signer: d.MAC,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if o.TOTP, err = totp.New(d.Seal, totp.Options{Issuer: "latchkey.test", Now: clk.Now}); err != nil {
 		t.Fatal(err)
@@ -657,7 +657,8 @@ func TestFlowExpired(t *testing.T) {
 	e := newFEnv(t, nil)
 	cl := e.client(t)
 	cl.start("login")
-	id := strings.SplitN(cl.last.Actions["register_client_capabilities"].Href, "%40", 2)[1]
+	cl.act("register_client_capabilities", map[string]any{"webauthn_available": false})
+	id := strings.SplitN(cl.last.Actions["continue_with_login_identifier"].Href, "%40", 2)[1]
 	f, err := e.store.GetFlow(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
@@ -666,7 +667,7 @@ func TestFlowExpired(t *testing.T) {
 	if err := e.store.UpdateFlow(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
-	r := cl.act("register_client_capabilities", map[string]any{"webauthn_available": false})
+	r := cl.act("continue_with_login_identifier", map[string]any{"email": "a@example.com"})
 	if r.code != 410 || r.Error == nil || r.Error.Code != "flow_expired_error" {
 		t.Fatalf("got %d %s", r.code, r.raw)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/cipher"
 	"github.com/latchkey/latchkey/config"
 	"github.com/latchkey/latchkey/courier"
 	"github.com/latchkey/latchkey/identity"
@@ -86,6 +87,12 @@ type Options struct {
 	AdminAPIKey string
 	// Debug adds internal causes to flow errors (never in production).
 	Debug bool
+	// Signer signs the CSRF token a login or registration flow starts
+	// with (secrets.default): such a flow is not stored at its start but
+	// with its first step, on whichever replica that step reaches, which
+	// opens the flow again from its id and that token (flowopen.go). Nil
+	// stores every flow at its start.
+	Signer *cipher.Signer
 	// Now returns the current time (time.Now when nil).
 	Now func() time.Time
 	// NewID returns a new canonical UUID (uuid.NewString when nil).
@@ -114,6 +121,7 @@ type Handler struct {
 	courier  *courier.Courier
 	limiter  ratelimit.Limiter
 	totp     *totp.Method
+	signer   *cipher.Signer // nil: flows are stored at their start
 	attempts *ratelimit.Policy
 	events   Events
 	wa       *webauthn.Method
@@ -162,7 +170,7 @@ func New(o Options) (*Handler, error) {
 	}
 	h := &Handler{store: o.Store, ids: o.Identities, sessions: o.Sessions, keys: o.Keys, hasher: o.Hasher,
 		policy: o.Policy, auth: o.Authenticator, codes: o.Codes, courier: o.Courier, limiter: o.Limiter,
-		totp: o.TOTP, attempts: o.Attempts,
+		totp: o.TOTP, attempts: o.Attempts, signer: o.Signer,
 		events: o.Events, wa: o.WebAuthn, sk: o.SecurityKeys, oidc: o.OIDC, cfg: o.Config, jwt: o.JWT, apiKey: o.AdminAPIKey, debug: o.Debug,
 		now: o.Now, newID: o.NewID, log: o.Log, maxBody: o.MaxBodyBytes, outcomes: o.Outcomes}
 	if o.Config.MFA.Enabled && o.Config.MFA.TOTP.Enabled && o.TOTP == nil {

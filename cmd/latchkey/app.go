@@ -269,7 +269,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bo
 			Store: a.db, Identities: a.ids, Sessions: a.sessions, Keys: a.keys, Hasher: a.hasher,
 			OIDC:  thirdParty,
 			Codes: passcodes, Courier: a.courier, Limiter: hankoLimiter, Events: events,
-			TOTP: kratosTOTP, Attempts: attempts,
+			TOTP: kratosTOTP, Attempts: attempts, Signer: a.signer,
 			Config: cfg.Hanko, JWT: cfg.Session.JWT, AdminAPIKey: cfg.Serve.Admin.APIKey, Debug: false, Log: log,
 			Outcomes: a.metrics.Auth("hanko"),
 		}); err != nil {
