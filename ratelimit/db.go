@@ -21,7 +21,8 @@ type Counters interface {
 	// Unhit takes one back from the count of key in the fixed window of
 	// length window containing now, never below zero.
 	Unhit(ctx context.Context, key string, window time.Duration, now time.Time) error
-	// ResetCounter removes every window of key.
+	// ResetCounter takes every window of key back to zero hits (it may
+	// keep their rows, at zero, until DeleteExpiredCounters removes them).
 	ResetCounter(ctx context.Context, key string) error
 	// HitAll is Hit of several counters at once, returning the new counts
 	// in the order given.

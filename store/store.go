@@ -254,7 +254,8 @@ type Counters interface {
 	// window that contains now, never below zero; a window with nothing
 	// counted stays as it is.
 	Unhit(ctx context.Context, key string, window time.Duration, now time.Time) error
-	// ResetCounter removes every window of key.
+	// ResetCounter takes every window of key back to zero hits (it may
+	// keep their rows, at zero, until DeleteExpiredCounters removes them).
 	ResetCounter(ctx context.Context, key string) error
 	// HitAll is Hit of several counters at once: each of hits, in the
 	// window of its length that contains now. It is one statement on

@@ -270,7 +270,14 @@ func TestTOTPLoginWrites(t *testing.T) {
 	// again when taken back); the TOTP step writes the counters, the
 	// flow's row, the session's row (no index entry: UpdateSession keeps
 	// them) and the session change's row, index entry and sequence.
-	wantPages := map[string]int{"GET login": 3, "POST password": 14, "GET login aal2": 3, "POST totp": 8}
+	// From a known address the password step's counter row is there
+	// already, at zero since the last login reset it: counting and taking
+	// the attempt back write only its row's page.
+	wantPages := []map[string]int{
+		{"GET login": 3, "POST password": 14, "GET login aal2": 3, "POST totp": 8},
+		{"GET login": 3, "POST password": 12, "GET login aal2": 3, "POST totp": 8},
+	}
+	start := time.Now().Truncate(time.Minute)
 	for round := range 2 { // a first login from the address, then a known one
 		f.log.start()
 		frames := walFrames(t)
@@ -283,8 +290,13 @@ func TestTOTPLoginWrites(t *testing.T) {
 				t.Errorf("round %d %s: %d write transactions, want %d", round, req, txs, want[req])
 			}
 			now := walFrames(t)
-			if now-frames > wantPages[req] {
-				t.Errorf("round %d %s: %d pages written to the WAL, want at most %d", round, req, now-frames, wantPages[req])
+			t.Logf("round %d %s: %d pages written to the WAL", round, req, now-frames)
+			bound := wantPages[round][req]
+			if !time.Now().Truncate(time.Minute).Equal(start) {
+				bound = max(bound, wantPages[0][req]) // the counters' shortest window began anew
+			}
+			if now-frames > bound {
+				t.Errorf("round %d %s: %d pages written to the WAL, want at most %d", round, req, now-frames, bound)
 			}
 			frames = now
 			f.log.start()

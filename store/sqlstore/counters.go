@@ -74,8 +74,20 @@ func (o *ops) Unhit(ctx context.Context, key string, window time.Duration, now t
 }
 
 // ResetCounter implements store.Counters.
+//
+// On SQLite the windows are set to zero hits instead of deleted: a row's
+// delete or insert writes a page of the table and one of each of its two
+// indexes to the WAL, setting hits (no index has it) only the table's. A
+// successful login resets its attempt counter, and the next attempt from
+// the address counts in the same row again while its window lasts (one
+// page, not three); DeleteExpiredCounters removes the rows at their
+// window's end as before. A window at zero hits counts as none.
 func (o *ops) ResetCounter(ctx context.Context, key string) error {
-	if _, err := o.exec(ctx, `DELETE FROM rate_limit_counters WHERE counter_key = ?`, key); err != nil {
+	q := `DELETE FROM rate_limit_counters WHERE counter_key = ?`
+	if o.d.Flavor == SQLite {
+		q = `UPDATE rate_limit_counters SET hits = 0 WHERE counter_key = ? AND hits <> 0`
+	}
+	if _, err := o.exec(ctx, q, key); err != nil {
 		return fmt.Errorf("reset counter: %w", err)
 	}
 	return nil
