@@ -26,11 +26,13 @@ var rawURL = base64.RawURLEncoding.Strict()
 // ecCurves are the curves of the ECDSA JWS algorithms.
 var ecCurves = map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}
 
-// ecHalfOrders are n/2 of the curves in ecCurves: the largest low-S s.
-var ecHalfOrders = func() map[string]*big.Int {
-	m := make(map[string]*big.Int, len(ecCurves))
+// ecHalfOrders are n/2 of the curves in ecCurves, the largest low-S s, as
+// big-endian bytes of the curve's scalar size: a signature's s (the same
+// size) is low-S when it does not compare greater.
+var ecHalfOrders = func() map[string][]byte {
+	m := make(map[string][]byte, len(ecCurves))
 	for alg, c := range ecCurves {
-		m[alg] = new(big.Int).Rsh(c.Params().N, 1)
+		m[alg] = new(big.Int).Rsh(c.Params().N, 1).FillBytes(make([]byte, (c.Params().BitSize+7)/8))
 	}
 	return m
 }()
@@ -38,7 +40,7 @@ var ecHalfOrders = func() map[string]*big.Int {
 // compactJWT is a compact JWS split and decoded by parseCompact.
 type compactJWT struct {
 	header    jwsHeader
-	signed    string // the signing input: header and payload segments with their dot
+	signed    []byte // the signing input: header and payload segments with their dot
 	payload   []byte // decoded
 	signature []byte // decoded
 }
@@ -81,6 +83,9 @@ func parseCompact(token string) (compactJWT, error) {
 		seg[i], rest = rest[:dot], rest[dot+1:]
 	}
 	var raw [3][]byte
+	// The three segments decode into one buffer, from one copy of token.
+	src, off := []byte(token), 0
+	buf := make([]byte, rawURL.DecodedLen(len(seg[0]))+rawURL.DecodedLen(len(seg[1]))+rawURL.DecodedLen(len(seg[2])))
 	for i, p := range seg {
 		if p == "" {
 			return out, fmt.Errorf("segment %d is empty", i+1)
@@ -91,12 +96,11 @@ func parseCompact(token string) (compactJWT, error) {
 				return out, fmt.Errorf("segment %d holds %q, which is not unpadded base64url", i+1, c)
 			}
 		}
-		b := make([]byte, rawURL.DecodedLen(len(p)))
-		n, err := rawURL.Decode(b, []byte(p))
+		n, err := rawURL.Decode(buf, src[off:off+len(p)])
 		if err != nil {
 			return out, fmt.Errorf("segment %d: %w", i+1, err)
 		}
-		raw[i] = b[:n]
+		raw[i], buf, off = buf[:n:n], buf[n:], off+len(p)+1
 	}
 	h := jwsbb.HeaderParse(raw[0])
 	alg, err := jwsbb.HeaderGetString(h, "alg")
@@ -114,11 +118,11 @@ func parseCompact(token string) (compactJWT, error) {
 		if len(sig) != 2*size {
 			return out, fmt.Errorf("%s signature of %d bytes, want %d", out.header.Alg, len(sig), 2*size)
 		}
-		if new(big.Int).SetBytes(sig[size:]).Cmp(ecHalfOrders[out.header.Alg]) > 0 {
+		if bytes.Compare(sig[size:], ecHalfOrders[out.header.Alg]) > 0 {
 			return out, errors.New("ECDSA signature in high-S form")
 		}
 	}
-	out.signed = token[:len(seg[0])+1+len(seg[1])]
+	out.signed = src[: len(seg[0])+1+len(seg[1]) : len(seg[0])+1+len(seg[1])]
 	out.payload, out.signature = raw[1], raw[2]
 	return out, nil
 }

@@ -195,7 +195,7 @@ func (k *Keys) verifySignature(ctx context.Context, t *compactJWT) (string, *rin
 	if h.Alg != rk.alg.String() {
 		return "", nil, fmt.Errorf("alg %q not allowed for key %q", h.Alg, h.Kid)
 	}
-	if err := jwsbb.Verify(rk.public, h.Alg, []byte(t.signed), t.signature); err != nil {
+	if err := jwsbb.Verify(rk.public, h.Alg, t.signed, t.signature); err != nil {
 		return "", nil, fmt.Errorf("signature: %w", err)
 	}
 	return h.Kid, rk, nil
@@ -344,11 +344,11 @@ func claimTime(name string, v any) (time.Time, error) {
 	if !ok {
 		return time.Time{}, fmt.Errorf("claim %s: %T is not a number", name, v)
 	}
-	var buf [64]byte
+	var buf [64]byte // on the stack: the errors copy it
 	b := strconv.AppendFloat(buf[:0], f, 'f', 9, 64)
 	for _, d := range b {
 		if (d < '0' || d > '9') && d != '.' {
-			return time.Time{}, fmt.Errorf("claim %s: %s is not a number of seconds since the epoch", name, b)
+			return time.Time{}, fmt.Errorf("claim %s: %s is not a number of seconds since the epoch", name, string(b))
 		}
 	}
 	if i := bytes.IndexByte(b, '.'); i > 0 {
