@@ -103,10 +103,12 @@ type ClaimsJSON struct {
 	Custom map[string]any `json:"-"`
 }
 
+// claimsFields is ClaimsJSON without its MarshalJSON: the fixed claims.
+type claimsFields ClaimsJSON
+
 // MarshalJSON writes the fixed claims and then the custom ones.
 func (c ClaimsJSON) MarshalJSON() ([]byte, error) {
-	type plain ClaimsJSON
-	b, err := json.Marshal(plain(c))
+	b, err := json.Marshal(claimsFields(c))
 	if err != nil || len(c.Custom) == 0 {
 		return b, err
 	}
