@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -301,10 +300,12 @@ func BenchmarkHankoMeMiss(b *testing.B) {
 
 // BenchmarkFirstSeenFloor measures the work a Hanko check of a JWT seen
 // for the first time cannot avoid, to compare BenchmarkHankoValidateMiss
-// and BenchmarkHankoMeMiss with in the same sitting: verify is the ES256
+// and BenchmarkHankoMeMiss with in the same sitting: verify is the
 // signature check alone (jwsbb.Verify of the token's signing input with
-// the ring's public key, no parsing, no claims), read is one store read of
-// the session row by id (GetSession, one statement), and verify+read both.
+// the ring's public key and the configured session.jwt.algorithm, ES256
+// by default, no parsing, no claims; LATCHKEY_SESSION_JWT_ALGORITHM=RS256
+// measures RS256), read is one store read of the session row by id
+// (GetSession, one statement), and verify+read both.
 func BenchmarkFirstSeenFloor(b *testing.B) {
 	hp := newHotPath(b)
 	ctx := context.Background()
@@ -320,10 +321,11 @@ func BenchmarkFirstSeenFloor(b *testing.B) {
 	if !ok {
 		b.Fatal("no key in the JWKS")
 	}
-	var pub ecdsa.PublicKey
+	var pub any // *ecdsa.PublicKey or *rsa.PublicKey
 	if err := jwk.Export(key, &pub); err != nil {
 		b.Fatal(err)
 	}
+	alg := hp.app.cfg.Session.JWT.Algorithm
 	dot := strings.LastIndexByte(hp.jwt, '.')
 	input := []byte(hp.jwt[:dot])
 	sig, err := base64.RawURLEncoding.DecodeString(hp.jwt[dot+1:])
@@ -331,7 +333,7 @@ func BenchmarkFirstSeenFloor(b *testing.B) {
 		b.Fatal(err)
 	}
 	verify := func() {
-		if err := jwsbb.Verify(&pub, "ES256", input, sig); err != nil {
+		if err := jwsbb.Verify(pub, alg, input, sig); err != nil {
 			b.Fatal(err)
 		}
 	}
