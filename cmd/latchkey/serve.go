@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -125,7 +124,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	// definitions) leaves garbage the running server never needs again:
 	// hand it back to the OS before serving (and, once serving, the
 	// executable's pages it touched).
-	debug.FreeOSMemory()
+	releaseStartupHeap()
 
 	servers := []*http.Server{
 		newHTTPServer(app.publicHandler(), log),
