@@ -176,8 +176,8 @@ func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request, f *flows, de
 		}
 		var res *flow.Result
 		var err error
-		if h.opens(f, def) {
-			res, err = h.openFlow(ctx, f, def) // stored by its first step
+		if h.opens(def) {
+			res, err = h.openFlow(ctx, f, def, init.IdentityID) // stored by its first step
 		} else {
 			res, err = f.engine.Start(ctx, def, init)
 		}
@@ -209,7 +209,11 @@ func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request, f *flows, de
 	if errors.Is(err, flow.ErrNotFound) && sub.Flow == nil {
 		// Not stored: the first step of a flow opened here or on another
 		// replica (openFlow), when its token says so.
-		if sub.Flow = h.reopened(ctx, f, def, id, body.CSRFToken); sub.Flow != nil {
+		identityID := ""
+		if fr.authn != nil {
+			identityID = fr.authn.Session.IdentityID
+		}
+		if sub.Flow = h.reopened(ctx, f, def, id, body.CSRFToken, identityID); sub.Flow != nil {
 			res, err = f.engine.Submit(ctx, def, sub)
 		}
 	}

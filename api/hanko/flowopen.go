@@ -12,15 +12,18 @@ import (
 	"github.com/latchkey/latchkey/flow"
 )
 
-// A login or registration flow is not stored at its start (POST /login,
-// POST /registration) but with its first step: the flow a start makes is
-// the same for everyone but for its id and time, so the step's transaction
-// creates it instead of updating it, and a start costs no transaction.
+// A flow is not stored at its start (POST /login, /registration,
+// /profile) but with its first step: the flow a start makes is the same
+// for everyone but for its id, its time and (profile) the identity of the
+// session that started it, so the step's transaction creates it instead of
+// updating it, and a start costs no transaction.
 // Whichever replica the first step reaches opens the flow again from what
 // the client sends back, its id (in the action's href) and its CSRF token,
 // which carries the start's time and an HMAC (secrets.default) of the
-// definition, the id and that time: only this server makes it, and only for
-// that flow. Once the first step stored the flow, the token no longer
+// definition, the id, that time and the identity: only this server makes
+// it, and only for that flow (a profile flow's first step opens it for the
+// identity of the step's session, so another user's session opens
+// nothing). Once the first step stored the flow, the token no longer
 // matches the stored one (each step rotates it), so it cannot open the
 // flow again; a flow past its lifetime opens expired.
 
@@ -35,19 +38,24 @@ const openTimeLen = 8
 const openTokenAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // opens reports whether flows of def start without being stored.
-func (h *Handler) opens(f *flows, def *flow.Definition) bool {
-	return h.signer != nil && def != f.profile && def.Openable()
+func (h *Handler) opens(def *flow.Definition) bool {
+	return h.signer != nil && def.Openable()
 }
 
-// openMessage is what an opened flow's token authenticates.
-func openMessage(def *flow.Definition, id string, ms int64) []byte {
-	b := make([]byte, 0, 64)
+// openMessage is what an opened flow's token authenticates; identityID is
+// the profile flow's identity, empty for the others.
+func openMessage(def *flow.Definition, id string, ms int64, identityID string) []byte {
+	b := make([]byte, 0, 128)
 	b = append(b, "latchkey hanko flow start\x00"...)
 	b = append(b, def.Name()...)
 	b = append(b, 0)
 	b = append(b, id...)
 	b = append(b, 0)
-	return time.UnixMilli(ms).UTC().AppendFormat(b, time.RFC3339Nano)
+	b = time.UnixMilli(ms).UTC().AppendFormat(b, time.RFC3339Nano)
+	if identityID != "" {
+		b = append(append(b, 0), identityID...)
+	}
+	return b
 }
 
 // encodeOpenToken is the token of a flow opened at ms with tag, the HMAC
@@ -83,21 +91,23 @@ func openTime(token string) (int64, bool) {
 	return v, true
 }
 
-// openFlow starts a flow of def without storing it.
-func (h *Handler) openFlow(ctx context.Context, f *flows, def *flow.Definition) (*flow.Result, error) {
+// openFlow starts a flow of def (about identityID for a profile flow)
+// without storing it.
+func (h *Handler) openFlow(ctx context.Context, f *flows, def *flow.Definition, identityID string) (*flow.Result, error) {
 	id, err := uuid.NewRandom()
 	if err != nil {
 		return nil, err
 	}
 	ms := h.now().UnixMilli()
-	token := encodeOpenToken(ms, h.signer.MAC(openMessage(def, id.String(), ms)))
-	return f.engine.Open(ctx, def, flow.Init{Face: "hanko"}, id.String(), token, time.UnixMilli(ms))
+	token := encodeOpenToken(ms, h.signer.MAC(openMessage(def, id.String(), ms, identityID)))
+	return f.engine.Open(ctx, def, flow.Init{Face: "hanko", IdentityID: identityID}, id.String(), token, time.UnixMilli(ms))
 }
 
 // reopened returns flow id of def as openFlow made it, when token is the
-// token it gave that flow (under any of the secrets), else nil.
-func (h *Handler) reopened(ctx context.Context, f *flows, def *flow.Definition, id, token string) *core.Flow {
-	if !h.opens(f, def) || !core.IsID(id) {
+// token it gave that flow about identityID (under any of the secrets),
+// else nil.
+func (h *Handler) reopened(ctx context.Context, f *flows, def *flow.Definition, id, token, identityID string) *core.Flow {
+	if !h.opens(def) || !core.IsID(id) {
 		return nil
 	}
 	ms, ok := openTime(token)
@@ -105,13 +115,13 @@ func (h *Handler) reopened(ctx context.Context, f *flows, def *flow.Definition, 
 		return nil
 	}
 	match := 0
-	for _, tag := range h.signer.MACs(openMessage(def, id, ms)) {
+	for _, tag := range h.signer.MACs(openMessage(def, id, ms, identityID)) {
 		match |= subtle.ConstantTimeCompare([]byte(encodeOpenToken(ms, tag)), []byte(token))
 	}
 	if match != 1 {
 		return nil
 	}
-	res, err := f.engine.Open(ctx, def, flow.Init{Face: "hanko"}, id, token, time.UnixMilli(ms))
+	res, err := f.engine.Open(ctx, def, flow.Init{Face: "hanko", IdentityID: identityID}, id, token, time.UnixMilli(ms))
 	if err != nil {
 		return nil
 	}

@@ -12,14 +12,15 @@ import (
 	"github.com/latchkey/latchkey/store/storetest"
 )
 
-// TestOpenedFlows runs the first step of login and registration flows,
-// which their start did not store, on replicas over one store: the
+// TestOpenedFlows runs the first step of login, registration and profile
+// flows, which their start did not store, on replicas over one store: the
 // replica that started the flow, another with the same secrets, one whose
 // secrets were rotated since and one with other secrets. The first step
 // stores the flow wherever it runs; a replayed first step, a token changed
 // in its time or its tag, a token of another flow or another definition
-// and a flow past its lifetime are refused as stored flows' are, and
-// nothing is stored for them.
+// a profile flow's first step with another user's session and a flow
+// past its lifetime are refused as stored flows' are, and nothing is
+// stored for them.
 func TestOpenedFlows(t *testing.T) {
 	t.Parallel()
 	st := storetest.SQLite(t)
@@ -160,6 +161,40 @@ func TestOpenedFlows(t *testing.T) {
 		refused(on(cl, b).act("register_client_capabilities", caps), 403, "operation_not_permitted_error")
 		if stored(flowID(cl.last)) {
 			t.Fatal("stored")
+		}
+	})
+	t.Run("profile", func(t *testing.T) {
+		a.createUser(t, "pia@example.com", "pia's password")
+		a.createUser(t, "quinn@example.com", "quinn's password")
+		session := func(email, pw string) string {
+			login := a.client(t)
+			checkSession(t, a, login, passwordLogin(t, login, email, pw), AMRPassword)
+			return login.bearer
+		}
+		pia, quinn := session("pia@example.com", "pia's password"), session("quinn@example.com", "quinn's password")
+		cl := a.client(t)
+		cl.bearer = pia
+		r := cl.start("profile")
+		id := flowID(r)
+		if r.Name != statePreflight || stored(id) {
+			t.Fatalf("start: %s (stored %v)", r.raw, stored(id))
+		}
+		// Another user's session opens nothing, on any replica.
+		first := *cl.last
+		for _, e := range []*fEnv{a, b} {
+			other := e.client(t)
+			other.bearer, other.last = quinn, &first
+			refused(other.act("register_client_capabilities", caps), 403, "operation_not_permitted_error")
+		}
+		if stored(id) {
+			t.Fatal("stored for another user's session")
+		}
+		r = on(cl, b).act("register_client_capabilities", caps)
+		if r.code != 200 || r.Name != stateProfileInit || !stored(id) {
+			t.Fatalf("first step: %s (stored %v)", r.raw, stored(id))
+		}
+		if f, err := st.GetFlow(ctx, id); err != nil || f.IdentityID == "" {
+			t.Fatalf("stored profile flow: %+v %v", f, err)
 		}
 	})
 	t.Run("expired", func(t *testing.T) {

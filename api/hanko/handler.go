@@ -87,9 +87,9 @@ type Options struct {
 	AdminAPIKey string
 	// Debug adds internal causes to flow errors (never in production).
 	Debug bool
-	// Signer signs the CSRF token a login or registration flow starts
-	// with (secrets.default): such a flow is not stored at its start but
-	// with its first step, on whichever replica that step reaches, which
+	// Signer signs the CSRF token a Flow API flow starts with
+	// (secrets.default): the flow is not stored at its start but with its
+	// first step, on whichever replica that step reaches, which
 	// opens the flow again from its id and that token (flowopen.go). Nil
 	// stores every flow at its start.
 	Signer *cipher.Signer
