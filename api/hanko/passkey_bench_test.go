@@ -424,3 +424,17 @@ func BenchmarkEncodeFlowResponse(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLoginStart measures the start of a login as the passkey login
+// makes it: POST /login (which stores nothing) and
+// register_client_capabilities (whose step creates the flow).
+func BenchmarkLoginStart(b *testing.B) {
+	e, _, _, _ := setupPasskeyBench(b)
+	l := &lean{tb: b, h: e.public}
+	b.ReportAllocs()
+	for b.Loop() {
+		l.last = flowResp{}
+		l.post("/login", []byte(`{}`))
+		l.act("register_client_capabilities", benchPasskeyCaps)
+	}
+}
