@@ -177,6 +177,9 @@ type SelfService struct {
 	// traitCache holds each identity schema's trait fields
 	// (*schema.Schema → []traitField, see schemaFields).
 	traitCache sync.Map
+	// stratCache holds each kind's strategies (core.FlowKind →
+	// []strategy, see strategies).
+	stratCache sync.Map
 }
 
 // NewSelfService returns the self-service handler over o. It fails when a

@@ -144,8 +144,21 @@ func transientPayload(body map[string]any) (json.RawMessage, *Text) {
 	return raw, nil
 }
 
-// strategies returns the enabled strategies of a kind of flow.
+// strategies returns the enabled strategies of a kind of flow. They
+// depend only on the handler's configuration, so each kind's list is built
+// once (a flow's render, submission and actions each ask for it); the
+// slice is shared and must not be modified.
 func (s *SelfService) strategies(kind core.FlowKind) []strategy {
+	if v, ok := s.stratCache.Load(kind); ok {
+		return v.([]strategy)
+	}
+	out := slices.Clip(s.buildStrategies(kind))
+	s.stratCache.Store(kind, out)
+	return out
+}
+
+// buildStrategies builds the list strategies returns.
+func (s *SelfService) buildStrategies(kind core.FlowKind) []strategy {
 	switch kind {
 	case core.FlowLogin:
 		out := append(s.loginStrategies(), s.codeStrategies(kind)...)
