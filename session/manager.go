@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -379,6 +380,7 @@ func (m *Manager) modify(ctx context.Context, op, id string, fn func(s *core.Ses
 type SessionModifier interface {
 	GetSession(ctx context.Context, id string) (*core.Session, error)
 	UpdateSession(ctx context.Context, s *core.Session) error
+	UpdateSessionMethodsIf(ctx context.Context, s *core.Session, seen time.Time) (bool, error)
 }
 
 // modifyTx is modify's work inside tx.
@@ -488,6 +490,25 @@ func (m *Manager) addMethod(ctx context.Context, tx SessionModifier, s *core.Ses
 	}
 	var out *core.Session
 	var err error
+	if tx != nil && check(s, now) == nil {
+		// s as the caller read it: when the stored session is still that
+		// one (active, not updated since), the step-up is one conditional
+		// update instead of a read and a write. Otherwise it is read again
+		// below, which also answers a revocation or expiry in between.
+		cur := *s
+		cur.Methods = slices.Clip(cur.Methods)
+		if _, err := add(&cur); err != nil {
+			return err
+		}
+		ok, err := tx.UpdateSessionMethodsIf(ctx, &cur, s.UpdatedAt)
+		if err != nil {
+			return m.modifyError("add session method", err)
+		}
+		if ok {
+			*s = cur
+			return nil
+		}
+	}
 	if tx != nil {
 		out, err = modifyTx(ctx, tx, s.ID, add)
 		err = m.modifyError("add session method", err)

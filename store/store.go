@@ -132,6 +132,13 @@ type Sessions interface {
 	GetSessionByLogoutTokenHash(ctx context.Context, h []byte) (*core.Session, error)
 	// UpdateSession stores every field of s, or returns ErrNotFound.
 	UpdateSession(ctx context.Context, s *core.Session) error
+	// UpdateSessionMethodsIf stores s's AAL, methods, AuthenticatedAt and
+	// UpdatedAt (a step-up), leaving its other columns as they are, on the
+	// condition that the stored session is active and was last updated at
+	// seen: s as its caller read it is still current. It reports whether it
+	// stored them; a session gone, revoked or changed since is false, nil.
+	// One statement besides the session change it logs.
+	UpdateSessionMethodsIf(ctx context.Context, s *core.Session, seen time.Time) (bool, error)
 	// ListSessions returns sessions as q says, newest first (created_at
 	// descending, then id descending).
 	ListSessions(ctx context.Context, q SessionQuery) ([]core.Session, error)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store"
@@ -178,6 +179,32 @@ func (o *ops) UpdateSession(ctx context.Context, s *core.Session) error {
 		return fmt.Errorf("update session %s: %w", s.ID, store.ErrNotFound)
 	}
 	return o.logChange(ctx, s.IdentityID, s.ID)
+}
+
+// UpdateSessionMethodsIf implements store.Sessions. It sets no indexed
+// column (see UpdateSession); its condition on updated_at holds on every
+// database, whose session times all keep microseconds.
+func (o *ops) UpdateSessionMethodsIf(ctx context.Context, s *core.Session, seen time.Time) (bool, error) {
+	if s == nil {
+		return false, errors.New("update session methods: session is nil")
+	}
+	if !core.IsID(s.ID) || seen.IsZero() {
+		return false, nil
+	}
+	methods, _, err := sessionJSON(s)
+	if err != nil {
+		return false, fmt.Errorf("update session methods %s: %w", s.ID, err)
+	}
+	n, err := o.execAffected(ctx, `UPDATE sessions SET aal = ?, methods = ?, authenticated_at = ?, updated_at = ?
+		WHERE id = ? AND active = ? AND updated_at = ?`,
+		string(s.AAL), methods, o.d.timeArg(s.AuthenticatedAt), o.d.timeArg(s.UpdatedAt), s.ID, true, o.d.timeArg(seen))
+	if err != nil {
+		return false, fmt.Errorf("update session methods %s: %w", s.ID, o.wrap(err))
+	}
+	if n == 0 {
+		return false, nil
+	}
+	return true, o.logChange(ctx, s.IdentityID, s.ID)
 }
 
 // sessionFilter renders q's filters as conditions.

@@ -32,6 +32,17 @@ func (s *Store) CreateSession(ctx context.Context, sess *core.Session) error {
 	return s.inTx(ctx, func(o *ops) error { return o.CreateSession(ctx, sess) })
 }
 
+// UpdateSessionMethodsIf implements store.Sessions in its own transaction.
+func (s *Store) UpdateSessionMethodsIf(ctx context.Context, sess *core.Session, seen time.Time) (bool, error) {
+	var ok bool
+	err := s.inTx(ctx, func(o *ops) error {
+		var err error
+		ok, err = o.UpdateSessionMethodsIf(ctx, sess, seen)
+		return err
+	})
+	return ok, err
+}
+
 // UpdateSession implements store.Sessions in its own transaction.
 func (s *Store) UpdateSession(ctx context.Context, sess *core.Session) error {
 	return s.inTx(ctx, func(o *ops) error { return o.UpdateSession(ctx, sess) })

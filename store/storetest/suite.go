@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IdentityCredentialsLoad", testIdentityCredentialsLoad},
 		{"Times", testTimes},
 		{"Sessions", testSessions},
+		{"SessionMethodsIf", testSessionMethodsIf},
 		{"SessionWithIdentity", testSessionWithIdentity},
 		{"ListSessions", testListSessions},
 		{"Flows", testFlows},

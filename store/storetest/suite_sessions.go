@@ -356,3 +356,52 @@ func testSessionWithIdentity(t *testing.T, s store.Store) {
 		wantErr(t, "GetSessionWithIdentity "+name, fn(), store.ErrNotFound)
 	}
 }
+
+// testSessionMethodsIf: UpdateSessionMethodsIf steps a session up when it
+// is as its caller read it (active, updated_at unchanged), leaving its
+// other columns (devices, expiry) as stored, and refuses one updated,
+// revoked or deleted since.
+func testSessionMethodsIf(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	i := identity(email())
+	mustCreate(t, s, i)
+	sess := session(i.ID, base)
+	wantErr(t, "CreateSession", s.CreateSession(ctx, sess), nil)
+	read, err := s.GetSession(ctx, sess.ID)
+	wantErr(t, "GetSession", err, nil)
+
+	// Another writer extends the session: the expiry is not the caller's
+	// to write, and the update it made is seen.
+	extended := *read
+	extended.ExpiresAt, extended.UpdatedAt = base.Add(48*time.Hour), base.Add(time.Second)
+	wantErr(t, "UpdateSession", s.UpdateSession(ctx, &extended), nil)
+	up := *read
+	up.Methods = append(slices.Clip(up.Methods), core.AuthMethod{Method: "totp", AAL: core.AAL2, CompletedAt: base.Add(2 * time.Second)})
+	up.AAL, up.AuthenticatedAt, up.UpdatedAt = core.AAL2, base.Add(2*time.Second), base.Add(2*time.Second)
+	if ok, err := s.UpdateSessionMethodsIf(ctx, &up, read.UpdatedAt); err != nil || ok {
+		t.Fatalf("UpdateSessionMethodsIf of a session updated since = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.UpdateSessionMethodsIf(ctx, &up, extended.UpdatedAt); err != nil || !ok {
+		t.Fatalf("UpdateSessionMethodsIf = %v, %v; want true", ok, err)
+	}
+	got, err := s.GetSession(ctx, sess.ID)
+	wantErr(t, "GetSession", err, nil)
+	if got.AAL != core.AAL2 || len(got.Methods) != 2 || got.Methods[1].Method != "totp" ||
+		!got.AuthenticatedAt.Equal(utc(up.AuthenticatedAt)) || !got.UpdatedAt.Equal(utc(up.UpdatedAt)) {
+		t.Fatalf("after the step-up: aal %s, methods %v, authenticated %v, updated %v", got.AAL, got.Methods, got.AuthenticatedAt, got.UpdatedAt)
+	}
+	if !got.ExpiresAt.Equal(utc(extended.ExpiresAt)) || len(got.Devices) != 1 || !got.Active {
+		t.Fatalf("the step-up changed other columns: expires %v, devices %v, active %v", got.ExpiresAt, got.Devices, got.Active)
+	}
+
+	// A revoked session is not stepped up, even as last read.
+	got.Active = false // updated_at kept: only active differs
+	wantErr(t, "UpdateSession", s.UpdateSession(ctx, got), nil)
+	if ok, err := s.UpdateSessionMethodsIf(ctx, &up, up.UpdatedAt); err != nil || ok {
+		t.Fatalf("UpdateSessionMethodsIf of a revoked session = %v, %v; want false", ok, err)
+	}
+	wantErr(t, "DeleteSession", s.DeleteSession(ctx, sess.ID), nil)
+	if ok, err := s.UpdateSessionMethodsIf(ctx, &up, up.UpdatedAt); err != nil || ok {
+		t.Fatalf("UpdateSessionMethodsIf of a deleted session = %v, %v; want false", ok, err)
+	}
+}
