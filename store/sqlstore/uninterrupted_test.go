@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -42,8 +43,15 @@ func TestSQLiteTxStatementsUninterrupted(t *testing.T) {
 	cancellable, cancel := context.WithCancel(ctx)
 	defer cancel()
 	run(ctx) // prepare the statement
-	plain := testing.AllocsPerRun(50, func() { run(ctx) })
-	withCancel := testing.AllocsPerRun(50, func() { run(cancellable) })
+	// Each figure is the least of several measurements, taken in turns: a
+	// garbage collection during one empties the sync.Pools that database/sql
+	// and the driver draw from, and the refills counted then (about 100
+	// allocations per run) say nothing about the statements.
+	plain, withCancel := math.Inf(1), math.Inf(1)
+	for range 5 {
+		plain = min(plain, testing.AllocsPerRun(20, func() { run(ctx) }))
+		withCancel = min(withCancel, testing.AllocsPerRun(20, func() { run(cancellable) }))
+	}
 	// BEGIN keeps the caller's context (its busy wait stays
 	// interruptible), and database/sql has a few allocations of its own for
 	// a cancellable one: about 17 here, against about 4.7 per statement
