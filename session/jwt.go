@@ -1,13 +1,11 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
@@ -136,9 +134,8 @@ func (k *Keys) lookup(ctx context.Context, kid string) (*ringKey, error) {
 // did, without jws's message parsing: the compact form is split and
 // decoded once (parseCompact, which also enforces the one canonical
 // encoding), the signature is checked by jwx's jwsbb.Verify with the
-// ring's key for the header's kid and only that key's algorithm, and the
-// verified claims are decoded and checked as jwt.Validate checked them
-// (validClaims).
+// ring's key for the header's kid and only that key's algorithm, and jwx
+// decodes and validates the claims (validClaims).
 //
 // A token it accepted is remembered (see KeysOptions.VerifyCacheSize):
 // the same token with the same options is then accepted without a new
@@ -211,181 +208,86 @@ func invalidJWT(err error) error {
 	return unauthorized(msg, cause)
 }
 
-// validClaims decodes a payload whose signature jwx verified and makes the
-// checks jwt.Validate made with the options VerifyJWT gave it (the
-// clock, the skew, exp required and, when o sets them, aud and iss), in
-// its order: iat, exp, nbf, exp required, aud, iss. It returns the claims,
-// or the first failed check's error (jwt.TokenExpiredError for an expired
-// token).
-//
-// The payload is decoded by encoding/json into a map, once, instead of by
-// jwt.Token's JSON decoding (about 140 allocations per token: its
-// json.Decoder reads each value separately and builds an error at the end
-// of each). The claims are read as jwx read them (see claimTime, and the
-// registered string claims must be strings), with one difference, in one
-// direction: spellings jwx tolerates and Latchkey never signs are refused
-// (dates as strings, null, a claim named twice). TestVerifyJWTMatchesJWX
-// holds it to jwx's jwt.Parse.
+// validClaims decodes a verified JWT payload with jwx (jwt.Token's JSON
+// decoding and its claim types) and validates it with jwt.Validate: the
+// clock, the skew, exp required and, when o sets them, aud and iss. It
+// returns the claims, or the validation's error (jwt.TokenExpiredError for
+// an expired token).
 func (k *Keys) validClaims(payload []byte, o VerifyOptions) (*Claims, error) {
-	var m map[string]any
-	if err := json.Unmarshal(payload, &m); err != nil {
+	t := jwt.New()
+	if err := json.Unmarshal(payload, t); err != nil {
 		return nil, fmt.Errorf("payload: %w", err)
 	}
-	if m == nil {
-		return nil, errors.New("payload: not a JSON object")
+	if err := jwt.Validate(t, k.validateOptions(o)...); err != nil {
+		return nil, err
 	}
-	// jwx read the members in order, each value of a repeated name
-	// replacing the last (after checking it); the map keeps only the last.
-	if objectMembers(payload) != len(m) {
-		return nil, errors.New("payload: a claim is named twice")
+	return claimsOf(t)
+}
+
+// maxValidateOpts bounds the VerifyOptions whose jwt.Validate options
+// Keys keeps; the callers pass a few fixed ones (each face's issuer and
+// audience).
+const maxValidateOpts = 8
+
+// validateOptions returns jwt.Validate's options for o: the clock, the
+// skew, exp required and, when o sets them, aud and iss. They depend only
+// on o and the Keys' settings, so they are built once per o (about 15
+// allocations a first-seen check no longer makes) and shared: jwx's
+// options are immutable values.
+func (k *Keys) validateOptions(o VerifyOptions) []jwt.ValidateOption {
+	if v, ok := k.validateOpts.Load(o); ok {
+		return v.([]jwt.ValidateOption)
 	}
+	opts := []jwt.ValidateOption{
+		jwt.WithClock(jwt.ClockFunc(k.now)),
+		jwt.WithAcceptableSkew(k.skew),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+	}
+	if o.Audience != "" {
+		opts = append(opts, jwt.WithAudience(o.Audience))
+	}
+	if o.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(o.Issuer))
+	}
+	opts = slices.Clip(opts)
+	if k.validateN.Load() < maxValidateOpts {
+		if _, loaded := k.validateOpts.LoadOrStore(o, opts); !loaded {
+			k.validateN.Add(1)
+		}
+	}
+	return opts
+}
+
+// claimsOf copies a verified token into Claims.
+func claimsOf(t jwt.Token) (*Claims, error) {
 	c := &Claims{}
-	var hasExp, hasIat, hasNbf, hasIss bool
-	for name, v := range m {
-		var err error
-		switch name {
-		case jwt.SubjectKey:
-			err = claimString(name, v, &c.Subject)
-		case jwt.IssuerKey:
-			err, hasIss = claimString(name, v, &c.Issuer), true
-		case jwt.JwtIDKey:
-			err = claimString(name, v, &c.ID)
-		case SessionIDClaim:
-			if s, ok := v.(string); ok {
-				c.SessionID = s
-			} else {
-				err = errors.New("session_id is not a string")
-			}
-		case jwt.AudienceKey:
-			c.Audience, err = claimAudience(v)
-		case jwt.ExpirationKey:
-			c.ExpiresAt, err = claimTime(name, v)
-			hasExp = true
-		case jwt.IssuedAtKey:
-			c.IssuedAt, err = claimTime(name, v)
-			hasIat = true
-		case jwt.NotBeforeKey:
-			c.NotBefore, err = claimTime(name, v)
-			hasNbf = true
-		default:
-			// jwx kept it, but its Get refused to hand out a null.
-			if v == nil {
-				return nil, fmt.Errorf("claim %s is null", name)
-			}
-			if c.Extra == nil {
-				c.Extra = make(map[string]any, len(m))
-			}
-			c.Extra[name] = v
+	c.Subject, _ = t.Subject()
+	c.Issuer, _ = t.Issuer()
+	c.Audience, _ = t.Audience()
+	c.ID, _ = t.JwtID()
+	c.IssuedAt, _ = t.IssuedAt()
+	c.NotBefore, _ = t.NotBefore()
+	c.ExpiresAt, _ = t.Expiration()
+	for _, name := range t.Keys() {
+		if registered[name] && name != SessionIDClaim {
+			continue
 		}
-		if err != nil {
-			return nil, err
+		var v any
+		if err := t.Get(name, &v); err != nil {
+			return nil, fmt.Errorf("claim %s: %w", name, err)
 		}
-	}
-	// jwt.Validate's checks, as it made them with jwx's default truncation
-	// (none): iat and nbf may be up to the skew ahead of now, exp is
-	// expired from the skew after it on.
-	now := k.now()
-	switch {
-	case hasIat && now.Before(c.IssuedAt.Add(-k.skew)):
-		return nil, jwt.InvalidIssuedAtError()
-	case hasExp && !now.Before(c.ExpiresAt.Add(k.skew)):
-		return nil, jwt.TokenExpiredError()
-	case hasNbf && now.Before(c.NotBefore.Add(-k.skew)):
-		return nil, jwt.TokenNotYetValidError()
-	case !hasExp:
-		return nil, fmt.Errorf("%w: exp", jwt.MissingRequiredClaimError())
-	case o.Audience != "" && !slices.Contains(c.Audience, o.Audience):
-		return nil, jwt.InvalidAudienceError()
-	case o.Issuer != "" && (!hasIss || c.Issuer != o.Issuer):
-		return nil, jwt.InvalidIssuerError()
+		if name == SessionIDClaim {
+			s, ok := v.(string)
+			if !ok {
+				return nil, errors.New("session_id is not a string")
+			}
+			c.SessionID = s
+			continue
+		}
+		if c.Extra == nil {
+			c.Extra = make(map[string]any)
+		}
+		c.Extra[name] = v
 	}
 	return c, nil
-}
-
-// claimString reads a registered claim jwx keeps as a string.
-func claimString(name string, v any, dst *string) error {
-	s, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("claim %s: %T is not a string", name, v)
-	}
-	*dst = s
-	return nil
-}
-
-// claimAudience reads aud as jwx's StringList does: a string, or an array
-// of strings (an empty array is an empty, non-nil list).
-func claimAudience(v any) ([]string, error) {
-	switch x := v.(type) {
-	case string:
-		return []string{x}, nil
-	case []any:
-		out := make([]string, len(x))
-		for i, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("claim aud: element %T is not a string", e)
-			}
-			out[i] = s
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("claim aud: %T is neither a string nor an array", v)
-}
-
-// claimTime reads a NumericDate as jwx's types.NumericDate read a JSON
-// number (decoded as a float64, its decoder does not use json.Number):
-// formatted with nine decimals, refused unless that is digits and a point
-// (so negative dates are refused), its whole seconds parsed (the default
-// parse precision drops the fraction), in UTC. jwx also reads strings
-// (digits, or RFC 3339 dates); Latchkey never signs those and refuses
-// them.
-func claimTime(name string, v any) (time.Time, error) {
-	f, ok := v.(float64)
-	if !ok {
-		return time.Time{}, fmt.Errorf("claim %s: %T is not a number", name, v)
-	}
-	var buf [64]byte // on the stack: the errors copy it
-	b := strconv.AppendFloat(buf[:0], f, 'f', 9, 64)
-	for _, d := range b {
-		if (d < '0' || d > '9') && d != '.' {
-			return time.Time{}, fmt.Errorf("claim %s: %s is not a number of seconds since the epoch", name, string(b))
-		}
-	}
-	if i := bytes.IndexByte(b, '.'); i > 0 {
-		b = b[:i]
-	}
-	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("claim %s: %w", name, err)
-	}
-	return time.Unix(n, 0).UTC(), nil
-}
-
-// objectMembers returns the number of members of the JSON object b (valid
-// JSON, as json.Unmarshal found it): the colons outside strings at depth 1.
-func objectMembers(b []byte) int {
-	n, depth := 0, 0
-	inString, escaped := false, false
-	for _, c := range b {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-		case c == '}' || c == ']':
-			depth--
-		case c == ':' && depth == 1:
-			n++
-		}
-	}
-	return n
 }

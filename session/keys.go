@@ -134,6 +134,11 @@ type Keys struct {
 	ring atomic.Pointer[ring]
 
 	verified *jwtCache // nil when disabled
+
+	// validateOpts holds jwt.Validate's options per VerifyOptions
+	// (validateOptions), at most maxValidateOpts of them.
+	validateOpts sync.Map // VerifyOptions -> []jwt.ValidateOption
+	validateN    atomic.Int32
 }
 
 // NewKeys loads the ring from st, generating and storing a first key when
