@@ -140,31 +140,11 @@ func (e *Engine) Start(ctx context.Context, def *Definition, init Init) (*Result
 	}
 	var res *Result
 	err = e.store.Update(ctx, func(tx store.Tx) error {
-		f := &core.Flow{
-			ID:         id.String(),
-			Kind:       def.kind,
-			Face:       init.Face,
-			Type:       init.Type,
-			State:      def.initial[0],
-			CSRFToken:  csrf,
-			IdentityID: init.IdentityID,
-			ExpiresAt:  now.Add(def.ttl),
-			CreatedAt:  now,
-			UpdatedAt:  now,
-		}
-		env := &envelope{Def: def.name, Data: make(map[string]json.RawMessage), Scheduled: slices.Clone(def.initial[1:])}
-		c := newContext(ctx, tx, def, f, env, now)
-		if init.Seed != nil {
-			init.Seed(c.stash)
-		}
-		if err := c.enter(def.initial[0]); err != nil {
+		c, err := e.initial(ctx, tx, def, init, id.String(), csrf, now)
+		if err != nil {
 			return err
 		}
-		env.Payload = c.payload
-		if err := c.seal(); err != nil {
-			return err
-		}
-		if err := tx.CreateFlow(ctx, f); err != nil {
+		if err := tx.CreateFlow(ctx, c.flow); err != nil {
 			return fmt.Errorf("create flow: %w", err)
 		}
 		res = c.result(nil)
@@ -174,6 +154,38 @@ func (e *Engine) Start(ctx context.Context, def *Definition, init Init) (*Result
 		return nil, fmt.Errorf("start %s flow: %w", def.name, err)
 	}
 	return res, nil
+}
+
+// initial builds a flow of def in its initial state, with its seed and
+// the initial state's BeforeState hooks run (tx is nil when Open builds
+// it), sealed but not stored: Start stores it, Open leaves it to the first
+// step.
+func (e *Engine) initial(ctx context.Context, tx store.Tx, def *Definition, init Init, id, csrf string, now time.Time) (*Context, error) {
+	f := &core.Flow{
+		ID:         id,
+		Kind:       def.kind,
+		Face:       init.Face,
+		Type:       init.Type,
+		State:      def.initial[0],
+		CSRFToken:  csrf,
+		IdentityID: init.IdentityID,
+		ExpiresAt:  now.Add(def.ttl),
+		CreatedAt:  now,
+		UpdatedAt:  now,
+	}
+	env := &envelope{Def: def.name, Data: make(map[string]json.RawMessage), Scheduled: slices.Clone(def.initial[1:])}
+	c := newContext(ctx, tx, def, f, env, now)
+	if init.Seed != nil {
+		init.Seed(c.stash)
+	}
+	if err := c.enter(def.initial[0]); err != nil {
+		return nil, err
+	}
+	env.Payload = c.payload
+	if err := c.seal(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Fetch returns the flow as it stands, without changing it (Kratos' GET of a

@@ -2,12 +2,8 @@ package flow
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
-
-	"github.com/latchkey/latchkey/core"
 )
 
 // Openable reports whether Open can start flows of d: its initial state
@@ -35,28 +31,8 @@ func (e *Engine) Open(ctx context.Context, def *Definition, init Init, id, csrf 
 	if !wellFormedID(id) {
 		return nil, fmt.Errorf("open %s flow: %w", def.name, ErrNotFound)
 	}
-	f := &core.Flow{
-		ID:         id,
-		Kind:       def.kind,
-		Face:       init.Face,
-		Type:       init.Type,
-		State:      def.initial[0],
-		CSRFToken:  csrf,
-		IdentityID: init.IdentityID,
-		ExpiresAt:  now.Add(def.ttl),
-		CreatedAt:  now,
-		UpdatedAt:  now,
-	}
-	env := &envelope{Def: def.name, Data: make(map[string]json.RawMessage), Scheduled: slices.Clone(def.initial[1:])}
-	c := newContext(ctx, nil, def, f, env, now)
-	if init.Seed != nil {
-		init.Seed(c.stash)
-	}
-	if err := c.enter(def.initial[0]); err != nil {
-		return nil, fmt.Errorf("open %s flow: %w", def.name, err)
-	}
-	env.Payload = c.payload
-	if err := c.seal(); err != nil {
+	c, err := e.initial(ctx, nil, def, init, id, csrf, now)
+	if err != nil {
 		return nil, fmt.Errorf("open %s flow: %w", def.name, err)
 	}
 	return c.result(nil), nil
