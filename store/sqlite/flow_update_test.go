@@ -2,18 +2,13 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	_ "modernc.org/sqlite"
 
 	"github.com/latchkey/latchkey/core"
-	"github.com/latchkey/latchkey/store/sqlite"
 )
 
 // TestUpdateFlowWritesOnePage: a flow step (UpdateFlow keeping the
@@ -23,38 +18,14 @@ import (
 func TestUpdateFlowWritesOnePage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "f.db")
-	s, err := sqlite.Open(ctx, "sqlite://"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, checkpoint, walPages := walStore(t)
 	now := time.Now()
 	f := &core.Flow{ID: uuid.NewString(), Kind: core.FlowLogin, Face: "hanko", State: "login_init",
 		Stash: json.RawMessage(`{"step":1}`), CSRFToken: "a", ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
 	if err := s.CreateFlow(ctx, f); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var busy, frames, done int
-	if err := raw.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil || busy != 0 {
-		t.Fatalf("checkpoint: busy %d, %v", busy, err)
-	}
-	walPages := func() int64 {
-		st, err := os.Stat(path + "-wal")
-		if err != nil {
-			t.Fatal(err)
-		}
-		const header, frame = 32, 24 + 4096
-		return (st.Size() - header) / frame
-	}
+	checkpoint()
 	f.State, f.Stash, f.CSRFToken, f.UpdatedAt = "passkey", json.RawMessage(`{"step":2}`), "b", now.Add(time.Second)
 	if err := s.UpdateFlow(ctx, f); err != nil {
 		t.Fatal(err)

@@ -3,17 +3,13 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/core"
-	"github.com/latchkey/latchkey/store/sqlite"
 )
 
 // TestUpdateSessionWritesNoIndexPage: a session update that keeps the
@@ -24,15 +20,7 @@ import (
 func TestUpdateSessionWritesNoIndexPage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "s.db")
-	s, err := sqlite.Open(ctx, "sqlite://"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, checkpoint, walPages := walStore(t)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	i := &core.Identity{ID: uuid.NewString(), SchemaID: "default", Traits: json.RawMessage(`{"email":"a@example.com"}`),
 		State: core.IdentityActive, StateChangedAt: now, CreatedAt: now, UpdatedAt: now}
@@ -44,25 +32,6 @@ func TestUpdateSessionWritesNoIndexPage(t *testing.T) {
 		IssuedAt: now, AuthenticatedAt: now, ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
 	if err := s.CreateSession(ctx, sess); err != nil {
 		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	checkpoint := func() {
-		var busy, frames, done int
-		if err := raw.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil || busy != 0 {
-			t.Fatalf("checkpoint: busy %d, %v", busy, err)
-		}
-	}
-	walPages := func() int64 {
-		st, err := os.Stat(path + "-wal")
-		if err != nil {
-			t.Fatal(err)
-		}
-		const header, frame = 32, 24 + 4096
-		return (st.Size() - header) / frame
 	}
 	checkpoint()
 	later := now.Add(time.Second)
