@@ -217,16 +217,21 @@ type countingBatcher struct {
 func (c countingBatcher) AllowAll(ctx context.Context, events []ratelimit.RuleKey) ([]ratelimit.Decision, error) {
 	ds, err := c.b.AllowAll(ctx, events)
 	if err == nil {
-		// The first refusal refuses the attempt (ratelimit.Policy), as
-		// Allow of the events one after the other stops there.
-		for i, d := range ds {
-			if !d.Allowed {
-				c.m.refusals.WithLabelValues(events[i].Rule.Name).Inc()
-				break
-			}
-		}
+		c.countRefusal(events, ds)
 	}
 	return ds, err
+}
+
+// countRefusal counts the first refused event of a batch: it refuses the
+// attempt (ratelimit.Policy), as Allow of the events one after the other
+// stops there.
+func (c countingBatcher) countRefusal(events []ratelimit.RuleKey, ds []ratelimit.Decision) {
+	for i, d := range ds {
+		if !d.Allowed {
+			c.m.refusals.WithLabelValues(events[i].Rule.Name).Inc()
+			return
+		}
+	}
 }
 
 func (c countingBatcher) UndoAll(ctx context.Context, events []ratelimit.RuleKey) error {
@@ -236,12 +241,7 @@ func (c countingBatcher) UndoAll(ctx context.Context, events []ratelimit.RuleKey
 func (c countingBatcher) AllowAllSeeing(ctx context.Context, events []ratelimit.RuleKey, rule ratelimit.Rule, key string) ([]ratelimit.Decision, bool, bool, error) {
 	ds, seen, now, err := c.b.AllowAllSeeing(ctx, events, rule, key)
 	if err == nil {
-		for i, d := range ds {
-			if !d.Allowed {
-				c.m.refusals.WithLabelValues(events[i].Rule.Name).Inc()
-				break
-			}
-		}
+		c.countRefusal(events, ds)
 	}
 	return ds, seen, now, err
 }
