@@ -495,6 +495,9 @@ func (m *Manager) addMethod(ctx context.Context, tx SessionModifier, s *core.Ses
 		// one (active, not updated since), the step-up is one conditional
 		// update instead of a read and a write. Otherwise it is read again
 		// below, which also answers a revocation or expiry in between.
+		// UpdateSessionMethodsIf stores aal, methods, authenticated_at and
+		// updated_at only: the columns add changes. A column add comes to
+		// change must be stored there too.
 		cur := *s
 		cur.Methods = slices.Clip(cur.Methods)
 		if _, err := add(&cur); err != nil {
