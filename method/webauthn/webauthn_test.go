@@ -518,3 +518,62 @@ func TestSecurityKeyAttachment(t *testing.T) {
 		})
 	}
 }
+
+// readCounter counts the credential reads FinishLogin makes.
+type readCounter struct {
+	webauthn.Store
+	gets, lists int
+}
+
+func (r *readCounter) GetWebAuthnCredential(ctx context.Context, id string) (*core.WebAuthnCredential, error) {
+	r.gets++
+	return r.Store.GetWebAuthnCredential(ctx, id)
+}
+
+func (r *readCounter) ListWebAuthnCredentials(ctx context.Context, identityID string) ([]core.WebAuthnCredential, error) {
+	r.lists++
+	return r.Store.ListWebAuthnCredentials(ctx, identityID)
+}
+
+// TestFinishLoginReads: a discoverable login whose user handle is its
+// identity's id (every credential registered here) and an allow-listed one
+// read the credential from the identity's list, one read, which callers
+// keep; a user handle naming another identity that has credentials of its
+// own falls back to the credential's id and is refused as before (the
+// handle is not the credential's), and so is the credential of another
+// identity in an allow-listed login.
+func TestFinishLoginReads(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.SQLite(t)
+	m := newMethod(t, "")
+	alice, bob := newIdentity(t, st), newIdentity(t, st)
+	d := newDevice()
+	register(t, m, st, alice, d, false)
+	register(t, m, st, bob, newDevice(), false)
+	login := func(o webauthn.LoginOptions, dev *device) (*readCounter, error) {
+		t.Helper()
+		opts, sess, err := m.BeginLogin(ctx, st, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc := &readCounter{Store: st}
+		_, err = m.FinishLogin(ctx, rc, roundTrip(t, sess), dev.get(t, rp, opts))
+		return rc, err
+	}
+	for _, o := range []webauthn.LoginOptions{{}, {IdentityID: alice}} {
+		rc, err := login(o, d)
+		if err != nil || rc.gets != 0 || rc.lists != 1 {
+			t.Errorf("login %+v: %v, %d gets and %d lists, want one list", o, err, rc.gets, rc.lists)
+		}
+	}
+	spoofed := &device{auth: d.auth, cred: d.cred}
+	bobID := uuid.MustParse(bob)
+	spoofed.auth.Options.UserHandle = bobID[:]
+	if rc, err := login(webauthn.LoginOptions{}, spoofed); !errors.Is(err, webauthn.ErrVerificationFailed) || rc.gets != 1 {
+		t.Errorf("alice's credential under bob's user handle: %v (%d gets), want ErrVerificationFailed after reading it by id", err, rc.gets)
+	}
+	if _, err := login(webauthn.LoginOptions{IdentityID: bob}, d); !errors.Is(err, webauthn.ErrUnknownCredential) {
+		t.Errorf("alice's credential in bob's login: %v, want ErrUnknownCredential", err)
+	}
+}
