@@ -27,6 +27,8 @@ type plain struct {
 	api  string
 	// user asks the API for the user behind the access token.
 	user func(ctx context.Context, u *plain, token string) (*oidc.Claims, error)
+
+	tokens tokenConfigs
 }
 
 func newOAuth2(c Config) (*plain, error) {
@@ -77,7 +79,8 @@ func (u *plain) Exchange(ctx context.Context, code, verifier, redirectURI string
 		opts = append(opts, oauth2.VerifierOption(verifier))
 	}
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, u.c.HTTPClient)
-	tok, err := u.config(redirectURI, nil).Exchange(hctx, code, opts...)
+	conf := u.tokens.get(redirectURI, u.c.ClientSecret, func() *oauth2.Config { return u.config(redirectURI, nil) })
+	tok, err := conf.Exchange(hctx, code, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("token endpoint: %w", err)
 	}

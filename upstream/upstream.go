@@ -104,6 +104,8 @@ type openID struct {
 
 	mu   sync.Mutex // held while discovering
 	disc atomic.Pointer[discovered]
+
+	tokens tokenConfigs
 }
 
 // discovered is what discovery found, built once per provider: every
@@ -116,6 +118,50 @@ type discovered struct {
 
 func (u *openID) ctx(ctx context.Context) context.Context {
 	return gooidc.ClientContext(ctx, u.c.HTTPClient)
+}
+
+// tokenConfigs keeps the oauth2.Config of a provider's token requests, one
+// per redirect URI, for as long as the upstream lives (a configuration
+// reload builds new ones). The Config is where oauth2 remembers how the
+// provider takes the client's credentials: it tries HTTP Basic
+// authentication first and, when that is refused, the request body, and
+// keeps the way that worked in the Config. A Config made per request
+// forgot it, so a provider that takes them in the body only
+// (client_secret_post; mockoidc, and per oauth2 Google) got two token
+// requests at every sign-in, the first one refused.
+type tokenConfigs struct {
+	m sync.Map // redirect URI → *oauth2.Config
+	n atomic.Int32
+}
+
+// maxTokenConfigs bounds tokenConfigs. The redirect URIs are the server's
+// own (one per face), never a client's; past the bound a Config is made
+// per request, as before.
+const maxTokenConfigs = 16
+
+// get returns the kept Config for redirectURI, or keeps the one build
+// makes. A Config with another secret (Apple's client secret is a JWT
+// renewed before it expires) is replaced, and with it what it remembered.
+func (t *tokenConfigs) get(redirectURI, secret string, build func() *oauth2.Config) *oauth2.Config {
+	k := redirectURI
+	if v, ok := t.m.Load(k); ok {
+		if c := v.(*oauth2.Config); c.ClientSecret == secret {
+			return c
+		}
+		c := build()
+		t.m.Store(k, c)
+		return c
+	}
+	c := build()
+	if t.n.Add(1) > maxTokenConfigs {
+		t.n.Add(-1)
+		return c
+	}
+	if v, loaded := t.m.LoadOrStore(k, c); loaded {
+		t.n.Add(-1)
+		return v.(*oauth2.Config)
+	}
+	return c
 }
 
 // multiTenant says whether the Microsoft tenant is one of the shared ones
@@ -156,7 +202,15 @@ func (u *openID) discover(ctx context.Context) (*discovered, error) {
 	return d, nil
 }
 
-func (u *openID) oauth2Config(ctx context.Context, p *gooidc.Provider, redirectURI string, scope []string) (*oauth2.Config, error) {
+func (u *openID) oauth2Config(p *gooidc.Provider, redirectURI string, scope []string) (*oauth2.Config, error) {
+	secret, err := u.secret()
+	if err != nil {
+		return nil, err
+	}
+	return u.newConfig(p, secret, redirectURI, scope), nil
+}
+
+func (u *openID) newConfig(p *gooidc.Provider, secret, redirectURI string, scope []string) *oauth2.Config {
 	ep := p.Endpoint()
 	if u.c.AuthURL != "" {
 		ep.AuthURL = u.c.AuthURL
@@ -164,14 +218,15 @@ func (u *openID) oauth2Config(ctx context.Context, p *gooidc.Provider, redirectU
 	if u.c.TokenURL != "" {
 		ep.TokenURL = u.c.TokenURL
 	}
-	secret := u.c.ClientSecret
+	return &oauth2.Config{ClientID: u.c.ClientID, ClientSecret: secret, Endpoint: ep, RedirectURL: redirectURI, Scopes: withOpenID(scope)}
+}
+
+// secret is the client secret: the configured one, or Apple's current JWT.
+func (u *openID) secret() (string, error) {
 	if u.appleSecret != nil {
-		var err error
-		if secret, err = u.appleSecret.get(); err != nil {
-			return nil, err
-		}
+		return u.appleSecret.get()
 	}
-	return &oauth2.Config{ClientID: u.c.ClientID, ClientSecret: secret, Endpoint: ep, RedirectURL: redirectURI, Scopes: withOpenID(scope)}, nil
+	return u.c.ClientSecret, nil
 }
 
 func withOpenID(scope []string) []string {
@@ -195,7 +250,7 @@ func (u *openID) AuthURL(ctx context.Context, r oidc.AuthRequest) (string, error
 	if err != nil {
 		return "", err
 	}
-	conf, err := u.oauth2Config(ctx, d.provider, r.RedirectURI, r.Scope)
+	conf, err := u.oauth2Config(d.provider, r.RedirectURI, r.Scope)
 	if err != nil {
 		return "", err
 	}
@@ -230,10 +285,11 @@ func (u *openID) Exchange(ctx context.Context, code, verifier, redirectURI strin
 		return nil, nil, err
 	}
 	p := d.provider
-	conf, err := u.oauth2Config(ctx, p, redirectURI, nil)
+	secret, err := u.secret()
 	if err != nil {
 		return nil, nil, err
 	}
+	conf := u.tokens.get(redirectURI, secret, func() *oauth2.Config { return u.newConfig(p, secret, redirectURI, nil) })
 	var opts []oauth2.AuthCodeOption
 	if verifier != "" {
 		opts = append(opts, oauth2.VerifierOption(verifier))

@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -366,5 +368,57 @@ func TestKinds(t *testing.T) {
 	}
 	if _, err := upstream.New(upstream.Config{Kind: oidc.KindApple, ClientID: "c", AppleTeamID: "t", ApplePrivateKeyID: "k", ApplePrivateKey: "not pem"}); err == nil {
 		t.Error("apple with a broken key accepted")
+	}
+}
+
+// TestTokenRequestOncePerSignIn signs in twice at a provider that takes the
+// client's credentials in the request body only (client_secret_post, as
+// mockoidc): oauth2 tries HTTP Basic authentication first, so the first
+// sign-in makes two token requests, the first refused; the second sign-in
+// must remember the way that worked and make one. (A Config made per
+// request forgot it: two requests at every sign-in.)
+func TestTokenRequestOncePerSignIn(t *testing.T) {
+	t.Parallel()
+	mock, err := mockoidc.NewServer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tokenRequests, basic atomic.Int64
+	if err := mock.AddMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/token") {
+				tokenRequests.Add(1)
+				if _, _, ok := r.BasicAuth(); ok {
+					basic.Add(1)
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mock.Start(ln, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mock.Shutdown() })
+	p := mockProvider(t, mock, mock.ClientID)
+	m := newMethod(t, p)
+	ctx := context.Background()
+	for n := range 2 {
+		start, err := m.Begin(ctx, p, flowID(), "https://id.example.com/callback/corp", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb := authorize(t, start.URL)
+		if _, _, err := m.Finish(ctx, p, start.Pending, oidc.Callback{State: cb.Get("state"), CookieState: start.State, Code: cb.Get("code")}); err != nil {
+			t.Fatalf("sign-in %d: %v", n+1, err)
+		}
+	}
+	if got, b := tokenRequests.Load(), basic.Load(); got != 3 || b != 1 {
+		t.Fatalf("two sign-ins made %d token requests (%d with Basic authentication); want 3 (1)", got, b)
 	}
 }
