@@ -3,7 +3,6 @@ package hanko
 import (
 	"context"
 	"slices"
-	"time"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store"
@@ -93,42 +92,10 @@ func (t *stepTx) CreateWebAuthnCredential(ctx context.Context, c *core.WebAuthnC
 	return t.Tx.CreateWebAuthnCredential(ctx, c)
 }
 
-// UpdateWebAuthnCredential updates the credential and, when its
-// identity's list is remembered, that list's copy of it as the store now
-// holds it (the columns the update writes, times as the store keeps them:
-// UTC, whole microseconds), so a passkey login's record of the
-// credential's use (method/webauthn's FinishLogin) and its answer with the
-// user's passkeys read the list once. The identities remembered stay: a
-// WebAuthn credential is no part of an identity's record.
 func (t *stepTx) UpdateWebAuthnCredential(ctx context.Context, c *core.WebAuthnCredential) error {
-	if err := t.Tx.UpdateWebAuthnCredential(ctx, c); err != nil {
-		t.forget()
-		return err
-	}
-	list, ok := t.creds[c.IdentityID]
-	i := slices.IndexFunc(list, func(k core.WebAuthnCredential) bool { return k.ID == c.ID })
-	if !ok || i < 0 {
-		delete(t.creds, c.IdentityID)
-		return nil
-	}
-	k := &list[i]
-	k.SignCount, k.CloneWarning, k.Transports = c.SignCount, c.CloneWarning, slices.Clone(c.Transports)
-	if len(k.Transports) == 0 {
-		k.Transports = nil // stored as [], read as nil
-	}
-	k.BackupEligible, k.BackupState, k.UserVerified = c.BackupEligible, c.BackupState, c.UserVerified
-	k.Attachment, k.DisplayName, k.MFAOnly = c.Attachment, c.DisplayName, c.MFAOnly
-	k.UpdatedAt, k.LastUsedAt = storedTime(c.UpdatedAt), nil
-	if c.LastUsedAt != nil {
-		at := storedTime(*c.LastUsedAt)
-		k.LastUsedAt = &at
-	}
-	return nil
+	t.forget()
+	return t.Tx.UpdateWebAuthnCredential(ctx, c)
 }
-
-// storedTime is t as every store keeps it (the conformance suite checks):
-// in UTC, to the microsecond.
-func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 func (t *stepTx) DeleteWebAuthnCredential(ctx context.Context, identityID, id string) error {
 	t.forget()

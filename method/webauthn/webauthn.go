@@ -502,12 +502,12 @@ func (m *Method) FinishLogin(ctx context.Context, st Store, sess *Session, respo
 		return nil, fail(ErrMalformed, err)
 	}
 	id := base64.RawURLEncoding.EncodeToString(parsed.RawID)
-	stored, list, err := m.lookUp(ctx, st, sess, parsed, id)
+	stored, err := st.GetWebAuthnCredential(ctx, id)
 	if errors.Is(err, m.cfg.NotFound) {
 		return nil, ErrUnknownCredential
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("webauthn: look up credential: %w", err)
 	}
 	if got := parsed.Response.CollectedClientData.Challenge; got != sess.Data.Challenge {
 		return nil, challengeMismatch(got, sess.Data.Challenge)
@@ -534,11 +534,9 @@ func (m *Method) FinishLogin(ctx context.Context, st Store, sess *Session, respo
 		// An allow-listed login: besides §7.2 step 5 the library checks
 		// that the identity owns every allowed credential, so it needs
 		// them all.
-		if list == nil {
-			var lerr error
-			if list, lerr = st.ListWebAuthnCredentials(ctx, stored.IdentityID); lerr != nil {
-				return nil, fmt.Errorf("webauthn: list credentials: %w", lerr)
-			}
+		list, lerr := st.ListWebAuthnCredentials(ctx, stored.IdentityID)
+		if lerr != nil {
+			return nil, fmt.Errorf("webauthn: list credentials: %w", lerr)
 		}
 		user := m.user(User{IdentityID: stored.IdentityID}, kindOf(list, sess.MFAOnly))
 		user.handle = stored.UserHandle
@@ -573,46 +571,6 @@ func (m *Method) FinishLogin(ctx context.Context, st Store, sess *Session, respo
 	}
 	return &LoginResult{IdentityID: stored.IdentityID, Credential: &rec,
 		UserVerified: parsed.Response.AuthenticatorData.Flags.UserVerified()}, nil
-}
-
-// lookUp returns the stored credential id that answered: found in the
-// credentials of the identity the ceremony is for (sess.IdentityID) or, in
-// a discoverable login, of the identity whose id the response's user
-// handle is (the handle of every credential registered here), and then
-// with that identity's list, which the caller reads anyway (an
-// allow-listed login to check it, the Hanko flows to answer with the
-// user's passkeys) and a step's transaction keeps; otherwise read by its
-// id alone, with a nil list. Which identity's list is searched only saves
-// a statement: a credential found there is the row its id names, so what
-// FinishLogin checks and answers is the same either way.
-func (m *Method) lookUp(ctx context.Context, st Store, sess *Session, parsed *protocol.ParsedCredentialAssertionData, id string) (*core.WebAuthnCredential, []core.WebAuthnCredential, error) {
-	owner := sess.IdentityID
-	if owner == "" && len(parsed.Response.UserHandle) == 16 {
-		owner = uuid.UUID(parsed.Response.UserHandle).String()
-	}
-	if owner != "" {
-		list, err := st.ListWebAuthnCredentials(ctx, owner)
-		if err != nil {
-			return nil, nil, fmt.Errorf("webauthn: list credentials: %w", err)
-		}
-		for i := range list {
-			if list[i].ID == id {
-				c := list[i]
-				if sess.IdentityID == "" {
-					list = nil // a discoverable login needs no list
-				}
-				return &c, list, nil
-			}
-		}
-	}
-	stored, err := st.GetWebAuthnCredential(ctx, id)
-	if err != nil {
-		if errors.Is(err, m.cfg.NotFound) {
-			return nil, nil, err
-		}
-		return nil, nil, fmt.Errorf("webauthn: look up credential: %w", err)
-	}
-	return stored, nil, nil
 }
 
 // user builds go-webauthn's view of an identity from its stored

@@ -519,61 +519,58 @@ func TestSecurityKeyAttachment(t *testing.T) {
 	}
 }
 
-// readCounter counts the credential reads FinishLogin makes.
-type readCounter struct {
-	webauthn.Store
-	gets, lists int
-}
-
-func (r *readCounter) GetWebAuthnCredential(ctx context.Context, id string) (*core.WebAuthnCredential, error) {
-	r.gets++
-	return r.Store.GetWebAuthnCredential(ctx, id)
-}
-
-func (r *readCounter) ListWebAuthnCredentials(ctx context.Context, identityID string) ([]core.WebAuthnCredential, error) {
-	r.lists++
-	return r.Store.ListWebAuthnCredentials(ctx, identityID)
-}
-
-// TestFinishLoginReads: a discoverable login whose user handle is its
-// identity's id (every credential registered here) and an allow-listed one
-// read the credential from the identity's list, one read, which callers
-// keep; a user handle naming another identity that has credentials of its
-// own falls back to the credential's id and is refused as before (the
-// handle is not the credential's), and so is the credential of another
-// identity in an allow-listed login.
-func TestFinishLoginReads(t *testing.T) {
+// TestFinishLoginConcurrentCounter: two assertions of one credential with
+// the same signature counter, each verified in its own transaction while
+// the other's is open, cannot both pass: the credential is read with a
+// lock (GetWebAuthnCredential, FOR UPDATE on PostgreSQL and MySQL) that
+// the second waits for, so it sees the first's count and is refused as a
+// clone (§7.2 step 22). Reading it unlocked (0aaa07e found it in its
+// identity's list) let both through.
+func TestFinishLoginConcurrentCounter(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	st := storetest.SQLite(t)
-	m := newMethod(t, "")
-	alice, bob := newIdentity(t, st), newIdentity(t, st)
-	d := newDevice()
-	register(t, m, st, alice, d, false)
-	register(t, m, st, bob, newDevice(), false)
-	login := func(o webauthn.LoginOptions, dev *device) (*readCounter, error) {
-		t.Helper()
-		opts, sess, err := m.BeginLogin(ctx, st, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc := &readCounter{Store: st}
-		_, err = m.FinishLogin(ctx, rc, roundTrip(t, sess), dev.get(t, rp, opts))
-		return rc, err
-	}
-	for _, o := range []webauthn.LoginOptions{{}, {IdentityID: alice}} {
-		rc, err := login(o, d)
-		if err != nil || rc.gets != 0 || rc.lists != 1 {
-			t.Errorf("login %+v: %v, %d gets and %d lists, want one list", o, err, rc.gets, rc.lists)
-		}
-	}
-	spoofed := &device{auth: d.auth, cred: d.cred}
-	bobID := uuid.MustParse(bob)
-	spoofed.auth.Options.UserHandle = bobID[:]
-	if rc, err := login(webauthn.LoginOptions{}, spoofed); !errors.Is(err, webauthn.ErrVerificationFailed) || rc.gets != 1 {
-		t.Errorf("alice's credential under bob's user handle: %v (%d gets), want ErrVerificationFailed after reading it by id", err, rc.gets)
-	}
-	if _, err := login(webauthn.LoginOptions{IdentityID: bob}, d); !errors.Is(err, webauthn.ErrUnknownCredential) {
-		t.Errorf("alice's credential in bob's login: %v, want ErrUnknownCredential", err)
+	for name, open := range storetest.Backends(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := open(t)
+			m := newMethod(t, "")
+			d := newDevice()
+			register(t, m, st, newIdentity(t, st), d, false)
+			d.cred.Counter = 10
+			answer := func() (*webauthn.Session, []byte) {
+				opts, sess, err := m.BeginLogin(ctx, st, webauthn.LoginOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return sess, d.get(t, rp, opts)
+			}
+			sessA, respA := answer()
+			sessB, respB := answer()
+			inA := make(chan struct{})
+			errB := make(chan error, 1)
+			errA := st.Update(ctx, func(tx store.Tx) error {
+				if _, err := m.FinishLogin(ctx, tx, sessA, respA); err != nil {
+					return err
+				}
+				close(inA)
+				// B runs while A's transaction is open; on SQLite its
+				// transaction waits to begin, elsewhere its read waits.
+				go func() {
+					errB <- st.Update(ctx, func(tx store.Tx) error {
+						_, err := m.FinishLogin(ctx, tx, sessB, respB)
+						return err
+					})
+				}()
+				time.Sleep(300 * time.Millisecond)
+				return nil
+			})
+			if errA != nil {
+				t.Fatalf("first assertion: %v", errA)
+			}
+			<-inA
+			if err := <-errB; !errors.Is(err, webauthn.ErrClonedAuthenticator) {
+				t.Fatalf("second assertion with the same counter: %v, want ErrClonedAuthenticator", err)
+			}
+		})
 	}
 }
