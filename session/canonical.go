@@ -83,9 +83,11 @@ func parseCompact(token string) (compactJWT, error) {
 		seg[i], rest = rest[:dot], rest[dot+1:]
 	}
 	var raw [3][]byte
-	// The three segments decode into one buffer, from one copy of token.
-	src, off := []byte(token), 0
-	buf := make([]byte, rawURL.DecodedLen(len(seg[0]))+rawURL.DecodedLen(len(seg[1]))+rawURL.DecodedLen(len(seg[2])))
+	// One allocation holds the copy of token the segments decode from
+	// (its first two segments are the signing input) and, after it, the
+	// three decoded segments.
+	mem := make([]byte, len(token)+rawURL.DecodedLen(len(seg[0]))+rawURL.DecodedLen(len(seg[1]))+rawURL.DecodedLen(len(seg[2])))
+	src, buf, off := mem[:copy(mem, token):len(token)], mem[len(token):], 0
 	for i, p := range seg {
 		if p == "" {
 			return out, fmt.Errorf("segment %d is empty", i+1)

@@ -55,17 +55,15 @@ func newJWTCache(size int, ttl time.Duration) *jwtCache {
 // jwtCacheKey hashes the token with the options it was checked against;
 // the options are length-prefixed, so no two inputs share a key.
 func jwtCacheKey(token string, o VerifyOptions) [sha256.Size]byte {
-	h := sha256.New()
-	var n [8]byte
-	for _, s := range []string{o.Audience, o.Issuer} {
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
+	// The input is put together on the stack (a heap copy of the token
+	// on every first-seen check otherwise): the bytes hashed are the same.
+	var buf [1024]byte
+	b := buf[:0]
+	for _, s := range [...]string{o.Audience, o.Issuer} {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+		b = append(b, s...)
 	}
-	h.Write([]byte(token))
-	var out [sha256.Size]byte
-	h.Sum(out[:0])
-	return out
+	return sha256.Sum256(append(b, token...))
 }
 
 // get returns a copy of the claims cached under key when the entry is

@@ -2,11 +2,15 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 
 	"github.com/latchkey/latchkey/core"
 )
@@ -235,5 +239,51 @@ func TestVerifyCacheOtherReplicaRemovesKey(t *testing.T) {
 	}
 	if n, _ := cacheStats(t, b); n != 0 {
 		t.Fatalf("%d entries cached after the reload dropped the key, want 0", n)
+	}
+}
+
+// TestFirstSeenCopies: a JWT seen for the first time is copied once, by
+// parseCompact (one allocation for the signing input and the decoded
+// segments), and its cache key is hashed without a copy on the heap; the
+// key is still the SHA-256 of the length-prefixed options and the token.
+func TestFirstSeenCopies(t *testing.T) {
+	clk := newClock()
+	k := newKeysWith(t, clk, KeysOptions{})
+	tok, err := k.SignJWT(context.Background(), Claims{Subject: alice, SessionID: "s-" + alice, Audience: []string{"aud"},
+		ExpiresAt: clk.Now().Add(time.Hour), Extra: map[string]any{"amr": []string{"pwd"},
+			"email": map[string]any{"address": "alice@example.com", "is_primary": true, "is_verified": true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := VerifyOptions{Audience: "aud", Issuer: "https://issuer.example"}
+	var want []byte
+	for _, s := range []string{o.Audience, o.Issuer} {
+		want = binary.BigEndian.AppendUint64(want, uint64(len(s)))
+		want = append(want, s...)
+	}
+	if got := jwtCacheKey(tok, o); got != sha256.Sum256(append(want, tok...)) {
+		t.Fatal("jwtCacheKey is not the SHA-256 of the length-prefixed options and the token")
+	}
+	if n := testing.AllocsPerRun(100, func() { jwtCacheKey(tok, o) }); n != 0 {
+		t.Errorf("jwtCacheKey of a %d-byte token: %v allocations, want 0", len(tok), n)
+	}
+	// jwx's header parsing allocates what it allocates; parseCompact adds
+	// one allocation of its own.
+	hdr, err := rawURL.DecodeString(tok[:strings.IndexByte(tok, '.')])
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := testing.AllocsPerRun(100, func() {
+		h := jwsbb.HeaderParse(hdr)
+		_, _ = jwsbb.HeaderGetString(h, "alg")
+		_, _ = jwsbb.HeaderGetString(h, "kid")
+		_, _ = jwsbb.HeaderHas(h, "crit"), jwsbb.HeaderHas(h, "b64")
+	})
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := parseCompact(tok); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 1+header {
+		t.Errorf("parseCompact: %v allocations, want at most %v (one and the header parsing's %v)", n, 1+header, header)
 	}
 }

@@ -122,7 +122,7 @@ func (h *Handler) writeValidation(w http.ResponseWriter, r *http.Request, token 
 	// The answer is the JWT's claims with the session row's amr: encoded
 	// once per cache entry and token (the memo holds the token's SHA-256,
 	// never the token, then the answer).
-	th := sha256.Sum256([]byte(token))
+	th := tokenHash(token)
 	if b := a.memo.Load(session.MemoHankoValidate); len(b) > len(th) && [sha256.Size]byte(b[:len(th)]) == th {
 		api.WriteRawJSON(w, http.StatusOK, b[len(th):])
 		return
@@ -144,8 +144,16 @@ func (h *Handler) writeValidation(w http.ResponseWriter, r *http.Request, token 
 		h.fail(w, r, fmt.Errorf("validate: encode: %w", err))
 		return
 	}
-	a.memo.Store(session.MemoHankoValidate, append(th[:], b...))
+	m := make([]byte, 0, len(th)+len(b))
+	a.memo.Store(session.MemoHankoValidate, append(append(m, th[:]...), b...))
 	api.WriteRawJSON(w, http.StatusOK, b)
+}
+
+// tokenHash is the SHA-256 of token, hashed from a copy on the stack
+// ([]byte(token) would copy a JWT to the heap on every check).
+func tokenHash(token string) [sha256.Size]byte {
+	var buf [1024]byte
+	return sha256.Sum256(append(buf[:0], token...))
 }
 
 // touch records the use of the session (Hanko's last_used); failures are

@@ -2,6 +2,7 @@ package hanko
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -247,5 +248,20 @@ func TestClaimsJSONEmail(t *testing.T) {
 		if want := roundTrip(v); !reflect.DeepEqual(got, want) {
 			t.Errorf("email claim %#v: %+v, want %+v", v, got, want)
 		}
+	}
+}
+
+// TestTokenHash: the validate answer's memo is keyed by the token's
+// SHA-256, hashed without copying a JWT-sized token to the heap.
+func TestTokenHash(t *testing.T) {
+	for _, n := range []int{0, 1, 700, 1024, 3000} {
+		tok := strings.Repeat("x", n)
+		if tokenHash(tok) != sha256.Sum256([]byte(tok)) {
+			t.Fatalf("tokenHash of %d bytes is not their SHA-256", n)
+		}
+	}
+	tok := strings.Repeat("e", 700)
+	if a := testing.AllocsPerRun(100, func() { tokenHash(tok) }); a != 0 {
+		t.Errorf("tokenHash of a 700-byte token: %v allocations, want 0", a)
 	}
 }
