@@ -370,3 +370,45 @@ func TestMFAAttemptLimitParallel(t *testing.T) {
 		}
 	}, withMFA(t))
 }
+
+// TestTOTPReplayParallel: one right code sent at once on several aal2
+// flows of the session is accepted once: its time step is claimed in the
+// statement that counts the attempt, in each step's transaction, and the
+// others meet the claim (4000008) on every backend.
+func TestTOTPReplayParallel(t *testing.T) {
+	t.Parallel()
+	onBackends(t, func(t *testing.T, e *ssEnv) {
+		c := e.native(t)
+		c.token = e.registerNative(t, c, "fay@example.com", "correct horse battery")
+		secret := e.enrollTOTP(t, c)
+		var ids []string
+		for range 4 {
+			// refresh: a flow finished after another stepped the session
+			// up still checks its code.
+			lf := c.do("GET", "/self-service/login/api?aal=aal2&refresh=true", nil)
+			must(t, lf, 200)
+			ids = append(ids, flowID(t, lf))
+		}
+		code := totpCode(t, secret, e.clock.now().Add(30*time.Second))
+		var (
+			mu     sync.Mutex
+			counts = map[int]int{}
+			wg     sync.WaitGroup
+		)
+		for _, id := range ids {
+			wg.Go(func() {
+				r := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "totp", "totp_code": code})
+				if r.code == 400 && !hasID(messageIDs(r.json(t)), 4000008) {
+					t.Errorf("a refused replay: %s", r.body)
+				}
+				mu.Lock()
+				counts[r.code]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if counts[200] != 1 || counts[400] != 3 {
+			t.Fatalf("answers to one code sent on 4 flows at once: %v, want 1 × 200 and 3 × 400", counts)
+		}
+	}, withMFA(t))
+}
