@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/latchkey/latchkey/ratelimit"
-	"github.com/latchkey/latchkey/store"
 )
 
 // Metrics is the process's Prometheus registry with Latchkey's metrics.
@@ -245,20 +244,6 @@ func (c countingBatcher) AllowAllSeeing(ctx context.Context, events []ratelimit.
 		c.countRefusal(events, ds)
 	}
 	return ds, seen, now, err
-}
-
-// AllowAllSeeingClaiming implements ratelimit.Claimer when the wrapped
-// limiter does (ratelimit.ErrNoClaim otherwise).
-func (c countingBatcher) AllowAllSeeingClaiming(ctx context.Context, events []ratelimit.RuleKey, rule ratelimit.Rule, key string, claims []store.CounterWindow) ([]ratelimit.Decision, bool, bool, []int64, error) {
-	cl, ok := c.b.(ratelimit.Claimer)
-	if !ok {
-		return nil, false, false, nil, ratelimit.ErrNoClaim
-	}
-	ds, seen, now, claimed, err := cl.AllowAllSeeingClaiming(ctx, events, rule, key, claims)
-	if err == nil {
-		c.countRefusal(events, ds)
-	}
-	return ds, seen, now, claimed, err
 }
 
 // InOneTx implements ratelimit.Transactor when the wrapped limiter does,

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/latchkey/latchkey/store"
@@ -78,67 +77,25 @@ func (d *DB) InOneTx(ctx context.Context, fn func(l Limiter) error) error {
 // AllowAllSeeing implements Batcher: one upsert of every counter that also
 // reads the current and the previous window of the counter seen.
 func (d *DB) AllowAllSeeing(ctx context.Context, events []RuleKey, rule Rule, key string) ([]Decision, bool, bool, error) {
-	ds, seen, now, _, err := d.allowAllSeeing(ctx, events, rule, key, nil)
-	return ds, seen, now, err
-}
-
-// ErrNoClaim is returned by a Claimer that cannot hit claims in the
-// caller's transaction; nothing was counted, and the caller counts and
-// claims the usual way.
-var ErrNoClaim = errors.New("rate limit: claims are hit only in the caller's transaction")
-
-// Claimer is a Batcher that also hits store counters given as they are
-// (one-time claims, such as a TOTP code's time step) in AllowAllSeeing's
-// round trip, inside the caller's transaction, so that they commit or roll
-// back with the attempt. A limiter wrapping another has it when what it
-// wraps does (else its AllowAllSeeingClaiming returns ErrNoClaim).
-type Claimer interface {
-	Batcher
-	// AllowAllSeeingClaiming is AllowAllSeeing that also hits each of
-	// claims (keys used as they are, windows placed by CounterWindow.Span)
-	// and returns their new counts in the order given. It returns
-	// ErrNoClaim, having counted nothing, when the limiter does not count
-	// through a transaction.
-	AllowAllSeeingClaiming(ctx context.Context, events []RuleKey, rule Rule, key string, claims []store.CounterWindow) (ds []Decision, seen, now bool, claimed []int64, err error)
-}
-
-// AllowAllSeeingClaiming implements Claimer: the claims are hit in the
-// upsert of the events' counters (DB.AllowAllSeeing). A DB counting
-// through the store itself (not a transaction: In) returns ErrNoClaim.
-func (d *DB) AllowAllSeeingClaiming(ctx context.Context, events []RuleKey, rule Rule, key string, claims []store.CounterWindow) ([]Decision, bool, bool, []int64, error) {
-	if _, ok := d.counters.(interface {
-		Update(ctx context.Context, fn func(tx store.Tx) error) error
-	}); ok {
-		return nil, false, false, nil, ErrNoClaim
-	}
-	return d.allowAllSeeing(ctx, events, rule, key, claims)
-}
-
-// allowAllSeeing is AllowAllSeeing that also hits claims.
-func (d *DB) allowAllSeeing(ctx context.Context, events []RuleKey, rule Rule, key string, claims []store.CounterWindow) ([]Decision, bool, bool, []int64, error) {
 	hits, err := d.windows(events)
 	if err != nil {
-		return nil, false, false, nil, err
+		return nil, false, false, err
 	}
 	if err := rule.check(); err != nil {
-		return nil, false, false, nil, err
+		return nil, false, false, err
 	}
 	now := d.now()
 	seen := store.CounterWindow{Key: hashKey(d.secret, rule, key), Window: rule.Window}
-	counts, cur, prev, err := d.counters.HitAllSeeing(ctx, append(hits, claims...), seen, now)
+	counts, cur, prev, err := d.counters.HitAllSeeing(ctx, hits, seen, now)
 	if err != nil {
-		return nil, false, false, nil, fmt.Errorf("rate limit: %w", err)
+		return nil, false, false, fmt.Errorf("rate limit: %w", err)
 	}
 	out := make([]Decision, len(events))
 	for i, e := range events {
 		_, end := store.CounterWindowOf(now, e.Rule.Window)
 		out[i] = decide(e.Rule, counts[i], end, now)
 	}
-	var claimed []int64
-	if len(claims) > 0 {
-		claimed = counts[len(events):]
-	}
-	return out, cur > 0 || prev > 0, cur > 0, claimed, nil
+	return out, cur > 0 || prev > 0, cur > 0, nil
 }
 
 // windows checks the events' rules and returns their counters.

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -142,76 +141,4 @@ func TestAttemptSucceedRoundTrips(t *testing.T) {
 			t.Errorf("%s: Succeed made %d calls to the counters, want %d", s.name, c.calls, s.wantOK)
 		}
 	}
-}
-
-// TestBeginClaiming: through the caller's transaction the claim is hit in
-// the statement that counts the attempt and reads the known IP, and a
-// second hit of it says so (a replayed TOTP step); over the store itself,
-// or with no policy, nothing is claimed and the caller claims. A refused
-// attempt returns the refusal (the caller rolls back, claim and all).
-func TestBeginClaiming(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := storetest.SQLite(t)
-	clk := &clock{now: windowStart.Add(time.Second)}
-	p := newTestPolicy(t, NewDB(s, clk.Now, secret))
-	claim := store.CounterWindow{Key: "claim:1", Window: time.Hour, At: windowStart.Add(5 * time.Hour)}
-	claimHits := func(what string, want int64) {
-		t.Helper()
-		if n, _, err := s.CountHits(ctx, claim.Key, claim.Window, claim.At); err != nil || n != want {
-			t.Fatalf("%s: claim counted %d (%v), want %d", what, n, err, want)
-		}
-	}
-
-	if _, n, err := p.BeginClaiming(ctx, TOTP, "id-1", "192.0.2.1", claim); err != nil || n != 0 {
-		t.Fatalf("over the store: claimed %d, %v; want 0, nil", n, err)
-	}
-	claimHits("over the store", 0)
-	if _, n, err := (*Policy)(nil).BeginClaiming(ctx, TOTP, "id-1", "192.0.2.1", claim); err != nil || n != 0 {
-		t.Fatalf("no policy: claimed %d, %v; want 0, nil", n, err)
-	}
-
-	// From an unknown IP the other counters take a second statement; its
-	// success marks the IP known.
-	for i, want := range []struct {
-		claimed int64
-		calls   int
-	}{{1, 2}, {2, 1}} {
-		err := s.Update(ctx, func(tx store.Tx) error {
-			c := &callCounter{Counters: tx}
-			a, n, err := p.In(c).BeginClaiming(ctx, TOTP, "id-1", "192.0.2.1", claim)
-			if err != nil {
-				return err
-			}
-			if n != want.claimed {
-				t.Errorf("claim %d: count %d, want %d", i, n, want.claimed)
-			}
-			if c.calls != want.calls {
-				t.Errorf("claim %d: %d calls to the counters, want %d", i, c.calls, want.calls)
-			}
-			return a.Succeed(ctx, p.In(tx))
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	claimHits("in transactions", 2)
-
-	// The (identity, IP) limit is 5: five wrong attempts, then a refusal.
-	for range 5 {
-		if _, err := p.Begin(ctx, TOTP, "id-2", "192.0.2.1"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	claim.Key = "claim:2"
-	errRollBack := errors.New("roll back")
-	err := s.Update(ctx, func(tx store.Tx) error {
-		_, _, err := p.In(tx).BeginClaiming(ctx, TOTP, "id-2", "192.0.2.1", claim)
-		wantExceeded(t, "past the limit", err)
-		return errRollBack
-	})
-	if !errors.Is(err, errRollBack) {
-		t.Fatal(err)
-	}
-	claimHits("a refused attempt rolled back", 0)
 }

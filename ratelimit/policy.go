@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/latchkey/latchkey/store"
 )
 
 // Kind is the kind of secret an attempt checks. Each kind has its own
@@ -230,8 +228,7 @@ func (p *Policy) Begin(ctx context.Context, kind Kind, identity, ip string) (Att
 	if b, ok := p.l.(Batcher); ok && identity != "" && ip != "" {
 		t, ok := p.l.(Transactor)
 		if !ok {
-			a, _, err := p.beginBatch(ctx, b, kind, identity, ip, nil)
-			return a, err
+			return p.beginBatch(ctx, b, kind, identity, ip)
 		}
 		// Both round trips of an unknown ip commit once. A refusal rolls
 		// back the refused count too, which decides nothing differently:
@@ -243,7 +240,7 @@ func (p *Policy) Begin(ctx context.Context, kind Kind, identity, ip string) (Att
 				return fmt.Errorf("rate limit: the limiter in a transaction is a %T, not a Batcher", l)
 			}
 			var err error
-			a, _, err = (&Policy{l: l, c: p.c}).beginBatch(ctx, b, kind, identity, ip, nil)
+			a, err = (&Policy{l: l, c: p.c}).beginBatch(ctx, b, kind, identity, ip)
 			return err
 		})
 		return a, err
@@ -258,61 +255,20 @@ func (p *Policy) Begin(ctx context.Context, kind Kind, identity, ip string) (Att
 	return Attempt{identity: identity, ip: ip, rules: rs, knownNow: knownNow}, nil
 }
 
-// BeginClaiming is Begin that also hits claim, a store counter taken as it
-// is (a TOTP code's time step), in the round trip that counts the attempt
-// and reads whether ip is known, and returns its new count. It does so
-// when p counts through the caller's transaction (p.In(tx) over a Claimer)
-// for an identity and an address; otherwise it is Begin and claimed is
-// zero: the caller hits claim itself. On an error, claim may be hit in the
-// transaction, which the caller rolls back as it does for Begin's counts.
-func (p *Policy) BeginClaiming(ctx context.Context, kind Kind, identity, ip string, claim store.CounterWindow) (a Attempt, claimed int64, err error) {
-	if c, ok := p.claimer(); ok && identity != "" && ip != "" {
-		a, claimed, err := p.beginBatch(ctx, c, kind, identity, ip, &claim)
-		if !errors.Is(err, ErrNoClaim) {
-			return a, claimed, err
-		}
-	}
-	a, err = p.Begin(ctx, kind, identity, ip)
-	return a, 0, err
-}
-
-func (p *Policy) claimer() (Claimer, bool) {
-	if p == nil {
-		return nil, false
-	}
-	c, ok := p.l.(Claimer)
-	return c, ok
-}
-
 // beginBatch is Begin over a Batcher for an identity and an address: the
 // (identity, ip) event, the first of rules, is counted in the round trip
 // that reads whether ip is known for identity (AllowAllSeeing), and only an
 // unknown ip's further events in a second one (AllowAll). It leaves the
 // counts count leaves for rules: a refused event stays counted, the others
-// are taken back. With claim set, b is a Claimer and claim is hit in the
-// first round trip; its new count is returned.
-func (p *Policy) beginBatch(ctx context.Context, b Batcher, kind Kind, identity, ip string, claim *store.CounterWindow) (Attempt, int64, error) {
+// are taken back.
+func (p *Policy) beginBatch(ctx context.Context, b Batcher, kind Kind, identity, ip string) (Attempt, error) {
 	first := p.identityIPRule(kind, identity, ip)
-	var (
-		ds              []Decision
-		known, knownNow bool
-		claimed         int64
-		err             error
-	)
-	if claim != nil {
-		var counts []int64
-		ds, known, knownNow, counts, err = b.(Claimer).AllowAllSeeingClaiming(ctx, []RuleKey{first}, p.knownRule(), identity+"\x00"+ip, []store.CounterWindow{*claim})
-		if err == nil {
-			claimed = counts[0]
-		}
-	} else {
-		ds, known, knownNow, err = b.AllowAllSeeing(ctx, []RuleKey{first}, p.knownRule(), identity+"\x00"+ip)
-	}
+	ds, known, knownNow, err := b.AllowAllSeeing(ctx, []RuleKey{first}, p.knownRule(), identity+"\x00"+ip)
 	if err != nil {
-		return Attempt{}, 0, err
+		return Attempt{}, err
 	}
 	if !ds[0].Allowed {
-		return Attempt{}, 0, &ExceededError{RetryAfter: max(ds[0].RetryAfter, time.Second)}
+		return Attempt{}, &ExceededError{RetryAfter: max(ds[0].RetryAfter, time.Second)}
 	}
 	rs := []RuleKey{first}
 	if !known {
@@ -321,22 +277,22 @@ func (p *Policy) beginBatch(ctx context.Context, b Batcher, kind Kind, identity,
 		if err != nil {
 			// Nothing of rest was counted: take back the first.
 			if uerr := p.undo(ctx, rs); uerr != nil {
-				return Attempt{}, 0, errors.Join(err, uerr)
+				return Attempt{}, errors.Join(err, uerr)
 			}
-			return Attempt{}, 0, err
+			return Attempt{}, err
 		}
 		for i, d := range ds {
 			if !d.Allowed {
 				back := append(append(slices.Clone(rs), rest[:i]...), rest[i+1:]...)
 				if err := b.UndoAll(ctx, back); err != nil {
-					return Attempt{}, 0, err
+					return Attempt{}, err
 				}
-				return Attempt{}, 0, &ExceededError{RetryAfter: max(d.RetryAfter, time.Second)}
+				return Attempt{}, &ExceededError{RetryAfter: max(d.RetryAfter, time.Second)}
 			}
 		}
 		rs = append(rs, rest...)
 	}
-	return Attempt{identity: identity, ip: ip, rules: rs, knownNow: knownNow}, claimed, nil
+	return Attempt{identity: identity, ip: ip, rules: rs, knownNow: knownNow}, nil
 }
 
 // Succeed records that the attempt was right, under p (the policy that

@@ -232,19 +232,6 @@ type Keys interface {
 type CounterWindow struct {
 	Key    string
 	Window time.Duration
-	// At, when set, places the counter in the window that holds At
-	// instead of the one holding the operation's now (a one-time claim
-	// whose window must outlive what it claims, as a TOTP code's step).
-	At time.Time
-}
-
-// Span returns the start and end of c's window: the one of length
-// c.Window that holds c.At, or now when At is zero (CounterWindowOf).
-func (c CounterWindow) Span(now time.Time) (start, end time.Time) {
-	if !c.At.IsZero() {
-		now = c.At
-	}
-	return CounterWindowOf(now, c.Window)
 }
 
 // CounterWindowOf returns the start and end of the counter window of
@@ -278,14 +265,12 @@ type Counters interface {
 	// keep their rows, at zero, until DeleteExpiredCounters removes them).
 	ResetCounter(ctx context.Context, key string) error
 	// HitAll is Hit of several counters at once: each of hits, in the
-	// window of its length that contains now (its At when set:
-	// CounterWindow.Span). It is one statement on
+	// window of its length that contains now. It is one statement on
 	// SQLite and PostgreSQL (an upsert and a read under its row locks on
 	// MySQL) and returns the new counts in the order of hits. The counters
 	// must be distinct; none is counted when it fails.
 	HitAll(ctx context.Context, hits []CounterWindow, now time.Time) ([]int64, error)
-	// UnhitAll is Unhit of several counters in one statement (each in the
-	// window CounterWindow.Span places it in).
+	// UnhitAll is Unhit of several counters in one statement.
 	UnhitAll(ctx context.Context, hits []CounterWindow, now time.Time) error
 	// HitAllSeeing is HitAll that also returns what RecentHits of seen
 	// (a counter not among hits) returns, read in HitAll's statement on

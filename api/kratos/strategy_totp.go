@@ -50,11 +50,10 @@ func (s *SelfService) totpLoginNodes(*view) []Node {
 }
 
 // totpLogin checks a code of the session's identity in the step's
-// transaction (method/totp's Begin): the attempt is counted (a 429 rolls the
-// step back) and a right code's time step claimed in the same statement (a
-// code is accepted once, on either face), and a right attempt is taken
-// back, all committing together, as the Hanko face's TOTP check does. The
-// code's answer is decided inside the transaction, after the count, so
+// transaction: the attempt is counted first (a 429 rolls the step back), the
+// code's time step is claimed (a code is accepted once, on either face) and
+// a right attempt is taken back, all committing together, as the Hanko
+// face's TOTP check does. The code is compared inside the transaction, so
 // parallel guesses meet the counts of the ones before them.
 func (s *SelfService) totpLogin(sub *submission) (*outcome, error) {
 	code := sub.str("totp_code")
@@ -77,16 +76,17 @@ func (s *SelfService) totpLogin(sub *submission) (*outcome, error) {
 	o.tx = func(c *flow.ActionContext, o *outcome) error {
 		fc := c.Base()
 		attempts := s.attempts.In(fc.Tx())
-		attempt, verdict, err := s.totp.Begin(fc.Context(), attempts, fc.Tx(), i.ID, key, code, ip)
+		attempt, err := attempts.Begin(fc.Context(), ratelimit.TOTP, i.ID, ip)
 		if err != nil {
 			return attemptError(err)
 		}
+		err = s.totp.Claim(fc.Context(), fc.Tx(), i.ID, key, code)
 		switch {
-		case errors.Is(verdict, totp.ErrInvalid), errors.Is(verdict, totp.ErrReplayed):
+		case errors.Is(err, totp.ErrInvalid), errors.Is(err, totp.ErrReplayed):
 			o.nodeMessages = map[string][]Text{"totp_code": {msgTOTPWrong}}
 			return nil
-		case verdict != nil:
-			return verdict
+		case err != nil:
+			return err
 		}
 		if err := attempt.Succeed(fc.Context(), attempts); err != nil {
 			return err

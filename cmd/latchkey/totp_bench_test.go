@@ -256,8 +256,8 @@ func BenchmarkTOTPAAL2(b *testing.B) {
 // attempt (counted before the hash is checked, outside the step's
 // transaction), then the step with the right attempt taken back and the
 // session issued; the new aal2 flow; the step that counts the TOTP
-// attempt and claims the code (one statement), takes the right attempt
-// back and steps the session up (the code's answer is decided inside it). Run with -v to see the
+// attempt, claims the code, takes the right attempt back and steps the
+// session up (the code is compared inside it). Run with -v to see the
 // statements. It also bounds the pages each request writes to SQLite's
 // write-ahead log (walFrames), which cost CPU at the commit and again at
 // the checkpoint.
@@ -335,15 +335,14 @@ func walFrames(tb testing.TB) int {
 // state again (ratelimit.Attempt); the aal2 flow's session, identity and
 // credentials are read in one statement (session.VerifyWithCredentials),
 // and so are the password step's identity and credentials
-// (FindIdentityByIdentifier); the TOTP step claims the code's time step in
-// the statement that counts its attempt (ratelimit.Policy.BeginClaiming)
-// and steps the session it read up with one conditional update, without
-// reading it again in its transaction (store.UpdateSessionMethodsIf).
+// (FindIdentityByIdentifier); the TOTP step steps the session it read up
+// with one conditional update, without reading it again in its
+// transaction (store.UpdateSessionMethodsIf).
 func TestTOTPLoginStatements(t *testing.T) {
 	f := newTOTPFixture(t, 1)
 	want := []map[string]int{
-		{"GET login": 1, "POST password": 9, "GET login aal2": 2, "POST totp": 7},
-		{"GET login": 1, "POST password": 6, "GET login aal2": 2, "POST totp": 7},
+		{"GET login": 1, "POST password": 9, "GET login aal2": 2, "POST totp": 8},
+		{"GET login": 1, "POST password": 6, "GET login aal2": 2, "POST totp": 8},
 	}
 	for round := range want {
 		f.log.start()

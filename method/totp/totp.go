@@ -22,7 +22,6 @@ import (
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/ratelimit"
-	"github.com/latchkey/latchkey/store"
 )
 
 // The parameters of every key this package makes or accepts (RFC 6238 with
@@ -269,51 +268,21 @@ func (m *Method) Match(k *Key, code string) (int64, bool) {
 
 // Check verifies a code of the identity whose key is k, as one attempt
 // under a (kind ratelimit.TOTP, the identity id and the client address
-// clientIP, which may be empty): Begin, then a right code takes back what
-// the attempt counted (ratelimit.Attempt, without reading the known-address
-// state again). A refused attempt returns the policy's error; a wrong or
-// replayed code ErrInvalid or ErrReplayed. A nil a limits nothing. Pass the
-// step's transaction as ledger and a policy bound to it
-// (ratelimit.Policy.In), so everything commits together.
+// clientIP, which may be empty): a refused attempt returns the policy's
+// error before the code is compared; then Claim; a right code takes back
+// what the attempt counted (ratelimit.Attempt, without reading the
+// known-address state again). A nil a limits nothing. Pass the step's
+// transaction as ledger and a policy bound to it (ratelimit.Policy.In), so
+// everything commits together.
 func (m *Method) Check(ctx context.Context, a *ratelimit.Policy, ledger Ledger, identityID string, k *Key, code, clientIP string) error {
-	attempt, verdict, err := m.Begin(ctx, a, ledger, identityID, k, code, clientIP)
+	attempt, err := a.Begin(ctx, ratelimit.TOTP, identityID, clientIP)
 	if err != nil {
 		return err
 	}
-	if verdict != nil {
-		return verdict
+	if err := m.Claim(ctx, ledger, identityID, k, code); err != nil {
+		return err
 	}
 	return attempt.Succeed(ctx, a)
-}
-
-// Begin counts one attempt to check code under a, as Check does, and
-// claims the time step of a code that matches (Claim): in the statement
-// that counts the attempt when a counts through ledger, the caller's
-// transaction (ratelimit.Policy.BeginClaiming), else with ledger's Hit
-// after counting. err is the policy's error (the attempt is refused, or
-// counting failed: the caller's transaction must roll back); verdict is
-// nil for a right code not used before, ErrInvalid, ErrReplayed, or the
-// ledger's error. A right code's attempt is the caller's to Succeed.
-func (m *Method) Begin(ctx context.Context, a *ratelimit.Policy, ledger Ledger, identityID string, k *Key, code, clientIP string) (attempt ratelimit.Attempt, verdict, err error) {
-	step, ok := m.Match(k, code)
-	if !ok {
-		attempt, err = a.Begin(ctx, ratelimit.TOTP, identityID, clientIP)
-		return attempt, ErrInvalid, err
-	}
-	claim := ClaimCounter(identityID, step)
-	attempt, n, err := a.BeginClaiming(ctx, ratelimit.TOTP, identityID, clientIP, claim)
-	if err != nil {
-		return attempt, nil, err
-	}
-	if n == 0 { // not claimed with the attempt
-		if n, _, err = ledger.Hit(ctx, claim.Key, claim.Window, claim.At); err != nil {
-			return attempt, fmt.Errorf("totp: claim step: %w", err), nil
-		}
-	}
-	if n > 1 {
-		return attempt, ErrReplayed, nil
-	}
-	return attempt, nil, nil
 }
 
 // Enroll checks the first code of a key being set up (not stored yet) as
@@ -333,8 +302,11 @@ func (m *Method) Claim(ctx context.Context, ledger Ledger, identityID string, k 
 	if !ok {
 		return ErrInvalid
 	}
-	c := ClaimCounter(identityID, step)
-	n, _, err := ledger.Hit(ctx, c.Key, c.Window, c.At)
+	// The claim's window is placed by the step alone, after the last moment
+	// the step's code is accepted, so every replica and every retry lands on
+	// the same counter row, and the row outlives the code.
+	until := time.Unix((step+Skew+1)*int64(Period/time.Second), 0)
+	n, _, err := ledger.Hit(ctx, "totp_step:"+identityID+":"+strconv.FormatInt(step, 10), time.Hour, until)
 	if err != nil {
 		return fmt.Errorf("totp: claim step: %w", err)
 	}
@@ -342,17 +314,4 @@ func (m *Method) Claim(ctx context.Context, ledger Ledger, identityID string, k 
 		return ErrReplayed
 	}
 	return nil
-}
-
-// ClaimCounter is the counter whose hit claims the time step step of the
-// identity's codes (Claim, Begin): a step is accepted once, on either
-// face. Its window is placed by the step alone (At), after the last moment
-// the step's code is accepted, so every replica and every retry lands on
-// the same counter row, and the row outlives the code.
-func ClaimCounter(identityID string, step int64) store.CounterWindow {
-	return store.CounterWindow{
-		Key:    "totp_step:" + identityID + ":" + strconv.FormatInt(step, 10),
-		Window: time.Hour,
-		At:     time.Unix((step+Skew+1)*int64(Period/time.Second), 0),
-	}
 }

@@ -138,7 +138,7 @@ func (o *ops) hitAll(ctx context.Context, hits []store.CounterWindow, seen *stor
 		if h.Window < time.Microsecond {
 			return nil, 0, 0, errors.New("hit counters: window shorter than a microsecond")
 		}
-		start, end := h.Span(now)
+		start, end := store.CounterWindowOf(now, h.Window)
 		starts[i] = o.d.timeArg(start)
 		args = append(args, h.Key, starts[i], o.d.timeArg(end))
 		if i > 0 {
@@ -244,7 +244,7 @@ func (o *ops) UnhitAll(ctx context.Context, hits []store.CounterWindow, now time
 		if h.Window < time.Microsecond {
 			return errors.New("unhit counters: window shorter than a microsecond")
 		}
-		start, _ := h.Span(now)
+		start, _ := store.CounterWindowOf(now, h.Window)
 		starts[i] = o.d.timeArg(start)
 	}
 	q, args := counterMatch(`UPDATE rate_limit_counters SET hits = hits - 1 WHERE hits > 0 AND (`, hits, starts)

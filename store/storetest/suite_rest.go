@@ -596,22 +596,6 @@ func testCounterBatches(t *testing.T, s store.Store, start time.Time) {
 		}
 	}
 	count("a failed HitAllSeeing counts nothing", "batch:z", w, at, 0)
-
-	// A counter with At is counted in the window holding At, not now's,
-	// beside the others, by HitAll, HitAllSeeing (in a transaction too)
-	// and UnhitAll.
-	later := at.Add(3 * time.Hour)
-	claim := store.CounterWindow{Key: "batch:claim", Window: time.Hour, At: later}
-	hitAll("HitAll with At", []store.CounterWindow{{Key: "batch:d", Window: w}, claim}, at, 1, 1)
-	count("At's window counted", "batch:claim", time.Hour, later, 1)
-	count("now's window not counted", "batch:claim", time.Hour, at, 0)
-	seeing("HitAllSeeing with At", s, []store.CounterWindow{claim, {Key: "batch:d", Window: w}}, seen, at.Add(w), 1, 2, 2, 1)
-	wantErr(t, "HitAllSeeing with At in a transaction", s.Update(ctx, func(tx store.Tx) error {
-		seeing("in a transaction", tx, []store.CounterWindow{claim}, seen, at.Add(w), 1, 2, 3)
-		return nil
-	}), nil)
-	wantErr(t, "UnhitAll with At", s.UnhitAll(ctx, []store.CounterWindow{claim}, at), nil)
-	count("UnhitAll took back from At's window", "batch:claim", time.Hour, later, 2)
 }
 
 func testCounterRace(t *testing.T, s store.Store) {
