@@ -213,8 +213,8 @@ type languageLink struct {
 // languages lists the switcher's links: this page with ?lang=.
 func (h *Handler) languages(r *http.Request, current string) []languageLink {
 	out := make([]languageLink, 0, len(courier.Languages))
+	q := r.URL.Query() // parsed once: each Set replaces the last one's lang
 	for _, l := range courier.Languages {
-		q := r.URL.Query()
 		q.Set("lang", l)
 		out = append(out, languageLink{Code: l, Name: languageNames[l], Href: h.prefix + r.URL.Path + "?" + q.Encode(), Current: l == current})
 	}
