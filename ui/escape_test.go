@@ -41,3 +41,129 @@ func TestLanguageItemsEscape(t *testing.T) {
 		}
 	}
 }
+
+// fieldsTemplate is the form template's range over Fields with the
+// "field", "nodemessages" and "message" templates as they were before
+// FieldsHTML, rendered by html/template.
+var fieldsTemplate = template.Must(template.New("").Parse(`{{define "fields" -}}
+<form>
+{{- range .Fields}}
+{{template "field" .}}
+{{- end}}
+</form>
+{{- end}}
+
+{{define "field" -}}
+{{- if eq .Kind "hidden" -}}
+<input type="hidden" name="{{.Name}}" value="{{.Value}}"{{with .Trigger}} data-latchkey-onload="{{.}}"{{end}}>
+{{- else if eq .Kind "input" -}}
+<div class="field">
+<label for="{{.ID}}">{{.Label}}</label>
+<input id="{{.ID}}" name="{{.Name}}" type="{{.Type}}"{{if .Value}} value="{{.Value}}"{{end}}{{if .Required}} required{{end}}{{if .Disabled}} disabled{{end}}{{with .Autocomplete}} autocomplete="{{.}}"{{end}}{{with .Pattern}} pattern="{{.}}"{{end}}{{with .MaxLength}} maxlength="{{.}}"{{end}}{{if .Autofocus}} autofocus{{end}}{{if .Messages}} aria-invalid="true" aria-describedby="{{.ID}}-msg"{{end}}>
+{{- if .Messages}}
+<div id="{{.ID}}-msg">
+{{- template "nodemessages" .Messages}}
+</div>
+{{- end}}
+</div>
+{{- else if eq .Kind "checkbox" -}}
+<div class="field check">
+<input id="{{.ID}}" name="{{.Name}}" type="checkbox" value="{{.Value}}"{{if .Checked}} checked{{end}}{{if .Required}} required{{end}}{{if .Disabled}} disabled{{end}}{{if .Messages}} aria-invalid="true" aria-describedby="{{.ID}}-msg"{{end}}>
+<label for="{{.ID}}">{{.Label}}</label>
+{{- if .Messages}}
+<div id="{{.ID}}-msg">
+{{- template "nodemessages" .Messages}}
+</div>
+{{- end}}
+</div>
+{{- else if eq .Kind "submit" -}}
+<button type="submit" name="{{.Name}}" value="{{.Value}}" class="{{if .Secondary}}btn secondary{{else}}btn{{end}}"{{if .NoValidate}} formnovalidate{{end}}{{if .Disabled}} disabled{{end}}>{{.Label}}</button>
+{{- template "nodemessages" .Messages}}
+{{- else if eq .Kind "scriptbutton" -}}
+<button type="button" name="{{.Name}}" value="{{.Value}}" class="btn webauthn" data-latchkey-onclick="{{.Trigger}}"{{if .Disabled}} disabled{{end}}>{{.Label}}</button>
+{{- template "nodemessages" .Messages}}
+{{- else if eq .Kind "text" -}}
+<div class="field text">
+{{- with .Label}}
+<p class="label">{{.}}</p>
+{{- end}}
+{{- if .Secrets}}
+<ul class="secrets">
+{{- range .Secrets}}
+<li><code>{{.}}</code></li>
+{{- end}}
+</ul>
+{{- else}}
+<p><code>{{.Text}}</code></p>
+{{- end}}
+{{- template "nodemessages" .Messages}}
+</div>
+{{- else if eq .Kind "image" -}}
+<div class="field image">
+<img src="{{.Src}}" alt="{{.Label}}"{{with .Width}} width="{{.}}"{{end}}{{with .Height}} height="{{.}}"{{end}}>
+</div>
+{{- else if eq .Kind "anchor" -}}
+<p><a class="btn secondary" href="{{.Href}}">{{.Text}}</a></p>
+{{- else if eq .Kind "divider" -}}
+<div class="divider"><span>{{.Text}}</span></div>
+{{- end -}}
+{{- end}}
+
+{{define "nodemessages" -}}
+{{- range .}}
+{{template "message" .}}
+{{- end}}
+{{- end}}
+
+{{define "message" -}}
+<p class="msg msg-{{.Class}}" data-id="{{.ID}}"{{if eq .Class "error"}} role="alert"{{end}}>{{.Text}}</p>
+{{- end}}`))
+
+// TestFieldsHTMLEscape: FieldsHTML writes what the "field" template wrote,
+// byte for byte, for every kind of field with and without its optional
+// parts and messages, on hostile values.
+func TestFieldsHTMLEscape(t *testing.T) {
+	values := []string{"", "identifier", `a"b'c&d<e>f+g`, "x\x00y", "\xff\xfe<", "中文 %41 %zz", "javascript:alert(1)",
+		"https://x/?a=b&c='d'", "/ui/login?flow=1&lang=en", "oryPasskeyLogin()", "error", "info"}
+	v := func(i int) string { return values[i%len(values)] }
+	msgs := func(i int) []message {
+		switch i % 3 {
+		case 0:
+			return nil
+		case 1:
+			return []message{{ID: 4000006, Class: "error", Text: v(i)}}
+		}
+		return []message{{ID: 1010001, Class: v(i), Text: v(i + 1)}, {ID: 0, Class: "error", Text: v(i + 2)}}
+	}
+	var fields []field
+	kinds := []string{"hidden", "input", "checkbox", "submit", "scriptbutton", "text", "image", "anchor", "divider", "unknown", ""}
+	for i := 0; i < 3*len(values); i++ {
+		for _, k := range kinds {
+			f := field{Kind: k, ID: v(i), Name: v(i + 1), Type: v(i + 2), Value: v(i + 3), Label: v(i + 4),
+				Required: i%2 == 0, Disabled: i%3 == 0, Checked: i%4 == 0, Autocomplete: v(i + 5), Pattern: v(i + 6),
+				MaxLength: (i%3 - 1) * 64, Autofocus: i%5 == 0, Trigger: v(i + 7), NoValidate: i%2 == 1, Secondary: i%3 == 1,
+				Href: v(i + 8), Src: template.URL(v(i + 9)), Width: i % 3 * 10, Height: (i + 1) % 3 * 10, Text: v(i + 10),
+				Messages: msgs(i)}
+			if i%2 == 0 {
+				f.Secrets = []string{v(i), v(i + 1)}
+			}
+			fields = append(fields, f)
+		}
+	}
+	check := func(list []field) {
+		t.Helper()
+		f := form{Fields: list}
+		var want strings.Builder
+		if err := fieldsTemplate.ExecuteTemplate(&want, "fields", f); err != nil {
+			t.Fatal(err)
+		}
+		if got := "<form>" + string(f.FieldsHTML()) + "\n</form>"; got != want.String() {
+			t.Fatalf("%d fields %+v:\ngot  %q\nwant %q", len(list), list, got, want.String())
+		}
+	}
+	check(nil)
+	for n := range fields {
+		check(fields[n : n+1])
+	}
+	check(fields)
+}
