@@ -2,6 +2,8 @@ package ui
 
 import (
 	"html/template"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -166,4 +168,21 @@ func TestFieldsHTMLEscape(t *testing.T) {
 		check(fields[n : n+1])
 	}
 	check(fields)
+}
+
+// TestLanguagesHref: each switcher link is the page with the query it was
+// asked with and lang set, encoded as url.Values encodes it.
+func TestLanguagesHref(t *testing.T) {
+	h := &Handler{prefix: "/p"}
+	for _, raw := range []string{"", "flow=abc", "lang=de", "flow=abc&lang=de&return_to=https%3A%2F%2Fx%2F%3Fa%3Db",
+		"a=1&a=2&lang=x&lang=y&m=%20+&z=", "LANG=1&lan=2&langs=3&la%6Eg=4", "&&=x&%zz"} {
+		r := httptest.NewRequest(http.MethodGet, "/ui/login?"+raw, nil)
+		for _, l := range h.languages(r, "en") {
+			q := r.URL.Query()
+			q.Set("lang", l.Code)
+			if want := "/p/ui/login?" + q.Encode(); l.Href != want {
+				t.Errorf("%q, %s: got %q, want %q", raw, l.Code, l.Href, want)
+			}
+		}
+	}
 }

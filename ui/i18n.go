@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -210,13 +211,29 @@ type languageLink struct {
 	Current          bool
 }
 
-// languages lists the switcher's links: this page with ?lang=.
+// languages lists the switcher's links: this page with ?lang=. The query
+// is encoded once, in two halves around lang, which is where url.Values'
+// Encode (keys sorted) puts it.
 func (h *Handler) languages(r *http.Request, current string) []languageLink {
 	out := make([]languageLink, 0, len(courier.Languages))
-	q := r.URL.Query() // parsed once: each Set replaces the last one's lang
+	before, after := url.Values{}, url.Values{}
+	for k, vs := range r.URL.Query() {
+		switch {
+		case k < "lang":
+			before[k] = vs
+		case k > "lang":
+			after[k] = vs
+		}
+	}
+	head, tail := h.prefix+r.URL.Path+"?", after.Encode()
+	if b := before.Encode(); b != "" {
+		head += b + "&"
+	}
+	if tail != "" {
+		tail = "&" + tail
+	}
 	for _, l := range courier.Languages {
-		q.Set("lang", l)
-		out = append(out, languageLink{Code: l, Name: languageNames[l], Href: h.prefix + r.URL.Path + "?" + q.Encode(), Current: l == current})
+		out = append(out, languageLink{Code: l, Name: languageNames[l], Href: head + "lang=" + url.QueryEscape(l) + tail, Current: l == current})
 	}
 	return out
 }
