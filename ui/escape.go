@@ -308,3 +308,122 @@ func writeMessages(b *strings.Builder, ms []message) {
 		b.WriteString("</p>")
 	}
 }
+
+// writeHTML writes the page as the "layout" template does (with the "form"
+// and "message" templates), for the pages without an error, a sessions
+// section or details: a login, registration, recovery or verification
+// page, and the settings page of a browser the session list is not
+// shown to. It returns false for the others, which the template renders.
+// TestPageHTML compares the two on such pages with hostile values.
+func (p *page) writeHTML(b *strings.Builder) bool {
+	if p.Error != nil || p.Sessions != nil || len(p.Details) > 0 {
+		return false
+	}
+	b.WriteString("<!doctype html>\n<html lang=\"")
+	attrEscape(b, p.Lang)
+	b.WriteString("\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n" +
+		"<meta name=\"color-scheme\" content=\"light dark\">\n<title>")
+	attrEscape(b, p.Title)
+	b.WriteString(" · ")
+	attrEscape(b, p.Theme.Product)
+	b.WriteString("</title>\n<link rel=\"stylesheet\" href=\"")
+	urlAttrEscape(b, p.Stylesheet)
+	b.WriteString("\">\n<link rel=\"stylesheet\" href=\"")
+	urlAttrEscape(b, p.ThemeCSS)
+	b.WriteString("\">")
+	if p.Theme.CustomCSS != "" {
+		b.WriteString("\n<link rel=\"stylesheet\" href=\"")
+		urlAttrEscape(b, p.Theme.CustomCSS)
+		b.WriteString("\">")
+	}
+	b.WriteString("\n</head>\n<body>\n<main class=\"card\">\n<header>\n<a class=\"brand\" href=\"")
+	urlAttrEscape(b, p.Home)
+	b.WriteString("\">")
+	if p.Theme.Logo != "" {
+		b.WriteString("<img src=\"")
+		urlAttrEscape(b, p.Theme.Logo)
+		b.WriteString("\" alt=\"")
+		attrEscape(b, p.Theme.Product)
+		b.WriteString("\">")
+	} else {
+		attrEscape(b, p.Theme.Product)
+	}
+	b.WriteString("</a>\n<h1>")
+	attrEscape(b, p.Title)
+	b.WriteString("</h1>")
+	if p.Lead != "" {
+		b.WriteString("\n<p class=\"lead\">")
+		attrEscape(b, p.Lead)
+		b.WriteString("</p>")
+	}
+	if p.Account != "" {
+		b.WriteString("\n<p class=\"account\">")
+		attrEscape(b, p.T("Signed in as"))
+		b.WriteString(" <strong>")
+		attrEscape(b, p.Account)
+		b.WriteString("</strong></p>")
+	}
+	b.WriteString("\n</header>")
+	writeMessages(b, p.Messages)
+	if p.Script != nil {
+		b.WriteString("\n<p class=\"msg msg-error\" data-latchkey-webauthn-error role=\"alert\" hidden></p>")
+	}
+	for n := range p.Forms {
+		f := &p.Forms[n]
+		b.WriteString("\n<form action=\"")
+		urlAttrEscape(b, f.Action)
+		b.WriteString("\" method=\"")
+		attrEscape(b, f.Method)
+		b.WriteString("\">")
+		if f.Title != "" {
+			b.WriteString("\n<h2>")
+			attrEscape(b, f.Title)
+			b.WriteString("</h2>")
+		}
+		writeMessages(b, f.Messages)
+		for i := range f.Fields {
+			b.WriteByte('\n')
+			f.Fields[i].writeHTML(b)
+		}
+		b.WriteString("\n</form>")
+	}
+	if len(p.Links) > 0 {
+		b.WriteString("\n<nav class=\"links\">")
+		for _, l := range p.Links {
+			b.WriteString("\n<p>")
+			if l.Prefix != "" {
+				attrEscape(b, l.Prefix)
+				b.WriteByte(' ')
+			}
+			b.WriteString("<a href=\"")
+			urlAttrEscape(b, l.Href)
+			b.WriteString("\">")
+			attrEscape(b, l.Text)
+			b.WriteString("</a></p>")
+		}
+		b.WriteString("\n</nav>")
+	}
+	if len(p.Languages) > 0 {
+		b.WriteString("\n<nav class=\"languages\" aria-label=\"")
+		attrEscape(b, p.T("Language"))
+		b.WriteString("\">\n<ul>")
+		b.WriteString(string(p.LanguageItems()))
+		b.WriteString("\n</ul>\n</nav>")
+	}
+	b.WriteString("\n</main>")
+	if s := p.Script; s != nil {
+		b.WriteString("\n<script src=\"")
+		urlAttrEscape(b, s.Src)
+		b.WriteByte('"')
+		if s.Integrity != "" {
+			b.WriteString(" integrity=\"")
+			attrEscape(b, s.Integrity)
+			b.WriteByte('"')
+		}
+		b.WriteString(" crossorigin=\"anonymous\" referrerpolicy=\"no-referrer\" nonce=\"")
+		attrEscape(b, p.Nonce)
+		b.WriteString("\" async></script>")
+	}
+	b.WriteString("\n</body>\n</html>\n")
+	return true
+}

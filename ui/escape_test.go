@@ -186,3 +186,55 @@ func TestLanguagesHref(t *testing.T) {
 		}
 	}
 }
+
+// TestPageHTML: page.writeHTML writes what the "layout" template writes,
+// byte for byte, for pages without an error, sessions or details (with and
+// without a lead, account, messages, WebAuthn script, forms with titles
+// and messages, links with and without a prefix, a logo, a custom
+// stylesheet and the language switcher, on hostile values), and leaves
+// the other pages to the template.
+func TestPageHTML(t *testing.T) {
+	values := []string{"", "Sign in", `a"b'c&d<e>f+g`, "x\x00y", "\xff\xfe<", "中文 %41 %zz", "javascript:alert(1)",
+		"https://x/?a=b&c='d'", "/ui/login?flow=1&lang=en", "/ui/static/style.css?v=2fe5f24e5cf0b043"}
+	v := func(i int) string { return values[i%len(values)] }
+	r := httptest.NewRequest(http.MethodGet, "/ui/login?flow=abc", nil)
+	h := &Handler{prefix: ""}
+	for i := 0; i < 4*len(values); i++ {
+		p := &page{Title: v(i), Lead: v(i + 1), Account: v(i + 2), Stylesheet: v(i + 3), ThemeCSS: v(i + 4), Home: v(i + 5),
+			Lang: v(i + 6), Nonce: v(i + 7), tr: newTranslator([]string{"en", "de", "zh"}[i%3]),
+			Theme: theme{Product: v(i + 8), Logo: v(i + 9*(i%2)), CustomCSS: v(i + 3*(i%3))}}
+		if i%2 == 0 {
+			p.Messages = []message{{ID: 4000006, Class: "error", Text: v(i)}, {ID: 1, Class: v(i + 1), Text: v(i + 2)}}
+			p.Links = []link{{Prefix: v(i), Text: v(i + 1), Href: v(i + 2)}, {Text: v(i + 3), Href: v(i + 4)}}
+		}
+		if i%3 == 0 {
+			p.Script = &script{Src: v(i + 4), Integrity: v(i + 5)}
+		}
+		if i%4 != 3 {
+			p.Languages = h.languages(r, v(i))
+		}
+		for n := 0; n < i%3; n++ {
+			p.Forms = append(p.Forms, form{Title: v(i + n), Action: v(i + n + 1), Method: v(i + n + 2),
+				Messages: []message{{ID: n, Class: v(i + n), Text: v(i + n + 3)}}[:n%2],
+				Fields: []field{{Kind: "hidden", Name: "csrf_token", Value: v(i)}, {Kind: "input", ID: "n1", Name: "identifier",
+					Type: "text", Label: v(i + 1), Required: true, Messages: []message{{ID: 4000002, Class: "error", Text: v(i + 2)}}},
+					{Kind: "submit", Name: "method", Value: "password", Label: v(i + 3)}}[:i%4]})
+		}
+		var want strings.Builder
+		if err := pages().ExecuteTemplate(&want, "layout", p); err != nil {
+			t.Fatal(err)
+		}
+		var got strings.Builder
+		if !p.writeHTML(&got) {
+			t.Fatalf("page %d not written in Go", i)
+		}
+		if got.String() != want.String() {
+			t.Fatalf("page %d %+v:\ngot  %q\nwant %q", i, p, got.String(), want.String())
+		}
+	}
+	for _, p := range []*page{{Error: &errorView{Code: 500}}, {Sessions: &sessionsView{}}, {Details: []detail{{"a", "b"}}}} {
+		if p.writeHTML(&strings.Builder{}) {
+			t.Errorf("%+v written in Go, not by its template", p)
+		}
+	}
+}
