@@ -201,13 +201,8 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, p *
 		_, _ = rand.Read(b[:])
 		p.Nonce = base64.RawURLEncoding.EncodeToString(b[:])
 	}
-	// Most pages are written in Go (page.writeHTML), the others by the
-	// templates, byte for byte as they would write the former.
-	var fast strings.Builder
 	var buf bytes.Buffer
-	if fast.Grow(4096); p.writeHTML(&fast) {
-		buf.WriteString(fast.String())
-	} else if err := pages().ExecuteTemplate(&buf, "layout", p); err != nil {
+	if err := pages().ExecuteTemplate(&buf, "layout", p); err != nil {
 		h.log.ErrorContext(r.Context(), "render page", "error", err, "path", r.URL.Path)
 		h.securityHeaders(w, "")
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)

@@ -217,3 +217,20 @@ func TestLanguageChoice(t *testing.T) {
 		t.Errorf("flow start = %d to %q, Set-Cookie %q", rec.Code, loc, rec.Header().Get("Set-Cookie"))
 	}
 }
+
+// TestLanguagesHref: each switcher link is the page with the query it was
+// asked with and lang set, encoded as url.Values encodes it.
+func TestLanguagesHref(t *testing.T) {
+	h := &Handler{prefix: "/p"}
+	for _, raw := range []string{"", "flow=abc", "lang=de", "flow=abc&lang=de&return_to=https%3A%2F%2Fx%2F%3Fa%3Db",
+		"a=1&a=2&lang=x&lang=y&m=%20+&z=", "LANG=1&lan=2&langs=3&la%6Eg=4", "&&=x&%zz"} {
+		r := httptest.NewRequest(http.MethodGet, "/ui/login?"+raw, nil)
+		for _, l := range h.languages(r, "en") {
+			q := r.URL.Query()
+			q.Set("lang", l.Code)
+			if want := "/p/ui/login?" + q.Encode(); l.Href != want {
+				t.Errorf("%q, %s: got %q, want %q", raw, l.Code, l.Href, want)
+			}
+		}
+	}
+}
