@@ -372,9 +372,9 @@ func TestMFAAttemptLimitParallel(t *testing.T) {
 }
 
 // TestTOTPReplayParallel: one right code sent at once on several aal2
-// flows of the session is accepted once: its time step is claimed in the
-// statement that counts the attempt, in each step's transaction, and the
-// others meet the claim (4000008) on every backend.
+// flows of the session is accepted once: each step claims the code's time
+// step (a counter hit) in its transaction, after its attempt is counted,
+// and the others meet the claim (4000008) on every backend.
 func TestTOTPReplayParallel(t *testing.T) {
 	t.Parallel()
 	onBackends(t, func(t *testing.T, e *ssEnv) {
