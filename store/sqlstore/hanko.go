@@ -299,32 +299,14 @@ func (o *ops) CreateWebhookDelivery(ctx context.Context, d *store.WebhookDeliver
 }
 
 // ClaimWebhookDeliveries implements store.Webhooks. Like ClaimMessages it
-// must run inside a transaction: the selected rows stay locked (FOR UPDATE
-// SKIP LOCKED on PostgreSQL and MySQL, the single write transaction on
-// SQLite) until they are marked processing.
+// must run inside a transaction: the selected rows stay locked (see
+// claimIDs) until they are marked processing.
 func (o *ops) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.WebhookDelivery, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := o.query(ctx, `SELECT id FROM webhook_deliveries
-		WHERE (status = ? AND next_attempt <= ?) OR (status = ? AND updated_at <= ?)
-		ORDER BY created_at, id LIMIT `+itoa(limit)+o.d.lockSuffix(),
-		string(store.DeliveryQueued), o.d.timeArg(now), string(store.DeliveryProcessing),
-		o.d.timeArg(now.Add(-lease)))
+	ids, err := o.claimIDs(ctx, "webhook_deliveries", string(store.DeliveryQueued), string(store.DeliveryProcessing), now, lease, limit)
 	if err != nil {
-		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("claim webhook deliveries: scan: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
 	}
 	if len(ids) == 0 {
@@ -439,7 +421,7 @@ func (s *Store) CreateWebhookDelivery(ctx context.Context, d *store.WebhookDeliv
 
 // ClaimWebhookDeliveries implements store.Webhooks in its own transaction.
 func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) (list []store.WebhookDelivery, err error) {
-	err = s.inTx(ctx, func(o *ops) error {
+	err = s.inClaimTx(ctx, func(o *ops) error {
 		list, err = o.ClaimWebhookDeliveries(ctx, now, lease, limit)
 		return err
 	})

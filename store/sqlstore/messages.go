@@ -113,32 +113,14 @@ func (o *ops) messages(ctx context.Context, q string, args ...any) ([]core.Messa
 }
 
 // ClaimMessages implements store.Messages. It must run inside a
-// transaction: the rows it selects stay locked (PostgreSQL, MySQL: FOR
-// UPDATE SKIP LOCKED, so concurrent claimers pass over them; SQLite: the
-// single write transaction) until they are marked processing.
+// transaction: the rows it selects stay locked (see claimIDs) until they
+// are marked processing.
 func (o *ops) ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]core.Message, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := o.query(ctx, `SELECT id FROM courier_messages
-		WHERE (status = ? AND next_attempt <= ?) OR (status = ? AND updated_at <= ?)
-		ORDER BY created_at, id LIMIT `+itoa(limit)+o.d.lockSuffix(),
-		string(core.MessageQueued), o.d.timeArg(now), string(core.MessageProcessing),
-		o.d.timeArg(now.Add(-lease)))
+	ids, err := o.claimIDs(ctx, "courier_messages", string(core.MessageQueued), string(core.MessageProcessing), now, lease, limit)
 	if err != nil {
-		return nil, fmt.Errorf("claim messages: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("claim messages: scan: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claim messages: %w", err)
 	}
 	if len(ids) == 0 {

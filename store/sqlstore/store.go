@@ -159,8 +159,13 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 
 // inTx runs fn in a write transaction with retries.
 func (s *Store) inTx(ctx context.Context, fn func(o *ops) error) error {
+	return s.inTxOpts(ctx, nil, fn)
+}
+
+// inTxOpts is inTx with the transaction options opts (nil: the defaults).
+func (s *Store) inTxOpts(ctx context.Context, opts *sql.TxOptions, fn func(o *ops) error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.tryTx(ctx, fn)
+		err := s.tryTx(ctx, opts, fn)
 		if err == nil || attempt >= s.maxAttempts || s.d.IsRetryable == nil || !s.d.IsRetryable(err) {
 			return err
 		}
@@ -177,7 +182,7 @@ func (s *Store) inTx(ctx context.Context, fn func(o *ops) error) error {
 	}
 }
 
-func (s *Store) tryTx(ctx context.Context, fn func(o *ops) error) (err error) {
+func (s *Store) tryTx(ctx context.Context, opts *sql.TxOptions, fn func(o *ops) error) (err error) {
 	if s.writeStmts != nil {
 		// After the transaction has released the connection.
 		defer s.writeStmts.prepareMissing(ctx)
@@ -185,7 +190,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(o *ops) error) (err error) {
 	if t, ok := s.tracer.(TxTracer); ok {
 		t.BeginTx(ctx)
 	}
-	tx, err := s.write.BeginTxx(ctx, nil)
+	tx, err := s.write.BeginTxx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", s.avail.check(s.d, err))
 	}

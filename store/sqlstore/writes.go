@@ -114,7 +114,7 @@ func (s *Store) CreateMessage(ctx context.Context, m *core.Message) error {
 
 // ClaimMessages implements store.Messages in its own transaction.
 func (s *Store) ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) (list []core.Message, err error) {
-	err = s.inTx(ctx, func(o *ops) error {
+	err = s.inClaimTx(ctx, func(o *ops) error {
 		list, err = o.ClaimMessages(ctx, now, lease, limit)
 		return err
 	})

@@ -52,6 +52,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UpdateRollsBack", testUpdateRollback},
 		{"Messages", testMessages},
 		{"ClaimMessages", testClaimMessages},
+		{"ClaimBesideOpenClaim", testClaimBesideOpenClaim},
+		{"ClaimDeliveriesBesideOpenClaim", testClaimDeliveriesBesideOpenClaim},
 		{"Keys", testKeys},
 		{"Counters", testCounters},
 		{"AuditLogs", testAuditLogs},

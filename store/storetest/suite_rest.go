@@ -690,3 +690,74 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 		t.Fatalf("CountIdentities = %d, %v; want %d", c, err, n)
 	}
 }
+
+// testClaimBesideOpenClaim: while one transaction holds its claim of 7 of
+// 150 due messages, a second claim of 7 gets 7 others (on SQLite once the
+// first transaction ends; on MySQL it may wait for it too, as the first
+// runs in Update's REPEATABLE READ and locks a gap the second's UPDATE
+// writes into). On MySQL the claim used to lock every row its scan read
+// before the sort and LIMIT, all 150, and left the second claim none.
+func testClaimBesideOpenClaim(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for range 150 {
+		wantErr(t, "CreateMessage", s.CreateMessage(ctx, message("beside@example.com", base)), nil)
+	}
+	claimBeside(t, "message", s, func(ctx context.Context, q store.Tx, limit int) ([]string, error) {
+		list, err := q.ClaimMessages(ctx, base.Add(time.Minute), time.Hour, limit)
+		ids := make([]string, len(list))
+		for k, m := range list {
+			ids[k] = m.ID
+		}
+		return ids, err
+	})
+}
+
+func testClaimDeliveriesBesideOpenClaim(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for range 150 {
+		wantErr(t, "CreateWebhookDelivery", s.CreateWebhookDelivery(ctx, delivery("", "user", base)), nil)
+	}
+	claimBeside(t, "delivery", s, func(ctx context.Context, q store.Tx, limit int) ([]string, error) {
+		list, err := q.ClaimWebhookDeliveries(ctx, base.Add(time.Minute), time.Hour, limit)
+		ids := make([]string, len(list))
+		for k, d := range list {
+			ids[k] = d.ID
+		}
+		return ids, err
+	})
+}
+
+// claimBeside claims 7 due items in a transaction and, while
+// it is open, 7 more from s, which must be 7 others.
+func claimBeside(t *testing.T, what string, s store.Store, claim func(ctx context.Context, q store.Tx, limit int) ([]string, error)) {
+	t.Helper()
+	ctx := context.Background()
+	type result struct {
+		ids []string
+		err error
+	}
+	done := make(chan result, 1)
+	var held []string
+	err := s.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if held, err = claim(ctx, tx, 7); err != nil {
+			return err
+		}
+		go func() {
+			ids, err := claim(ctx, s, 7)
+			done <- result{ids, err}
+		}()
+		select {
+		case r := <-done:
+			done <- r
+		case <-time.After(2 * time.Second): // SQLite: one writer at a time
+		}
+		return nil
+	})
+	wantErr(t, "claim in a transaction", err, nil)
+	r := <-done
+	wantErr(t, "claim beside it", r.err, nil)
+	if len(held) != 7 || len(r.ids) != 7 || slices.ContainsFunc(r.ids, func(id string) bool { return slices.Contains(held, id) }) {
+		t.Fatalf("claimed %v while %v was held, want 7 other %ss", r.ids, held, what)
+	}
+}
