@@ -166,6 +166,13 @@ const (
 	// staleIntervals: with no successful read of the log for this many
 	// intervals the cache answers nothing.
 	staleIntervals = 3
+	// startBacklog is how many ids below the highest one the first read of
+	// the log checks for changes still in flight (start), meant to exceed
+	// the change rows the write transactions of every process sharing the
+	// database hold uncommitted at once. An id among them that never
+	// shows (rolled back, swept) costs re-reading up to this many rows per
+	// interval for gapWait.
+	startBacklog = 256
 )
 
 // NewCache returns a cache over log. It answers nothing until Run has read
@@ -331,8 +338,8 @@ func (c *Cache) Clear() {
 }
 
 // Run reads the change log every SyncInterval and evicts what other
-// processes changed, until ctx ends. It starts after the newest change
-// (the cache is empty then). It returns ctx's error.
+// processes changed, until ctx ends. It starts near the newest change (see
+// start). It returns ctx's error.
 func (c *Cache) Run(ctx context.Context) error {
 	t := time.NewTicker(c.interval)
 	defer t.Stop()
@@ -340,11 +347,8 @@ func (c *Cache) Run(ctx context.Context) error {
 	for {
 		var err error
 		if !started {
-			start := c.now()
-			var n int64
-			if n, err = c.log.LastSessionChange(ctx); err == nil {
-				c.maxSeen, started = n, true
-				c.synced.Store(start.UnixNano())
+			if err = c.start(ctx); err == nil {
+				started = true
 			}
 		} else {
 			err = c.Sync(ctx)
@@ -360,6 +364,23 @@ func (c *Cache) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// start makes the first read of the change log: the rows up to
+// startBacklog ids below the highest committed one are taken as seen; the
+// ids above that are read as by Sync, so that one among them not committed
+// yet (its transaction in flight on another process when this one starts)
+// is waited for like any gap. Taking the highest id as the start instead
+// would skip such a change for good, and an entry loaded before it
+// committed would answer until MaxAge. What was cached before is dropped.
+func (c *Cache) start(ctx context.Context) error {
+	n, err := c.log.LastSessionChange(ctx)
+	if err != nil {
+		return err
+	}
+	c.maxSeen = max(n-startBacklog, 0)
+	clear(c.gaps)
+	return c.Sync(ctx) // never fresh before: Sync clears the cache
 }
 
 // Sync reads the change log once, evicts the entries its new rows name and

@@ -123,6 +123,35 @@ func TestCache(t *testing.T) {
 				t.Fatal("the change committed after a higher id was missed")
 			}
 		}},
+		{"a change in flight when the cache starts is still seen", CacheOptions{}, func(t *testing.T, e env) {
+			// Not started.
+			e.c.synced.Store(0)
+			e.log.add(store.SessionChange{ID: 1, IdentityID: "i9"}, store.SessionChange{ID: 3, IdentityID: "i8"}) // id 2 taken, not committed yet
+			if err := e.c.start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			put(e, "i1", "s1") // loaded before change 2 commits
+			if !has(e, "s1") {
+				t.Fatal("the started cache does not answer")
+			}
+			e.log.add(store.SessionChange{ID: 2, IdentityID: "i1"}) // commits now
+			sync(t, e)
+			if has(e, "s1") {
+				t.Fatal("a change below the highest id when the cache started was missed")
+			}
+		}},
+		{"what was loaded before the cache started is dropped", CacheOptions{}, func(t *testing.T, e env) {
+			// Not started.
+			e.c.synced.Store(0)
+			put(e, "i1", "s1")                                      // loaded before the first read of the log
+			e.log.add(store.SessionChange{ID: 1, IdentityID: "i1"}) // committed before it
+			if err := e.c.start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if has(e, "s1") {
+				t.Fatal("an entry loaded before the first read of the log answered")
+			}
+		}},
 		{"a change seen twice evicts once", CacheOptions{}, func(t *testing.T, e env) {
 			e.log.add(store.SessionChange{ID: 2, IdentityID: "i9"}, store.SessionChange{ID: 3, IdentityID: "i1"}) // gap at 1
 			sync(t, e)
