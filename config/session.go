@@ -21,11 +21,11 @@ type Session struct {
 // Hanko's validate and /me). The database stays the source of truth: a
 // write on this process drops what it changes at once; writes on other
 // processes sharing the database reach the cache through the session
-// change log within about sync_interval.
+// change log, normally within one sync_interval and at most three.
 type SessionCache struct {
-	Enabled      bool          `koanf:"enabled" doc:"Answer repeated session checks from memory instead of the database. A session revoked or an identity changed on this process is seen by the next request; on another process sharing the database, within about sync_interval."`
+	Enabled      bool          `koanf:"enabled" doc:"Answer repeated session checks from memory instead of the database. A session revoked or an identity changed on this process is seen by the next request; on another process sharing the database, normally within one sync_interval and at most three (a check is answered from memory only while the last successful read of the change log began less than three intervals before, and the first read begun after the change drops it)."`
 	MaxEntries   int           `koanf:"max_entries" doc:"Session checks remembered, the oldest dropped first: up to about 4KB each (the session, the identity with its addresses, for /me its credentials, and the encoded answer)."`
-	SyncInterval time.Duration `koanf:"sync_interval" doc:"How often each process reads the session change log (one indexed query) to drop what other processes changed; the bound on how stale a cached check can be across replicas. With no successful read for three intervals the cache answers nothing."`
+	SyncInterval time.Duration `koanf:"sync_interval" doc:"How often each process reads the session change log (one indexed query) to drop what other processes changed; it bounds how stale a cached check can be across replicas: normally one interval, at most three. With no successful read for three intervals the cache answers nothing."`
 	MaxAge       time.Duration `koanf:"max_age" doc:"A cached check is read from the database again after this long, whatever the change log says."`
 }
 

@@ -50,9 +50,11 @@ type CacheOptions struct {
 //     session is refused on the very next request.
 //   - Writes on other processes sharing the database reach it through the
 //     session change log, which every such write appends to in its own
-//     transaction and Run reads once per SyncInterval: they are seen
-//     within about one interval. When the log cannot be read for three
-//     intervals the cache answers nothing until it can.
+//     transaction and Run reads once per SyncInterval: the first read
+//     begun after a change commits drops its entries, so they are seen
+//     within one interval when reads keep time and within three at most:
+//     when the last successful read began three intervals ago the cache
+//     answers nothing until one succeeds.
 //   - An entry is reloaded after MaxAge whatever happens (a backstop for a
 //     change-log row committed more than gapWait after its id was taken).
 //   - Only usable sessions are stored, and their expiry is checked on every
