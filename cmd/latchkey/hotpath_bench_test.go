@@ -270,16 +270,14 @@ func (f *freshJWTs) take(b *testing.B) string {
 func (hp *hotPath) passwordUser(b *testing.B) (id, email string) {
 	b.Helper()
 	email = fmt.Sprintf("fresh-%d@example.com", createdUsers.Add(1))
-	req := httptest.NewRequest(http.MethodPost, "/admin/identities", strings.NewReader(`{"schema_id":"default","traits":{"email":"`+
-		email+`"},"credentials":{"password":{"config":{"password":"correct horse battery staple 7"}}}}`))
-	req.Header.Set("Content-Type", "application/json")
-	w := httptest.NewRecorder()
-	hp.app.adminHandler().ServeHTTP(w, req)
+	st, body := call(hp.app.adminHandler(), http.MethodPost, "/admin/identities", nil, map[string]any{
+		"schema_id": "default", "traits": map[string]any{"email": email},
+		"credentials": map[string]any{"password": map[string]any{"config": map[string]any{"password": "correct horse battery staple 7"}}}})
 	var out struct {
 		ID string `json:"id"`
 	}
-	if w.Code != http.StatusCreated || json.Unmarshal(w.Body.Bytes(), &out) != nil || out.ID == "" {
-		b.Fatalf("POST /admin/identities = %d %s", w.Code, w.Body)
+	if st != http.StatusCreated || json.Unmarshal(body, &out) != nil || out.ID == "" {
+		b.Fatalf("POST /admin/identities = %d %s", st, body)
 	}
 	return out.ID, email
 }

@@ -394,10 +394,6 @@ func testClaimDeliveriesRace(t *testing.T, s store.Store) {
 	}
 	claimedOnce(t, "delivery", total, claimers, func() ([]string, error) {
 		list, err := s.ClaimWebhookDeliveries(ctx, base.Add(time.Minute), time.Hour, 7)
-		ids := make([]string, len(list))
-		for k, d := range list {
-			ids[k] = d.ID
-		}
-		return ids, err
+		return idsOf(list, func(d store.WebhookDelivery) string { return d.ID }), err
 	})
 }

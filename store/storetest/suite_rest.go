@@ -323,11 +323,7 @@ func testClaimRace(t *testing.T, s store.Store) {
 	}
 	claimedOnce(t, "message", total, claimers, func() ([]string, error) {
 		list, err := s.ClaimMessages(ctx, base.Add(time.Minute), time.Hour, 7)
-		ids := make([]string, len(list))
-		for k, m := range list {
-			ids[k] = m.ID
-		}
-		return ids, err
+		return idsOf(list, func(m core.Message) string { return m.ID }), err
 	})
 }
 
@@ -704,11 +700,7 @@ func testClaimBesideOpenClaim(t *testing.T, s store.Store) {
 	}
 	claimBeside(t, "message", s, func(ctx context.Context, q store.Tx, limit int) ([]string, error) {
 		list, err := q.ClaimMessages(ctx, base.Add(time.Minute), time.Hour, limit)
-		ids := make([]string, len(list))
-		for k, m := range list {
-			ids[k] = m.ID
-		}
-		return ids, err
+		return idsOf(list, func(m core.Message) string { return m.ID }), err
 	})
 }
 
@@ -719,12 +711,17 @@ func testClaimDeliveriesBesideOpenClaim(t *testing.T, s store.Store) {
 	}
 	claimBeside(t, "delivery", s, func(ctx context.Context, q store.Tx, limit int) ([]string, error) {
 		list, err := q.ClaimWebhookDeliveries(ctx, base.Add(time.Minute), time.Hour, limit)
-		ids := make([]string, len(list))
-		for k, d := range list {
-			ids[k] = d.ID
-		}
-		return ids, err
+		return idsOf(list, func(d store.WebhookDelivery) string { return d.ID }), err
 	})
+}
+
+// idsOf returns the id of each item of list, in order.
+func idsOf[T any](list []T, id func(T) string) []string {
+	ids := make([]string, len(list))
+	for k, v := range list {
+		ids[k] = id(v)
+	}
+	return ids
 }
 
 // claimBeside claims 7 due items in a transaction and, while
