@@ -351,20 +351,7 @@ func TestMFAAttemptLimitParallel(t *testing.T) {
 			must(t, lf, 200)
 			ids = append(ids, flowID(t, lf))
 		}
-		var (
-			mu     sync.Mutex
-			counts = map[int]int{}
-			wg     sync.WaitGroup
-		)
-		for _, id := range ids {
-			wg.Go(func() {
-				r := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "totp", "totp_code": "000000"})
-				mu.Lock()
-				counts[r.code]++
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
+		counts := totpAtOnce(c, ids, "000000", nil)
 		if counts[400] != 5 || counts[429] != 3 {
 			t.Fatalf("answers to 8 parallel wrong codes: %v, want 5 × 400 and 3 × 429", counts)
 		}
@@ -390,25 +377,36 @@ func TestTOTPReplayParallel(t *testing.T) {
 			ids = append(ids, flowID(t, lf))
 		}
 		code := totpCode(t, secret, e.clock.now().Add(30*time.Second))
-		var (
-			mu     sync.Mutex
-			counts = map[int]int{}
-			wg     sync.WaitGroup
-		)
-		for _, id := range ids {
-			wg.Go(func() {
-				r := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "totp", "totp_code": code})
-				if r.code == 400 && !hasID(messageIDs(r.json(t)), 4000008) {
-					t.Errorf("a refused replay: %s", r.body)
-				}
-				mu.Lock()
-				counts[r.code]++
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
+		counts := totpAtOnce(c, ids, code, func(r resp) {
+			if r.code == 400 && !hasID(messageIDs(r.json(t)), 4000008) {
+				t.Errorf("a refused replay: %s", r.body)
+			}
+		})
 		if counts[200] != 1 || counts[400] != 3 {
 			t.Fatalf("answers to one code sent on 4 flows at once: %v, want 1 × 200 and 3 × 400", counts)
 		}
 	}, withMFA(t))
+}
+
+// totpAtOnce posts code on each of the login flows ids at once and counts
+// the answers by status, passing each to check first when it is set.
+func totpAtOnce(c *client, ids []string, code string, check func(r resp)) map[int]int {
+	var (
+		mu     sync.Mutex
+		counts = map[int]int{}
+		wg     sync.WaitGroup
+	)
+	for _, id := range ids {
+		wg.Go(func() {
+			r := c.do("POST", "/self-service/login?flow="+id, map[string]any{"method": "totp", "totp_code": code})
+			if check != nil {
+				check(r)
+			}
+			mu.Lock()
+			counts[r.code]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return counts
 }
